@@ -1,0 +1,1 @@
+//! Benchmarks live in `scoring.rs`; run `cargo bench -p moderation-benches`.

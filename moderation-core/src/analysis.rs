@@ -1,0 +1,330 @@
+//! Everything the engine knows about one post before rules run: the views of
+//! each field and the extracted signals, all positioned in the original text.
+
+use std::cell::OnceCell;
+use std::ops::Range;
+
+use crate::markup::{self, Link};
+use crate::normalize::{self, Normalized};
+use crate::post::{Format, Post};
+use crate::rules::{SignalKind, ViewName};
+use crate::settings::Resolved;
+use crate::signals::{contacts, crypto, seed, urls};
+use crate::verdict::Field;
+use crate::view::View;
+
+/// Fields longer than this are scanned up to here only (at a char boundary);
+/// the rest is noted by the `input.truncated` signal. It bounds the work an
+/// attacker can force per post, NFKC expansion included (at most ×18).
+pub const MAX_SCAN_BYTES: usize = 64 * 1024;
+
+/// How much of the body language identification looks at.
+const LANG_SAMPLE_BYTES: usize = 512;
+
+/// A piece of evidence: a range of an original field, with a confidence.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Evidence {
+    pub field: Field,
+    pub range: Range<usize>,
+    pub confidence: f64,
+}
+
+/// One text field seen through every view.
+pub(crate) struct FieldText {
+    pub field: Field,
+    pub raw: View,
+    pub links: Vec<Link>,
+    pub words: View,
+    pub norm: Normalized,
+    pub truncated: bool,
+}
+
+impl FieldText {
+    fn new(field: Field, text: &str, format: Format) -> FieldText {
+        let (text, truncated) = truncate(text);
+        let doc = markup::parse(text, format);
+        let words = normalize::words_view(&doc.raw);
+        let norm = normalize::normalized_view(&words);
+        FieldText { field, raw: doc.raw, links: doc.links, words, norm, truncated }
+    }
+
+    pub fn view(&self, name: ViewName) -> &View {
+        match name {
+            ViewName::Raw => &self.raw,
+            ViewName::Words => &self.words,
+            ViewName::Normalized => &self.norm.text,
+        }
+    }
+}
+
+fn truncate(text: &str) -> (&str, bool) {
+    if text.len() <= MAX_SCAN_BYTES {
+        return (text, false);
+    }
+    let mut end = MAX_SCAN_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (&text[..end], true)
+}
+
+/// A URL or markup link, resolved against the rule set's settings.
+#[derive(Debug, Clone)]
+pub(crate) struct UrlFact {
+    pub field: Field,
+    pub range: Range<usize>,
+    pub hit: urls::UrlHit,
+    pub allowed: bool,
+}
+
+/// The post, its fields' views and its signals.
+pub(crate) struct Analysis<'p> {
+    pub post: &'p Post,
+    pub fields: Vec<FieldText>,
+    pub name: Option<FieldText>,
+    pub urls: Vec<UrlFact>,
+    signals: Vec<Vec<Evidence>>,
+    lang: OnceCell<Option<String>>,
+    /// Seed phrases that are published test vectors: not leaks, not flagged.
+    pub seed_details: Vec<(Evidence, seed::SeedHit)>,
+    pub key_details: Vec<(Evidence, crypto::KeyHit)>,
+}
+
+impl<'p> Analysis<'p> {
+    pub fn new(post: &'p Post, settings: &Resolved) -> Analysis<'p> {
+        let mut fields = Vec::with_capacity(2);
+        if let Some(title) = post.title.as_deref().filter(|t| !t.is_empty()) {
+            fields.push(FieldText::new(Field::Title, title, Format::Text));
+        }
+        fields.push(FieldText::new(Field::Body, &post.body, post.format));
+        let name = post
+            .author
+            .as_ref()
+            .and_then(|a| a.name.as_deref())
+            .filter(|n| !n.is_empty())
+            .map(|n| FieldText::new(Field::AuthorName, n, Format::Text));
+
+        let mut a = Analysis {
+            post,
+            fields,
+            name,
+            urls: Vec::new(),
+            signals: vec![Vec::new(); SignalKind::ALL.len()],
+            lang: OnceCell::new(),
+            seed_details: Vec::new(),
+            key_details: Vec::new(),
+        };
+        a.extract(settings);
+        a
+    }
+
+    /// Evidence for a signal.
+    pub fn signal(&self, kind: SignalKind) -> &[Evidence] {
+        &self.signals[kind as usize]
+    }
+
+    fn add(&mut self, kind: SignalKind, field: Field, range: Range<usize>, confidence: f64) {
+        self.signals[kind as usize].push(Evidence { field, range, confidence });
+    }
+
+    /// The post's language: the forum's, else identified from a sample of
+    /// the body (only when some rule asks, so it costs nothing otherwise).
+    pub fn language(&self) -> Option<&str> {
+        self.lang
+            .get_or_init(|| match &self.post.lang {
+                Some(l) => Some(primary_subtag(l)),
+                None => identify_language(self.body().raw.as_str()),
+            })
+            .as_deref()
+    }
+
+    pub fn body(&self) -> &FieldText {
+        // The body is always present (pushed last in `new`).
+        &self.fields[self.fields.len() - 1]
+    }
+
+    fn extract(&mut self, settings: &Resolved) {
+        let mut found = Vec::new();
+        let mut mismatches = Vec::new();
+        for f in &self.fields {
+            let raw = f.raw.as_str();
+            for hit in urls::find_urls(raw) {
+                found.push((f.field, f.raw.origin(hit.range.clone()), hit));
+            }
+            for link in &f.links {
+                let Some(hit) = urls::parse_link(&link.href) else { continue };
+                // An <a href> whose visible text is the same URL is one link, not two.
+                if !found.iter().any(|(_, r, h)| h.url == hit.url && ranges_overlap(r, &link.text_range)) {
+                    found.push((f.field, link.href_range.clone(), hit.clone()));
+                }
+                if anchor_mismatch(link, &hit) {
+                    mismatches.push((f.field, link.text_range.clone()));
+                    mismatches.push((f.field, link.href_range.clone()));
+                }
+            }
+        }
+        for (field, range) in mismatches {
+            self.add(SignalKind::AnchorMismatch, field, range, 1.0);
+        }
+        for (field, range, hit) in found {
+            let official = settings.is_official_host(&hit.host);
+            let allowed = official || settings.is_allowed_host(&hit.host);
+            let lookalike = if official { None } else { settings.brands.check(&hit.host) };
+            if let Some(l) = &lookalike {
+                self.add(SignalKind::LookalikeDomain, field, range.clone(), l.confidence);
+            }
+            if official {
+                self.add(SignalKind::OfficialLink, field, range.clone(), 1.0);
+            } else if !allowed {
+                self.add(SignalKind::ExternalLink, field, range.clone(), 1.0);
+            }
+            if hit.shortener {
+                self.add(SignalKind::Shortener, field, range.clone(), 1.0);
+            }
+            if hit.idn {
+                self.add(SignalKind::IdnLink, field, range.clone(), 1.0);
+            }
+            if hit.defanged {
+                self.add(SignalKind::DefangedLink, field, range.clone(), 1.0);
+            }
+            self.urls.push(UrlFact { field, range, hit, allowed });
+        }
+
+        for i in 0..self.fields.len() {
+            let (field, raw_text) = (self.fields[i].field, self.fields[i].raw.as_str().to_owned());
+            let raw = |r: Range<usize>, s: &Self| s.fields[i].raw.origin(r);
+            for hit in crypto::find_addresses(&raw_text) {
+                let kind = if hit.valid { SignalKind::CryptoAddress } else { SignalKind::InvalidCryptoAddress };
+                let r = raw(hit.range.clone(), self);
+                self.add(kind, field, r, 1.0);
+            }
+            for hit in crypto::find_private_keys(&raw_text) {
+                let r = raw(hit.range.clone(), self);
+                let confidence = if hit.certain { 1.0 } else { 0.7 };
+                self.add(SignalKind::PrivateKey, field, r.clone(), confidence);
+                self.key_details.push((Evidence { field, range: r, confidence }, hit));
+            }
+            for hit in contacts::find_contacts(&raw_text) {
+                let kind = match hit.kind {
+                    contacts::ContactKind::Email => SignalKind::Email,
+                    contacts::ContactKind::Phone => SignalKind::Phone,
+                    _ => SignalKind::MessengerContact,
+                };
+                let r = raw(hit.range.clone(), self);
+                self.add(kind, field, r, 1.0);
+            }
+            // Messenger context words ("telegram", "whatsapp") are also found
+            // through obfuscation: `tеlеgrаm @x` still names a contact.
+            if self.fields[i].norm.evasion_undone {
+                let norm_text = self.fields[i].norm.text.as_str().to_owned();
+                for hit in contacts::find_contacts(&norm_text) {
+                    if matches!(hit.kind, contacts::ContactKind::Email | contacts::ContactKind::Phone) {
+                        continue;
+                    }
+                    let r = self.fields[i].norm.text.origin(hit.range.clone());
+                    let known = self
+                        .signal(SignalKind::MessengerContact)
+                        .iter()
+                        .any(|e| e.field == field && ranges_overlap(&e.range, &r));
+                    if !known {
+                        self.add(SignalKind::MessengerContact, field, r, 1.0);
+                    }
+                }
+            }
+            let words_text = self.fields[i].words.as_str().to_owned();
+            for hit in seed::find_seed_phrases(&words_text) {
+                if hit.test_vector {
+                    continue;
+                }
+                let r = self.fields[i].words.origin(hit.range.clone());
+                let confidence = if hit.checksum_valid { 1.0 } else { 0.8 };
+                self.add(SignalKind::SeedPhrase, field, r.clone(), confidence);
+                self.seed_details.push((Evidence { field, range: r, confidence }, hit));
+            }
+            let norm = &self.fields[i].norm;
+            let mixed: Vec<_> = norm.mixed_script.clone();
+            let evasion = norm.evasion_undone;
+            for r in mixed {
+                self.add(SignalKind::MixedScript, field, r, 1.0);
+            }
+            if evasion {
+                self.add(SignalKind::Evasion, field, 0..0, 1.0);
+            }
+        }
+
+        if self.post.lossy_utf16 {
+            for (field, text) in self.original_fields() {
+                for (at, _) in text.match_indices('\u{FFFD}') {
+                    self.signals[SignalKind::LossyUtf16 as usize].push(Evidence {
+                        field,
+                        range: at..at + 3,
+                        confidence: 1.0,
+                    });
+                }
+            }
+        }
+        self.impersonation(settings);
+    }
+
+    fn original_fields(&self) -> Vec<(Field, &'p str)> {
+        let mut out = Vec::new();
+        if let Some(t) = self.post.title.as_deref() {
+            out.push((Field::Title, t));
+        }
+        out.push((Field::Body, self.post.body.as_str()));
+        if let Some(n) = self.post.author.as_ref().and_then(|a| a.name.as_deref()) {
+            out.push((Field::AuthorName, n));
+        }
+        out
+    }
+
+    /// A display name that claims staff or brand identity ("Binance Support",
+    /// "Ðeveloper", 「公式サポート」) while the author is not staff.
+    fn impersonation(&mut self, settings: &Resolved) {
+        let Some(name) = &self.name else { return };
+        let author = self.post.author.as_ref();
+        if author.is_some_and(|a| settings.is_official_author(a)) {
+            return;
+        }
+        let text = name.norm.text.as_str();
+        let mut hits = Vec::new();
+        for m in settings.staff_words.find_iter(text) {
+            if crate::matcher::is_whole_word(text, m.start(), m.end()) {
+                hits.push(name.norm.text.origin(m.start()..m.end()));
+            }
+        }
+        for r in hits {
+            self.add(SignalKind::AuthorImpersonation, Field::AuthorName, r, 1.0);
+        }
+    }
+}
+
+/// A link whose visible text names a domain other than the one it goes to.
+fn anchor_mismatch(link: &Link, target: &urls::UrlHit) -> bool {
+    let Some(target_domain) = target.registrable.as_deref() else { return false };
+    urls::find_urls(&link.text).iter().any(|shown| shown.registrable.as_deref().is_some_and(|d| d != target_domain))
+}
+
+fn ranges_overlap(a: &Range<usize>, b: &Range<usize>) -> bool {
+    a.start < b.end && b.start < a.end
+}
+
+fn primary_subtag(tag: &str) -> String {
+    tag.split(['-', '_']).next().unwrap_or(tag).to_ascii_lowercase()
+}
+
+/// Identifies the language of a bounded sample, as ISO 639-1 where one exists.
+fn identify_language(text: &str) -> Option<String> {
+    let mut end = text.len().min(LANG_SAMPLE_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let info = whatlang::detect(&text[..end])?;
+    if info.confidence() < 0.3 {
+        return None;
+    }
+    let code = info.lang().code();
+    Some(
+        isolang::Language::from_639_3(code).and_then(|l| l.to_639_1()).map_or_else(|| code.to_string(), str::to_string),
+    )
+}

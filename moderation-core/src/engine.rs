@@ -1,0 +1,392 @@
+//! The engine: rule sets compiled once, posts scored many times.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::analysis::{Analysis, Evidence};
+use crate::error::Error;
+use crate::matcher::{Compiled, Flags};
+use crate::post::Post;
+use crate::rules::{RuleSet, SignalKind};
+use crate::settings::Resolved;
+use crate::signals::seed::SeedLanguage;
+use crate::verdict::{Category, Decision, Field, Scores, Signal, Span, Verdict, Versions};
+
+/// A statistical classifier stacked on the rules (see the classifier issue).
+/// Until one is configured the engine runs without it; nothing is faked.
+pub trait Classifier: Send + Sync {
+    /// The model version reported in every verdict.
+    fn version(&self) -> &str;
+    /// Log-odds contributions for the categories the model was trained on.
+    fn classify(&self, input: &ClassifierInput<'_>) -> Vec<ClassifierOutput>;
+}
+
+/// What a classifier sees: the post, its normalized text and the signals so far.
+#[derive(Debug)]
+pub struct ClassifierInput<'a> {
+    /// The post.
+    pub post: &'a Post,
+    /// The normalized view of the title (empty when none).
+    pub title: &'a str,
+    /// The normalized view of the body.
+    pub body: &'a str,
+    /// Signals from rules and detectors.
+    pub signals: &'a [Signal],
+}
+
+/// One classifier output: a weight for one category.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassifierOutput {
+    /// The category.
+    pub category: Category,
+    /// Log-odds to add.
+    pub log_odds: f64,
+    /// Shown to moderators.
+    pub description: String,
+}
+
+/// What the caller knows from memory of earlier posts, which a single-post
+/// engine cannot know: the service fills it from its store.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// Flags that rules test with `flag = "…"`, e.g. `near_duplicate`,
+    /// `shared_link_new_accounts`.
+    pub flags: Vec<String>,
+    /// Signals to add to the verdict as they are (they count towards scores).
+    pub signals: Vec<Signal>,
+}
+
+/// How one rule judged one post (see [`Engine::explain_rule`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleExplanation {
+    /// Whether the rule fired.
+    pub fired: bool,
+    /// Each positive condition, described, and whether it held.
+    pub conditions: Vec<(String, bool)>,
+}
+
+/// Builds an [`Engine`].
+#[derive(Default)]
+pub struct EngineBuilder {
+    base: Vec<RuleSet>,
+    forums: Vec<(String, RuleSet)>,
+    classifier: Option<Arc<dyn Classifier>>,
+    no_default: bool,
+}
+
+impl EngineBuilder {
+    /// Leaves out the built-in default pack.
+    pub fn without_default_rules(mut self) -> Self {
+        self.no_default = true;
+        self
+    }
+
+    /// Adds a rule layer for every forum, on top of the default pack.
+    pub fn rules(mut self, set: RuleSet) -> Self {
+        self.base.push(set);
+        self
+    }
+
+    /// Adds a layer for one forum (posts whose `forum` equals `forum`).
+    pub fn forum_rules(mut self, forum: impl Into<String>, set: RuleSet) -> Self {
+        self.forums.push((forum.into(), set));
+        self
+    }
+
+    /// Stacks a classifier on the rules.
+    pub fn classifier(mut self, classifier: Arc<dyn Classifier>) -> Self {
+        self.classifier = Some(classifier);
+        self
+    }
+
+    /// Compiles every layered set once. A broken layer fails the build whole.
+    pub fn build(self) -> Result<Engine, Error> {
+        let mut base = Vec::new();
+        if !self.no_default {
+            base.push(RuleSet::default_pack());
+        }
+        base.extend(self.base);
+        let default = Arc::new(Compiled::new(&base)?);
+        let mut by_forum: HashMap<String, Vec<RuleSet>> = HashMap::new();
+        for (forum, set) in self.forums {
+            by_forum.entry(forum).or_default().push(set);
+        }
+        let mut forums = HashMap::new();
+        for (forum, sets) in by_forum {
+            let mut layers = base.clone();
+            layers.extend(sets);
+            forums.insert(forum, Arc::new(Compiled::new(&layers)?));
+        }
+        Ok(Engine { default, forums, classifier: self.classifier })
+    }
+}
+
+/// Scores posts. Build once, share by reference or `Arc` across threads.
+///
+/// ```
+/// use moderation_core::{Decision, Engine, Post};
+///
+/// let engine = Engine::new()?;
+/// let post = Post::new("1", "Problems withdrawing? DM me on Telegram @binance_help_desk, I am official support");
+/// let verdict = engine.score(&post);
+/// assert!(verdict.decision >= Decision::Review);
+/// let reason = &verdict.signals[0];
+/// println!("{} ({:+.1}): {}", reason.id, reason.weight, reason.description);
+/// for span in &reason.spans {
+///     assert_eq!(&post.body[span.start..span.end], span.text);
+/// }
+/// # Ok::<(), moderation_core::Error>(())
+/// ```
+pub struct Engine {
+    default: Arc<Compiled>,
+    forums: HashMap<String, Arc<Compiled>>,
+    classifier: Option<Arc<dyn Classifier>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("rules", &self.default.version)
+            .field("forums", &self.forums.keys().collect::<Vec<_>>())
+            .field("classifier", &self.classifier.as_ref().map(|c| c.version().to_string()))
+            .finish()
+    }
+}
+
+impl Engine {
+    /// An engine with the default pack only.
+    pub fn new() -> Result<Engine, Error> {
+        Engine::builder().build()
+    }
+
+    /// Starts building an engine.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
+    }
+
+    /// The version string of the rule layers used for a forum's posts.
+    pub fn rules_version(&self, forum: Option<&str>) -> &str {
+        &self.compiled(forum).version
+    }
+
+    /// The settings in force for a forum.
+    pub fn settings(&self, forum: Option<&str>) -> &Resolved {
+        &self.compiled(forum).settings
+    }
+
+    fn compiled(&self, forum: Option<&str>) -> &Compiled {
+        forum.and_then(|f| self.forums.get(f)).unwrap_or(&self.default)
+    }
+
+    /// Scores one post.
+    pub fn score(&self, post: &Post) -> Verdict {
+        self.score_with(post, &Context::default())
+    }
+
+    /// Scores a batch of posts, in order, on all cores.
+    pub fn score_batch(&self, posts: &[Post]) -> Vec<Verdict> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(posts.len().max(1));
+        if threads <= 1 || posts.len() < 16 {
+            return posts.iter().map(|p| self.score(p)).collect();
+        }
+        let chunk = posts.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = posts
+                .chunks(chunk)
+                .map(|c| s.spawn(move || c.iter().map(|p| self.score(p)).collect::<Vec<_>>()))
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+        })
+    }
+
+    /// Shows how one rule judges a post: whether it fires, and which of its
+    /// positive conditions (those not under `not`) hold on their own. This
+    /// is the "test this rule" tool for rule authors. `None` when no rule has
+    /// that id in the post's forum layers.
+    pub fn explain_rule(&self, rule_id: &str, post: &Post, ctx: &Context) -> Option<RuleExplanation> {
+        let compiled = self.compiled(post.forum.as_deref());
+        let index = compiled.rules.iter().position(|r| r.id == rule_id)? as u32;
+        let analysis = Analysis::new(post, &compiled.settings);
+        let scan = compiled.scan(&analysis);
+        let flags = Flags(&ctx.flags);
+        Some(RuleExplanation {
+            fired: compiled.evaluate(index, &analysis, &scan, &flags).is_some(),
+            conditions: compiled.explain(index, &analysis, &scan, &flags),
+        })
+    }
+
+    /// Scores one post with what the caller knows from earlier posts.
+    pub fn score_with(&self, post: &Post, ctx: &Context) -> Verdict {
+        let compiled = self.compiled(post.forum.as_deref());
+        let analysis = Analysis::new(post, &compiled.settings);
+        let scan = compiled.scan(&analysis);
+        let flags = Flags(&ctx.flags);
+
+        let mut signals = Vec::new();
+        let mut floor = Decision::Allow;
+        for r in compiled.candidates(&scan) {
+            let Some(evidence) = compiled.evaluate(r, &analysis, &scan, &flags) else { continue };
+            let rule = &compiled.rules[r as usize];
+            if let Some(action) = rule.action {
+                floor = floor.max(action);
+            }
+            signals.push(Signal {
+                id: rule.id.clone(),
+                category: rule.category,
+                weight: rule.weight,
+                description: rule.description.clone(),
+                spans: spans(post, rule.category, &evidence),
+            });
+        }
+        floor = floor.max(builtin_signals(post, &analysis, &mut signals));
+        signals.extend(ctx.signals.iter().cloned());
+
+        if let Some(classifier) = &self.classifier {
+            let title = analysis.fields.iter().find(|f| f.field == Field::Title).map_or("", |f| f.norm.text.as_str());
+            let input = ClassifierInput { post, title, body: analysis.body().norm.text.as_str(), signals: &signals };
+            for out in classifier.classify(&input) {
+                signals.push(Signal {
+                    id: format!("classifier.{}", out.category.as_str()),
+                    category: out.category,
+                    weight: out.log_odds,
+                    description: out.description,
+                    spans: Vec::new(),
+                });
+            }
+        }
+
+        let settings = &compiled.settings;
+        let mut logits = settings.priors;
+        for s in &signals {
+            logits[s.category.index()] += s.weight;
+        }
+        let mut scores = Scores::default();
+        let mut decision = floor;
+        for c in Category::ALL {
+            let p = sigmoid(logits[c.index()]);
+            scores.set(c, p);
+            let t = settings.thresholds[c.index()];
+            let level = if t.reject.is_some_and(|x| p >= x) {
+                Decision::Reject
+            } else if t.hold.is_some_and(|x| p >= x) {
+                Decision::Hold
+            } else if t.review.is_some_and(|x| p >= x) {
+                Decision::Review
+            } else {
+                Decision::Allow
+            };
+            decision = decision.max(level);
+        }
+        // Strongest reasons first; ties keep a stable, readable order.
+        signals.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()).then_with(|| a.id.cmp(&b.id)));
+        Verdict {
+            id: post.id.clone(),
+            decision,
+            scores,
+            signals,
+            versions: Versions {
+                rules: compiled.version.clone(),
+                model: self.classifier.as_ref().map(|c| c.version().to_string()),
+            },
+        }
+    }
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Detectors that are always on, whatever the rule layers say: a user
+/// leaking a wallet secret must never depend on a forum's rule edits.
+/// Returns the minimum decision they impose.
+fn builtin_signals(post: &Post, a: &Analysis<'_>, out: &mut Vec<Signal>) -> Decision {
+    let mut floor = Decision::Allow;
+    for (ev, hit) in &a.seed_details {
+        let lang = match hit.language {
+            SeedLanguage::English => "English",
+            SeedLanguage::Japanese => "Japanese",
+        };
+        let (weight, description) = if hit.checksum_valid {
+            floor = floor.max(Decision::Hold);
+            (
+                8.0,
+                format!(
+                    "A {}-word {lang} BIP39 seed phrase with a valid checksum: anyone reading it can empty the wallet",
+                    hit.words
+                ),
+            )
+        } else {
+            (
+                5.0,
+                format!(
+                    "{} consecutive {lang} BIP39 seed words (checksum does not verify; a phrase with one word changed still leaks)",
+                    hit.words
+                ),
+            )
+        };
+        out.push(builtin("exposure.seed-phrase", Category::Exposure, weight, description, post, ev));
+    }
+    for (ev, hit) in &a.key_details {
+        let (weight, description) = if hit.certain {
+            floor = floor.max(Decision::Hold);
+            (8.0, format!("A checksum-valid private key ({})", hit.kind.as_str()))
+        } else {
+            (4.0, "64 hexadecimal digits next to words about a private key".to_string())
+        };
+        out.push(builtin("exposure.private-key", Category::Exposure, weight, description, post, ev));
+    }
+    let lossy = a.signal(SignalKind::LossyUtf16);
+    if !lossy.is_empty() {
+        out.push(Signal {
+            id: "input.lossy-utf16".into(),
+            category: Category::Spam,
+            weight: 0.0,
+            description: "The post held invalid UTF-16 (lone surrogates), decoded as U+FFFD".into(),
+            spans: spans(post, Category::Spam, lossy),
+        });
+    }
+    if a.fields.iter().any(|f| f.truncated) {
+        out.push(Signal {
+            id: "input.truncated".into(),
+            category: Category::Spam,
+            weight: 1.0,
+            description: format!(
+                "A field is longer than {} KiB; only its start was scanned",
+                crate::analysis::MAX_SCAN_BYTES / 1024
+            ),
+            spans: Vec::new(),
+        });
+    }
+    floor
+}
+
+fn builtin(id: &str, category: Category, weight: f64, description: String, post: &Post, ev: &Evidence) -> Signal {
+    Signal { id: id.into(), category, weight, description, spans: spans(post, category, std::slice::from_ref(ev)) }
+}
+
+/// Turns evidence into spans of the original fields. Exposure spans are masked.
+fn spans(post: &Post, category: Category, evidence: &[Evidence]) -> Vec<Span> {
+    evidence
+        .iter()
+        .filter_map(|e| {
+            let field_text = match e.field {
+                Field::Title => post.title.as_deref()?,
+                Field::Body => post.body.as_str(),
+                Field::AuthorName => post.author.as_ref()?.name.as_deref()?,
+            };
+            let text = field_text.get(e.range.clone())?;
+            let text = if category == Category::Exposure { mask(text) } else { text.to_string() };
+            Some(Span { field: e.field, start: e.range.start, end: e.range.end, text })
+        })
+        .collect()
+}
+
+/// What a verdict shows instead of a secret: its shape, never its content.
+pub fn mask(secret: &str) -> String {
+    let words = secret.split_whitespace().count();
+    if words > 1 {
+        format!("[masked: {words} words]")
+    } else {
+        format!("[masked: {} characters]", secret.chars().count())
+    }
+}

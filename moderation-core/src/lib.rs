@@ -1,0 +1,103 @@
+//! Scores forum posts for **spam**, **scams**, **misinformation** and
+//! **exposure** (users leaking their own wallet secrets), and says exactly why.
+//!
+//! Every verdict lists the signals behind it: the rule or detector id, its
+//! weight in log-odds, a description for moderators, and the spans of the
+//! ORIGINAL text that triggered it, even when the poster hid the words behind
+//! homoglyphs, fullwidth letters, zero-width characters, leetspeak or
+//! s p a c i n g.
+//!
+//! # Scoring a post
+//!
+//! ```
+//! use moderation_core::{Category, Decision, Engine, Post};
+//!
+//! // Build once (it compiles the rule sets), then share across threads.
+//! let engine = Engine::new()?;
+//!
+//! let post = Post::from_json(r#"{
+//!     "id": "p1",
+//!     "body": "Official Binance giveaway! Send 0.1 BTC and get 0.2 BTC back, visit b1nance-bonus.com",
+//!     "author": {"id": "u9", "name": "Binance Support", "account_age_days": 1}
+//! }"#)?;
+//! let verdict = engine.score(&post);
+//!
+//! assert!(verdict.decision >= Decision::Hold);
+//! assert_eq!(verdict.top_category(), Category::Scam);
+//! for signal in &verdict.signals {
+//!     for span in &signal.spans {
+//!         // Spans are byte ranges of the field as sent, with its text.
+//!         println!("{} {:+.1} {:?}@{}..{}: {:?}", signal.id, signal.weight, span.field, span.start, span.end, span.text);
+//!     }
+//! }
+//! # Ok::<(), moderation_core::Error>(())
+//! ```
+//!
+//! # Adding a forum's own rules
+//!
+//! Rule sets are TOML files ([`rules`] documents the format). Layers stack on
+//! the default pack; a forum's rule replaces a default rule with the same id.
+//!
+//! ```
+//! use moderation_core::{Decision, Engine, Post, RuleSet};
+//!
+//! let mine = RuleSet::from_toml("forum-a.toml", r#"
+//!     [ruleset]
+//!     name = "forum-a"
+//!     version = "1"
+//!
+//!     [[rule]]
+//!     id = "spam.forum-a.casino"
+//!     category = "spam"
+//!     weight = 4.0
+//!     description = "Casino promotion"
+//!     when = { phrases = ["casino bonus", "カジノ"] }
+//! "#)?;
+//! let engine = Engine::builder().forum_rules("forum-a", mine).build()?;
+//!
+//! let mut post = Post::new("2", "Best ｃａｓｉｎｏ  b o n u s here");
+//! assert_eq!(engine.score(&post).decision, Decision::Allow); // other forums: no such rule
+//! post.forum = Some("forum-a".into());
+//! let verdict = engine.score(&post);
+//! assert!(verdict.has_signal("spam.forum-a.casino"));
+//! assert_eq!(verdict.versions.rules, format!("{}+forum-a@1", engine.rules_version(None)));
+//! # Ok::<(), moderation_core::Error>(())
+//! ```
+//!
+//! # Crate layout
+//!
+//! | module | job |
+//! |---|---|
+//! | [`post`], [`verdict`] | the JSON contract |
+//! | [`markup`] | visible text and links of text, Markdown and HTML bodies, with source offsets |
+//! | [`normalize`] | the `words` and `normalized` views that undo evasion, with offset maps |
+//! | [`signals`] | URLs, look-alike domains, contacts, crypto addresses, keys, seed phrases |
+//! | [`rules`] | the rule file format and its validation |
+//! | [`engine`] | compiled layers, scoring and decisions |
+//!
+//! No async runtime, no database, no network: the crate is a pure function
+//! of the post, the rule sets and (optionally) a model.
+
+#![warn(missing_docs)]
+
+mod analysis;
+pub mod engine;
+mod error;
+pub mod markup;
+mod matcher;
+pub mod normalize;
+pub mod post;
+pub mod rules;
+mod settings;
+pub mod signals;
+pub mod verdict;
+mod view;
+
+pub use analysis::MAX_SCAN_BYTES;
+pub use engine::{Classifier, ClassifierInput, ClassifierOutput, Context, Engine, EngineBuilder, RuleExplanation};
+pub use error::{Error, RuleError};
+pub use post::{Author, Format, Post};
+pub use rules::{RuleSet, SignalKind, ViewName};
+pub use settings::Resolved as Settings;
+pub use verdict::{Category, Decision, Field, Scores, Signal, Span, Verdict, Versions};
+pub use view::View;

@@ -1,0 +1,582 @@
+//! A layered rule set compiled for scanning.
+//!
+//! All phrase literals of all rules go into ONE Aho-Corasick automaton; all
+//! regular expressions of a view into ONE `RegexSet` (three sets, one per
+//! view). A post is scanned once per view; only the rules whose literals or
+//! patterns hit (plus the few rules with no text trigger) are evaluated, so
+//! the cost grows with the hits, not with the number of rules.
+
+use std::collections::HashMap;
+use std::ops::Range as ByteRange;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use unicode_script::{Script, UnicodeScript};
+
+use crate::analysis::{Analysis, Evidence};
+use crate::error::{Error, RuleError};
+use crate::rules::{AuthorCondition, Condition, REGEX_SIZE_LIMIT, Range, Rule, RuleSet, SignalKind, ViewName};
+use crate::settings::{Resolved, host_in, normalize_literal};
+use crate::verdict::{Category, Decision};
+
+/// Spans kept per rule hit: enough to show a moderator every occurrence that
+/// matters, bounded so a post repeating a phrase 10,000 times stays cheap.
+const MAX_SPANS_PER_RULE: usize = 16;
+
+/// The lazy DFA cache of each `RegexSet`: the 2 MiB default thrashes with a
+/// few hundred patterns (measured ~100× slower).
+const REGEX_DFA_LIMIT: usize = 8 << 20;
+
+const VIEWS: [ViewName; 3] = [ViewName::Raw, ViewName::Words, ViewName::Normalized];
+
+#[derive(Debug)]
+enum Node {
+    Lits(Vec<u32>),
+    Regex(ViewName, u32),
+    LinkDomain(Vec<String>),
+    LinkCount(Range),
+    Signal(SignalKind, f64),
+    Language(Vec<String>),
+    Author(AuthorCondition),
+    Flag(String),
+    All(Vec<Node>),
+    Any(Vec<Node>),
+    Not(Box<Node>),
+}
+
+/// One rule, compiled.
+#[derive(Debug)]
+pub(crate) struct CompiledRule {
+    pub id: String,
+    pub category: Category,
+    pub weight: f64,
+    pub description: String,
+    pub action: Option<Decision>,
+    node: Node,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Literal {
+    /// The literal starts/ends with a letter or digit of a script that puts
+    /// spaces between words, so a match must start/end at a word boundary.
+    left: bool,
+    right: bool,
+}
+
+#[derive(Debug, Default)]
+struct ViewRegexes {
+    set: Option<RegexSet>,
+    each: Vec<Regex>,
+    rules: Vec<Vec<u32>>,
+}
+
+/// A layered, compiled rule set.
+#[derive(Debug)]
+pub(crate) struct Compiled {
+    pub rules: Vec<CompiledRule>,
+    pub settings: Resolved,
+    /// `name@version+name@version`.
+    pub version: String,
+    ac: Option<AhoCorasick>,
+    literals: Vec<Literal>,
+    literal_rules: Vec<Vec<u32>>,
+    regexes: [ViewRegexes; 3],
+    /// Rules with no text trigger, evaluated on every post.
+    always: Vec<u32>,
+}
+
+/// The hits of one scan of a post.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    /// (literal id, field index, normalized-view range), sorted by literal.
+    lits: Vec<(u32, usize, ByteRange<usize>)>,
+    /// (view, pattern id, field index) of regexes that matched.
+    regexes: Vec<(ViewName, u32, usize)>,
+}
+
+/// What the caller knows from memory of earlier posts (see [`crate::Context`]).
+pub(crate) struct Flags<'a>(pub &'a [String]);
+
+impl Compiled {
+    /// Layers the rule sets (later layers replace rules with the same id;
+    /// `enabled = false` removes one) and compiles them.
+    pub fn new(layers: &[RuleSet]) -> Result<Compiled, Error> {
+        let mut merged: Vec<(&Rule, &RuleSet)> = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        for layer in layers {
+            for rule in &layer.rules {
+                match index.get(rule.id.as_str()) {
+                    Some(&i) => merged[i] = (rule, layer),
+                    None => {
+                        index.insert(&rule.id, merged.len());
+                        merged.push((rule, layer));
+                    }
+                }
+            }
+        }
+        let mut b = Builder::default();
+        for layer in layers {
+            for (name, c) in &layer.conditions {
+                b.named.insert(name.clone(), c.clone());
+            }
+        }
+        let mut rules = Vec::new();
+        for (rule, layer) in merged.iter().filter(|(r, _)| r.enabled) {
+            let id = rules.len() as u32;
+            let node = b.node(&rule.when, 0).map_err(|message| {
+                Error::Rules(RuleError {
+                    source_name: layer.source_name.clone(),
+                    line: Some(rule.line),
+                    rule_id: Some(rule.id.clone()),
+                    message,
+                })
+            })?;
+            if b.triggers(&node).is_none() {
+                b.always.push(id);
+            }
+            rules.push(CompiledRule {
+                id: rule.id.clone(),
+                category: rule.category,
+                weight: rule.weight,
+                description: rule.description.clone(),
+                action: rule.action,
+                node,
+            });
+        }
+        // Index rules by their triggers after all nodes exist.
+        let mut literal_rules = vec![Vec::new(); b.literals.len()];
+        let mut regex_rules: [Vec<Vec<u32>>; 3] = VIEWS.map(|v| vec![Vec::new(); b.patterns[v as usize].len()]);
+        for (i, r) in rules.iter().enumerate() {
+            for t in b.triggers(&r.node).unwrap_or_default() {
+                match t {
+                    Trigger::Lit(l) => literal_rules[l as usize].push(i as u32),
+                    Trigger::Regex(v, p) => regex_rules[v as usize][p as usize].push(i as u32),
+                }
+            }
+        }
+        let layer_error = |message: String| {
+            Error::Rules(RuleError {
+                source_name: layers.iter().map(|l| l.source_name.as_str()).collect::<Vec<_>>().join("+"),
+                line: None,
+                rule_id: None,
+                message,
+            })
+        };
+        let ac = if b.literal_text.is_empty() {
+            None
+        } else {
+            let mut builder = AhoCorasick::builder();
+            builder.match_kind(MatchKind::Standard);
+            // A DFA is fastest to scan; beyond a few thousand literals its
+            // memory grows quickly, so let the crate choose for large sets.
+            if b.literal_text.len() <= 2_000 {
+                builder.kind(Some(AhoCorasickKind::DFA));
+            }
+            Some(builder.build(&b.literal_text).map_err(|e| layer_error(format!("phrase automaton: {e}")))?)
+        };
+        let mut regexes: [ViewRegexes; 3] = Default::default();
+        for v in VIEWS {
+            let pats = &b.patterns[v as usize];
+            if pats.is_empty() {
+                continue;
+            }
+            let set = RegexSetBuilder::new(pats)
+                .size_limit(REGEX_SIZE_LIMIT * 16)
+                .dfa_size_limit(REGEX_DFA_LIMIT)
+                .build()
+                .map_err(|e| layer_error(format!("the combined {v:?} regex set is too large: {e}")))?;
+            let each = pats
+                .iter()
+                .map(|p| RegexBuilder::new(p).size_limit(REGEX_SIZE_LIMIT).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| layer_error(e.to_string()))?;
+            regexes[v as usize] =
+                ViewRegexes { set: Some(set), each, rules: std::mem::take(&mut regex_rules[v as usize]) };
+        }
+        let version = layers.iter().map(|l| format!("{}@{}", l.name, l.version)).collect::<Vec<_>>().join("+");
+        Ok(Compiled {
+            rules,
+            settings: Resolved::from_layers(layers),
+            version,
+            ac,
+            literals: b.literals,
+            literal_rules,
+            regexes,
+            always: b.always,
+        })
+    }
+
+    /// Whether any rule tests the language (identification is skipped otherwise).
+    pub fn scan(&self, a: &Analysis<'_>) -> Scan {
+        let mut scan = Scan::default();
+        for (fi, f) in a.fields.iter().enumerate() {
+            if let Some(ac) = &self.ac {
+                let text = f.norm.text.as_str();
+                for m in ac.find_overlapping_iter(text) {
+                    let lit = self.literals[m.pattern().as_usize()];
+                    if (!lit.left || boundary_before(text, m.start())) && (!lit.right || boundary_after(text, m.end()))
+                    {
+                        scan.lits.push((m.pattern().as_u32(), fi, m.start()..m.end()));
+                    }
+                }
+            }
+            for v in VIEWS {
+                if let Some(set) = &self.regexes[v as usize].set {
+                    for p in set.matches(f.view(v).as_str()).iter() {
+                        scan.regexes.push((v, p as u32, fi));
+                    }
+                }
+            }
+        }
+        scan.lits.sort_by_key(|(l, fi, r)| (*l, *fi, r.start));
+        scan
+    }
+
+    /// The rules that could fire given the scan: those triggered by a hit
+    /// plus those without text triggers. Sorted, without duplicates.
+    pub fn candidates(&self, scan: &Scan) -> Vec<u32> {
+        let mut out = self.always.clone();
+        let mut last = u32::MAX;
+        for (l, _, _) in &scan.lits {
+            if *l != last {
+                out.extend_from_slice(&self.literal_rules[*l as usize]);
+                last = *l;
+            }
+        }
+        for (v, p, _) in &scan.regexes {
+            out.extend_from_slice(&self.regexes[*v as usize].rules[*p as usize]);
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Evaluates one rule; on a hit returns its evidence (possibly empty for
+    /// post-level conditions).
+    pub fn evaluate(&self, rule: u32, a: &Analysis<'_>, scan: &Scan, flags: &Flags<'_>) -> Option<Vec<Evidence>> {
+        let mut ev = Vec::new();
+        let r = &self.rules[rule as usize];
+        if !self.eval(&r.node, a, scan, flags, &mut ev) {
+            return None;
+        }
+        ev.sort_by(|x, y| (x.field, x.range.start, x.range.end).cmp(&(y.field, y.range.start, y.range.end)));
+        ev.dedup_by(|x, y| x.field == y.field && x.range == y.range);
+        ev.retain(|e| !e.range.is_empty());
+        ev.truncate(MAX_SPANS_PER_RULE);
+        Some(ev)
+    }
+
+    /// Each positive condition of a rule (those not under `not`), described,
+    /// with whether it holds on its own for this post.
+    pub fn explain(&self, rule: u32, a: &Analysis<'_>, scan: &Scan, flags: &Flags<'_>) -> Vec<(String, bool)> {
+        let mut out = Vec::new();
+        self.leaves(&self.rules[rule as usize].node, a, scan, flags, &mut out);
+        out
+    }
+
+    fn leaves(&self, node: &Node, a: &Analysis<'_>, scan: &Scan, flags: &Flags<'_>, out: &mut Vec<(String, bool)>) {
+        match node {
+            Node::All(children) | Node::Any(children) => {
+                children.iter().for_each(|c| self.leaves(c, a, scan, flags, out));
+            }
+            Node::Not(_) | Node::Author(_) | Node::Language(_) => {}
+            leaf => {
+                let what = match leaf {
+                    Node::Lits(ids) => format!("phrases ({} literals)", ids.len()),
+                    Node::Regex(v, p) => {
+                        format!("regex on {v:?}: {}", self.regexes[*v as usize].each[*p as usize].as_str())
+                    }
+                    Node::LinkDomain(d) => format!("link_domain {d:?}"),
+                    Node::LinkCount(r) => format!("link_count {r:?}"),
+                    Node::Signal(k, m) => format!("signal {k:?} (min confidence {m})"),
+                    Node::Flag(f) => format!("flag {f}"),
+                    _ => String::new(),
+                };
+                let hit = self.eval(leaf, a, scan, flags, &mut Vec::new());
+                out.push((what, hit));
+            }
+        }
+    }
+
+    fn eval(&self, node: &Node, a: &Analysis<'_>, scan: &Scan, flags: &Flags<'_>, ev: &mut Vec<Evidence>) -> bool {
+        match node {
+            Node::Lits(ids) => {
+                let mut hit = false;
+                for &id in ids {
+                    let from = scan.lits.partition_point(|(l, _, _)| *l < id);
+                    for (_, fi, r) in scan.lits[from..].iter().take_while(|(l, _, _)| *l == id) {
+                        let f = &a.fields[*fi];
+                        ev.push(Evidence { field: f.field, range: f.norm.text.origin(r.clone()), confidence: 1.0 });
+                        hit = true;
+                    }
+                }
+                hit
+            }
+            Node::Regex(v, p) => {
+                let mut hit = false;
+                for (_, _, fi) in scan.regexes.iter().filter(|(sv, sp, _)| sv == v && sp == p) {
+                    let f = &a.fields[*fi];
+                    let view = f.view(*v);
+                    for m in
+                        self.regexes[*v as usize].each[*p as usize].find_iter(view.as_str()).take(MAX_SPANS_PER_RULE)
+                    {
+                        ev.push(Evidence { field: f.field, range: view.origin(m.range()), confidence: 1.0 });
+                        hit = true;
+                    }
+                }
+                hit
+            }
+            Node::LinkDomain(domains) => {
+                let mut hit = false;
+                for u in a.urls.iter().filter(|u| host_in(&u.hit.host, domains)) {
+                    ev.push(Evidence { field: u.field, range: u.range.clone(), confidence: 1.0 });
+                    hit = true;
+                }
+                hit
+            }
+            Node::LinkCount(range) => {
+                let mut seen: Vec<&str> = a.urls.iter().filter(|u| !u.allowed).map(|u| u.hit.url.as_str()).collect();
+                seen.sort_unstable();
+                seen.dedup();
+                let n = seen.len() as u32;
+                let ok = range.min.is_none_or(|m| n >= m) && range.max.is_none_or(|m| n <= m);
+                if ok && n > 0 {
+                    ev.extend(a.urls.iter().filter(|u| !u.allowed).map(|u| Evidence {
+                        field: u.field,
+                        range: u.range.clone(),
+                        confidence: 1.0,
+                    }));
+                }
+                ok
+            }
+            Node::Signal(kind, min) => {
+                let before = ev.len();
+                ev.extend(a.signal(*kind).iter().filter(|e| e.confidence >= *min).cloned());
+                ev.len() > before
+            }
+            Node::Language(langs) => a.language().is_some_and(|l| langs.iter().any(|x| x.eq_ignore_ascii_case(l))),
+            Node::Author(c) => author_matches(c, a, &self.settings),
+            Node::Flag(f) => flags.0.iter().any(|x| x == f),
+            Node::All(children) => {
+                let mark = ev.len();
+                for c in children {
+                    if !self.eval(c, a, scan, flags, ev) {
+                        ev.truncate(mark);
+                        return false;
+                    }
+                }
+                true
+            }
+            Node::Any(children) => {
+                let mut any = false;
+                for c in children {
+                    any |= self.eval(c, a, scan, flags, ev);
+                }
+                any
+            }
+            Node::Not(inner) => {
+                let mut scratch = Vec::new();
+                !self.eval(inner, a, scan, flags, &mut scratch)
+            }
+        }
+    }
+}
+
+fn author_matches(c: &AuthorCondition, a: &Analysis<'_>, settings: &Resolved) -> bool {
+    let author = a.post.author.as_ref();
+    let get = |f: fn(&crate::Author) -> Option<u32>| author.and_then(f);
+    let at_most = |v: Option<u32>, bound: Option<u32>| bound.is_none_or(|b| v.is_some_and(|v| v <= b));
+    let at_least = |v: Option<u32>, bound: Option<u32>| bound.is_none_or(|b| v.is_some_and(|v| v >= b));
+    let trust = author.and_then(|x| x.trust_level).map(u32::from);
+    let staff = author.and_then(|x| x.is_staff).unwrap_or(false);
+    let official = author.is_some_and(|x| settings.is_official_author(x));
+    at_most(get(|x| x.account_age_days), c.max_account_age_days)
+        && at_least(get(|x| x.account_age_days), c.min_account_age_days)
+        && at_most(trust, c.max_trust_level.map(u32::from))
+        && at_least(trust, c.min_trust_level.map(u32::from))
+        && at_most(get(|x| x.post_count), c.max_post_count)
+        && at_least(get(|x| x.prior_removals), c.min_prior_removals)
+        && c.staff.is_none_or(|s| s == staff)
+        && c.official.is_none_or(|o| o == official)
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Trigger {
+    Lit(u32),
+    Regex(ViewName, u32),
+}
+
+#[derive(Default)]
+struct Builder {
+    literal_text: Vec<String>,
+    literal_ids: HashMap<String, u32>,
+    literals: Vec<Literal>,
+    patterns: [Vec<String>; 3],
+    pattern_ids: [HashMap<String, u32>; 3],
+    always: Vec<u32>,
+    named: HashMap<String, Condition>,
+}
+
+/// How deep `use` may nest: enough for any sane reuse, and it stops cycles.
+const MAX_USE_DEPTH: usize = 8;
+
+impl Builder {
+    fn node(&mut self, c: &Condition, depth: usize) -> Result<Node, String> {
+        Ok(match c {
+            Condition::Phrases(list) => {
+                let mut ids: Vec<u32> = list.iter().filter_map(|p| self.literal(p)).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                Node::Lits(ids)
+            }
+            Condition::Regex(r) => {
+                let v = r.view as usize;
+                let next = self.patterns[v].len() as u32;
+                let id = *self.pattern_ids[v].entry(r.pattern.clone()).or_insert(next);
+                if id == next {
+                    self.patterns[v].push(r.pattern.clone());
+                }
+                Node::Regex(r.view, id)
+            }
+            Condition::LinkDomain(d) => {
+                Node::LinkDomain(d.iter().map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase()).collect())
+            }
+            Condition::LinkCount(r) => Node::LinkCount(*r),
+            Condition::Signal(s) => Node::Signal(s.kind(), s.min_confidence()),
+            Condition::Language(l) => Node::Language(l.clone()),
+            Condition::Author(a) => Node::Author(a.clone()),
+            Condition::Flag(f) => Node::Flag(f.clone()),
+            Condition::Use(name) => {
+                if depth >= MAX_USE_DEPTH {
+                    return Err(format!("`use = \"{name}\"` nests more than {MAX_USE_DEPTH} deep (a cycle?)"));
+                }
+                let Some(named) = self.named.get(name).cloned() else {
+                    return Err(format!("`use = \"{name}\"`: no such named condition in this or an earlier layer"));
+                };
+                self.node(&named, depth + 1)?
+            }
+            Condition::All(list) => Node::All(list.iter().map(|c| self.node(c, depth)).collect::<Result<_, _>>()?),
+            Condition::Any(list) => Node::Any(list.iter().map(|c| self.node(c, depth)).collect::<Result<_, _>>()?),
+            Condition::Not(inner) => Node::Not(Box::new(self.node(inner, depth)?)),
+        })
+    }
+
+    fn literal(&mut self, phrase: &str) -> Option<u32> {
+        let norm = normalize_literal(phrase);
+        let norm = norm.trim();
+        if norm.is_empty() {
+            return None;
+        }
+        if let Some(&id) = self.literal_ids.get(norm) {
+            return Some(id);
+        }
+        let id = self.literals.len() as u32;
+        let first = norm.chars().next().unwrap_or(' ');
+        let last = norm.chars().next_back().unwrap_or(' ');
+        self.literals.push(Literal { left: needs_boundary(first), right: needs_boundary(last) });
+        self.literal_ids.insert(norm.to_string(), id);
+        self.literal_text.push(norm.to_string());
+        Some(id)
+    }
+
+    /// Atoms at least one of which must hit for the node to be true, or
+    /// `None` when the node can be true without any text hit.
+    fn triggers(&self, node: &Node) -> Option<Vec<Trigger>> {
+        match node {
+            Node::Lits(ids) => Some(ids.iter().map(|&l| Trigger::Lit(l)).collect()),
+            Node::Regex(v, p) => Some(vec![Trigger::Regex(*v, *p)]),
+            Node::All(children) => children.iter().filter_map(|c| self.triggers(c)).min_by_key(Vec::len),
+            Node::Any(children) => {
+                let mut all = Vec::new();
+                for c in children {
+                    all.extend(self.triggers(c)?);
+                }
+                Some(all)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Character classes for word boundaries. Letters of scripts written with
+/// spaces between words form words; digits form numbers; a change of class
+/// is a boundary (`btc` in `100btc` or 「BTCを」).
+#[derive(PartialEq, Eq, Clone, Copy)]
+enum Class {
+    Separator,
+    Letter,
+    Digit,
+    /// Han, kana, Thai, Hangul …: no spaces between words, substring matching.
+    Unspaced,
+}
+
+fn class(c: char) -> Class {
+    if c.is_ascii() {
+        return if c.is_ascii_alphabetic() {
+            Class::Letter
+        } else if c.is_ascii_digit() {
+            Class::Digit
+        } else if c == '_' {
+            Class::Letter
+        } else {
+            Class::Separator
+        };
+    }
+    if c.is_numeric() {
+        return Class::Digit;
+    }
+    if !c.is_alphanumeric() {
+        return Class::Separator;
+    }
+    match c.script() {
+        Script::Han
+        | Script::Hiragana
+        | Script::Katakana
+        | Script::Thai
+        | Script::Hangul
+        | Script::Lao
+        | Script::Khmer
+        | Script::Myanmar
+        | Script::Tibetan => Class::Unspaced,
+        _ => Class::Letter,
+    }
+}
+
+fn needs_boundary(c: char) -> bool {
+    matches!(class(c), Class::Letter | Class::Digit)
+}
+
+fn boundary_before(text: &str, at: usize) -> bool {
+    let (Some(prev), Some(first)) = (text[..at].chars().next_back(), text[at..].chars().next()) else {
+        return true;
+    };
+    class(prev) != class(first)
+}
+
+fn boundary_after(text: &str, at: usize) -> bool {
+    let (Some(last), Some(next)) = (text[..at].chars().next_back(), text[at..].chars().next()) else {
+        return true;
+    };
+    class(last) != class(next)
+}
+
+/// Whether `text[start..end]` is a whole word in the sense rules use.
+pub(crate) fn is_whole_word(text: &str, start: usize, end: usize) -> bool {
+    let first = text[start..].chars().next().unwrap_or(' ');
+    let last = text[..end].chars().next_back().unwrap_or(' ');
+    (!needs_boundary(first) || boundary_before(text, start)) && (!needs_boundary(last) || boundary_after(text, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_change_is_a_word_boundary() {
+        let t = "btcを送って";
+        assert!(is_whole_word(t, 0, 3));
+        assert!(is_whole_word("100btc", 3, 6));
+        assert!(!is_whole_word("smartwatch", 5, 10));
+        assert!(is_whole_word("無料でサポート", 9, 21));
+    }
+}

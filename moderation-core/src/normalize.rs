@@ -1,0 +1,453 @@
+//! Normalization that defeats evasion, keeping an offset map to the original.
+//!
+//! The engine looks at a post through three views, each a [`View`] whose
+//! bytes map back to the field as the forum sent it:
+//!
+//! | view | what it is | who reads it |
+//! |---|---|---|
+//! | `raw` | the decoded visible text (HTML entities resolved, tags dropped) | URLs, addresses, keys, contacts, amounts, regex rules with `view = "raw"` |
+//! | `words` | NFKC, lowercase, default-ignorables removed, katakana → hiragana; word separators kept (U+3000 becomes a space) | seed words, regex rules with `view = "words"` |
+//! | `normalized` | `words` plus, on runs of Latin/Cyrillic/Greek letters and digits only: confusable folding (UTS #39 skeleton, diacritics stripped), de-spacing of `b i n a n c e` / `f.r.e.e`, leetspeak, squeezing of 3+ repeated letters | phrase literals, regex rules with `view = "normalized"` |
+//!
+//! Kana and kanji are never folded: UTS #39 maps ロ to 口 and エ to 工, which
+//! would corrupt Japanese. Only katakana ↔ hiragana is unified, so さぽーと
+//! and サポート match the same literal.
+//!
+//! ```
+//! use moderation_core::normalize::{normalized_view, words_view};
+//! use moderation_core::View;
+//!
+//! let raw = View::identity("Ｆ.Ｒ.Ｅ.Ｅ  ВТС\u{200B} g1veaway!!!");
+//! let words = words_view(&raw);
+//! let norm = normalized_view(&words);
+//! assert_eq!(norm.text.as_str(), "free  btc giveaway!!!");
+//! // "btc" points at the Cyrillic original, zero-width space excluded.
+//! let at = norm.text.as_str().find("btc").unwrap();
+//! let orig = norm.text.origin(at..at + 3);
+//! assert_eq!(&raw.as_str()[orig], "ВТС");
+//! ```
+
+use std::ops::Range;
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::{compose, is_combining_mark};
+use unicode_script::{Script, UnicodeScript};
+
+use crate::view::{Unit, View};
+
+/// The `normalized` view and what normalizing it revealed.
+#[derive(Debug, Clone, Default)]
+pub struct Normalized {
+    /// The fully normalized text.
+    pub text: View,
+    /// Original ranges of words that mix Latin with Cyrillic or Greek letters
+    /// (`pаypal` with a Cyrillic `а`): a classic homoglyph trick.
+    pub mixed_script: Vec<Range<usize>>,
+    /// Whether any confusable, leetspeak, spacing or repetition evasion was undone.
+    pub evasion_undone: bool,
+}
+
+/// Builds the `words` view: NFKC, lowercase, default-ignorables removed,
+/// katakana folded to hiragana. Separators are kept.
+pub fn words_view(raw: &View) -> View {
+    let mut out: Vec<Unit> = Vec::with_capacity(raw.as_str().len());
+    for u in raw.units() {
+        let c = u.ch;
+        if c.is_ascii() {
+            // ASCII fast path: NFKC is the identity, lowercase is one byte.
+            out.push(Unit { ch: c.to_ascii_lowercase(), ..u });
+            continue;
+        }
+        if is_default_ignorable(c) {
+            continue;
+        }
+        for d in std::iter::once(c).nfkc() {
+            // A combining mark that arrived on its own (halfwidth ﾞ becomes
+            // U+3099) composes with the character before it, as NFKC over the
+            // whole string would do.
+            if is_combining_mark(d) {
+                if let Some(prev) = out.last_mut() {
+                    if let Some(composed) = compose(prev.ch, d) {
+                        prev.ch = composed;
+                        prev.end = prev.end.max(u.end);
+                        continue;
+                    }
+                }
+            }
+            for l in d.to_lowercase() {
+                out.push(Unit { ch: kana_fold(l), start: u.start, end: u.end });
+            }
+        }
+    }
+    View::from_units(&out)
+}
+
+/// Builds the `normalized` view from the `words` view.
+pub fn normalized_view(words: &View) -> Normalized {
+    let units = words.units();
+    let mut result = Normalized::default();
+    let mut folded: Vec<Unit> = Vec::with_capacity(units.len());
+
+    // Pass 1: confusable folding, word by word.
+    let mut i = 0;
+    while i < units.len() {
+        if !is_foldable_word_char(units[i].ch) {
+            folded.push(units[i]);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < units.len() && is_foldable_word_char(units[i].ch) {
+            i += 1;
+        }
+        fold_word(&units[start..i], &mut folded, &mut result);
+    }
+
+    // Pass 2: de-spacing, leetspeak and squeezing over tokens.
+    let mut out: Vec<Unit> = Vec::with_capacity(folded.len());
+    let tokens = tokens(&folded);
+    let mut t = 0;
+    let mut copied = 0;
+    while t < tokens.len() {
+        let run_end = spaced_run_end(&folded, &tokens, t);
+        if run_end >= t + 3 {
+            // `b i n a n c e` → one token; separators dropped.
+            out.extend_from_slice(&folded[copied..tokens[t].start]);
+            let merged: Vec<Unit> = tokens[t..run_end].iter().map(|r| folded[r.start]).collect();
+            clean_token(&merged, &mut out);
+            result.evasion_undone = true;
+            copied = tokens[run_end - 1].end;
+            t = run_end;
+            continue;
+        }
+        let r = tokens[t].clone();
+        out.extend_from_slice(&folded[copied..r.start]);
+        let before = out.len();
+        clean_token(&folded[r.clone()], &mut out);
+        if out.len() != r.len() + before || out[before..].iter().zip(&folded[r.clone()]).any(|(a, b)| a.ch != b.ch) {
+            result.evasion_undone = true;
+        }
+        copied = r.end;
+        t += 1;
+    }
+    out.extend_from_slice(&folded[copied..]);
+    result.text = View::from_units(&out);
+    result
+}
+
+/// Folds one word of Latin/Cyrillic/Greek letters and digits.
+///
+/// Non-Latin letters are folded to their Latin look-alike only when the word
+/// mixes scripts, or when every letter of the word has a Latin look-alike
+/// (an all-Cyrillic `раураl` spelling "paypal"): a genuine Russian or Greek
+/// word keeps its letters, so rules written in those languages still match.
+fn fold_word(word: &[Unit], out: &mut Vec<Unit>, result: &mut Normalized) {
+    if word.iter().all(|u| u.ch.is_ascii()) {
+        out.extend_from_slice(word);
+        return;
+    }
+    let mut latin = false;
+    let mut other = false;
+    for u in word {
+        match u.ch.script() {
+            Script::Latin => latin = latin || u.ch.is_alphabetic(),
+            Script::Cyrillic | Script::Greek | Script::Armenian | Script::Cherokee => other = true,
+            _ => {}
+        }
+    }
+    if latin && other {
+        let first = word[0].start as usize;
+        let last = word[word.len() - 1].end as usize;
+        result.mixed_script.push(first..last);
+    }
+    let folds: Vec<Option<char>> = word.iter().map(|u| fold_char(u.ch)).collect();
+    let fold_foreign = latin || word.iter().zip(&folds).all(|(u, f)| u.ch.is_ascii() || f.is_some());
+    for (u, f) in word.iter().zip(folds) {
+        let foreign = !matches!(u.ch.script(), Script::Latin | Script::Common | Script::Inherited);
+        match f {
+            Some(c) if !foreign || fold_foreign => {
+                result.evasion_undone |= foreign;
+                out.push(Unit { ch: c, ..*u });
+            }
+            _ => out.push(*u),
+        }
+    }
+}
+
+/// The ASCII letter or digit a character looks like, if any.
+///
+/// UTS #39 skeleton, then combining marks stripped (`ị` → `i`, `Ð` → `D` + a
+/// stroke → `d`). The skeleton of some lowercase letters is not Latin (`ð` →
+/// `∂`) while their capital's is, so the capital is tried too.
+fn fold_char(c: char) -> Option<char> {
+    if c.is_ascii() {
+        return None;
+    }
+    let try_one = |c: char| -> Option<char> {
+        let mut buf = [0u8; 4];
+        let mut found = None;
+        for s in unicode_security::confusable_detection::skeleton(c.encode_utf8(&mut buf)) {
+            if is_combining_mark(s) {
+                continue;
+            }
+            if found.is_some() || !s.is_ascii_alphanumeric() {
+                return None;
+            }
+            found = Some(s.to_ascii_lowercase());
+        }
+        found
+    };
+    try_one(c).or_else(|| {
+        let mut upper = c.to_uppercase();
+        match (upper.next(), upper.next()) {
+            (Some(u), None) if u != c => try_one(u),
+            _ => None,
+        }
+    })
+}
+
+/// Letters and digits of the scripts whose look-alikes are folded. Kana,
+/// kanji, Hangul, Thai … are deliberately excluded.
+fn is_foldable_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
+    c.is_alphanumeric()
+        && matches!(
+            c.script(),
+            Script::Latin | Script::Cyrillic | Script::Greek | Script::Armenian | Script::Cherokee | Script::Common
+        )
+}
+
+/// Tokens for pass 2: maximal runs of ASCII letters and digits plus the leet
+/// symbols `$` and `@` when they sit between letters.
+fn tokens(units: &[Unit]) -> Vec<Range<usize>> {
+    let is_tok = |i: usize| -> bool {
+        let c = units[i].ch;
+        if c.is_ascii_alphanumeric() {
+            return true;
+        }
+        if c == '$' || c == '@' {
+            let before = i > 0 && units[i - 1].ch.is_ascii_alphabetic();
+            let after = units.get(i + 1).is_some_and(|u| u.ch.is_ascii_alphabetic());
+            return before && after;
+        }
+        false
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < units.len() {
+        if !is_tok(i) {
+            i += 1;
+            continue;
+        }
+        let s = i;
+        while i < units.len() && is_tok(i) {
+            i += 1;
+        }
+        out.push(s..i);
+    }
+    out
+}
+
+/// Separators that spaced-out words use between their letters.
+fn is_spacing_separator(c: char) -> bool {
+    matches!(c, ' ' | '.' | '-' | '_' | '*' | '·' | '•' | '|' | '/' | '+' | '~' | '\t')
+}
+
+/// Index one past the last token of a run of single-character tokens starting
+/// at `t` (`b i n a n c e`, `f.r.e.e`), each separated by 1–3 separators. A
+/// run needs at least two letters so that `1 2 3` stays as it is.
+fn spaced_run_end(units: &[Unit], tokens: &[Range<usize>], t: usize) -> usize {
+    let single = |r: &Range<usize>| r.len() == 1;
+    if !single(&tokens[t]) {
+        return t;
+    }
+    let mut end = t + 1;
+    let mut sep: Option<char> = None;
+    while end < tokens.len() && single(&tokens[end]) {
+        let gap = &units[tokens[end - 1].end..tokens[end].start];
+        if gap.is_empty() || gap.len() > 3 || !gap.iter().all(|u| is_spacing_separator(u.ch)) {
+            break;
+        }
+        // One separator throughout the run: `f.r.e.e` or `b i n`, while
+        // "a. b" or "d.m m.e" are prose and abbreviations.
+        let kind = *sep.get_or_insert(gap[0].ch);
+        if gap.iter().any(|u| u.ch != kind) {
+            break;
+        }
+        end += 1;
+    }
+    let letters = tokens[t..end].iter().filter(|r| units[r.start].ch.is_ascii_alphabetic()).count();
+    if letters >= 2 { end } else { t }
+}
+
+/// Leetspeak and squeezing inside one token.
+fn clean_token(token: &[Unit], out: &mut Vec<Unit>) {
+    let letters = token.iter().filter(|u| u.ch.is_ascii_alphabetic()).count();
+    let start = out.len();
+    let mut i = 0;
+    while i < token.len() {
+        let u = token[i];
+        // A run of at most two leet characters next to a letter becomes
+        // letters (`b1nance`, `fr33`, `h0dl`); longer digit runs are numbers
+        // (`btc100`) and stay.
+        if letters > 0 && leet(u.ch).is_some() {
+            let mut j = i;
+            while j < token.len() && leet(token[j].ch).is_some() {
+                j += 1;
+            }
+            let touches_letter = (i > 0 && token[i - 1].ch.is_ascii_alphabetic())
+                || token.get(j).is_some_and(|n| n.ch.is_ascii_alphabetic());
+            let digits_only_number = token[i..j].iter().all(|u| u.ch.is_ascii_digit()) && j - i > 2;
+            if touches_letter && !digits_only_number && j - i <= 2 {
+                for v in &token[i..j] {
+                    out.push(Unit { ch: leet(v.ch).unwrap_or(v.ch), ..*v });
+                }
+            } else {
+                out.extend_from_slice(&token[i..j]);
+            }
+            i = j;
+            continue;
+        }
+        out.push(u);
+        i += 1;
+    }
+    squeeze(out, start);
+}
+
+/// The letter a leetspeak character stands for.
+fn leet(c: char) -> Option<char> {
+    Some(match c {
+        '0' => 'o',
+        '1' => 'i',
+        '3' => 'e',
+        '4' => 'a',
+        '5' => 's',
+        '$' => 's',
+        '@' => 'a',
+        _ => return None,
+    })
+}
+
+/// Squeezes runs of 3+ identical letters to 2 (`freeee` → `free`, while
+/// `seed` keeps its double e). The dropped units widen the kept one's span.
+fn squeeze(out: &mut Vec<Unit>, start: usize) {
+    let mut w = start;
+    let mut r = start;
+    while r < out.len() {
+        let u = out[r];
+        let run_is_long =
+            w >= start + 2 && u.ch.is_ascii_alphabetic() && out[w - 1].ch == u.ch && out[w - 2].ch == u.ch;
+        if run_is_long {
+            out[w - 1].end = u.end;
+        } else {
+            out[w] = u;
+            w += 1;
+        }
+        r += 1;
+    }
+    out.truncate(w);
+}
+
+/// Katakana → hiragana, so さぽーと and サポート are one word.
+fn kana_fold(c: char) -> char {
+    match c {
+        '\u{30A1}'..='\u{30F6}' | '\u{30FD}'..='\u{30FE}' => char::from_u32(c as u32 - 0x60).unwrap_or(c),
+        _ => c,
+    }
+}
+
+/// Unicode `Default_Ignorable_Code_Point` (DerivedCoreProperties.txt): zero-width
+/// characters, bidi controls, variation selectors, the BOM and friends. They
+/// render as nothing, so a scammer inserts them to split words.
+pub fn is_default_ignorable(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD | 0x034F | 0x061C | 0x115F..=0x1160 | 0x17B4..=0x17B5 | 0x180B..=0x180F
+        | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F
+        | 0xFEFF | 0xFFA0 | 0xFFF0..=0xFFF8 | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A
+        | 0xE0000..=0xE0FFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(s: &str) -> (View, Normalized) {
+        let raw = View::identity(s);
+        let n = normalized_view(&words_view(&raw));
+        (raw, n)
+    }
+
+    fn orig_of(s: &str, needle: &str) -> String {
+        let (raw, n) = norm(s);
+        let at = n.text.as_str().find(needle).unwrap_or_else(|| panic!("{needle:?} not in {:?}", n.text.as_str()));
+        raw.as_str()[n.text.origin(at..at + needle.len())].to_string()
+    }
+
+    #[test]
+    fn fullwidth_and_case() {
+        assert_eq!(norm("ＢＴＣ Free").1.text.as_str(), "btc free");
+        assert_eq!(orig_of("send ＢＴＣ now", "btc"), "ＢＴＣ");
+    }
+
+    #[test]
+    fn halfwidth_katakana_composes_voiced_marks() {
+        let (_, n) = norm("ｻﾎﾟｰﾄ");
+        assert_eq!(n.text.as_str(), "さぽーと");
+        assert_eq!(norm("サポート").1.text.as_str(), "さぽーと");
+    }
+
+    #[test]
+    fn kana_and_kanji_are_never_confusable_folded() {
+        let (_, n) = norm("ロエカ口工力 秘密鍵");
+        assert_eq!(n.text.as_str(), "ろえか口工力 秘密鍵");
+    }
+
+    #[test]
+    fn zero_width_and_bidi_removed() {
+        assert_eq!(orig_of("b\u{200B}i\u{202E}nance", "binance"), "b\u{200B}i\u{202E}nance");
+        assert_eq!(norm("\u{FEFF}seed").1.text.as_str(), "seed");
+    }
+
+    #[test]
+    fn homoglyphs_fold_and_mixed_script_is_reported() {
+        let (_, n) = norm("pаypal bịnance Ðeveloper");
+        assert_eq!(n.text.as_str(), "paypal binance developer");
+        assert_eq!(n.mixed_script.len(), 1);
+        // A real Russian word is left alone.
+        assert_eq!(norm("привет").1.text.as_str(), "привет");
+    }
+
+    #[test]
+    fn spacing_and_separators() {
+        assert_eq!(norm("b i n a n c e").1.text.as_str(), "binance");
+        assert_eq!(norm("f.r.e.e").1.text.as_str(), "free");
+        assert_eq!(norm("b-i-t-c-o-i-n rocks").1.text.as_str(), "bitcoin rocks");
+        assert_eq!(orig_of("the b i n a n c e team", "binance"), "b i n a n c e");
+        // Two single letters are not a run; numbers stay numbers.
+        assert_eq!(norm("a b test 1 2 3").1.text.as_str(), "a b test 1 2 3");
+    }
+
+    #[test]
+    fn leetspeak_only_inside_words() {
+        assert_eq!(norm("fr33 b1nance g1v3away h0dl").1.text.as_str(), "free binance giveaway hodl");
+        assert_eq!(norm("send 100 btc100 2024").1.text.as_str(), "send 100 btc100 2024");
+        assert_eq!(norm("p@ssword ca$h @binance").1.text.as_str(), "password cash @binance");
+    }
+
+    #[test]
+    fn squeezing_keeps_doubles() {
+        assert_eq!(norm("freeeee seed").1.text.as_str(), "free seed");
+        assert_eq!(orig_of("freeeee", "free"), "freeeee");
+    }
+
+    #[test]
+    fn expansion_under_nfkc_maps_back() {
+        let s = "x \u{FDFA} y";
+        let (raw, n) = norm(s);
+        assert!(n.text.as_str().len() > s.len());
+        let y = n.text.as_str().rfind('y').unwrap();
+        assert_eq!(&raw.as_str()[n.text.origin(y..y + 1)], "y");
+    }
+}

@@ -1,0 +1,228 @@
+//! The input contract: a forum post and its author.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// How the body is marked up. Spans always point into the body as sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Plain text.
+    #[default]
+    Text,
+    /// Markdown (CommonMark); links are extracted with their anchor text.
+    Markdown,
+    /// HTML as Discourse-like forums send it ("cooked" posts).
+    Html,
+}
+
+/// The author of a post, as far as the forum knows them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Author {
+    /// The forum's id for the author.
+    pub id: String,
+    /// The display name; checked for staff and brand impersonation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Days since the account was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_age_days: Option<u32>,
+    /// The forum's trust level (Discourse uses 0–4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_level: Option<u8>,
+    /// Posts the author has made before this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_count: Option<u32>,
+    /// Earlier posts of theirs that moderators removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_removals: Option<u32>,
+    /// Whether the forum says the author is staff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_staff: Option<bool>,
+}
+
+/// One forum post. Unknown fields are ignored.
+///
+/// ```
+/// use moderation_core::{Format, Post};
+///
+/// let post = Post::from_json(r#"{"id": "42", "body": "<p>hi</p>", "format": "html"}"#)?;
+/// assert_eq!(post.format, Format::Html);
+/// assert!(!post.lossy_utf16);
+/// # Ok::<(), moderation_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Post {
+    /// The forum's id for the post (a string, whatever the forum uses).
+    pub id: String,
+    /// The topic title, for the first post of a topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The post body.
+    pub body: String,
+    /// How the body is marked up (default `text`).
+    #[serde(default)]
+    pub format: Format,
+    /// The language the forum believes the post is in (BCP 47, e.g. `ja`).
+    /// When absent the engine identifies it from a bounded sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    /// The forum (or category) the post belongs to; selects forum rule layers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forum: Option<String>,
+    /// The author, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<Author>,
+    /// Set by [`Post::from_json`] when the JSON held lone UTF-16 surrogates
+    /// that were replaced by U+FFFD. Not part of the wire format.
+    #[serde(skip)]
+    pub lossy_utf16: bool,
+}
+
+impl Post {
+    /// A plain-text post with just an id and a body.
+    pub fn new(id: impl Into<String>, body: impl Into<String>) -> Post {
+        Post { id: id.into(), body: body.into(), ..Post::default() }
+    }
+
+    /// Decodes a post from JSON.
+    ///
+    /// Lone UTF-16 surrogates in `\u` escapes (which JavaScript forums do
+    /// send) are replaced by U+FFFD and recorded in [`Post::lossy_utf16`]
+    /// instead of refusing the post: a forum that fails open would publish
+    /// exactly the posts built to break the parser.
+    pub fn from_json(json: &str) -> Result<Post, Error> {
+        let repaired = repair_lone_surrogates(json);
+        let text = repaired.as_deref().unwrap_or(json);
+        let mut de = serde_json::Deserializer::from_str(text);
+        let post: Result<Post, _> = serde_path_to_error(&mut de);
+        let mut post = post?;
+        de.end().map_err(|e| Error::Post { message: e.to_string(), field: None })?;
+        post.lossy_utf16 = repaired.is_some();
+        Ok(post)
+    }
+}
+
+/// Deserializes and, on failure, names the field serde was in
+/// (`author.trust_level`), so the service can say which field was wrong.
+fn serde_path_to_error(de: &mut serde_json::Deserializer<serde_json::de::StrRead<'_>>) -> Result<Post, Error> {
+    serde_path_to_error::deserialize(&mut *de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        // A missing field is reported at its parent; serde names it in the message.
+        let field = match (path.as_str(), missing_field(&inner.to_string())) {
+            (".", Some(name)) => Some(name),
+            (".", None) => None,
+            (parent, Some(name)) => Some(format!("{parent}.{name}")),
+            (p, None) => Some(p.to_string()),
+        };
+        Error::Post { message: inner.to_string(), field }
+    })
+}
+
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    Some(rest[..rest.find('`')?].to_string())
+}
+
+/// Rewrites `\uD800`–`\uDFFF` escapes that are not part of a valid surrogate
+/// pair to `\uFFFD`. Returns `None` when the input needed no repair (the
+/// common case, which then costs one scan for backslashes).
+fn repair_lone_surrogates(json: &str) -> Option<String> {
+    let bytes = json.as_bytes();
+    let hex4 = |at: usize| -> Option<u16> {
+        let s = json.get(at..at + 4)?;
+        u16::from_str_radix(s, 16).ok()
+    };
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while let Some(off) = memchr_backslash(&bytes[i..]) {
+        let at = i + off;
+        // A backslash is always the start of an escape inside valid JSON;
+        // outside strings it is a syntax error serde will report anyway.
+        if bytes.get(at + 1) != Some(&b'u') {
+            i = at + 2;
+            continue;
+        }
+        let Some(unit) = hex4(at + 2) else {
+            i = at + 2;
+            continue;
+        };
+        let mut next = at + 6;
+        let lone = match unit {
+            0xD800..=0xDBFF => {
+                let low = (bytes.get(next) == Some(&b'\\') && bytes.get(next + 1) == Some(&b'u'))
+                    .then(|| hex4(next + 2))
+                    .flatten();
+                match low {
+                    Some(0xDC00..=0xDFFF) => {
+                        next += 6;
+                        false
+                    }
+                    _ => true,
+                }
+            }
+            0xDC00..=0xDFFF => true,
+            _ => false,
+        };
+        if lone {
+            let buf = out.get_or_insert_with(|| String::with_capacity(json.len()));
+            buf.push_str(&json[copied..at]);
+            buf.push_str("\\uFFFD");
+            copied = at + 6;
+        }
+        i = next;
+    }
+    out.map(|mut buf| {
+        buf.push_str(&json[copied..]);
+        buf
+    })
+}
+
+fn memchr_backslash(hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&b| b == b'\\')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lone_surrogates_become_replacement_characters() {
+        let post = Post::from_json(r#"{"id":"1","body":"a\ud800b \udc00 \ud83d\ude00"}"#).unwrap();
+        assert_eq!(post.body, "a\u{FFFD}b \u{FFFD} \u{1F600}");
+        assert!(post.lossy_utf16);
+    }
+
+    #[test]
+    fn escaped_backslash_before_u_is_not_an_escape() {
+        let post = Post::from_json(r#"{"id":"1","body":"\\ud800"}"#).unwrap();
+        assert_eq!(post.body, "\\ud800");
+        assert!(!post.lossy_utf16);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let err = Post::from_json(r#"{"id":"1"}"#).unwrap_err();
+        match err {
+            Error::Post { field, .. } => assert_eq!(field.as_deref(), Some("body")),
+            other => panic!("unexpected {other:?}"),
+        }
+        let err = Post::from_json(r#"{"id":"1","body":"x","author":{"id":"u","trust_level":"high"}}"#).unwrap_err();
+        match err {
+            Error::Post { field, message } => {
+                assert_eq!(field.as_deref(), Some("author.trust_level"));
+                assert!(message.contains("invalid type"), "{message}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored() {
+        let post = Post::from_json(r#"{"id":"1","body":"x","raw":"y","author":{"id":"u","avatar":"z"}}"#).unwrap();
+        assert_eq!(post.author.unwrap().id, "u");
+    }
+}

@@ -1,0 +1,675 @@
+//! Rule sets: the human-editable TOML format, parsing and validation.
+//!
+//! A rule set is a TOML file with an optional `[ruleset]` header, optional
+//! `[settings]`, and any number of `[[rule]]` tables:
+//!
+//! ```toml
+//! [ruleset]
+//! name = "my-forum"
+//! version = "3"
+//!
+//! [settings]
+//! protected_brands = ["example-exchange.com"]
+//!
+//! [[rule]]
+//! id = "scam.dm-support"
+//! category = "scam"
+//! weight = 3.0
+//! description = "Asks readers to contact 'support' in private messages"
+//! when = { all = [
+//!   { phrases = ["dm me", "message me", "サポートに連絡"] },
+//!   { not = { author = { official = true } } },
+//! ] }
+//! fire = ["Having trouble? DM me, I am from support"]
+//! pass = ["Is this DM from support real? Someone said DM me"]
+//! ```
+//!
+//! Conditions are one-key tables: `phrases`, `regex`, `link_domain`,
+//! `link_count`, `signal`, `language`, `author`, `flag`, and the combinators
+//! `all`, `any`, `not`. See the README for the full reference.
+//!
+//! A rule set that fails validation is refused whole with a [`RuleError`]
+//! naming the file, the line and the rule id.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::{Error, RuleError};
+use crate::post::{Author, Format};
+use crate::verdict::{Category, Decision};
+
+/// The default rule pack for an exchange community, English and Japanese.
+pub const DEFAULT_PACK: &str = include_str!("../rules/default.toml");
+
+/// A parsed, validated rule set (one layer).
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    /// The layer's name (`[ruleset] name`, else the source name).
+    pub name: String,
+    /// The layer's version (`[ruleset] version`, else `0`).
+    pub version: String,
+    /// Where it was loaded from, for error messages.
+    pub source_name: String,
+    /// Settings this layer overrides.
+    pub settings: Settings,
+    /// Named conditions rules can reuse with `use = "name"`.
+    pub conditions: BTreeMap<String, Condition>,
+    /// The rules, in file order.
+    pub rules: Vec<Rule>,
+}
+
+/// Settings a layer may set; later layers override earlier ones key by key.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Domains whose look-alikes are scams (`binance.com`).
+    pub protected_brands: Option<Vec<String>>,
+    /// Domains that official announcements link to; a link here is `official_link`.
+    pub official_domains: Option<Vec<String>>,
+    /// Author ids that speak for the operator (besides `is_staff`).
+    pub official_accounts: Option<Vec<String>>,
+    /// Domains that never count as external links (the forum's own, docs).
+    pub allow_domains: Option<Vec<String>>,
+    /// Prior log-odds per category (default −3, a score of 0.047).
+    pub priors: Option<BTreeMap<Category, f64>>,
+    /// Decision thresholds per category.
+    pub thresholds: Option<BTreeMap<Category, Thresholds>>,
+}
+
+/// Score thresholds at which a category's decision becomes review, hold or
+/// reject. A missing threshold means "never" (misinformation never rejects).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// Score at or above which the post goes to review.
+    pub review: Option<f64>,
+    /// Score at or above which the post is held.
+    pub hold: Option<f64>,
+    /// Score at or above which the post is rejected.
+    pub reject: Option<f64>,
+}
+
+/// One rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Unique id, conventionally `category.family.name`.
+    pub id: String,
+    /// The category its weight counts towards.
+    pub category: Category,
+    /// Log-odds added when the rule fires (negative weights lower the score).
+    pub weight: f64,
+    /// Shown to moderators.
+    pub description: String,
+    /// Minimum decision when the rule fires, whatever the scores.
+    pub action: Option<Decision>,
+    /// `false` removes a rule of an earlier layer with the same id.
+    pub enabled: bool,
+    /// When the rule fires.
+    pub when: Condition,
+    /// Example posts that must fire this rule.
+    pub fire: Vec<Example>,
+    /// Benign posts, containing the rule's trigger words, that must not.
+    pub pass: Vec<Example>,
+    /// 1-based line of the rule's `id` in its file.
+    pub line: usize,
+}
+
+/// A condition of a rule. In TOML each is a table with exactly one key.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Condition {
+    /// Any of these words or phrases, matched on the normalized view. Latin
+    /// words match whole (a change of script is a boundary, so `btc` matches
+    /// in 「BTCを送って」); Japanese, Chinese and Thai match as substrings.
+    Phrases(Vec<String>),
+    /// A regular expression on the declared view.
+    Regex(RegexCondition),
+    /// A link (URL in the text or markup link) to one of these domains or
+    /// their subdomains.
+    LinkDomain(Vec<String>),
+    /// The number of external links (not official, not allow-listed).
+    LinkCount(Range),
+    /// An extracted signal.
+    Signal(SignalSpec),
+    /// The post's language (given or identified), ISO 639-1 such as `ja`.
+    Language(Vec<String>),
+    /// Facts about the author; all given bounds must hold.
+    Author(AuthorCondition),
+    /// A flag the caller set from memory of earlier posts (`near_duplicate`).
+    Flag(String),
+    /// A named condition from a `[conditions]` table of this or an earlier layer.
+    Use(String),
+    /// All of these.
+    All(Vec<Condition>),
+    /// Any of these.
+    Any(Vec<Condition>),
+    /// Not this.
+    Not(Box<Condition>),
+}
+
+/// Which view of the text a regular expression sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViewName {
+    /// Decoded visible text as written (case, punctuation and homoglyphs intact).
+    Raw,
+    /// NFKC, lowercase, invisible characters removed, kana unified; separators kept.
+    Words,
+    /// Fully normalized: confusables, leetspeak, spacing and repeats undone.
+    Normalized,
+}
+
+/// A regular expression condition. The view is required: a pattern written
+/// for raw text silently fails on normalized text and vice versa.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegexCondition {
+    /// The pattern (Rust `regex` syntax: linear time, no backtracking).
+    pub pattern: String,
+    /// The view it runs on.
+    pub view: ViewName,
+}
+
+/// A numeric range; either bound may be absent.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Range {
+    /// Inclusive lower bound.
+    pub min: Option<u32>,
+    /// Inclusive upper bound.
+    pub max: Option<u32>,
+}
+
+/// A signal condition: `signal = "crypto_address"` or
+/// `signal = { name = "lookalike_domain", min_confidence = 0.9 }`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum SignalSpec {
+    /// Just the signal's name.
+    Name(SignalKind),
+    /// The name and a minimum confidence.
+    Graded {
+        /// The signal.
+        name: SignalKind,
+        /// Minimum confidence in `[0, 1]` (look-alike domains are graded).
+        min_confidence: f64,
+    },
+}
+
+impl SignalSpec {
+    pub(crate) fn kind(&self) -> SignalKind {
+        match self {
+            SignalSpec::Name(k) | SignalSpec::Graded { name: k, .. } => *k,
+        }
+    }
+    pub(crate) fn min_confidence(&self) -> f64 {
+        match self {
+            SignalSpec::Name(_) => 0.0,
+            SignalSpec::Graded { min_confidence, .. } => *min_confidence,
+        }
+    }
+}
+
+/// Signals a rule can test. Each is computed once per post by the extractors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignalKind {
+    /// A checksum-valid cryptocurrency address.
+    CryptoAddress,
+    /// Something shaped like an address whose checksum fails.
+    InvalidCryptoAddress,
+    /// A look-alike of a protected brand's domain (graded by closeness).
+    LookalikeDomain,
+    /// A Telegram/WhatsApp/LINE/Discord/Signal contact.
+    MessengerContact,
+    /// An e-mail address.
+    Email,
+    /// A phone number.
+    Phone,
+    /// A word mixing Latin with Cyrillic or Greek letters.
+    MixedScript,
+    /// A link through a URL shortener.
+    Shortener,
+    /// A link whose visible text names another domain than its target.
+    AnchorMismatch,
+    /// A link to an internationalized (IDN) domain.
+    IdnLink,
+    /// A defanged link (`hxxp://`, `example[.]com`).
+    DefangedLink,
+    /// Any link that is not official and not allow-listed.
+    ExternalLink,
+    /// A link to an official domain.
+    OfficialLink,
+    /// A BIP39 seed phrase (12+ list words).
+    SeedPhrase,
+    /// A private key (WIF, xprv, or 64 hex in key context).
+    PrivateKey,
+    /// A display name claiming staff or brand identity.
+    AuthorImpersonation,
+    /// Normalization undid an evasion (homoglyphs, leetspeak, spacing).
+    Evasion,
+    /// The JSON held lone UTF-16 surrogates.
+    LossyUtf16,
+}
+
+impl SignalKind {
+    /// Every signal kind.
+    pub const ALL: [SignalKind; 18] = [
+        SignalKind::CryptoAddress,
+        SignalKind::InvalidCryptoAddress,
+        SignalKind::LookalikeDomain,
+        SignalKind::MessengerContact,
+        SignalKind::Email,
+        SignalKind::Phone,
+        SignalKind::MixedScript,
+        SignalKind::Shortener,
+        SignalKind::AnchorMismatch,
+        SignalKind::IdnLink,
+        SignalKind::DefangedLink,
+        SignalKind::ExternalLink,
+        SignalKind::OfficialLink,
+        SignalKind::SeedPhrase,
+        SignalKind::PrivateKey,
+        SignalKind::AuthorImpersonation,
+        SignalKind::Evasion,
+        SignalKind::LossyUtf16,
+    ];
+}
+
+/// Author bounds. Each given bound must hold; an unknown fact (the forum did
+/// not send it) fails the bound, so "new account" never matches a post whose
+/// account age is unknown.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorCondition {
+    /// Account at most this many days old.
+    pub max_account_age_days: Option<u32>,
+    /// Account at least this many days old.
+    pub min_account_age_days: Option<u32>,
+    /// Trust level at most this.
+    pub max_trust_level: Option<u8>,
+    /// Trust level at least this.
+    pub min_trust_level: Option<u8>,
+    /// At most this many earlier posts.
+    pub max_post_count: Option<u32>,
+    /// At least this many earlier removals.
+    pub min_prior_removals: Option<u32>,
+    /// Staff (`is_staff`) or not; unknown counts as not staff.
+    pub staff: Option<bool>,
+    /// Staff or listed in `official_accounts`, or neither.
+    pub official: Option<bool>,
+}
+
+/// An example post in a rule file: a string (the body) or a table.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Example {
+    /// Just a plain-text body.
+    Body(String),
+    /// A fuller post.
+    Post(ExamplePost),
+}
+
+/// An example post with optional title, format and author.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExamplePost {
+    /// Title.
+    pub title: Option<String>,
+    /// Body.
+    #[serde(default)]
+    pub body: String,
+    /// Body format.
+    #[serde(default)]
+    pub format: Format,
+    /// Language.
+    pub lang: Option<String>,
+    /// Author.
+    pub author: Option<Author>,
+    /// Caller flags (as [`crate::Context::flags`]) to score the example with.
+    #[serde(default)]
+    pub flags: Vec<String>,
+}
+
+impl Example {
+    /// The caller context the example is scored with.
+    pub fn context(&self) -> crate::Context {
+        match self {
+            Example::Body(_) => crate::Context::default(),
+            Example::Post(p) => crate::Context { flags: p.flags.clone(), signals: Vec::new() },
+        }
+    }
+
+    /// The example as a post with the given id.
+    pub fn to_post(&self, id: &str) -> crate::Post {
+        match self {
+            Example::Body(body) => crate::Post::new(id, body.clone()),
+            Example::Post(p) => crate::Post {
+                id: id.to_string(),
+                title: p.title.clone(),
+                body: p.body.clone(),
+                format: p.format,
+                lang: p.lang.clone(),
+                forum: None,
+                author: p.author.clone(),
+                lossy_utf16: false,
+            },
+        }
+    }
+}
+
+// ---- the file as serde sees it ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDef {
+    ruleset: Option<HeaderDef>,
+    #[serde(default)]
+    settings: Settings,
+    #[serde(default)]
+    conditions: BTreeMap<String, Condition>,
+    #[serde(default)]
+    rule: Vec<RuleDef>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeaderDef {
+    name: Option<String>,
+    version: Option<String>,
+    #[allow(dead_code)]
+    description: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleDef {
+    id: toml::Spanned<String>,
+    category: Option<Category>,
+    weight: Option<f64>,
+    description: Option<String>,
+    action: Option<Decision>,
+    #[serde(default = "yes")]
+    enabled: bool,
+    when: Option<Condition>,
+    #[serde(default)]
+    fire: Vec<Example>,
+    #[serde(default)]
+    pass: Vec<Example>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Largest absolute weight a rule may carry: beyond this one rule alone
+/// saturates the logistic and the others stop mattering.
+const MAX_WEIGHT: f64 = 20.0;
+
+impl RuleSet {
+    /// The built-in default pack.
+    pub fn default_pack() -> RuleSet {
+        // The pack is compiled into the binary and checked by tests, so a
+        // failure here is a build defect, not an input error.
+        RuleSet::from_toml("default.toml", DEFAULT_PACK).expect("the default rule pack is valid")
+    }
+
+    /// Reads and validates a rule file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<RuleSet, Error> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        RuleSet::from_toml(&path.display().to_string(), &text)
+    }
+
+    /// Parses and validates a rule set from TOML text. `source_name` names it
+    /// in errors (usually the file path).
+    ///
+    /// ```
+    /// use moderation_core::RuleSet;
+    ///
+    /// let err = RuleSet::from_toml("mine.toml", r#"
+    /// [[rule]]
+    /// id = "spam.casino"
+    /// category = "spam"
+    /// weight = 2.0
+    /// description = "Casino promotion"
+    /// when = { regex = { pattern = "casino(", view = "normalized" } }
+    /// "#).unwrap_err();
+    /// let msg = err.to_string();
+    /// assert!(msg.starts_with("mine.toml:3: rule `spam.casino`: invalid regex"), "{msg}");
+    /// ```
+    pub fn from_toml(source_name: &str, text: &str) -> Result<RuleSet, Error> {
+        let err = |line: Option<usize>, rule_id: Option<String>, message: String| {
+            Error::Rules(RuleError { source_name: source_name.to_string(), line, rule_id, message })
+        };
+        let file: FileDef = toml::from_str(text).map_err(|e| {
+            let at = e.span().map(|s| s.start);
+            err(at.map(|a| line_of(text, a)), at.and_then(|a| rule_id_before(text, a)), e.message().to_string())
+        })?;
+        let header = file.ruleset.unwrap_or(HeaderDef { name: None, version: None, description: None });
+        let mut seen = HashSet::new();
+        let mut rules = Vec::with_capacity(file.rule.len());
+        for def in file.rule {
+            let line = line_of(text, def.id.span().start);
+            let id = def.id.into_inner();
+            let fail = |message: String| err(Some(line), Some(id.clone()), message);
+            if !valid_id(&id) {
+                return Err(fail("an id is 1–100 characters of letters, digits, '.', '-' and '_'".into()));
+            }
+            if !seen.insert(id.clone()) {
+                return Err(fail("duplicate rule id in this file".into()));
+            }
+            if !def.enabled {
+                // A disabled rule only removes a rule of an earlier layer.
+                rules.push(Rule {
+                    id,
+                    category: def.category.unwrap_or(Category::Spam),
+                    weight: 0.0,
+                    description: String::new(),
+                    action: None,
+                    enabled: false,
+                    when: Condition::All(Vec::new()),
+                    fire: Vec::new(),
+                    pass: Vec::new(),
+                    line,
+                });
+                continue;
+            }
+            let category = def.category.ok_or_else(|| fail("missing `category`".into()))?;
+            let weight = def.weight.ok_or_else(|| fail("missing `weight`".into()))?;
+            if !weight.is_finite() || weight.abs() > MAX_WEIGHT {
+                return Err(fail(format!("weight {weight} is outside -{MAX_WEIGHT}..={MAX_WEIGHT}")));
+            }
+            let description = def.description.filter(|d| !d.trim().is_empty());
+            let description = description.ok_or_else(|| fail("missing `description` (moderators see it)".into()))?;
+            let when = def.when.ok_or_else(|| fail("missing `when`".into()))?;
+            validate_condition(&when).map_err(fail)?;
+            if !has_positive_condition(&when) {
+                return Err(fail("the condition can match a post with no evidence at all (only `not`/author/language); add a positive condition".into()));
+            }
+            rules.push(Rule {
+                id,
+                category,
+                weight,
+                description,
+                action: def.action,
+                enabled: true,
+                when,
+                fire: def.fire,
+                pass: def.pass,
+                line,
+            });
+        }
+        validate_settings(&file.settings).map_err(|m| err(None, None, m))?;
+        for (name, c) in &file.conditions {
+            validate_condition(c).map_err(|m| err(None, None, format!("conditions.{name}: {m}")))?;
+        }
+        Ok(RuleSet {
+            name: header.name.unwrap_or_else(|| source_name.to_string()),
+            version: header.version.unwrap_or_else(|| "0".to_string()),
+            source_name: source_name.to_string(),
+            settings: file.settings,
+            conditions: file.conditions,
+            rules,
+        })
+    }
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 100 && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
+fn validate_condition(c: &Condition) -> Result<(), String> {
+    match c {
+        Condition::Phrases(list) => {
+            if list.is_empty() {
+                return Err("`phrases` is empty".into());
+            }
+            if let Some(p) = list.iter().find(|p| p.trim().is_empty()) {
+                return Err(format!("`phrases` contains an empty phrase {p:?}"));
+            }
+        }
+        Condition::Regex(r) => {
+            regex::RegexBuilder::new(&r.pattern)
+                .size_limit(REGEX_SIZE_LIMIT)
+                .build()
+                .map_err(|e| format!("invalid regex: {e}"))?;
+        }
+        Condition::LinkDomain(list) | Condition::Language(list) => {
+            if list.is_empty() {
+                return Err("empty list".into());
+            }
+        }
+        Condition::LinkCount(r) => {
+            if r.min.is_none() && r.max.is_none() {
+                return Err("`link_count` needs `min` or `max`".into());
+            }
+        }
+        Condition::Signal(s) => {
+            if !(0.0..=1.0).contains(&s.min_confidence()) {
+                return Err("`min_confidence` must be within 0..=1".into());
+            }
+        }
+        Condition::Author(_) | Condition::Flag(_) | Condition::Use(_) => {}
+        Condition::All(list) | Condition::Any(list) => {
+            if list.is_empty() {
+                return Err("`all`/`any` needs at least one condition".into());
+            }
+            list.iter().try_for_each(validate_condition)?;
+        }
+        Condition::Not(inner) => validate_condition(inner)?,
+    }
+    Ok(())
+}
+
+/// Whether the condition needs some evidence in the post itself (text, links,
+/// signals, caller flags), so that it cannot fire on every post.
+fn has_positive_condition(c: &Condition) -> bool {
+    match c {
+        Condition::Phrases(_)
+        | Condition::Regex(_)
+        | Condition::LinkDomain(_)
+        | Condition::Signal(_)
+        | Condition::Flag(_)
+        | Condition::Use(_) => true,
+        Condition::LinkCount(r) => r.min.is_some_and(|m| m > 0),
+        Condition::Language(_) | Condition::Author(_) | Condition::Not(_) => false,
+        Condition::All(list) => list.iter().any(has_positive_condition),
+        Condition::Any(list) => list.iter().all(has_positive_condition),
+    }
+}
+
+fn validate_settings(s: &Settings) -> Result<(), String> {
+    if let Some(t) = &s.thresholds {
+        for (cat, t) in t {
+            let vals = [t.review, t.hold, t.reject];
+            if vals.iter().flatten().any(|v| !(0.0..=1.0).contains(v)) {
+                return Err(format!("settings.thresholds.{}: thresholds are scores within 0..=1", cat.as_str()));
+            }
+            let given: Vec<f64> = vals.iter().flatten().copied().collect();
+            if given.windows(2).any(|w| w[0] > w[1]) {
+                return Err(format!("settings.thresholds.{}: review ≤ hold ≤ reject", cat.as_str()));
+            }
+        }
+    }
+    if let Some(p) = &s.priors {
+        if p.values().any(|v| !v.is_finite() || v.abs() > MAX_WEIGHT) {
+            return Err("settings.priors: priors are finite log-odds within -20..=20".into());
+        }
+    }
+    Ok(())
+}
+
+/// Per-pattern compiled-size limit: a pattern such as `\w{1000}` that would
+/// blow up is refused when the rule set is loaded, not at scoring time.
+pub(crate) const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+fn line_of(text: &str, at: usize) -> usize {
+    text.as_bytes()[..at.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// For a syntax error inside a rule, the id of the `[[rule]]` table around
+/// the error (the id may come after the error, so look ahead to the next table).
+fn rule_id_before(text: &str, at: usize) -> Option<String> {
+    let at = at.min(text.len());
+    let start = text[..at].rfind("[[rule]]")?;
+    let end = text[start + 8..].find("[[rule]]").map_or(text.len(), |e| start + 8 + e);
+    text[start..end].lines().find_map(|l| {
+        let rest = l.trim().strip_prefix("id")?.trim_start().strip_prefix('=')?.trim();
+        Some(rest.trim_matches('"').trim_matches('\'').to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule_err(text: &str) -> RuleError {
+        match RuleSet::from_toml("t.toml", text) {
+            Err(Error::Rules(e)) => e,
+            other => panic!("expected a rule error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn syntax_errors_name_line_and_rule() {
+        let e = rule_err(
+            "[[rule]]\nid = \"a.b\"\ncategory = \"scam\"\nweight = 1\ndescription = \"d\"\nwhen = { phrase = [\"x\"] }\n",
+        );
+        assert_eq!(e.line, Some(6));
+        assert_eq!(e.rule_id.as_deref(), Some("a.b"));
+        assert!(e.message.contains("unknown variant `phrase`"), "{}", e.message);
+    }
+
+    #[test]
+    fn semantic_errors_name_line_and_rule() {
+        let e = rule_err(
+            "\n\n[[rule]]\nid = \"x\"\ncategory = \"spam\"\nweight = 99\ndescription = \"d\"\nwhen = { phrases = [\"a\"] }\n",
+        );
+        assert_eq!((e.line, e.rule_id.as_deref()), (Some(4), Some("x")));
+        assert!(e.message.contains("weight"));
+        let e = rule_err(
+            "[[rule]]\nid = \"x\"\ncategory = \"spam\"\nweight = 1\ndescription = \"d\"\nwhen = { not = { phrases = [\"a\"] } }\n",
+        );
+        assert!(e.message.contains("positive condition"), "{}", e.message);
+        let e = rule_err(
+            "[[rule]]\nid = \"x\"\ncategory = \"spam\"\nweight = 1\ndescription = \"d\"\nwhen = { phrases = [\"a\"] }\n[[rule]]\nid = \"x\"\ncategory = \"spam\"\nweight = 1\ndescription = \"d\"\nwhen = { phrases = [\"a\"] }\n",
+        );
+        assert_eq!(e.line, Some(8));
+        assert!(e.message.contains("duplicate"));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let e = rule_err("[[rule]]\nid = \"x\"\ncategory = \"spam\"\nwieght = 1\n");
+        assert!(e.message.contains("wieght"), "{}", e.message);
+    }
+
+    #[test]
+    fn default_pack_parses() {
+        let pack = RuleSet::default_pack();
+        assert!(pack.rules.len() >= 20);
+    }
+}

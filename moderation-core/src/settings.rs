@@ -1,0 +1,157 @@
+//! Settings resolved from the layers of a rule set: priors, thresholds and
+//! the domain and account lists the extractors consult.
+
+use aho_corasick::AhoCorasick;
+
+use crate::normalize;
+use crate::post::Author;
+use crate::rules::{RuleSet, Thresholds};
+use crate::signals::lookalike::BrandList;
+use crate::verdict::Category;
+use crate::view::View;
+
+/// Prior log-odds of each category when no layer sets one: a score of 0.047,
+/// so that one rule of weight 3 brings a post to 0.5 (review).
+pub const DEFAULT_PRIOR: f64 = -3.0;
+
+/// Words a display name uses to pose as staff, English and Japanese. Brand
+/// labels of the protected domains are added to these.
+const STAFF_WORDS: &[&str] = &[
+    "support",
+    "admin",
+    "administrator",
+    "official",
+    "moderator",
+    "mod team",
+    "developer",
+    "dev team",
+    "staff",
+    "helpdesk",
+    "help desk",
+    "customer service",
+    "customer care",
+    "security team",
+    "team",
+    "サポート",
+    "公式",
+    "運営",
+    "管理者",
+    "管理人",
+    "スタッフ",
+    "カスタマー",
+    "開発者",
+    "事務局",
+];
+
+/// Settings in force for one layered rule set.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// Prior log-odds per category (indexed by [`Category`] order).
+    pub priors: [f64; 4],
+    /// Decision thresholds per category.
+    pub thresholds: [Thresholds; 4],
+    pub(crate) brands: BrandList,
+    official_domains: Vec<String>,
+    official_accounts: Vec<String>,
+    allow_domains: Vec<String>,
+    pub(crate) staff_words: AhoCorasick,
+}
+
+/// Thresholds when no layer sets them. Misinformation never goes past review
+/// and exposure never rejects: those posts need a human, not a deletion.
+pub fn default_thresholds(category: Category) -> Thresholds {
+    match category {
+        Category::Spam | Category::Scam => Thresholds { review: Some(0.5), hold: Some(0.85), reject: Some(0.97) },
+        Category::Misinformation => Thresholds { review: Some(0.5), hold: None, reject: None },
+        Category::Exposure => Thresholds { review: Some(0.5), hold: Some(0.8), reject: None },
+    }
+}
+
+impl Resolved {
+    /// Merges the settings of the layers, later layers overriding earlier ones key by key.
+    pub fn from_layers(layers: &[RuleSet]) -> Resolved {
+        let mut priors = [DEFAULT_PRIOR; 4];
+        let mut thresholds = Category::ALL.map(default_thresholds);
+        let (mut brands, mut official, mut accounts, mut allow) = (vec![], vec![], vec![], vec![]);
+        for layer in layers {
+            let s = &layer.settings;
+            if let Some(p) = &s.priors {
+                for (c, v) in p {
+                    priors[c.index()] = *v;
+                }
+            }
+            if let Some(t) = &s.thresholds {
+                for (c, v) in t {
+                    thresholds[c.index()] = *v;
+                }
+            }
+            let lower =
+                |v: &Vec<String>| v.iter().map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase()).collect();
+            if let Some(v) = &s.protected_brands {
+                brands = lower(v);
+            }
+            if let Some(v) = &s.official_domains {
+                official = lower(v);
+            }
+            if let Some(v) = &s.official_accounts {
+                accounts = v.clone();
+            }
+            if let Some(v) = &s.allow_domains {
+                allow = lower(v);
+            }
+        }
+        let mut words: Vec<String> = STAFF_WORDS.iter().map(|w| normalize_literal(w)).collect();
+        for b in &brands {
+            let label = b.split('.').next().unwrap_or(b);
+            if label.len() >= 3 {
+                words.push(normalize_literal(label));
+            }
+        }
+        // Brand domains are official too: a link to binance.com is not a look-alike.
+        for b in &brands {
+            if !official.contains(b) {
+                official.push(b.clone());
+            }
+        }
+        Resolved {
+            priors,
+            thresholds,
+            brands: BrandList::new(&brands),
+            official_domains: official,
+            official_accounts: accounts,
+            allow_domains: allow,
+            staff_words: AhoCorasick::new(&words).expect("a few dozen short literals always build"),
+        }
+    }
+
+    /// Whether a host is an official domain or a subdomain of one.
+    pub fn is_official_host(&self, host: &str) -> bool {
+        host_in(host, &self.official_domains)
+    }
+
+    /// Whether a host is allow-listed (not counted as an external link).
+    pub fn is_allowed_host(&self, host: &str) -> bool {
+        host_in(host, &self.allow_domains)
+    }
+
+    /// Whether the author speaks for the operator.
+    pub fn is_official_author(&self, author: &Author) -> bool {
+        author.is_staff == Some(true) || self.official_accounts.iter().any(|a| *a == author.id)
+    }
+}
+
+/// `host` is one of `domains` or a subdomain of one.
+pub(crate) fn host_in(host: &str, domains: &[String]) -> bool {
+    let host = host.trim_end_matches('.');
+    domains.iter().any(|d| {
+        host == d
+            || (host.len() > d.len() && host.ends_with(d.as_str()) && host.as_bytes()[host.len() - d.len() - 1] == b'.')
+    })
+}
+
+/// A rule literal through the same pipeline as post text, so that it matches
+/// whatever obfuscated spelling normalizes to the same thing.
+pub(crate) fn normalize_literal(s: &str) -> String {
+    let words = normalize::words_view(&View::identity(s));
+    normalize::normalized_view(&words).text.as_str().to_string()
+}

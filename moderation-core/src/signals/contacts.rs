@@ -1,0 +1,704 @@
+//! Off-platform contact details: e-mail, phone, messenger handles and links.
+//!
+//! Scams move victims off the forum ("DM me on Telegram @xyz_support"), so
+//! contact details are a strong signal in context. Reads the raw text because
+//! handles and links are case- and punctuation-sensitive. Ordinary forum
+//! `@mentions`, prices, dates and long hex strings are deliberately left out:
+//! they are everywhere in normal posts.
+
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::Regex;
+
+/// Which channel a contact detail belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContactKind {
+    /// An e-mail address.
+    Email,
+    /// A phone number not tied to a specific messenger.
+    Phone,
+    /// A `t.me` link or a Telegram `@handle`.
+    Telegram,
+    /// A `wa.me` link or a phone number introduced as WhatsApp.
+    WhatsApp,
+    /// A `line.me` / `lin.ee` link or a "LINE ID".
+    Line,
+    /// A Discord invite link.
+    Discord,
+    /// A `signal.me` / `signal.group` link.
+    Signal,
+}
+
+impl ContactKind {
+    /// Stable name for rules and explanations.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactKind::Email => "email",
+            ContactKind::Phone => "phone",
+            ContactKind::Telegram => "telegram",
+            ContactKind::WhatsApp => "whatsapp",
+            ContactKind::Line => "line",
+            ContactKind::Discord => "discord",
+            ContactKind::Signal => "signal",
+        }
+    }
+}
+
+/// One contact detail found in the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactHit {
+    /// Channel of the contact.
+    pub kind: ContactKind,
+    /// Byte range of the contact itself (not its label, e.g. the number
+    /// after "WhatsApp", the id after "LINE ID:").
+    pub range: Range<usize>,
+    /// The contact as written, for display in explanations.
+    pub value: String,
+}
+
+/// Finds contact details, in text order, without overlaps.
+pub fn find_contacts(text: &str) -> Vec<ContactHit> {
+    let bytes = text.as_bytes();
+    let mut found: Vec<(Range<usize>, u8, ContactKind)> = Vec::new();
+    if may_hold_link(bytes) {
+        links(text, &mut found);
+    }
+    if bytes.contains(&b'@') {
+        emails(text, &mut found);
+        handles(text, &mut found);
+    }
+    if may_hold_phone(bytes) {
+        phones(text, &mut found);
+    }
+    line_ids(text, &mut found);
+
+    // Earlier start wins; at the same start the more specific kind wins.
+    found.sort_by_key(|(r, prio, _)| (r.start, *prio, usize::MAX - r.end));
+    let mut hits: Vec<ContactHit> = Vec::with_capacity(found.len());
+    for (range, _, kind) in found {
+        if hits.last().is_some_and(|h| h.range.end > range.start) {
+            continue;
+        }
+        if let Some(value) = text.get(range.clone()) {
+            hits.push(ContactHit { kind, value: value.to_string(), range });
+        }
+    }
+    hits
+}
+
+// Priorities for overlap resolution: lower wins.
+const PRIO_LINK: u8 = 0;
+const PRIO_EMAIL: u8 = 1;
+const PRIO_WHATSAPP: u8 = 2;
+const PRIO_LINE_ID: u8 = 3;
+const PRIO_HANDLE: u8 = 4;
+const PRIO_PHONE: u8 = 5;
+
+/// How far a "telegram" mention reaches to make an `@handle` a contact.
+const TELEGRAM_REACH: usize = 60;
+/// How far after "WhatsApp" a phone number may start.
+const WHATSAPP_REACH: usize = 40;
+
+fn regex(cell: &'static OnceLock<Option<Regex>>, pattern: &str) -> Option<&'static Regex> {
+    cell.get_or_init(|| Regex::new(pattern).ok()).as_ref()
+}
+
+// ---------------------------------------------------------------- context
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ctx {
+    Telegram,
+    WhatsApp,
+}
+
+const CTX_WORDS: &[(&str, Ctx)] = &[
+    ("telegram", Ctx::Telegram),
+    ("tg", Ctx::Telegram),
+    ("テレグラム", Ctx::Telegram),
+    ("ﾃﾚｸﾞﾗﾑ", Ctx::Telegram),
+    ("whatsapp", Ctx::WhatsApp),
+    ("whats app", Ctx::WhatsApp),
+    ("what's app", Ctx::WhatsApp),
+    ("ワッツアップ", Ctx::WhatsApp),
+];
+
+/// Whether a label word of `kind` lies wholly inside `window` (clamped to
+/// char boundaries). Only small windows around candidates are searched, so
+/// posts without candidates pay nothing for context.
+fn has_context(text: &str, window: Range<usize>, kind: Ctx) -> bool {
+    static AC: OnceLock<Option<AhoCorasick>> = OnceLock::new();
+    let Some(ac) = AC
+        .get_or_init(|| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(CTX_WORDS.iter().map(|(w, _)| w))
+                .ok()
+        })
+        .as_ref()
+    else {
+        return false;
+    };
+    let start = floor_char_boundary(text, window.start);
+    let end = ceil_char_boundary(text, window.end);
+    let Some(hay) = text.get(start..end) else {
+        return false;
+    };
+    let bytes = text.as_bytes();
+    for m in ac.find_iter(hay) {
+        let Some(&(word, k)) = CTX_WORDS.get(m.pattern().as_usize()) else {
+            continue;
+        };
+        if k != kind {
+            continue;
+        }
+        let (ms, me) = (start + m.start(), start + m.end());
+        // Short Latin words only count on their own ("tg", not "stg";
+        // "line", not "online").
+        if word.len() <= 4 && word.is_ascii() {
+            let before = ms.checked_sub(1).and_then(|i| bytes.get(i));
+            let after = bytes.get(me);
+            if before.is_some_and(u8::is_ascii_alphanumeric) || after.is_some_and(u8::is_ascii_alphanumeric) {
+                continue;
+            }
+        }
+        return true;
+    }
+    false
+}
+
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_char_boundary(text: &str, mut i: usize) -> usize {
+    i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+// ---------------------------------------------------------------- links
+
+/// Hosts whose links are contacts, as they appear just before a `/`.
+const LINK_HOST_ENDS: &[&[u8]] =
+    &[b".me", b".gg", b"lin.ee", b".group", b"telegram.dog", b"discord.com", b"discordapp.com", b"whatsapp.com"];
+
+/// Cheap test on each `/` so the link regex only runs when a contact host
+/// is present; ordinary URLs are common in posts.
+fn may_hold_link(bytes: &[u8]) -> bool {
+    bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'/'
+            && LINK_HOST_ENDS.iter().any(|end| {
+                i.checked_sub(end.len()).and_then(|s| bytes.get(s..i)).is_some_and(|h| h.eq_ignore_ascii_case(end))
+            })
+    })
+}
+
+fn links(text: &str, found: &mut Vec<(Range<usize>, u8, ContactKind)>) {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    let Some(re) = regex(
+        &RE,
+        r"(?i)(?:https?://)?(?:www\.)?(t\.me|telegram\.me|telegram\.dog|wa\.me|api\.whatsapp\.com/send|chat\.whatsapp\.com|line\.me|lin\.ee|discord\.gg|discord(?:app)?\.com/invite|signal\.me|signal\.group)/[A-Za-z0-9_+~@#/=%?.\-]*[A-Za-z0-9_=]",
+    ) else {
+        return;
+    };
+    let bytes = text.as_bytes();
+    for caps in re.captures_iter(text) {
+        let (Some(m), Some(host)) = (caps.get(0), caps.get(1)) else {
+            continue;
+        };
+        // "chat.me/…" must not be read as "t.me/…".
+        let before = m.start().checked_sub(1).and_then(|i| bytes.get(i));
+        if before.is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_')) {
+            continue;
+        }
+        let host = host.as_str().to_ascii_lowercase();
+        let kind = if host.starts_with('t') {
+            ContactKind::Telegram
+        } else if host.starts_with("wa") || host.contains("whatsapp") {
+            ContactKind::WhatsApp
+        } else if host.starts_with("lin") {
+            ContactKind::Line
+        } else if host.starts_with("discord") {
+            ContactKind::Discord
+        } else {
+            ContactKind::Signal
+        };
+        found.push((m.range(), PRIO_LINK, kind));
+    }
+}
+
+// ---------------------------------------------------------------- e-mail
+
+fn emails(text: &str, found: &mut Vec<(Range<usize>, u8, ContactKind)>) {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    let Some(re) = regex(&RE, r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}") else {
+        return;
+    };
+    let bytes = text.as_bytes();
+    for m in re.find_iter(text) {
+        let s = m.as_str();
+        let Some(at) = s.find('@') else { continue };
+        // Leading dots are sentence punctuation, not part of the address.
+        let lead = s.len() - s.trim_start_matches('.').len();
+        let local = &s[lead..at];
+        let domain = &s[at + 1..];
+        if local.is_empty()
+            || local.len() > 64
+            || local.ends_with('.')
+            || domain.len() > 253
+            || domain.split('.').any(|l| l.is_empty() || l.starts_with('-') || l.ends_with('-'))
+        {
+            continue;
+        }
+        let after = bytes.get(m.end());
+        if after.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'@') {
+            continue;
+        }
+        found.push((m.start() + lead..m.end(), PRIO_EMAIL, ContactKind::Email));
+    }
+}
+
+// ---------------------------------------------------------------- handles
+
+const STAFF_WORDS: &[&str] = &["support", "admin", "help", "official", "service", "team", "desk"];
+
+fn handles(text: &str, found: &mut Vec<(Range<usize>, u8, ContactKind)>) {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    // Telegram usernames start with a letter and are 5-32 characters.
+    let Some(re) = regex(&RE, r"@[A-Za-z][A-Za-z0-9_]{4,31}") else {
+        return;
+    };
+    let bytes = text.as_bytes();
+    let mut lower = String::new();
+    for m in re.find_iter(text) {
+        let before = m.start().checked_sub(1).and_then(|i| bytes.get(i));
+        // Part of an e-mail address or URL path, not a handle.
+        if before.is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-' | b'/')) {
+            continue;
+        }
+        let after = bytes.get(m.end());
+        let after2 = bytes.get(m.end() + 1);
+        if after.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            || (after == Some(&b'.') && after2.is_some_and(u8::is_ascii_alphanumeric))
+        {
+            continue;
+        }
+        lower.clear();
+        lower.push_str(m.as_str());
+        lower.make_ascii_lowercase();
+        let staff = STAFF_WORDS.iter().any(|w| lower.contains(w));
+        let window = m.start().saturating_sub(TELEGRAM_REACH)..m.end() + TELEGRAM_REACH;
+        if staff || has_context(text, window, Ctx::Telegram) {
+            found.push((m.range(), PRIO_HANDLE, ContactKind::Telegram));
+        }
+    }
+}
+
+// ---------------------------------------------------------------- phones
+
+/// A phone number needs nine digits close together; dates, prices and
+/// counts spread over a post do not, and then the regex never runs.
+fn may_hold_phone(bytes: &[u8]) -> bool {
+    // Generous: nine fullwidth digits with three-char fullwidth separators
+    // between every pair still fit.
+    const WINDOW: usize = 128;
+    let is_digit_at = |i: usize| -> bool {
+        let Some(&b) = bytes.get(i) else {
+            return false;
+        };
+        // Fullwidth digits are EF BC 90..=99; count them at their last byte.
+        b.is_ascii_digit()
+            || ((0x90..=0x99).contains(&b)
+                && i >= 2
+                && bytes.get(i - 2) == Some(&0xEF)
+                && bytes.get(i - 1) == Some(&0xBC))
+    };
+    let mut count = 0usize;
+    for i in 0..bytes.len() {
+        count += usize::from(is_digit_at(i));
+        if i >= WINDOW {
+            count -= usize::from(is_digit_at(i - WINDOW));
+        }
+        if count >= 9 {
+            return true;
+        }
+    }
+    false
+}
+
+fn is_digit(c: char) -> bool {
+    c.is_ascii_digit() || ('０'..='９').contains(&c)
+}
+
+fn is_latin_word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || ('Ａ'..='Ｚ').contains(&c) || ('ａ'..='ｚ').contains(&c) || is_digit(c)
+}
+
+fn digit_value(c: char) -> u32 {
+    if c.is_ascii_digit() { u32::from(c) - u32::from('0') } else { u32::from(c).saturating_sub(u32::from('０')) }
+}
+
+fn phones(text: &str, found: &mut Vec<(Range<usize>, u8, ContactKind)>) {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    // A loose span of digits, parentheses and single separators; the
+    // judgement of what is a phone number is in `judge_phone`.
+    let Some(re) = regex(
+        &RE,
+        r"(?:\+[ \u{3000}]?)?\(?[0-9０-９](?:[0-9０-９()]|[ .\-\u{2010}-\u{2015}\u{2212}\u{30FC}\u{FF0D}\u{3000}]{1,3}[0-9０-９(]){6,40}",
+    ) else {
+        return;
+    };
+    let mut pos = 0;
+    while let Some(m) = re.find_at(text, pos) {
+        let range = m.start()..cut_point(text, m.range());
+        pos = range.end.max(m.start() + 1);
+        // The label must end within reach of the number; its own length
+        // (at most 18 bytes) is added so the whole word fits the window.
+        let window = range.start.saturating_sub(WHATSAPP_REACH + 18)..range.start;
+        let whatsapp = has_context(text, window, Ctx::WhatsApp);
+        match judge_phone(text, range.clone(), whatsapp) {
+            Some(r) if whatsapp => found.push((r, PRIO_WHATSAPP, ContactKind::WhatsApp)),
+            Some(r) => found.push((r, PRIO_PHONE, ContactKind::Phone)),
+            None => {}
+        }
+    }
+}
+
+/// Where one number ends inside a span of several: once a dash or dot has
+/// separated groups, a following space starts something else
+/// ("090-1234-5678 090-8765-4321", "2024-01-15 10:30").
+fn cut_point(text: &str, range: Range<usize>) -> usize {
+    let Some(span) = text.get(range.clone()) else {
+        return range.end;
+    };
+    let mut punct_seen = false;
+    for (i, c) in span.char_indices() {
+        match c {
+            ' ' | '\u{3000}' if punct_seen => return range.start + i,
+            ' ' | '\u{3000}' | '(' | ')' | '+' => {}
+            c if is_digit(c) => {}
+            _ => punct_seen = true,
+        }
+    }
+    range.end
+}
+
+/// Decides whether a digit span is a phone number. `labelled` relaxes the
+/// separator requirement, since "WhatsApp 818012345678" is unambiguous.
+fn judge_phone(text: &str, range: Range<usize>, labelled: bool) -> Option<Range<usize>> {
+    let span = text.get(range.clone())?;
+    let prev = text.get(..range.start)?.chars().next_back();
+    let mut rest = text.get(range.end..)?.chars();
+    let next = rest.next();
+    let next2 = rest.next();
+
+    // Inside a word, an address, a txid, a URL path, an amount of money.
+    // CJK letters may touch a number ("電話090-…まで"); Latin ones may not.
+    if prev.is_some_and(|c| {
+        is_latin_word_char(c)
+            || matches!(
+                c,
+                '_' | '.'
+                    | ','
+                    | '/'
+                    | '-'
+                    | '+'
+                    | '#'
+                    | '@'
+                    | '='
+                    | '%'
+                    | '$'
+                    | '¥'
+                    | '￥'
+                    | '€'
+                    | '£'
+                    | '\\'
+                    | '&'
+                    | '?'
+                    | '~'
+            )
+    }) {
+        return None;
+    }
+    if next.is_some_and(|c| is_latin_word_char(c) || matches!(c, '@' | '%'))
+        || (next.is_some_and(|c| matches!(c, '.' | ',' | ':' | '/' | '-')) && next2.is_some_and(is_digit))
+    {
+        return None;
+    }
+
+    let plus = span.starts_with('+');
+    let mut digits = 0usize;
+    let mut separators = 0usize;
+    let (mut open, mut close) = (0usize, 0usize);
+    // Digit groups, for the date and thousands checks; more groups than
+    // this are never a price or a date.
+    let mut groups = [0usize; 8];
+    let mut first_group_value = 0u32;
+    let mut ngroups = 0usize;
+    let mut in_group = false;
+    let mut only_dots_or_spaces = true;
+    for c in span.chars() {
+        if is_digit(c) {
+            digits += 1;
+            if !in_group {
+                in_group = true;
+                ngroups += 1;
+            }
+            if let Some(g) = ngroups.checked_sub(1).and_then(|i| groups.get_mut(i)) {
+                *g += 1;
+            }
+            if ngroups == 1 {
+                first_group_value = first_group_value.saturating_mul(10).saturating_add(digit_value(c));
+            }
+            continue;
+        }
+        in_group = false;
+        match c {
+            '+' => {}
+            '(' => open += 1,
+            ')' => close += 1,
+            _ => {
+                separators += 1;
+                only_dots_or_spaces &= matches!(c, '.' | ' ');
+            }
+        }
+    }
+    if !(9..=15).contains(&digits) || open != close {
+        return None;
+    }
+    if !labelled && !plus && separators + open == 0 {
+        return None;
+    }
+    if !plus && ngroups >= 2 {
+        let tail = groups.get(1..ngroups.min(groups.len())).unwrap_or(&[]);
+        // "1 000 000 000", "192.168.100.200": grouped by threes.
+        let thousands =
+            only_dots_or_spaces && groups[0] <= 3 && ngroups <= groups.len() && tail.iter().all(|&g| g == 3);
+        // "2024-01-15 1030": a year, then a month.
+        let date = groups[0] == 4 && (1900..=2099).contains(&first_group_value) && groups[1] <= 2;
+        if thousands || date {
+            return None;
+        }
+    }
+    Some(range)
+}
+
+// ---------------------------------------------------------------- LINE ids
+
+fn line_ids(text: &str, found: &mut Vec<(Range<usize>, u8, ContactKind)>) {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    let Some(re) = regex(
+        &RE,
+        r"(?i)(?:line|ライン)[ \u{3000}]?(?:id|ＩＤ)[ \u{3000}]*(?:[:：=「（(]|は)?[ \u{3000}]*(@?[A-Za-z0-9][A-Za-z0-9._\-]{2,31})",
+    ) else {
+        return;
+    };
+    let bytes = text.as_bytes();
+    for caps in re.captures_iter(text) {
+        let (Some(m), Some(id)) = (caps.get(0), caps.get(1)) else {
+            continue;
+        };
+        // "online id" is not a LINE label.
+        let before = m.start().checked_sub(1).and_then(|i| bytes.get(i));
+        if before.is_some_and(u8::is_ascii_alphanumeric) {
+            continue;
+        }
+        let trimmed = id.as_str().trim_end_matches(['.', '-']);
+        let range = id.start()..id.start() + trimmed.len();
+        if trimmed.len() >= 3 {
+            found.push((range, PRIO_LINE_ID, ContactKind::Line));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(text: &str) -> Vec<(ContactKind, String)> {
+        find_contacts(text).into_iter().map(|h| (h.kind, h.value)).collect()
+    }
+
+    fn one(text: &str, kind: ContactKind, value: &str) {
+        assert_eq!(kinds(text), vec![(kind, value.to_string())], "{text}");
+    }
+
+    #[test]
+    fn emails() {
+        one(
+            "write to john.doe+crypto@mail.example.co.jp now",
+            ContactKind::Email,
+            "john.doe+crypto@mail.example.co.jp",
+        );
+        one("メールはsupport@example.comまで", ContactKind::Email, "support@example.com");
+        one("(a.b@c.io).", ContactKind::Email, "a.b@c.io");
+        assert!(kinds("user@localhost and a@b").is_empty());
+    }
+
+    #[test]
+    fn phones() {
+        for (text, value) in [
+            ("call +1 (555) 123-4567 today", "+1 (555) 123-4567"),
+            ("call +81 90-1234-5678", "+81 90-1234-5678"),
+            ("電話：090-1234-5678まで", "090-1234-5678"),
+            ("tel:+15551234567", "+15551234567"),
+            ("(555) 123-4567", "(555) 123-4567"),
+            ("０９０－１２３４－５６７８", "０９０－１２３４－５６７８"),
+        ] {
+            one(text, ContactKind::Phone, value);
+        }
+    }
+
+    #[test]
+    fn adjacent_numbers_are_split() {
+        let text = "+81 90-1234-5678 090-8765-4321, 03-1234-5678 2 times";
+        let got: Vec<String> = kinds(text).into_iter().map(|(_, v)| v).collect();
+        assert_eq!(got, vec!["+81 90-1234-5678", "090-8765-4321", "03-1234-5678"]);
+    }
+
+    #[test]
+    fn not_phones() {
+        for text in [
+            "order 12345",
+            "I paid 1,000,000 yen",
+            "I paid 1.000.000.000 yen",
+            "population 1 000 000 000",
+            "server 192.168.100.200 is down",
+            "on 2024-01-15 10:30 we met",
+            "2024-01-15 1030 1234",
+            "id 123456789012",
+            "price $123 456 789",
+            "txid 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "0c28fca386c7a227600b2fe50b7cae11ec86d3bf1fbe471be89827e19d72aa1d",
+            "send to 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa",
+            "card 4111 1111 1111 1111",
+            "v1.2.3.4.5.6.7.8.9",
+            "12:30:45 12:30:45",
+            "on 2024-01-15 12345 people came",
+        ] {
+            assert!(kinds(text).is_empty(), "{text}: {:?}", kinds(text));
+        }
+    }
+
+    #[test]
+    fn telegram() {
+        one("テレグラムで @binance_help に連絡", ContactKind::Telegram, "@binance_help");
+        one("テレグラムで @cryptoguru88 に連絡", ContactKind::Telegram, "@cryptoguru88");
+        one("DM me on Telegram: @cryptoguru88", ContactKind::Telegram, "@cryptoguru88");
+        one("my tg @cryptoguru88", ContactKind::Telegram, "@cryptoguru88");
+        one("contact @Wallet_Support_Desk for a refund", ContactKind::Telegram, "@Wallet_Support_Desk");
+        one("join https://t.me/free_signals now", ContactKind::Telegram, "https://t.me/free_signals");
+        one("telegram.me/joinchat/AbCdEf123.", ContactKind::Telegram, "telegram.me/joinchat/AbCdEf123");
+        one("t.me/+AbCdEf123", ContactKind::Telegram, "t.me/+AbCdEf123");
+    }
+
+    #[test]
+    fn mentions_are_not_contacts() {
+        for text in [
+            "@alice thanks!",
+            "@cryptoguru88 great post",
+            "agreed @bob_the_builder, see stg @charlie99",
+            "see https://medium.com/@support_team/post",
+            "chat.me/xyz is not telegram",
+            "@ab",
+        ] {
+            assert!(kinds(text).is_empty(), "{text}: {:?}", kinds(text));
+        }
+        // Far from the context word.
+        let far = format!("telegram{}@cryptoguru88", " ".repeat(100));
+        assert!(kinds(&far).is_empty());
+    }
+
+    #[test]
+    fn whatsapp() {
+        one("WhatsApp me: +44 7700 900123", ContactKind::WhatsApp, "+44 7700 900123");
+        one("whats app 818012345678 anytime", ContactKind::WhatsApp, "818012345678");
+        one("ワッツアップ：090-1234-5678", ContactKind::WhatsApp, "090-1234-5678");
+        one("https://wa.me/15551234567", ContactKind::WhatsApp, "https://wa.me/15551234567");
+        // The number is too far after the label to be its number.
+        let far = format!("whatsapp{}+44 7700 900123", " ".repeat(60));
+        one(&far, ContactKind::Phone, "+44 7700 900123");
+        // A bare integer is only a number when labelled.
+        assert!(kinds("818012345678").is_empty());
+    }
+
+    #[test]
+    fn line() {
+        one("LINE ID: crypto_jp88", ContactKind::Line, "crypto_jp88");
+        one("ラインIDはabc123です", ContactKind::Line, "abc123");
+        one("LINE ID「@shop-77」", ContactKind::Line, "@shop-77");
+        one("https://line.me/ti/p/~trader99", ContactKind::Line, "https://line.me/ti/p/~trader99");
+        assert!(kinds("my online id: gamer123").is_empty());
+        assert!(kinds("read the line below").is_empty());
+    }
+
+    #[test]
+    fn discord_and_signal() {
+        one("join discord.gg/abc123", ContactKind::Discord, "discord.gg/abc123");
+        one("https://discord.com/invite/XyZ987", ContactKind::Discord, "https://discord.com/invite/XyZ987");
+        one("https://signal.me/#p/+15551234567", ContactKind::Signal, "https://signal.me/#p/+15551234567");
+        assert!(kinds("see discord.com/channels/1/2").is_empty());
+    }
+
+    #[test]
+    fn several_in_order_without_overlap() {
+        let text = "Mail admin_team@example.org or telegram @fast_refunds, or +81 90-1234-5678";
+        let hits = find_contacts(text);
+        let got: Vec<_> = hits.iter().map(|h| h.kind).collect();
+        assert_eq!(got, vec![ContactKind::Email, ContactKind::Telegram, ContactKind::Phone]);
+        for h in &hits {
+            assert_eq!(&text[h.range.clone()], h.value);
+        }
+    }
+
+    #[test]
+    fn kind_names() {
+        assert_eq!(ContactKind::Email.as_str(), "email");
+        assert_eq!(ContactKind::WhatsApp.as_str(), "whatsapp");
+        assert_eq!(ContactKind::Signal.as_str(), "signal");
+    }
+
+    #[test]
+    fn odd_inputs_never_panic() {
+        let inputs = [
+            String::new(),
+            "@".into(),
+            "+".into(),
+            "(".into(),
+            "é".into(),
+            "０".into(),
+            "＠".into(),
+            "😀@😀".into(),
+            "t.me/".into(),
+            "line id".into(),
+            "whatsapp".into(),
+            "whatsapp +".into(),
+            "1".repeat(10_000),
+            "1 ".repeat(5_000),
+            "+1 ".repeat(5_000),
+            "(1)".repeat(3_000),
+            "@aaaaa".repeat(2_000),
+            "a@b.".repeat(2_000),
+            "telegram @abcdefg ".repeat(500),
+            "テレグラム".repeat(500),
+            "０９０－".repeat(500),
+            "\u{0}\u{FFFF}\u{10FFFF}".into(),
+            format!("whatsapp{}", "é".repeat(50)),
+        ];
+        for s in &inputs {
+            for h in find_contacts(s) {
+                assert!(s.is_char_boundary(h.range.start) && s.is_char_boundary(h.range.end));
+                assert_eq!(&s[h.range.clone()], h.value);
+            }
+        }
+    }
+}

@@ -1,0 +1,690 @@
+//! Cryptocurrency addresses and private keys in the raw post text.
+//!
+//! Reads the raw text because case carries meaning here: base58 is case
+//! sensitive and Ethereum hides its checksum in letter case. Candidates are
+//! whole ASCII-alphanumeric tokens, so an address glued to CJK text without a
+//! space (common in Japanese posts) is still found, while one embedded in a
+//! longer alphanumeric string is not. Checksums are verified so that callers
+//! can tell a real address from one with a character changed, which scam
+//! posts use to defeat naive blocklists.
+
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use sha2::{Digest, Sha256};
+use sha3::Keccak256;
+
+/// Which chain and encoding an address belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AddressKind {
+    /// Legacy P2PKH/P2SH base58check (mainnet `1…`/`3…`, testnet `m…`/`n…`/`2…`).
+    BitcoinBase58,
+    /// SegWit bech32 (v0) or bech32m (v1+) (`bc1…`, `tb1…`).
+    BitcoinBech32,
+    /// `0x` + 40 hex digits, EIP-55 checked when mixed case.
+    Ethereum,
+    /// Tron base58check with version byte 0x41 (`T…`).
+    Tron,
+    /// Base58 32-byte public key; has no checksum.
+    Solana,
+}
+
+impl AddressKind {
+    /// Stable chain name for rules and explanations; both bitcoin encodings
+    /// say "bitcoin" because moderation cares about the currency, not the
+    /// script type.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AddressKind::BitcoinBase58 | AddressKind::BitcoinBech32 => "bitcoin",
+            AddressKind::Ethereum => "ethereum",
+            AddressKind::Tron => "tron",
+            AddressKind::Solana => "solana",
+        }
+    }
+}
+
+/// One address-shaped token in the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressHit {
+    /// Chain and encoding the token is shaped like.
+    pub kind: AddressKind,
+    /// Byte range of the token in the text.
+    pub range: Range<usize>,
+    /// False when the token has the shape but fails its checksum, which
+    /// usually means a typo or a deliberately altered address.
+    pub valid: bool,
+}
+
+/// What form a leaked private key takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyKind {
+    /// Wallet Import Format (base58check, version 0x80 / 0xef).
+    Wif,
+    /// BIP32 extended private key (`xprv`, `tprv`, `yprv`, `zprv`, ...).
+    ExtendedPrivate,
+    /// 64 hex digits next to words that call it a private key.
+    Hex64,
+}
+
+impl KeyKind {
+    /// Stable name for rules and explanations.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Wif => "wif",
+            KeyKind::ExtendedPrivate => "extended_private",
+            KeyKind::Hex64 => "hex64",
+        }
+    }
+}
+
+/// One private-key-shaped token in the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyHit {
+    /// Form of the key.
+    pub kind: KeyKind,
+    /// Byte range of the token in the text.
+    pub range: Range<usize>,
+    /// True only when a checksum proves the token is a key; a bare hex
+    /// string, or a key-shaped token with a typo (still recoverable by brute
+    /// force, so still a leak), is reported as not certain.
+    pub certain: bool,
+}
+
+/// Finds cryptocurrency addresses, in text order.
+pub fn find_addresses(text: &str) -> Vec<AddressHit> {
+    let mut hits = Vec::new();
+    for range in ascii_tokens(text) {
+        let tok = &text[range.clone()];
+        if let Some((kind, valid)) = classify_address(tok) {
+            hits.push(AddressHit { kind, range, valid });
+        }
+    }
+    hits
+}
+
+/// Finds leaked private keys, in text order.
+pub fn find_private_keys(text: &str) -> Vec<KeyHit> {
+    let mut hits = Vec::new();
+    for range in ascii_tokens(text) {
+        let tok = &text[range.clone()];
+        if let Some((kind, certain)) = classify_key(tok) {
+            hits.push(KeyHit { kind, range, certain });
+        } else if is_hex64(tok) && has_key_context(text, &range) {
+            hits.push(KeyHit { kind: KeyKind::Hex64, range, certain: false });
+        }
+    }
+    hits
+}
+
+// Shortest thing worth decoding: a bech32 address with a 2-byte program.
+const MIN_TOKEN: usize = 14;
+// Longest thing worth decoding: an extended key is 111-112 chars.
+const MAX_TOKEN: usize = 120;
+
+/// Maximal runs of ASCII alphanumerics that are long enough to matter.
+/// Working on bytes is safe: ASCII bytes are always char boundaries in UTF-8.
+fn ascii_tokens(text: &str) -> impl Iterator<Item = Range<usize>> + '_ {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < bytes.len() {
+            if !bytes[i].is_ascii_alphanumeric() {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+                i += 1;
+            }
+            if (MIN_TOKEN..=MAX_TOKEN).contains(&(i - start)) {
+                return Some(start..i);
+            }
+        }
+        None
+    })
+}
+
+fn classify_address(tok: &str) -> Option<(AddressKind, bool)> {
+    let b = tok.as_bytes();
+    let len = b.len();
+    if len == 42 && (tok.starts_with("0x") || tok.starts_with("0X")) {
+        return ethereum(&b[2..]).map(|v| (AddressKind::Ethereum, v));
+    }
+    if len >= 3 {
+        let prefix = &b[..3];
+        if prefix.eq_ignore_ascii_case(b"bc1") || prefix.eq_ignore_ascii_case(b"tb1") {
+            return bech32_address(tok).map(|v| (AddressKind::BitcoinBech32, v));
+        }
+    }
+    if !(26..=44).contains(&len) || !is_base58(b) {
+        return None;
+    }
+    let mut buf = [0u8; 128];
+    let decoded = b58_decode(tok, &mut buf)?;
+    let shape = CaseShape::of(b);
+    let version = match b[0] {
+        b'1' => Some((AddressKind::BitcoinBase58, 0x00)),
+        b'3' => Some((AddressKind::BitcoinBase58, 0x05)),
+        b'm' | b'n' => Some((AddressKind::BitcoinBase58, 0x6f)),
+        b'2' => Some((AddressKind::BitcoinBase58, 0xc4)),
+        b'T' if len == 34 => Some((AddressKind::Tron, 0x41)),
+        _ => None,
+    };
+    if let Some((kind, ver)) = version
+        && len <= 35
+        && decoded.len() == 25
+        && decoded[0] == ver
+    {
+        let valid = checksum_ok(decoded);
+        // A failed checksum on a token without mixed case is more likely
+        // some other identifier than an altered address.
+        if valid || (shape.upper && shape.lower) {
+            return Some((kind, valid));
+        }
+        return None;
+    }
+    if (32..=44).contains(&len) && decoded.len() == 32 && shape.upper && shape.lower && shape.digit {
+        return Some((AddressKind::Solana, true));
+    }
+    None
+}
+
+fn classify_key(tok: &str) -> Option<(KeyKind, bool)> {
+    let b = tok.as_bytes();
+    let len = b.len();
+    let wif_shape = matches!((len, b[0]), (51, b'5' | b'9') | (52, b'K' | b'L' | b'c'));
+    let xprv_shape = (108..=MAX_TOKEN).contains(&len) && is_xprv_prefix(&b[..4]);
+    if !(wif_shape || xprv_shape) || !is_base58(b) {
+        return None;
+    }
+    let mut buf = [0u8; 128];
+    let decoded = b58_decode(tok, &mut buf)?;
+    let shape = CaseShape::of(b);
+    let plausible_typo = shape.upper && shape.lower && shape.digit;
+    if wif_shape {
+        let ok_shape = matches!(decoded.first(), Some(0x80 | 0xef))
+            && (decoded.len() == 37 || (decoded.len() == 38 && decoded[33] == 0x01));
+        if !ok_shape {
+            return None;
+        }
+        let certain = checksum_ok(decoded);
+        return (certain || plausible_typo).then_some((KeyKind::Wif, certain));
+    }
+    if decoded.len() != 82 {
+        return None;
+    }
+    let certain = checksum_ok(decoded);
+    (certain || plausible_typo).then_some((KeyKind::ExtendedPrivate, certain))
+}
+
+fn is_xprv_prefix(p: &[u8]) -> bool {
+    matches!(p, b"xprv" | b"tprv" | b"yprv" | b"zprv" | b"uprv" | b"vprv" | b"Yprv" | b"Zprv")
+}
+
+#[derive(Default, Clone, Copy)]
+struct CaseShape {
+    upper: bool,
+    lower: bool,
+    digit: bool,
+}
+
+impl CaseShape {
+    fn of(b: &[u8]) -> Self {
+        let mut s = CaseShape::default();
+        for &c in b {
+            s.upper |= c.is_ascii_uppercase();
+            s.lower |= c.is_ascii_lowercase();
+            s.digit |= c.is_ascii_digit();
+        }
+        s
+    }
+}
+
+fn is_base58(b: &[u8]) -> bool {
+    b.iter().all(|&c| c.is_ascii_alphanumeric() && !matches!(c, b'0' | b'O' | b'I' | b'l'))
+}
+
+fn b58_decode<'a>(tok: &str, buf: &'a mut [u8; 128]) -> Option<&'a [u8]> {
+    let n = bs58::decode(tok).onto(&mut buf[..]).ok()?;
+    buf.get(..n)
+}
+
+/// Base58check: the last four bytes are the first four of SHA256d(payload).
+fn checksum_ok(decoded: &[u8]) -> bool {
+    let Some(split) = decoded.len().checked_sub(4) else {
+        return false;
+    };
+    let (payload, check) = decoded.split_at(split);
+    let first = Sha256::digest(payload);
+    let second = Sha256::digest(first);
+    second.get(..4) == Some(check)
+}
+
+/// `hex` is the 40 digits after `0x`. Returns whether it is valid, or None
+/// when it is not hex at all.
+fn ethereum(hex: &[u8]) -> Option<bool> {
+    if hex.len() != 40 || !hex.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let shape = CaseShape::of(hex);
+    if !(shape.upper && shape.lower) {
+        return Some(true);
+    }
+    let mut lower = [0u8; 40];
+    for (d, s) in lower.iter_mut().zip(hex) {
+        *d = s.to_ascii_lowercase();
+    }
+    let hash = Keccak256::digest(lower);
+    let ok = hex.iter().enumerate().all(|(i, &c)| {
+        if !c.is_ascii_alphabetic() {
+            return true;
+        }
+        let byte = hash.get(i / 2).copied().unwrap_or(0);
+        let nibble = if i % 2 == 0 { byte >> 4 } else { byte & 0x0f };
+        c.is_ascii_uppercase() == (nibble >= 8)
+    });
+    Some(ok)
+}
+
+const BECH32_CHARSET: &[u8] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+
+/// Returns None unless the token is shaped like a segwit address, so random
+/// `bc1…` strings outside the bech32 charset never show up.
+fn bech32_address(tok: &str) -> Option<bool> {
+    let b = tok.as_bytes();
+    // Shortest valid address is 14 chars; a 40-byte program gives 74.
+    if !(14..=74).contains(&b.len()) {
+        return None;
+    }
+    let data = &b[3..];
+    if !data.iter().all(|c| BECH32_CHARSET.contains(&c.to_ascii_lowercase())) {
+        return None;
+    }
+    let shape = CaseShape::of(b);
+    if shape.upper && shape.lower {
+        // BIP173 forbids mixed case; still address-shaped, so report it.
+        return Some(false);
+    }
+    Some(bech32::segwit::decode(tok).is_ok())
+}
+
+fn is_hex64(tok: &str) -> bool {
+    let b = tok.as_bytes();
+    let digits = match b.len() {
+        64 => b,
+        66 if b[0] == b'0' && (b[1] == b'x' || b[1] == b'X') => &b[2..],
+        _ => return false,
+    };
+    digits.iter().all(u8::is_ascii_hexdigit)
+}
+
+const CONTEXT_BEFORE: usize = 100;
+const CONTEXT_AFTER: usize = 40;
+
+// Patterns before this index call the hex string a key; the rest say it is a
+// transaction or block hash, which people share freely.
+const KEY_WORDS: &[&str] = &[
+    "private key",
+    "private_key",
+    "private-key",
+    "privatekey",
+    "privkey",
+    "priv key",
+    "secret key",
+    "secret_key",
+    "wallet key",
+    "秘密鍵",
+    "プライベートキー",
+    "シークレットキー",
+    "私钥",
+    "私鑰",
+];
+const TX_WORDS: &[&str] = &[
+    "txid",
+    "tx id",
+    "tx_id",
+    "tx hash",
+    "txhash",
+    "transaction",
+    "hash",
+    "block",
+    "トランザクション",
+    "ハッシュ",
+    "取引id",
+    "取引ＩＤ",
+];
+
+fn context_matcher() -> Option<&'static AhoCorasick> {
+    static AC: OnceLock<Option<AhoCorasick>> = OnceLock::new();
+    AC.get_or_init(|| {
+        AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(KEY_WORDS.iter().chain(TX_WORDS))
+            .ok()
+    })
+    .as_ref()
+}
+
+/// A bare 64-hex string is a key only when the nearest labelling word calls
+/// it one; "txid: <hex>" is the far more common case and must stay quiet.
+fn has_key_context(text: &str, tok: &Range<usize>) -> bool {
+    let Some(ac) = context_matcher() else {
+        return false;
+    };
+    let start = floor_char_boundary(text, tok.start.saturating_sub(CONTEXT_BEFORE));
+    let end = ceil_char_boundary(text, tok.end.saturating_add(CONTEXT_AFTER));
+    let Some(window) = text.get(start..end) else {
+        return false;
+    };
+    let mut best_key = usize::MAX;
+    let mut best_tx = usize::MAX;
+    for m in ac.find_overlapping_iter(window) {
+        let (ms, me) = (start + m.start(), start + m.end());
+        let dist = if me <= tok.start {
+            tok.start - me
+        } else if ms >= tok.end {
+            ms - tok.end
+        } else {
+            continue;
+        };
+        let slot = if m.pattern().as_usize() < KEY_WORDS.len() { &mut best_key } else { &mut best_tx };
+        *slot = (*slot).min(dist);
+    }
+    best_key < best_tx
+}
+
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_char_boundary(text: &str, mut i: usize) -> usize {
+    i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P2PKH: &str = "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa";
+    const P2SH: &str = "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy";
+    const BECH32_V0: &str = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq";
+    const BECH32M_V1: &str = "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0";
+    const ETH_EIP55: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+    const TRON: &str = "TNPeeaaFB7K9cmo4uQpcU32zGK8G1NYqeL";
+    const SOLANA: &str = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA";
+    // Bitcoin wiki WIF example; encodes HEX64 below with version 0x80.
+    const WIF: &str = "5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ";
+    const XPRV: &str = "xprv9s21ZrQH143K3QTDL4LXw2F7HEK3wJUD2nW2nRk4stbPy6cq3jPPqjiChkVvvNKmPGJxWUtg6LnF5kejMRNNU3TGtRBeJgk33yuGBxrMPHi";
+    const HEX64: &str = "0c28fca386c7a227600b2fe50b7cae11ec86d3bf1fbe471be89827e19d72aa1d";
+
+    fn one_addr(text: &str) -> AddressHit {
+        let hits = find_addresses(text);
+        assert_eq!(hits.len(), 1, "{text}: {hits:?}");
+        hits.into_iter().next().expect("one hit")
+    }
+
+    /// Changes one character at `at` to another of the same class, keeping
+    /// the token the same length and alphabet.
+    fn mutate(s: &str, at: usize, alphabet: &[u8]) -> String {
+        let mut b = s.as_bytes().to_vec();
+        let cur = b[at];
+        let pos = alphabet.iter().position(|&c| c == cur).unwrap_or(0);
+        b[at] = alphabet[(pos + 1) % alphabet.len()];
+        String::from_utf8(b).expect("ascii")
+    }
+
+    const B58: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+    #[test]
+    fn valid_addresses_in_sentence() {
+        let cases = [
+            (P2PKH, AddressKind::BitcoinBase58),
+            (P2SH, AddressKind::BitcoinBase58),
+            (BECH32_V0, AddressKind::BitcoinBech32),
+            (BECH32M_V1, AddressKind::BitcoinBech32),
+            (ETH_EIP55, AddressKind::Ethereum),
+            (TRON, AddressKind::Tron),
+            (SOLANA, AddressKind::Solana),
+        ];
+        for (addr, kind) in cases {
+            let text = format!("send to {addr}, thanks");
+            let hit = one_addr(&text);
+            assert_eq!(hit.kind, kind, "{addr}");
+            assert!(hit.valid, "{addr}");
+            assert_eq!(&text[hit.range.clone()], addr);
+        }
+    }
+
+    #[test]
+    fn more_eip55_vectors_and_plain_case() {
+        for a in [
+            "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
+            "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB",
+            "0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb",
+            "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed",
+            "0x5AAEB6053F3E94C9B9A09F33669435E7EF1BEAED",
+        ] {
+            let hit = one_addr(a);
+            assert_eq!(hit.kind, AddressKind::Ethereum);
+            assert!(hit.valid, "{a}");
+        }
+    }
+
+    #[test]
+    fn one_character_changed_is_invalid() {
+        for (addr, kind) in
+            [(P2PKH, AddressKind::BitcoinBase58), (P2SH, AddressKind::BitcoinBase58), (TRON, AddressKind::Tron)]
+        {
+            for at in [5, 12, 20, addr.len() - 1] {
+                let bad = mutate(addr, at, B58);
+                for hit in find_addresses(&bad) {
+                    assert_eq!(hit.kind, kind, "{bad}");
+                    assert!(!hit.valid, "{bad}");
+                }
+                assert_eq!(find_addresses(&bad).len(), 1, "{bad}");
+            }
+        }
+        for addr in [BECH32_V0, BECH32M_V1] {
+            let bad = mutate(addr, 10, BECH32_CHARSET);
+            let hit = one_addr(&bad);
+            assert_eq!(hit.kind, AddressKind::BitcoinBech32);
+            assert!(!hit.valid, "{bad}");
+        }
+        // Case flip of one letter breaks EIP-55.
+        let bad = ETH_EIP55.replacen("aA", "aa", 1);
+        let hit = one_addr(&bad);
+        assert_eq!(hit.kind, AddressKind::Ethereum);
+        assert!(!hit.valid);
+        // Digit change in a mixed-case address breaks it too.
+        let bad = ETH_EIP55.replacen("6053", "6054", 1);
+        assert!(!one_addr(&bad).valid);
+    }
+
+    #[test]
+    fn witness_version_rules() {
+        // BIP350: v1 with a bech32 checksum, and v0 with bech32m, are invalid.
+        for bad in [
+            "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqh2y7hd",
+            "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kemeawh",
+        ] {
+            assert!(!one_addr(bad).valid, "{bad}");
+        }
+        let upper = BECH32_V0.to_ascii_uppercase();
+        assert!(one_addr(&upper).valid);
+        let mixed = format!("bc1Q{}", &BECH32_V0[4..]);
+        assert!(!one_addr(&mixed).valid);
+        assert!(one_addr("tb1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3q0sl5k7").valid);
+    }
+
+    #[test]
+    fn glued_tokens_and_cjk_neighbours() {
+        assert!(find_addresses(&format!("x{P2PKH}")).is_empty());
+        assert!(find_addresses(&format!("{P2PKH}9")).is_empty());
+        let text = format!("送金先は{P2PKH}です");
+        let hit = one_addr(&text);
+        assert_eq!(&text[hit.range], P2PKH);
+        let url = format!("https://blockchair.com/bitcoin/address/{BECH32_V0}?x=1");
+        assert_eq!(one_addr(&url).kind, AddressKind::BitcoinBech32);
+    }
+
+    #[test]
+    fn random_words_are_not_addresses() {
+        for text in [
+            "Internationalization and counterrevolutionaries everywhere",
+            "ThisIsAVeryLongCamelCaseIdentifierName123",
+            "11111111111111111111111111111111",
+            "abcdefghijkmnopqrstuvwxyzabcdefghijk",
+            "bc1 is a prefix, bc1bbbbbbbbbbbbbbbbbbbbbb is not an address",
+            "0x1234",
+            "sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        ] {
+            assert!(find_addresses(text).is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn kind_names() {
+        assert_eq!(AddressKind::BitcoinBech32.as_str(), "bitcoin");
+        assert_eq!(AddressKind::Ethereum.as_str(), "ethereum");
+        assert_eq!(AddressKind::Tron.as_str(), "tron");
+        assert_eq!(AddressKind::Solana.as_str(), "solana");
+        assert_eq!(KeyKind::Wif.as_str(), "wif");
+        assert_eq!(KeyKind::ExtendedPrivate.as_str(), "extended_private");
+        assert_eq!(KeyKind::Hex64.as_str(), "hex64");
+    }
+
+    #[test]
+    fn wif_and_xprv_are_certain() {
+        for (key, kind) in [(WIF, KeyKind::Wif), (XPRV, KeyKind::ExtendedPrivate)] {
+            let text = format!("my key: {key}.");
+            let hits = find_private_keys(&text);
+            assert_eq!(hits.len(), 1, "{key}");
+            assert_eq!(hits[0].kind, kind);
+            assert!(hits[0].certain);
+            assert_eq!(&text[hits[0].range.clone()], key);
+        }
+        // Keys are not addresses.
+        assert!(find_addresses(WIF).is_empty());
+        assert!(find_addresses(XPRV).is_empty());
+    }
+
+    #[test]
+    fn compressed_and_testnet_wif() {
+        // Build the WIFs from a fixed secret so the test does not depend on
+        // remembered strings.
+        let secret = [0x11u8; 32];
+        for (ver, compressed) in [(0x80u8, true), (0xef, false), (0xef, true)] {
+            let mut payload = vec![ver];
+            payload.extend_from_slice(&secret);
+            if compressed {
+                payload.push(0x01);
+            }
+            let wif = bs58::encode(&payload).with_check().into_string();
+            let hits = find_private_keys(&wif);
+            assert_eq!(hits.len(), 1, "{wif}");
+            assert!(hits[0].certain, "{wif}");
+        }
+    }
+
+    #[test]
+    fn altered_keys_are_not_certain() {
+        // A commonly misquoted form of the wiki WIF: right shape, wrong checksum.
+        let misquoted = "5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dz1jpsyvk38kqQNxe";
+        for hit in find_private_keys(misquoted) {
+            assert!(!hit.certain);
+        }
+        for key in [WIF, XPRV] {
+            let bad = mutate(key, 20, B58);
+            for hit in find_private_keys(&bad) {
+                assert!(!hit.certain, "{bad}");
+            }
+        }
+    }
+
+    #[test]
+    fn hex64_needs_key_context() {
+        assert!(find_private_keys(HEX64).is_empty());
+        let hits = find_private_keys(&format!("my private key is {HEX64}"));
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].kind, KeyKind::Hex64);
+        assert!(!hits[0].certain);
+        let hits = find_private_keys(&format!("PrivKey: 0x{HEX64}"));
+        assert_eq!(hits.len(), 1);
+        let text = format!("秘密鍵：{HEX64}");
+        let hits = find_private_keys(&text);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(&text[hits[0].range.clone()], HEX64);
+        assert_eq!(find_private_keys(&format!("{HEX64} ← 私钥")).len(), 1);
+    }
+
+    #[test]
+    fn hex64_txid_is_not_a_key() {
+        assert!(find_private_keys(&format!("here is my withdrawal txid {HEX64}")).is_empty());
+        assert!(find_private_keys(&format!("Tx Hash: {HEX64}")).is_empty());
+        assert!(find_private_keys(&format!("取引ID：{HEX64}")).is_empty());
+        // The key word is farther away than the transaction word.
+        let text = format!("I never share my private key, but the transaction is {HEX64}");
+        assert!(find_private_keys(&text).is_empty());
+        // The key word is nearest.
+        let text = format!("see the block explorer; private key {HEX64}");
+        assert_eq!(find_private_keys(&text).len(), 1);
+        // Context beyond the window does not count.
+        let far = format!("private key{}{HEX64}", " ".repeat(150));
+        assert!(find_private_keys(&far).is_empty());
+    }
+
+    #[test]
+    fn odd_inputs_never_panic() {
+        let long_b58 = "1".repeat(10_000);
+        let long_hex = "a".repeat(64 * 50);
+        let key_run = format!("秘密鍵{}", "é".repeat(200));
+        let inputs: Vec<String> = vec![
+            String::new(),
+            "é".into(),
+            "秘".into(),
+            "😀".into(),
+            "0x".into(),
+            "bc1".into(),
+            "BC1".into(),
+            "5".repeat(51),
+            "K".repeat(52),
+            format!("xprv{}", "z".repeat(107)),
+            format!("xprv{}", "z".repeat(116)),
+            "z".repeat(44),
+            long_b58,
+            long_hex,
+            key_run.clone(),
+            format!("{key_run}{HEX64}{key_run}"),
+            format!("秘密鍵{}{HEX64}", "😀".repeat(30)),
+            format!("{HEX64}{}", "ハッシュ".repeat(20)),
+            "\u{0}\u{FFFF}\u{10FFFF}".into(),
+        ];
+        for s in &inputs {
+            for hit in find_addresses(s) {
+                assert!(s.is_char_boundary(hit.range.start) && s.is_char_boundary(hit.range.end));
+            }
+            for hit in find_private_keys(s) {
+                assert!(s.is_char_boundary(hit.range.start) && s.is_char_boundary(hit.range.end));
+            }
+        }
+        // Every length from 0 to 130 of several alphabets, at every offset
+        // among multibyte neighbours.
+        for n in 0..130 {
+            for c in ['1', 'z', 'f', 'K', 'T'] {
+                let s = format!("é{}秘", c.to_string().repeat(n));
+                let _ = find_addresses(&s);
+                let _ = find_private_keys(&s);
+            }
+        }
+    }
+}

@@ -1,0 +1,788 @@
+//! Look-alike domains of protected brands (`blnance.com`, `binance-support.xyz`,
+//! `binance.com.verify-account.io`, `bіnance.com` with a Cyrillic `і`).
+//!
+//! A [`BrandList`] is built once from the operator's protected domains; [`BrandList::check`]
+//! then grades one host (as found by [`super::urls`]) against every brand. The rules,
+//! strongest first:
+//!
+//! | kind | what | confidence |
+//! |---|---|---|
+//! | [`LookalikeKind::Homoglyph`] | a label is the brand name after visual folding, but not literally | 0.95 |
+//! | [`LookalikeKind::BrandAsSubdomain`] | the whole brand domain sits left of another domain (`binance.com.evil.io`) | 0.9 |
+//! | | the brand name is a whole subdomain label (`binance.evil.io`) | 0.85 |
+//! | [`LookalikeKind::BrandInLabel`] | the name is a `-`/digit-delimited token, or glued to a scam word (`binancesupport`) | 0.9 |
+//! | | plain containment (`mybinanceshop`) | 0.7 |
+//! | [`LookalikeKind::OtherTld`] | the registrable label is the name under another suffix (`binance.xyz`, `binance.web.app`) | 0.8 |
+//! | [`LookalikeKind::TyposquatClose`] | one plausible typo away (names of 5+ chars) | 0.7 |
+//! | [`LookalikeKind::TyposquatFar`] | two plausible typos away (names of 9+ chars) | 0.5 |
+//!
+//! Visual folding is the UTS #39 skeleton, then lowercase, combining marks stripped, and
+//! `l`/`1`/`I`/`|` → `i`, `0` → `o`, `rn` → `m`, `vv` → `w`.
+//!
+//! A *plausible typo* is an insertion, a deletion, a swap of two neighbours, or a
+//! substitution by a visually similar or QWERTY-adjacent letter. Substituting an
+//! unrelated letter is not a typo of the brand: `metatask`, `metacask` and, the
+//! motivating case, `finance` vs `binance` are other words, not misspellings. The
+//! first letter is held to a stricter standard: it may only be replaced by a *visually*
+//! similar one (`vinance` is not flagged although `v` is next to `b`), because readers
+//! anchor on the first letter and ordinary words differing from a brand only there
+//! (`finance`, `balance` → `valance`) are common.
+//!
+//! Names of four characters or fewer (`okx`, `gate`, `mexc`) match too much by edit
+//! distance or containment (`gateway`, `bookx`); they only match exactly, by homoglyph,
+//! as a delimited token, or glued to a scam word (`okxsupport`).
+//!
+//! Hosts whose registrable domain is a brand's registrable domain are never flagged:
+//! protecting `launchpad.ethereum.org` protects `ethereum.org` as a whole.
+
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use super::urls::{normalize_host, registrable_domain};
+
+/// What makes a host look like a brand's domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LookalikeKind {
+    /// A label reads as the brand name once confusable characters are folded
+    /// (`blnance`, `bіnance` with Cyrillic `і`, `bịnance`), but is not literally it.
+    Homoglyph,
+    /// The brand name is a token of a longer label (`binance-support`, `binance2024`),
+    /// or is glued to one (`binancesupport`, `mybinanceshop`).
+    BrandInLabel,
+    /// The brand domain or name sits in the subdomain part of another domain
+    /// (`binance.com.verify-account.io`, `binance.evil.io`).
+    BrandAsSubdomain,
+    /// One plausible typo away from the brand name (`binnance`, `bnance`, `biinance`).
+    TyposquatClose,
+    /// Two plausible typos away from a long brand name (`myetherwalet`-style).
+    TyposquatFar,
+    /// The brand name registered under another public suffix (`binance.co`,
+    /// `binance.xyz`, `binance.web.app`).
+    OtherTld,
+}
+
+impl LookalikeKind {
+    /// Stable snake-case name, for verdict explanations and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LookalikeKind::Homoglyph => "homoglyph",
+            LookalikeKind::BrandInLabel => "brand_in_label",
+            LookalikeKind::BrandAsSubdomain => "brand_as_subdomain",
+            LookalikeKind::TyposquatClose => "typosquat_close",
+            LookalikeKind::TyposquatFar => "typosquat_far",
+            LookalikeKind::OtherTld => "other_tld",
+        }
+    }
+
+    /// Tie-break between findings of equal confidence: the more specific kind wins.
+    fn rank(self) -> u8 {
+        match self {
+            LookalikeKind::Homoglyph => 6,
+            LookalikeKind::BrandAsSubdomain => 5,
+            LookalikeKind::BrandInLabel => 4,
+            LookalikeKind::OtherTld => 3,
+            LookalikeKind::TyposquatClose => 2,
+            LookalikeKind::TyposquatFar => 1,
+        }
+    }
+}
+
+/// A host found to imitate a protected brand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lookalike {
+    /// The protected domain it imitates, as given to [`BrandList::new`] (normalised
+    /// to lowercase ASCII), e.g. `binance.com`.
+    pub brand: String,
+    /// Which rule matched.
+    pub kind: LookalikeKind,
+    /// How sure the rule is, in `0.0..=1.0` (see the module documentation).
+    pub confidence: f64,
+}
+
+/// One protected domain, pre-processed for matching.
+#[derive(Debug, Clone)]
+struct Brand {
+    /// The protected domain, lowercase ASCII (`binance.com`, `coin.z.com`).
+    domain: String,
+    /// The name matched against labels (`binance`; for `coin.z.com`, whose registrable
+    /// label `z` says nothing, the labels left of the suffix joined: `coinz`).
+    name: String,
+    /// The labels making up `name` (`["binance"]`, `["coin", "z"]`).
+    parts: Vec<String>,
+    /// `name` visually folded.
+    folded: Vec<char>,
+    /// `name` and suffix glued together and folded (`binancecom`, `gateio`): a token
+    /// spelling the whole domain without its dot.
+    folded_with_suffix: String,
+    /// `.binance.com.` and `.binance.com.` for the registrable domain: label-aligned
+    /// needles for the brand domain embedded in another host.
+    embedded: Vec<String>,
+    /// Containment and typosquat rules apply (the name is long enough to be distinctive).
+    distinctive: bool,
+    /// Two-typo matches apply (long names only).
+    far: bool,
+}
+
+/// The protected brands, built once and shared; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct BrandList {
+    brands: Vec<Brand>,
+    /// Registrable domains of all brands: hosts under them are never flagged.
+    registrables: Vec<String>,
+}
+
+/// Names at most this long only match exactly, by homoglyph or as delimited tokens.
+const SHORT_NAME: usize = 4;
+/// Minimum name length for one-typo matches.
+const CLOSE_MIN: usize = 5;
+/// Minimum name length for two-typo matches.
+const FAR_MIN: usize = 9;
+/// Labels considered per host, nearest the suffix first; DNS allows 127, scams use a few.
+const MAX_LABELS: usize = 16;
+/// Longest label considered (the DNS limit); longer ones are cut for the edit distance.
+const MAX_LABEL_CHARS: usize = 63;
+
+/// Words that turn a brand-bearing label into a lure (`binance-support`,
+/// `metamask-wallet`, `binancesupport`). Matched after visual folding.
+const SCAM_WORDS: &[&str] = &[
+    "support",
+    "verify",
+    "verification",
+    "verified",
+    "wallet",
+    "login",
+    "signin",
+    "signon",
+    "airdrop",
+    "claim",
+    "secure",
+    "security",
+    "help",
+    "helpdesk",
+    "official",
+    "service",
+    "customer",
+    "care",
+    "recover",
+    "recovery",
+    "restore",
+    "reward",
+    "bonus",
+    "gift",
+    "giveaway",
+    "promo",
+    "event",
+    "kyc",
+    "auth",
+    "account",
+    "update",
+    "unlock",
+    "validate",
+    "validation",
+    "sync",
+    "connect",
+    "dapp",
+    "defi",
+    "web3",
+    "team",
+    "chat",
+    "portal",
+    "access",
+    "refund",
+    "nft",
+    "mint",
+    "free",
+    "stake",
+    "staking",
+    "bridge",
+    "online",
+    "rectify",
+    "migrate",
+    "migration",
+    "upgrade",
+    "activate",
+    "activation",
+    "whitelist",
+    "presale",
+    "launch",
+    "2fa",
+    "protect",
+    "alert",
+    "notice",
+    "check",
+    "confirm",
+    "safe",
+    "ledger",
+    "seed",
+    "recovery",
+    "fix",
+    "pay",
+    "payment",
+    "withdraw",
+    "deposit",
+    "japan",
+];
+
+/// The scam words, folded, with an automaton to find them inside a label remainder.
+struct ScamWords {
+    folded: Vec<String>,
+    ac: Option<AhoCorasick>,
+}
+
+fn scam_words() -> &'static ScamWords {
+    static WORDS: OnceLock<ScamWords> = OnceLock::new();
+    WORDS.get_or_init(|| {
+        let folded: Vec<String> = SCAM_WORDS.iter().map(|w| fold(w)).collect();
+        let ac = AhoCorasickBuilder::new().match_kind(MatchKind::LeftmostFirst).build(&folded).ok();
+        ScamWords { folded, ac }
+    })
+}
+
+/// Whether a folded token is a scam word (trailing digits ignored: `support24`).
+fn is_scam_token(token: &str) -> bool {
+    let t = token.trim_end_matches(|c: char| c.is_ascii_digit());
+    !t.is_empty() && scam_words().folded.iter().any(|w| w == t)
+}
+
+/// Whether a folded string contains a scam word.
+fn contains_scam_word(s: &str) -> bool {
+    scam_words().ac.as_ref().is_some_and(|ac| ac.is_match(s))
+}
+
+/// Visual folding: UTS #39 skeleton, lowercase, no combining marks, then the
+/// confusions the skeleton leaves for ASCII (`l`/`i`, `0`/`o`, `rn`/`m`, `vv`/`w`).
+///
+/// The skeleton maps `m` to `rn`; folding `rn` back to `m` keeps lengths close to the
+/// written ones, which keeps the edit distance meaningful (`metmask` stays one
+/// deletion away from `metamask`).
+fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in unicode_security::skeleton(s) {
+        for lc in c.to_lowercase() {
+            if unicode_normalization::char::is_combining_mark(lc) {
+                continue;
+            }
+            out.push(match lc {
+                'l' | '1' | '|' | 'ı' => 'i',
+                '0' => 'o',
+                other => other,
+            });
+        }
+    }
+    if out.contains("rn") {
+        out = out.replace("rn", "m");
+    }
+    if out.contains("vv") {
+        out = out.replace("vv", "w");
+    }
+    out
+}
+
+/// Pairs of (folded) letters readers confuse at a glance.
+const VISUAL_PAIRS: &[(char, char)] = &[
+    ('u', 'v'),
+    ('v', 'w'),
+    ('v', 'y'),
+    ('c', 'e'),
+    ('c', 'o'),
+    ('a', 'o'),
+    ('a', 'e'),
+    ('e', 'o'),
+    ('g', 'q'),
+    ('b', 'd'),
+    ('p', 'q'),
+    ('h', 'n'),
+    ('n', 'm'),
+    ('i', 'j'),
+    ('i', 't'),
+    ('s', '5'),
+    ('z', '2'),
+    ('b', '6'),
+    ('g', '9'),
+    ('e', '3'),
+    ('a', '4'),
+];
+
+fn visually_similar(a: char, b: char) -> bool {
+    VISUAL_PAIRS.iter().any(|&(x, y)| (x == a && y == b) || (x == b && y == a))
+}
+
+/// Position of a key on a QWERTY keyboard (row, column with the usual row stagger).
+fn key_position(c: char) -> Option<(i32, i32)> {
+    const ROWS: [(&str, i32); 4] = [("1234567890", 0), ("qwertyuiop", 2), ("asdfghjkl", 3), ("zxcvbnm", 5)];
+    ROWS.iter().enumerate().find_map(|(row, (keys, stagger))| {
+        keys.find(c).map(|col| {
+            let col = i32::try_from(col).unwrap_or(i32::MAX / 8);
+            (i32::try_from(row).unwrap_or(0), col * 4 + stagger)
+        })
+    })
+}
+
+/// Whether two keys touch on a QWERTY keyboard (columns in quarter keys).
+fn keyboard_adjacent(a: char, b: char) -> bool {
+    match (key_position(a), key_position(b)) {
+        (Some((ra, ca)), Some((rb, cb))) => a != b && (ra - rb).abs() <= 1 && (ca - cb).abs() <= 4,
+        _ => false,
+    }
+}
+
+/// Cost of writing `got` where the brand has `want` at position `pos`: 0 when equal,
+/// 1 for a plausible typo, more than any budget otherwise.
+fn substitution_cost(want: char, got: char, pos: usize) -> usize {
+    const IMPLAUSIBLE: usize = 3;
+    if want == got {
+        0
+    } else if visually_similar(want, got) || (pos > 0 && keyboard_adjacent(want, got)) {
+        1
+    } else {
+        IMPLAUSIBLE
+    }
+}
+
+/// Optimal-string-alignment distance from the brand to a candidate where only
+/// plausible typos cost 1 (see [`substitution_cost`]); returns `max + 1` when over
+/// `max`. Both inputs are folded.
+fn typo_distance(brand: &[char], cand: &[char], max: usize) -> usize {
+    let (n, m) = (brand.len(), cand.len());
+    if n.abs_diff(m) > max {
+        return max + 1;
+    }
+    let width = m + 1;
+    let mut d = vec![0usize; (n + 1) * width];
+    for (j, cell) in d.iter_mut().take(width).enumerate() {
+        *cell = j;
+    }
+    for i in 1..=n {
+        d[i * width] = i;
+        let mut row_min = i;
+        for j in 1..=m {
+            let (bi, cj) = (brand[i - 1], cand[j - 1]);
+            let mut v = (d[(i - 1) * width + j] + 1)
+                .min(d[i * width + j - 1] + 1)
+                .min(d[(i - 1) * width + j - 1] + substitution_cost(bi, cj, i - 1));
+            if i > 1 && j > 1 && bi == cand[j - 2] && brand[i - 2] == cj && bi != cj {
+                v = v.min(d[(i - 2) * width + j - 2] + 1);
+            }
+            d[i * width + j] = v;
+            row_min = row_min.min(v);
+        }
+        if row_min > max {
+            return max + 1;
+        }
+    }
+    d[n * width + m].min(max + 1)
+}
+
+/// One label of the checked host, in the forms the rules need.
+struct Label {
+    /// Lowercase, punycode decoded.
+    unicode: String,
+    /// `unicode` folded.
+    folded: String,
+    /// `folded` without hyphens (`bin-ance` → `binance`).
+    folded_joined: String,
+    /// Folded tokens split at hyphens (`b1nance-support` → `binance`, `support`).
+    hyphen_tokens: Vec<String>,
+    /// Folded tokens split at hyphens and digits of the written label
+    /// (`binance2024` → `binance`).
+    alpha_tokens: Vec<String>,
+}
+
+impl Label {
+    fn new(ascii: &str) -> Label {
+        let unicode = ascii
+            .strip_prefix("xn--")
+            .and_then(idna::punycode::decode_to_string)
+            .map_or_else(|| ascii.to_string(), |u| u.to_lowercase());
+        let unicode: String = unicode.chars().take(MAX_LABEL_CHARS).collect();
+        let folded = fold(&unicode);
+        let folded_joined = folded.replace('-', "");
+        let hyphen_tokens = unicode.split('-').filter(|t| !t.is_empty()).map(fold).collect();
+        let alpha_tokens =
+            unicode.split(|c: char| c == '-' || c.is_ascii_digit()).filter(|t| !t.is_empty()).map(fold).collect();
+        Label { unicode, folded, folded_joined, hyphen_tokens, alpha_tokens }
+    }
+}
+
+/// Best finding so far for one host.
+#[derive(Clone, Copy)]
+struct Finding {
+    brand: usize,
+    kind: LookalikeKind,
+    confidence: f64,
+}
+
+impl Finding {
+    fn better_than(&self, other: &Option<Finding>) -> bool {
+        match other {
+            None => true,
+            Some(o) => {
+                self.confidence > o.confidence || (self.confidence == o.confidence && self.kind.rank() > o.kind.rank())
+            }
+        }
+    }
+}
+
+impl BrandList {
+    /// Builds the list from protected domains such as `["binance.com", "binance.us",
+    /// "coinbase.com", "metamask.io"]`. Entries are trimmed, lowercased and converted
+    /// to ASCII; entries that are empty, IP addresses or not convertible are skipped.
+    pub fn new<S: AsRef<str>>(protected_domains: &[S]) -> BrandList {
+        let mut brands = Vec::new();
+        let mut registrables: Vec<String> = Vec::new();
+        for raw in protected_domains {
+            let Some(domain) = normalize_host(raw.as_ref()) else {
+                continue;
+            };
+            if domain.parse::<std::net::IpAddr>().is_ok() || domain.starts_with('[') {
+                continue;
+            }
+            let registrable = registrable_domain(&domain).unwrap_or_else(|| domain.clone());
+            let (reg_label, suffix) = registrable.split_once('.').unwrap_or((registrable.as_str(), ""));
+            // Labels left of the suffix, without a leading `www`.
+            let left = domain.strip_suffix(suffix).map_or(domain.as_str(), |l| l.trim_end_matches('.'));
+            let left = left.strip_prefix("www.").unwrap_or(left);
+            let parts: Vec<String> = if reg_label.chars().count() >= 3 {
+                vec![reg_label.to_string()]
+            } else {
+                left.split('.').filter(|l| !l.is_empty()).map(str::to_string).collect()
+            };
+            let name = parts.concat();
+            if name.is_empty() {
+                continue;
+            }
+            let name_chars = name.chars().count();
+            // A composite name (`coin` + `z`) is only as distinctive as its shortest part.
+            let shortest_part = parts.iter().map(|p| p.chars().count()).min().unwrap_or(0);
+            let distinctive = name_chars > SHORT_NAME && shortest_part >= CLOSE_MIN;
+            let mut embedded = vec![format!(".{domain}.")];
+            if registrable != domain {
+                embedded.push(format!(".{registrable}."));
+            }
+            let folded_with_suffix = fold(&format!("{name}{}", suffix.replace('.', "")));
+            brands.push(Brand {
+                folded: fold(&name).chars().collect(),
+                folded_with_suffix,
+                far: distinctive && name_chars >= FAR_MIN,
+                distinctive,
+                embedded,
+                parts,
+                name,
+                domain,
+            });
+            if !registrables.contains(&registrable) {
+                registrables.push(registrable);
+            }
+        }
+        BrandList { brands, registrables }
+    }
+
+    /// Whether `host` is one of the protected domains or a subdomain of one
+    /// (`accounts.binance.com` for `binance.com`).
+    pub fn is_official(&self, host: &str) -> bool {
+        let Some(host) = normalize_host(host) else {
+            return false;
+        };
+        self.brands.iter().any(|b| is_same_or_subdomain(&host, &b.domain))
+    }
+
+    /// Grades `host` (lowercase ASCII/punycode, as in `UrlHit::host`) against every
+    /// brand and returns the strongest finding, or `None` for official hosts, hosts
+    /// under a brand's registrable domain, IP addresses and unrelated domains.
+    pub fn check(&self, host: &str) -> Option<Lookalike> {
+        if self.brands.is_empty() {
+            return None;
+        }
+        let host = normalize_host(host)?;
+        if host.starts_with('[') || host.parse::<std::net::IpAddr>().is_ok() {
+            return None;
+        }
+        if self.is_official(&host) {
+            return None;
+        }
+        if let Some(reg) = registrable_domain(&host) {
+            if self.registrables.contains(&reg) {
+                return None;
+            }
+        }
+        let suffix_len = psl::suffix(host.as_bytes())
+            .filter(|s| s.is_known())
+            .map(|s| s.as_bytes().len())
+            .filter(|&len| len < host.len())
+            // Unknown suffix: treat the last label as the suffix so the rest is checked.
+            .or_else(|| host.rfind('.').map(|i| host.len() - i - 1))?;
+        let left = host.get(..host.len() - suffix_len)?.trim_end_matches('.');
+        let all_labels: Vec<&str> = left.split('.').filter(|l| !l.is_empty()).collect();
+        let skip = all_labels.len().saturating_sub(MAX_LABELS);
+        let labels: Vec<Label> = all_labels.iter().skip(skip).map(|l| Label::new(l)).collect();
+        if labels.is_empty() {
+            return None;
+        }
+        let dotted = format!(".{host}.");
+
+        let mut best: Option<Finding> = None;
+        for (index, brand) in self.brands.iter().enumerate() {
+            let mut consider = |kind: LookalikeKind, confidence: f64| {
+                let f = Finding { brand: index, kind, confidence };
+                if f.better_than(&best) {
+                    best = Some(f);
+                }
+            };
+            if brand.embedded.iter().any(|e| dotted.contains(e.as_str())) {
+                consider(LookalikeKind::BrandAsSubdomain, 0.9);
+            }
+            evaluate_labels(brand, &labels, &mut consider);
+        }
+        let best = best?;
+        let brand = self.brands.get(best.brand)?;
+        Some(Lookalike { brand: brand.domain.clone(), kind: best.kind, confidence: best.confidence })
+    }
+}
+
+/// `host` is `domain` or ends with `.domain`.
+fn is_same_or_subdomain(host: &str, domain: &str) -> bool {
+    host == domain
+        || (host.len() > domain.len()
+            && host.ends_with(domain)
+            && host.as_bytes().get(host.len() - domain.len() - 1) == Some(&b'.'))
+}
+
+/// Runs the label rules of one brand over the host's labels (the last one is the
+/// registrable label), reporting each match to `consider`.
+fn evaluate_labels(brand: &Brand, labels: &[Label], consider: &mut impl FnMut(LookalikeKind, f64)) {
+    let last = labels.len() - 1;
+    let folded_name: String = brand.folded.iter().collect();
+    let name_len = brand.folded.len();
+
+    // Exact name, possibly spread over labels for composite names (`coin.z.net`).
+    let k = brand.parts.len();
+    for start in 0..labels.len() {
+        let window = labels.get(start..start + k);
+        if window.is_some_and(|w| w.iter().zip(&brand.parts).all(|(l, p)| l.unicode == *p)) {
+            if start + k - 1 == last {
+                consider(LookalikeKind::OtherTld, 0.8);
+            } else {
+                consider(LookalikeKind::BrandAsSubdomain, 0.85);
+            }
+        }
+    }
+
+    for label in labels {
+        let is_name = label.unicode == brand.name;
+        // Homoglyph: the label *is* the name once folded, but not as written.
+        if !is_name && label.folded == folded_name {
+            consider(LookalikeKind::Homoglyph, 0.95);
+            continue;
+        }
+        if is_name {
+            continue;
+        }
+        // Hyphenation (`bin-ance`) is a typo, not a token match.
+        if label.folded_joined == folded_name {
+            consider(LookalikeKind::TyposquatClose, 0.75);
+            continue;
+        }
+        let has_scam_token = label.alpha_tokens.iter().any(|t| is_scam_token(t));
+
+        // Delimited tokens: `binance-support`, `binance2024`, `gateio-login`.
+        if name_len >= 3 {
+            let token_hit = label
+                .hyphen_tokens
+                .iter()
+                .chain(&label.alpha_tokens)
+                .any(|t| *t == folded_name || *t == brand.folded_with_suffix);
+            if token_hit {
+                let strong = brand.distinctive || name_len > SHORT_NAME || has_scam_token;
+                consider(LookalikeKind::BrandInLabel, if strong { 0.9 } else { 0.75 });
+                continue;
+            }
+        }
+
+        // Glued: `binancesupport`, `supportbinance`, `mybinanceshop`.
+        if name_len >= 3 {
+            if let Some(pos) = label.folded_joined.find(&folded_name) {
+                let before = label.folded_joined.get(..pos).unwrap_or("");
+                let after = label.folded_joined.get(pos + folded_name.len()..).unwrap_or("");
+                if brand.distinctive || name_len > SHORT_NAME {
+                    let scam = contains_scam_word(before) || contains_scam_word(after);
+                    consider(LookalikeKind::BrandInLabel, if scam { 0.9 } else { 0.7 });
+                    continue;
+                }
+                // Short names only when the rest is exactly a scam word (`okxsupport`).
+                if (before.is_empty() && is_scam_token(after)) || (after.is_empty() && is_scam_token(before)) {
+                    consider(LookalikeKind::BrandInLabel, 0.9);
+                    continue;
+                }
+            }
+        }
+
+        // Typos of the name, as the whole label or as one of its hyphen tokens.
+        if brand.distinctive {
+            let boost = if has_scam_token { 0.1 } else { 0.0 };
+            let whole = std::iter::once(&label.folded_joined);
+            let tokens = label.hyphen_tokens.iter().filter(|_| label.hyphen_tokens.len() > 1);
+            for cand in whole.chain(tokens) {
+                let cand: Vec<char> = cand.chars().take(MAX_LABEL_CHARS).collect();
+                if cand.len().abs_diff(name_len) > 2 {
+                    continue;
+                }
+                match typo_distance(&brand.folded, &cand, 2) {
+                    1 => consider(LookalikeKind::TyposquatClose, 0.7 + boost),
+                    2 if brand.far => consider(LookalikeKind::TyposquatFar, 0.5 + boost),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list() -> BrandList {
+        BrandList::new(&[
+            "binance.com",
+            "binance.us",
+            "coinbase.com",
+            "metamask.io",
+            "okx.com",
+            "gate.io",
+            "mexc.com",
+            "coin.z.com",
+        ])
+    }
+
+    fn kind(host: &str) -> Option<LookalikeKind> {
+        list().check(host).map(|l| l.kind)
+    }
+
+    #[test]
+    fn binance_lookalikes_hit() {
+        use LookalikeKind::*;
+        let idn = idna::domain_to_ascii("bịnance.com").unwrap_or_default();
+        let cyr = idna::domain_to_ascii("bіnance.com").unwrap_or_default();
+        let cases: &[(&str, LookalikeKind)] = &[
+            ("blnance.com", Homoglyph),
+            ("b1nance.com", Homoglyph),
+            (&idn, Homoglyph),
+            (&cyr, Homoglyph),
+            ("binance-support.xyz", BrandInLabel),
+            ("binancesupport.com", BrandInLabel),
+            ("support-binance.net", BrandInLabel),
+            ("binance2024.com", BrandInLabel),
+            ("binance.com.verify-account.io", BrandAsSubdomain),
+            ("binance.secure-login.com", BrandAsSubdomain),
+            ("binance.co", OtherTld),
+            ("binance.xyz", OtherTld),
+            ("biinance.com", TyposquatClose),
+            ("binnance.com", TyposquatClose),
+            ("bnance.com", TyposquatClose),
+            ("bianance.com", TyposquatClose),
+            ("binance-login.github.io", BrandInLabel),
+            ("metamask-wallet.vercel.app", BrandInLabel),
+            ("binance.web.app", OtherTld),
+            ("mybinanceshop.com", BrandInLabel),
+        ];
+        for (host, want) in cases {
+            let got = list().check(host);
+            assert_eq!(got.as_ref().map(|l| l.kind), Some(*want), "{host}: {got:?}");
+            let got = got.map(|l| l.brand).unwrap_or_default();
+            assert!(got.starts_with("binance.") || got == "metamask.io", "{host}: {got}");
+        }
+        assert_eq!(list().check(&idn).map(|l| l.confidence), Some(0.95));
+        assert_eq!(list().check("mybinanceshop.com").map(|l| l.confidence), Some(0.7));
+    }
+
+    #[test]
+    fn unrelated_and_official_hosts_pass() {
+        for host in [
+            "binance.com",
+            "accounts.binance.com",
+            "www.binance.com",
+            "binance.us",
+            "google.com",
+            "finance.com",
+            "balance.com",
+            "bitcoin.org",
+            "ethereum.org",
+            "github.com",
+            "vinance.com",
+            "gateway.com",
+            "bookxyz.com",
+            "mexico.com",
+            "coins.com",
+            "coinz.net",
+            "z.com",
+            "metatask.io",
+            "127.0.0.1",
+            "",
+            ".",
+            "com",
+        ] {
+            assert_eq!(list().check(host), None, "{host}");
+        }
+        assert!(list().is_official("accounts.binance.com"));
+        assert!(list().is_official("BINANCE.COM."));
+        assert!(!list().is_official("notbinance.com"));
+        assert!(!list().is_official("binance.com.evil.io"));
+    }
+
+    #[test]
+    fn short_names_only_match_strictly() {
+        use LookalikeKind::*;
+        assert_eq!(kind("okx.co"), Some(OtherTld));
+        assert_eq!(kind("0kx.com"), Some(Homoglyph));
+        assert_eq!(kind("okx-support.com"), Some(BrandInLabel));
+        assert_eq!(kind("okxsupport.com"), Some(BrandInLabel));
+        assert_eq!(kind("gateio-login.com"), Some(BrandInLabel));
+        assert_eq!(kind("okk.com"), None);
+        assert_eq!(kind("mexx.com"), None);
+        assert_eq!(kind("gates.com"), None);
+        assert_eq!(kind("coin.z.net"), Some(OtherTld));
+        assert_eq!(kind("coin.z.com.evil.io"), Some(BrandAsSubdomain));
+    }
+
+    #[test]
+    fn metamask_typos() {
+        use LookalikeKind::*;
+        assert_eq!(kind("metmask.io"), Some(TyposquatClose));
+        assert_eq!(kind("metamsak.io"), Some(TyposquatClose));
+        assert_eq!(kind("netamask.io"), Some(TyposquatClose));
+        assert_eq!(kind("rnetamask.io"), Some(Homoglyph));
+        assert_eq!(kind("metacask.io"), None);
+    }
+
+    #[test]
+    fn long_names_allow_two_typos() {
+        let l = BrandList::new(&["myetherwallet.com"]);
+        assert_eq!(l.check("myeherwalet.com").map(|f| f.kind), Some(LookalikeKind::TyposquatFar));
+        assert_eq!(l.check("myetherwalet.com").map(|f| f.kind), Some(LookalikeKind::TyposquatClose));
+    }
+
+    #[test]
+    fn kinds_have_names() {
+        assert_eq!(LookalikeKind::OtherTld.as_str(), "other_tld");
+        assert_eq!(LookalikeKind::Homoglyph.as_str(), "homoglyph");
+    }
+
+    #[test]
+    fn empty_list_and_odd_input_do_not_panic() {
+        let empty = BrandList::new::<&str>(&[]);
+        assert_eq!(empty.check("binance.com"), None);
+        let odd = BrandList::new(&["", " ", "1.2.3.4", "[::1]", "a", ".com", "xn--", "ｂｉｎａｎｃｅ．ｃｏｍ"]);
+        for h in ["xn--", "xn--zz.com", "a.b", "-.-.-", "\u{0}.com", "ß.com", &"a.".repeat(200), &"x".repeat(500)] {
+            let _ = odd.check(h);
+            let _ = list().check(h);
+        }
+        assert_eq!(odd.check("binance.com"), None);
+        assert!(odd.check("b1nance.com").is_some());
+    }
+
+    #[test]
+    fn brand_list_is_shareable() {
+        fn assert_traits<T: Clone + Send + Sync>() {}
+        assert_traits::<BrandList>();
+    }
+}

@@ -1,0 +1,12 @@
+//! Signal extraction: facts about a post that rules and the classifier use.
+//!
+//! Each extractor has one job and says which view of the text it reads:
+//! addresses, keys, URLs, contacts on the raw (decoded) text, where case and
+//! punctuation carry meaning; seed words on the words view, which keeps word
+//! separators (U+3000 included).
+
+pub mod contacts;
+pub mod crypto;
+pub mod lookalike;
+pub mod seed;
+pub mod urls;

@@ -1,0 +1,105 @@
+//! Every rule of the default pack fires on its `fire` examples, stays quiet
+//! on its `pass` examples, and at least one `pass` example contains the
+//! rule's own trigger: benign posts that a naive filter would flag.
+
+use moderation_core::rules::{Condition, Example, SignalSpec};
+use moderation_core::{Category, Engine, Post, RuleSet, SignalKind};
+
+fn engine() -> Engine {
+    Engine::new().expect("default pack compiles")
+}
+
+#[test]
+fn every_rule_has_fire_and_pass_examples() {
+    let pack = RuleSet::default_pack();
+    for rule in &pack.rules {
+        assert!(!rule.fire.is_empty(), "{} has no fire example", rule.id);
+        assert!(!rule.pass.is_empty(), "{} has no pass example", rule.id);
+    }
+}
+
+#[test]
+fn fire_examples_fire_and_pass_examples_do_not() {
+    let engine = engine();
+    let mut failures = Vec::new();
+    for rule in &RuleSet::default_pack().rules {
+        for (i, ex) in rule.fire.iter().enumerate() {
+            let post = ex.to_post(&format!("{}-fire-{i}", rule.id));
+            let v = engine.score_with(&post, &ex.context());
+            if !v.has_signal(&rule.id) {
+                failures.push(format!("{} did not fire on {:?}", rule.id, post.body));
+            }
+            // The span of the rule must point at real text of the post.
+            // Exposure spans are masked: the secret must not be repeated.
+            for s in v.signals.iter().filter(|s| s.id == rule.id).flat_map(|s| &s.spans) {
+                let field = field_text(&post, s.field);
+                let original = field.get(s.start..s.end).expect("span is a char range of its field");
+                if rule.category == Category::Exposure {
+                    assert!(s.text.starts_with("[masked") && !s.text.contains(original), "{}: unmasked {s:?}", rule.id);
+                } else {
+                    assert_eq!(original, s.text, "{}: bad span {s:?}", rule.id);
+                }
+            }
+        }
+        for (i, ex) in rule.pass.iter().enumerate() {
+            let post = ex.to_post(&format!("{}-pass-{i}", rule.id));
+            let v = engine.score_with(&post, &ex.context());
+            if v.has_signal(&rule.id) {
+                failures.push(format!("{} fired on benign {:?}", rule.id, post.body));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn a_pass_example_contains_the_rules_trigger() {
+    let engine = engine();
+    let mut failures = Vec::new();
+    for rule in &RuleSet::default_pack().rules {
+        let found = rule.pass.iter().any(|ex| {
+            let post = ex.to_post("p");
+            let exp = engine.explain_rule(&rule.id, &post, &ex.context()).expect("rule is in the pack");
+            exp.conditions.iter().any(|(_, hit)| *hit) || has_related_surface(&rule.when, &post, ex)
+        });
+        if !found {
+            failures.push(rule.id.clone());
+        }
+    }
+    assert!(failures.is_empty(), "rules whose pass examples hold none of their triggers: {failures:?}");
+}
+
+/// For rules triggered only by extracted signals, the "trigger words" of a
+/// benign post are the surface the signal is computed from: a link for link
+/// signals, an address for address signals, a display name, a foreign word.
+fn has_related_surface(c: &Condition, post: &Post, ex: &Example) -> bool {
+    match c {
+        Condition::Signal(SignalSpec::Name(k)) | Condition::Signal(SignalSpec::Graded { name: k, .. }) => {
+            let text = format!("{} {}", post.title.as_deref().unwrap_or(""), post.body);
+            match k {
+                SignalKind::LookalikeDomain
+                | SignalKind::AnchorMismatch
+                | SignalKind::Shortener
+                | SignalKind::ExternalLink
+                | SignalKind::IdnLink
+                | SignalKind::DefangedLink => text.contains("http") || text.contains("href"),
+                SignalKind::AuthorImpersonation => post.author.as_ref().is_some_and(|a| a.name.is_some()),
+                SignalKind::MixedScript => text.chars().any(|c| ('\u{0400}'..='\u{04FF}').contains(&c)),
+                SignalKind::MessengerContact => text.contains('@') || text.contains("t.me"),
+                _ => false,
+            }
+        }
+        Condition::LinkCount(_) => post.body.contains("http"),
+        Condition::Flag(_) => matches!(ex, Example::Body(_)) || ex.context().flags.is_empty(),
+        Condition::All(list) | Condition::Any(list) => list.iter().any(|c| has_related_surface(c, post, ex)),
+        _ => false,
+    }
+}
+
+fn field_text(post: &Post, field: moderation_core::Field) -> &str {
+    match field {
+        moderation_core::Field::Title => post.title.as_deref().unwrap_or(""),
+        moderation_core::Field::Body => &post.body,
+        moderation_core::Field::AuthorName => post.author.as_ref().and_then(|a| a.name.as_deref()).unwrap_or(""),
+    }
+}

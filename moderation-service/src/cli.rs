@@ -1,0 +1,59 @@
+//! Helpers of the command line: building the engine and reporting errors.
+
+use std::path::PathBuf;
+
+use moderation_core::{Engine, Error, RuleSet};
+use serde_json::json;
+
+/// Builds the engine from the default pack (unless dropped) and rule files.
+pub fn engine(files: &[PathBuf], no_default_rules: bool) -> anyhow::Result<Engine> {
+    let mut builder = Engine::builder();
+    if no_default_rules {
+        builder = builder.without_default_rules();
+    }
+    for f in files {
+        builder = builder.rules(RuleSet::from_file(f)?);
+    }
+    Ok(builder.build()?)
+}
+
+/// Checks each file alone, then all of them layered together; prints every
+/// error found and returns whether all passed.
+pub fn check(files: &[PathBuf], no_default_rules: bool) -> bool {
+    let mut sets = Vec::new();
+    let mut ok = true;
+    for f in files {
+        match RuleSet::from_file(f) {
+            Ok(set) => {
+                println!("{}: ok ({} rules)", f.display(), set.rules.len());
+                sets.push(set);
+            }
+            Err(e) => {
+                println!("{e}");
+                ok = false;
+            }
+        }
+    }
+    if ok {
+        let mut builder = Engine::builder();
+        if no_default_rules {
+            builder = builder.without_default_rules();
+        }
+        for s in sets {
+            builder = builder.rules(s);
+        }
+        if let Err(e) = builder.build() {
+            println!("{e}");
+            ok = false;
+        }
+    }
+    ok
+}
+
+/// The error object written in place of a verdict for a bad input line.
+pub fn line_error(line: usize, e: &Error) -> serde_json::Value {
+    match e {
+        Error::Post { message, field } => json!({"line": line, "error": {"message": message, "field": field}}),
+        other => json!({"line": line, "error": {"message": other.to_string()}}),
+    }
+}

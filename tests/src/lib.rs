@@ -1,0 +1,1 @@
+//! Workspace-level tests live beside this crate: see `readme.rs`.
