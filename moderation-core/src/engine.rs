@@ -215,6 +215,16 @@ impl Engine {
         })
     }
 
+    /// Runs only normalization and signal extraction (no rule matching or
+    /// scoring) and returns how many signals were found. For benchmarks that
+    /// split the cost of [`Engine::score`] into stages.
+    #[doc(hidden)]
+    pub fn analyze_only(&self, post: &Post) -> usize {
+        let compiled = self.compiled(post.forum.as_deref());
+        let analysis = Analysis::new(post, &compiled.settings);
+        SignalKind::ALL.iter().map(|k| analysis.signal(*k).len()).sum()
+    }
+
     /// Scores one post with what the caller knows from earlier posts.
     pub fn score_with(&self, post: &Post, ctx: &Context) -> Verdict {
         let compiled = self.compiled(post.forum.as_deref());

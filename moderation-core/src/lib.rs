@@ -47,19 +47,20 @@
 //!     version = "1"
 //!
 //!     [[rule]]
-//!     id = "spam.forum-a.casino"
+//!     id = "spam.forum-a.lottery"
 //!     category = "spam"
 //!     weight = 4.0
-//!     description = "Casino promotion"
-//!     when = { phrases = ["casino bonus", "カジノ"] }
+//!     description = "Lottery ticket sales"
+//!     when = { phrases = ["lottery ticket", "宝くじ"] }
 //! "#)?;
 //! let engine = Engine::builder().forum_rules("forum-a", mine).build()?;
 //!
-//! let mut post = Post::new("2", "Best ｃａｓｉｎｏ  b o n u s here");
+//! let mut post = Post::new("2", "Win with a ｌｏｔｔｅｒｙ t i c k e t today");
 //! assert_eq!(engine.score(&post).decision, Decision::Allow); // other forums: no such rule
 //! post.forum = Some("forum-a".into());
 //! let verdict = engine.score(&post);
-//! assert!(verdict.has_signal("spam.forum-a.casino"));
+//! assert!(verdict.has_signal("spam.forum-a.lottery"));
+//! assert_eq!(verdict.signals[0].spans[0].text, "ｌｏｔｔｅｒｙ t i c k e t");
 //! assert_eq!(verdict.versions.rules, format!("{}+forum-a@1", engine.rules_version(None)));
 //! # Ok::<(), moderation_core::Error>(())
 //! ```

@@ -132,7 +132,7 @@ fn parse_html(html: &str) -> Document {
                     close_anchor(&mut anchor, &b, &mut links, &mut anchor_text);
                     if let Some(value) = tag.attributes.get(b"href".as_slice()) {
                         let href = String::from_utf8_lossy(&value.value).trim().to_string();
-                        let href_range = clamp(html, value.span.start..value.span.end);
+                        let href_range = attribute_value(html, clamp(html, value.span.start..value.span.end));
                         anchor = Some(OpenAnchor { href, href_range, text_start: b.len() });
                     }
                 }
@@ -194,6 +194,25 @@ fn clamp(s: &str, r: Range<usize>) -> Range<usize> {
         end += 1;
     }
     start..end
+}
+
+/// The tokenizer's span of an attribute covers `name="value"`; narrow it to
+/// the value between its quotes so a span shows the link target itself.
+fn attribute_value(html: &str, span: Range<usize>) -> Range<usize> {
+    let s = &html[span.clone()];
+    let Some(eq) = s.find('=') else { return span };
+    let after = &s[eq + 1..];
+    let lead = after.len() - after.trim_start().len();
+    let value_start = eq + 1 + lead;
+    let rest = &s[value_start..];
+    match rest.chars().next() {
+        Some(q @ ('"' | '\'')) => {
+            let inner = &rest[1..];
+            let len = inner.find(q).unwrap_or(inner.len());
+            span.start + value_start + 1..span.start + value_start + 1 + len
+        }
+        _ => span.start + value_start..span.end,
+    }
 }
 
 fn separator(b: &mut ViewBuilder, span: Range<usize>) {
@@ -357,6 +376,10 @@ mod tests {
         let l = &doc.links[0];
         assert_eq!(&md[l.text_range.clone()], "binance.com");
         assert_eq!(&md[l.href_range.clone()], "https://binance-login.xyz/a");
+        let html = "<a class=x href = 'https://t.co/a?b=1&amp;c'>go</a>";
+        let l = &parse(html, Format::Html).links[0];
+        assert_eq!(&html[l.href_range.clone()], "https://t.co/a?b=1&amp;c");
+        assert_eq!(l.href, "https://t.co/a?b=1&c");
     }
 
     #[test]

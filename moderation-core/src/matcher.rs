@@ -260,8 +260,15 @@ impl Compiled {
             return None;
         }
         ev.sort_by(|x, y| (x.field, x.range.start, x.range.end).cmp(&(y.field, y.range.start, y.range.end)));
-        ev.dedup_by(|x, y| x.field == y.field && x.range == y.range);
         ev.retain(|e| !e.range.is_empty());
+        // Overlapping evidence ("support" inside "support team") becomes one span.
+        ev.dedup_by(|next, kept| {
+            let overlap = next.field == kept.field && next.range.start < kept.range.end;
+            if overlap {
+                kept.range.end = kept.range.end.max(next.range.end);
+            }
+            overlap
+        });
         ev.truncate(MAX_SPANS_PER_RULE);
         Some(ev)
     }

@@ -101,11 +101,12 @@ fn score_lines(engine: &Engine, input: impl BufRead, out: &mut impl Write) -> an
         if text.is_empty() {
             continue;
         }
-        let value = match Post::from_json(text) {
-            Ok(post) => serde_json::to_value(engine.score(&post))?,
-            Err(e) => cli::line_error(line_no, &e),
-        };
-        serde_json::to_writer(&mut *out, &value)?;
+        // Verdicts are written straight from the struct so fields keep the
+        // contract's order (id, decision, scores, signals, versions).
+        match Post::from_json(text) {
+            Ok(post) => serde_json::to_writer(&mut *out, &engine.score(&post))?,
+            Err(e) => serde_json::to_writer(&mut *out, &cli::line_error(line_no, &e))?,
+        }
         out.write_all(b"\n")?;
     }
     Ok(())

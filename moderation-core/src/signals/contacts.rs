@@ -701,4 +701,81 @@ mod tests {
             }
         }
     }
+
+    /// Deterministic random strings over characters that matter to the
+    /// parsers (digits, base58, separators, multibyte, labels).
+    fn random_strings(seed: u64, count: usize) -> Vec<String> {
+        const PIECES: &[&str] = &[
+            "0",
+            "1",
+            "5",
+            "9",
+            "a",
+            "f",
+            "x",
+            "K",
+            "T",
+            "z",
+            "O",
+            "l",
+            " ",
+            "\u{3000}",
+            ",",
+            ".",
+            "-",
+            "+",
+            "(",
+            ")",
+            "@",
+            "/",
+            ":",
+            "#",
+            "\n",
+            "é",
+            "秘",
+            "あ",
+            "ア",
+            "０",
+            "－",
+            "😀",
+            "bc1",
+            "0x",
+            "t.me/",
+            "line id",
+            "telegram",
+            "whatsapp",
+            "private key",
+            "txid",
+            "abandon",
+            "zoo",
+            "テレグラム",
+            "秘密鍵",
+        ];
+        let mut x = seed | 1;
+        (0..count)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let len = (x % 80) as usize;
+                (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        PIECES[(x % PIECES.len() as u64) as usize]
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn random_strings_never_panic() {
+        for s in random_strings(0xc0ff_ee00, 3000) {
+            for hit in find_contacts(&s) {
+                assert_eq!(s.get(hit.range.clone()), Some(hit.value.as_str()), "{s:?}");
+            }
+        }
+    }
 }

@@ -95,7 +95,9 @@ pub struct KeyHit {
 pub fn find_addresses(text: &str) -> Vec<AddressHit> {
     let mut hits = Vec::new();
     for range in ascii_tokens(text) {
-        let tok = &text[range.clone()];
+        let Some(tok) = text.get(range.clone()) else {
+            continue;
+        };
         if let Some((kind, valid)) = classify_address(tok) {
             hits.push(AddressHit { kind, range, valid });
         }
@@ -107,7 +109,9 @@ pub fn find_addresses(text: &str) -> Vec<AddressHit> {
 pub fn find_private_keys(text: &str) -> Vec<KeyHit> {
     let mut hits = Vec::new();
     for range in ascii_tokens(text) {
-        let tok = &text[range.clone()];
+        let Some(tok) = text.get(range.clone()) else {
+            continue;
+        };
         if let Some((kind, certain)) = classify_key(tok) {
             hits.push(KeyHit { kind, range, certain });
         } else if is_hex64(tok) && has_key_context(text, &range) {
@@ -193,8 +197,8 @@ fn classify_address(tok: &str) -> Option<(AddressKind, bool)> {
 fn classify_key(tok: &str) -> Option<(KeyKind, bool)> {
     let b = tok.as_bytes();
     let len = b.len();
-    let wif_shape = matches!((len, b[0]), (51, b'5' | b'9') | (52, b'K' | b'L' | b'c'));
-    let xprv_shape = (108..=MAX_TOKEN).contains(&len) && is_xprv_prefix(&b[..4]);
+    let wif_shape = matches!((len, b.first()), (51, Some(b'5' | b'9')) | (52, Some(b'K' | b'L' | b'c')));
+    let xprv_shape = (108..=MAX_TOKEN).contains(&len) && b.get(..4).is_some_and(is_xprv_prefix);
     if !(wif_shape || xprv_shape) || !is_base58(b) {
         return None;
     }
@@ -686,5 +690,92 @@ mod tests {
                 let _ = find_private_keys(&s);
             }
         }
+    }
+
+    /// Deterministic random strings over characters that matter to the
+    /// parsers (digits, base58, separators, multibyte, labels).
+    fn random_strings(seed: u64, count: usize) -> Vec<String> {
+        const PIECES: &[&str] = &[
+            "0",
+            "1",
+            "5",
+            "9",
+            "a",
+            "f",
+            "x",
+            "K",
+            "T",
+            "z",
+            "O",
+            "l",
+            " ",
+            "\u{3000}",
+            ",",
+            ".",
+            "-",
+            "+",
+            "(",
+            ")",
+            "@",
+            "/",
+            ":",
+            "#",
+            "\n",
+            "é",
+            "秘",
+            "あ",
+            "ア",
+            "０",
+            "－",
+            "😀",
+            "bc1",
+            "0x",
+            "t.me/",
+            "line id",
+            "telegram",
+            "whatsapp",
+            "private key",
+            "txid",
+            "abandon",
+            "zoo",
+            "テレグラム",
+            "秘密鍵",
+        ];
+        let mut x = seed | 1;
+        (0..count)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let len = (x % 80) as usize;
+                (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        PIECES[(x % PIECES.len() as u64) as usize]
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn random_strings_never_panic() {
+        for s in random_strings(0x5eed_c0de, 3000) {
+            for hit in find_addresses(&s) {
+                assert!(s.get(hit.range.clone()).is_some(), "{s:?}");
+            }
+            for hit in find_private_keys(&s) {
+                assert!(s.get(hit.range.clone()).is_some(), "{s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn wif_encodes_the_hex_key() {
+        let decoded = bs58::decode(WIF).with_check(Some(0x80)).into_vec().expect("wif");
+        let hex: String = decoded[1..].iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, HEX64);
     }
 }

@@ -258,16 +258,22 @@ fn contains_scam_word(s: &str) -> bool {
 /// deletion away from `metamask`).
 fn fold(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in unicode_security::skeleton(s) {
-        for lc in c.to_lowercase() {
-            if unicode_normalization::char::is_combining_mark(lc) {
-                continue;
+    if s.is_ascii() {
+        // Fast path with the same result: for the characters a host label can hold,
+        // the skeleton changes only `0`, `1`, `I` and `m` (to `rn`, folded back below).
+        out.extend(s.bytes().map(|b| fold_ascii(b.to_ascii_lowercase())));
+    } else {
+        for c in unicode_security::skeleton(s) {
+            for lc in c.to_lowercase() {
+                if unicode_normalization::char::is_combining_mark(lc) {
+                    continue;
+                }
+                out.push(match lc {
+                    'ı' => 'i',
+                    c if c.is_ascii() => fold_ascii(c as u8),
+                    other => other,
+                });
             }
-            out.push(match lc {
-                'l' | '1' | '|' | 'ı' => 'i',
-                '0' => 'o',
-                other => other,
-            });
         }
     }
     if out.contains("rn") {
@@ -277,6 +283,15 @@ fn fold(s: &str) -> String {
         out = out.replace("vv", "w");
     }
     out
+}
+
+/// The single-character part of [`fold`] for a lowercase ASCII byte.
+fn fold_ascii(b: u8) -> char {
+    match b {
+        b'l' | b'1' | b'|' => 'i',
+        b'0' => 'o',
+        other => char::from(other),
+    }
 }
 
 /// Pairs of (folded) letters readers confuse at a glance.
@@ -327,51 +342,88 @@ fn keyboard_adjacent(a: char, b: char) -> bool {
     }
 }
 
+/// Plausible substitutions between ASCII characters as bit sets, built once: the edit
+/// distance asks for every mismatching cell, for every label against every brand.
+struct SubstitutionTable {
+    /// Bit `b` of `visual[a]`: `a` and `b` are visually similar.
+    visual: [u128; 128],
+    /// Bit `b` of `typo[a]`: visually similar or adjacent on the keyboard.
+    typo: [u128; 128],
+}
+
+fn substitution_table() -> &'static SubstitutionTable {
+    static TABLE: OnceLock<SubstitutionTable> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = SubstitutionTable { visual: [0; 128], typo: [0; 128] };
+        for a in 0u8..128 {
+            for b in 0u8..128 {
+                let (ca, cb) = (char::from(a), char::from(b));
+                if visually_similar(ca, cb) {
+                    table.visual[usize::from(a)] |= 1 << b;
+                }
+                if visually_similar(ca, cb) || keyboard_adjacent(ca, cb) {
+                    table.typo[usize::from(a)] |= 1 << b;
+                }
+            }
+        }
+        table
+    })
+}
+
 /// Cost of writing `got` where the brand has `want` at position `pos`: 0 when equal,
 /// 1 for a plausible typo, more than any budget otherwise.
-fn substitution_cost(want: char, got: char, pos: usize) -> usize {
+fn substitution_cost(table: &SubstitutionTable, want: char, got: char, pos: usize) -> usize {
     const IMPLAUSIBLE: usize = 3;
     if want == got {
-        0
-    } else if visually_similar(want, got) || (pos > 0 && keyboard_adjacent(want, got)) {
-        1
-    } else {
-        IMPLAUSIBLE
+        return 0;
     }
+    let (Ok(w), Ok(g)) = (u8::try_from(want), u8::try_from(got)) else {
+        return IMPLAUSIBLE;
+    };
+    let (Some(visual), Some(typo)) = (table.visual.get(usize::from(w)), table.typo.get(usize::from(w))) else {
+        return IMPLAUSIBLE;
+    };
+    let set = if pos == 0 { visual } else { typo };
+    if g < 128 && set & (1u128 << g) != 0 { 1 } else { IMPLAUSIBLE }
 }
 
 /// Optimal-string-alignment distance from the brand to a candidate where only
 /// plausible typos cost 1 (see [`substitution_cost`]); returns `max + 1` when over
-/// `max`. Both inputs are folded.
+/// `max`. Both inputs are folded and at most [`MAX_LABEL_CHARS`] long (longer input
+/// is reported as over `max`).
 fn typo_distance(brand: &[char], cand: &[char], max: usize) -> usize {
+    const W: usize = MAX_LABEL_CHARS + 1;
     let (n, m) = (brand.len(), cand.len());
-    if n.abs_diff(m) > max {
+    if n.abs_diff(m) > max || n >= W || m >= W {
         return max + 1;
     }
-    let width = m + 1;
-    let mut d = vec![0usize; (n + 1) * width];
-    for (j, cell) in d.iter_mut().take(width).enumerate() {
+    // Three rolling rows (the transposition looks two rows back), on the stack: this
+    // runs for every label of every link against every brand.
+    let table = substitution_table();
+    let mut rows = [[0usize; W]; 3];
+    for (j, cell) in rows[0].iter_mut().enumerate().take(m + 1) {
         *cell = j;
     }
     for i in 1..=n {
-        d[i * width] = i;
+        let (cur, prev, prev2) = (i % 3, (i + 2) % 3, (i + 1) % 3);
+        rows[cur][0] = i;
         let mut row_min = i;
         for j in 1..=m {
             let (bi, cj) = (brand[i - 1], cand[j - 1]);
-            let mut v = (d[(i - 1) * width + j] + 1)
-                .min(d[i * width + j - 1] + 1)
-                .min(d[(i - 1) * width + j - 1] + substitution_cost(bi, cj, i - 1));
+            let mut v = (rows[prev][j] + 1)
+                .min(rows[cur][j - 1] + 1)
+                .min(rows[prev][j - 1] + substitution_cost(table, bi, cj, i - 1));
             if i > 1 && j > 1 && bi == cand[j - 2] && brand[i - 2] == cj && bi != cj {
-                v = v.min(d[(i - 2) * width + j - 2] + 1);
+                v = v.min(rows[prev2][j - 2] + 1);
             }
-            d[i * width + j] = v;
+            rows[cur][j] = v;
             row_min = row_min.min(v);
         }
         if row_min > max {
             return max + 1;
         }
     }
-    d[n * width + m].min(max + 1)
+    rows[n % 3][m].min(max + 1)
 }
 
 /// One label of the checked host, in the forms the rules need.
@@ -387,21 +439,33 @@ struct Label {
     /// Folded tokens split at hyphens and digits of the written label
     /// (`binance2024` → `binance`).
     alpha_tokens: Vec<String>,
+    /// Strings checked for typos, as chars: the joined label, and its hyphen tokens
+    /// when there are several. Computed once per label, used for every brand.
+    typo_candidates: Vec<Vec<char>>,
+    /// An alpha token is a scam word.
+    has_scam_token: bool,
 }
 
 impl Label {
     fn new(ascii: &str) -> Label {
-        let unicode = ascii
+        let mut unicode = ascii
             .strip_prefix("xn--")
             .and_then(idna::punycode::decode_to_string)
             .map_or_else(|| ascii.to_string(), |u| u.to_lowercase());
-        let unicode: String = unicode.chars().take(MAX_LABEL_CHARS).collect();
+        if let Some((cut, _)) = unicode.char_indices().nth(MAX_LABEL_CHARS) {
+            unicode.truncate(cut);
+        }
         let folded = fold(&unicode);
         let folded_joined = folded.replace('-', "");
-        let hyphen_tokens = unicode.split('-').filter(|t| !t.is_empty()).map(fold).collect();
-        let alpha_tokens =
+        let hyphen_tokens: Vec<String> = unicode.split('-').filter(|t| !t.is_empty()).map(fold).collect();
+        let alpha_tokens: Vec<String> =
             unicode.split(|c: char| c == '-' || c.is_ascii_digit()).filter(|t| !t.is_empty()).map(fold).collect();
-        Label { unicode, folded, folded_joined, hyphen_tokens, alpha_tokens }
+        let mut typo_candidates = vec![folded_joined.chars().collect::<Vec<char>>()];
+        if hyphen_tokens.len() > 1 {
+            typo_candidates.extend(hyphen_tokens.iter().map(|t| t.chars().collect::<Vec<char>>()));
+        }
+        let has_scam_token = alpha_tokens.iter().any(|t| is_scam_token(t));
+        Label { unicode, folded, folded_joined, hyphen_tokens, alpha_tokens, typo_candidates, has_scam_token }
     }
 }
 
@@ -481,10 +545,12 @@ impl BrandList {
     /// Whether `host` is one of the protected domains or a subdomain of one
     /// (`accounts.binance.com` for `binance.com`).
     pub fn is_official(&self, host: &str) -> bool {
-        let Some(host) = normalize_host(host) else {
-            return false;
-        };
-        self.brands.iter().any(|b| is_same_or_subdomain(&host, &b.domain))
+        normalize_host(host).is_some_and(|h| self.is_official_normalized(&h))
+    }
+
+    /// [`BrandList::is_official`] for a host already in lowercase ASCII.
+    fn is_official_normalized(&self, host: &str) -> bool {
+        self.brands.iter().any(|b| is_same_or_subdomain(host, &b.domain))
     }
 
     /// Grades `host` (lowercase ASCII/punycode, as in `UrlHit::host`) against every
@@ -498,7 +564,7 @@ impl BrandList {
         if host.starts_with('[') || host.parse::<std::net::IpAddr>().is_ok() {
             return None;
         }
-        if self.is_official(&host) {
+        if self.is_official_normalized(&host) {
             return None;
         }
         if let Some(reg) = registrable_domain(&host) {
@@ -583,7 +649,7 @@ fn evaluate_labels(brand: &Brand, labels: &[Label], consider: &mut impl FnMut(Lo
             consider(LookalikeKind::TyposquatClose, 0.75);
             continue;
         }
-        let has_scam_token = label.alpha_tokens.iter().any(|t| is_scam_token(t));
+        let has_scam_token = label.has_scam_token;
 
         // Delimited tokens: `binance-support`, `binance2024`, `gateio-login`.
         if name_len >= 3 {
@@ -620,14 +686,11 @@ fn evaluate_labels(brand: &Brand, labels: &[Label], consider: &mut impl FnMut(Lo
         // Typos of the name, as the whole label or as one of its hyphen tokens.
         if brand.distinctive {
             let boost = if has_scam_token { 0.1 } else { 0.0 };
-            let whole = std::iter::once(&label.folded_joined);
-            let tokens = label.hyphen_tokens.iter().filter(|_| label.hyphen_tokens.len() > 1);
-            for cand in whole.chain(tokens) {
-                let cand: Vec<char> = cand.chars().take(MAX_LABEL_CHARS).collect();
+            for cand in &label.typo_candidates {
                 if cand.len().abs_diff(name_len) > 2 {
                     continue;
                 }
-                match typo_distance(&brand.folded, &cand, 2) {
+                match typo_distance(&brand.folded, cand, 2) {
                     1 => consider(LookalikeKind::TyposquatClose, 0.7 + boost),
                     2 if brand.far => consider(LookalikeKind::TyposquatFar, 0.5 + boost),
                     _ => {}

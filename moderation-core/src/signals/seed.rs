@@ -110,7 +110,7 @@ pub const TEST_VECTORS: &[&str] = &[
     "あいこくしん あいこくしん あいこくしん あいこくしん あいこくしん あいこくしん あいこくしん あいこくしん あいこくしん あいこくしん あいこくしん あおぞら",
 ];
 
-/// Word lists as the words view spells them, sorted for binary search.
+/// Word lists as the words view spells them, built once per process.
 struct Lists {
     /// English words packed by `pack_ascii` in an open-addressing table:
     /// this lookup runs for every token of every post, so it avoids string
@@ -313,15 +313,45 @@ fn is_separator(c: char) -> bool {
     c.is_whitespace() || matches!(c, ',' | '、' | '，')
 }
 
+/// Length of the separator starting at byte `pos`, or 0 if none. ASCII is
+/// decided from the byte alone; only non-ASCII bytes pay for decoding.
+fn separator_len(text: &str, pos: usize) -> usize {
+    match text.as_bytes().get(pos) {
+        None => 0,
+        Some(&b) if b < 0x80 => usize::from(b.is_ascii_whitespace() || b == b',' || b == 0x0b),
+        Some(_) => match text.get(pos..).and_then(|r| r.chars().next()) {
+            Some(c) if is_separator(c) => c.len_utf8(),
+            _ => 0,
+        },
+    }
+}
+
 /// Byte ranges of the text between separators.
 fn tokens(text: &str) -> impl Iterator<Item = Range<usize>> + '_ {
+    let bytes = text.as_bytes();
     let mut pos = 0;
     std::iter::from_fn(move || {
-        let rest = text.get(pos..)?;
-        let skip = rest.find(|c: char| !is_separator(c))?;
-        let start = pos + skip;
-        let len = text.get(start..)?.find(is_separator).unwrap_or(text.len() - start);
-        pos = start + len;
+        loop {
+            let n = separator_len(text, pos);
+            if n == 0 {
+                break;
+            }
+            pos += n;
+        }
+        if pos >= bytes.len() {
+            return None;
+        }
+        let start = pos;
+        while pos < bytes.len() && separator_len(text, pos) == 0 {
+            // Step over a whole character so `pos` stays on a boundary.
+            pos += match bytes.get(pos) {
+                Some(&b) if b >= 0xF0 => 4,
+                Some(&b) if b >= 0xE0 => 3,
+                Some(&b) if b >= 0xC0 => 2,
+                _ => 1,
+            };
+        }
+        pos = pos.min(bytes.len());
         Some(start..pos)
     })
 }
@@ -356,6 +386,14 @@ fn classify(text: &str, tok: Range<usize>, fold: &mut String) -> Token {
     let Some(raw) = text.get(tok.clone()) else {
         return Token::Other;
     };
+    // Fast path for the common plain Latin word: nothing to strip.
+    let b = raw.as_bytes();
+    if b.len() <= 8 && b.iter().all(u8::is_ascii_alphabetic) {
+        return match lists().lookup(raw) {
+            Some((lang, idx)) => Token::Word(lang, idx, tok, false),
+            None => Token::Other,
+        };
+    }
     let num = numbering_len(raw.as_bytes());
     if num == raw.len() {
         return Token::Skip;
@@ -694,5 +732,83 @@ mod tests {
     fn language_names() {
         assert_eq!(SeedLanguage::English.as_str(), "english");
         assert_eq!(SeedLanguage::Japanese.as_str(), "japanese");
+    }
+
+    /// Deterministic random strings over characters that matter to the
+    /// parsers (digits, base58, separators, multibyte, labels).
+    fn random_strings(seed: u64, count: usize) -> Vec<String> {
+        const PIECES: &[&str] = &[
+            "0",
+            "1",
+            "5",
+            "9",
+            "a",
+            "f",
+            "x",
+            "K",
+            "T",
+            "z",
+            "O",
+            "l",
+            " ",
+            "\u{3000}",
+            ",",
+            ".",
+            "-",
+            "+",
+            "(",
+            ")",
+            "@",
+            "/",
+            ":",
+            "#",
+            "\n",
+            "é",
+            "秘",
+            "あ",
+            "ア",
+            "０",
+            "－",
+            "😀",
+            "bc1",
+            "0x",
+            "t.me/",
+            "line id",
+            "telegram",
+            "whatsapp",
+            "private key",
+            "txid",
+            "abandon",
+            "zoo",
+            "テレグラム",
+            "秘密鍵",
+        ];
+        let mut x = seed | 1;
+        (0..count)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let len = (x % 80) as usize;
+                (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        PIECES[(x % PIECES.len() as u64) as usize]
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn random_strings_never_panic() {
+        for s in random_strings(0x5eed_5eed, 3000) {
+            for hit in find_seed_phrases(&s) {
+                assert!(s.get(hit.range.clone()).is_some(), "{s:?}");
+                assert!(hit.words >= MIN_WORDS);
+            }
+        }
     }
 }

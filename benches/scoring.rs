@@ -1,0 +1,186 @@
+//! Scoring benchmarks: post sizes, per-stage breakdown, attacker-controlled
+//! worst cases, rule-count scaling, and the bare Aho-Corasick + RegexSet scan
+//! of the same text as a baseline for the pipeline's overhead.
+//!
+//! Run: `cargo bench -p moderation-benches` (HTML reports in target/criterion).
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use moderation_core::markup;
+use moderation_core::normalize::{normalized_view, words_view};
+use moderation_core::rules::Condition;
+use moderation_core::signals::{contacts, crypto, seed, urls};
+use moderation_core::{Engine, Format, Post, RuleSet};
+use regex::RegexSetBuilder;
+
+/// A typical forum post of about `size` bytes: a withdrawal question in
+/// English and Japanese with a link, an address and ordinary chatter.
+fn typical(size: usize) -> String {
+    let parts = [
+        "Hi all, my withdrawal to bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq has been pending for two days. ",
+        "I opened a ticket and support said the network is congested, see https://mempool.space for fees. ",
+        "出金が二日間保留のままです。サポートに問い合わせましたが、まだ返事がありません。 ",
+        "Is there anything else I can do? The app shows 'processing' and the txid is not visible yet. ",
+        "I also tried the web version on https://www.binance.com/en/my/wallet but it looks the same. ",
+        "Thanks in advance, and sorry for my English — 日本語でも大丈夫です。 ",
+    ];
+    let mut s = String::new();
+    let mut i = 0;
+    while s.len() < size {
+        s.push_str(parts[i % parts.len()]);
+        i += 1;
+    }
+    let mut end = size.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.truncate(end);
+    s
+}
+
+fn config() -> Criterion {
+    Criterion::default().sample_size(30).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1))
+}
+
+fn sizes(c: &mut Criterion) {
+    let engine = Engine::new().unwrap();
+    let mut g = c.benchmark_group("score");
+    for size in [100, 1_000, 10_000] {
+        let post = Post::new("p", typical(size));
+        g.throughput(Throughput::Bytes(post.body.len() as u64));
+        g.bench_with_input(BenchmarkId::new("typical", size), &post, |b, p| b.iter(|| engine.score(black_box(p))));
+    }
+    g.finish();
+}
+
+/// Per-stage cost of a 1 KB post. `match+score` is `full − analyze`.
+fn stages(c: &mut Criterion) {
+    let engine = Engine::new().unwrap();
+    let post = Post::new("p", typical(1_000));
+    let mut g = c.benchmark_group("stage-1KB");
+    g.bench_function("normalize", |b| {
+        b.iter(|| {
+            let doc = markup::parse(black_box(&post.body), Format::Text);
+            let words = words_view(&doc.raw);
+            normalized_view(&words)
+        })
+    });
+    g.bench_function("extract", |b| {
+        b.iter(|| {
+            let t = black_box(post.body.as_str());
+            let n = urls::find_urls(t).len()
+                + crypto::find_addresses(t).len()
+                + crypto::find_private_keys(t).len()
+                + contacts::find_contacts(t).len()
+                + seed::find_seed_phrases(t).len();
+            black_box(n)
+        })
+    });
+    g.bench_function("analyze (normalize+extract)", |b| b.iter(|| engine.analyze_only(black_box(&post))));
+    g.bench_function("full score", |b| b.iter(|| engine.score(black_box(&post))));
+    g.finish();
+}
+
+/// The bare scan a hand-rolled filter would do: the default pack's literals
+/// in one Aho-Corasick DFA and its regexes in one RegexSet, over the raw text.
+fn baseline(c: &mut Criterion) {
+    let pack = RuleSet::default_pack();
+    let (mut lits, mut pats) = (Vec::new(), Vec::new());
+    fn walk(c: &Condition, lits: &mut Vec<String>, pats: &mut Vec<String>) {
+        match c {
+            Condition::Phrases(p) => lits.extend(p.iter().map(|s| s.to_lowercase())),
+            Condition::Regex(r) => pats.push(r.pattern.clone()),
+            Condition::All(l) | Condition::Any(l) => l.iter().for_each(|c| walk(c, lits, pats)),
+            Condition::Not(c) => walk(c, lits, pats),
+            _ => {}
+        }
+    }
+    for r in &pack.rules {
+        walk(&r.when, &mut lits, &mut pats);
+    }
+    for c in pack.conditions.values() {
+        walk(c, &mut lits, &mut pats);
+    }
+    let ac = AhoCorasick::builder().kind(Some(AhoCorasickKind::DFA)).ascii_case_insensitive(true).build(&lits).unwrap();
+    let set = RegexSetBuilder::new(&pats).dfa_size_limit(8 << 20).build().unwrap();
+    let text = typical(1_000);
+    let engine = Engine::new().unwrap();
+    let post = Post::new("p", text.clone());
+    let mut g = c.benchmark_group("baseline-1KB");
+    g.bench_function("bare aho-corasick + regexset", |b| {
+        b.iter(|| {
+            let t = black_box(text.as_str());
+            (ac.find_overlapping_iter(t).count(), set.matches(t).matched_any())
+        })
+    });
+    g.bench_function("full score", |b| b.iter(|| engine.score(black_box(&post))));
+    g.finish();
+}
+
+/// Inputs an attacker controls, each bounded by the engine's caps.
+fn worst_cases(c: &mut Criterion) {
+    let engine = Engine::new().unwrap();
+    let cases = [
+        ("max body 64KB typical", typical(64 * 1024)),
+        ("1 MB body (truncated to 64KB)", typical(1 << 20)),
+        ("2000 links", (0..2000).map(|i| format!("https://x{i}.example.com/a ")).collect()),
+        ("U+FDFA x 20000 (NFKC x18)", "\u{FDFA}".repeat(20_000)),
+        ("seed words x 8000", "abandon ability able about above ".repeat(1_600)),
+        ("zero-width every other char", "b\u{200B}".repeat(20_000)),
+        ("spaced letters", "b i n a n c e ".repeat(4_000)),
+    ];
+    let mut g = c.benchmark_group("worst-case");
+    g.sample_size(10);
+    for (name, body) in cases {
+        let post = Post::new("w", body);
+        g.throughput(Throughput::Bytes(post.body.len() as u64));
+        g.bench_with_input(BenchmarkId::from_parameter(name), &post, |b, p| b.iter(|| engine.score(black_box(p))));
+    }
+    let html = Post {
+        format: Format::Html,
+        ..Post::new("h", "<p><a href=\"https://a.example/x\">a&amp;b</a></p>".repeat(1_200))
+    };
+    g.bench_function("html 1200 anchors", |b| b.iter(|| engine.score(black_box(&html))));
+    g.finish();
+}
+
+fn keyword_rules(n: usize) -> RuleSet {
+    let mut s = String::new();
+    for i in 0..n {
+        s.push_str(&format!(
+            "[[rule]]\nid = \"k{i}\"\ncategory = \"spam\"\nweight = 1.0\ndescription = \"d\"\nwhen = {{ phrases = [\"zq{i}word\", \"promo{i} deal\"] }}\n"
+        ));
+    }
+    RuleSet::from_toml("gen", &s).unwrap()
+}
+
+fn regex_rules(n: usize) -> RuleSet {
+    let mut s = String::new();
+    for i in 0..n {
+        s.push_str(&format!(
+            "[[rule]]\nid = \"r{i}\"\ncategory = \"spam\"\nweight = 1.0\ndescription = \"d\"\nwhen = {{ regex = {{ pattern = '\\bzq{i}[a-z]+\\s+\\d{{2,4}}\\b', view = \"normalized\" }} }}\n"
+        ));
+    }
+    RuleSet::from_toml("gen", &s).unwrap()
+}
+
+/// Time per 1 KB post as rule counts grow: must grow sub-linearly.
+fn scaling(c: &mut Criterion) {
+    let post = Post::new("p", typical(1_000));
+    let mut g = c.benchmark_group("rules-scaling");
+    for n in [100, 1_000, 10_000] {
+        let engine = Engine::builder().without_default_rules().rules(keyword_rules(n)).build().unwrap();
+        g.bench_with_input(BenchmarkId::new("keyword", n), &post, |b, p| b.iter(|| engine.score(black_box(p))));
+    }
+    for n in [10, 100, 1_000] {
+        let engine = Engine::builder().without_default_rules().rules(regex_rules(n)).build().unwrap();
+        g.bench_with_input(BenchmarkId::new("regex", n), &post, |b, p| b.iter(|| engine.score(black_box(p))));
+    }
+    g.finish();
+}
+
+criterion_group! { name = benches; config = config(); targets = sizes, stages, baseline, worst_cases, scaling }
+criterion_main!(benches);

@@ -1,0 +1,131 @@
+//! The `moderation` binary, driven as a user would: posts in, verdicts out.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+fn moderation(args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_moderation"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+fn lines(stdout: &str) -> Vec<Value> {
+    stdout.lines().map(|l| serde_json::from_str(l).expect("each output line is JSON")).collect()
+}
+
+#[test]
+fn score_writes_one_verdict_per_line_in_order_and_reports_bad_lines() {
+    let input = concat!(
+        r#"{"id":"a","body":"Contact our support team on Telegram @BinanceHelpDesk247"}"#,
+        "\n",
+        "not json at all\n",
+        "\n",
+        r#"{"id":"c","body":"Thanks, my withdrawal arrived."}"#,
+        "\n",
+        r#"{"id":"d"}"#,
+        "\n",
+    );
+    let (code, out, _) = moderation(&["score"], input);
+    assert_eq!(code, 0);
+    let v = lines(&out);
+    assert_eq!(v.len(), 4);
+    assert_eq!(v[0]["id"], "a");
+    assert_ne!(v[0]["decision"], "allow");
+    assert_eq!(v[0]["signals"][0]["id"], "scam.fake-support.messenger");
+    assert_eq!(v[1]["line"], 2);
+    assert!(v[1]["error"]["message"].as_str().unwrap().contains("expected"));
+    assert_eq!(v[2]["id"], "c");
+    assert_eq!(v[2]["decision"], "allow");
+    assert_eq!(v[3]["line"], 5);
+    assert_eq!(v[3]["error"]["field"], "body");
+}
+
+#[test]
+fn the_readme_sample_file_scores() {
+    let sample =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../datasets/samples/posts.jsonl")).unwrap();
+    let (code, out, _) = moderation(&["score"], &sample);
+    assert_eq!(code, 0);
+    let v = lines(&out);
+    assert_eq!(v.len(), sample.lines().count());
+    let decision = |id: &str| v.iter().find(|x| x["id"] == id).map(|x| x["decision"].as_str().unwrap().to_string());
+    assert_eq!(decision("s1").as_deref(), Some("allow"), "a withdrawal question with an address stays allowed");
+    assert_eq!(decision("s8").as_deref(), Some("allow"), "a txid is not a private key");
+    assert_eq!(decision("s4").as_deref(), Some("reject"));
+    assert!(v.last().unwrap()["error"].is_object());
+}
+
+#[test]
+fn extra_rule_files_layer_and_no_default_rules_drops_the_pack() {
+    let dir = std::env::temp_dir().join(format!("moderation-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("mine.toml");
+    std::fs::write(
+        &file,
+        r#"
+[ruleset]
+name = "mine"
+version = "7"
+[[rule]]
+id = "spam.lottery"
+category = "spam"
+weight = 5.0
+description = "Lottery"
+when = { phrases = ["lottery"] }
+"#,
+    )
+    .unwrap();
+    let post = r#"{"id":"x","body":"Win the l0ttery! Contact support on Telegram @x_support_team"}"#;
+    let (_, out, _) = moderation(&["score", "--rules", file.to_str().unwrap()], post);
+    let v = &lines(&out)[0];
+    assert!(v["versions"]["rules"].as_str().unwrap().ends_with("+mine@7"));
+    let ids: Vec<&str> = v["signals"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"spam.lottery") && ids.contains(&"scam.fake-support.messenger"), "{ids:?}");
+
+    let (_, out, _) = moderation(&["score", "--no-default-rules", "--rules", file.to_str().unwrap()], post);
+    let v = &lines(&out)[0];
+    assert_eq!(v["versions"]["rules"], "mine@7");
+    let ids: Vec<&str> = v["signals"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["spam.lottery"]);
+}
+
+#[test]
+fn rules_check_reports_file_line_and_rule() {
+    let dir = std::env::temp_dir().join(format!("moderation-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.toml");
+    std::fs::write(
+        &good,
+        "[[rule]]\nid = \"a\"\ncategory = \"spam\"\nweight = 1\ndescription = \"d\"\nwhen = { phrases = [\"x\"] }\n",
+    )
+    .unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[rule]]\nid = \"ok\"\ncategory = \"spam\"\nweight = 1\ndescription = \"d\"\nwhen = { phrases = [\"x\"] }\n\n[[rule]]\nid = \"broken\"\ncategory = \"spam\"\nweight = 1\ndescription = \"d\"\nwhen = { regex = { pattern = \"(unclosed\", view = \"raw\" } }\n",
+    )
+    .unwrap();
+    let (code, out, _) = moderation(&["rules", "check", good.to_str().unwrap()], "");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ok (1 rules)"));
+    let (code, out, _) = moderation(&["rules", "check", good.to_str().unwrap(), bad.to_str().unwrap()], "");
+    assert_eq!(code, 1);
+    let expected = format!("{}:9: rule `broken`: invalid regex", bad.display());
+    assert!(out.contains(&expected), "{out}");
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let (code, out, _) = moderation(&["--help"], "");
+    assert_eq!(code, 0);
+    assert!(out.contains("score") && out.contains("rules"));
+}
