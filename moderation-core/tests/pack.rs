@@ -103,3 +103,25 @@ fn field_text(post: &Post, field: moderation_core::Field) -> &str {
         moderation_core::Field::AuthorName => post.author.as_ref().and_then(|a| a.name.as_deref()).unwrap_or(""),
     }
 }
+
+#[derive(serde::Deserialize)]
+struct Benign {
+    posts: Vec<String>,
+    html: Vec<String>,
+}
+
+#[test]
+fn ordinary_posts_stay_allowed() {
+    let data: Benign = toml::from_str(include_str!("data/benign.toml")).unwrap();
+    let engine = engine();
+    let mut failures = Vec::new();
+    let html = data.html.iter().map(|b| Post { format: moderation_core::Format::Html, ..Post::new("h", b.clone()) });
+    for post in data.posts.iter().map(|b| Post::new("b", b.clone())).chain(html) {
+        let v = engine.score(&post);
+        if v.decision != moderation_core::Decision::Allow {
+            let ids: Vec<_> = v.signals.iter().map(|s| s.id.as_str()).collect();
+            failures.push(format!("{:?} → {:?} {ids:?}", post.body, v.decision));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -90,7 +90,7 @@ const SHORTENERS: &[&str] = &[
 /// Top-level domains that are also common file extensions. A bare `setup.py`,
 /// `main.rs` or `notes.zip` in a post is a file name far more often than a host, so
 /// hosts ending in these are only reported with an explicit scheme or a `www.` prefix.
-const FILE_EXTENSION_TLDS: &[&str] = &["zip", "mov", "sh", "py", "rs", "md", "pl", "pm", "ps", "so", "cs", "sc", "cpp"];
+const FILE_EXTENSION_TLDS: &[&str] = &["zip", "mov", "sh", "py", "rs", "md", "pl", "pm", "ps", "so", "cs", "sc"];
 
 /// Schemes whose URLs have a network host worth checking. Anything else
 /// (`javascript:`, `data:`, custom app schemes) is not a link to a site.
@@ -103,7 +103,7 @@ const DOT_WORD_STOPWORDS: &[&str] = &[
     "my", "your", "our", "one", "big", "little", "small", "red", "blue", "green", "black", "white", "polka",
 ];
 
-/// Defang markers, in the order of [`MARKERS_AC`]'s patterns.
+/// What a match of the marker automaton stands for (see [`MARKER_PATTERNS`]).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Marker {
     /// `[.]`, `(.)`, `{.}`, `[dot]`, `(dot)`, `{dot}` between two label characters.
@@ -371,10 +371,12 @@ fn trim_link(link: &str, bare: bool) -> Range<usize> {
             break;
         }
         // `こちらbinance.com`: the CJK run before the ASCII label is prose.
-        if bare && first_label && seen_ascii {
-            if let Some(p) = cjk_prefix_end {
-                start = p;
-            }
+        if bare
+            && first_label
+            && seen_ascii
+            && let Some(p) = cjk_prefix_end
+        {
+            start = p;
         }
         first_label = false;
         label_start += label.len() + 1;
@@ -391,13 +393,11 @@ fn trim_link(link: &str, bare: bool) -> Range<usize> {
     let mut s = link.get(start..end).unwrap_or("");
     loop {
         let trimmed = s.trim_end_matches(['.', ',', ':', ';', '!', '?', '\'', '"', '*']);
-        let trimmed = if trimmed.ends_with(')') && trimmed.matches('(').count() < trimmed.matches(')').count() {
-            &trimmed[..trimmed.len() - 1]
-        } else if trimmed.ends_with(']') && trimmed.matches('[').count() < trimmed.matches(']').count() {
-            &trimmed[..trimmed.len() - 1]
-        } else {
-            trimmed
+        let unbalanced = |open: char, close: char| {
+            trimmed.ends_with(close) && trimmed.matches(open).count() < trimmed.matches(close).count()
         };
+        let trimmed =
+            if unbalanced('(', ')') || unbalanced('[', ']') { &trimmed[..trimmed.len() - 1] } else { trimmed };
         if trimmed.len() == s.len() {
             break;
         }
@@ -444,11 +444,20 @@ fn is_dotted_quad(host: &str) -> bool {
 /// Turns the (refanged) link text into a hit, or `None` when it is not a link to a
 /// network host or, for bare domains, looks like prose, a file name or a version.
 ///
-/// `written_host` is the host part as it appears in the view (before IDNA), used for
-/// the case heuristics; `range` is already in original coordinates.
+/// `link` is the refanged text as found (scheme optional); `range` is already in
+/// original coordinates.
 fn make_hit(link: &str, explicit_scheme: bool, range: Range<usize>, defanged: bool) -> Option<UrlHit> {
     if link.is_empty() {
         return None;
+    }
+    let written_host = written_host(link, explicit_scheme);
+    if !explicit_scheme && written_host.is_ascii() && !written_host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        // Cheap rejection before URL parsing and IDNA: prose like `time.Hello` or
+        // `node.js` ends in something that is not a public suffix.
+        let tld = written_host.trim_end_matches('.').rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+        if !psl::suffix(tld.as_bytes()).is_some_and(|s| s.is_known()) {
+            return None;
+        }
     }
     let absolute;
     let to_parse = if explicit_scheme {
@@ -467,7 +476,6 @@ fn make_hit(link: &str, explicit_scheme: bool, range: Range<usize>, defanged: bo
         return None;
     }
     let is_ip = matches!(parsed.host(), Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)));
-    let written_host = written_host(link, explicit_scheme);
 
     if !explicit_scheme {
         if is_ip {
@@ -483,13 +491,16 @@ fn make_hit(link: &str, explicit_scheme: bool, range: Range<usize>, defanged: bo
     }
 
     let registrable = if is_ip { None } else { registrable_domain(&host) };
-    let host_unicode = if is_ip {
-        host.clone()
-    } else {
+    let punycode = !is_ip && host.split('.').any(|l| l.starts_with("xn--"));
+    let host_unicode = if punycode {
+        // Errors only mark labels that are not valid IDNA; the decoded form is still
+        // what a reader would be shown, so it is kept.
         let (unicode, _errors) = idna::domain_to_unicode(&host);
         unicode
+    } else {
+        host.clone()
     };
-    let idn = !written_host.is_ascii() || host.split('.').any(|l| l.starts_with("xn--"));
+    let idn = punycode || !written_host.is_ascii();
     let short_key = registrable.as_deref().unwrap_or(&host);
     let shortener = SHORTENERS.contains(&short_key);
     Some(UrlHit {
@@ -569,10 +580,7 @@ pub fn find_urls(text: &str) -> Vec<UrlHit> {
     // Rescans are capped so that adversarial input stays linear.
     let mut rescans_left = 32u32;
     let mut base = 0usize;
-    'scan: loop {
-        let Some(slice) = vtext.get(base..) else {
-            break;
-        };
+    'scan: while let Some(slice) = vtext.get(base..) {
         for link in link_finder().links(slice) {
             if link.kind() != &LinkKind::Url {
                 continue;
