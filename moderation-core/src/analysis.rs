@@ -43,8 +43,9 @@ impl FieldText {
     fn new(field: Field, text: &str, format: Format) -> FieldText {
         let (text, truncated) = truncate(text);
         let doc = markup::parse(text, format);
-        let words = normalize::words_view(&doc.raw);
-        let norm = normalize::normalized_view(&words);
+        let units = normalize::words_units(&doc.raw);
+        let words = View::from_units(&units);
+        let norm = normalize::normalize_units(&units, &words);
         FieldText { field, raw: doc.raw, links: doc.links, words, norm, truncated }
     }
 
@@ -169,7 +170,8 @@ impl<'p> Analysis<'p> {
         for (field, range, hit) in found {
             let official = settings.is_official_host(&hit.host);
             let allowed = official || settings.is_allowed_host(&hit.host);
-            let lookalike = if official { None } else { settings.brands.check(&hit.host) };
+            // Allow-listed domains are trusted by the operator: not checked for look-alikes.
+            let lookalike = if allowed { None } else { settings.brands.check(&hit.host) };
             if let Some(l) = &lookalike {
                 self.add(SignalKind::LookalikeDomain, field, range.clone(), l.confidence);
             }

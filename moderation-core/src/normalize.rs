@@ -50,12 +50,21 @@ pub struct Normalized {
 /// Builds the `words` view: NFKC, lowercase, default-ignorables removed,
 /// katakana folded to hiragana. Separators are kept.
 pub fn words_view(raw: &View) -> View {
+    View::from_units(&words_units(raw))
+}
+
+/// The characters of the `words` view with their original ranges.
+pub(crate) fn words_units(raw: &View) -> Vec<Unit> {
     let mut out: Vec<Unit> = Vec::with_capacity(raw.as_str().len());
     for u in raw.units() {
         let c = u.ch;
         if c.is_ascii() {
             // ASCII fast path: NFKC is the identity, lowercase is one byte.
             out.push(Unit { ch: c.to_ascii_lowercase(), ..u });
+            continue;
+        }
+        if is_nfkc_stable_cjk(c) {
+            out.push(Unit { ch: kana_fold(c), ..u });
             continue;
         }
         if is_default_ignorable(c) {
@@ -79,12 +88,21 @@ pub fn words_view(raw: &View) -> View {
             }
         }
     }
-    View::from_units(&out)
+    out
 }
 
 /// Builds the `normalized` view from the `words` view.
 pub fn normalized_view(words: &View) -> Normalized {
-    let units = words.units();
+    normalize_units(&words.units(), words)
+}
+
+/// The `normalized` view from the characters of the `words` view (`words`
+/// is that view, reused as is when normalization changed nothing, the
+/// common case for honest posts).
+pub(crate) fn normalize_units(units: &[Unit], words: &View) -> Normalized {
+    if !needs_normalizing(units) {
+        return Normalized { text: words.clone(), mixed_script: Vec::new(), evasion_undone: false };
+    }
     let mut result = Normalized::default();
     let mut folded: Vec<Unit> = Vec::with_capacity(units.len());
 
@@ -131,7 +149,7 @@ pub fn normalized_view(words: &View) -> Normalized {
         t += 1;
     }
     out.extend_from_slice(&folded[copied..]);
-    result.text = View::from_units(&out);
+    result.text = if out == units { words.clone() } else { View::from_units(&out) };
     result
 }
 
@@ -212,6 +230,11 @@ fn is_foldable_word_char(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_alphanumeric();
     }
+    // CJK punctuation, kana, kanji, Hangul and their compatibility forms:
+    // the bulk of non-ASCII text here, rejected before any table lookup.
+    if matches!(c as u32, 0x2E80..=0xD7FF | 0xF900..=0xFAFF | 0xFF61..=0xFFDC | 0x20000..=0x3FFFF) {
+        return false;
+    }
     c.is_alphanumeric()
         && matches!(
             c.script(),
@@ -282,8 +305,16 @@ fn spaced_run_end(units: &[Unit], tokens: &[Range<usize>], t: usize) -> usize {
     if letters >= 2 { end } else { t }
 }
 
+/// Tokens longer than this are identifiers (addresses, hashes, keys), not
+/// words: leetspeak and squeezing leave them alone.
+const MAX_CLEAN_TOKEN: usize = 24;
+
 /// Leetspeak and squeezing inside one token.
 fn clean_token(token: &[Unit], out: &mut Vec<Unit>) {
+    if token.len() > MAX_CLEAN_TOKEN {
+        out.extend_from_slice(token);
+        return;
+    }
     let letters = token.iter().filter(|u| u.ch.is_ascii_alphabetic()).count();
     let start = out.len();
     let mut i = 0;
@@ -348,6 +379,61 @@ fn squeeze(out: &mut Vec<Unit>, start: usize) {
         r += 1;
     }
     out.truncate(w);
+}
+
+/// Kana, kanji, Hangul syllables and common CJK punctuation that NFKC and
+/// lowercasing leave unchanged: most non-ASCII text of a Japanese forum skips
+/// the per-character normalizer. (゛゜ゟヿ and U+3000 have compatibility
+/// decompositions and are not in these ranges.)
+fn is_nfkc_stable_cjk(c: char) -> bool {
+    matches!(c as u32, 0x3001..=0x3002 | 0x300C..=0x300F | 0x3041..=0x3096 | 0x30A1..=0x30FE
+        | 0x4E00..=0x9FFF | 0xAC00..=0xD7A3)
+}
+
+/// Whether any step of the `normalized` view could change these units:
+/// a non-ASCII letter of a foldable script, three single characters in a
+/// row, a leet character touching a letter, or a letter tripled. Honest posts
+/// usually have none, and then the `words` view is reused as is.
+fn needs_normalizing(units: &[Unit]) -> bool {
+    let mut singles = 0; // one-character tokens in a row
+    let mut last_end = 0;
+    let mut i = 0;
+    while i < units.len() {
+        let c = units[i].ch;
+        if !c.is_ascii() && is_foldable_word_char(c) {
+            return true;
+        }
+        if !c.is_ascii_alphanumeric() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < units.len() && (units[i].ch.is_ascii_alphanumeric() || matches!(units[i].ch, '$' | '@')) {
+            i += 1;
+        }
+        let token = &units[start..i];
+        if token.len() == 1 {
+            singles = if singles > 0 && start - last_end <= 3 { singles + 1 } else { 1 };
+            if singles >= 3 {
+                return true;
+            }
+        } else {
+            singles = 0;
+            if token.len() <= MAX_CLEAN_TOKEN {
+                let has_letter = token.iter().any(|u| u.ch.is_ascii_alphabetic());
+                let leet_next_to_letter = token.windows(2).any(|w| {
+                    (leet(w[0].ch).is_some() && w[1].ch.is_ascii_alphabetic())
+                        || (w[0].ch.is_ascii_alphabetic() && leet(w[1].ch).is_some())
+                });
+                let tripled = token.windows(3).any(|w| w[0].ch == w[1].ch && w[1].ch == w[2].ch);
+                if has_letter && (leet_next_to_letter || tripled) {
+                    return true;
+                }
+            }
+        }
+        last_end = i;
+    }
+    false
 }
 
 /// Katakana → hiragana, so さぽーと and サポート are one word.

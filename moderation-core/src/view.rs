@@ -5,6 +5,11 @@
 //! found in a view is reported through [`View::origin`], so the span a
 //! moderator sees is what the poster actually wrote, never the normalized
 //! form.
+//!
+//! The map is a list of segments. Most of a post survives normalization
+//! byte for byte in length (`A`→`a`, `サ`→`さ`, unchanged text), and such
+//! characters extend one *identity* segment, so a view of ordinary text costs
+//! a handful of segments rather than two integers per byte.
 
 use std::ops::Range;
 
@@ -13,15 +18,21 @@ use std::ops::Range;
 #[derive(Debug, Clone, Default)]
 pub struct View {
     text: String,
-    /// `None` means the view is the original text itself (the identity map),
-    /// which spares plain-text posts two allocations.
-    map: Option<Map>,
+    /// `None` means the view is the original text itself (the identity map).
+    map: Option<Vec<Segment>>,
 }
 
-#[derive(Debug, Clone, Default)]
-struct Map {
-    starts: Vec<u32>,
-    ends: Vec<u32>,
+/// A run of view bytes `view..view + len` mapped to the original.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Segment {
+    view: u32,
+    len: u32,
+    orig: u32,
+    /// Identity: view byte `view + k` is original byte `orig + k` (the
+    /// characters have the same UTF-8 length on both sides). Otherwise every
+    /// byte of the segment stands for the whole of `orig..orig_end`.
+    orig_end: u32,
+    identity: bool,
 }
 
 /// One character of a view with the original range it stands for.
@@ -49,27 +60,54 @@ impl View {
     pub fn origin(&self, range: Range<usize>) -> Range<usize> {
         let len = self.text.len();
         let (a, b) = (range.start.min(len), range.end.min(len));
-        match &self.map {
-            None => a..b.max(a),
-            Some(_) if len == 0 => 0..0,
-            Some(map) => {
-                if b <= a {
-                    let at = if a < len { map.starts[a] } else { map.ends[len - 1] } as usize;
-                    return at..at;
-                }
-                let start = map.starts[a] as usize;
-                let end = map.ends[b - 1] as usize;
-                start..end.max(start)
-            }
+        let Some(segs) = &self.map else { return a..b.max(a) };
+        if segs.is_empty() {
+            return 0..0;
         }
+        if b <= a {
+            let at = if a < len { self.start_of(segs, a) } else { self.end_of(segs, len) };
+            return at..at;
+        }
+        let start = self.start_of(segs, a);
+        let end = self.end_of(segs, b);
+        start..end.max(start)
     }
 
-    /// The characters of the view with their original ranges.
+    /// Original start of the character at view byte `at` (< len).
+    fn start_of(&self, segs: &[Segment], at: usize) -> usize {
+        let s = &segs[segs.partition_point(|s| (s.view + s.len) as usize <= at).min(segs.len() - 1)];
+        if s.identity { s.orig as usize + (at - s.view as usize) } else { s.orig as usize }
+    }
+
+    /// Original end of the character ending at view byte `end` (> 0).
+    fn end_of(&self, segs: &[Segment], end: usize) -> usize {
+        let s = &segs[segs.partition_point(|s| ((s.view + s.len) as usize) < end).min(segs.len() - 1)];
+        if s.identity { s.orig as usize + (end - s.view as usize) } else { s.orig_end as usize }
+    }
+
+    /// The characters of the view with their original ranges, in one pass.
     pub(crate) fn units(&self) -> Vec<Unit> {
         let mut out = Vec::with_capacity(self.text.len());
-        for (i, ch) in self.text.char_indices() {
-            let r = self.origin(i..i + ch.len_utf8());
-            out.push(Unit { ch, start: r.start as u32, end: r.end as u32 });
+        match &self.map {
+            None => {
+                for (i, ch) in self.text.char_indices() {
+                    out.push(Unit { ch, start: i as u32, end: (i + ch.len_utf8()) as u32 });
+                }
+            }
+            Some(segs) => {
+                for s in segs {
+                    let text = &self.text[s.view as usize..(s.view + s.len) as usize];
+                    for (i, ch) in text.char_indices() {
+                        let (start, end) = if s.identity {
+                            let at = s.orig + i as u32;
+                            (at, at + ch.len_utf8() as u32)
+                        } else {
+                            (s.orig, s.orig_end)
+                        };
+                        out.push(Unit { ch, start, end });
+                    }
+                }
+            }
         }
         out
     }
@@ -88,21 +126,34 @@ impl View {
 #[derive(Debug, Default)]
 pub(crate) struct ViewBuilder {
     text: String,
-    starts: Vec<u32>,
-    ends: Vec<u32>,
+    segs: Vec<Segment>,
 }
 
 impl ViewBuilder {
     pub fn with_capacity(n: usize) -> ViewBuilder {
-        ViewBuilder { text: String::with_capacity(n), starts: Vec::with_capacity(n), ends: Vec::with_capacity(n) }
+        ViewBuilder { text: String::with_capacity(n), segs: Vec::with_capacity(8) }
     }
 
     pub fn push(&mut self, ch: char, origin: Range<u32>) {
+        let view = self.text.len() as u32;
+        let n = ch.len_utf8() as u32;
         self.text.push(ch);
-        for _ in 0..ch.len_utf8() {
-            self.starts.push(origin.start);
-            self.ends.push(origin.end);
+        let identity = origin.end - origin.start == n;
+        if let Some(last) = self.segs.last_mut() {
+            let contiguous = last.view + last.len == view;
+            if contiguous && identity && last.identity && last.orig + last.len == origin.start {
+                last.len += n;
+                last.orig_end = origin.end;
+                return;
+            }
+            // Characters that came from the same original range (an NFKC
+            // expansion, a decoded entity) share one opaque segment.
+            if contiguous && !last.identity && last.orig == origin.start && last.orig_end == origin.end {
+                last.len += n;
+                return;
+            }
         }
+        self.segs.push(Segment { view, len: n, orig: origin.start, orig_end: origin.end, identity });
     }
 
     pub fn len(&self) -> usize {
@@ -110,7 +161,7 @@ impl ViewBuilder {
     }
 
     pub fn finish(self) -> View {
-        View { text: self.text, map: Some(Map { starts: self.starts, ends: self.ends }) }
+        View { text: self.text, map: Some(self.segs) }
     }
 }
 
@@ -131,6 +182,31 @@ mod tests {
         assert_eq!(v.origin(0..3), 0..7);
         assert_eq!(v.origin(2..2), 6..6);
         assert_eq!(v.origin(3..9), 7..7);
+    }
+
+    #[test]
+    fn identity_runs_and_expansions() {
+        // "ＡbcﷺZ" → "abc" + 3 chars from one source char + "z"
+        let src = "Ａbc\u{FDFA}Z";
+        let mut b = ViewBuilder::default();
+        b.push('a', 0..3);
+        b.push('b', 3..4);
+        b.push('c', 4..5);
+        for ch in "xyz".chars() {
+            b.push(ch, 5..8);
+        }
+        b.push('z', 8..9);
+        let v = b.finish();
+        assert_eq!(v.as_str(), "abcxyzz");
+        assert_eq!(&src[v.origin(0..1)], "Ａ");
+        assert_eq!(&src[v.origin(1..3)], "bc");
+        assert_eq!(&src[v.origin(4..5)], "\u{FDFA}");
+        assert_eq!(&src[v.origin(2..7)], "c\u{FDFA}Z");
+        let units = v.units();
+        assert_eq!(units.len(), 7);
+        assert_eq!(units[0], Unit { ch: 'a', start: 0, end: 3 });
+        assert_eq!(units[4], Unit { ch: 'y', start: 5, end: 8 });
+        assert_eq!(View::from_units(&units).origin(0..7), 0..9);
     }
 
     #[test]

@@ -136,8 +136,8 @@ struct Brand {
     /// `name` and suffix glued together and folded (`binancecom`, `gateio`): a token
     /// spelling the whole domain without its dot.
     folded_with_suffix: String,
-    /// `.binance.com.` and `.binance.com.` for the registrable domain: label-aligned
-    /// needles for the brand domain embedded in another host.
+    /// `.binance.com.`, or `.launchpad.ethereum.org.` and `.ethereum.org.`: label-aligned
+    /// needles for the brand domain (or its registrable domain) embedded in another host.
     embedded: Vec<String>,
     /// Containment and typosquat rules apply (the name is long enough to be distinctive).
     distinctive: bool,
@@ -158,7 +158,7 @@ const SHORT_NAME: usize = 4;
 /// Minimum name length for one-typo matches.
 const CLOSE_MIN: usize = 5;
 /// Minimum name length for two-typo matches.
-const FAR_MIN: usize = 9;
+const FAR_MIN: usize = 10;
 /// Labels considered per host, nearest the suffix first; DNS allows 127, scams use a few.
 const MAX_LABELS: usize = 16;
 /// Longest label considered (the DNS limit); longer ones are cut for the edit distance.
@@ -236,9 +236,6 @@ const SCAM_WORDS: &[&str] = &[
     "safe",
     "ledger",
     "seed",
-    "recovery",
-    "fix",
-    "pay",
     "payment",
     "withdraw",
     "deposit",
@@ -247,10 +244,13 @@ const SCAM_WORDS: &[&str] = &[
 
 /// The scam words, folded, with an automaton to find them inside a label remainder.
 struct ScamWords {
+    /// [`SCAM_WORDS`] folded like the labels they are compared with (`login` → `iogin`).
     folded: Vec<String>,
+    /// Finds any of them inside a string; `None` only if building failed.
     ac: Option<AhoCorasick>,
 }
 
+/// Built once: folding and the automaton are not free, and every check needs them.
 fn scam_words() -> &'static ScamWords {
     static WORDS: OnceLock<ScamWords> = OnceLock::new();
     WORDS.get_or_init(|| {
@@ -485,12 +485,19 @@ struct Label {
     has_scam_token: bool,
 }
 
+/// A lowercase ASCII label in Unicode: punycode (`xn--…`) decoded, others as they are.
+/// Labels are compared in this form so that an IDN brand and an IDN host meet.
+fn decode_label(ascii: &str) -> String {
+    ascii
+        .strip_prefix("xn--")
+        .and_then(idna::punycode::decode_to_string)
+        .map_or_else(|| ascii.to_string(), |u| u.to_lowercase())
+}
+
 impl Label {
+    /// Prepares one label (lowercase ASCII, as in a normalised host) for the rules.
     fn new(ascii: &str) -> Label {
-        let mut unicode = ascii
-            .strip_prefix("xn--")
-            .and_then(idna::punycode::decode_to_string)
-            .map_or_else(|| ascii.to_string(), |u| u.to_lowercase());
+        let mut unicode = decode_label(ascii);
         if let Some((cut, _)) = unicode.char_indices().nth(MAX_LABEL_CHARS) {
             unicode.truncate(cut);
         }
@@ -517,6 +524,7 @@ struct Finding {
 }
 
 impl Finding {
+    /// Higher confidence wins; on a tie, the more specific kind.
     fn better_than(&self, other: &Option<Finding>) -> bool {
         match other {
             None => true,
@@ -547,9 +555,9 @@ impl BrandList {
             let left = domain.strip_suffix(suffix).map_or(domain.as_str(), |l| l.trim_end_matches('.'));
             let left = left.strip_prefix("www.").unwrap_or(left);
             let parts: Vec<String> = if reg_label.chars().count() >= 3 {
-                vec![reg_label.to_string()]
+                vec![decode_label(reg_label)]
             } else {
-                left.split('.').filter(|l| !l.is_empty()).map(str::to_string).collect()
+                left.split('.').filter(|l| !l.is_empty()).map(decode_label).collect()
             };
             let name = parts.concat();
             if name.is_empty() {
@@ -655,7 +663,7 @@ fn is_same_or_subdomain(host: &str, domain: &str) -> bool {
 /// Runs the label rules of one brand over the host's labels (the last one is the
 /// registrable label), reporting each match to `consider`.
 fn evaluate_labels(brand: &Brand, labels: &[Label], consider: &mut impl FnMut(LookalikeKind, f64)) {
-    let last = labels.len() - 1;
+    let last = labels.len().saturating_sub(1);
     let folded_name = brand.folded_name.as_str();
     let name_len = brand.folded.len();
 
