@@ -237,29 +237,29 @@ fn align(src: &str, decoded: &str, base: usize, b: &mut ViewBuilder) {
             d += dc.len_utf8();
             continue;
         };
-        if sc == '&' {
-            if let Some(e) = reference_end(src, s) {
-                let next_src = src[e..].chars().next();
-                let mut taken = None;
-                let mut end_d = d;
-                for _ in 0..2 {
-                    match decoded[end_d..].chars().next() {
-                        Some(c) => end_d += c.len_utf8(),
-                        None => break,
-                    }
-                    if decoded[end_d..].chars().next() == next_src {
-                        taken = Some(end_d);
-                        break;
-                    }
+        if sc == '&'
+            && let Some(e) = reference_end(src, s)
+        {
+            let next_src = src[e..].chars().next();
+            let mut taken = None;
+            let mut end_d = d;
+            for _ in 0..2 {
+                match decoded[end_d..].chars().next() {
+                    Some(c) => end_d += c.len_utf8(),
+                    None => break,
                 }
-                if let Some(end_d) = taken {
-                    for c in decoded[d..end_d].chars() {
-                        b.push(c, (base + s) as u32..(base + e) as u32);
-                    }
-                    d = end_d;
-                    s = e;
-                    continue;
+                if decoded[end_d..].chars().next() == next_src {
+                    taken = Some(end_d);
+                    break;
                 }
+            }
+            if let Some(end_d) = taken {
+                for c in decoded[d..end_d].chars() {
+                    b.push(c, (base + s) as u32..(base + e) as u32);
+                }
+                d = end_d;
+                s = e;
+                continue;
             }
         }
         let mut s_len = sc.len_utf8();

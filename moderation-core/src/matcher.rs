@@ -259,7 +259,7 @@ impl Compiled {
         if !self.eval(&r.node, a, scan, flags, &mut ev) {
             return None;
         }
-        ev.sort_by(|x, y| (x.field, x.range.start, x.range.end).cmp(&(y.field, y.range.start, y.range.end)));
+        ev.sort_by_key(|x| (x.field, x.range.start, x.range.end));
         ev.retain(|e| !e.range.is_empty());
         // Overlapping evidence ("support" inside "support team") becomes one span.
         ev.dedup_by(|next, kept| {

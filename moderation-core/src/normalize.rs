@@ -74,14 +74,13 @@ pub(crate) fn words_units(raw: &View) -> Vec<Unit> {
             // A combining mark that arrived on its own (halfwidth ﾞ becomes
             // U+3099) composes with the character before it, as NFKC over the
             // whole string would do.
-            if is_combining_mark(d) {
-                if let Some(prev) = out.last_mut() {
-                    if let Some(composed) = compose(prev.ch, d) {
-                        prev.ch = composed;
-                        prev.end = prev.end.max(u.end);
-                        continue;
-                    }
-                }
+            if is_combining_mark(d)
+                && let Some(prev) = out.last_mut()
+                && let Some(composed) = compose(prev.ch, d)
+            {
+                prev.ch = composed;
+                prev.end = prev.end.max(u.end);
+                continue;
             }
             for l in d.to_lowercase() {
                 out.push(Unit { ch: kana_fold(l), start: u.start, end: u.end });

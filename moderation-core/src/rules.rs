@@ -594,10 +594,10 @@ fn validate_settings(s: &Settings) -> Result<(), String> {
             }
         }
     }
-    if let Some(p) = &s.priors {
-        if p.values().any(|v| !v.is_finite() || v.abs() > MAX_WEIGHT) {
-            return Err("settings.priors: priors are finite log-odds within -20..=20".into());
-        }
+    if let Some(p) = &s.priors
+        && p.values().any(|v| !v.is_finite() || v.abs() > MAX_WEIGHT)
+    {
+        return Err("settings.priors: priors are finite log-odds within -20..=20".into());
     }
     Ok(())
 }

@@ -136,7 +136,7 @@ impl Resolved {
 
     /// Whether the author speaks for the operator.
     pub fn is_official_author(&self, author: &Author) -> bool {
-        author.is_staff == Some(true) || self.official_accounts.iter().any(|a| *a == author.id)
+        author.is_staff == Some(true) || self.official_accounts.contains(&author.id)
     }
 }
 

@@ -89,7 +89,7 @@ fn apply(word: &str, trick: Trick, pick: u32) -> String {
                     _ => None,
                 };
                 match l {
-                    Some(d) if run < 2 && (pick % 2 == 0 || run == 0) => {
+                    Some(d) if run < 2 && (pick.is_multiple_of(2) || run == 0) => {
                         out.push(d);
                         run += 1;
                     }
@@ -105,7 +105,7 @@ fn apply(word: &str, trick: Trick, pick: u32) -> String {
         Trick::Case => word
             .chars()
             .enumerate()
-            .map(|(i, c)| if (i as u32 + pick) % 2 == 0 { c.to_ascii_uppercase() } else { c })
+            .map(|(i, c)| if (i as u32 + pick).is_multiple_of(2) { c.to_ascii_uppercase() } else { c })
             .collect(),
         Trick::Repeat => {
             // Lengthen an existing double letter: squeezing brings it back to two.

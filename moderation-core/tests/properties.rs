@@ -31,7 +31,7 @@ fn nasty() -> impl Strategy<Value = String> {
     proptest::collection::vec(atoms, 0..8).prop_map(|v| v.concat())
 }
 
-fn field<'a>(post: &'a Post, f: Field) -> &'a str {
+fn field(post: &Post, f: Field) -> &str {
     match f {
         Field::Title => post.title.as_deref().unwrap_or(""),
         Field::Body => &post.body,
