@@ -308,9 +308,15 @@ fn spaced_run_end(units: &[Unit], tokens: &[Range<usize>], t: usize) -> usize {
 /// words: leetspeak and squeezing leave them alone.
 const MAX_CLEAN_TOKEN: usize = 24;
 
+/// `www` is the one tripled letter of honest text; squeezing it would only
+/// make every URL look like an evasion.
+fn is_www(token: &[Unit]) -> bool {
+    token.len() == 3 && token.iter().all(|u| u.ch == 'w')
+}
+
 /// Leetspeak and squeezing inside one token.
 fn clean_token(token: &[Unit], out: &mut Vec<Unit>) {
-    if token.len() > MAX_CLEAN_TOKEN {
+    if token.len() > MAX_CLEAN_TOKEN || is_www(token) {
         out.extend_from_slice(token);
         return;
     }
@@ -418,7 +424,7 @@ fn needs_normalizing(units: &[Unit]) -> bool {
             }
         } else {
             singles = 0;
-            if token.len() <= MAX_CLEAN_TOKEN {
+            if token.len() <= MAX_CLEAN_TOKEN && !is_www(token) {
                 let has_letter = token.iter().any(|u| u.ch.is_ascii_alphabetic());
                 let leet_next_to_letter = token.windows(2).any(|w| {
                     (leet(w[0].ch).is_some() && w[1].ch.is_ascii_alphabetic())

@@ -114,7 +114,8 @@ impl View {
 
     /// Builds a view from units (each char with its original range).
     pub(crate) fn from_units(units: &[Unit]) -> View {
-        let mut b = ViewBuilder::with_capacity(units.len());
+        let bytes = units.iter().map(|u| u.ch.len_utf8()).sum();
+        let mut b = ViewBuilder::with_capacity(bytes);
         for u in units {
             b.push(u.ch, u.start..u.end);
         }
