@@ -18,6 +18,10 @@ use crate::view::View;
 /// attacker can force per post, NFKC expansion included (at most ×18).
 pub const MAX_SCAN_BYTES: usize = 64 * 1024;
 
+/// Links examined per field: a link farm is obvious long before this, and
+/// each link costs a look-alike check.
+const MAX_LINKS_PER_FIELD: usize = 256;
+
 /// How much of the body language identification looks at.
 const LANG_SAMPLE_BYTES: usize = 512;
 
@@ -44,6 +48,7 @@ impl FieldText {
         let (text, truncated) = truncate(text);
         let doc = markup::parse(text, format);
         let units = normalize::words_units(&doc.raw);
+        let truncated = truncated || units.len() >= normalize::MAX_VIEW_CHARS;
         let words = View::from_units(&units);
         let norm = normalize::normalize_units(&units, &words);
         FieldText { field, raw: doc.raw, links: doc.links, words, norm, truncated }
@@ -149,10 +154,10 @@ impl<'p> Analysis<'p> {
         let mut mismatches = Vec::new();
         for f in &self.fields {
             let raw = f.raw.as_str();
-            for hit in urls::find_urls(raw) {
+            for hit in urls::find_urls(raw).into_iter().take(MAX_LINKS_PER_FIELD) {
                 found.push((f.field, f.raw.origin(hit.range.clone()), hit));
             }
-            for link in &f.links {
+            for link in f.links.iter().take(MAX_LINKS_PER_FIELD) {
                 let Some(hit) = urls::parse_link(&link.href) else { continue };
                 // An <a href> whose visible text is the same URL is one link, not two.
                 if !found.iter().any(|(_, r, h)| h.url == hit.url && ranges_overlap(r, &link.text_range)) {

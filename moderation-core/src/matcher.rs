@@ -438,7 +438,7 @@ impl Builder {
             }
             Condition::Regex(r) => {
                 let v = r.view as usize;
-                let pattern = ascii_word_boundaries(&r.pattern);
+                let pattern = crate::rules::compiled_pattern(&r.pattern);
                 let next = self.patterns[v].len() as u32;
                 let id = *self.pattern_ids[v].entry(pattern.clone()).or_insert(next);
                 if id == next {
@@ -504,37 +504,6 @@ impl Builder {
             _ => None,
         }
     }
-}
-
-/// In a pattern written in ASCII, `\b` and `\B` become ASCII word
-/// boundaries. A Unicode word boundary cannot run in the lazy DFA once the
-/// text holds any non-ASCII byte, and one such pattern drags the whole
-/// `RegexSet` into the PikeVM: measured 40% of the scoring time of a 1 KB
-/// post mixing English and Japanese. For ASCII words the meaning is the
-/// same, and a change to another script still counts as a boundary (as for
-/// phrases). Patterns with non-ASCII text or an explicit `(?u` are left alone.
-pub(crate) fn ascii_word_boundaries(pattern: &str) -> String {
-    if !pattern.is_ascii() || pattern.contains("(?u") || !pattern.contains('\\') {
-        return pattern.to_string();
-    }
-    let mut out = String::with_capacity(pattern.len() + 16);
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('b') => out.push_str("(?-u:\\b)"),
-            Some('B') => out.push_str("(?-u:\\B)"),
-            Some(other) => {
-                out.push('\\');
-                out.push(other);
-            }
-            None => out.push('\\'),
-        }
-    }
-    out
 }
 
 /// Character classes for word boundaries. Letters of scripts written with
@@ -612,11 +581,11 @@ mod tests {
 
     #[test]
     fn ascii_patterns_get_ascii_word_boundaries() {
-        assert_eq!(ascii_word_boundaries(r"\bdm\s+me\B"), r"(?-u:\b)dm\s+me(?-u:\B)");
-        assert_eq!(ascii_word_boundaries(r"a\\b"), r"a\\b");
-        assert_eq!(ascii_word_boundaries(r"\bпривет\b"), r"\bпривет\b");
-        assert_eq!(ascii_word_boundaries(r"(?u)\bx"), r"(?u)\bx");
-        let re = regex::Regex::new(&ascii_word_boundaries(r"\bbtc\b")).unwrap();
+        assert_eq!(crate::rules::compiled_pattern(r"\bdm\s+me\B"), r"(?-u:\b)dm\s+me(?-u:\B)");
+        assert_eq!(crate::rules::compiled_pattern(r"a\\b"), r"a\\b");
+        assert_eq!(crate::rules::compiled_pattern(r"\bпривет\b"), r"\bпривет\b");
+        assert_eq!(crate::rules::compiled_pattern(r"(?u)\bx"), r"(?u)\bx");
+        let re = regex::Regex::new(&crate::rules::compiled_pattern(r"\bbtc\b")).unwrap();
         assert!(re.is_match("btcを送って"));
         assert!(!re.is_match("btcx"));
     }

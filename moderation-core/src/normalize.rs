@@ -53,10 +53,19 @@ pub fn words_view(raw: &View) -> View {
     View::from_units(&words_units(raw))
 }
 
-/// The characters of the `words` view with their original ranges.
+/// Views stop growing at this many characters. NFKC can expand one
+/// character into eighteen (U+FDFA); without a cap a 64 KiB field of them
+/// would cost a million-character view.
+pub const MAX_VIEW_CHARS: usize = 64 * 1024;
+
+/// The characters of the `words` view with their original ranges (at most
+/// [`MAX_VIEW_CHARS`]).
 pub(crate) fn words_units(raw: &View) -> Vec<Unit> {
     let mut out: Vec<Unit> = Vec::with_capacity(raw.as_str().len());
     for u in raw.units() {
+        if out.len() >= MAX_VIEW_CHARS {
+            break;
+        }
         let c = u.ch;
         if c.is_ascii() {
             // ASCII fast path: NFKC is the identity, lowercase is one byte.

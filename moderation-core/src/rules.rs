@@ -606,6 +606,37 @@ fn validate_settings(s: &Settings) -> Result<(), String> {
 /// blow up is refused when the rule set is loaded, not at scoring time.
 pub(crate) const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
+/// The pattern as the engine compiles it. In a pattern written in ASCII, `\b` and `\B` become ASCII word
+/// boundaries. A Unicode word boundary cannot run in the lazy DFA once the
+/// text holds any non-ASCII byte, and one such pattern drags the whole
+/// `RegexSet` into the PikeVM: measured 40% of the scoring time of a 1 KB
+/// post mixing English and Japanese. For ASCII words the meaning is the
+/// same, and a change to another script still counts as a boundary (as for
+/// phrases). Patterns with non-ASCII text or an explicit `(?u` are left alone.
+pub fn compiled_pattern(pattern: &str) -> String {
+    if !pattern.is_ascii() || pattern.contains("(?u") || !pattern.contains('\\') {
+        return pattern.to_string();
+    }
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('b') => out.push_str("(?-u:\\b)"),
+            Some('B') => out.push_str("(?-u:\\B)"),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
 fn line_of(text: &str, at: usize) -> usize {
     text.as_bytes()[..at.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
 }

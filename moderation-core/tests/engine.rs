@@ -1,0 +1,193 @@
+//! The embedding API: layering, forum settings, caller context, batch
+//! scoring, the classifier seam, built-in exposure detectors.
+
+use std::sync::Arc;
+
+use moderation_core::{
+    Author, Category, Classifier, ClassifierInput, ClassifierOutput, Context, Decision, Engine, Error, Post, RuleSet,
+    Signal,
+};
+
+fn set(name: &str, text: &str) -> RuleSet {
+    RuleSet::from_toml(name, text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn a_forum_layer_overrides_by_id_and_can_disable_rules() {
+    let forum = set(
+        "forum.toml",
+        r#"
+[ruleset]
+name = "forum"
+version = "2"
+
+[[rule]]
+id = "spam.casino"
+category = "spam"
+weight = 9.0
+description = "Casinos are banned outright here"
+when = { phrases = ["casino"] }
+
+[[rule]]
+id = "scam.guaranteed-profit"
+enabled = false
+"#,
+    );
+    let engine = Engine::builder().forum_rules("f", forum).build().unwrap();
+    let casino = Post { forum: Some("f".into()), ..Post::new("1", "I won at the casino yesterday") };
+    let v = engine.score(&casino);
+    let s = v.signals.iter().find(|s| s.id == "spam.casino").expect("the forum's rule fires");
+    assert_eq!(s.weight, 9.0);
+    assert_eq!(v.decision, Decision::Reject);
+    // Other forums keep the default rule, which needs a link or "bonus" too.
+    assert!(!engine.score(&Post::new("2", "I won at the casino yesterday")).has_signal("spam.casino"));
+
+    let profit = "guaranteed profit of 30% weekly, zero risk";
+    assert!(engine.score(&Post::new("3", profit)).has_signal("scam.guaranteed-profit"));
+    let in_forum = Post { forum: Some("f".into()), ..Post::new("4", profit) };
+    assert!(!engine.score(&in_forum).has_signal("scam.guaranteed-profit"));
+}
+
+#[test]
+fn forum_thresholds_change_decisions() {
+    let strict = set("strict.toml", "[settings]\nthresholds.scam = { review = 0.2, hold = 0.4, reject = 0.6 }\n");
+    let engine = Engine::builder().forum_rules("strict", strict).build().unwrap();
+    let body = "I had the same problem, DM me and I will help you fix it";
+    let lenient = engine.score(&Post::new("1", body));
+    let strict = engine.score(&Post { forum: Some("strict".into()), ..Post::new("1", body) });
+    assert_eq!(lenient.scores.scam, strict.scores.scam);
+    assert_eq!(lenient.decision, Decision::Review);
+    assert_eq!(strict.decision, Decision::Hold);
+}
+
+#[test]
+fn unknown_named_condition_names_the_rule() {
+    let bad = set(
+        "bad.toml",
+        "[[rule]]\nid = \"x.y\"\ncategory = \"spam\"\nweight = 1\ndescription = \"d\"\nwhen = { all = [{ phrases = [\"a\"] }, { use = \"nope\" }] }\n",
+    );
+    match Engine::builder().rules(bad).build() {
+        Err(Error::Rules(e)) => {
+            assert_eq!(e.rule_id.as_deref(), Some("x.y"));
+            assert_eq!(e.line, Some(2));
+            assert!(e.message.contains("nope"));
+        }
+        other => panic!("expected a rule error, got {other:?}"),
+    }
+}
+
+#[test]
+fn caller_context_flags_and_signals_count() {
+    let engine = Engine::new().unwrap();
+    let post = Post::new("1", "Great project, check my profile");
+    assert_eq!(engine.score(&post).decision, Decision::Allow);
+    let ctx = Context {
+        flags: vec!["near_duplicate".into()],
+        signals: vec![Signal {
+            id: "service.same-link-new-accounts".into(),
+            category: Category::Spam,
+            weight: 2.0,
+            description: "The same link was posted by 5 new accounts".into(),
+            spans: vec![],
+        }],
+    };
+    let v = engine.score_with(&post, &ctx);
+    assert!(v.has_signal("spam.repeated-post") && v.has_signal("service.same-link-new-accounts"));
+    // −3 prior + 2.5 (rule) + 2.0 (caller's signal) = 1.5 → 0.82.
+    assert!((v.scores.spam - 0.8176).abs() < 0.001, "{:?}", v.scores);
+    assert_eq!(v.decision, Decision::Review);
+}
+
+#[test]
+fn batch_scoring_equals_one_by_one_in_order() {
+    let engine = Engine::new().unwrap();
+    let bodies = [
+        "Contact support on Telegram @help_desk_team",
+        "My withdrawal is late",
+        "send 0.1 BTC and get 0.2 BTC back",
+        "シードフレーズを入力してください",
+    ];
+    let posts: Vec<Post> = (0..64).map(|i| Post::new(i.to_string(), bodies[i % bodies.len()])).collect();
+    let batch = engine.score_batch(&posts);
+    let single: Vec<_> = posts.iter().map(|p| engine.score(p)).collect();
+    assert_eq!(batch, single);
+}
+
+struct FixedModel;
+
+impl Classifier for FixedModel {
+    fn version(&self) -> &str {
+        "test-model@1"
+    }
+    fn classify(&self, input: &ClassifierInput<'_>) -> Vec<ClassifierOutput> {
+        // A stand-in for a trained model: reacts to the normalized body.
+        let log_odds = if input.body.contains("moon") { 4.0 } else { -1.0 };
+        vec![ClassifierOutput { category: Category::Spam, log_odds, description: "test model".into() }]
+    }
+}
+
+#[test]
+fn a_classifier_is_stacked_when_configured_and_absent_otherwise() {
+    let plain = Engine::new().unwrap();
+    let v = plain.score(&Post::new("1", "to the ＭＯＯＮ"));
+    assert_eq!(v.versions.model, None);
+    assert!(!v.signals.iter().any(|s| s.id.starts_with("classifier.")));
+
+    let with = Engine::builder().classifier(Arc::new(FixedModel)).build().unwrap();
+    let v = with.score(&Post::new("1", "to the ＭＯＯＮ"));
+    assert_eq!(v.versions.model.as_deref(), Some("test-model@1"));
+    assert!(v.has_signal("classifier.spam"));
+    assert!(v.scores.spam > 0.7);
+}
+
+#[test]
+fn seed_phrases_and_keys_are_held_and_masked_whatever_the_rules() {
+    let engine = Engine::builder().without_default_rules().build().unwrap();
+    // A valid 12-word mnemonic that is not a published test vector.
+    let mnemonic = bip39::Mnemonic::from_entropy(&[0x5a; 16]).unwrap().to_string();
+    let phrase = mnemonic.as_str();
+    let post = Post::new("1", format!("help my wallet is empty, my words were {phrase}"));
+    let v = engine.score(&post);
+    let s = v.signals.iter().find(|s| s.id == "exposure.seed-phrase").expect("seed phrase found");
+    assert_eq!(s.category, Category::Exposure);
+    assert!(v.decision >= Decision::Hold);
+    let span = &s.spans[0];
+    assert_eq!(&post.body[span.start..span.end], phrase);
+    assert_eq!(span.text, "[masked: 12 words]");
+    let words: Vec<&str> = phrase.split(' ').collect();
+    assert!(!serde_json::to_string(&v).unwrap().contains(words[3]));
+
+    // One word changed: still a leak, lower weight, still reported.
+    let other = if words[5] == "smile" { "smoke" } else { "smile" };
+    let changed = phrase.replacen(words[5], other, 1);
+    let v = engine.score(&Post::new("2", changed));
+    let s = v.signals.iter().find(|s| s.id == "exposure.seed-phrase").expect("still a leak");
+    assert!(s.weight < 8.0);
+
+    // Published test vectors are not leaks.
+    let vector = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+    assert!(!engine.score(&Post::new("3", vector)).has_signal("exposure.seed-phrase"));
+
+    // A WIF private key.
+    let wif = "5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ";
+    let v = engine.score(&Post::new("4", format!("backup: {wif}")));
+    assert!(v.has_signal("exposure.private-key") && v.decision >= Decision::Hold);
+
+    // A txid is not a key.
+    let txid = "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b";
+    let v = engine.score(&Post::new("5", format!("here is my withdrawal txid {txid}")));
+    assert_eq!(v.decision, Decision::Allow);
+}
+
+#[test]
+fn impersonation_checks_the_display_name_with_spans_in_it() {
+    let engine = Engine::new().unwrap();
+    let post = Post {
+        author: Some(Author { id: "u".into(), name: Some("Ｂinance Ｓupport".into()), ..Author::default() }),
+        ..Post::new("1", "How can I help?")
+    };
+    let v = engine.score(&post);
+    let s = v.signals.iter().find(|s| s.id == "scam.impersonation.display-name").unwrap();
+    assert!(s.spans.iter().all(|sp| sp.field == moderation_core::Field::AuthorName));
+    assert!(s.spans.iter().any(|sp| sp.text == "Ｂinance Ｓupport" || sp.text == "Ｓupport"));
+}
