@@ -10,7 +10,9 @@ fn main() {
         出金が二日間保留のままです。サポートに問い合わせましたが、まだ返事がありません。 \
         Is there anything else I can do? The app shows 'processing' and the txid is not visible yet. \
         I also tried the web version on https://www.binance.com/en/my/wallet but it looks the same. \
-        Thanks in advance, and sorry for my English — 日本語でも大丈夫です。 Hi all, my withdrawal to";
+        Thanks in advance, and sorry for my English — 日本語でも大丈夫です。 Hi all, my withdrawal to bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq \
+        has been pending for two days. I opened a ticket and support said the network is congested, see https://mempool.space for \
+        fees. 出金が二日間保留のままです。サポートに問い合わせましたが、まだ返事がありません。 Is there anything else I can do?";
     let engine = Engine::new().expect("default pack");
     let post = Post::new("p", body);
     let start = std::time::Instant::now();

@@ -65,8 +65,12 @@ struct Literal {
 
 #[derive(Debug, Default)]
 struct ViewRegexes {
+    /// The trigger patterns of the view, scanned on every post.
     set: Option<RegexSet>,
+    /// Pattern id of each member of `set`.
+    set_ids: Vec<u32>,
     each: Vec<Regex>,
+    /// Rules triggered by each pattern (empty for non-trigger patterns).
     rules: Vec<Vec<u32>>,
 }
 
@@ -180,18 +184,29 @@ impl Compiled {
             if pats.is_empty() {
                 continue;
             }
-            let set = RegexSetBuilder::new(pats)
-                .size_limit(REGEX_SIZE_LIMIT * 16)
-                .dfa_size_limit(REGEX_DFA_LIMIT)
-                .build()
-                .map_err(|e| layer_error(format!("the combined {v:?} regex set is too large: {e}")))?;
+            let rules = std::mem::take(&mut regex_rules[v as usize]);
+            // Only patterns that can make a rule a candidate are scanned on
+            // every post; the others (inside `not`, or beside a phrase that
+            // already triggers the rule) run only when a candidate needs them.
+            let set_ids: Vec<u32> = (0..pats.len() as u32).filter(|&p| !rules[p as usize].is_empty()).collect();
+            let set = if set_ids.is_empty() {
+                None
+            } else {
+                let members = set_ids.iter().map(|&p| pats[p as usize].as_str());
+                Some(
+                    RegexSetBuilder::new(members)
+                        .size_limit(REGEX_SIZE_LIMIT * 16)
+                        .dfa_size_limit(REGEX_DFA_LIMIT)
+                        .build()
+                        .map_err(|e| layer_error(format!("the combined {v:?} regex set is too large: {e}")))?,
+                )
+            };
             let each = pats
                 .iter()
                 .map(|p| RegexBuilder::new(p).size_limit(REGEX_SIZE_LIMIT).build())
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| layer_error(e.to_string()))?;
-            regexes[v as usize] =
-                ViewRegexes { set: Some(set), each, rules: std::mem::take(&mut regex_rules[v as usize]) };
+            regexes[v as usize] = ViewRegexes { set, set_ids, each, rules };
         }
         let version = layers.iter().map(|l| format!("{}@{}", l.name, l.version)).collect::<Vec<_>>().join("+");
         Ok(Compiled {
@@ -221,9 +236,10 @@ impl Compiled {
                 }
             }
             for v in VIEWS {
-                if let Some(set) = &self.regexes[v as usize].set {
-                    for p in set.matches(f.view(v).as_str()).iter() {
-                        scan.regexes.push((v, p as u32, fi));
+                let r = &self.regexes[v as usize];
+                if let Some(set) = &r.set {
+                    for i in set.matches(f.view(v).as_str()).iter() {
+                        scan.regexes.push((v, r.set_ids[i], fi));
                     }
                 }
             }
@@ -320,13 +336,17 @@ impl Compiled {
                 hit
             }
             Node::Regex(v, p) => {
+                let r = &self.regexes[*v as usize];
+                let regex = &r.each[*p as usize];
+                let scanned = !r.rules[*p as usize].is_empty();
                 let mut hit = false;
-                for (_, _, fi) in scan.regexes.iter().filter(|(sv, sp, _)| sv == v && sp == p) {
-                    let f = &a.fields[*fi];
+                for (fi, f) in a.fields.iter().enumerate() {
+                    // A trigger pattern was already scanned: look only where it matched.
+                    if scanned && !scan.regexes.iter().any(|(sv, sp, sf)| sv == v && sp == p && *sf == fi) {
+                        continue;
+                    }
                     let view = f.view(*v);
-                    for m in
-                        self.regexes[*v as usize].each[*p as usize].find_iter(view.as_str()).take(MAX_SPANS_PER_RULE)
-                    {
+                    for m in regex.find_iter(view.as_str()).take(MAX_SPANS_PER_RULE) {
                         ev.push(Evidence { field: f.field, range: view.origin(m.range()), confidence: 1.0 });
                         hit = true;
                     }
@@ -493,7 +513,12 @@ impl Builder {
         match node {
             Node::Lits(ids) => Some(ids.iter().map(|&l| Trigger::Lit(l)).collect()),
             Node::Regex(v, p) => Some(vec![Trigger::Regex(*v, *p)]),
-            Node::All(children) => children.iter().filter_map(|c| self.triggers(c)).min_by_key(Vec::len),
+            // Any one child's triggers will do; phrases are preferred, as the
+            // automaton scans them anyway while a trigger regex costs a scan.
+            Node::All(children) => children
+                .iter()
+                .filter_map(|c| self.triggers(c))
+                .min_by_key(|t| (t.iter().any(|t| matches!(t, Trigger::Regex(..))), t.len())),
             Node::Any(children) => {
                 let mut all = Vec::new();
                 for c in children {

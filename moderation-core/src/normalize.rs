@@ -62,22 +62,22 @@ pub const MAX_VIEW_CHARS: usize = 64 * 1024;
 /// [`MAX_VIEW_CHARS`]).
 pub(crate) fn words_units(raw: &View) -> Vec<Unit> {
     let mut out: Vec<Unit> = Vec::with_capacity(raw.as_str().len());
-    for u in raw.units() {
+    raw.for_each_unit(|u| {
         if out.len() >= MAX_VIEW_CHARS {
-            break;
+            return;
         }
         let c = u.ch;
         if c.is_ascii() {
             // ASCII fast path: NFKC is the identity, lowercase is one byte.
             out.push(Unit { ch: c.to_ascii_lowercase(), ..u });
-            continue;
+            return;
         }
         if is_nfkc_stable_cjk(c) {
             out.push(Unit { ch: kana_fold(c), ..u });
-            continue;
+            return;
         }
         if is_default_ignorable(c) {
-            continue;
+            return;
         }
         for d in std::iter::once(c).nfkc() {
             // A combining mark that arrived on its own (halfwidth ﾞ becomes
@@ -95,7 +95,7 @@ pub(crate) fn words_units(raw: &View) -> Vec<Unit> {
                 out.push(Unit { ch: kana_fold(l), start: u.start, end: u.end });
             }
         }
-    }
+    });
     out
 }
 
@@ -435,10 +435,12 @@ fn needs_normalizing(units: &[Unit]) -> bool {
             singles = 0;
             if token.len() <= MAX_CLEAN_TOKEN && !is_www(token) {
                 let has_letter = token.iter().any(|u| u.ch.is_ascii_alphabetic());
-                let leet_next_to_letter = token.windows(2).any(|w| {
-                    (leet(w[0].ch).is_some() && w[1].ch.is_ascii_alphabetic())
-                        || (w[0].ch.is_ascii_alphabetic() && leet(w[1].ch).is_some())
-                });
+                let has_leet = token.iter().any(|u| leet(u.ch).is_some());
+                let leet_next_to_letter = has_leet
+                    && token.windows(2).any(|w| {
+                        (leet(w[0].ch).is_some() && w[1].ch.is_ascii_alphabetic())
+                            || (w[0].ch.is_ascii_alphabetic() && leet(w[1].ch).is_some())
+                    });
                 let tripled = token.windows(3).any(|w| w[0].ch == w[1].ch && w[1].ch == w[2].ch);
                 if has_letter && (leet_next_to_letter || tripled) {
                     return true;

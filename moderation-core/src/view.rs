@@ -85,13 +85,19 @@ impl View {
         if s.identity { s.orig as usize + (end - s.view as usize) } else { s.orig_end as usize }
     }
 
-    /// The characters of the view with their original ranges, in one pass.
+    /// The characters of the view with their original ranges.
     pub(crate) fn units(&self) -> Vec<Unit> {
         let mut out = Vec::with_capacity(self.text.len());
+        self.for_each_unit(|u| out.push(u));
+        out
+    }
+
+    /// Calls `f` with each character and its original range, in one pass.
+    pub(crate) fn for_each_unit(&self, mut f: impl FnMut(Unit)) {
         match &self.map {
             None => {
                 for (i, ch) in self.text.char_indices() {
-                    out.push(Unit { ch, start: i as u32, end: (i + ch.len_utf8()) as u32 });
+                    f(Unit { ch, start: i as u32, end: (i + ch.len_utf8()) as u32 });
                 }
             }
             Some(segs) => {
@@ -104,16 +110,39 @@ impl View {
                         } else {
                             (s.orig, s.orig_end)
                         };
-                        out.push(Unit { ch, start, end });
+                        f(Unit { ch, start, end });
                     }
                 }
             }
         }
-        out
     }
 
     /// Builds a view from units (each char with its original range).
     pub(crate) fn from_units(units: &[Unit]) -> View {
+        // Fast path: every character covers exactly its own bytes of one
+        // contiguous stretch of the original (lowercasing, kana folding and
+        // unchanged text do), so the map is a single identity segment.
+        let first = units.first().map_or(0, |u| u.start);
+        let mut at = first;
+        let mut identity = true;
+        for u in units {
+            let n = u.ch.len_utf8() as u32;
+            if u.start != at || u.end != at + n {
+                identity = false;
+                break;
+            }
+            at += n;
+        }
+        if identity {
+            let text: String = units.iter().map(|u| u.ch).collect();
+            let len = text.len() as u32;
+            let segs = if len == 0 {
+                Vec::new()
+            } else {
+                vec![Segment { view: 0, len, orig: first, orig_end: first + len, identity: true }]
+            };
+            return View { text, map: Some(segs) };
+        }
         let bytes = units.iter().map(|u| u.ch.len_utf8()).sum();
         let mut b = ViewBuilder::with_capacity(bytes);
         for u in units {
