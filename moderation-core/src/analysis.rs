@@ -197,65 +197,62 @@ impl<'p> Analysis<'p> {
             self.urls.push(UrlFact { field, range, hit, allowed });
         }
 
-        for i in 0..self.fields.len() {
-            let (field, raw_text) = (self.fields[i].field, self.fields[i].raw.as_str().to_owned());
-            let raw = |r: Range<usize>, s: &Self| s.fields[i].raw.origin(r);
-            for hit in crypto::find_addresses(&raw_text) {
+        // Disjoint borrows: the views are read while the signals are written.
+        let Analysis { fields, signals, key_details, seed_details, .. } = self;
+        let mut add = |kind: SignalKind, field: Field, range: Range<usize>, confidence: f64| {
+            signals[kind as usize].push(Evidence { field, range, confidence });
+        };
+        for f in fields.iter() {
+            let (field, raw_text) = (f.field, f.raw.as_str());
+            for hit in crypto::find_addresses(raw_text) {
                 let kind = if hit.valid { SignalKind::CryptoAddress } else { SignalKind::InvalidCryptoAddress };
-                let r = raw(hit.range.clone(), self);
-                self.add(kind, field, r, 1.0);
+                add(kind, field, f.raw.origin(hit.range.clone()), 1.0);
             }
-            for hit in crypto::find_private_keys(&raw_text) {
-                let r = raw(hit.range.clone(), self);
+            for hit in crypto::find_private_keys(raw_text) {
+                let r = f.raw.origin(hit.range.clone());
                 let confidence = if hit.certain { 1.0 } else { 0.7 };
-                self.add(SignalKind::PrivateKey, field, r.clone(), confidence);
-                self.key_details.push((Evidence { field, range: r, confidence }, hit));
+                add(SignalKind::PrivateKey, field, r.clone(), confidence);
+                key_details.push((Evidence { field, range: r, confidence }, hit));
             }
-            for hit in contacts::find_contacts(&raw_text) {
-                let kind = match hit.kind {
-                    contacts::ContactKind::Email => SignalKind::Email,
-                    contacts::ContactKind::Phone => SignalKind::Phone,
-                    _ => SignalKind::MessengerContact,
-                };
-                let r = raw(hit.range.clone(), self);
-                self.add(kind, field, r, 1.0);
+            let mut messenger = Vec::new();
+            for hit in contacts::find_contacts(raw_text) {
+                let r = f.raw.origin(hit.range.clone());
+                match hit.kind {
+                    contacts::ContactKind::Email => add(SignalKind::Email, field, r, 1.0),
+                    contacts::ContactKind::Phone => add(SignalKind::Phone, field, r, 1.0),
+                    _ => messenger.push(r),
+                }
             }
             // Messenger context words ("telegram", "whatsapp") are also found
             // through obfuscation: `tеlеgrаm @x` still names a contact.
-            if self.fields[i].norm.evasion_undone {
-                let norm_text = self.fields[i].norm.text.as_str().to_owned();
-                for hit in contacts::find_contacts(&norm_text) {
+            if f.norm.evasion_undone {
+                for hit in contacts::find_contacts(f.norm.text.as_str()) {
                     if matches!(hit.kind, contacts::ContactKind::Email | contacts::ContactKind::Phone) {
                         continue;
                     }
-                    let r = self.fields[i].norm.text.origin(hit.range.clone());
-                    let known = self
-                        .signal(SignalKind::MessengerContact)
-                        .iter()
-                        .any(|e| e.field == field && ranges_overlap(&e.range, &r));
-                    if !known {
-                        self.add(SignalKind::MessengerContact, field, r, 1.0);
+                    let r = f.norm.text.origin(hit.range.clone());
+                    if !messenger.iter().any(|m| ranges_overlap(m, &r)) {
+                        messenger.push(r);
                     }
                 }
             }
-            let words_text = self.fields[i].words.as_str().to_owned();
-            for hit in seed::find_seed_phrases(&words_text) {
+            for r in messenger {
+                add(SignalKind::MessengerContact, field, r, 1.0);
+            }
+            for hit in seed::find_seed_phrases(f.words.as_str()) {
                 if hit.test_vector {
                     continue;
                 }
-                let r = self.fields[i].words.origin(hit.range.clone());
+                let r = f.words.origin(hit.range.clone());
                 let confidence = if hit.checksum_valid { 1.0 } else { 0.8 };
-                self.add(SignalKind::SeedPhrase, field, r.clone(), confidence);
-                self.seed_details.push((Evidence { field, range: r, confidence }, hit));
+                add(SignalKind::SeedPhrase, field, r.clone(), confidence);
+                seed_details.push((Evidence { field, range: r, confidence }, hit));
             }
-            let norm = &self.fields[i].norm;
-            let mixed: Vec<_> = norm.mixed_script.clone();
-            let evasion = norm.evasion_undone;
-            for r in mixed {
-                self.add(SignalKind::MixedScript, field, r, 1.0);
+            for r in &f.norm.mixed_script {
+                add(SignalKind::MixedScript, field, r.clone(), 1.0);
             }
-            if evasion {
-                self.add(SignalKind::Evasion, field, 0..0, 1.0);
+            if f.norm.evasion_undone {
+                add(SignalKind::Evasion, field, 0..0, 1.0);
             }
         }
 
