@@ -12,6 +12,8 @@ use std::sync::OnceLock;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::Regex;
 
+use super::urls::{BLOCK, for_each_flagged};
+
 /// Which channel a contact detail belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ContactKind {
@@ -62,17 +64,20 @@ pub struct ContactHit {
 pub fn find_contacts(text: &str) -> Vec<ContactHit> {
     let bytes = text.as_bytes();
     let mut found: Vec<(Range<usize>, u8, ContactKind)> = Vec::new();
-    if may_hold_link(bytes) {
+    let triggers = Triggers::scan(bytes);
+    if triggers.link {
         links(text, &mut found);
     }
-    if bytes.contains(&b'@') {
+    if triggers.at {
         emails(text, &mut found);
         handles(text, &mut found);
     }
-    if may_hold_phone(bytes) {
+    if triggers.phone && may_hold_phone(bytes) {
         phones(text, &mut found);
     }
-    line_ids(text, &mut found);
+    if triggers.line {
+        line_ids(text, &mut found);
+    }
 
     // Earlier start wins; at the same start the more specific kind wins.
     found.sort_by_key(|(r, prio, _)| (r.start, *prio, usize::MAX - r.end));
@@ -86,6 +91,74 @@ pub fn find_contacts(text: &str) -> Vec<ContactHit> {
         }
     }
     hits
+}
+
+/// Which extractors can find anything, from one pass over the bytes. Each
+/// flag is a necessary condition for its regexes to match at all, so posts
+/// without contact details (most of them) run no regex.
+#[derive(Default)]
+struct Triggers {
+    /// A contact host ends just before a `/` (see [`LINK_HOST_ENDS`]).
+    link: bool,
+    /// An `@`, which e-mail addresses and handles need.
+    at: bool,
+    /// A digit followed by six more units of the phone pattern.
+    phone: bool,
+    /// `line` in any case, or `ライン`, which the LINE ID pattern starts with.
+    line: bool,
+    /// Digits before this byte need no phone check: a failed check from an
+    /// earlier digit walked over them, and from any of them it would have
+    /// followed the same path to the same dead end.
+    phone_checked_to: usize,
+}
+
+/// How many bytes past a block [`block_triggers`] reads, so that `line` and
+/// `ラ` are seen whole.
+const LOOKAHEAD: usize = 3;
+
+/// The block test of [`for_each_flagged`] for bytes that may start a trigger.
+#[inline]
+fn block_triggers(w: &[u8; BLOCK + LOOKAHEAD]) -> u128 {
+    let mut shifted = [[0u8; BLOCK]; LOOKAHEAD + 1];
+    for (d, row) in shifted.iter_mut().enumerate() {
+        row.copy_from_slice(w.get(d..d + BLOCK).unwrap_or(&[0; BLOCK]));
+    }
+    let [b0, b1, b2, b3] = shifted;
+    let mut hits = [0u8; BLOCK];
+    for (k, hit) in hits.iter_mut().enumerate() {
+        let b = b0[k];
+        let single = (b == b'/') | (b == b'@') | (b.wrapping_sub(b'0') < 10) | (b == 0xEF);
+        let line = ((b | 0x20) == b'l') & ((b1[k] | 0x20) == b'i') & ((b2[k] | 0x20) == b'n') & ((b3[k] | 0x20) == b'e');
+        // `ラ` (E3 83 A9) starts `ライン`.
+        let ra = (b == 0xE3) & (b1[k] == 0x83) & (b2[k] == 0xA9);
+        *hit = u8::from(single | line | ra);
+    }
+    u128::from_le_bytes(hits)
+}
+
+impl Triggers {
+    fn scan(bytes: &[u8]) -> Triggers {
+        let mut t = Triggers::default();
+        for_each_flagged(bytes, block_triggers, |i| t.check(bytes, i));
+        t
+    }
+
+    /// Sets the flag for a trigger starting at byte `i`, if there is one.
+    fn check(&mut self, bytes: &[u8], i: usize) {
+        match bytes.get(i) {
+            Some(b'/') => self.link = self.link || link_host_before(bytes, i),
+            Some(b'@') => self.at = true,
+            Some(b'l' | b'L') => {
+                self.line = self.line || bytes.get(i + 1..i + 4).is_some_and(|w| w.eq_ignore_ascii_case(b"ine"));
+            }
+            Some(0xE3) => self.line = self.line || bytes.get(i..).is_some_and(|r| r.starts_with("ライン".as_bytes())),
+            Some(b'0'..=b'9' | 0xEF) if !self.phone && i >= self.phone_checked_to => match phone_units_follow(bytes, i) {
+                Ok(()) => self.phone = true,
+                Err(end) => self.phone_checked_to = end,
+            },
+            _ => {}
+        }
+    }
 }
 
 // Priorities for overlap resolution: lower wins.
@@ -193,12 +266,15 @@ const LINK_HOST_ENDS: &[&[u8]] =
 
 /// Cheap test on each `/` so the link regex only runs when a contact host
 /// is present; ordinary URLs are common in posts.
-fn may_hold_link(bytes: &[u8]) -> bool {
-    bytes.iter().enumerate().any(|(i, &b)| {
-        b == b'/'
-            && LINK_HOST_ENDS.iter().any(|end| {
-                i.checked_sub(end.len()).and_then(|s| bytes.get(s..i)).is_some_and(|h| h.eq_ignore_ascii_case(end))
-            })
+fn link_host_before(bytes: &[u8], slash: usize) -> bool {
+    // Every host in the list ends in one of these letters; most slashes (`://`,
+    // paths) are rejected by that alone.
+    let last = slash.checked_sub(1).and_then(|i| bytes.get(i)).map(|b| b | 0x20);
+    if !matches!(last, Some(b'e' | b'g' | b'p' | b'm')) {
+        return false;
+    }
+    LINK_HOST_ENDS.iter().any(|end| {
+        slash.checked_sub(end.len()).and_then(|s| bytes.get(s..slash)).is_some_and(|h| h.eq_ignore_ascii_case(end))
     })
 }
 
@@ -333,6 +409,75 @@ fn may_hold_phone(bytes: &[u8]) -> bool {
         }
     }
     false
+}
+
+/// A character of the phone pattern, as [`phone_char`] reads it from bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PhoneChar {
+    /// `0-9`, `０-９`.
+    Digit,
+    Open,
+    Close,
+    /// A separator of the phone pattern: ` .-`, U+2010..=U+2015, U+2212,
+    /// U+30FC, U+FF0D, U+3000.
+    Sep,
+}
+
+/// The phone-pattern class and byte length of the character at `i`, or
+/// `None` for any other character (or a position past the end).
+fn phone_char(bytes: &[u8], i: usize) -> Option<(PhoneChar, usize)> {
+    let class = match *bytes.get(i)? {
+        b'0'..=b'9' => return Some((PhoneChar::Digit, 1)),
+        b'(' => return Some((PhoneChar::Open, 1)),
+        b')' => return Some((PhoneChar::Close, 1)),
+        b' ' | b'.' | b'-' => return Some((PhoneChar::Sep, 1)),
+        b if !(0xE2..=0xEF).contains(&b) => return None,
+        _ => match bytes.get(i..i + 3)? {
+            [0xEF, 0xBC, 0x90..=0x99] => PhoneChar::Digit,
+            [0xEF, 0xBC, 0x8D] | [0xE2, 0x80, 0x90..=0x95] | [0xE2, 0x88, 0x92] | [0xE3, 0x83, 0xBC] | [0xE3, 0x80, 0x80] => {
+                PhoneChar::Sep
+            }
+            _ => return None,
+        },
+    };
+    Some((class, 3))
+}
+
+/// Whether the phone regex's core, a digit and then six repetitions of
+/// `[0-9０-９()]` or one to three separators and `[0-9０-９(]`, matches at
+/// `i`. Every match of the regex contains such a run, so without one the
+/// regex (a full scan of the post) need not run. Separators and the other
+/// classes are disjoint, so each repetition can only be taken one way.
+/// On failure, gives the byte where the walk stopped.
+fn phone_units_follow(bytes: &[u8], i: usize) -> Result<(), usize> {
+    let Some((PhoneChar::Digit, len)) = phone_char(bytes, i) else {
+        return Err(i + 1);
+    };
+    let mut j = i + len;
+    for _ in 0..6 {
+        match phone_char(bytes, j) {
+            Some((PhoneChar::Digit | PhoneChar::Open | PhoneChar::Close, n)) => j += n,
+            Some((PhoneChar::Sep, n)) => {
+                let mut k = j + n;
+                let mut seps = 1;
+                loop {
+                    match phone_char(bytes, k) {
+                        Some((PhoneChar::Sep, n)) if seps < 3 => {
+                            k += n;
+                            seps += 1;
+                        }
+                        Some((PhoneChar::Digit | PhoneChar::Open, n)) => {
+                            j = k + n;
+                            break;
+                        }
+                        _ => return Err(k),
+                    }
+                }
+            }
+            None => return Err(j),
+        }
+    }
+    Ok(())
 }
 
 fn is_digit(c: char) -> bool {
@@ -768,6 +913,75 @@ mod tests {
                     .collect()
             })
             .collect()
+    }
+
+    const PHONE_CORE: &str = r"^[0-9０-９](?:[0-9０-９()]|[ .\-\u{2010}-\u{2015}\u{2212}\u{30FC}\u{FF0D}\u{3000}]{1,3}[0-9０-９(]){6}";
+
+    fn phone_heavy_strings(seed: u64, count: usize) -> Vec<String> {
+        const PIECES: &[&str] = &[
+            "0", "1", "9", "５", "０", "(", ")", " ", ".", "-", "\u{2010}", "\u{2015}", "\u{2016}", "\u{2212}", "ー", "－",
+            "\u{3000}", "+", "x", "é", "ラ", "イ", "ン", "line", "LiNe", "id", "ID", "ＩＤ", "@", "/", "t.me", "ｔ", "\u{FF1A}",
+        ];
+        let mut x = seed | 1;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        (0..count)
+            .map(|_| {
+                let len = (next() % 40) as usize;
+                (0..len).map(|_| PIECES[(next() % PIECES.len() as u64) as usize]).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn phone_core_test_matches_the_pattern() {
+        let core = Regex::new(PHONE_CORE).expect("regex");
+        let mut texts = phone_heavy_strings(0x9e37_79b9, 20_000);
+        texts.extend(random_strings(0x5151, 2000));
+        for t in &texts {
+            for (i, _) in t.char_indices() {
+                let by_regex = core.is_match(&t[i..]);
+                assert_eq!(phone_units_follow(t.as_bytes(), i).is_ok(), by_regex, "{t:?} at {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn link_host_ends_end_in_a_checked_letter() {
+        for end in LINK_HOST_ENDS {
+            assert!(matches!(end.last(), Some(b'e' | b'g' | b'p' | b'm')), "{end:?}");
+        }
+    }
+
+    #[test]
+    fn triggers_are_necessary_conditions() {
+        let mut texts = phone_heavy_strings(0x1234_5678, 20_000);
+        texts.extend(random_strings(0x4242, 3000));
+        for t in &texts {
+            let trig = Triggers::scan(t.as_bytes());
+            let mut found = Vec::new();
+            if !trig.phone {
+                super::phones(t, &mut found);
+                assert!(found.is_empty(), "{t:?}");
+            }
+            if !trig.line {
+                super::line_ids(t, &mut found);
+                assert!(found.is_empty(), "{t:?}");
+            }
+            if !trig.link {
+                super::links(t, &mut found);
+                assert!(found.is_empty(), "{t:?}");
+            }
+            if !trig.at {
+                super::emails(t, &mut found);
+                super::handles(t, &mut found);
+                assert!(found.is_empty(), "{t:?}");
+            }
+        }
     }
 
     #[test]

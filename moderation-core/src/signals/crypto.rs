@@ -128,25 +128,49 @@ const MAX_TOKEN: usize = 120;
 
 /// Maximal runs of ASCII alphanumerics that are long enough to matter.
 /// Working on bytes is safe: ASCII bytes are always char boundaries in UTF-8.
+///
+/// Most runs in a post are ordinary words, far shorter than [`MIN_TOKEN`], so
+/// the scan does not look at every byte. A long enough run starting at or
+/// after `next` covers the byte `next + MIN_TOKEN - 1`; walking back from that
+/// byte either reaches `next` (such a run exists) or stops at a separator,
+/// after which the next candidate run can only start.
 fn ascii_tokens(text: &str) -> impl Iterator<Item = Range<usize>> + '_ {
     let bytes = text.as_bytes();
-    let mut i = 0;
+    // Invariant: runs starting before `next` are done with, and `next` is at the
+    // start of the text or just after a non-alphanumeric byte.
+    let mut next = 0usize;
     std::iter::from_fn(move || {
-        while i < bytes.len() {
-            if !bytes[i].is_ascii_alphanumeric() {
-                i += 1;
+        loop {
+            let probe = next + MIN_TOKEN - 1;
+            let window = bytes.get(next..=probe)?;
+            if let Some(sep) = window.iter().rposition(|&b| !is_alnum(b)) {
+                // Runs starting before the separator are too short.
+                next += sep + 1;
                 continue;
             }
-            let start = i;
-            while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
-                i += 1;
-            }
-            if (MIN_TOKEN..=MAX_TOKEN).contains(&(i - start)) {
-                return Some(start..i);
+            let start = next;
+            let rest = bytes.get(probe + 1..).unwrap_or_default();
+            let end = probe + 1 + rest.iter().position(|&b| !is_alnum(b)).unwrap_or(rest.len());
+            next = end + 1;
+            if end - start <= MAX_TOKEN {
+                return Some(start..end);
             }
         }
-        None
     })
+}
+
+/// ASCII letters and digits, by table: the token scan asks this of most bytes.
+fn is_alnum(b: u8) -> bool {
+    static ALNUM: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < 256 {
+            t[i] = (i as u8).is_ascii_alphanumeric();
+            i += 1;
+        }
+        t
+    };
+    ALNUM[usize::from(b)]
 }
 
 fn classify_address(tok: &str) -> Option<(AddressKind, bool)> {
@@ -293,6 +317,14 @@ fn ethereum(hex: &[u8]) -> Option<bool> {
 
 const BECH32_CHARSET: &[u8] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
 
+/// Whether `c` (either case) is in [`BECH32_CHARSET`]: every lowercase ASCII
+/// letter and digit except `1`, `b`, `i` and `o`. A test instead of a search
+/// of the charset, as it runs for every character of every `bc1…` token.
+fn is_bech32_char(c: u8) -> bool {
+    let c = c.to_ascii_lowercase();
+    c.is_ascii_alphanumeric() && !matches!(c, b'1' | b'b' | b'i' | b'o')
+}
+
 /// Returns None unless the token is shaped like a segwit address, so random
 /// `bc1…` strings outside the bech32 charset never show up.
 fn bech32_address(tok: &str) -> Option<bool> {
@@ -302,7 +334,7 @@ fn bech32_address(tok: &str) -> Option<bool> {
         return None;
     }
     let data = &b[3..];
-    if !data.iter().all(|c| BECH32_CHARSET.contains(&c.to_ascii_lowercase())) {
+    if !data.iter().all(|&c| is_bech32_char(c)) {
         return None;
     }
     let shape = CaseShape::of(b);
@@ -310,7 +342,84 @@ fn bech32_address(tok: &str) -> Option<bool> {
         // BIP173 forbids mixed case; still address-shaped, so report it.
         return Some(false);
     }
-    Some(bech32::segwit::decode(tok).is_ok())
+    Some(segwit_valid(b))
+}
+
+/// Generator of the BIP173 checksum (as in Bitcoin Core and the `bech32` crate).
+const BECH32_GENERATOR: [u32; 5] = [0x3b6a_57b2, 0x2650_8e6d, 0x1ea1_19fa, 0x3d42_33dd, 0x2a14_62b3];
+
+/// One step of the BIP173 checksum: feeds the 5-bit value `v`.
+fn polymod_step(chk: u32, v: u8) -> u32 {
+    let top = chk >> 25;
+    let mut chk = ((chk & 0x01ff_ffff) << 5) ^ u32::from(v);
+    for (i, g) in BECH32_GENERATOR.iter().enumerate() {
+        // All ones when bit `i` of `top` is set: no branch per bit.
+        chk ^= 0u32.wrapping_sub((top >> i) & 1) & g;
+    }
+    chk
+}
+
+/// The 5-bit value of a character of [`BECH32_CHARSET`] (either case), by
+/// table; 0 for other bytes (which the caller has ruled out).
+fn bech32_value(c: u8) -> u8 {
+    static VALUES: [u8; 128] = {
+        let mut t = [0u8; 128];
+        let mut i = 0;
+        while i < BECH32_CHARSET.len() {
+            let c = BECH32_CHARSET[i] as usize;
+            t[c] = i as u8;
+            t[c & !0x20] = i as u8;
+            i += 1;
+        }
+        t
+    };
+    VALUES.get(usize::from(c)).copied().unwrap_or(0)
+}
+
+/// Whether `bech32::segwit::decode` accepts `tok`, for a token that
+/// [`bech32_address`] has vetted: `bc1`/`tb1` in some case, then only charset
+/// characters (so that `1` is the separator), all in one case, 14-74 bytes.
+/// For those the crate checks, in effect: a witness version of at most 16;
+/// the bech32 checksum for version 0 and bech32m for the others; padding of
+/// at most 4 zero bits; a program of 2-40 bytes, 20 or 32 for version 0. The
+/// crate builds an HRP and a byte vector for that, which costs more than
+/// the arithmetic; `segwit_valid_matches_the_crate` compares the two.
+fn segwit_valid(tok: &[u8]) -> bool {
+    let (Some(hrp), Some(data)) = (tok.get(..2), tok.get(3..)) else {
+        return false;
+    };
+    let mut values = [0u8; 74];
+    let Some(values) = values.get_mut(..data.len()) else {
+        return false;
+    };
+    let mut chk = 1u32;
+    for &c in hrp {
+        chk = polymod_step(chk, c.to_ascii_lowercase() >> 5);
+    }
+    chk = polymod_step(chk, 0);
+    for &c in hrp {
+        chk = polymod_step(chk, c.to_ascii_lowercase() & 31);
+    }
+    for (v, &c) in values.iter_mut().zip(data) {
+        *v = bech32_value(c);
+        chk = polymod_step(chk, *v);
+    }
+    let Some((&version, rest)) = values.split_first() else {
+        return false;
+    };
+    let Some(program) = rest.len().checked_sub(6).and_then(|n| rest.get(..n)) else {
+        return false;
+    };
+    let target = if version == 0 { 1 } else { 0x2bc8_30a3 };
+    if version > 16 || chk != target {
+        return false;
+    }
+    let padding = program.len() * 5 % 8;
+    if padding > 4 || program.last().is_some_and(|&last| last & ((1 << padding) - 1) != 0) {
+        return false;
+    }
+    let bytes = program.len() * 5 / 8;
+    (2..=40).contains(&bytes) && (version != 0 || bytes == 20 || bytes == 32)
 }
 
 fn is_hex64(tok: &str) -> bool {
@@ -769,6 +878,117 @@ mod tests {
             for hit in find_private_keys(&s) {
                 assert!(s.get(hit.range.clone()).is_some(), "{s:?}");
             }
+        }
+    }
+
+    #[test]
+    fn bech32_char_test_matches_charset() {
+        for c in 0..=255u8 {
+            let at = BECH32_CHARSET.iter().position(|&x| x == c.to_ascii_lowercase());
+            assert_eq!(is_bech32_char(c), at.is_some(), "{c}");
+            if let Some(at) = at {
+                assert_eq!(usize::from(bech32_value(c)), at, "{c}");
+            }
+        }
+    }
+
+    #[test]
+    fn segwit_valid_matches_the_crate() {
+        use bech32::primitives::decode::SegwitHrpstring;
+        use bech32::{Bech32, Bech32m, Hrp};
+        let mut x: u64 = 0xbec3_2bec;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut tokens: Vec<String> = vec![BECH32_V0.into(), BECH32M_V1.into()];
+        for hrp in ["bc", "tb"] {
+            let hrp = Hrp::parse(hrp).expect("hrp");
+            for version in 0..=17u8 {
+                for fes in 0..=70usize {
+                    let mut data = vec![version];
+                    data.extend((0..fes).map(|_| (next() % 32) as u8));
+                    // Some with zero padding bits, some not.
+                    if next() % 2 == 0 {
+                        let pad = fes * 5 % 8;
+                        if let Some(last) = data.last_mut().filter(|_| fes > 0 && pad < 5) {
+                            *last &= !((1u8 << pad) - 1);
+                        }
+                    }
+                    // Without a checksum.
+                    let chars: String = data.iter().map(|&v| char::from(BECH32_CHARSET[usize::from(v % 32)])).collect();
+                    tokens.push(format!("{hrp}1{chars}"));
+                    let fe: Vec<bech32::Fe32> = data.iter().map(|&v| bech32::Fe32::try_from(v % 32).expect("fe")).collect();
+                    for ck in 0..2 {
+                        let s = if ck == 0 {
+                            bech32::primitives::encode::Encoder::<_, Bech32>::new(fe.iter().copied(), &hrp)
+                                .chars()
+                                .collect::<String>()
+                        } else {
+                            bech32::primitives::encode::Encoder::<_, Bech32m>::new(fe.iter().copied(), &hrp)
+                                .chars()
+                                .collect::<String>()
+                        };
+                        tokens.push(s.clone());
+                        tokens.push(s.to_ascii_uppercase());
+                        // One character changed.
+                        let mut b = s.into_bytes();
+                        let at = 3 + (next() as usize) % (b.len() - 3);
+                        b[at] = BECH32_CHARSET[(next() % 32) as usize];
+                        tokens.push(String::from_utf8(b).expect("ascii"));
+                    }
+                }
+            }
+        }
+        let (mut checked, mut valid) = (0, 0);
+        for t in &tokens {
+            let b = t.as_bytes();
+            let vetted = (14..=74).contains(&b.len())
+                && (b[..3].eq_ignore_ascii_case(b"bc1") || b[..3].eq_ignore_ascii_case(b"tb1"))
+                && b[3..].iter().all(|&c| is_bech32_char(c))
+                && !(CaseShape::of(b).upper && CaseShape::of(b).lower);
+            if vetted {
+                checked += 1;
+                valid += usize::from(segwit_valid(b));
+                assert_eq!(segwit_valid(b), SegwitHrpstring::new(t).is_ok(), "{t}");
+            }
+        }
+        assert!(checked > 5000 && valid > 500, "{checked} {valid}");
+    }
+
+    #[test]
+    fn tokens_are_maximal_runs_of_the_right_length() {
+        // Reference: every maximal run of ASCII alphanumerics, filtered by length.
+        fn reference(text: &str) -> Vec<Range<usize>> {
+            let b = text.as_bytes();
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < b.len() {
+                if !b[i].is_ascii_alphanumeric() {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                while i < b.len() && b[i].is_ascii_alphanumeric() {
+                    i += 1;
+                }
+                if (MIN_TOKEN..=MAX_TOKEN).contains(&(i - start)) {
+                    out.push(start..i);
+                }
+            }
+            out
+        }
+        let mut texts: Vec<String> = random_strings(0x0701_1e45, 2000);
+        for n in 0..140 {
+            for sep in [" ", "é", ""] {
+                texts.push(format!("{sep}{}{sep}{}", "a".repeat(n), "1".repeat(140 - n)));
+                texts.push(format!("ab cd{sep}{}.x", "Z".repeat(n)));
+            }
+        }
+        for t in &texts {
+            assert_eq!(ascii_tokens(t).collect::<Vec<_>>(), reference(t), "{t:?}");
         }
     }
 

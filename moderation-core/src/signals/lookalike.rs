@@ -58,7 +58,7 @@ use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
-use super::urls::{normalize_host, registrable_domain};
+use super::urls::{is_ip_literal, normalize_host, normalize_host_cow, registrable_domain};
 
 /// What makes a host look like a brand's domain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -143,6 +143,8 @@ struct Brand {
     distinctive: bool,
     /// Two-typo matches apply (long names only).
     far: bool,
+    /// The ASCII characters of `folded` (see [`ascii_set`]).
+    folded_set: u128,
 }
 
 /// The protected brands, built once and shared; cheap to clone.
@@ -244,8 +246,9 @@ const SCAM_WORDS: &[&str] = &[
 
 /// The scam words, folded, with an automaton to find them inside a label remainder.
 struct ScamWords {
-    /// [`SCAM_WORDS`] folded like the labels they are compared with (`login` → `iogin`).
-    folded: Vec<String>,
+    /// [`SCAM_WORDS`] folded like the labels they are compared with (`login` → `iogin`),
+    /// sorted for lookups by binary search.
+    sorted: Vec<String>,
     /// Finds any of them inside a string; `None` only if building failed.
     ac: Option<AhoCorasick>,
 }
@@ -256,14 +259,16 @@ fn scam_words() -> &'static ScamWords {
     WORDS.get_or_init(|| {
         let folded: Vec<String> = SCAM_WORDS.iter().map(|w| fold(w)).collect();
         let ac = AhoCorasickBuilder::new().match_kind(MatchKind::LeftmostFirst).build(&folded).ok();
-        ScamWords { folded, ac }
+        let mut sorted = folded;
+        sorted.sort_unstable();
+        ScamWords { sorted, ac }
     })
 }
 
 /// Whether a folded token is a scam word (trailing digits ignored: `support24`).
 fn is_scam_token(token: &str) -> bool {
     let t = token.trim_end_matches(|c: char| c.is_ascii_digit());
-    !t.is_empty() && scam_words().folded.iter().any(|w| w == t)
+    !t.is_empty() && scam_words().sorted.binary_search_by(|w| w.as_str().cmp(t)).is_ok()
 }
 
 /// Whether a folded string contains a scam word.
@@ -297,10 +302,12 @@ fn fold(s: &str) -> String {
             }
         }
     }
-    if out.contains("rn") {
+    // Byte-pair tests: on short labels a substring searcher costs more to set up.
+    let has_pair = |s: &str, pair: &[u8]| s.as_bytes().windows(2).any(|w| w == pair);
+    if has_pair(&out, b"rn") {
         out = out.replace("rn", "m");
     }
-    if out.contains("vv") {
+    if has_pair(&out, b"vv") {
         out = out.replace("vv", "w");
     }
     out
@@ -424,45 +431,100 @@ fn typo_distance(brand: &[char], cand: &[char], max: usize, implausible: usize) 
     const INS: usize = 2; // extra candidate character
     let over = max + 1;
     let (n, m) = (brand.len(), cand.len());
-    if n.abs_diff(m) > max || n >= W || m >= W {
+    if n.abs_diff(m) > max || n >= W || m >= W || bag_distance_exceeds(brand, cand, max) {
         return over;
     }
+    debug_assert!(max < usize::from(u8::MAX));
     let table = substitution_table();
+    // Cells hold costs clamped to `over` as bytes (sums saturate, and a saturated
+    // sum is above `over` anyway), so the three rows are small to set up.
+    let clamp = |v: usize| u8::try_from(v.min(over)).unwrap_or(u8::MAX);
+    let o = clamp(over);
     // Three rolling rows (the transposition looks two rows back), on the stack: this
     // runs for every label of every link against every brand.
-    let mut rows = [[[over; 3]; W]; 3];
+    let mut rows = [[[o; 3]; W]; 3];
     rows[0][0][SAME] = 0;
     for (j, cell) in rows[0].iter_mut().enumerate().take(m + 1).skip(1) {
-        cell[INS] = j.min(over);
+        cell[INS] = clamp(j);
     }
     for i in 1..=n {
         let (cur, prev, prev2) = (i % 3, (i + 2) % 3, (i + 1) % 3);
-        rows[cur] = [[over; 3]; W];
-        rows[cur][0][DEL] = i.min(over);
-        let mut row_min = over;
+        // Cells 1..=m of the row are all written below before they are read, and
+        // later ones are never read: only the first needs setting.
+        rows[cur][0] = [o, clamp(i), o];
+        let mut row_min = o;
         for j in 1..=m {
             let (bi, cj) = (brand[i - 1], cand[j - 1]);
             let diag = rows[prev][j - 1];
-            let mut same =
-                diag[SAME].min(diag[DEL]).min(diag[INS]) + substitution_cost(table, bi, cj, i - 1, implausible);
+            let cost = u8::try_from(substitution_cost(table, bi, cj, i - 1, implausible)).unwrap_or(u8::MAX);
+            let mut same = diag[SAME].min(diag[DEL]).min(diag[INS]).saturating_add(cost);
             if i > 1 && j > 1 && bi == cand[j - 2] && brand[i - 2] == cj && bi != cj {
                 let back = rows[prev2][j - 2];
-                same = same.min(back[SAME].min(back[DEL]).min(back[INS]) + 1);
+                same = same.min(back[SAME].min(back[DEL]).min(back[INS]).saturating_add(1));
             }
             let up = rows[prev][j];
-            let del = up[SAME].min(up[DEL]) + 1;
+            let del = up[SAME].min(up[DEL]).saturating_add(1);
             let left = rows[cur][j - 1];
-            let ins = left[SAME].min(left[INS]) + 1;
-            let cell = [same.min(over), del.min(over), ins.min(over)];
+            let ins = left[SAME].min(left[INS]).saturating_add(1);
+            let cell = [same.min(o), del.min(o), ins.min(o)];
             row_min = row_min.min(cell[SAME]).min(cell[DEL]).min(cell[INS]);
             rows[cur][j] = cell;
         }
-        if row_min > max {
+        if usize::from(row_min) > max {
             return over;
         }
     }
     let last = rows[n % 3][m];
-    last[SAME].min(last[DEL]).min(last[INS]).min(over)
+    usize::from(last[SAME].min(last[DEL]).min(last[INS])).min(over)
+}
+
+/// The ASCII characters of `s` as a set: bit `c` for each `c` below 128.
+fn ascii_set(s: &[char]) -> u128 {
+    s.iter().filter_map(|&c| u8::try_from(c).ok()).filter(|&b| b < 128).fold(0, |set, b| set | 1 << b)
+}
+
+/// A lower bound on the distance of two strings from their [`ascii_set`]s:
+/// each character one of them has and the other lacks needs an operation of
+/// its own (as in [`bag_distance_exceeds`], counting each character once).
+/// Two instructions where most brand/candidate pairs are unrelated words.
+fn set_gap(a: u128, b: u128) -> u32 {
+    (a & !b).count_ones().max((b & !a).count_ones())
+}
+
+/// Whether the characters of `a` and `b`, as multisets, differ by more than
+/// `max` on either side, which rules out a distance of at most `max`: every
+/// operation costs at least 1, a deletion or insertion changes one side by
+/// one, a substitution each side by one, a transposition neither. Most
+/// brand/label pairs are unrelated words, and this costs a fraction of the
+/// alignment. Only decided for ASCII (false otherwise: align and see).
+fn bag_distance_exceeds(a: &[char], b: &[char], max: usize) -> bool {
+    let mut count = [0i8; 128];
+    let slot = |c: char| usize::try_from(u32::from(c)).ok().filter(|&i| i < 128);
+    for &c in a {
+        match slot(c).and_then(|i| count.get_mut(i)) {
+            Some(n) => *n = n.saturating_add(1),
+            None => return false,
+        }
+    }
+    for &c in b {
+        match slot(c).and_then(|i| count.get_mut(i)) {
+            Some(n) => *n = n.saturating_sub(1),
+            None => return false,
+        }
+    }
+    // Sum each character's surplus once, clearing it as it is counted.
+    let (mut only_a, mut only_b) = (0usize, 0usize);
+    for &c in a.iter().chain(b) {
+        if let Some(n) = slot(c).and_then(|i| count.get_mut(i)) {
+            let surplus = std::mem::take(n);
+            if surplus > 0 {
+                only_a += usize::from(surplus.unsigned_abs());
+            } else {
+                only_b += usize::from(surplus.unsigned_abs());
+            }
+        }
+    }
+    only_a > max || only_b > max
 }
 
 /// One label of the checked host, in the forms the rules need.
@@ -481,6 +543,8 @@ struct Label {
     /// Strings checked for typos, as chars: the joined label, and its hyphen tokens
     /// when there are several. Computed once per label, used for every brand.
     typo_candidates: Vec<Vec<char>>,
+    /// [`ascii_set`] of each typo candidate, in the same order.
+    typo_candidate_sets: Vec<u128>,
     /// An alpha token is a scam word.
     has_scam_token: bool,
 }
@@ -502,16 +566,36 @@ impl Label {
             unicode.truncate(cut);
         }
         let folded = fold(&unicode);
-        let folded_joined = folded.replace('-', "");
-        let hyphen_tokens: Vec<String> = unicode.split('-').filter(|t| !t.is_empty()).map(fold).collect();
-        let alpha_tokens: Vec<String> =
-            unicode.split(|c: char| c == '-' || c.is_ascii_digit()).filter(|t| !t.is_empty()).map(fold).collect();
+        let folded_joined = if folded.contains('-') { folded.replace('-', "") } else { folded.clone() };
+        // Most labels have no hyphen or digit: then the only token is the label,
+        // already folded.
+        let whole = || if unicode.is_empty() { Vec::new() } else { vec![folded.clone()] };
+        let hyphen_tokens: Vec<String> = if unicode.contains('-') {
+            unicode.split('-').filter(|t| !t.is_empty()).map(fold).collect()
+        } else {
+            whole()
+        };
+        let alpha_tokens: Vec<String> = if unicode.bytes().any(|b| b == b'-' || b.is_ascii_digit()) {
+            unicode.split(|c: char| c == '-' || c.is_ascii_digit()).filter(|t| !t.is_empty()).map(fold).collect()
+        } else {
+            whole()
+        };
         let mut typo_candidates = vec![folded_joined.chars().collect::<Vec<char>>()];
         if hyphen_tokens.len() > 1 {
             typo_candidates.extend(hyphen_tokens.iter().map(|t| t.chars().collect::<Vec<char>>()));
         }
         let has_scam_token = alpha_tokens.iter().any(|t| is_scam_token(t));
-        Label { unicode, folded, folded_joined, hyphen_tokens, alpha_tokens, typo_candidates, has_scam_token }
+        let typo_candidate_sets = typo_candidates.iter().map(|c| ascii_set(c)).collect();
+        Label {
+            unicode,
+            folded,
+            folded_joined,
+            hyphen_tokens,
+            alpha_tokens,
+            typo_candidates,
+            typo_candidate_sets,
+            has_scam_token,
+        }
     }
 }
 
@@ -572,8 +656,10 @@ impl BrandList {
                 embedded.push(format!(".{registrable}."));
             }
             let folded_with_suffix = fold(&format!("{name}{}", suffix.replace('.', "")));
+            let folded: Vec<char> = fold(&name).chars().collect();
             brands.push(Brand {
-                folded: fold(&name).chars().collect(),
+                folded_set: ascii_set(&folded),
+                folded,
                 folded_name: fold(&name),
                 folded_with_suffix,
                 far: distinctive && name_chars >= FAR_MIN,
@@ -608,8 +694,8 @@ impl BrandList {
         if self.brands.is_empty() {
             return None;
         }
-        let host = normalize_host(host)?;
-        if host.starts_with('[') || host.parse::<std::net::IpAddr>().is_ok() {
+        let host = normalize_host_cow(host)?;
+        if is_ip_literal(&host) {
             return None;
         }
         if self.is_official_normalized(&host) {
@@ -631,7 +717,10 @@ impl BrandList {
         if labels.is_empty() {
             return None;
         }
-        let dotted = format!(".{host}.");
+        let mut dotted = String::with_capacity(host.len() + 2);
+        dotted.push('.');
+        dotted.push_str(&host);
+        dotted.push('.');
 
         let mut best: Option<Finding> = None;
         for (index, brand) in self.brands.iter().enumerate() {
@@ -641,7 +730,7 @@ impl BrandList {
                     best = Some(f);
                 }
             };
-            if brand.embedded.iter().any(|e| dotted.contains(e.as_str())) {
+            if brand.embedded.iter().any(|e| contains_at_dot(&dotted, e)) {
                 consider(LookalikeKind::BrandAsSubdomain, 0.9);
             }
             evaluate_labels(brand, &labels, &mut consider);
@@ -650,6 +739,27 @@ impl BrandList {
         let brand = self.brands.get(best.brand)?;
         Some(Lookalike { brand: brand.domain.clone(), kind: best.kind, confidence: best.confidence })
     }
+}
+
+/// `hay.contains(needle)` for a `needle` that starts with `.`: only the dots
+/// of `hay` can start it, and hosts have few. Skips building a substring
+/// searcher, which costs more than the search, for every brand of every link.
+fn contains_at_dot(hay: &str, needle: &str) -> bool {
+    debug_assert!(needle.starts_with('.'));
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    h.iter().enumerate().any(|(i, &b)| b == b'.' && h.get(i..i + n.len()) == Some(n))
+}
+
+/// `hay.find(needle)` by direct comparison at each position where the first
+/// byte matches: labels and brand names are short, so setting up a substring
+/// searcher would cost more than the search. Byte positions are char
+/// boundaries: a match of a whole UTF-8 needle cannot start inside a char.
+fn find_str(hay: &str, needle: &str) -> Option<usize> {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let Some(&first) = n.first() else {
+        return Some(0);
+    };
+    h.iter().enumerate().position(|(i, &b)| b == first && h.get(i..i + n.len()) == Some(n))
 }
 
 /// `host` is `domain` or ends with `.domain`.
@@ -713,7 +823,7 @@ fn evaluate_labels(brand: &Brand, labels: &[Label], consider: &mut impl FnMut(Lo
 
         // Glued: `binancesupport`, `supportbinance`, `mybinanceshop`.
         if name_len >= 3
-            && let Some(pos) = label.folded_joined.find(folded_name)
+            && let Some(pos) = find_str(&label.folded_joined, folded_name)
         {
             let before = label.folded_joined.get(..pos).unwrap_or("");
             let after = label.folded_joined.get(pos + folded_name.len()..).unwrap_or("");
@@ -735,8 +845,8 @@ fn evaluate_labels(brand: &Brand, labels: &[Label], consider: &mut impl FnMut(Lo
             // On a long name one wrong letter goes unnoticed whatever the letter
             // (`myetherwalleu`): for those an implausible substitution is a far match.
             let implausible = if brand.far { 2 } else { 3 };
-            for cand in &label.typo_candidates {
-                if cand.len().abs_diff(name_len) > 2 {
+            for (cand, &set) in label.typo_candidates.iter().zip(&label.typo_candidate_sets) {
+                if cand.len().abs_diff(name_len) > 2 || set_gap(brand.folded_set, set) > 2 {
                     continue;
                 }
                 match typo_distance(&brand.folded, cand, 2, implausible) {
@@ -890,6 +1000,110 @@ mod tests {
         }
         assert_eq!(odd.check("binance.com"), None);
         assert!(odd.check("b1nance.com").is_some());
+    }
+
+    /// The distance as first written, with full-width rows of `usize`.
+    fn typo_distance_reference(brand: &[char], cand: &[char], max: usize, implausible: usize) -> usize {
+        const W: usize = MAX_LABEL_CHARS + 1;
+        // Cell states: the last operation of the cheapest alignment ending here.
+        const SAME: usize = 0; // match, substitution or transposition
+        const DEL: usize = 1; // brand character left out
+        const INS: usize = 2; // extra candidate character
+        let over = max + 1;
+        let (n, m) = (brand.len(), cand.len());
+        if n.abs_diff(m) > max || n >= W || m >= W {
+            return over;
+        }
+        let table = substitution_table();
+        // Three rolling rows (the transposition looks two rows back), on the stack: this
+        // runs for every label of every link against every brand.
+        let mut rows = [[[over; 3]; W]; 3];
+        rows[0][0][SAME] = 0;
+        for (j, cell) in rows[0].iter_mut().enumerate().take(m + 1).skip(1) {
+            cell[INS] = j.min(over);
+        }
+        for i in 1..=n {
+            let (cur, prev, prev2) = (i % 3, (i + 2) % 3, (i + 1) % 3);
+            rows[cur] = [[over; 3]; W];
+            rows[cur][0][DEL] = i.min(over);
+            let mut row_min = over;
+            for j in 1..=m {
+                let (bi, cj) = (brand[i - 1], cand[j - 1]);
+                let diag = rows[prev][j - 1];
+                let mut same =
+                    diag[SAME].min(diag[DEL]).min(diag[INS]) + substitution_cost(table, bi, cj, i - 1, implausible);
+                if i > 1 && j > 1 && bi == cand[j - 2] && brand[i - 2] == cj && bi != cj {
+                    let back = rows[prev2][j - 2];
+                    same = same.min(back[SAME].min(back[DEL]).min(back[INS]) + 1);
+                }
+                let up = rows[prev][j];
+                let del = up[SAME].min(up[DEL]) + 1;
+                let left = rows[cur][j - 1];
+                let ins = left[SAME].min(left[INS]) + 1;
+                let cell = [same.min(over), del.min(over), ins.min(over)];
+                row_min = row_min.min(cell[SAME]).min(cell[DEL]).min(cell[INS]);
+                rows[cur][j] = cell;
+            }
+            if row_min > max {
+                return over;
+            }
+        }
+        let last = rows[n % 3][m];
+        last[SAME].min(last[DEL]).min(last[INS]).min(over)
+    }
+
+    #[test]
+    fn typo_distance_matches_the_reference() {
+        const ALPHABET: &[char] = &['a', 'b', 'd', 'e', 'i', 'l', 'm', 'n', 'o', 'r', 's', 't', 'v', 'w', '1', '-', 'é'];
+        let mut x: u64 = 0x7e57_d157;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let word = |len: u64, next: &mut dyn FnMut() -> u64| -> Vec<char> {
+            (0..len).map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize]).collect()
+        };
+        for _ in 0..20_000 {
+            let brand = word(1 + next() % 12, &mut next);
+            // Candidates near the brand (edits) and unrelated ones.
+            let mut cand = if next() % 2 == 0 { brand.clone() } else { word(next() % 14, &mut next) };
+            for _ in 0..next() % 3 {
+                let at = (next() as usize) % (cand.len() + 1);
+                match next() % 3 {
+                    0 => cand.insert(at, ALPHABET[(next() % ALPHABET.len() as u64) as usize]),
+                    1 if at < cand.len() => {
+                        cand.remove(at);
+                    }
+                    _ if at + 1 < cand.len() => cand.swap(at, at + 1),
+                    _ => {}
+                }
+            }
+            for implausible in [2, 3] {
+                assert_eq!(
+                    typo_distance(&brand, &cand, 2, implausible),
+                    typo_distance_reference(&brand, &cand, 2, implausible),
+                    "{brand:?} {cand:?}"
+                );
+            }
+        }
+        let long: Vec<char> = "a".repeat(70).chars().collect();
+        assert_eq!(typo_distance(&long, &long, 2, 3), typo_distance_reference(&long, &long, 2, 3));
+    }
+
+    #[test]
+    fn substring_helpers_match_std() {
+        let hays = ["", ".", "..", ".a.b.", ".binance.com.", ".x.binance.com.evil.io.", "binancebinance", "ébinance", "aab", "日本語.jp"];
+        let needles = ["", ".", ".binance.com.", "binance", "ab", "a", "é", "語", ".b.", "ééé"];
+        for h in hays {
+            for n in needles {
+                assert_eq!(find_str(h, n), h.find(n), "{h:?} {n:?}");
+                if n.starts_with('.') {
+                    assert_eq!(contains_at_dot(h, n), h.contains(n), "{h:?} {n:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -13,6 +13,8 @@ use bip39::{Language, Mnemonic};
 use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
+use super::urls::{BLOCK, for_each_flagged};
+
 /// Which BIP39 word list a phrase comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SeedLanguage {
@@ -61,10 +63,38 @@ pub struct SeedHit {
 /// Finds runs of twelve or more BIP39 words, in text order.
 pub fn find_seed_phrases(text: &str) -> Vec<SeedHit> {
     let mut hits = Vec::new();
+    // Prose has a token every five or six bytes; room for one per four bytes
+    // saves regrowing the vector for all but odd texts.
+    let mut tokens = Vec::with_capacity(text.len() / 4 + 1);
+    for_each_token(text, |tok| tokens.push(tok));
+    if tokens.len() < MIN_WORDS {
+        return hits;
+    }
     let mut run = Run::default();
     let mut fold = String::new();
-    for tok in tokens(text) {
-        match classify(text, tok, &mut fold) {
+    let lists = lists();
+    let class_of = |i: usize, fold: &mut String| match tokens.get(i) {
+        Some(tok) => classify_token(lists, text, tok.clone(), fold),
+        None => Token::Other,
+    };
+    // Tokens before this one are known to hold no break (see below).
+    let mut checked_to = 0;
+    let mut i = 0;
+    while i < tokens.len() {
+        // Prose breaks runs every few words. With no run under way at `i`, a
+        // break among the next MIN_WORDS tokens ends whatever run starts
+        // before it below MIN_WORDS words, so those tokens need no further
+        // look; searching from the far end finds the last such break first,
+        // which in prose usually skips all of them after one lookup.
+        if run.count == 0 && i >= checked_to && i + MIN_WORDS <= tokens.len() {
+            let last_break = (i..i + MIN_WORDS).rev().find(|&j| class_of(j, &mut fold) == Token::Other);
+            if let Some(j) = last_break {
+                i = j + 1;
+                continue;
+            }
+            checked_to = i + MIN_WORDS;
+        }
+        match class_of(i, &mut fold) {
             Token::Skip => {}
             Token::Other => run.flush(&mut hits),
             Token::Word(lang, idx, range, ends_run) => {
@@ -77,9 +107,29 @@ pub fn find_seed_phrases(text: &str) -> Vec<SeedHit> {
                 }
             }
         }
+        i += 1;
     }
     run.flush(&mut hits);
     hits
+}
+
+/// Classifies the token at `tok`: plain ASCII words straight from the text,
+/// other ASCII tokens by [`classify_ascii`], the rest by [`classify`].
+fn classify_token(lists: &Lists, text: &str, tok: Range<usize>, fold: &mut String) -> Token {
+    let bytes = text.as_bytes();
+    match pack_in_place(bytes, &tok) {
+        // Most tokens: a plain word, looked up without further ado.
+        Some(key) if tok.len() >= 3 => match lists.english_key(key) {
+            Some(idx) => Token::Word(SeedLanguage::English, idx, tok, false),
+            None => Token::Other,
+        },
+        // One or two letters: shorter than any list word.
+        Some(_) => Token::Other,
+        None => match bytes.get(tok.clone()) {
+            Some(b) if b.is_ascii() => classify_ascii(lists, b, tok.start),
+            _ => classify(text, tok, fold),
+        },
+    }
 }
 
 /// Fewest words in a mnemonic; shorter runs are ordinary text.
@@ -167,25 +217,34 @@ fn lists() -> &'static Lists {
 impl Lists {
     fn lookup(&self, word: &str) -> Option<(SeedLanguage, u16)> {
         if word.is_ascii() {
-            let key = pack_ascii(word.as_bytes())?;
-            let mut slot = english_slot(key);
-            // Half-full table: probes are short, and an empty slot ends them.
-            while let Some(&(k, i)) = self.english.get(slot) {
-                if k == key {
-                    return Some((SeedLanguage::English, i));
-                }
-                if k == 0 {
-                    return None;
-                }
-                slot = (slot + 1) & (ENGLISH_SLOTS - 1);
-            }
-            return None;
+            return self.english(word.as_bytes()).map(|i| (SeedLanguage::English, i));
         }
         self.japanese
             .binary_search_by(|(w, _)| (**w).cmp(word))
             .ok()
             .and_then(|at| self.japanese.get(at))
             .map(|&(_, i)| (SeedLanguage::Japanese, i))
+    }
+
+    /// Index of an ASCII word (any case) in the English list.
+    fn english(&self, word: &[u8]) -> Option<u16> {
+        self.english_key(pack_ascii(word)?)
+    }
+
+    /// Index of the English word packed as `key` by [`pack_ascii`].
+    fn english_key(&self, key: u64) -> Option<u16> {
+        let mut slot = english_slot(key);
+        // Half-full table: probes are short, and an empty slot ends them.
+        while let Some(&(k, i)) = self.english.get(slot) {
+            if k == key {
+                return Some(i);
+            }
+            if k == 0 {
+                return None;
+            }
+            slot = (slot + 1) & (ENGLISH_SLOTS - 1);
+        }
+        None
     }
 }
 
@@ -212,10 +271,20 @@ impl Run {
         }
     }
 
+    /// Ends the run; runs every non-list word, so the common case (too short
+    /// to report) is kept small enough to inline.
+    #[inline]
     fn flush(&mut self, hits: &mut Vec<SeedHit>) {
-        if let Some(lang) = self.lang
-            && self.count >= MIN_WORDS
-        {
+        if self.count >= MIN_WORDS {
+            self.report(hits);
+        }
+        self.count = 0;
+        self.lang = None;
+    }
+
+    #[cold]
+    fn report(&self, hits: &mut Vec<SeedHit>) {
+        if let Some(lang) = self.lang {
             hits.push(SeedHit {
                 range: self.range.clone(),
                 words: self.count,
@@ -224,8 +293,6 @@ impl Run {
                 test_vector: contains_test_vector(lang, &self.indices),
             });
         }
-        self.count = 0;
-        self.lang = None;
     }
 }
 
@@ -298,6 +365,7 @@ fn contains_test_vector(lang: SeedLanguage, idx: &[u16]) -> bool {
     lists().vectors.iter().any(|(l, v)| *l == lang && idx.windows(v.len()).any(|w| w == v.as_slice()))
 }
 
+#[derive(Debug, PartialEq, Eq)]
 enum Token {
     /// Numbering or stray punctuation: does not break a run.
     Skip,
@@ -309,51 +377,90 @@ enum Token {
     Word(SeedLanguage, u16, Range<usize>, bool),
 }
 
+/// Word separators: white space (`char::is_whitespace`), `,`, `、` and `，`.
+/// The scan reads them from bytes with [`separator_len`]; this is the
+/// definition that the tests hold it to.
+#[cfg(test)]
 fn is_separator(c: char) -> bool {
     c.is_whitespace() || matches!(c, ',' | '、' | '，')
 }
 
-/// Length of the separator starting at byte `pos`, or 0 if none. ASCII is
-/// decided from the byte alone; only non-ASCII bytes pay for decoding.
-fn separator_len(text: &str, pos: usize) -> usize {
-    match text.as_bytes().get(pos) {
-        None => 0,
-        Some(&b) if b < 0x80 => usize::from(b.is_ascii_whitespace() || b == b',' || b == 0x0b),
-        Some(_) => match text.get(pos..).and_then(|r| r.chars().next()) {
-            Some(c) if is_separator(c) => c.len_utf8(),
+/// Length of the separator (white space, `,`, `、` or `，`) starting at byte
+/// `pos`, or 0 if none, read from its UTF-8 bytes so that no character is
+/// decoded. Non-ASCII separators are U+0085, U+00A0, U+1680,
+/// U+2000..=U+200A, U+2028, U+2029, U+202F, U+205F (white space), U+3000,
+/// `、` (U+3001) and `，` (U+FF0C).
+#[inline]
+fn separator_len(bytes: &[u8], pos: usize) -> usize {
+    match bytes.get(pos) {
+        Some(&b) if b < 0x80 => usize::from(is_ascii_separator(b)),
+        Some(0xC2) => 2 * usize::from(matches!(bytes.get(pos + 1), Some(0x85 | 0xA0))),
+        Some(0xE1..=0xE3 | 0xEF) => match bytes.get(pos..pos + 3) {
+            Some(
+                [0xE1, 0x9A, 0x80]
+                | [0xE2, 0x80, 0x80..=0x8A | 0xA8 | 0xA9 | 0xAF]
+                | [0xE2, 0x81, 0x9F]
+                | [0xE3, 0x80, 0x80 | 0x81]
+                | [0xEF, 0xBC, 0x8C],
+            ) => 3,
             _ => 0,
         },
+        _ => 0,
     }
 }
 
-/// Byte ranges of the text between separators.
-fn tokens(text: &str) -> impl Iterator<Item = Range<usize>> + '_ {
+/// ASCII white space (`\t`..=`\r`, space) and `,`.
+fn is_ascii_separator(b: u8) -> bool {
+    matches!(b, b'\t'..=b'\r' | b' ' | b',')
+}
+
+/// How many bytes past a block [`block_separators`] reads, for `U+3000` and `、`.
+const SEPARATOR_LOOKAHEAD: usize = 2;
+
+/// The block test of [`for_each_flagged`] for separators: ASCII ones, the
+/// lead bytes of the rarer non-ASCII ones (C2, E1, E2, EF), and `U+3000` and
+/// `、` whole (E3 80 80/81; E3 also leads all hiragana and katakana).
+/// [`separator_len`] has the last word.
+#[inline]
+fn block_separators(w: &[u8; BLOCK + SEPARATOR_LOOKAHEAD]) -> u128 {
+    let mut shifted = [[0u8; BLOCK]; SEPARATOR_LOOKAHEAD + 1];
+    for (d, row) in shifted.iter_mut().enumerate() {
+        row.copy_from_slice(w.get(d..d + BLOCK).unwrap_or(&[0; BLOCK]));
+    }
+    let [b0, b1, b2] = shifted;
+    let mut hits = [0u8; BLOCK];
+    for (k, hit) in hits.iter_mut().enumerate() {
+        let b = b0[k];
+        let ascii = (b.wrapping_sub(b'\t') < 5) | (b == b' ') | (b == b',');
+        let lead = (b == 0xC2) | (b == 0xE1) | (b == 0xE2) | (b == 0xEF);
+        let ideographic = (b == 0xE3) & (b1[k] == 0x80) & ((b2[k] | 1) == 0x81);
+        *hit = u8::from(ascii | lead | ideographic);
+    }
+    u128::from_le_bytes(hits)
+}
+
+/// Calls `f` with the byte range of each run of text between separators.
+fn for_each_token(text: &str, mut f: impl FnMut(Range<usize>)) {
     let bytes = text.as_bytes();
-    let mut pos = 0;
-    std::iter::from_fn(move || {
-        loop {
-            let n = separator_len(text, pos);
-            if n == 0 {
-                break;
-            }
-            pos += n;
+    // Start of the text not yet given out.
+    let mut from = 0;
+    for_each_flagged(bytes, block_separators, |at| {
+        // ASCII bytes are flagged only when they are separators.
+        let n = match bytes.get(at) {
+            Some(&b) if b < 0x80 => 1,
+            _ => separator_len(bytes, at),
+        };
+        if n == 0 || at < from {
+            return;
         }
-        if pos >= bytes.len() {
-            return None;
+        if at > from {
+            f(from..at);
         }
-        let start = pos;
-        while pos < bytes.len() && separator_len(text, pos) == 0 {
-            // Step over a whole character so `pos` stays on a boundary.
-            pos += match bytes.get(pos) {
-                Some(&b) if b >= 0xF0 => 4,
-                Some(&b) if b >= 0xE0 => 3,
-                Some(&b) if b >= 0xC0 => 2,
-                _ => 1,
-            };
-        }
-        pos = pos.min(bytes.len());
-        Some(start..pos)
-    })
+        from = at + n;
+    });
+    if from < bytes.len() {
+        f(from..bytes.len());
+    }
 }
 
 /// Byte length of a list-numbering prefix such as `1.`, `2)`, `(3)`, `#4`,
@@ -382,6 +489,8 @@ fn is_edge_punct(c: char) -> bool {
 // Longest NFKC list word: 8 bytes in English, 21 in Japanese.
 const MAX_WORD_BYTES: usize = 24;
 
+/// Classifies any token; [`find_seed_phrases`] uses it for those with
+/// non-ASCII characters and [`classify_ascii`] for the rest.
 fn classify(text: &str, tok: Range<usize>, fold: &mut String) -> Token {
     let Some(raw) = text.get(tok.clone()) else {
         return Token::Other;
@@ -421,6 +530,41 @@ fn classify(text: &str, tok: Range<usize>, fold: &mut String) -> Token {
     }
 }
 
+/// [`classify`] for an all-ASCII token `b` starting at byte `start`, on
+/// bytes. For ASCII, edge punctuation is ASCII punctuation and a list word
+/// is an English one.
+fn classify_ascii(lists: &Lists, b: &[u8], start: usize) -> Token {
+    let word_token = |idx: Option<u16>, range: Range<usize>, ends_run: bool| match idx {
+        Some(idx) => Token::Word(SeedLanguage::English, idx, range, ends_run),
+        None => Token::Other,
+    };
+    // The common plain word: nothing to strip.
+    if b.iter().all(u8::is_ascii_alphabetic) {
+        return word_token(lists.english(b), start..start + b.len(), false);
+    }
+    let num = numbering_len(b);
+    if num == b.len() {
+        return Token::Skip;
+    }
+    // A glued prefix ("1.abandon") only counts when it ends in punctuation,
+    // so "12abandon" is not mistaken for numbering.
+    let num = if num > 0 && b.get(num - 1).is_some_and(u8::is_ascii_digit) { 0 } else { num };
+    let body = b.get(num..).unwrap_or_default();
+    let lead = body.iter().take_while(|c| c.is_ascii_punctuation()).count();
+    let trimmed_start = body.get(lead..).unwrap_or_default();
+    let trail = trimmed_start.iter().rev().take_while(|c| c.is_ascii_punctuation()).count();
+    let (word, tail) = trimmed_start.split_at(trimmed_start.len() - trail);
+    if word.is_empty() {
+        return Token::Skip;
+    }
+    if word.len() > MAX_WORD_BYTES {
+        return Token::Other;
+    }
+    let start = start + num + lead;
+    let ends_run = tail.iter().any(|c| matches!(c, b'.' | b'!' | b'?' | b':'));
+    word_token(lists.english(word), start..start + word.len(), ends_run)
+}
+
 const ENGLISH_SLOTS: usize = 4096;
 
 fn english_slot(key: u64) -> usize {
@@ -442,6 +586,33 @@ fn pack_ascii(word: &[u8]) -> Option<u64> {
         key |= u64::from(b.to_ascii_lowercase()) << (56 - 8 * i);
     }
     Some(key)
+}
+
+/// The token at `tok` packed like [`pack_ascii`] does, but read as one 8-byte
+/// load from the text and checked and lowercased eight bytes at a time, and
+/// for any length from 1 to 8. `None` when the token is not 1-8 ASCII
+/// letters, or when fewer than 8 bytes of text are left from its start (then
+/// the caller takes the general path, same result).
+#[inline]
+fn pack_in_place(bytes: &[u8], tok: &Range<usize>) -> Option<u64> {
+    let len = tok.len();
+    if !(1..=8).contains(&len) {
+        return None;
+    }
+    let word: [u8; 8] = bytes.get(tok.start..tok.start + 8)?.try_into().ok()?;
+    let keep = u64::MAX << (8 * (8 - len));
+    let high = 0x8080_8080_8080_8080 & keep;
+    let x = u64::from_be_bytes(word);
+    if x & high != 0 {
+        return None;
+    }
+    // With every kept byte below 0x80, no per-byte sum below carries into the
+    // next byte: bit 7 of `y + 0x1F` says `y >= b'a'`, of `y + 0x05` that
+    // `y > b'z'`. Setting bit 5 folds exactly the letters onto `a..=z`.
+    let y = (x | 0x2020_2020_2020_2020) & keep;
+    let at_least_a = y.wrapping_add(0x1F1F_1F1F_1F1F_1F1F) & high;
+    let above_z = y.wrapping_add(0x0505_0505_0505_0505) & high;
+    (at_least_a == high && above_z == 0).then_some(y)
 }
 
 /// Looks a word up, folding katakana to hiragana only when present so that
@@ -800,6 +971,154 @@ mod tests {
                     .collect()
             })
             .collect()
+    }
+
+    #[test]
+    fn byte_separators_match_char_separators() {
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let mut buf = [0u8; 4];
+            let enc = c.encode_utf8(&mut buf).as_bytes();
+            let want = if is_separator(c) { c.len_utf8() } else { 0 };
+            assert_eq!(separator_len(enc, 0), want, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn tokens_match_a_char_splitter() {
+        let mut texts = random_strings(0x70c3_4e45, 3000);
+        texts.push("a\u{85}b\u{a0}c\u{1680}d\u{2000}e\u{200a}f\u{200b}g\u{2028}h\u{202f}i\u{205f}j\u{3000}k、l，m,,n".into());
+        for t in &texts {
+            let mut ours: Vec<Range<usize>> = Vec::new();
+            for_each_token(t, |tok| ours.push(tok));
+            let mut reference = Vec::new();
+            let mut start = None;
+            for (i, c) in t.char_indices().chain([(t.len(), ' ')]) {
+                match (is_separator(c), start) {
+                    (true, Some(s)) => {
+                        reference.push(s..i);
+                        start = None;
+                    }
+                    (false, None) => start = Some(i),
+                    _ => {}
+                }
+            }
+            assert_eq!(ours, reference, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn packing_in_place_matches_packing() {
+        let mut texts = random_strings(0x9ac4_ed00, 3000);
+        texts.extend(["abandon zoo ZOO Zoo zoo@ a`b a{b a[b a@b ab ABCDEFGH abcdefghi".to_string(), "é".repeat(9)]);
+        for t in &texts {
+            for start in 0..t.len() {
+                for end in start..(start + 10).min(t.len() + 1) {
+                    let b = &t.as_bytes()[start..end];
+                    let letters = (1..=8).contains(&b.len()) && b.iter().all(u8::is_ascii_alphabetic);
+                    let want = (t.len() - start >= 8 && letters).then(|| {
+                        b.iter().enumerate().fold(0u64, |k, (i, c)| k | u64::from(c.to_ascii_lowercase()) << (56 - 8 * i))
+                    });
+                    if b.len() >= 3 && want.is_some() {
+                        assert_eq!(want, pack_ascii(b));
+                    }
+                    assert_eq!(pack_in_place(t.as_bytes(), &(start..end)), want, "{t:?} {start}..{end}");
+                }
+            }
+        }
+        for c in 0..=255u8 {
+            let b = [c, b'a', b'a', 0, 0, 0, 0, 0];
+            assert_eq!(pack_in_place(&b, &(0..3)), pack_ascii(&b[..3]), "{c}");
+            assert_eq!(pack_in_place(&b, &(0..1)).is_some(), c.is_ascii_alphabetic(), "{c}");
+            let b = [b'a', b'a', b'a', b'a', b'a', b'a', b'a', c];
+            assert_eq!(pack_in_place(&b, &(0..8)), pack_ascii(&b), "{c}");
+        }
+    }
+
+    #[test]
+    fn ascii_classification_matches_the_general_one() {
+        const PIECES: &[&str] =
+            &["1", "12", "123", ".", ")", "(", "#", "[", "]", ":", "-", "!", "?", "'", "abandon", "ZOO", "Able", "x", "ab", "legal", "toolongword", "seed"];
+        let mut x: u64 = 0x2545_f491;
+        let mut fold = String::new();
+        for _ in 0..50_000 {
+            let mut tok = String::new();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for _ in 0..1 + x % 5 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                tok.push_str(PIECES[(x % PIECES.len() as u64) as usize]);
+            }
+            let text = format!("  {tok}");
+            assert_eq!(classify_ascii(lists(), tok.as_bytes(), 2), classify(&text, 2..text.len(), &mut fold), "{tok:?}");
+        }
+    }
+
+    /// The scan without skipping or fast paths: every token classified by
+    /// [`classify`], in order.
+    fn reference_scan(text: &str) -> Vec<SeedHit> {
+        let mut hits = Vec::new();
+        let mut run = Run::default();
+        let mut fold = String::new();
+        let mut tokens = Vec::new();
+        for_each_token(text, |tok| tokens.push(tok));
+        for tok in tokens {
+            match classify(text, tok, &mut fold) {
+                Token::Skip => {}
+                Token::Other => run.flush(&mut hits),
+                Token::Word(lang, idx, range, ends_run) => {
+                    if run.lang.is_some_and(|l| l != lang) {
+                        run.flush(&mut hits);
+                    }
+                    run.push(lang, idx, range);
+                    if ends_run {
+                        run.flush(&mut hits);
+                    }
+                }
+            }
+        }
+        run.flush(&mut hits);
+        hits
+    }
+
+    #[test]
+    fn scan_matches_the_plain_scan() {
+        const WORDS: &[&str] = &[
+            "abandon", "zoo", "legal", "winner", "Thank", "YEAR", "wave", "the", "of", "a", "1.", "2)", "(3)", "#4", "-", "...",
+            "about.", "able:", "seed:", "1.abandon", "12abandon", "あいこくしん", "あおぞら", "アイコクシン", "日本語", "zoo😀",
+            "、", ",", "\u{3000}", "\n", "withdrawal", "ab",
+        ];
+        let mut x: u64 = 0x5ca1_ab1e;
+        let mut texts: Vec<String> = TEST_VECTORS.iter().map(|v| format!("x {v} y")).collect();
+        for _ in 0..4000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let n = (x % 60) as usize;
+            // Mostly list words, so that long runs and breaks both occur.
+            let bias = x % 4;
+            let text: Vec<&str> = (0..n)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let k = (x % WORDS.len() as u64) as usize;
+                    if (x >> 20) % 4 < bias { WORDS[k % 3] } else { WORDS[k] }
+                })
+                .collect();
+            texts.push(text.join(if x.is_multiple_of(3) { "  " } else { " " }));
+        }
+        texts.extend(random_strings(0xfeed, 2000));
+        let mut found = 0;
+        for t in &texts {
+            let hits = find_seed_phrases(t);
+            found += hits.len();
+            assert_eq!(hits, reference_scan(t), "{t:?}");
+        }
+        // The generator must produce runs for the comparison to mean much.
+        assert!(found > 500, "{found}");
     }
 
     #[test]

@@ -13,7 +13,6 @@ use std::net::Ipv4Addr;
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use linkify::{LinkFinder, LinkKind};
 
 /// One URL or bare domain found in a post (or one link target given to [`parse_link`]).
@@ -103,7 +102,7 @@ const DOT_WORD_STOPWORDS: &[&str] = &[
     "my", "your", "our", "one", "big", "little", "small", "red", "blue", "green", "black", "white", "polka",
 ];
 
-/// What a match of the marker automaton stands for (see [`MARKER_PATTERNS`]).
+/// What a marker stands for (see [`MARKER_PATTERNS`]).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Marker {
     /// `[.]`, `(.)`, `{.}`, `[dot]`, `(dot)`, `{dot}` between two label characters.
@@ -121,7 +120,7 @@ enum Marker {
     FullWidth,
 }
 
-/// Patterns of the marker automaton and what each one is.
+/// Patterns of the markers and what each one is.
 const MARKER_PATTERNS: &[(&[u8], Marker)] = &[
     (b"[.]", Marker::BracketDot),
     (b"(.)", Marker::BracketDot),
@@ -141,19 +140,105 @@ const MARKER_PATTERNS: &[(&[u8], Marker)] = &[
     (&[0xEF, 0xBD], Marker::FullWidth),
 ];
 
-/// One automaton for all markers, built once: a single pass over the post tells
-/// whether a refanged copy is needed at all, which for most posts it is not.
-fn markers_ac() -> Option<&'static AhoCorasick> {
-    static MARKERS_AC: OnceLock<Option<AhoCorasick>> = OnceLock::new();
-    MARKERS_AC
-        .get_or_init(|| {
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(MARKER_PATTERNS.iter().map(|(p, _)| *p))
-                .ok()
-        })
-        .as_ref()
+/// Bytes a block test such as [`block_markers`] judges at once: one SSE2 vector.
+pub(super) const BLOCK: usize = 16;
+
+/// Calls `f` with each position flagged by `test`, in increasing order.
+///
+/// `test` gets the `W >= BLOCK` bytes starting at each multiple of [`BLOCK`]
+/// (zero-padded past the end of `bytes`) and returns, as one byte per position
+/// (little-endian), 1 where something of interest may start among the first
+/// `BLOCK` of them and 0 elsewhere. Tests are written as branch-free
+/// comparisons on arrays so that they compile to a few vector instructions:
+/// the signals they look for are absent from most blocks of most posts, which
+/// are then passed over without looking at each byte. A callback rather than
+/// an iterator keeps the loop state in registers.
+#[inline]
+pub(super) fn for_each_flagged<const W: usize>(
+    bytes: &[u8],
+    test: impl Fn(&[u8; W]) -> u128,
+    mut f: impl FnMut(usize),
+) {
+    let mut block = 0;
+    while block < bytes.len() {
+        let mut hits = match bytes.get(block..block + W).and_then(|w| <&[u8; W]>::try_from(w).ok()) {
+            Some(w) => test(w),
+            None => {
+                let mut padded = [0u8; W];
+                let rest = bytes.get(block..).unwrap_or_default();
+                let n = rest.len().min(W);
+                padded.get_mut(..n).unwrap_or_default().copy_from_slice(rest.get(..n).unwrap_or_default());
+                // Only positions inside the text count.
+                let inside = (bytes.len() - block).min(BLOCK);
+                test(&padded) & (u128::MAX >> (8 * (BLOCK - inside)))
+            }
+        };
+        while hits != 0 {
+            f(block + (hits.trailing_zeros() / 8) as usize);
+            hits &= hits - 1;
+        }
+        block += BLOCK;
+    }
+}
+
+/// How many bytes past a block [`block_markers`] reads, so that ` dot ` and
+/// `hxxp` are seen whole.
+const MARKER_LOOKAHEAD: usize = 4;
+
+/// The block test of [`flagged_positions`] for defang markers and full-width
+/// forms. Letters are compared with their ASCII case bit set.
+#[inline]
+fn block_markers(w: &[u8; BLOCK + MARKER_LOOKAHEAD]) -> u128 {
+    let mut shifted = [[0u8; BLOCK]; MARKER_LOOKAHEAD + 1];
+    for (d, row) in shifted.iter_mut().enumerate() {
+        row.copy_from_slice(w.get(d..d + BLOCK).unwrap_or(&[0; BLOCK]));
+    }
+    let [b0, b1, b2, b3, b4] = shifted;
+    let mut hits = [0u8; BLOCK];
+    for (k, hit) in hits.iter_mut().enumerate() {
+        let b = b0[k];
+        // Brackets open the bracketed markers; 0xEF leads the full-width forms.
+        let single = (b == b'[') | (b == b'(') | (b == b'{') | (b == 0xEF);
+        let word_dot = (b == b' ')
+            & ((b1[k] | 0x20) == b'd')
+            & ((b2[k] | 0x20) == b'o')
+            & ((b3[k] | 0x20) == b't')
+            & (b4[k] == b' ');
+        let xx = ((b1[k] | 0x20) == b'x') & ((b2[k] | 0x20) == b'x');
+        let stars = (b1[k] == b'*') & (b2[k] == b'*');
+        let scheme = ((b | 0x20) == b'h') & (xx | stars) & ((b3[k] | 0x20) == b'p');
+        *hit = u8::from(single | word_dot | scheme);
+    }
+    u128::from_le_bytes(hits)
+}
+
+/// The longest pattern of [`MARKER_PATTERNS`] matching at byte `at` (ASCII
+/// letters in any case): its length and kind.
+fn marker_at(bytes: &[u8], at: usize) -> Option<(usize, Marker)> {
+    let rest = bytes.get(at..)?;
+    MARKER_PATTERNS
+        .iter()
+        .filter(|(p, _)| rest.get(..p.len()).is_some_and(|w| w.eq_ignore_ascii_case(p)))
+        .max_by_key(|(p, _)| p.len())
+        .map(|&(p, kind)| (p.len(), kind))
+}
+
+/// Calls `f` with the markers of `text` as a leftmost-longest, non-overlapping
+/// scan for [`MARKER_PATTERNS`] reports them: `(start, end, kind)` in text
+/// order. Only positions [`block_markers`] flags are tried, which for most
+/// posts are none.
+fn for_each_marker(text: &str, mut f: impl FnMut(usize, usize, Marker)) {
+    let bytes = text.as_bytes();
+    let mut resume = 0;
+    for_each_flagged(bytes, block_markers, |at| {
+        if at < resume {
+            return;
+        }
+        if let Some((len, kind)) = marker_at(bytes, at) {
+            resume = at + len;
+            f(at, at + len, kind);
+        }
+    });
 }
 
 /// The link finder is configured once; it is cheap, but there is no reason to redo it.
@@ -200,9 +285,6 @@ fn is_label_char(c: char) -> bool {
 /// full-width form) is actually present.
 fn build_view(text: &str) -> View<'_> {
     let identity = View { text: std::borrow::Cow::Borrowed(text), map: Vec::new(), defangs: Vec::new() };
-    let Some(ac) = markers_ac() else {
-        return identity;
-    };
     let bytes = text.as_bytes();
     let mut out = String::new();
     let mut map: Vec<(usize, usize)> = Vec::new();
@@ -218,14 +300,13 @@ fn build_view(text: &str) -> View<'_> {
         }
     };
 
-    for m in ac.find_iter(text) {
-        let (start, end) = (m.start(), m.end());
+    // Most posts have no marker, and then nothing is allocated.
+    let mut markers = Vec::new();
+    for_each_marker(text, |start, end, kind| markers.push((start, end, kind)));
+    for (start, end, kind) in markers {
         if start < copied {
             continue;
         }
-        let Some((_, kind)) = MARKER_PATTERNS.get(m.pattern().as_usize()) else {
-            continue;
-        };
         let prev = text.get(..start).and_then(|s| s.chars().next_back());
         let next = text.get(end..).and_then(|s| s.chars().next());
         let replacement: Option<(String, usize, bool)> = match kind {
@@ -304,6 +385,10 @@ fn word_dot_applies(text: &str, start: usize, end: usize) -> bool {
 /// Characters that never belong to a URL a poster meant: CJK and general punctuation,
 /// arrows, symbols, emoji and the full-width forms left after folding. They end a link.
 fn is_hard_terminator(c: char) -> bool {
+    // Links are mostly ASCII, which none of the ranges below holds.
+    if c < '\u{A0}' {
+        return false;
+    }
     matches!(u32::from(c),
         0x00A0 | 0x00AB | 0x00BB
         | 0x2000..=0x206F      // general punctuation: “ ” ‘ ’ … – — and invisible spaces
@@ -320,6 +405,9 @@ fn is_hard_terminator(c: char) -> bool {
 /// CJK letters: legitimate in an all-CJK IDN label (`日本語.jp`), but glued to ASCII
 /// or in a path they are the prose around the link.
 fn is_cjk_letter(c: char) -> bool {
+    if c < '\u{1100}' {
+        return false;
+    }
     matches!(u32::from(c),
         0x1100..=0x11FF | 0x3040..=0x30FF | 0x3130..=0x318F | 0x31F0..=0x31FF
         | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF)
@@ -327,11 +415,13 @@ fn is_cjk_letter(c: char) -> bool {
 
 /// Length of the scheme prefix including `://` when `link` starts with one.
 fn scheme_prefix_len(link: &str) -> Option<usize> {
-    let idx = link.find("://")?;
-    let scheme = link.get(..idx)?;
-    let mut chars = scheme.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
-    (first_ok && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))).then_some(idx + 3)
+    // The scheme is a letter, then letters, digits, `+`, `-`, `.`; `:` cannot be
+    // one of them, so the first `://` can only start at the first byte outside
+    // that set, and it does or the link has no scheme prefix. One byte loop
+    // instead of a substring search, for every link.
+    let b = link.as_bytes();
+    let idx = b.iter().position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')))?;
+    (b.first().is_some_and(u8::is_ascii_alphabetic) && b.get(idx..idx + 3) == Some(b"://")).then_some(idx + 3)
 }
 
 /// Narrows a link found by linkify (relative `start..end` in `link`) to what the
@@ -412,28 +502,58 @@ fn trim_link(link: &str, bare: bool) -> Range<usize> {
 ///
 /// `host` may be in Unicode or upper case; it is normalised to lowercase ASCII first.
 pub fn registrable_domain(host: &str) -> Option<String> {
-    let host = normalize_host(host)?;
-    if host.starts_with('[') || host.parse::<std::net::IpAddr>().is_ok() {
+    let host = normalize_host_cow(host)?;
+    if is_ip_literal(&host) {
         return None;
     }
     let domain = psl::domain(host.as_bytes())?;
     if !domain.suffix().is_known() {
         return None;
     }
-    std::str::from_utf8(domain.as_bytes()).ok().map(str::to_string)
+    // The domain is the tail of `host`; slicing it there skips UTF-8 validation.
+    let d = domain.as_bytes();
+    match host.get(host.len().saturating_sub(d.len())..) {
+        Some(tail) if tail.as_bytes() == d => Some(tail.to_string()),
+        _ => std::str::from_utf8(d).ok().map(str::to_string),
+    }
 }
 
 /// Lowercase ASCII form of a host without a trailing dot; `None` when it cannot be
 /// converted (IDNA errors) or is empty.
 pub(crate) fn normalize_host(host: &str) -> Option<String> {
+    normalize_host_cow(host).map(std::borrow::Cow::into_owned)
+}
+
+/// [`normalize_host`] without a copy when `host` is already in that form, as
+/// the hosts of parsed URLs are.
+pub(crate) fn normalize_host_cow(host: &str) -> Option<std::borrow::Cow<'_, str>> {
+    // The usual host, already lowercase ASCII with nothing to trim, in one pass.
+    if !host.is_empty()
+        && !host.ends_with('.')
+        && host.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.'))
+    {
+        return Some(std::borrow::Cow::Borrowed(host));
+    }
     let trimmed = host.trim().trim_end_matches('.');
     if trimmed.is_empty() {
         return None;
     }
     if trimmed.is_ascii() {
-        return Some(trimmed.to_ascii_lowercase());
+        if trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Some(std::borrow::Cow::Owned(trimmed.to_ascii_lowercase()));
+        }
+        return Some(std::borrow::Cow::Borrowed(trimmed));
     }
-    idna::domain_to_ascii(trimmed).ok().filter(|h| !h.is_empty())
+    idna::domain_to_ascii(trimmed).ok().filter(|h| !h.is_empty()).map(std::borrow::Cow::Owned)
+}
+
+/// Whether a normalised host is an IP address: bracketed (IPv6 in a URL) or
+/// parsing as [`std::net::IpAddr`]. Only hex digits, `.` and `:` can make up
+/// the latter, so names are told apart without running the parser.
+pub(crate) fn is_ip_literal(host: &str) -> bool {
+    host.starts_with('[')
+        || (host.bytes().all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b':')
+            && host.parse::<std::net::IpAddr>().is_ok())
 }
 
 /// Whether the text form of a bare host is a dotted-quad IPv4 address.
@@ -454,28 +574,48 @@ fn make_hit(link: &str, explicit_scheme: bool, range: Range<usize>, defanged: bo
     if !explicit_scheme && written_host.is_ascii() && !written_host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         // Cheap rejection before URL parsing and IDNA: prose like `time.Hello` or
         // `node.js` ends in something that is not a public suffix.
-        let tld = written_host.trim_end_matches('.').rsplit('.').next().unwrap_or("").to_ascii_lowercase();
-        if !psl::suffix(tld.as_bytes()).is_some_and(|s| s.is_known()) {
+        let tld = written_host.trim_end_matches('.').rsplit('.').next().unwrap_or("");
+        // Lowercased on the stack: top-level domains are short.
+        let mut buf = [0u8; 32];
+        let known = match buf.get_mut(..tld.len()) {
+            Some(lower) => {
+                lower.copy_from_slice(tld.as_bytes());
+                lower.make_ascii_lowercase();
+                psl::suffix(lower).is_some_and(|s| s.is_known())
+            }
+            None => psl::suffix(tld.to_ascii_lowercase().as_bytes()).is_some_and(|s| s.is_known()),
+        };
+        if !known {
             return None;
         }
     }
-    let absolute;
-    let to_parse = if explicit_scheme {
-        link
-    } else {
-        absolute = format!("http://{link}");
-        absolute.as_str()
+    let (url, host, is_ip) = match simple_http_url(link, explicit_scheme) {
+        Some((url, host)) => {
+            let host = url.get(host).unwrap_or_default().to_string();
+            (url, host, false)
+        }
+        None => {
+            let absolute;
+            let to_parse = if explicit_scheme {
+                link
+            } else {
+                absolute = format!("http://{link}");
+                absolute.as_str()
+            };
+            let parsed = url::Url::parse(to_parse).ok()?;
+            if !ALLOWED_SCHEMES.contains(&parsed.scheme()) {
+                return None;
+            }
+            let host_raw = parsed.host_str()?;
+            let host = host_raw.trim_end_matches('.').to_ascii_lowercase();
+            if host.is_empty() {
+                return None;
+            }
+            let is_ip = matches!(parsed.host(), Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)));
+            // The serialisation itself, as `to_string` would format it, without formatting.
+            (String::from(parsed), host, is_ip)
+        }
     };
-    let parsed = url::Url::parse(to_parse).ok()?;
-    if !ALLOWED_SCHEMES.contains(&parsed.scheme()) {
-        return None;
-    }
-    let host_raw = parsed.host_str()?;
-    let host = host_raw.trim_end_matches('.').to_ascii_lowercase();
-    if host.is_empty() {
-        return None;
-    }
-    let is_ip = matches!(parsed.host(), Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)));
 
     if !explicit_scheme {
         if is_ip {
@@ -505,7 +645,7 @@ fn make_hit(link: &str, explicit_scheme: bool, range: Range<usize>, defanged: bo
     let shortener = SHORTENERS.contains(&short_key);
     Some(UrlHit {
         range,
-        url: parsed.to_string(),
+        url,
         host,
         host_unicode,
         registrable,
@@ -516,14 +656,67 @@ fn make_hit(link: &str, explicit_scheme: bool, range: Range<usize>, defanged: bo
     })
 }
 
+/// What `url::Url::parse` gives for the commonest links, without the parser:
+/// the serialisation and the host's range in it, for `http://` or `https://`
+/// (or a bare link, read with `http://`) followed by a host and an optional
+/// path that the parser copies unchanged. `None` for anything else, which then
+/// goes to the parser.
+///
+/// The host must be lowercase labels that the URL standard's IDNA step passes
+/// through as they are (a letter, then letters, digits and inner hyphens, no
+/// `--` at the third position, so no `xn--`); a last label starting with a
+/// letter is not an IPv4 number. The path must not need percent-encoding and
+/// hold no `.`/`..` segment, `%` (`%2e`), or `//`; no port, user info, query
+/// or fragment. The parser then only adds `/` for an empty path.
+fn simple_http_url(link: &str, explicit_scheme: bool) -> Option<(String, Range<usize>)> {
+    let (scheme, rest) = if !explicit_scheme {
+        ("http://", link)
+    } else if let Some(rest) = link.strip_prefix("https://") {
+        ("https://", rest)
+    } else {
+        ("http://", link.strip_prefix("http://")?)
+    };
+    let rb = rest.as_bytes();
+    let host_end = rb.iter().position(|&b| b == b'/').unwrap_or(rb.len());
+    let (host, path) = rb.split_at(host_end);
+    let passthrough_label = |label: &[u8]| {
+        matches!(label.first(), Some(b'a'..=b'z'))
+            && label.iter().all(|&b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-'))
+            && label.last() != Some(&b'-')
+            && label.get(2..4) != Some(b"--")
+    };
+    if !host.split(|&b| b == b'.').all(passthrough_label) {
+        return None;
+    }
+    let path_ok = path.iter().all(|&b| {
+        b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b':' | b'@' | b'/')
+    }) && !path.windows(2).any(|w| w == b"//")
+        && !path.split(|&b| b == b'/').any(|seg| seg == b"." || seg == b"..");
+    if !path_ok {
+        return None;
+    }
+    let mut url = String::with_capacity(scheme.len() + rest.len() + 1);
+    url.push_str(scheme);
+    url.push_str(rest);
+    if path.is_empty() {
+        url.push('/');
+    }
+    Some((url, scheme.len()..scheme.len() + host.len()))
+}
+
 /// The host as written in `link` (after the scheme and any user info, before the
 /// port, path, query or fragment).
 fn written_host(link: &str, explicit_scheme: bool) -> &str {
     let rest = if explicit_scheme { scheme_prefix_len(link).and_then(|p| link.get(p..)).unwrap_or(link) } else { link };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    // The delimiters are ASCII, so byte positions are char boundaries; byte
+    // loops avoid the char-pattern searchers.
+    let rb = rest.as_bytes();
+    let authority_end = rb.iter().position(|b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(rb.len());
     let authority = rest.get(..authority_end).unwrap_or(rest);
-    let host_part = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let port_start = host_part.rfind(':').filter(|_| !host_part.starts_with('['));
+    let host_part =
+        authority.as_bytes().iter().rposition(|&b| b == b'@').and_then(|at| authority.get(at + 1..)).unwrap_or(authority);
+    let port_start = host_part.as_bytes().iter().rposition(|&b| b == b':').filter(|_| !host_part.starts_with('['));
     port_start.and_then(|p| host_part.get(..p)).unwrap_or(host_part)
 }
 
@@ -805,6 +998,94 @@ mod tests {
     fn userinfo_trick_reports_real_host() {
         let hits = find_urls("http://binance.com@evil.io/x");
         assert_eq!(hits[0].host, "evil.io");
+    }
+
+    /// Deterministic random strings rich in marker fragments.
+    fn marker_heavy_strings(seed: u64, count: usize) -> Vec<String> {
+        const PIECES: &[&str] = &[
+            "[", "]", "(", ")", "{", "}", ".", ":", "//", "/", " ", "dot", "DoT", "d", "o", "t", "h", "H", "x", "X", "p",
+            "P", "*", "**", "hxxp", "h**p", "s", "a", "é", "ｂ", "．", "｡", "\u{FF00}", "\u{FF5F}", "\u{FFEF}", "ﾃ", "\u{EF}",
+            "\u{3000}", "com", "-", "1",
+        ];
+        let mut x = seed | 1;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        (0..count)
+            .map(|_| {
+                let len = (next() % 50) as usize;
+                (0..len).map(|_| PIECES[(next() % PIECES.len() as u64) as usize]).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn markers_match_a_leftmost_longest_automaton() {
+        use aho_corasick::{AhoCorasickBuilder, MatchKind};
+        let ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(MARKER_PATTERNS.iter().map(|(p, _)| *p))
+            .expect("automaton");
+        let mut texts = marker_heavy_strings(0xdefa_46ed, 30_000);
+        texts.push("visit evil(.)com or hxxps[:]//x[dot]y dot com and ｂｉｎａｎｃｅ．ｃｏｍ".repeat(3));
+        for t in &texts {
+            let mut ours: Vec<(usize, usize, u8)> = Vec::new();
+            for_each_marker(t, |s, e, k| ours.push((s, e, k as u8)));
+            let reference: Vec<(usize, usize, u8)> =
+                ac.find_iter(t.as_str()).map(|m| (m.start(), m.end(), MARKER_PATTERNS[m.pattern().as_usize()].1 as u8)).collect();
+            assert_eq!(ours, reference, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn simple_urls_serialise_like_the_parser() {
+        const HOSTS: &[&str] = &[
+            "a", "ab", "abc", "x1", "1x", "a-b", "a-", "-a", "ab--c", "abc--d", "xn--bcher-kva", "xn--", "a..b", "", ".", "A",
+            "b1nance", "0x1", "123", "0", "ex", "com", "io", "co", "uk", "e9", "fo0", "\u{e9}",
+        ];
+        const PATH: &[&str] = &[
+            "", "/", "/a", "/a/", "/.", "/..", "/./", "/../", "/a/./b", "/a/../b", "//", "/a//b", "/%2e", "/%2E/", "/a%20b",
+            "/~x", "/a?b", "/a#b", "/a b", "/a\\b", "/\"", "/<", "/`", "/{", "/}", "/|", "/^", "/[", "/'", "/(x)", "/*",
+            "/+", "/,;=", "/:@", "/$&!", "/é", "/\t", ":80", ":80/a", "@x", "?q", "#f", "\\a", "/a.b", "/.a", "/a.", "/...",
+        ];
+        let mut x: u64 = 0x0123_4567_89ab_cdef;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut fast = 0;
+        for _ in 0..60_000 {
+            let labels = 1 + next() % 4;
+            let host: Vec<&str> = (0..labels).map(|_| HOSTS[(next() % HOSTS.len() as u64) as usize]).collect();
+            let mut path = String::new();
+            for _ in 0..next() % 3 {
+                path.push_str(PATH[(next() % PATH.len() as u64) as usize]);
+            }
+            let rest = format!("{}{path}", host.join("."));
+            for (link, explicit) in [
+                (format!("https://{rest}"), true),
+                (format!("http://{rest}"), true),
+                (format!("HTTP://{rest}"), true),
+                (rest.clone(), false),
+            ] {
+                let Some((url, host)) = simple_http_url(&link, explicit) else {
+                    continue;
+                };
+                fast += 1;
+                let to_parse = if explicit { link.clone() } else { format!("http://{link}") };
+                let parsed = url::Url::parse(&to_parse).expect("parses");
+                assert_eq!(url, parsed.as_str(), "{link:?}");
+                assert_eq!(Some(&url[host]), parsed.host_str(), "{link:?}");
+                assert!(matches!(parsed.host(), Some(url::Host::Domain(_))), "{link:?}");
+            }
+        }
+        assert!(fast > 10_000, "{fast}");
     }
 
     #[test]
