@@ -62,7 +62,13 @@ struct Report {
 fn evaluate(engine: &Engine, file: &str, test_only: bool) -> Report {
     let path = format!("{}/../datasets/forum-posts/{file}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let mut r = Report { per_category: [Counts::default(); 4], benign: 0, benign_flagged: 0, hard_benign: 0, hard_benign_flagged: 0 };
+    let mut r = Report {
+        per_category: [Counts::default(); 4],
+        benign: 0,
+        benign_flagged: 0,
+        hard_benign: 0,
+        hard_benign_flagged: 0,
+    };
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let post = Post::from_json(line).expect("corpus posts parse");
         let labeled: Labeled = serde_json::from_str(line).expect("labels parse");
@@ -102,9 +108,12 @@ fn default_pack_on_the_team_corpus() {
     let engine = Engine::new().unwrap();
     println!("rules only ({}), category flagged at score >= 0.5", engine.rules_version(None));
     println!("{:<8} {:<15} {:>9} {:>7} {:>6}  (tp/fp/fn)", "lang", "category", "precision", "recall", "F1");
-    for (lang, file, test_only) in
-        [("en", "en.jsonl", false), ("ja", "ja.jsonl", false), ("en/test", "en.jsonl", true), ("ja/test", "ja.jsonl", true)]
-    {
+    for (lang, file, test_only) in [
+        ("en", "en.jsonl", false),
+        ("ja", "ja.jsonl", false),
+        ("en/test", "en.jsonl", true),
+        ("ja/test", "ja.jsonl", true),
+    ] {
         let r = evaluate(&engine, file, test_only);
         for (i, c) in Category::ALL.into_iter().enumerate() {
             let k = r.per_category[i];
