@@ -128,7 +128,8 @@ fn block_triggers(w: &[u8; BLOCK + LOOKAHEAD]) -> u128 {
     for (k, hit) in hits.iter_mut().enumerate() {
         let b = b0[k];
         let single = (b == b'/') | (b == b'@') | (b.wrapping_sub(b'0') < 10) | (b == 0xEF);
-        let line = ((b | 0x20) == b'l') & ((b1[k] | 0x20) == b'i') & ((b2[k] | 0x20) == b'n') & ((b3[k] | 0x20) == b'e');
+        let line =
+            ((b | 0x20) == b'l') & ((b1[k] | 0x20) == b'i') & ((b2[k] | 0x20) == b'n') & ((b3[k] | 0x20) == b'e');
         // `ラ` (E3 83 A9) starts `ライン`.
         let ra = (b == 0xE3) & (b1[k] == 0x83) & (b2[k] == 0xA9);
         *hit = u8::from(single | line | ra);
@@ -152,7 +153,8 @@ impl Triggers {
                 self.line = self.line || bytes.get(i + 1..i + 4).is_some_and(|w| w.eq_ignore_ascii_case(b"ine"));
             }
             Some(0xE3) => self.line = self.line || bytes.get(i..).is_some_and(|r| r.starts_with("ライン".as_bytes())),
-            Some(b'0'..=b'9' | 0xEF) if !self.phone && i >= self.phone_checked_to => match phone_units_follow(bytes, i) {
+            Some(b'0'..=b'9' | 0xEF) if !self.phone && i >= self.phone_checked_to => match phone_units_follow(bytes, i)
+            {
                 Ok(()) => self.phone = true,
                 Err(end) => self.phone_checked_to = end,
             },
@@ -416,7 +418,9 @@ fn may_hold_phone(bytes: &[u8]) -> bool {
 enum PhoneChar {
     /// `0-9`, `０-９`.
     Digit,
+    /// `(`.
     Open,
+    /// `)`.
     Close,
     /// A separator of the phone pattern: ` .-`, U+2010..=U+2015, U+2212,
     /// U+30FC, U+FF0D, U+3000.
@@ -434,9 +438,11 @@ fn phone_char(bytes: &[u8], i: usize) -> Option<(PhoneChar, usize)> {
         b if !(0xE2..=0xEF).contains(&b) => return None,
         _ => match bytes.get(i..i + 3)? {
             [0xEF, 0xBC, 0x90..=0x99] => PhoneChar::Digit,
-            [0xEF, 0xBC, 0x8D] | [0xE2, 0x80, 0x90..=0x95] | [0xE2, 0x88, 0x92] | [0xE3, 0x83, 0xBC] | [0xE3, 0x80, 0x80] => {
-                PhoneChar::Sep
-            }
+            [0xEF, 0xBC, 0x8D]
+            | [0xE2, 0x80, 0x90..=0x95]
+            | [0xE2, 0x88, 0x92]
+            | [0xE3, 0x83, 0xBC]
+            | [0xE3, 0x80, 0x80] => PhoneChar::Sep,
             _ => return None,
         },
     };
@@ -915,12 +921,14 @@ mod tests {
             .collect()
     }
 
-    const PHONE_CORE: &str = r"^[0-9０-９](?:[0-9０-９()]|[ .\-\u{2010}-\u{2015}\u{2212}\u{30FC}\u{FF0D}\u{3000}]{1,3}[0-9０-９(]){6}";
+    const PHONE_CORE: &str =
+        r"^[0-9０-９](?:[0-9０-９()]|[ .\-\u{2010}-\u{2015}\u{2212}\u{30FC}\u{FF0D}\u{3000}]{1,3}[0-9０-９(]){6}";
 
     fn phone_heavy_strings(seed: u64, count: usize) -> Vec<String> {
         const PIECES: &[&str] = &[
-            "0", "1", "9", "５", "０", "(", ")", " ", ".", "-", "\u{2010}", "\u{2015}", "\u{2016}", "\u{2212}", "ー", "－",
-            "\u{3000}", "+", "x", "é", "ラ", "イ", "ン", "line", "LiNe", "id", "ID", "ＩＤ", "@", "/", "t.me", "ｔ", "\u{FF1A}",
+            "0", "1", "9", "５", "０", "(", ")", " ", ".", "-", "\u{2010}", "\u{2015}", "\u{2016}", "\u{2212}", "ー",
+            "－", "\u{3000}", "+", "x", "é", "ラ", "イ", "ン", "line", "LiNe", "id", "ID", "ＩＤ", "@", "/", "t.me",
+            "ｔ", "\u{FF1A}",
         ];
         let mut x = seed | 1;
         let mut next = move || {

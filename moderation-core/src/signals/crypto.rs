@@ -94,7 +94,7 @@ pub struct KeyHit {
 /// Finds cryptocurrency addresses, in text order.
 pub fn find_addresses(text: &str) -> Vec<AddressHit> {
     let mut hits = Vec::new();
-    for range in ascii_tokens(text) {
+    for range in ascii_tokens(text, MIN_TOKEN) {
         let Some(tok) = text.get(range.clone()) else {
             continue;
         };
@@ -108,7 +108,9 @@ pub fn find_addresses(text: &str) -> Vec<AddressHit> {
 /// Finds leaked private keys, in text order.
 pub fn find_private_keys(text: &str) -> Vec<KeyHit> {
     let mut hits = Vec::new();
-    for range in ascii_tokens(text) {
+    // Shorter tokens are neither keys nor 64 hex digits; skipping them lets the
+    // scan stride further.
+    for range in ascii_tokens(text, MIN_KEY_TOKEN) {
         let Some(tok) = text.get(range.clone()) else {
             continue;
         };
@@ -125,23 +127,25 @@ pub fn find_private_keys(text: &str) -> Vec<KeyHit> {
 const MIN_TOKEN: usize = 14;
 // Longest thing worth decoding: an extended key is 111-112 chars.
 const MAX_TOKEN: usize = 120;
+// Shortest key: a WIF is 51 chars (hex keys are 64, extended keys 108 or more).
+const MIN_KEY_TOKEN: usize = 51;
 
-/// Maximal runs of ASCII alphanumerics that are long enough to matter.
+/// Maximal runs of ASCII alphanumerics of `min..=MAX_TOKEN` bytes (`min > 0`).
 /// Working on bytes is safe: ASCII bytes are always char boundaries in UTF-8.
 ///
-/// Most runs in a post are ordinary words, far shorter than [`MIN_TOKEN`], so
-/// the scan does not look at every byte. A long enough run starting at or
-/// after `next` covers the byte `next + MIN_TOKEN - 1`; walking back from that
-/// byte either reaches `next` (such a run exists) or stops at a separator,
-/// after which the next candidate run can only start.
-fn ascii_tokens(text: &str) -> impl Iterator<Item = Range<usize>> + '_ {
+/// Most runs in a post are ordinary words, far shorter than `min`, so the scan
+/// does not look at every byte. A long enough run starting at or after `next`
+/// covers the byte `next + min - 1`; walking back from that byte either
+/// reaches `next` (such a run exists) or stops at a separator, after which the
+/// next candidate run can only start.
+fn ascii_tokens(text: &str, min: usize) -> impl Iterator<Item = Range<usize>> + '_ {
     let bytes = text.as_bytes();
     // Invariant: runs starting before `next` are done with, and `next` is at the
     // start of the text or just after a non-alphanumeric byte.
     let mut next = 0usize;
     std::iter::from_fn(move || {
         loop {
-            let probe = next + MIN_TOKEN - 1;
+            let probe = next + min.max(1) - 1;
             let window = bytes.get(next..=probe)?;
             if let Some(sep) = window.iter().rposition(|&b| !is_alnum(b)) {
                 // Runs starting before the separator are too short.
@@ -348,15 +352,28 @@ fn bech32_address(tok: &str) -> Option<bool> {
 /// Generator of the BIP173 checksum (as in Bitcoin Core and the `bech32` crate).
 const BECH32_GENERATOR: [u32; 5] = [0x3b6a_57b2, 0x2650_8e6d, 0x1ea1_19fa, 0x3d42_33dd, 0x2a14_62b3];
 
+/// For each value of the five bits shifted out in a checksum step, the XOR
+/// of the generator terms they select.
+static POLYMOD_TERMS: [u32; 32] = {
+    let mut t = [0u32; 32];
+    let mut top = 0;
+    while top < 32 {
+        let mut i = 0;
+        while i < 5 {
+            if (top >> i) & 1 == 1 {
+                t[top] ^= BECH32_GENERATOR[i];
+            }
+            i += 1;
+        }
+        top += 1;
+    }
+    t
+};
+
 /// One step of the BIP173 checksum: feeds the 5-bit value `v`.
 fn polymod_step(chk: u32, v: u8) -> u32 {
-    let top = chk >> 25;
-    let mut chk = ((chk & 0x01ff_ffff) << 5) ^ u32::from(v);
-    for (i, g) in BECH32_GENERATOR.iter().enumerate() {
-        // All ones when bit `i` of `top` is set: no branch per bit.
-        chk ^= 0u32.wrapping_sub((top >> i) & 1) & g;
-    }
-    chk
+    let top = (chk >> 25) as usize;
+    ((chk & 0x01ff_ffff) << 5) ^ u32::from(v) ^ POLYMOD_TERMS.get(top).copied().unwrap_or(0)
 }
 
 /// The 5-bit value of a character of [`BECH32_CHARSET`] (either case), by
@@ -481,7 +498,7 @@ fn context_matcher() -> Option<&'static AhoCorasick> {
 }
 
 /// A bare 64-hex string is a key only when the nearest labelling word calls
-/// it one; "txid: <hex>" is the far more common case and must stay quiet.
+/// it one; `txid: <hex>` is the far more common case and must stay quiet.
 fn has_key_context(text: &str, tok: &Range<usize>) -> bool {
     let Some(ac) = context_matcher() else {
         return false;
@@ -920,7 +937,8 @@ mod tests {
                     // Without a checksum.
                     let chars: String = data.iter().map(|&v| char::from(BECH32_CHARSET[usize::from(v % 32)])).collect();
                     tokens.push(format!("{hrp}1{chars}"));
-                    let fe: Vec<bech32::Fe32> = data.iter().map(|&v| bech32::Fe32::try_from(v % 32).expect("fe")).collect();
+                    let fe: Vec<bech32::Fe32> =
+                        data.iter().map(|&v| bech32::Fe32::try_from(v % 32).expect("fe")).collect();
                     for ck in 0..2 {
                         let s = if ck == 0 {
                             bech32::primitives::encode::Encoder::<_, Bech32>::new(fe.iter().copied(), &hrp)
@@ -961,7 +979,7 @@ mod tests {
     #[test]
     fn tokens_are_maximal_runs_of_the_right_length() {
         // Reference: every maximal run of ASCII alphanumerics, filtered by length.
-        fn reference(text: &str) -> Vec<Range<usize>> {
+        fn reference(text: &str, min: usize) -> Vec<Range<usize>> {
             let b = text.as_bytes();
             let mut out = Vec::new();
             let mut i = 0;
@@ -974,7 +992,7 @@ mod tests {
                 while i < b.len() && b[i].is_ascii_alphanumeric() {
                     i += 1;
                 }
-                if (MIN_TOKEN..=MAX_TOKEN).contains(&(i - start)) {
+                if (min..=MAX_TOKEN).contains(&(i - start)) {
                     out.push(start..i);
                 }
             }
@@ -988,7 +1006,9 @@ mod tests {
             }
         }
         for t in &texts {
-            assert_eq!(ascii_tokens(t).collect::<Vec<_>>(), reference(t), "{t:?}");
+            for min in [MIN_TOKEN, MIN_KEY_TOKEN, 1, 2] {
+                assert_eq!(ascii_tokens(t, min).collect::<Vec<_>>(), reference(t, min), "{t:?}");
+            }
         }
     }
 

@@ -1054,7 +1054,8 @@ mod tests {
 
     #[test]
     fn typo_distance_matches_the_reference() {
-        const ALPHABET: &[char] = &['a', 'b', 'd', 'e', 'i', 'l', 'm', 'n', 'o', 'r', 's', 't', 'v', 'w', '1', '-', 'é'];
+        const ALPHABET: &[char] =
+            &['a', 'b', 'd', 'e', 'i', 'l', 'm', 'n', 'o', 'r', 's', 't', 'v', 'w', '1', '-', 'é'];
         let mut x: u64 = 0x7e57_d157;
         let mut next = move || {
             x ^= x << 13;
@@ -1094,7 +1095,18 @@ mod tests {
 
     #[test]
     fn substring_helpers_match_std() {
-        let hays = ["", ".", "..", ".a.b.", ".binance.com.", ".x.binance.com.evil.io.", "binancebinance", "ébinance", "aab", "日本語.jp"];
+        let hays = [
+            "",
+            ".",
+            "..",
+            ".a.b.",
+            ".binance.com.",
+            ".x.binance.com.evil.io.",
+            "binancebinance",
+            "ébinance",
+            "aab",
+            "日本語.jp",
+        ];
         let needles = ["", ".", ".binance.com.", "binance", "ab", "a", "é", "語", ".b.", "ééé"];
         for h in hays {
             for n in needles {

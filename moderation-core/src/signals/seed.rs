@@ -77,7 +77,8 @@ pub fn find_seed_phrases(text: &str) -> Vec<SeedHit> {
         Some(tok) => classify_token(lists, text, tok.clone(), fold),
         None => Token::Other,
     };
-    // Tokens before this one are known to hold no break (see below).
+    // End of the last window of tokens found to hold no break (see below); no
+    // window is looked at again before it.
     let mut checked_to = 0;
     let mut i = 0;
     while i < tokens.len() {
@@ -986,7 +987,9 @@ mod tests {
     #[test]
     fn tokens_match_a_char_splitter() {
         let mut texts = random_strings(0x70c3_4e45, 3000);
-        texts.push("a\u{85}b\u{a0}c\u{1680}d\u{2000}e\u{200a}f\u{200b}g\u{2028}h\u{202f}i\u{205f}j\u{3000}k、l，m,,n".into());
+        texts.push(
+            "a\u{85}b\u{a0}c\u{1680}d\u{2000}e\u{200a}f\u{200b}g\u{2028}h\u{202f}i\u{205f}j\u{3000}k、l，m,,n".into(),
+        );
         for t in &texts {
             let mut ours: Vec<Range<usize>> = Vec::new();
             for_each_token(t, |tok| ours.push(tok));
@@ -1016,7 +1019,9 @@ mod tests {
                     let b = &t.as_bytes()[start..end];
                     let letters = (1..=8).contains(&b.len()) && b.iter().all(u8::is_ascii_alphabetic);
                     let want = (t.len() - start >= 8 && letters).then(|| {
-                        b.iter().enumerate().fold(0u64, |k, (i, c)| k | u64::from(c.to_ascii_lowercase()) << (56 - 8 * i))
+                        b.iter()
+                            .enumerate()
+                            .fold(0u64, |k, (i, c)| k | u64::from(c.to_ascii_lowercase()) << (56 - 8 * i))
                     });
                     if b.len() >= 3 && want.is_some() {
                         assert_eq!(want, pack_ascii(b));
@@ -1036,8 +1041,30 @@ mod tests {
 
     #[test]
     fn ascii_classification_matches_the_general_one() {
-        const PIECES: &[&str] =
-            &["1", "12", "123", ".", ")", "(", "#", "[", "]", ":", "-", "!", "?", "'", "abandon", "ZOO", "Able", "x", "ab", "legal", "toolongword", "seed"];
+        const PIECES: &[&str] = &[
+            "1",
+            "12",
+            "123",
+            ".",
+            ")",
+            "(",
+            "#",
+            "[",
+            "]",
+            ":",
+            "-",
+            "!",
+            "?",
+            "'",
+            "abandon",
+            "ZOO",
+            "Able",
+            "x",
+            "ab",
+            "legal",
+            "toolongword",
+            "seed",
+        ];
         let mut x: u64 = 0x2545_f491;
         let mut fold = String::new();
         for _ in 0..50_000 {
@@ -1052,7 +1079,11 @@ mod tests {
                 tok.push_str(PIECES[(x % PIECES.len() as u64) as usize]);
             }
             let text = format!("  {tok}");
-            assert_eq!(classify_ascii(lists(), tok.as_bytes(), 2), classify(&text, 2..text.len(), &mut fold), "{tok:?}");
+            assert_eq!(
+                classify_ascii(lists(), tok.as_bytes(), 2),
+                classify(&text, 2..text.len(), &mut fold),
+                "{tok:?}"
+            );
         }
     }
 
@@ -1086,9 +1117,38 @@ mod tests {
     #[test]
     fn scan_matches_the_plain_scan() {
         const WORDS: &[&str] = &[
-            "abandon", "zoo", "legal", "winner", "Thank", "YEAR", "wave", "the", "of", "a", "1.", "2)", "(3)", "#4", "-", "...",
-            "about.", "able:", "seed:", "1.abandon", "12abandon", "あいこくしん", "あおぞら", "アイコクシン", "日本語", "zoo😀",
-            "、", ",", "\u{3000}", "\n", "withdrawal", "ab",
+            "abandon",
+            "zoo",
+            "legal",
+            "winner",
+            "Thank",
+            "YEAR",
+            "wave",
+            "the",
+            "of",
+            "a",
+            "1.",
+            "2)",
+            "(3)",
+            "#4",
+            "-",
+            "...",
+            "about.",
+            "able:",
+            "seed:",
+            "1.abandon",
+            "12abandon",
+            "あいこくしん",
+            "あおぞら",
+            "アイコクシン",
+            "日本語",
+            "zoo😀",
+            "、",
+            ",",
+            "\u{3000}",
+            "\n",
+            "withdrawal",
+            "ab",
         ];
         let mut x: u64 = 0x5ca1_ab1e;
         let mut texts: Vec<String> = TEST_VECTORS.iter().map(|v| format!("x {v} y")).collect();

@@ -185,7 +185,7 @@ pub(super) fn for_each_flagged<const W: usize>(
 /// `hxxp` are seen whole.
 const MARKER_LOOKAHEAD: usize = 4;
 
-/// The block test of [`flagged_positions`] for defang markers and full-width
+/// The block test of [`for_each_flagged`] for defang markers and full-width
 /// forms. Letters are compared with their ASCII case bit set.
 #[inline]
 fn block_markers(w: &[u8; BLOCK + MARKER_LOOKAHEAD]) -> u128 {
@@ -631,7 +631,9 @@ fn make_hit(link: &str, explicit_scheme: bool, range: Range<usize>, defanged: bo
     }
 
     let registrable = if is_ip { None } else { registrable_domain(&host) };
-    let punycode = !is_ip && host.split('.').any(|l| l.starts_with("xn--"));
+    // A label starts with `xn--`: at the start or after a dot (bytes, not a
+    // split into labels, which costs a searcher per label).
+    let punycode = !is_ip && (host.starts_with("xn--") || host.as_bytes().windows(5).any(|w| w == b".xn--"));
     let host_unicode = if punycode {
         // Errors only mark labels that are not valid IDNA; the decoded form is still
         // what a reader would be shown, so it is kept.
@@ -643,17 +645,7 @@ fn make_hit(link: &str, explicit_scheme: bool, range: Range<usize>, defanged: bo
     let idn = punycode || !written_host.is_ascii();
     let short_key = registrable.as_deref().unwrap_or(&host);
     let shortener = SHORTENERS.contains(&short_key);
-    Some(UrlHit {
-        range,
-        url,
-        host,
-        host_unicode,
-        registrable,
-        defanged,
-        idn,
-        shortener,
-        explicit_scheme,
-    })
+    Some(UrlHit { range, url, host, host_unicode, registrable, defanged, idn, shortener, explicit_scheme })
 }
 
 /// What `url::Url::parse` gives for the commonest links, without the parser:
@@ -688,12 +680,44 @@ fn simple_http_url(link: &str, explicit_scheme: bool) -> Option<(String, Range<u
     if !host.split(|&b| b == b'.').all(passthrough_label) {
         return None;
     }
-    let path_ok = path.iter().all(|&b| {
-        b.is_ascii_alphanumeric()
-            || matches!(b, b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b':' | b'@' | b'/')
-    }) && !path.windows(2).any(|w| w == b"//")
-        && !path.split(|&b| b == b'/').any(|seg| seg == b"." || seg == b"..");
-    if !path_ok {
+    // One pass over the path: allowed bytes, no `//`, no `.` or `..` segment.
+    let dot_segment = |seg: &[u8]| seg == b"." || seg == b"..";
+    let mut segment_start = 0;
+    for (i, &b) in path.iter().enumerate() {
+        let allowed = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+                    | b'/'
+            );
+        if !allowed {
+            return None;
+        }
+        if b == b'/' {
+            let segment = path.get(segment_start..i).unwrap_or_default();
+            // The path starts with `/`, whose empty segment is the only one allowed.
+            if (i > 0 && segment.is_empty()) || dot_segment(segment) {
+                return None;
+            }
+            segment_start = i + 1;
+        }
+    }
+    if dot_segment(path.get(segment_start..).unwrap_or_default()) {
         return None;
     }
     let mut url = String::with_capacity(scheme.len() + rest.len() + 1);
@@ -714,8 +738,12 @@ fn written_host(link: &str, explicit_scheme: bool) -> &str {
     let rb = rest.as_bytes();
     let authority_end = rb.iter().position(|b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(rb.len());
     let authority = rest.get(..authority_end).unwrap_or(rest);
-    let host_part =
-        authority.as_bytes().iter().rposition(|&b| b == b'@').and_then(|at| authority.get(at + 1..)).unwrap_or(authority);
+    let host_part = authority
+        .as_bytes()
+        .iter()
+        .rposition(|&b| b == b'@')
+        .and_then(|at| authority.get(at + 1..))
+        .unwrap_or(authority);
     let port_start = host_part.as_bytes().iter().rposition(|&b| b == b':').filter(|_| !host_part.starts_with('['));
     port_start.and_then(|p| host_part.get(..p)).unwrap_or(host_part)
 }
@@ -1003,9 +1031,9 @@ mod tests {
     /// Deterministic random strings rich in marker fragments.
     fn marker_heavy_strings(seed: u64, count: usize) -> Vec<String> {
         const PIECES: &[&str] = &[
-            "[", "]", "(", ")", "{", "}", ".", ":", "//", "/", " ", "dot", "DoT", "d", "o", "t", "h", "H", "x", "X", "p",
-            "P", "*", "**", "hxxp", "h**p", "s", "a", "é", "ｂ", "．", "｡", "\u{FF00}", "\u{FF5F}", "\u{FFEF}", "ﾃ", "\u{EF}",
-            "\u{3000}", "com", "-", "1",
+            "[", "]", "(", ")", "{", "}", ".", ":", "//", "/", " ", "dot", "DoT", "d", "o", "t", "h", "H", "x", "X",
+            "p", "P", "*", "**", "hxxp", "h**p", "s", "a", "é", "ｂ", "．", "｡", "\u{FF00}", "\u{FF5F}", "\u{FFEF}",
+            "ﾃ", "\u{EF}", "\u{3000}", "com", "-", "1",
         ];
         let mut x = seed | 1;
         let mut next = move || {
@@ -1035,8 +1063,10 @@ mod tests {
         for t in &texts {
             let mut ours: Vec<(usize, usize, u8)> = Vec::new();
             for_each_marker(t, |s, e, k| ours.push((s, e, k as u8)));
-            let reference: Vec<(usize, usize, u8)> =
-                ac.find_iter(t.as_str()).map(|m| (m.start(), m.end(), MARKER_PATTERNS[m.pattern().as_usize()].1 as u8)).collect();
+            let reference: Vec<(usize, usize, u8)> = ac
+                .find_iter(t.as_str())
+                .map(|m| (m.start(), m.end(), MARKER_PATTERNS[m.pattern().as_usize()].1 as u8))
+                .collect();
             assert_eq!(ours, reference, "{t:?}");
         }
     }
@@ -1044,13 +1074,40 @@ mod tests {
     #[test]
     fn simple_urls_serialise_like_the_parser() {
         const HOSTS: &[&str] = &[
-            "a", "ab", "abc", "x1", "1x", "a-b", "a-", "-a", "ab--c", "abc--d", "xn--bcher-kva", "xn--", "a..b", "", ".", "A",
-            "b1nance", "0x1", "123", "0", "ex", "com", "io", "co", "uk", "e9", "fo0", "\u{e9}",
+            "a",
+            "ab",
+            "abc",
+            "x1",
+            "1x",
+            "a-b",
+            "a-",
+            "-a",
+            "ab--c",
+            "abc--d",
+            "xn--bcher-kva",
+            "xn--",
+            "a..b",
+            "",
+            ".",
+            "A",
+            "b1nance",
+            "0x1",
+            "123",
+            "0",
+            "ex",
+            "com",
+            "io",
+            "co",
+            "uk",
+            "e9",
+            "fo0",
+            "\u{e9}",
         ];
         const PATH: &[&str] = &[
-            "", "/", "/a", "/a/", "/.", "/..", "/./", "/../", "/a/./b", "/a/../b", "//", "/a//b", "/%2e", "/%2E/", "/a%20b",
-            "/~x", "/a?b", "/a#b", "/a b", "/a\\b", "/\"", "/<", "/`", "/{", "/}", "/|", "/^", "/[", "/'", "/(x)", "/*",
-            "/+", "/,;=", "/:@", "/$&!", "/é", "/\t", ":80", ":80/a", "@x", "?q", "#f", "\\a", "/a.b", "/.a", "/a.", "/...",
+            "", "/", "/a", "/a/", "/.", "/..", "/./", "/../", "/a/./b", "/a/../b", "//", "/a//b", "/%2e", "/%2E/",
+            "/a%20b", "/~x", "/a?b", "/a#b", "/a b", "/a\\b", "/\"", "/<", "/`", "/{", "/}", "/|", "/^", "/[", "/'",
+            "/(x)", "/*", "/+", "/,;=", "/:@", "/$&!", "/é", "/\t", ":80", ":80/a", "@x", "?q", "#f", "\\a", "/a.b",
+            "/.a", "/a.", "/...",
         ];
         let mut x: u64 = 0x0123_4567_89ab_cdef;
         let mut next = move || {
