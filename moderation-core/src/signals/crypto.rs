@@ -544,6 +544,7 @@ fn ceil_char_boundary(text: &str, mut i: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::signals::test_strings::random_strings;
 
     const P2PKH: &str = "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa";
     const P2SH: &str = "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy";
@@ -816,74 +817,6 @@ mod tests {
                 let _ = find_private_keys(&s);
             }
         }
-    }
-
-    /// Deterministic random strings over characters that matter to the
-    /// parsers (digits, base58, separators, multibyte, labels).
-    fn random_strings(seed: u64, count: usize) -> Vec<String> {
-        const PIECES: &[&str] = &[
-            "0",
-            "1",
-            "5",
-            "9",
-            "a",
-            "f",
-            "x",
-            "K",
-            "T",
-            "z",
-            "O",
-            "l",
-            " ",
-            "\u{3000}",
-            ",",
-            ".",
-            "-",
-            "+",
-            "(",
-            ")",
-            "@",
-            "/",
-            ":",
-            "#",
-            "\n",
-            "é",
-            "秘",
-            "あ",
-            "ア",
-            "０",
-            "－",
-            "😀",
-            "bc1",
-            "0x",
-            "t.me/",
-            "line id",
-            "telegram",
-            "whatsapp",
-            "private key",
-            "txid",
-            "abandon",
-            "zoo",
-            "テレグラム",
-            "秘密鍵",
-        ];
-        let mut x = seed | 1;
-        (0..count)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                let len = (x % 80) as usize;
-                (0..len)
-                    .map(|_| {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
-                        PIECES[(x % PIECES.len() as u64) as usize]
-                    })
-                    .collect()
-            })
-            .collect()
     }
 
     #[test]

@@ -10,3 +10,6 @@ pub mod crypto;
 pub mod lookalike;
 pub mod seed;
 pub mod urls;
+
+#[cfg(test)]
+mod test_strings;

@@ -634,6 +634,7 @@ fn lookup_folded(word: &str, fold: &mut String) -> Option<(SeedLanguage, u16)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::signals::test_strings::random_strings;
     use std::path::PathBuf;
 
     const ABANDON: &str =
@@ -904,74 +905,6 @@ mod tests {
     fn language_names() {
         assert_eq!(SeedLanguage::English.as_str(), "english");
         assert_eq!(SeedLanguage::Japanese.as_str(), "japanese");
-    }
-
-    /// Deterministic random strings over characters that matter to the
-    /// parsers (digits, base58, separators, multibyte, labels).
-    fn random_strings(seed: u64, count: usize) -> Vec<String> {
-        const PIECES: &[&str] = &[
-            "0",
-            "1",
-            "5",
-            "9",
-            "a",
-            "f",
-            "x",
-            "K",
-            "T",
-            "z",
-            "O",
-            "l",
-            " ",
-            "\u{3000}",
-            ",",
-            ".",
-            "-",
-            "+",
-            "(",
-            ")",
-            "@",
-            "/",
-            ":",
-            "#",
-            "\n",
-            "é",
-            "秘",
-            "あ",
-            "ア",
-            "０",
-            "－",
-            "😀",
-            "bc1",
-            "0x",
-            "t.me/",
-            "line id",
-            "telegram",
-            "whatsapp",
-            "private key",
-            "txid",
-            "abandon",
-            "zoo",
-            "テレグラム",
-            "秘密鍵",
-        ];
-        let mut x = seed | 1;
-        (0..count)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                let len = (x % 80) as usize;
-                (0..len)
-                    .map(|_| {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
-                        PIECES[(x % PIECES.len() as u64) as usize]
-                    })
-                    .collect()
-            })
-            .collect()
     }
 
     #[test]
