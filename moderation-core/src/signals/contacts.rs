@@ -863,19 +863,7 @@ mod tests {
             "－", "\u{3000}", "+", "x", "é", "ラ", "イ", "ン", "line", "LiNe", "id", "ID", "ＩＤ", "@", "/", "t.me",
             "ｔ", "\u{FF1A}",
         ];
-        let mut x = seed | 1;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        (0..count)
-            .map(|_| {
-                let len = (next() % 40) as usize;
-                (0..len).map(|_| PIECES[(next() % PIECES.len() as u64) as usize]).collect()
-            })
-            .collect()
+        crate::signals::test_strings::strings_from(PIECES, seed, count, 40)
     }
 
     #[test]

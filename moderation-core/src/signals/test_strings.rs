@@ -49,21 +49,23 @@ pub(crate) fn random_strings(seed: u64, count: usize) -> Vec<String> {
         "テレグラム",
         "秘密鍵",
     ];
+    strings_from(PIECES, seed, count, 80)
+}
+
+/// `count` deterministic strings of up to `max_len` pieces drawn from `pieces`
+/// (xorshift64 seeded by `seed`).
+pub(crate) fn strings_from(pieces: &[&str], seed: u64, count: usize, max_len: u64) -> Vec<String> {
     let mut x = seed | 1;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
     (0..count)
         .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let len = (x % 80) as usize;
-            (0..len)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    PIECES[(x % PIECES.len() as u64) as usize]
-                })
-                .collect()
+            let len = (next() % max_len) as usize;
+            (0..len).map(|_| pieces[(next() % pieces.len() as u64) as usize]).collect()
         })
         .collect()
 }

@@ -1035,19 +1035,7 @@ mod tests {
             "p", "P", "*", "**", "hxxp", "h**p", "s", "a", "é", "ｂ", "．", "｡", "\u{FF00}", "\u{FF5F}", "\u{FFEF}",
             "ﾃ", "\u{EF}", "\u{3000}", "com", "-", "1",
         ];
-        let mut x = seed | 1;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        (0..count)
-            .map(|_| {
-                let len = (next() % 50) as usize;
-                (0..len).map(|_| PIECES[(next() % PIECES.len() as u64) as usize]).collect()
-            })
-            .collect()
+        crate::signals::test_strings::strings_from(PIECES, seed, count, 50)
     }
 
     #[test]
