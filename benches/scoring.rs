@@ -150,24 +150,26 @@ fn worst_cases(c: &mut Criterion) {
     g.finish();
 }
 
-fn keyword_rules(n: usize) -> RuleSet {
+/// `n` generated spam rules whose condition is `when(i)`; none matches the typical post.
+fn generated_rules(n: usize, when: impl Fn(usize) -> String) -> RuleSet {
     let mut s = String::new();
     for i in 0..n {
         s.push_str(&format!(
-            "[[rule]]\nid = \"k{i}\"\ncategory = \"spam\"\nweight = 1.0\ndescription = \"d\"\nwhen = {{ phrases = [\"zq{i}word\", \"promo{i} deal\"] }}\n"
+            "[[rule]]\nid = \"g{i}\"\ncategory = \"spam\"\nweight = 1.0\ndescription = \"d\"\nwhen = {}\n",
+            when(i)
         ));
     }
     RuleSet::from_toml("gen", &s).unwrap()
 }
 
+fn keyword_rules(n: usize) -> RuleSet {
+    generated_rules(n, |i| format!("{{ phrases = [\"zq{i}word\", \"promo{i} deal\"] }}"))
+}
+
 fn regex_rules(n: usize) -> RuleSet {
-    let mut s = String::new();
-    for i in 0..n {
-        s.push_str(&format!(
-            "[[rule]]\nid = \"r{i}\"\ncategory = \"spam\"\nweight = 1.0\ndescription = \"d\"\nwhen = {{ regex = {{ pattern = '\\bzq{i}[a-z]+\\s+[0-9]{{2,4}}\\b', view = \"normalized\" }} }}\n"
-        ));
-    }
-    RuleSet::from_toml("gen", &s).unwrap()
+    generated_rules(n, |i| {
+        format!("{{ regex = {{ pattern = '\\bzq{i}[a-z]+\\s+[0-9]{{2,4}}\\b', view = \"normalized\" }} }}")
+    })
 }
 
 /// Time per 1 KB post as rule counts grow: must grow sub-linearly.

@@ -92,7 +92,6 @@ fn is_block_element(name: &[u8]) -> bool {
             | b"aside"
             | b"details"
             | b"summary"
-            | b"aside "
     )
 }
 

@@ -172,15 +172,12 @@ fn fold_word(word: &[Unit], out: &mut Vec<Unit>, result: &mut Normalized) {
         out.extend_from_slice(word);
         return;
     }
-    let mut latin = false;
-    let mut other = false;
-    for u in word {
-        match u.ch.script() {
-            Script::Latin => latin = latin || u.ch.is_alphabetic(),
-            Script::Cyrillic | Script::Greek | Script::Armenian | Script::Cherokee => other = true,
-            _ => {}
-        }
-    }
+    // One script lookup per character serves both the mixed-script test and
+    // the decision of which letters to fold.
+    let scripts: Vec<Script> = word.iter().map(|u| u.ch.script()).collect();
+    let latin = word.iter().zip(&scripts).any(|(u, s)| *s == Script::Latin && u.ch.is_alphabetic());
+    let other =
+        scripts.iter().any(|s| matches!(s, Script::Cyrillic | Script::Greek | Script::Armenian | Script::Cherokee));
     if latin && other {
         let first = word[0].start as usize;
         let last = word[word.len() - 1].end as usize;
@@ -188,8 +185,8 @@ fn fold_word(word: &[Unit], out: &mut Vec<Unit>, result: &mut Normalized) {
     }
     let folds: Vec<Option<char>> = word.iter().map(|u| fold_char(u.ch)).collect();
     let fold_foreign = latin || word.iter().zip(&folds).all(|(u, f)| u.ch.is_ascii() || f.is_some());
-    for (u, f) in word.iter().zip(folds) {
-        let foreign = !matches!(u.ch.script(), Script::Latin | Script::Common | Script::Inherited);
+    for ((u, f), script) in word.iter().zip(folds).zip(scripts) {
+        let foreign = !matches!(script, Script::Latin | Script::Common | Script::Inherited);
         match f {
             Some(c) if !foreign || fold_foreign => {
                 result.evasion_undone |= foreign;

@@ -6,7 +6,7 @@ use aho_corasick::AhoCorasick;
 use crate::normalize;
 use crate::post::Author;
 use crate::rules::{RuleSet, Thresholds};
-use crate::signals::lookalike::BrandList;
+use crate::signals::lookalike::{BrandList, is_same_or_subdomain};
 use crate::verdict::Category;
 use crate::view::View;
 
@@ -143,10 +143,7 @@ impl Resolved {
 /// `host` is one of `domains` or a subdomain of one.
 pub(crate) fn host_in(host: &str, domains: &[String]) -> bool {
     let host = host.trim_end_matches('.');
-    domains.iter().any(|d| {
-        host == d
-            || (host.len() > d.len() && host.ends_with(d.as_str()) && host.as_bytes()[host.len() - d.len() - 1] == b'.')
-    })
+    domains.iter().any(|d| is_same_or_subdomain(host, d))
 }
 
 /// A rule literal through the same pipeline as post text, so that it matches

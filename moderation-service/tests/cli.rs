@@ -18,6 +18,13 @@ fn moderation(args: &[&str], stdin: &str) -> (i32, String, String) {
     (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
 }
 
+/// A directory of this test run for rule files (tests run in parallel).
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("moderation-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn lines(stdout: &str) -> Vec<Value> {
     stdout.lines().map(|l| serde_json::from_str(l).expect("each output line is JSON")).collect()
 }
@@ -66,8 +73,7 @@ fn the_readme_sample_file_scores() {
 
 #[test]
 fn extra_rule_files_layer_and_no_default_rules_drops_the_pack() {
-    let dir = std::env::temp_dir().join(format!("moderation-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("layers");
     let file = dir.join("mine.toml");
     std::fs::write(
         &file,
@@ -100,8 +106,7 @@ when = { phrases = ["lottery"] }
 
 #[test]
 fn rules_check_reports_file_line_and_rule() {
-    let dir = std::env::temp_dir().join(format!("moderation-check-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("check");
     let good = dir.join("good.toml");
     std::fs::write(
         &good,

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::Regex;
 
-use super::urls::{BLOCK, for_each_flagged};
+use super::urls::{BLOCK, for_each_flagged, shifted_rows};
 
 /// Which channel a contact detail belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -119,11 +119,7 @@ const LOOKAHEAD: usize = 3;
 /// The block test of [`for_each_flagged`] for bytes that may start a trigger.
 #[inline]
 fn block_triggers(w: &[u8; BLOCK + LOOKAHEAD]) -> u128 {
-    let mut shifted = [[0u8; BLOCK]; LOOKAHEAD + 1];
-    for (d, row) in shifted.iter_mut().enumerate() {
-        row.copy_from_slice(w.get(d..d + BLOCK).unwrap_or(&[0; BLOCK]));
-    }
-    let [b0, b1, b2, b3] = shifted;
+    let [b0, b1, b2, b3] = shifted_rows::<{ LOOKAHEAD + 1 }>(w);
     let mut hits = [0u8; BLOCK];
     for (k, hit) in hits.iter_mut().enumerate() {
         let b = b0[k];

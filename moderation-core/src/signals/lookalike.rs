@@ -763,7 +763,7 @@ fn find_str(hay: &str, needle: &str) -> Option<usize> {
 }
 
 /// `host` is `domain` or ends with `.domain`.
-fn is_same_or_subdomain(host: &str, domain: &str) -> bool {
+pub(crate) fn is_same_or_subdomain(host: &str, domain: &str) -> bool {
     host == domain
         || (host.len() > domain.len()
             && host.ends_with(domain)

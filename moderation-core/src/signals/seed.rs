@@ -13,7 +13,7 @@ use bip39::{Language, Mnemonic};
 use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
-use super::urls::{BLOCK, for_each_flagged};
+use super::urls::{BLOCK, for_each_flagged, shifted_rows};
 
 /// Which BIP39 word list a phrase comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -424,11 +424,7 @@ const SEPARATOR_LOOKAHEAD: usize = 2;
 /// [`separator_len`] has the last word.
 #[inline]
 fn block_separators(w: &[u8; BLOCK + SEPARATOR_LOOKAHEAD]) -> u128 {
-    let mut shifted = [[0u8; BLOCK]; SEPARATOR_LOOKAHEAD + 1];
-    for (d, row) in shifted.iter_mut().enumerate() {
-        row.copy_from_slice(w.get(d..d + BLOCK).unwrap_or(&[0; BLOCK]));
-    }
-    let [b0, b1, b2] = shifted;
+    let [b0, b1, b2] = shifted_rows::<{ SEPARATOR_LOOKAHEAD + 1 }>(w);
     let mut hits = [0u8; BLOCK];
     for (k, hit) in hits.iter_mut().enumerate() {
         let b = b0[k];

@@ -181,6 +181,18 @@ pub(super) fn for_each_flagged<const W: usize>(
     }
 }
 
+/// The window `w` as `N` rows of [`BLOCK`] bytes, row `d` starting `d` bytes
+/// in, so a block test sees the bytes after each position side by side
+/// (`rows[0][i] == b'h' && rows[1][i] == b'x'`) and compiles to vector code.
+#[inline]
+pub(super) fn shifted_rows<const N: usize>(w: &[u8]) -> [[u8; BLOCK]; N] {
+    let mut rows = [[0u8; BLOCK]; N];
+    for (d, row) in rows.iter_mut().enumerate() {
+        row.copy_from_slice(w.get(d..d + BLOCK).unwrap_or(&[0; BLOCK]));
+    }
+    rows
+}
+
 /// How many bytes past a block [`block_markers`] reads, so that ` dot ` and
 /// `hxxp` are seen whole.
 const MARKER_LOOKAHEAD: usize = 4;
@@ -189,11 +201,7 @@ const MARKER_LOOKAHEAD: usize = 4;
 /// forms. Letters are compared with their ASCII case bit set.
 #[inline]
 fn block_markers(w: &[u8; BLOCK + MARKER_LOOKAHEAD]) -> u128 {
-    let mut shifted = [[0u8; BLOCK]; MARKER_LOOKAHEAD + 1];
-    for (d, row) in shifted.iter_mut().enumerate() {
-        row.copy_from_slice(w.get(d..d + BLOCK).unwrap_or(&[0; BLOCK]));
-    }
-    let [b0, b1, b2, b3, b4] = shifted;
+    let [b0, b1, b2, b3, b4] = shifted_rows::<{ MARKER_LOOKAHEAD + 1 }>(w);
     let mut hits = [0u8; BLOCK];
     for (k, hit) in hits.iter_mut().enumerate() {
         let b = b0[k];
