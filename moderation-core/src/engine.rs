@@ -5,45 +5,13 @@ use std::sync::Arc;
 
 use crate::analysis::{Analysis, Evidence};
 use crate::error::Error;
-use crate::matcher::{Compiled, Flags};
+use crate::matcher::{Compiled, CompiledRule, Flags};
+use crate::model::Model;
 use crate::post::Post;
 use crate::rules::{RuleSet, SignalKind};
 use crate::settings::Resolved;
 use crate::signals::seed::SeedLanguage;
 use crate::verdict::{Category, Decision, Field, Scores, Signal, Span, Verdict, Versions};
-
-/// A statistical classifier stacked on the rules (see the classifier issue).
-/// Until one is configured the engine runs without it; nothing is faked.
-pub trait Classifier: Send + Sync {
-    /// The model version reported in every verdict.
-    fn version(&self) -> &str;
-    /// Log-odds contributions for the categories the model was trained on.
-    fn classify(&self, input: &ClassifierInput<'_>) -> Vec<ClassifierOutput>;
-}
-
-/// What a classifier sees: the post, its normalized text and the signals so far.
-#[derive(Debug)]
-pub struct ClassifierInput<'a> {
-    /// The post.
-    pub post: &'a Post,
-    /// The normalized view of the title (empty when none).
-    pub title: &'a str,
-    /// The normalized view of the body.
-    pub body: &'a str,
-    /// Signals from rules and detectors.
-    pub signals: &'a [Signal],
-}
-
-/// One classifier output: a weight for one category.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClassifierOutput {
-    /// The category.
-    pub category: Category,
-    /// Log-odds to add.
-    pub log_odds: f64,
-    /// Shown to moderators.
-    pub description: String,
-}
 
 /// What the caller knows from memory of earlier posts, which a single-post
 /// engine cannot know: the service fills it from its store.
@@ -70,7 +38,7 @@ pub struct RuleExplanation {
 pub struct EngineBuilder {
     base: Vec<RuleSet>,
     forums: Vec<(String, RuleSet)>,
-    classifier: Option<Arc<dyn Classifier>>,
+    model: Option<Arc<Model>>,
     no_default: bool,
 }
 
@@ -93,9 +61,11 @@ impl EngineBuilder {
         self
     }
 
-    /// Stacks a classifier on the rules.
-    pub fn classifier(mut self, classifier: Arc<dyn Classifier>) -> Self {
-        self.classifier = Some(classifier);
+    /// Stacks a trained [`Model`] on the rules: its heads add a
+    /// `classifier.<category>` signal and replace the hand-set weights of
+    /// the rules it fitted (unless a rule changed since).
+    pub fn model(mut self, model: Arc<Model>) -> Self {
+        self.model = Some(model);
         self
     }
 
@@ -117,7 +87,13 @@ impl EngineBuilder {
             layers.extend(sets);
             forums.insert(forum, Arc::new(Compiled::new(&layers)?));
         }
-        Ok(Engine { default, forums, classifier: self.classifier })
+        let mut heads = [None; 4];
+        if let Some(m) = &self.model {
+            for (i, c) in m.categories().enumerate() {
+                heads[c.index()] = Some(i);
+            }
+        }
+        Ok(Engine { default, forums, model: self.model, heads })
     }
 }
 
@@ -140,7 +116,9 @@ impl EngineBuilder {
 pub struct Engine {
     default: Arc<Compiled>,
     forums: HashMap<String, Arc<Compiled>>,
-    classifier: Option<Arc<dyn Classifier>>,
+    model: Option<Arc<Model>>,
+    /// Category index → model head index.
+    heads: [Option<usize>; 4],
 }
 
 impl std::fmt::Debug for Engine {
@@ -148,7 +126,7 @@ impl std::fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("rules", &self.default.version)
             .field("forums", &self.forums.keys().collect::<Vec<_>>())
-            .field("classifier", &self.classifier.as_ref().map(|c| c.version().to_string()))
+            .field("model", &self.model.as_ref().map(|m| m.version().to_string()))
             .finish()
     }
 }
@@ -240,29 +218,20 @@ impl Engine {
             if let Some(action) = rule.action {
                 floor = floor.max(action);
             }
+            let (weight, description) = self.rule_weight(rule);
             signals.push(Signal {
                 id: rule.id.clone(),
                 category: rule.category,
-                weight: rule.weight,
-                description: rule.description.clone(),
+                weight,
+                description,
                 spans: spans(post, rule.category, &evidence),
             });
         }
         floor = floor.max(builtin_signals(post, &analysis, &mut signals));
         signals.extend(ctx.signals.iter().cloned());
 
-        if let Some(classifier) = &self.classifier {
-            let title = analysis.fields.iter().find(|f| f.field == Field::Title).map_or("", |f| f.norm.text.as_str());
-            let input = ClassifierInput { post, title, body: analysis.body().norm.text.as_str(), signals: &signals };
-            for out in classifier.classify(&input) {
-                signals.push(Signal {
-                    id: format!("classifier.{}", out.category.as_str()),
-                    category: out.category,
-                    weight: out.log_odds,
-                    description: out.description,
-                    spans: Vec::new(),
-                });
-            }
+        if let Some(model) = &self.model {
+            model_signals(model, &analysis, &mut signals);
         }
 
         let settings = &compiled.settings;
@@ -287,6 +256,11 @@ impl Engine {
             };
             decision = decision.max(level);
         }
+        if decision > Decision::Allow
+            && let Some(model) = &self.model
+        {
+            explain_model(model, &analysis, &mut signals);
+        }
         // Strongest reasons first; ties keep a stable, readable order.
         signals.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()).then_with(|| a.id.cmp(&b.id)));
         Verdict {
@@ -296,9 +270,110 @@ impl Engine {
             signals,
             versions: Versions {
                 rules: compiled.version.clone(),
-                model: self.classifier.as_ref().map(|c| c.version().to_string()),
+                model: self.model.as_ref().map(|m| m.version().to_string()),
             },
         }
+    }
+}
+
+impl Engine {
+    /// The weight a fired rule adds, and its description: the model's
+    /// fitted weight when the rule is unchanged since fitting, else the
+    /// hand-set one, saying why.
+    fn rule_weight(&self, rule: &CompiledRule) -> (f64, String) {
+        let (Some(model), Some(head)) = (&self.model, self.heads[rule.category.index()]) else {
+            return (rule.weight, rule.description.clone());
+        };
+        if let Some(w) = model.fitted_weight(head, &rule.id, &rule.content_hash) {
+            return (w, rule.description.clone());
+        }
+        let why = if model.knows_rule(head, &rule.id) {
+            "hand-set weight: the rule changed since the model was fitted"
+        } else {
+            "hand-set weight: the model was not fitted with this rule"
+        };
+        (rule.weight, format!("{} [{why}]", rule.description))
+    }
+
+    /// The model, if one is stacked.
+    pub fn model(&self) -> Option<&Model> {
+        self.model.as_deref()
+    }
+
+    /// Runs analysis and the rules of the post's forum (no flags) and hands
+    /// both to `f`: the rows training and evaluation are built from.
+    #[cfg(feature = "train")]
+    pub(crate) fn inspect<R>(&self, post: &Post, f: impl FnOnce(&Analysis<'_>, &[&CompiledRule]) -> R) -> R {
+        let compiled = self.compiled(post.forum.as_deref());
+        let analysis = Analysis::new(post, &compiled.settings);
+        let scan = compiled.scan(&analysis);
+        let flags = Flags(&[]);
+        let fired: Vec<&CompiledRule> = compiled
+            .candidates(&scan)
+            .into_iter()
+            .filter(|&r| compiled.evaluate(r, &analysis, &scan, &flags).is_some())
+            .map(|r| &compiled.rules[r as usize])
+            .collect();
+        f(&analysis, &fired)
+    }
+
+    /// The default layers' compiled rules.
+    #[cfg(feature = "train")]
+    pub(crate) fn rules(&self) -> &[CompiledRule] {
+        &self.default.rules
+    }
+}
+
+/// The normalized title and body, as the model reads them.
+fn model_texts<'a>(analysis: &'a Analysis<'_>) -> [&'a str; 2] {
+    let mut texts = [""; 2];
+    for (t, f) in texts.iter_mut().zip(&analysis.fields) {
+        *t = f.norm.text.as_str();
+    }
+    texts
+}
+
+/// Names the n-grams behind a classifier signal that pushed a flagged post
+/// up. Done only for posts that are not allowed: moderators read these,
+/// and the ranking costs more than the score itself.
+fn explain_model(model: &Model, analysis: &Analysis<'_>, signals: &mut [Signal]) {
+    let texts = model_texts(analysis);
+    for s in signals.iter_mut().filter(|s| s.id.starts_with("classifier.") && s.weight > 0.0) {
+        let grams = model.top_grams(&texts, s.category, 5);
+        if !grams.is_empty() {
+            let list: Vec<String> = grams.iter().map(|(g, _)| format!("\"{}\"", g.trim())).collect();
+            s.description.push_str(&format!("; strongest n-grams {}", list.join(", ")));
+        }
+    }
+}
+
+/// Most signal features any model may use (the stack array below).
+pub(crate) const MAX_SIGNAL_FEATURES: usize = 32;
+
+/// The `classifier.<category>` signals: each head's stacked text and
+/// signal-feature contributions, relative to the default prior (so a
+/// forum's own prior still shifts the score).
+fn model_signals(model: &Model, analysis: &Analysis<'_>, out: &mut Vec<Signal>) {
+    let texts = model_texts(analysis);
+    let text = model.text_scores(&texts);
+    let mut values = [0.0; MAX_SIGNAL_FEATURES];
+    let values = &mut values[..model.signal_count()];
+    model.signal_values(analysis, values);
+    for head in &model.data().heads {
+        let t: f64 = head.text_coefs.iter().zip(&text.scores).map(|(c, s)| c * s).sum();
+        let f: f64 = head.signal_coefs.iter().zip(values.iter()).map(|(c, v)| c * v).sum();
+        let base = head.intercept - crate::settings::DEFAULT_PRIOR;
+        let description = format!(
+            "Statistical model for {}: text n-grams {t:+.2}, post features {f:+.2}, baseline {base:+.2}",
+            head.category.as_str()
+        );
+        out.push(Signal {
+            id: format!("classifier.{}", head.category.as_str()),
+            category: head.category,
+            weight: t + f + base,
+            description,
+            spans: Vec::new(),
+        });
     }
 }
 

@@ -21,6 +21,13 @@ pub enum Error {
         /// The JSON path of the offending field, when known (`author.trust_level`).
         field: Option<String>,
     },
+    /// A model file was refused (see [`crate::model::ModelError`]).
+    #[error("{0}")]
+    Model(#[from] crate::model::ModelError),
+    /// Training could not run on the data given (too few examples of a
+    /// class, no heads…).
+    #[error("cannot train: {0}")]
+    Training(String),
     /// A file could not be read.
     #[error("cannot read {}: {source}", path.display())]
     Io {

@@ -84,19 +84,25 @@
 mod analysis;
 pub mod engine;
 mod error;
+pub mod features;
 pub mod markup;
 mod matcher;
+pub mod metrics;
+pub mod model;
 pub mod normalize;
 pub mod post;
 pub mod rules;
 mod settings;
 pub mod signals;
+#[cfg(feature = "train")]
+pub mod train;
 pub mod verdict;
 mod view;
 
 pub use analysis::MAX_SCAN_BYTES;
-pub use engine::{Classifier, ClassifierInput, ClassifierOutput, Context, Engine, EngineBuilder, RuleExplanation};
+pub use engine::{Context, Engine, EngineBuilder, RuleExplanation};
 pub use error::{Error, RuleError};
+pub use model::{Model, ModelError};
 pub use post::{Author, Format, Post};
 pub use rules::{RuleSet, SignalKind, ViewName};
 pub use settings::Resolved as Settings;

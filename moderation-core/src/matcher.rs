@@ -52,6 +52,8 @@ pub(crate) struct CompiledRule {
     pub weight: f64,
     pub description: String,
     pub action: Option<Decision>,
+    /// Identifies what the rule does (see [`content_hash`]).
+    pub content_hash: String,
     node: Node,
 }
 
@@ -144,6 +146,7 @@ impl Compiled {
                 weight: rule.weight,
                 description: rule.description.clone(),
                 action: rule.action,
+                content_hash: content_hash(rule, &b.named),
                 node,
             });
         }
@@ -442,6 +445,36 @@ struct Builder {
     pattern_ids: [HashMap<String, u32>; 3],
     always: Vec<u32>,
     named: HashMap<String, Condition>,
+}
+
+/// A digest of everything that decides when a rule fires and what it adds:
+/// category, weight, action and the condition with every `use` expanded
+/// (so editing a shared named condition changes the hash of the rules that
+/// use it). Description and examples are left out: rewording a rule does
+/// not change what it does. Fitted weights are keyed by it, so a rule
+/// edited since a model was fitted falls back to its hand-set weight.
+pub(crate) fn content_hash(rule: &crate::rules::Rule, named: &HashMap<String, Condition>) -> String {
+    fn expand(c: &Condition, named: &HashMap<String, Condition>, depth: usize) -> Condition {
+        match c {
+            Condition::Use(name) if depth < MAX_USE_DEPTH => match named.get(name) {
+                Some(inner) => expand(inner, named, depth + 1),
+                None => c.clone(),
+            },
+            Condition::All(v) => Condition::All(v.iter().map(|c| expand(c, named, depth)).collect()),
+            Condition::Any(v) => Condition::Any(v.iter().map(|c| expand(c, named, depth)).collect()),
+            Condition::Not(c) => Condition::Not(Box::new(expand(c, named, depth))),
+            other => other.clone(),
+        }
+    }
+    use sha2::Digest;
+    let text = format!(
+        "{}|{:?}|{:?}|{:?}",
+        rule.category.as_str(),
+        rule.weight.to_bits(),
+        rule.action,
+        expand(&rule.when, named, 0)
+    );
+    crate::model::hex(&sha2::Sha256::digest(text.as_bytes())[..8])
 }
 
 /// How deep `use` may nest: enough for any sane reuse, and it stops cycles.

@@ -276,6 +276,30 @@ impl SignalKind {
         SignalKind::Evasion,
         SignalKind::LossyUtf16,
     ];
+
+    /// The name rules use for it (`crypto_address`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignalKind::CryptoAddress => "crypto_address",
+            SignalKind::InvalidCryptoAddress => "invalid_crypto_address",
+            SignalKind::LookalikeDomain => "lookalike_domain",
+            SignalKind::MessengerContact => "messenger_contact",
+            SignalKind::Email => "email",
+            SignalKind::Phone => "phone",
+            SignalKind::MixedScript => "mixed_script",
+            SignalKind::Shortener => "shortener",
+            SignalKind::AnchorMismatch => "anchor_mismatch",
+            SignalKind::IdnLink => "idn_link",
+            SignalKind::DefangedLink => "defanged_link",
+            SignalKind::ExternalLink => "external_link",
+            SignalKind::OfficialLink => "official_link",
+            SignalKind::SeedPhrase => "seed_phrase",
+            SignalKind::PrivateKey => "private_key",
+            SignalKind::AuthorImpersonation => "author_impersonation",
+            SignalKind::Evasion => "evasion",
+            SignalKind::LossyUtf16 => "lossy_utf16",
+        }
+    }
 }
 
 /// Author bounds. Each given bound must hold; an unknown fact (the forum did

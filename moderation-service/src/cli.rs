@@ -2,12 +2,16 @@
 
 use std::path::PathBuf;
 
-use moderation_core::{Engine, Error, RuleSet};
+use moderation_core::{Engine, Error, Model, RuleSet};
 use serde_json::json;
 
-/// Builds the engine from the default pack (unless dropped) and rule files.
-pub fn engine(files: &[PathBuf], no_default_rules: bool) -> anyhow::Result<Engine> {
+/// Builds the engine from the default pack (unless dropped), rule files and
+/// a model.
+pub fn engine(files: &[PathBuf], no_default_rules: bool, model: Option<Model>) -> anyhow::Result<Engine> {
     let mut builder = Engine::builder();
+    if let Some(m) = model {
+        builder = builder.model(std::sync::Arc::new(m));
+    }
     if no_default_rules {
         builder = builder.without_default_rules();
     }

@@ -100,8 +100,86 @@ when = { phrases = ["lottery"] }
     let (_, out, _) = moderation(&["score", "--no-default-rules", "--rules", file.to_str().unwrap()], post);
     let v = &lines(&out)[0];
     assert_eq!(v["versions"]["rules"], "mine@7");
-    let ids: Vec<&str> = v["signals"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = v["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .filter(|id| !id.starts_with("classifier."))
+        .collect();
     assert_eq!(ids, ["spam.lottery"]);
+}
+
+#[test]
+fn score_uses_the_shipped_model_unless_told_not_to() {
+    let post = r#"{"id":"x","body":"Claim your free airdrop now, connect your wallet at binance-airdrop.xyz"}"#;
+    let (code, out, _) = moderation(&["score"], post);
+    assert_eq!(code, 0);
+    let v = &lines(&out)[0];
+    assert!(v["versions"]["model"].as_str().unwrap().starts_with("forum-default@"), "{v}");
+    let ids: Vec<&str> = v["signals"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"classifier.scam") && ids.contains(&"classifier.spam"), "{ids:?}");
+
+    let (_, out, _) = moderation(&["score", "--no-model"], post);
+    let v = &lines(&out)[0];
+    assert!(v["versions"]["model"].is_null());
+    assert!(!v["signals"].as_array().unwrap().iter().any(|s| s["id"].as_str().unwrap().starts_with("classifier.")));
+
+    // A bad model file is a clear error, not a panic.
+    let dir = scratch_dir("badmodel");
+    let bad = dir.join("bad.model");
+    std::fs::write(&bad, b"MODMODEL\x01\x00").unwrap();
+    let (code, _, err) = moderation(&["score", "--model", bad.to_str().unwrap()], post);
+    assert_eq!(code, 2);
+    assert!(err.contains("truncated model file"), "{err}");
+}
+
+/// Training on the team corpus twice gives byte-identical files (the model
+/// card's promise), and `eval` measures it and draws the curves.
+#[test]
+fn train_is_reproducible_and_eval_reports_and_plots() {
+    let dir = scratch_dir("train");
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../datasets/forum-posts");
+    let mut files = Vec::new();
+    for name in ["a.model", "b.model"] {
+        let out = dir.join(name);
+        let (code, stdout, err) = moderation(
+            &["train", "--corpus-only", "--corpus", corpus, "--columns", "5000", "--out", out.to_str().unwrap()],
+            "",
+        );
+        assert_eq!(code, 0, "{err}");
+        assert!(stdout.is_empty(), "training prints nothing on stdout");
+        assert!(err.contains("trained forum-default@"), "{err}");
+        files.push(std::fs::read(&out).unwrap());
+    }
+    assert_eq!(files[0], files[1], "same seed and data, same bytes");
+
+    let png = dir.join("pr.png");
+    let json = dir.join("figures.jsonl");
+    let (code, stdout, err) = moderation(
+        &[
+            "eval",
+            "--model",
+            dir.join("a.model").to_str().unwrap(),
+            "--corpus",
+            corpus,
+            "--datasets",
+            dir.to_str().unwrap(), // no splits/ there: team corpus only
+            "--plot",
+            png.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("| forum-posts (ja) | scam (scam) |"), "{stdout}");
+    let png = std::fs::read(&png).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let figures = lines(&std::fs::read_to_string(&json).unwrap());
+    let ja = figures.iter().find(|f| f["set"] == "forum-posts (ja)" && f["question"] == "scam (scam)").unwrap();
+    assert!(ja["f1"].as_f64().unwrap() > 0.6, "{ja}");
+    assert!(ja["roc_auc"].as_f64().unwrap() > 0.8, "{ja}");
 }
 
 #[test]

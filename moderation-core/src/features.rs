@@ -1,0 +1,348 @@
+//! Hashed text features for the classifier: word uni/bigrams and character
+//! n-grams of the normalized view, each hashed into one of 2^bits buckets.
+//!
+//! Character n-grams cover every script, so Japanese, Chinese, Thai and
+//! Korean need no word segmenter; word n-grams add context for languages
+//! that put spaces between words. The hash is our own (FxHash-style mixing,
+//! a murmur finalizer) because the model file depends on it: a hash from a
+//! crate could change between versions and silently scramble every model.
+//!
+//! Features are unsigned. The model keeps only a selected set of buckets
+//! (chosen by chi² at training time), and naive Bayes needs non-negative
+//! counts; signed hashing exists to keep inner products unbiased over *all*
+//! buckets of a linear model, which is not what we do.
+
+use serde::{Deserialize, Serialize};
+
+/// How text becomes hashed features. Stored in the model file: a model is
+/// only valid with the configuration it was trained with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureConfig {
+    /// log2 of the number of hash buckets (8..=24).
+    pub bucket_bits: u8,
+    /// Character n-gram sizes ending on a character of a script that puts
+    /// spaces between words (Latin, Cyrillic, Hangul…; spaces included).
+    pub char_min: u8,
+    /// Longest such n-gram (≤ 4).
+    pub char_max: u8,
+    /// Character n-gram sizes ending on a Japanese, Chinese, Thai, Lao,
+    /// Khmer or Myanmar character, scripts written without spaces: these
+    /// n-grams stand in for words.
+    pub cjk_min: u8,
+    /// Longest such n-gram (≤ 4).
+    pub cjk_max: u8,
+    /// Longest word n-gram: 0 (none), 1 (unigrams) or 2 (uni+bigrams).
+    pub word_max: u8,
+}
+
+impl Default for FeatureConfig {
+    /// Measured on the training sides (see the README): character 4-grams
+    /// for spaced scripts (words come from word n-grams), 1–3-grams for
+    /// unspaced ones, word uni+bigrams, 2^18 buckets.
+    fn default() -> Self {
+        FeatureConfig { bucket_bits: 18, char_min: 4, char_max: 4, cjk_min: 1, cjk_max: 3, word_max: 2 }
+    }
+}
+
+impl FeatureConfig {
+    /// Checks the bounds a model file could violate.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(8..=24).contains(&self.bucket_bits) {
+            return Err(format!("bucket_bits {} is outside 8..=24", self.bucket_bits));
+        }
+        for (name, lo, hi) in [("character", self.char_min, self.char_max), ("CJK", self.cjk_min, self.cjk_max)] {
+            if lo > hi || hi > 4 || (lo == 0 && hi != 0) {
+                return Err(format!("{name} n-gram range {lo}..={hi} is invalid (1..=4, or 0..=0 for none)"));
+            }
+        }
+        if self.word_max > 2 {
+            return Err(format!("word_max {} is above 2", self.word_max));
+        }
+        Ok(())
+    }
+
+    /// The number of hash buckets.
+    pub fn buckets(&self) -> usize {
+        1 << self.bucket_bits
+    }
+
+    /// Calls `f(bucket)` for every feature of `text`, in text order,
+    /// repeats included. This is the scoring hot path.
+    #[inline]
+    pub fn for_each_bucket(&self, text: &str, mut f: impl FnMut(u32)) {
+        self.walk::<false>(text, &mut |b, _| f(b));
+    }
+
+    /// Like [`FeatureConfig::for_each_bucket`], also passing the text each
+    /// feature was hashed from (a word bigram includes the separator between
+    /// its words; padding spaces are not shown). For training and
+    /// explanations.
+    ///
+    /// ```
+    /// use moderation_core::features::FeatureConfig;
+    ///
+    /// let config = FeatureConfig::default();
+    /// let mut grams = Vec::new();
+    /// config.for_each("dm me now", |_, g| grams.push(g.to_string()));
+    /// assert!(grams.contains(&"dm me".to_string())); // word bigram
+    /// assert!(grams.contains(&"m me".to_string())); // character 4-gram
+    /// ```
+    pub fn for_each<'t>(&self, text: &'t str, mut f: impl FnMut(u32, &'t str)) {
+        self.walk::<true>(text, &mut f);
+    }
+
+    #[inline]
+    fn walk<'t, const GRAMS: bool>(&self, text: &'t str, f: &mut impl FnMut(u32, &'t str)) {
+        let shift = 64 - u32::from(self.bucket_bits);
+        // Character n-grams over the text with runs of whitespace as one
+        // space and a space at each end, so word edges become features.
+        let mut w = CharWindow {
+            packed: 0,
+            starts: [0; 4],
+            at: 0,
+            filled: 0,
+            spaced: (self.char_min, self.char_max),
+            unspaced: (self.cjk_min, self.cjk_max),
+            shift,
+        };
+        let chars = self.char_max.max(self.cjk_max) > 0;
+        let mut words =
+            Words { on: self.word_max > 0, bigrams: self.word_max >= 2, start: None, h: SEED_WORD, prev: None, shift };
+        // One pass: character n-grams and word n-grams from the same
+        // decoded characters.
+        if chars {
+            w.push::<GRAMS>(text, u32::from(b' '), 0, 0, f);
+        }
+        let mut last_space = true;
+        let mut pos = 0usize;
+        for (i, c) in text.char_indices() {
+            let end = i + c.len_utf8();
+            let space = c.is_whitespace();
+            if chars {
+                if space {
+                    if !last_space {
+                        w.push::<GRAMS>(text, u32::from(b' '), i, end, f);
+                    }
+                } else {
+                    w.push::<GRAMS>(text, c as u32, i, end, f);
+                }
+            }
+            last_space = space;
+            pos = end;
+            if !words.on {
+                continue;
+            }
+            // Word n-grams: runs of letters and digits of space-delimited
+            // scripts. Digits hash as `0`, so "$500" and "$900" share
+            // features. The cheap range test first: `is_alphanumeric` is a
+            // table search for non-ASCII characters.
+            if !space && !unspaced(c) && c.is_alphanumeric() {
+                let c = if c.is_ascii_digit() { '0' } else { c };
+                words.start.get_or_insert(i);
+                words.h = mix(words.h, c as u64);
+            } else if words.start.is_some() {
+                words.flush::<GRAMS>(text, i, f);
+                // Only whitespace and light punctuation keep a bigram going.
+                if !(space || matches!(c, '\'' | '-')) {
+                    words.prev = None;
+                }
+            } else if !space {
+                words.prev = None;
+            }
+        }
+        if chars && !last_space {
+            w.push::<GRAMS>(text, u32::from(b' '), pos, pos, f);
+        }
+        if words.on && words.start.is_some() {
+            words.flush::<GRAMS>(text, text.len(), f);
+        }
+    }
+}
+
+/// The word being read and the one before it.
+struct Words {
+    on: bool,
+    bigrams: bool,
+    /// Byte where the current word starts.
+    start: Option<usize>,
+    /// Hash of the current word so far.
+    h: u64,
+    /// Hash and start of the previous word, while a bigram can still form.
+    prev: Option<(u64, usize)>,
+    shift: u32,
+}
+
+impl Words {
+    /// Ends the current word at `end`: emits it and its bigram.
+    #[inline(always)]
+    fn flush<'t, const GRAMS: bool>(&mut self, text: &'t str, end: usize, f: &mut impl FnMut(u32, &'t str)) {
+        let Some(start) = self.start.take() else { return };
+        let bucket = |h: u64| (h.wrapping_mul(FIB) >> self.shift) as u32;
+        f(bucket(self.h), if GRAMS { &text[start..end] } else { "" });
+        if self.bigrams
+            && let Some((ph, pstart)) = self.prev
+        {
+            f(bucket(mix(ph ^ SEED_BIGRAM, self.h)), if GRAMS { &text[pstart..end] } else { "" });
+        }
+        self.prev = Some((self.h, start));
+        self.h = SEED_WORD;
+    }
+}
+
+/// The last four characters, packed 16 bits each into one word (newest in
+/// the low bits), and where each starts in the text. An n-gram's key is the
+/// low `16 n` bits, so hashing a gram is one multiply with no dependency
+/// on the other sizes — this loop is most of the classifier's cost.
+struct CharWindow {
+    packed: u64,
+    starts: [usize; 4],
+    at: usize,
+    filled: u8,
+    spaced: (u8, u8),
+    unspaced: (u8, u8),
+    shift: u32,
+}
+
+/// One odd multiplier per n-gram size, so "ab" and " ab" never share a key.
+const GRAM_MUL: [u64; 5] =
+    [0, 0x9e37_79b9_7f4a_7c15, 0xc2b2_ae3d_27d4_eb4f, 0x1656_67b1_9e37_79f9, 0xd6e8_feb8_6659_fd93];
+const GRAM_MASK: [u64; 5] = [0, 0xffff, 0xffff_ffff, 0xffff_ffff_ffff, u64::MAX];
+
+impl CharWindow {
+    /// Adds a character and emits the n-grams that end on it, their sizes
+    /// chosen by its script.
+    #[inline(always)]
+    fn push<'t, const GRAMS: bool>(
+        &mut self,
+        text: &'t str,
+        c: u32,
+        start: usize,
+        end: usize,
+        f: &mut impl FnMut(u32, &'t str),
+    ) {
+        // Characters beyond the BMP fold into 16 bits (rare; a collision
+        // at worst).
+        let c16 = u64::from((c ^ (c >> 16)) as u16);
+        self.packed = (self.packed << 16) | c16;
+        self.at = (self.at + 1) & 3;
+        if GRAMS {
+            self.starts[self.at] = start;
+        }
+        self.filled = (self.filled + 1).min(4);
+        let (lo, hi) = if unspaced_u32(c) { self.unspaced } else { self.spaced };
+        let hi = hi.min(self.filled);
+        let lo = lo.max(1 + u8::from(c == u32::from(b' ')));
+        for n in lo..=hi {
+            let key = self.packed & GRAM_MASK[usize::from(n)];
+            let bucket = (key.wrapping_mul(GRAM_MUL[usize::from(n)]) >> self.shift) as u32;
+            let first = (self.at + 4 - usize::from(n - 1)) & 3;
+            f(bucket, if GRAMS { text.get(self.starts[first]..end).unwrap_or("") } else { "" });
+        }
+    }
+}
+
+const SEED_WORD: u64 = 0x1319_8a2e_0370_7344;
+const SEED_BIGRAM: u64 = 0xa409_3822_299f_31d0;
+/// 2^64 / φ: multiplying by it and keeping the high bits spreads keys well
+/// (Fibonacci hashing).
+const FIB: u64 = 0x9e37_79b9_7f4a_7c15;
+
+#[inline(always)]
+fn mix(h: u64, x: u64) -> u64 {
+    (h.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95)
+}
+
+/// Scripts written without spaces between words.
+#[inline(always)]
+pub(crate) fn unspaced(c: char) -> bool {
+    unspaced_u32(c as u32)
+}
+
+#[inline(always)]
+fn unspaced_u32(c: u32) -> bool {
+    c >= 0x0E00
+        && matches!(c,
+            0x0E00..=0x0EFF          // Thai, Lao
+            | 0x1000..=0x109F        // Myanmar
+            | 0x1780..=0x17FF        // Khmer
+            | 0x3040..=0x30FF        // Hiragana, Katakana
+            | 0x3400..=0x4DBF        // CJK extension A
+            | 0x4E00..=0x9FFF        // CJK unified
+            | 0xF900..=0xFAFF        // CJK compatibility
+            | 0x20000..=0x3134F) // CJK extensions B–G
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grams(text: &str, config: FeatureConfig) -> Vec<String> {
+        let mut out = Vec::new();
+        config.for_each(text, |_, g| out.push(g.to_string()));
+        out
+    }
+
+    #[test]
+    fn char_and_word_grams() {
+        let g = grams("dm me", FeatureConfig { char_min: 1, char_max: 4, ..FeatureConfig::default() });
+        for want in ["d", "dm", "dm ", "m", "me", "dm me", "m me"] {
+            assert!(g.contains(&want.to_string()), "missing {want:?} in {g:?}");
+        }
+        assert!(!g.contains(&" ".to_string()), "a lone space is no feature");
+    }
+
+    #[test]
+    fn japanese_has_char_grams_but_no_words() {
+        let cfg = FeatureConfig { word_max: 2, ..FeatureConfig::default() };
+        let g = grams("サポート窓口", cfg);
+        assert!(g.contains(&"ポート".to_string()) && g.contains(&"窓口".to_string()) && g.contains(&"窓".to_string()));
+        assert!(!g.contains(&"サポート".to_string()), "CJK n-grams stop at 3");
+        assert!(!g.contains(&"サポート窓口".to_string()), "no word features for unsegmented scripts");
+    }
+
+    #[test]
+    fn buckets_are_stable_and_in_range() {
+        let cfg = FeatureConfig { bucket_bits: 10, ..FeatureConfig::default() };
+        let mut a = Vec::new();
+        cfg.for_each("Send 0.5 BTC to claim 1 BTC", |b, _| a.push(b));
+        let mut b = Vec::new();
+        cfg.for_each("Send 0.5 BTC to claim 1 BTC", |x, _| b.push(x));
+        assert_eq!(a, b);
+        assert!(a.iter().all(|&x| x < 1024));
+        // Different grams spread over buckets (not all in one).
+        let mut distinct = a.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert!(distinct.len() > a.len() / 2, "{} distinct of {}", distinct.len(), a.len());
+    }
+
+    #[test]
+    fn digits_share_word_features() {
+        let cfg = FeatureConfig { char_min: 0, char_max: 0, cjk_min: 0, cjk_max: 0, ..FeatureConfig::default() };
+        let mut a = Vec::new();
+        cfg.for_each("win 500", |b, _| a.push(b));
+        let mut b = Vec::new();
+        cfg.for_each("win 900", |x, _| b.push(x));
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn the_hot_path_hashes_like_the_explaining_path() {
+        let cfg = FeatureConfig::default();
+        for text in ["Send 0.5 BTC to claim 1 BTC", "サポート窓口はこちら t.me/help", "", "   ", "a"] {
+            let mut a = Vec::new();
+            cfg.for_each(text, |b, _| a.push(b));
+            let mut b = Vec::new();
+            cfg.for_each_bucket(text, |x| b.push(x));
+            assert_eq!(a, b, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn bounds_are_validated() {
+        assert!(FeatureConfig::default().validate().is_ok());
+        assert!(FeatureConfig { bucket_bits: 30, ..FeatureConfig::default() }.validate().is_err());
+        assert!(FeatureConfig { char_min: 0, ..FeatureConfig::default() }.validate().is_err());
+        assert!(FeatureConfig { char_min: 5, char_max: 4, ..FeatureConfig::default() }.validate().is_err());
+    }
+}

@@ -1,0 +1,634 @@
+//! Training a [`Model`] (behind the `train` cargo feature).
+//!
+//! The pipeline, all of it deterministic for a given seed and data:
+//!
+//! 1. **Analyse** every post once with the engine (normalization, signals,
+//!    the rules of the default layers), keeping its normalized text, the
+//!    rules it fired and its dense signal features.
+//! 2. **Select buckets**: count, per hashed bucket, the labelled posts of
+//!    each class containing it, and keep the `columns` buckets with the
+//!    highest chi² for any head (seen in at least `min_df` posts). The
+//!    selected buckets become the model's column map: nothing of size
+//!    documents × 2^bits is ever built.
+//! 3. **Naive Bayes**, binarized multinomial, per head and per fold: integer
+//!    counts, so the result does not depend on thread scheduling. We count
+//!    directly instead of calling linfa-bayes: its `fit_with` needs dense
+//!    batches and 0.8.1 prints its whole model to stderr on every call
+//!    (a stray `dbg!`); a unit test checks our log-likelihood ratios against
+//!    linfa-bayes on the same counts.
+//! 4. **Stack** with linfa-logistic, per head, on out-of-fold text scores,
+//!    signal features, the sum of the hand-set weights of the fired rules
+//!    of that category and one column per rule that fired: the rule's fitted
+//!    weight is `scale × hand-set weight + its own coefficient`, so a rule
+//!    the data says little about keeps (a scaled) hand-set weight rather
+//!    than being shrunk to nothing.
+//! 5. **Choose thresholds and measure** on out-of-fold stacked
+//!    probabilities of the training side (F1-optimal threshold, PR-AUC,
+//!    Brier score): the test side is never looked at.
+
+use std::collections::HashMap;
+
+use linfa::prelude::*;
+use linfa_logistic::LogisticRegression;
+use ndarray::{Array1, Array2};
+use sha2::{Digest, Sha256};
+
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::features::FeatureConfig;
+use crate::metrics;
+use crate::model::{self, Combined, FittedRule, Head, HeadMetrics, Model, ModelData, SignalFeature, TrainingInfo};
+use crate::post::Post;
+use crate::verdict::Category;
+
+/// One labelled post.
+#[derive(Debug, Clone)]
+pub struct Example {
+    /// The post.
+    pub post: Post,
+    /// Known labels; a category not listed is unknown for this post (the
+    /// SMS sets say spam or not, but not whether it is a scam).
+    pub labels: Vec<(Category, bool)>,
+}
+
+impl Example {
+    /// The label for a category, if known.
+    pub fn label(&self, category: Category) -> Option<bool> {
+        self.labels.iter().find(|(c, _)| *c == category).map(|(_, y)| *y)
+    }
+}
+
+/// Training settings. The defaults are what the shipped model uses.
+#[derive(Debug, Clone)]
+pub struct TrainConfig {
+    /// Model name (the part of the version before `@`).
+    pub name: String,
+    /// Categories to train a head for.
+    pub heads: Vec<Category>,
+    /// How text becomes buckets.
+    pub features: FeatureConfig,
+    /// Buckets to keep (≤ 65,535).
+    pub columns: usize,
+    /// A bucket must occur in at least this many labelled posts.
+    pub min_df: u32,
+    /// Naive-Bayes additive smoothing.
+    pub alpha: f64,
+    /// L2 penalty of the stackers.
+    pub l2: f64,
+    /// Cross-validation folds (≥ 2).
+    pub folds: u32,
+    /// Seed of the fold assignment.
+    pub seed: u64,
+    /// Threads for the analysis pass (results do not depend on it).
+    pub threads: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            name: "model".into(),
+            heads: vec![Category::Spam, Category::Scam],
+            features: FeatureConfig::default(),
+            columns: 60_000,
+            min_df: 2,
+            alpha: 0.05,
+            l2: 0.01,
+            folds: 5,
+            seed: 1,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+/// Receives progress; the CLI draws a bar with it.
+pub trait Progress: Sync {
+    /// A new stage of `total` steps begins.
+    fn stage(&self, name: &str, total: u64);
+    /// `n` more steps are done.
+    fn advance(&self, n: u64);
+}
+
+/// No progress output.
+impl Progress for () {
+    fn stage(&self, _: &str, _: u64) {}
+    fn advance(&self, _: u64) {}
+}
+
+/// What the engine saw in one post.
+struct Row {
+    /// Normalized title and body, featurized separately as at inference.
+    texts: Vec<String>,
+    /// Indices into `Engine::rules()` of the rules that fired.
+    rules: Vec<u32>,
+    signals: Vec<f64>,
+    fold: u32,
+}
+
+/// Trains a model on `examples`, using `engine`'s default layers for rule
+/// hits (use an engine without a model). `sources` is provenance for the
+/// model file.
+pub fn train(
+    engine: &Engine,
+    examples: &[Example],
+    sources: &[(String, u32)],
+    config: &TrainConfig,
+    progress: &dyn Progress,
+) -> Result<Model, Error> {
+    validate(examples, config)?;
+    let heads = &config.heads;
+    let features = SignalFeature::all();
+    let rule_index: HashMap<&str, u32> =
+        engine.rules().iter().enumerate().map(|(i, r)| (r.id.as_str(), i as u32)).collect();
+
+    // 1. Analysis (parallel; each chunk keeps its order).
+    progress.stage("analysing posts", examples.len() as u64);
+    let chunk = examples.len().div_ceil(config.threads.max(1)).max(1);
+    let rows: Vec<Row> = std::thread::scope(|s| {
+        let handles: Vec<_> = examples
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, part)| {
+                let (features, rule_index) = (&features, &rule_index);
+                s.spawn(move || {
+                    part.iter()
+                        .enumerate()
+                        .map(|(i, ex)| {
+                            let row = engine.inspect(&ex.post, |a, fired| Row {
+                                texts: a.fields.iter().map(|f| f.norm.text.as_str().to_string()).collect(),
+                                rules: fired.iter().filter_map(|r| rule_index.get(r.id.as_str()).copied()).collect(),
+                                signals: features.iter().map(|f| f.value(a)).collect(),
+                                fold: fold_of(config.seed, (c * chunk + i) as u64, config.folds),
+                            });
+                            progress.advance(1);
+                            row
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    });
+
+    let labels: Vec<Vec<Option<bool>>> = heads.iter().map(|&c| examples.iter().map(|e| e.label(c)).collect()).collect();
+
+    // 2. Bucket selection by chi².
+    progress.stage("selecting n-grams", rows.len() as u64);
+    let buckets = config.features.buckets();
+    let mut df = vec![[0u32; 2]; buckets * heads.len()];
+    let mut seen = vec![u32::MAX; buckets];
+    for (i, row) in rows.iter().enumerate() {
+        for text in &row.texts {
+            config.features.for_each_bucket(text, |b| {
+                if seen[b as usize] != i as u32 {
+                    seen[b as usize] = i as u32;
+                    for (h, l) in labels.iter().enumerate() {
+                        if let Some(y) = l[i] {
+                            df[b as usize * heads.len() + h][usize::from(y)] += 1;
+                        }
+                    }
+                }
+            });
+        }
+        progress.advance(1);
+    }
+    let columns = select(&df, &labels, config);
+    let k = columns.len();
+
+    // 3. Per-post column lists (CSR), n-gram names and per-fold counts.
+    progress.stage("counting", rows.len() as u64);
+    let mut column_of = vec![u32::MAX; buckets];
+    for (i, &b) in columns.iter().enumerate() {
+        column_of[b as usize] = i as u32;
+    }
+    let mut grams = vec![String::new(); k];
+    let mut offsets = vec![0usize];
+    let mut cols: Vec<u16> = Vec::new();
+    let folds = config.folds as usize;
+    // counts[((fold * heads + h) * 2 + y) * k + col]
+    let mut counts = vec![0u32; folds * heads.len() * 2 * k];
+    let mut marks = vec![u32::MAX; k];
+    for (i, row) in rows.iter().enumerate() {
+        let start = cols.len();
+        for text in &row.texts {
+            config.features.for_each(text, |b, gram| {
+                let c = column_of[b as usize];
+                if c != u32::MAX && marks[c as usize] != i as u32 {
+                    marks[c as usize] = i as u32;
+                    cols.push(c as u16);
+                    if grams[c as usize].is_empty() {
+                        grams[c as usize] = gram.to_string();
+                    }
+                }
+            });
+        }
+        cols[start..].sort_unstable();
+        offsets.push(cols.len());
+        for (h, l) in labels.iter().enumerate() {
+            if let Some(y) = l[i] {
+                let base = ((row.fold as usize * heads.len() + h) * 2 + usize::from(y)) * k;
+                for &c in &cols[start..] {
+                    counts[base + c as usize] += 1;
+                }
+            }
+        }
+        progress.advance(1);
+    }
+    let doc_cols = |i: usize| &cols[offsets[i]..offsets[i + 1]];
+
+    // Naive-Bayes ratios from all folds except `skip` (None: all folds).
+    let nb = |h: usize, skip: Option<usize>| -> Vec<f64> {
+        let mut c = [vec![0u64; k], vec![0u64; k]];
+        for f in (0..folds).filter(|&f| Some(f) != skip) {
+            for (y, cy) in c.iter_mut().enumerate() {
+                let base = ((f * heads.len() + h) * 2 + y) * k;
+                for (a, &b) in cy.iter_mut().zip(&counts[base..base + k]) {
+                    *a += u64::from(b);
+                }
+            }
+        }
+        nb_ratios(&c[0], &c[1], config.alpha)
+    };
+    let text_score = |ratios: &[f64], cols: &[u16]| -> f64 {
+        let sum: f64 = cols.iter().map(|&c| ratios[c as usize]).sum();
+        sum / (cols.len().max(1) as f64).sqrt()
+    };
+
+    // Out-of-fold text scores for every post and head.
+    progress.stage("cross-validating", (folds * heads.len()) as u64);
+    let mut oof = vec![vec![0.0; rows.len()]; heads.len()];
+    for (h, scores) in oof.iter_mut().enumerate() {
+        for f in 0..folds {
+            let ratios = nb(h, Some(f));
+            for (i, row) in rows.iter().enumerate() {
+                if row.fold as usize == f {
+                    scores[i] = text_score(&ratios, doc_cols(i));
+                }
+            }
+            progress.advance(1);
+        }
+    }
+
+    // 4. Stackers.
+    progress.stage("fitting rule weights", heads.len() as u64 * (u64::from(config.folds) + 1));
+    let rules = engine.rules();
+    let mut out_heads = Vec::with_capacity(heads.len());
+    let mut stacked = vec![vec![0.0; rows.len()]; heads.len()];
+    for (h, &category) in heads.iter().enumerate() {
+        let members: Vec<usize> = (0..rows.len()).filter(|&i| labels[h][i].is_some()).collect();
+        let y: Vec<bool> = members.iter().map(|&i| labels[h][i] == Some(true)).collect();
+        // Rules of this category that fired on a labelled post get a column.
+        let mut hits = vec![0u32; rules.len()];
+        for &i in &members {
+            for &r in &rows[i].rules {
+                hits[r as usize] += 1;
+            }
+        }
+        let own: Vec<u32> = (0..rules.len() as u32)
+            .filter(|&r| rules[r as usize].category == category && hits[r as usize] > 0)
+            .collect();
+        let width = heads.len() + features.len() + 1 + own.len();
+        let design = |i: usize| -> Vec<f64> {
+            let row = &rows[i];
+            let mut x = Vec::with_capacity(width);
+            x.extend(oof.iter().map(|s| s[i]));
+            x.extend(&row.signals);
+            let hand: f64 = row
+                .rules
+                .iter()
+                .map(|&r| &rules[r as usize])
+                .filter(|r| r.category == category)
+                .map(|r| r.weight)
+                .sum();
+            x.push(hand);
+            x.extend(own.iter().map(|r| if row.rules.contains(r) { RULE_COLUMN } else { 0.0 }));
+            x
+        };
+        let matrix: Vec<Vec<f64>> = (0..rows.len()).map(design).collect();
+
+        // Out-of-fold stacked probabilities for every post (labelled for
+        // this head or not, for the combined "unwanted" figures).
+        let probs = &mut stacked[h];
+        for f in 0..config.folds {
+            let fit_idx: Vec<usize> = members.iter().copied().filter(|&i| rows[i].fold != f).collect();
+            let fitted = fit_logistic(&matrix, &labels[h], &fit_idx, config.l2)?;
+            for (i, p) in probs.iter_mut().enumerate() {
+                if rows[i].fold == f {
+                    *p = fitted.probability(&matrix[i]);
+                }
+            }
+            progress.advance(1);
+        }
+        let member_probs: Vec<f64> = members.iter().map(|&i| probs[i]).collect();
+        let (threshold, head_metrics) = measure(&member_probs, &y);
+        let fitted = fit_logistic(&matrix, &labels[h], &members, config.l2)?;
+        progress.advance(1);
+        let coefs = &fitted.coefs;
+        let scale = coefs[heads.len() + features.len()];
+        let rule_coef: HashMap<u32, f64> = own
+            .iter()
+            .enumerate()
+            .map(|(j, &r)| (r, RULE_COLUMN * coefs[heads.len() + features.len() + 1 + j]))
+            .collect();
+        let fitted_rules = rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.category == category)
+            .map(|(i, r)| FittedRule {
+                id: r.id.clone(),
+                content_hash: r.content_hash.clone(),
+                hand_weight: r.weight,
+                weight: round6(keep_sign(
+                    r.weight,
+                    scale * r.weight + rule_coef.get(&(i as u32)).copied().unwrap_or(0.0),
+                )),
+                hits: hits[i],
+            })
+            .collect();
+        out_heads.push(Head {
+            category,
+            text_weights: nb(h, None).iter().map(|&w| w as f32).collect(),
+            intercept: round6(fitted.intercept),
+            text_coefs: coefs[..heads.len()].iter().map(|&c| round6(c)).collect(),
+            signal_coefs: coefs[heads.len()..heads.len() + features.len()].iter().map(|&c| round6(c)).collect(),
+            rules: fitted_rules,
+            threshold: round6(threshold.clamp(0.0, 1.0)),
+            metrics: head_metrics,
+        });
+    }
+
+    // Unwanted (any head positive) versus not, scored by the highest head.
+    let unwanted = (heads.len() > 1).then(|| {
+        let (mut p, mut y) = (Vec::new(), Vec::new());
+        for i in 0..rows.len() {
+            let known: Vec<bool> = labels.iter().filter_map(|l| l[i]).collect();
+            if !known.is_empty() {
+                y.push(known.iter().any(|&v| v));
+                p.push(stacked.iter().map(|s| s[i]).fold(0.0, f64::max));
+            }
+        }
+        let (threshold, metrics) = measure(&p, &y);
+        Combined { threshold: round6(threshold.clamp(0.0, 1.0)), metrics }
+    });
+
+    let data = ModelData {
+        unwanted,
+        name: config.name.clone(),
+        created_by: format!("moderation-core {}", env!("CARGO_PKG_VERSION")),
+        features: config.features,
+        columns,
+        grams,
+        signal_features: features.iter().map(|f| f.name()).collect(),
+        heads: out_heads,
+        training: TrainingInfo {
+            data_digest: data_digest(examples, heads),
+            sources: sources.to_vec(),
+            seed: config.seed,
+            folds: config.folds,
+            alpha: config.alpha,
+            l2: config.l2,
+        },
+    };
+    Model::from_data(data)
+}
+
+/// The F1-optimal threshold and the figures at it.
+fn measure(probs: &[f64], y: &[bool]) -> (f64, HeadMetrics) {
+    let (threshold, _) = metrics::best_f1_threshold(probs, y);
+    let conf = metrics::Confusion::at(probs, y, threshold);
+    let m = HeadMetrics {
+        examples: y.len() as u32,
+        positives: y.iter().filter(|&&v| v).count() as u32,
+        f1: round6(conf.f1()),
+        precision: round6(conf.precision()),
+        recall: round6(conf.recall()),
+        pr_auc: round6(metrics::average_precision(probs, y)),
+        brier: round6(metrics::brier(probs, y)),
+    };
+    (threshold, m)
+}
+
+fn validate(examples: &[Example], config: &TrainConfig) -> Result<(), Error> {
+    let fail = |m: String| Err(Error::Training(m));
+    if config.heads.is_empty() || config.heads.len() > 4 {
+        return fail("train 1 to 4 categories".into());
+    }
+    if config.folds < 2 {
+        return fail("cross-validation needs at least 2 folds".into());
+    }
+    if config.columns == 0 || config.columns > u16::MAX as usize {
+        return fail(format!("columns must be within 1..={}", u16::MAX));
+    }
+    config.features.validate().map_err(Error::Training)?;
+    if examples.len() >= u32::MAX as usize {
+        return fail("too many examples".into());
+    }
+    for &c in &config.heads {
+        let pos = examples.iter().filter(|e| e.label(c) == Some(true)).count();
+        let neg = examples.iter().filter(|e| e.label(c) == Some(false)).count();
+        let need = config.folds as usize;
+        if pos < need || neg < need {
+            return fail(format!(
+                "{}: {pos} positive and {neg} negative examples; each class needs at least {need} (one per fold)",
+                c.as_str()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Deterministic fold of the `i`-th example (SplitMix64 of seed and index).
+fn fold_of(seed: u64, i: u64, folds: u32) -> u32 {
+    let mut z = seed.wrapping_add(i.wrapping_mul(0x9e37_79b9_7f4a_7c15)).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    ((z ^ (z >> 31)) % u64::from(folds)) as u32
+}
+
+/// The `config.columns` buckets with the highest chi² for any head.
+fn select(df: &[[u32; 2]], labels: &[Vec<Option<bool>>], config: &TrainConfig) -> Vec<u32> {
+    let heads = labels.len();
+    let totals: Vec<[f64; 2]> = labels
+        .iter()
+        .map(|l| {
+            let pos = l.iter().filter(|v| **v == Some(true)).count() as f64;
+            let neg = l.iter().filter(|v| **v == Some(false)).count() as f64;
+            [neg, pos]
+        })
+        .collect();
+    let mut scored: Vec<(f64, u32)> = (0..df.len() / heads)
+        .filter_map(|b| {
+            let mut best = f64::NEG_INFINITY;
+            let mut support = 0;
+            for (h, t) in totals.iter().enumerate() {
+                let [neg, pos] = df[b * heads + h];
+                support = support.max(neg + pos);
+                best = best.max(chi2(f64::from(pos), f64::from(neg), t[1], t[0]));
+            }
+            (support >= config.min_df).then_some((best, b as u32))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored.truncate(config.columns);
+    let mut out: Vec<u32> = scored.into_iter().map(|(_, b)| b).collect();
+    out.sort_unstable();
+    out
+}
+
+/// Chi² of a 2×2 table: `a` positives and `b` negatives contain the term,
+/// out of `pos` positives and `neg` negatives.
+fn chi2(a: f64, b: f64, pos: f64, neg: f64) -> f64 {
+    let (c, d) = (pos - a, neg - b);
+    let n = pos + neg;
+    let den = (a + c) * (b + d) * (a + b) * (c + d);
+    if den == 0.0 { 0.0 } else { n * (a * d - b * c).powi(2) / den }
+}
+
+/// Multinomial naive-Bayes log-likelihood ratio per column, from per-class
+/// column counts: ln P(col | positive) − ln P(col | negative).
+pub(crate) fn nb_ratios(neg: &[u64], pos: &[u64], alpha: f64) -> Vec<f64> {
+    let k = neg.len() as f64;
+    let tn = neg.iter().sum::<u64>() as f64 + alpha * k;
+    let tp = pos.iter().sum::<u64>() as f64 + alpha * k;
+    neg.iter().zip(pos).map(|(&n, &p)| ((p as f64 + alpha) / tp).ln() - ((n as f64 + alpha) / tn).ln()).collect()
+}
+
+/// The value a fired rule puts in its own stacker column. Below 1 so the L2
+/// penalty pulls a rule's own coefficient harder than the shared ones
+/// (×25 here): a rule that fired on a handful of posts keeps about
+/// `scale × hand-set weight` instead of an extreme fitted value.
+const RULE_COLUMN: f64 = 0.2;
+
+/// A fitted weight never changes the sign its author gave the rule: a scam
+/// rule that the data finds useless gets 0 (and the model card lists it for
+/// review), never a negative weight a moderator would find absurd.
+fn keep_sign(hand: f64, fitted: f64) -> f64 {
+    if hand >= 0.0 { fitted.max(0.0) } else { fitted.min(0.0) }
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+struct Logistic {
+    coefs: Vec<f64>,
+    intercept: f64,
+}
+
+impl Logistic {
+    fn probability(&self, x: &[f64]) -> f64 {
+        let z: f64 = self.intercept + self.coefs.iter().zip(x).map(|(c, v)| c * v).sum::<f64>();
+        1.0 / (1.0 + (-z).exp())
+    }
+}
+
+/// Fits an L2-penalised logistic regression on the rows `idx` with linfa.
+fn fit_logistic(matrix: &[Vec<f64>], y: &[Option<bool>], idx: &[usize], l2: f64) -> Result<Logistic, Error> {
+    let width = matrix.first().map_or(0, Vec::len);
+    let mut x = Array2::<f64>::zeros((idx.len(), width));
+    for (r, &i) in idx.iter().enumerate() {
+        for (c, v) in matrix[i].iter().enumerate() {
+            x[(r, c)] = *v;
+        }
+    }
+    let targets: Array1<usize> = idx.iter().map(|&i| usize::from(y[i] == Some(true))).collect();
+    if targets.iter().all(|&t| t == targets[0]) {
+        return Err(Error::Training("a cross-validation fold holds one class only; use fewer folds".into()));
+    }
+    let dataset = Dataset::new(x, targets);
+    let fitted = LogisticRegression::default()
+        .alpha(l2)
+        .max_iterations(300)
+        .fit(&dataset)
+        .map_err(|e| Error::Training(format!("logistic regression: {e}")))?;
+    // linfa's "positive" class is the more *frequent* label, whichever it
+    // is; we want the probability of label 1, so flip the signs when 0 is.
+    let sign = if fitted.labels().pos.class == 1 { 1.0 } else { -1.0 };
+    Ok(Logistic { coefs: fitted.params().iter().map(|c| sign * c).collect(), intercept: sign * fitted.intercept() })
+}
+
+/// SHA-256 over the training texts and labels, in order.
+fn data_digest(examples: &[Example], heads: &[Category]) -> String {
+    let mut h = Sha256::new();
+    for e in examples {
+        h.update(e.post.title.as_deref().unwrap_or("").as_bytes());
+        h.update([0]);
+        h.update(e.post.body.as_bytes());
+        h.update([0]);
+        for &c in heads {
+            h.update([match e.label(c) {
+                None => 2,
+                Some(y) => u8::from(y),
+            }]);
+        }
+    }
+    model::hex(&h.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use linfa_bayes::{MultinomialNb, NaiveBayes};
+
+    #[test]
+    fn our_naive_bayes_matches_linfa_bayes() {
+        // Three columns, counts per class, as dense count rows.
+        let x = ndarray::array![[2.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 3.0, 1.0], [0.0, 1.0, 2.0]];
+        let y = ndarray::array![1usize, 1, 0, 0];
+        let alpha = 0.5;
+        let nb = MultinomialNb::params().alpha(alpha).fit(&Dataset::new(x.clone(), y)).unwrap();
+        // linfa's joint log-likelihood difference for a one-hot row is the
+        // log-ratio of the column plus the prior log-ratio (equal priors here).
+        let ours = nb_ratios(&[0, 4, 3], &[3, 0, 1], alpha);
+        for col in 0..3 {
+            let mut row = Array2::zeros((1, 3));
+            row[(0, col)] = 1.0;
+            let (p, _) = nb.predict_proba(row.view());
+            let linfa_ratio = (p[(0, 1)] / p[(0, 0)]).ln();
+            assert!((linfa_ratio - ours[col]).abs() < 1e-9, "col {col}: linfa {linfa_ratio} ours {}", ours[col]);
+        }
+    }
+
+    #[test]
+    fn logistic_probability_matches_linfa_predict() {
+        let matrix: Vec<Vec<f64>> = (0..40).map(|i| vec![f64::from(i % 7), f64::from((i * 3) % 5)]).collect();
+        let y: Vec<bool> = (0..40).map(|i| i % 7 + (i * 3) % 5 > 5).collect();
+        let idx: Vec<usize> = (0..40).collect();
+        let labels: Vec<Option<bool>> = y.iter().map(|&v| Some(v)).collect();
+        let ours = fit_logistic(&matrix, &labels, &idx, 1.0).unwrap();
+        let x = Array2::from_shape_fn((40, 2), |(r, c)| matrix[r][c]);
+        let targets: Array1<usize> = y.iter().map(|&v| usize::from(v)).collect();
+        let linfa = LogisticRegression::default()
+            .alpha(1.0)
+            .max_iterations(300)
+            .fit(&Dataset::new(x.clone(), targets))
+            .unwrap();
+        let probs = linfa.predict_probabilities(&x);
+        // linfa gives the probability of its "positive" (more frequent)
+        // class; ours is always that of label 1.
+        let linfa_is_one = linfa.labels().pos.class == 1;
+        for (r, row) in matrix.iter().enumerate() {
+            let linfa_p1 = if linfa_is_one { probs[r] } else { 1.0 - probs[r] };
+            assert!((ours.probability(row) - linfa_p1).abs() < 1e-9);
+        }
+        // And label 1 is what it predicts: positives score higher on average.
+        let mean = |want: bool| {
+            let v: Vec<f64> =
+                matrix.iter().zip(&y).filter(|(_, l)| **l == want).map(|(m, _)| ours.probability(m)).collect();
+            v.iter().sum::<f64>() / v.len() as f64
+        };
+        assert!(mean(true) > mean(false) + 0.3, "{} vs {}", mean(true), mean(false));
+    }
+
+    #[test]
+    fn folds_are_balanced_and_seeded() {
+        let counts = (0..10_000).fold([0u32; 5], |mut acc, i| {
+            acc[fold_of(7, i, 5) as usize] += 1;
+            acc
+        });
+        assert!(counts.iter().all(|&c| (1_800..2_200).contains(&c)), "{counts:?}");
+        assert_ne!(
+            (0..50).map(|i| fold_of(1, i, 5)).collect::<Vec<_>>(),
+            (0..50).map(|i| fold_of(2, i, 5)).collect::<Vec<_>>()
+        );
+    }
+}

@@ -1,0 +1,276 @@
+//! The trained model: training on the team corpus, the file format and its
+//! failure modes, reproducibility, stacking into verdicts.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock};
+
+use moderation_core::metrics::Confusion;
+use moderation_core::model::{FORMAT_VERSION, MAGIC};
+use moderation_core::train::{self, Example, TrainConfig};
+use moderation_core::{Category, Engine, Error, Model, ModelError, Post, RuleSet};
+use sha2::Digest;
+
+/// The team corpus (`datasets/forum-posts`), with its README's split.
+fn corpus() -> &'static [(Example, bool, String)] {
+    static CORPUS: OnceLock<Vec<(Example, bool, String)>> = OnceLock::new();
+    CORPUS.get_or_init(|| {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../datasets/forum-posts");
+        let mut out = Vec::new();
+        for lang in ["en", "ja"] {
+            let text = std::fs::read_to_string(format!("{dir}/{lang}.jsonl")).unwrap();
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let post = Post::from_json(line).unwrap();
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                let scam = v["labels"]["scam"] == 1;
+                let spam = v["labels"]["spam"] == 1;
+                let digest = sha2::Sha256::digest(post.id.as_bytes());
+                let test = digest.iter().fold(0u32, |acc, &b| (acc * 256 + u32::from(b)) % 5) == 0;
+                let labels = vec![(Category::Scam, scam), (Category::Spam, spam && !scam)];
+                out.push((Example { post, labels }, test, lang.to_string()));
+            }
+        }
+        out
+    })
+}
+
+fn config() -> TrainConfig {
+    TrainConfig { name: "test".into(), columns: 8_000, threads: 2, ..TrainConfig::default() }
+}
+
+fn train_on(filter: impl Fn(&(Example, bool, String)) -> bool, config: &TrainConfig) -> Model {
+    let examples: Vec<Example> = corpus().iter().filter(|e| filter(e)).map(|e| e.0.clone()).collect();
+    train::train(&Engine::new().unwrap(), &examples, &[("corpus".into(), examples.len() as u32)], config, &())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Trained once on the corpus's training side, shared by the tests.
+fn model() -> Arc<Model> {
+    static MODEL: OnceLock<Arc<Model>> = OnceLock::new();
+    MODEL.get_or_init(|| Arc::new(train_on(|e| !e.1, &config()))).clone()
+}
+
+/// Scam F1 on the test side of the given language(s), at the model's
+/// cross-validated threshold.
+fn test_f1(model: Arc<Model>, lang: Option<&str>) -> f64 {
+    let threshold = model.head(Category::Scam).unwrap().threshold;
+    let engine = Engine::builder().model(model).build().unwrap();
+    let test: Vec<_> = corpus().iter().filter(|e| e.1 && lang.is_none_or(|l| e.2 == l)).collect();
+    let scores: Vec<f64> = test.iter().map(|e| engine.score(&e.0.post).scores.scam).collect();
+    let y: Vec<bool> = test.iter().map(|e| e.0.label(Category::Scam) == Some(true)).collect();
+    Confusion::at(&scores, &y, threshold).f1()
+}
+
+#[test]
+fn learns_scams_well_above_chance_on_held_out_posts() {
+    // About a third of the corpus is scam: always saying "scam" gives F1 ≈ 0.5.
+    // Measured 0.88 when written; the bound leaves room for noise.
+    let f1 = test_f1(model(), None);
+    eprintln!("held-out scam F1 {f1:.3}");
+    assert!(f1 >= 0.75, "held-out scam F1 {f1:.3}");
+}
+
+#[test]
+fn a_japanese_only_corpus_is_learned_too() {
+    let ja = Arc::new(train_on(|e| !e.1 && e.2 == "ja", &config()));
+    let f1 = test_f1(ja, Some("ja"));
+    eprintln!("held-out Japanese scam F1 {f1:.3}");
+    // Measured 0.84 when written.
+    assert!(f1 >= 0.70, "held-out Japanese scam F1 {f1:.3}");
+}
+
+#[test]
+fn save_and_load_give_identical_scores() {
+    let model = model();
+    let bytes = model.to_bytes();
+    let loaded = Arc::new(Model::from_bytes(&bytes).unwrap());
+    assert_eq!(loaded.to_bytes(), bytes);
+    assert_eq!(loaded.version(), model.version());
+    let a = Engine::builder().model(model).build().unwrap();
+    let b = Engine::builder().model(loaded).build().unwrap();
+    for (ex, _, _) in corpus().iter().take(120) {
+        assert_eq!(a.score(&ex.post), b.score(&ex.post));
+    }
+}
+
+#[test]
+fn same_seed_and_data_give_the_same_bytes_whatever_the_threads() {
+    let one = train_on(|e| !e.1, &TrainConfig { threads: 1, ..config() });
+    assert_eq!(one.to_bytes(), model().to_bytes());
+    let other_seed = train_on(|e| !e.1, &TrainConfig { seed: 2, ..config() });
+    assert_ne!(other_seed.to_bytes(), model().to_bytes(), "the seed changes the folds");
+}
+
+fn refused(bytes: &[u8]) -> ModelError {
+    match Model::from_bytes(bytes) {
+        Err(Error::Model(e)) => e,
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("a bad model file was accepted"),
+    }
+}
+
+#[test]
+fn every_kind_of_bad_model_file_is_a_clear_error() {
+    let good = model().to_bytes();
+    assert_eq!(refused(b""), ModelError::NotAModel);
+    assert_eq!(refused(b"{\"not\": \"a model\"}"), ModelError::NotAModel);
+    assert!(matches!(refused(&good[..30]), ModelError::Truncated { .. }));
+    let cut = refused(&good[..good.len() - 100]);
+    assert!(
+        matches!(cut, ModelError::Truncated { expected, actual } if expected == good.len() as u64 && actual == good.len() as u64 - 100)
+    );
+
+    let mut flipped = good.clone();
+    let last = flipped.len() - 7;
+    flipped[last] ^= 0x40;
+    assert!(matches!(refused(&flipped), ModelError::Corrupt(m) if m.contains("checksum")));
+
+    let mut newer = good.clone();
+    newer[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+    assert_eq!(refused(&newer), ModelError::NewerFormat { found: FORMAT_VERSION + 1, supported: FORMAT_VERSION });
+
+    let mut trailing = good.clone();
+    trailing.push(0);
+    assert!(matches!(refused(&trailing), ModelError::Corrupt(_)));
+
+    // A payload with a valid checksum that does not decode.
+    let payload = b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff";
+    let mut garbage = MAGIC.to_vec();
+    garbage.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    garbage.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    garbage.extend_from_slice(&sha2::Sha256::digest(payload));
+    garbage.extend_from_slice(payload);
+    assert!(matches!(refused(&garbage), ModelError::Corrupt(m) if m.contains("decode")));
+
+    // Decodes, but the parts disagree.
+    let mut data = model().data().clone();
+    data.heads[0].text_weights.pop();
+    assert!(matches!(Model::from_data(data), Err(Error::Model(ModelError::Invalid(_)))));
+    let mut data = model().data().clone();
+    data.heads[0].intercept = f64::NAN;
+    assert!(matches!(Model::from_data(data), Err(Error::Model(ModelError::Invalid(_)))));
+    let mut data = model().data().clone();
+    data.signal_features[0] = "signal.from_the_future".into();
+    let msg = Model::from_data(data).unwrap_err().to_string();
+    assert!(msg.contains("signal.from_the_future"), "{msg}");
+
+    // A file on disk: the path is named.
+    let err = Model::load("/nonexistent/model.bin").unwrap_err().to_string();
+    assert!(err.contains("/nonexistent/model.bin"), "{err}");
+}
+
+/// Every JSON object key path in a value (`signals[].spans[].start`).
+fn shape(v: &serde_json::Value, prefix: &str, out: &mut BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m {
+                let p = format!("{prefix}.{k}");
+                out.insert(p.clone());
+                shape(v, &p, out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|v| shape(v, &format!("{prefix}[]"), out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_model_never_changes_the_verdict_json_shape() {
+    let plain = Engine::new().unwrap();
+    let with = Engine::builder().model(model()).build().unwrap();
+    for (ex, _, _) in corpus().iter().take(200) {
+        let (mut a, mut b) = (BTreeSet::new(), BTreeSet::new());
+        shape(&serde_json::to_value(plain.score(&ex.post)).unwrap(), "", &mut a);
+        shape(&serde_json::to_value(with.score(&ex.post)).unwrap(), "", &mut b);
+        // Keys outside arrays are identical; inside arrays they depend on
+        // which signals fired, but every key is one of the contract's.
+        let top = |s: &BTreeSet<String>| s.iter().filter(|k| !k.contains("[]")).cloned().collect::<BTreeSet<_>>();
+        assert_eq!(top(&a), top(&b));
+        let all: BTreeSet<String> = a.union(&b).cloned().collect();
+        for key in &all {
+            assert!(
+                KNOWN_KEYS.iter().any(|k| k == key),
+                "verdict key {key} is not part of the contract (post {})",
+                ex.post.id
+            );
+        }
+        let v = with.score(&ex.post);
+        assert!(v.versions.model.as_deref().is_some_and(|m| m.starts_with("test@")));
+    }
+}
+
+const KNOWN_KEYS: [&str; 20] = [
+    ".id",
+    ".decision",
+    ".scores",
+    ".scores.spam",
+    ".scores.scam",
+    ".scores.misinformation",
+    ".scores.exposure",
+    ".signals",
+    ".signals[].id",
+    ".signals[].category",
+    ".signals[].weight",
+    ".signals[].description",
+    ".signals[].spans",
+    ".signals[].spans[].field",
+    ".signals[].spans[].start",
+    ".signals[].spans[].end",
+    ".signals[].spans[].text",
+    ".versions",
+    ".versions.rules",
+    ".versions.model",
+];
+
+#[test]
+fn scores_are_the_stacked_probabilities() {
+    // The verdict's score is sigmoid(prior + Σ signal weights): with the
+    // model, the classifier signal and the fitted rule weights.
+    let with = Engine::builder().model(model()).build().unwrap();
+    let post = Post::new("x", "Official support here: DM me on Telegram @binance_help_desk to recover your funds");
+    let v = with.score(&post);
+    let logit: f64 = -3.0 + v.signals.iter().filter(|s| s.category == Category::Scam).map(|s| s.weight).sum::<f64>();
+    assert!((v.scores.scam - 1.0 / (1.0 + (-logit).exp())).abs() < 1e-9);
+    assert!(v.has_signal("classifier.scam") && v.has_signal("classifier.spam"));
+    assert!(v.scores.scam > 0.9, "{v:?}");
+    let c = v.signals.iter().find(|s| s.id == "classifier.scam").unwrap();
+    assert!(c.description.contains("strongest n-grams"), "a flagged post names its n-grams: {}", c.description);
+}
+
+#[test]
+fn fitted_weights_apply_only_to_the_rule_they_were_fitted_on() {
+    let model = model();
+    let head = model.head(Category::Scam).unwrap();
+    let fitted = head.rules.iter().find(|r| r.id == "scam.impersonation.dm-support" || r.hits > 5).unwrap();
+    let post_text = "Official support here: DM me on Telegram @binance_help_desk to recover your funds";
+    let with = Engine::builder().model(model.clone()).build().unwrap();
+    let v = with.score(&Post::new("x", post_text));
+    if let Some(s) = v.signals.iter().find(|s| s.id == fitted.id) {
+        assert!((s.weight - fitted.weight).abs() < 1e-12, "unchanged rule uses its fitted weight");
+        assert!(!s.description.contains("hand-set weight"));
+    }
+
+    // Redefine one rule that fires on the post with another weight: its
+    // content hash changes, so the hand-set weight applies and says so.
+    let plain = Engine::new().unwrap().score(&Post::new("x", post_text));
+    let fired = plain.signals.iter().find(|s| s.id.starts_with("scam.")).expect("a scam rule fires");
+    let edited = RuleSet::from_toml(
+        "edit.toml",
+        &format!(
+            "[[rule]]\nid = \"{}\"\ncategory = \"scam\"\nweight = 1.25\ndescription = \"edited\"\nwhen = {{ phrases = [\"telegram\"] }}\n",
+            fired.id
+        ),
+    )
+    .unwrap();
+    let engine = Engine::builder().rules(edited).model(model).build().unwrap();
+    let v = engine.score(&Post::new("x", post_text));
+    let s = v.signals.iter().find(|s| s.id == fired.id).unwrap();
+    assert_eq!(s.weight, 1.25);
+    assert!(s.description.contains("changed since the model was fitted"), "{}", s.description);
+}
+
+#[test]
+fn training_refuses_data_it_cannot_learn_from() {
+    let examples: Vec<Example> = corpus().iter().take(3).map(|e| e.0.clone()).collect();
+    let err = train::train(&Engine::new().unwrap(), &examples, &[], &config(), &()).unwrap_err().to_string();
+    assert!(err.starts_with("cannot train:"), "{err}");
+}

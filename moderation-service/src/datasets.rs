@@ -1,0 +1,257 @@
+//! Labelled data for training and evaluation: the canonical splits of the
+//! public sets in the shared datasets folder (read in place, never copied)
+//! and the team's own forum corpus in `datasets/forum-posts`.
+//!
+//! Each public set's rows are named by `<file>:<n>` ids in
+//! `splits/<set>.tsv` (see its README); this module reads each set's own
+//! file format and joins the texts to those ids.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use moderation_core::train::Example;
+use moderation_core::{Category, Post};
+use sha2::{Digest, Sha256};
+
+/// Which side of a split a post is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Train, tune and pick thresholds here.
+    Train,
+    /// Report here, nothing else.
+    Test,
+}
+
+/// One labelled post.
+#[derive(Debug, Clone)]
+pub struct Labelled {
+    /// The set's own row id (`SMSSpamCollection:12`, `en-0001`).
+    pub id: String,
+    /// The set's name.
+    pub set: &'static str,
+    /// Train or test side.
+    pub side: Side,
+    /// The post (body = the text).
+    pub post: Post,
+    /// The split's binary columns (`y_spam` → true), as the README defines them.
+    pub columns: BTreeMap<String, bool>,
+    /// Labels for the model's heads: `scam`, and `spam` meaning unwanted
+    /// but not a scam. A head the set says nothing about is absent.
+    pub labels: Vec<(Category, bool)>,
+}
+
+impl Labelled {
+    /// As a training example.
+    pub fn example(&self) -> Example {
+        Example { post: self.post.clone(), labels: self.labels.clone() }
+    }
+}
+
+/// A public set with a canonical split.
+#[derive(Debug, Clone, Copy)]
+pub struct PublicSet {
+    /// Folder name under the datasets root.
+    pub name: &'static str,
+    /// May the shipped model be trained on it (per its README's licence note)?
+    pub trainable: bool,
+    /// The column meaning "scam", if the set has one.
+    pub scam_column: Option<&'static str>,
+    /// The column meaning "unwanted" (spam, scam or both).
+    pub unwanted_column: &'static str,
+}
+
+/// The public sets with canonical splits.
+pub const PUBLIC_SETS: [PublicSet; 5] = [
+    PublicSet { name: "sms-spam-collection", trainable: true, scam_column: None, unwanted_column: "y_spam" },
+    PublicSet {
+        name: "crypto-scam-x-posts-janitr",
+        trainable: true,
+        scam_column: Some("y_scam"),
+        unwanted_column: "y_scam_or_spam",
+    },
+    PublicSet {
+        name: "sms-smishing-mishra-soni",
+        trainable: true,
+        scam_column: Some("y_smishing"),
+        unwanted_column: "y_spam_or_smishing",
+    },
+    PublicSet {
+        name: "thai-sms-spam-scam",
+        trainable: true,
+        scam_column: Some("y_scam"),
+        unwanted_column: "y_scam_or_spam",
+    },
+    // No licence: evaluation only, never in the shipped model.
+    PublicSet {
+        name: "indonesian-sms-spam",
+        trainable: false,
+        scam_column: Some("y_fraud"),
+        unwanted_column: "y_fraud_or_promo",
+    },
+];
+
+/// The shared datasets folder: `--datasets` if given (and nothing else),
+/// else `MODERATION_DATASETS`, else `../shared/datasets`; `None` when the
+/// chosen folder has no `splits/`.
+pub fn root(explicit: Option<&Path>) -> Option<PathBuf> {
+    let chosen = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => std::env::var_os("MODERATION_DATASETS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("../shared/datasets")),
+    };
+    chosen.join("splits").is_dir().then_some(chosen)
+}
+
+/// Loads one public set's split, both sides.
+pub fn load_public(root: &Path, set: &PublicSet) -> anyhow::Result<Vec<Labelled>> {
+    let tsv_path = root.join("splits").join(format!("{}.tsv", set.name));
+    let tsv = std::fs::read_to_string(&tsv_path).with_context(|| format!("cannot read {}", tsv_path.display()))?;
+    let mut lines = tsv.lines();
+    let header: Vec<&str> = lines.next().context("empty split file")?.split('\t').collect();
+    if header.len() < 4 || header[0] != "id" || header[1] != "split" {
+        bail!("{}: unexpected header {header:?}", tsv_path.display());
+    }
+    let texts = read_texts(root, set.name)?;
+    let mut out = Vec::new();
+    for (n, line) in lines.enumerate() {
+        let cells: Vec<&str> = line.split('\t').collect();
+        if cells.len() != header.len() {
+            bail!("{}:{}: {} cells, {} expected", tsv_path.display(), n + 2, cells.len(), header.len());
+        }
+        let id = cells[0];
+        let side = match cells[1] {
+            "train" => Side::Train,
+            "test" => Side::Test,
+            other => bail!("{}:{}: unknown side {other:?}", tsv_path.display(), n + 2),
+        };
+        let text = texts.get(id).with_context(|| format!("{}: no text for id {id}", set.name))?;
+        let columns: BTreeMap<String, bool> =
+            header[3..].iter().zip(&cells[3..]).map(|(h, v)| (h.to_string(), *v == "1")).collect();
+        let unwanted = columns[set.unwanted_column];
+        let labels = match set.scam_column {
+            Some(c) => vec![(Category::Scam, columns[c]), (Category::Spam, unwanted && !columns[c])],
+            None => vec![(Category::Spam, unwanted)],
+        };
+        out.push(Labelled {
+            id: id.to_string(),
+            set: set.name,
+            side,
+            post: Post::new(id, text.clone()),
+            columns,
+            labels,
+        });
+    }
+    Ok(out)
+}
+
+/// Reads a set's texts keyed by split id.
+fn read_texts(root: &Path, set: &str) -> anyhow::Result<HashMap<String, String>> {
+    let dir = root.join(set);
+    let read = |file: &str| {
+        let p = dir.join(file);
+        std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))
+    };
+    let mut out = HashMap::new();
+    match set {
+        "sms-spam-collection" => {
+            for (n, line) in read("SMSSpamCollection")?.lines().enumerate() {
+                let text = line.split_once('\t').map_or("", |(_, t)| t);
+                out.insert(format!("SMSSpamCollection:{}", n + 1), text.to_string());
+            }
+        }
+        "crypto-scam-x-posts-janitr" => {
+            for (n, line) in read("sample.jsonl")?.lines().enumerate() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let v: serde_json::Value =
+                    serde_json::from_str(line).with_context(|| format!("sample.jsonl:{}", n + 1))?;
+                let text = v.get("text").and_then(|t| t.as_str()).unwrap_or("");
+                out.insert(format!("sample.jsonl:{}", n + 1), text.to_string());
+            }
+        }
+        "sms-smishing-mishra-soni" | "indonesian-sms-spam" => {
+            let (file, column) = if set == "indonesian-sms-spam" {
+                ("dataset_sms_spam_v1.csv", "teks")
+            } else {
+                ("Dataset_5971.csv", "TEXT")
+            };
+            let mut reader = csv::Reader::from_path(dir.join(file)).with_context(|| format!("cannot read {file}"))?;
+            let at = reader
+                .headers()?
+                .iter()
+                .position(|h| h == column)
+                .with_context(|| format!("{file}: no column {column}"))?;
+            for (n, record) in reader.records().enumerate() {
+                let record = record.with_context(|| format!("{file}: record {}", n + 1))?;
+                out.insert(format!("{file}:{}", n + 1), record.get(at).unwrap_or("").to_string());
+            }
+        }
+        "thai-sms-spam-scam" => {
+            let raw = dir.join("raw_data");
+            let mut files: Vec<_> = std::fs::read_dir(&raw)
+                .with_context(|| format!("cannot list {}", raw.display()))?
+                .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+                .collect();
+            files.sort();
+            for f in files {
+                for (n, line) in read(&format!("raw_data/{f}"))?.lines().enumerate() {
+                    let text = line.split_once('|').map_or("", |(_, t)| t);
+                    out.insert(format!("raw_data/{f}:{}", n + 1), text.to_string());
+                }
+            }
+        }
+        other => bail!("unknown dataset {other}"),
+    }
+    Ok(out)
+}
+
+/// The team's corpus: every `*.jsonl` in `dir`, posts with a `labels`
+/// object. A post is on the test side when SHA-256 of its id is 0 mod 5.
+pub fn load_forum_posts(dir: &Path) -> anyhow::Result<Vec<Labelled>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        for (n, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let at = || format!("{}:{}", path.display(), n + 1);
+            let post = Post::from_json(line).with_context(at)?;
+            let v: serde_json::Value = serde_json::from_str(line).with_context(at)?;
+            let label = |name: &str| v["labels"][name].as_i64().map(|x| x == 1);
+            let (Some(spam), Some(scam)) = (label("spam"), label("scam")) else {
+                bail!("{}: labels.spam and labels.scam are required", at());
+            };
+            let mut columns = BTreeMap::new();
+            for name in ["spam", "scam", "misinformation", "exposure"] {
+                columns.insert(name.to_string(), label(name).unwrap_or(false));
+            }
+            columns.insert("spam_or_scam".into(), spam || scam);
+            out.push(Labelled {
+                id: post.id.clone(),
+                set: "forum-posts",
+                side: forum_side(&post.id),
+                labels: vec![(Category::Scam, scam), (Category::Spam, spam && !scam)],
+                post,
+                columns,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The corpus README's split: ids whose SHA-256, read as a big-endian
+/// integer, is 0 mod 5 are test.
+pub fn forum_side(id: &str) -> Side {
+    let d = Sha256::digest(id.as_bytes());
+    if d.iter().fold(0u32, |acc, &b| (acc * 256 + u32::from(b)) % 5) == 0 { Side::Test } else { Side::Train }
+}
