@@ -7,6 +7,11 @@ fn main() {
     let model = moderation_core::Model::load(&path).unwrap_or_else(|e| panic!("{e}"));
     let d = model.data();
     println!("{} ({} columns, {:?})", model.version(), d.columns.len(), d.features);
+    println!("training: {:?}", d.training);
+    println!("unwanted: {:?}", d.unwanted);
+    for h in &d.heads {
+        println!("{} threshold {} metrics {:?}", h.category.as_str(), h.threshold, h.metrics);
+    }
     for h in &d.heads {
         println!("\n{} intercept {:+.3}, text coefficients {:?}", h.category.as_str(), h.intercept, h.text_coefs);
         for (n, c) in d.signal_features.iter().zip(&h.signal_coefs) {

@@ -105,63 +105,58 @@ impl FeatureConfig {
             unspaced: (self.cjk_min, self.cjk_max),
             shift,
         };
-        let chars = self.char_max.max(self.cjk_max) > 0;
-        let mut words =
-            Words { on: self.word_max > 0, bigrams: self.word_max >= 2, start: None, h: SEED_WORD, prev: None, shift };
-        // One pass: character n-grams and word n-grams from the same
-        // decoded characters.
-        if chars {
+        // Two passes over the text, characters then words: measured faster
+        // than one pass doing both (the loops stay small and predictable).
+        if self.char_max.max(self.cjk_max) > 0 {
             w.push::<GRAMS>(text, u32::from(b' '), 0, 0, f);
-        }
-        let mut last_space = true;
-        let mut pos = 0usize;
-        for (i, c) in text.char_indices() {
-            let end = i + c.len_utf8();
-            let space = c.is_whitespace();
-            if chars {
-                if space {
+            let mut last_space = true;
+            let mut pos = 0usize;
+            for (i, c) in text.char_indices() {
+                let end = i + c.len_utf8();
+                if c.is_whitespace() {
                     if !last_space {
                         w.push::<GRAMS>(text, u32::from(b' '), i, end, f);
                     }
+                    last_space = true;
                 } else {
                     w.push::<GRAMS>(text, c as u32, i, end, f);
+                    last_space = false;
                 }
+                pos = end;
             }
-            last_space = space;
-            pos = end;
-            if !words.on {
-                continue;
+            if !last_space {
+                w.push::<GRAMS>(text, u32::from(b' '), pos, pos, f);
             }
-            // Word n-grams: runs of letters and digits of space-delimited
-            // scripts. Digits hash as `0`, so "$500" and "$900" share
-            // features. The cheap range test first: `is_alphanumeric` is a
-            // table search for non-ASCII characters.
-            if !space && !unspaced(c) && c.is_alphanumeric() {
+        }
+        if self.word_max == 0 {
+            return;
+        }
+        // Word n-grams: runs of letters and digits of space-delimited
+        // scripts. Digits hash as `0`, so "$500" and "$900" share features.
+        let mut words = Words { bigrams: self.word_max >= 2, start: None, h: SEED_WORD, prev: None, shift };
+        for (i, c) in text.char_indices() {
+            // The cheap range test first: `is_alphanumeric` is a table
+            // search for non-ASCII characters.
+            if !unspaced(c) && c.is_alphanumeric() {
                 let c = if c.is_ascii_digit() { '0' } else { c };
                 words.start.get_or_insert(i);
                 words.h = mix(words.h, c as u64);
             } else if words.start.is_some() {
                 words.flush::<GRAMS>(text, i, f);
                 // Only whitespace and light punctuation keep a bigram going.
-                if !(space || matches!(c, '\'' | '-')) {
+                if !(c.is_whitespace() || matches!(c, '\'' | '-')) {
                     words.prev = None;
                 }
-            } else if !space {
+            } else if !c.is_whitespace() {
                 words.prev = None;
             }
         }
-        if chars && !last_space {
-            w.push::<GRAMS>(text, u32::from(b' '), pos, pos, f);
-        }
-        if words.on && words.start.is_some() {
-            words.flush::<GRAMS>(text, text.len(), f);
-        }
+        words.flush::<GRAMS>(text, text.len(), f);
     }
 }
 
 /// The word being read and the one before it.
 struct Words {
-    on: bool,
     bigrams: bool,
     /// Byte where the current word starts.
     start: Option<usize>,

@@ -65,6 +65,25 @@
 //! # Ok::<(), moderation_core::Error>(())
 //! ```
 //!
+//! # Stacking a trained model
+//!
+//! A [`Model`] (see [`model`] for the file format) adds a statistical
+//! opinion per category it was trained on and replaces the hand-set weights
+//! of the rules it was fitted with. Training is behind the `train` cargo
+//! feature ([`train`], linfa); loading and scoring are not.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use moderation_core::{Engine, Model, Post};
+//!
+//! let model = Model::load("models/default.model")?; // verified: a bad file is an error
+//! let engine = Engine::builder().model(Arc::new(model)).build()?;
+//! let verdict = engine.score(&Post::new("1", "DM me on Telegram for a 2x airdrop"));
+//! assert!(verdict.has_signal("classifier.scam"));
+//! assert!(verdict.versions.model.is_some());
+//! # Ok::<(), moderation_core::Error>(())
+//! ```
+//!
 //! # Crate layout
 //!
 //! | module | job |
@@ -75,6 +94,9 @@
 //! | [`signals`] | URLs, look-alike domains, contacts, crypto addresses, keys, seed phrases |
 //! | [`rules`] | the rule file format and its validation |
 //! | [`engine`] | compiled layers, scoring and decisions |
+//! | [`features`], [`model`] | hashed n-gram features; the model file and inference |
+//! | `train` (feature `train`) | naive Bayes + linfa-logistic stacking, cross-validated |
+//! | [`metrics`] | precision/recall/F1, ROC-AUC, PR-AUC, calibration |
 //!
 //! No async runtime, no database, no network: the crate is a pure function
 //! of the post, the rule sets and (optionally) a model.

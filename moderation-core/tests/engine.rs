@@ -1,8 +1,6 @@
 //! The embedding API: layering, forum settings, caller context, batch
 //! scoring, built-in exposure detectors (the model has its own tests).
 
-use std::sync::Arc;
-
 use moderation_core::{Author, Category, Context, Decision, Engine, Error, Post, RuleSet, Signal};
 
 fn set(name: &str, text: &str) -> RuleSet {

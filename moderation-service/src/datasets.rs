@@ -26,10 +26,6 @@ pub enum Side {
 /// One labelled post.
 #[derive(Debug, Clone)]
 pub struct Labelled {
-    /// The set's own row id (`SMSSpamCollection:12`, `en-0001`).
-    pub id: String,
-    /// The set's name.
-    pub set: &'static str,
     /// Train or test side.
     pub side: Side,
     /// The post (body = the text).
@@ -134,14 +130,7 @@ pub fn load_public(root: &Path, set: &PublicSet) -> anyhow::Result<Vec<Labelled>
             Some(c) => vec![(Category::Scam, columns[c]), (Category::Spam, unwanted && !columns[c])],
             None => vec![(Category::Spam, unwanted)],
         };
-        out.push(Labelled {
-            id: id.to_string(),
-            set: set.name,
-            side,
-            post: Post::new(id, text.clone()),
-            columns,
-            labels,
-        });
+        out.push(Labelled { side, post: Post::new(id, text.clone()), columns, labels });
     }
     Ok(out)
 }
@@ -237,8 +226,6 @@ pub fn load_forum_posts(dir: &Path) -> anyhow::Result<Vec<Labelled>> {
             }
             columns.insert("spam_or_scam".into(), spam || scam);
             out.push(Labelled {
-                id: post.id.clone(),
-                set: "forum-posts",
                 side: forum_side(&post.id),
                 labels: vec![(Category::Scam, scam), (Category::Spam, spam && !scam)],
                 post,

@@ -225,8 +225,12 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// The model to evaluate (default: the shipped model).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "no_model")]
     pub model: Option<PathBuf>,
+    /// Evaluate the rules alone (thresholds 0.5, the default review
+    /// threshold), as a baseline for the model.
+    #[arg(long)]
+    pub no_model: bool,
     /// Report recall at this false-positive rate.
     #[arg(long, default_value_t = 0.01)]
     pub fpr: f64,
@@ -267,6 +271,8 @@ pub struct Figures {
     pub precision_at_base_rate: f64,
     #[serde(skip)]
     pub curve: Vec<(f64, f64, f64)>,
+    #[serde(skip)]
+    pub scored: Vec<(f64, bool)>,
 }
 
 impl Figures {
@@ -293,6 +299,7 @@ impl Figures {
             base_rate: base,
             precision_at_base_rate: metrics::precision_at_base_rate(c.recall(), c.false_positive_rate(), base),
             curve: metrics::pr_curve(scores, y),
+            scored: scores.iter().copied().zip(y.iter().copied()).collect(),
         }
     }
 }
@@ -325,15 +332,29 @@ fn test_sets(data: &DataArgs) -> anyhow::Result<Vec<(String, Option<&'static Pub
             corpus.iter().filter(|r| r.side == Side::Test && r.post.lang.as_deref() == Some(lang)).cloned().collect();
         out.push((format!("forum-posts ({lang})"), None, rows));
     }
+    // Japanese without `ja-benign.jsonl` (its README asks for both figures:
+    // that file changes the language's class balance).
+    let rows: Vec<Labelled> = corpus
+        .iter()
+        .filter(|r| r.side == Side::Test && r.post.lang.as_deref() == Some("ja") && !r.post.id.starts_with("jb-"))
+        .cloned()
+        .collect();
+    out.push(("forum-posts (ja.jsonl only)".to_string(), None, rows));
     Ok(out)
 }
 
 pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
-    let model = std::sync::Arc::new(load_model(args.model.as_deref())?);
-    let unwanted_threshold = model.data().unwanted.as_ref().map(|c| c.threshold);
-    let scam_threshold = model.head(Category::Scam).map(|h| h.threshold);
-    let spam_threshold = model.head(Category::Spam).map(|h| h.threshold);
-    let engine = Engine::builder().model(model.clone()).build()?;
+    let (engine, version, unwanted_threshold, scam_threshold, spam_threshold) = if args.no_model {
+        (Engine::new()?, "none (rules only)".to_string(), Some(0.5), Some(0.5), Some(0.5))
+    } else {
+        let model = std::sync::Arc::new(load_model(args.model.as_deref())?);
+        let t = (
+            model.data().unwanted.as_ref().map(|c| c.threshold),
+            model.head(Category::Scam).map(|h| h.threshold),
+            model.head(Category::Spam).map(|h| h.threshold),
+        );
+        (Engine::builder().model(model.clone()).build()?, model.version().to_string(), t.0, t.1, t.2)
+    };
     let mut all = Vec::new();
     for (name, set, rows) in test_sets(&args.data)? {
         if rows.is_empty() {
@@ -356,7 +377,13 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
             all.push(Figures::new(&name, &format!("scam ({col})"), &scam, &y, t, args.fpr, args.base_rate));
         }
     }
-    print_figures(&all, model.version());
+    print_figures(&all, &version);
+    print_reliability(&all);
+    for path in [args.json.as_ref(), Some(&args.plot)].into_iter().flatten() {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+    }
     if let Some(path) = &args.json {
         let mut f = std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
         for fig in &all {
@@ -364,10 +391,7 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
             writeln!(f)?;
         }
     }
-    if let Some(dir) = args.plot.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let drawn = plot::pr_curves(&args.plot, &format!("Precision-recall, {}", model.version()), &all)?;
+    let drawn = plot::pr_curves(&args.plot, &format!("Precision-recall, model {version}"), &all)?;
     eprintln!(
         "precision-recall curves: {}{}",
         args.plot.display(),
@@ -377,7 +401,7 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
 }
 
 fn print_figures(all: &[Figures], version: &str) {
-    println!("model {version}; thresholds chosen by cross-validation on the training side");
+    println!("model {version}; thresholds chosen by cross-validation on the training side (0.5 without a model)");
     println!();
     println!(
         "| test set | question | n (pos) | threshold | precision | recall | F1 | ROC-AUC | PR-AUC | Brier | TP/FP/TN/FN | recall @ FPR {} | precision @ base rate {} |",
@@ -406,6 +430,33 @@ fn print_figures(all: &[Figures], version: &str) {
             f.recall_at_fpr,
             f.precision_at_base_rate
         );
+    }
+}
+
+/// Calibration: predicted scam probability against the observed share of
+/// scams, pooled over every test side that labels scams.
+fn print_reliability(all: &[Figures]) {
+    let (mut p, mut y) = (Vec::new(), Vec::new());
+    for f in all.iter().filter(|f| f.question.starts_with("scam")) {
+        for &(s, l) in &f.scored {
+            p.push(s);
+            y.push(l);
+        }
+    }
+    if p.is_empty() {
+        return;
+    }
+    println!();
+    println!(
+        "calibration of the scam score, all test sides pooled ({} posts, Brier {:.4}):",
+        p.len(),
+        metrics::brier(&p, &y)
+    );
+    println!();
+    println!("| predicted | posts | mean predicted | observed scam share |");
+    println!("|---|---|---|---|");
+    for b in metrics::reliability(&p, &y, 10).iter().filter(|b| b.count > 0) {
+        println!("| {:.1}–{:.1} | {} | {:.3} | {:.3} |", b.lo, b.hi, b.count, b.mean_predicted, b.observed);
     }
 }
 
