@@ -481,7 +481,7 @@ pub(crate) enum SignalFeature {
     ExternalLinks,
     /// Share of capitals among letters (0 under 8 letters).
     CapsRatio,
-    /// Share of digits among non-space characters.
+    /// Share of digits among all characters.
     DigitRatio,
 }
 
@@ -499,6 +499,25 @@ impl SignalFeature {
         // withdrawal question a review case.
         out.extend([SignalFeature::ExternalLinks, SignalFeature::CapsRatio, SignalFeature::DigitRatio]);
         out
+    }
+
+    /// Signals that mark an evasion or deception trick: the stacker may
+    /// not give them a negative weight.
+    #[cfg(feature = "train")]
+    pub(crate) fn is_trick(&self) -> bool {
+        matches!(
+            self,
+            SignalFeature::Has(
+                SignalKind::DefangedLink
+                    | SignalKind::MixedScript
+                    | SignalKind::IdnLink
+                    | SignalKind::LookalikeDomain
+                    | SignalKind::AnchorMismatch
+                    | SignalKind::Evasion
+                    | SignalKind::Shortener
+                    | SignalKind::AuthorImpersonation
+            )
+        )
     }
 
     pub(crate) fn name(&self) -> String {

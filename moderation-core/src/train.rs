@@ -304,23 +304,34 @@ pub fn train(
             x
         };
         let matrix: Vec<Vec<f64>> = (0..rows.len()).map(design).collect();
+        let non_negative: Vec<usize> =
+            features.iter().enumerate().filter(|(_, f)| f.is_trick()).map(|(i, _)| heads.len() + i).collect();
+
+        // The constrained fit on every labelled post decides which trick
+        // columns are dropped; the cross-validation folds then fit on the
+        // same columns (one fit each: the active-set loop on 100,000 posts
+        // per fold would be most of the training time).
+        let (fitted, dropped) = fit_constrained(&matrix, &labels[h], &members, config.l2, &non_negative)?;
+        let mut matrix = matrix;
+        for row in &mut matrix {
+            dropped.iter().for_each(|&c| row[c] = 0.0);
+        }
 
         // Out-of-fold stacked probabilities for every post (labelled for
         // this head or not, for the combined "unwanted" figures).
         let probs = &mut stacked[h];
         for f in 0..config.folds {
             let fit_idx: Vec<usize> = members.iter().copied().filter(|&i| rows[i].fold != f).collect();
-            let fitted = fit_logistic(&matrix, &labels[h], &fit_idx, config.l2)?;
+            let fold_fit = fit_logistic(&matrix, &labels[h], &fit_idx, config.l2)?;
             for (i, p) in probs.iter_mut().enumerate() {
                 if rows[i].fold == f {
-                    *p = fitted.probability(&matrix[i]);
+                    *p = fold_fit.probability(&matrix[i]);
                 }
             }
             progress.advance(1);
         }
         let member_probs: Vec<f64> = members.iter().map(|&i| probs[i]).collect();
         let (threshold, head_metrics) = measure(&member_probs, &y);
-        let fitted = fit_logistic(&matrix, &labels[h], &members, config.l2)?;
         progress.advance(1);
         let coefs = &fitted.coefs;
         let scale = coefs[heads.len() + features.len()];
@@ -329,10 +340,12 @@ pub fn train(
             .enumerate()
             .map(|(j, &r)| (r, RULE_COLUMN * coefs[heads.len() + features.len() + 1 + j]))
             .collect();
+        // A rule that never fired on a labelled post was not fitted: it keeps
+        // its hand-set weight, and its verdicts say so.
         let fitted_rules = rules
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.category == category)
+            .filter(|(i, r)| r.category == category && hits[*i] > 0)
             .map(|(i, r)| FittedRule {
                 id: r.id.clone(),
                 content_hash: r.content_hash.clone(),
@@ -419,6 +432,12 @@ fn validate(examples: &[Example], config: &TrainConfig) -> Result<(), Error> {
         return fail(format!("columns must be within 1..={}", u16::MAX));
     }
     config.features.validate().map_err(Error::Training)?;
+    if !(config.alpha.is_finite() && config.alpha > 0.0) {
+        return fail(format!("naive-Bayes smoothing must be a positive number, not {}", config.alpha));
+    }
+    if !(config.l2.is_finite() && config.l2 >= 0.0) {
+        return fail(format!("the L2 penalty must be a number ≥ 0, not {}", config.l2));
+    }
     if examples.len() >= u32::MAX as usize {
         return fail("too many examples".into());
     }
@@ -518,6 +537,47 @@ impl Logistic {
     fn probability(&self, x: &[f64]) -> f64 {
         let z: f64 = self.intercept + self.coefs.iter().zip(x).map(|(c, v)| c * v).sum::<f64>();
         1.0 / (1.0 + (-z).exp())
+    }
+}
+
+/// Fits the stacker with some coefficients constrained to be ≥ 0 (an
+/// active-set loop: a constrained column that comes out negative is removed
+/// and the rest refitted, until none is). Returns the fit and the columns
+/// it removed. Used for the signals that mark a
+/// trick — a defanged link, mixed scripts, an IDN or look-alike domain — so
+/// that using one can never lower a score, whatever the training data says
+/// (in the team corpus defanged links occur only in benign warnings).
+fn fit_constrained(
+    matrix: &[Vec<f64>],
+    y: &[Option<bool>],
+    idx: &[usize],
+    l2: f64,
+    non_negative: &[usize],
+) -> Result<(Logistic, Vec<usize>), Error> {
+    let mut dropped: Vec<usize> = Vec::new();
+    loop {
+        let view: Vec<Vec<f64>>;
+        let m = if dropped.is_empty() {
+            matrix
+        } else {
+            view = matrix
+                .iter()
+                .map(|row| {
+                    let mut r = row.clone();
+                    dropped.iter().for_each(|&c| r[c] = 0.0);
+                    r
+                })
+                .collect();
+            &view
+        };
+        let mut fitted = fit_logistic(m, y, idx, l2)?;
+        dropped.iter().for_each(|&c| fitted.coefs[c] = 0.0);
+        let wrong: Vec<usize> =
+            non_negative.iter().copied().filter(|&c| fitted.coefs[c] < 0.0 && !dropped.contains(&c)).collect();
+        if wrong.is_empty() {
+            return Ok((fitted, dropped));
+        }
+        dropped.extend(wrong);
     }
 }
 

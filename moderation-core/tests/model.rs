@@ -16,8 +16,8 @@ fn corpus() -> &'static [(Example, bool, String)] {
     CORPUS.get_or_init(|| {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../datasets/forum-posts");
         let mut out = Vec::new();
-        for lang in ["en", "ja"] {
-            let text = std::fs::read_to_string(format!("{dir}/{lang}.jsonl")).unwrap();
+        for (file, lang) in [("en", "en"), ("ja", "ja"), ("ja-benign", "ja")] {
+            let text = std::fs::read_to_string(format!("{dir}/{file}.jsonl")).unwrap();
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
                 let post = Post::from_json(line).unwrap();
                 let v: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -49,33 +49,37 @@ fn model() -> Arc<Model> {
     MODEL.get_or_init(|| Arc::new(train_on(|e| !e.1, &config()))).clone()
 }
 
-/// Scam F1 on the test side of the given language(s), at the model's
-/// cross-validated threshold.
-fn test_f1(model: Arc<Model>, lang: Option<&str>) -> f64 {
+/// Scam F1 and ROC-AUC on the test side of the given language(s), at the
+/// model's cross-validated threshold, and the F1 of always answering "scam".
+fn test_figures(model: Arc<Model>, lang: Option<&str>) -> (f64, f64, f64) {
     let threshold = model.head(Category::Scam).unwrap().threshold;
     let engine = Engine::builder().model(model).build().unwrap();
     let test: Vec<_> = corpus().iter().filter(|e| e.1 && lang.is_none_or(|l| e.2 == l)).collect();
     let scores: Vec<f64> = test.iter().map(|e| engine.score(&e.0.post).scores.scam).collect();
     let y: Vec<bool> = test.iter().map(|e| e.0.label(Category::Scam) == Some(true)).collect();
-    Confusion::at(&scores, &y, threshold).f1()
+    let trivial = Confusion::at(&vec![1.0; y.len()], &y, 0.5).f1();
+    (Confusion::at(&scores, &y, threshold).f1(), moderation_core::metrics::roc_auc(&scores, &y), trivial)
 }
 
 #[test]
 fn learns_scams_well_above_chance_on_held_out_posts() {
-    // About a third of the corpus is scam: always saying "scam" gives F1 ≈ 0.5.
-    // Measured 0.88 when written; the bound leaves room for noise.
-    let f1 = test_f1(model(), None);
-    eprintln!("held-out scam F1 {f1:.3}");
-    assert!(f1 >= 0.75, "held-out scam F1 {f1:.3}");
+    // Half the test side is scam: always saying "scam" gives F1 ≈ 0.66.
+    // Measured F1 0.88, ROC-AUC 0.95 when written; the bounds leave room.
+    let (f1, auc, trivial) = test_figures(model(), None);
+    eprintln!("held-out scam F1 {f1:.3} ROC-AUC {auc:.3} (always-scam F1 {trivial:.3})");
+    assert!(f1 >= trivial + 0.1, "held-out scam F1 {f1:.3} vs always-scam {trivial:.3}");
+    assert!(auc >= 0.85, "held-out ROC-AUC {auc:.3}");
 }
 
 #[test]
 fn a_japanese_only_corpus_is_learned_too() {
     let ja = Arc::new(train_on(|e| !e.1 && e.2 == "ja", &config()));
-    let f1 = test_f1(ja, Some("ja"));
-    eprintln!("held-out Japanese scam F1 {f1:.3}");
-    // Measured 0.84 when written.
-    assert!(f1 >= 0.70, "held-out Japanese scam F1 {f1:.3}");
+    let (f1, auc, trivial) = test_figures(ja, Some("ja"));
+    eprintln!("held-out Japanese scam F1 {f1:.3} ROC-AUC {auc:.3} (always-scam F1 {trivial:.3})");
+    // Measured F1 0.84 when written (with ja-benign.jsonl the test side is
+    // mostly benign, so always-scam scores low).
+    assert!(f1 >= trivial + 0.1, "held-out Japanese scam F1 {f1:.3} vs always-scam {trivial:.3}");
+    assert!(auc >= 0.85, "held-out Japanese ROC-AUC {auc:.3}");
 }
 
 #[test]
@@ -240,14 +244,18 @@ fn scores_are_the_stacked_probabilities() {
 fn fitted_weights_apply_only_to_the_rule_they_were_fitted_on() {
     let model = model();
     let head = model.head(Category::Scam).unwrap();
-    let fitted = head.rules.iter().find(|r| r.id == "scam.impersonation.dm-support" || r.hits > 5).unwrap();
     let post_text = "Official support here: DM me on Telegram @binance_help_desk to recover your funds";
     let with = Engine::builder().model(model.clone()).build().unwrap();
     let v = with.score(&Post::new("x", post_text));
-    if let Some(s) = v.signals.iter().find(|s| s.id == fitted.id) {
-        assert!((s.weight - fitted.weight).abs() < 1e-12, "unchanged rule uses its fitted weight");
-        assert!(!s.description.contains("hand-set weight"));
-    }
+    // Some rule the model fitted fires on this post and carries its fitted weight.
+    let (signal, fitted) = v
+        .signals
+        .iter()
+        .find_map(|s| head.rules.iter().find(|r| r.id == s.id).map(|r| (s, r)))
+        .expect("a fitted scam rule fires on the post");
+    assert!((signal.weight - fitted.weight).abs() < 1e-12, "unchanged rule uses its fitted weight");
+    assert!(!signal.description.contains("hand-set weight"));
+    assert!(fitted.hits > 0, "only rules seen in training are fitted");
 
     // Redefine one rule that fires on the post with another weight: its
     // content hash changes, so the hand-set weight applies and says so.
@@ -273,4 +281,28 @@ fn training_refuses_data_it_cannot_learn_from() {
     let examples: Vec<Example> = corpus().iter().take(3).map(|e| e.0.clone()).collect();
     let err = train::train(&Engine::new().unwrap(), &examples, &[], &config(), &()).unwrap_err().to_string();
     assert!(err.starts_with("cannot train:"), "{err}");
+}
+
+#[test]
+fn tricks_never_lower_a_score() {
+    // In the team corpus defanged links appear only in benign warnings, so
+    // an unconstrained stacker learns a large negative weight for them — a
+    // switch a scammer could flip. The trick signals are kept ≥ 0.
+    let model = model();
+    let data = model.data();
+    for name in [
+        "signal.defanged_link",
+        "signal.mixed_script",
+        "signal.idn_link",
+        "signal.lookalike_domain",
+        "signal.anchor_mismatch",
+        "signal.evasion",
+        "signal.shortener",
+        "signal.author_impersonation",
+    ] {
+        let i = data.signal_features.iter().position(|f| f == name).unwrap_or_else(|| panic!("{name} is a feature"));
+        for head in &data.heads {
+            assert!(head.signal_coefs[i] >= 0.0, "{} {name} = {}", head.category.as_str(), head.signal_coefs[i]);
+        }
+    }
 }

@@ -87,17 +87,20 @@ pub const PUBLIC_SETS: [PublicSet; 5] = [
     },
 ];
 
-/// The shared datasets folder: `--datasets` if given (and nothing else),
-/// else `MODERATION_DATASETS`, else `../shared/datasets`; `None` when the
-/// chosen folder has no `splits/`.
-pub fn root(explicit: Option<&Path>) -> Option<PathBuf> {
-    let chosen = match explicit {
-        Some(p) => p.to_path_buf(),
-        None => std::env::var_os("MODERATION_DATASETS")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("../shared/datasets")),
-    };
-    chosen.join("splits").is_dir().then_some(chosen)
+/// The shared datasets folder: `--datasets` if given (an error when it has
+/// no `splits/`), else `MODERATION_DATASETS`, else `../shared/datasets`;
+/// `None` when neither of those has `splits/` (a fresh clone).
+pub fn root(explicit: Option<&Path>) -> anyhow::Result<Option<PathBuf>> {
+    if let Some(p) = explicit {
+        if !p.join("splits").is_dir() {
+            bail!("{} has no splits/ folder: not the shared datasets", p.display());
+        }
+        return Ok(Some(p.to_path_buf()));
+    }
+    let chosen = std::env::var_os("MODERATION_DATASETS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("../shared/datasets"));
+    Ok(chosen.join("splits").is_dir().then_some(chosen))
 }
 
 /// Loads one public set's split, both sides.
@@ -108,6 +111,11 @@ pub fn load_public(root: &Path, set: &PublicSet) -> anyhow::Result<Vec<Labelled>
     let header: Vec<&str> = lines.next().context("empty split file")?.split('\t').collect();
     if header.len() < 4 || header[0] != "id" || header[1] != "split" {
         bail!("{}: unexpected header {header:?}", tsv_path.display());
+    }
+    for column in [Some(set.unwanted_column), set.scam_column].into_iter().flatten() {
+        if !header[3..].contains(&column) {
+            bail!("{}: no column {column} (header {header:?})", tsv_path.display());
+        }
     }
     let texts = read_texts(root, set.name)?;
     let mut out = Vec::new();

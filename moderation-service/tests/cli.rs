@@ -6,8 +6,13 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 fn moderation(args: &[&str], stdin: &str) -> (i32, String, String) {
+    moderation_env(args, stdin, &[])
+}
+
+fn moderation_env(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (i32, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_moderation"))
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -156,21 +161,25 @@ fn train_is_reproducible_and_eval_reports_and_plots() {
 
     let png = dir.join("pr.png");
     let json = dir.join("figures.jsonl");
-    let (code, stdout, err) = moderation(
+    // An explicit folder that is not the shared datasets is an error…
+    let (code, _, err) = moderation(&["eval", "--datasets", dir.to_str().unwrap()], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("has no splits/ folder"), "{err}");
+    // …while none found at all evaluates the team corpus only.
+    let (code, stdout, err) = moderation_env(
         &[
             "eval",
             "--model",
             dir.join("a.model").to_str().unwrap(),
             "--corpus",
             corpus,
-            "--datasets",
-            dir.to_str().unwrap(), // no splits/ there: team corpus only
             "--plot",
             png.to_str().unwrap(),
             "--json",
             json.to_str().unwrap(),
         ],
         "",
+        &[("MODERATION_DATASETS", dir.to_str().unwrap())],
     );
     assert_eq!(code, 0, "{err}");
     assert!(stdout.contains("| forum-posts (ja) | scam (scam) |"), "{stdout}");
