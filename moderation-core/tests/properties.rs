@@ -72,6 +72,11 @@ proptest! {
         for c in Category::ALL {
             prop_assert!((0.0..=1.0).contains(&v.scores.get(c)));
         }
+        prop_assert!(v.has_signal("classifier.scam"));
+        // The n-grams an explanation would name are pieces of the text.
+        for (gram, weight) in model().top_grams(&[post.body.as_str()], Category::Scam, 5) {
+            prop_assert!(post.body.contains(gram) && weight > 0.0, "{gram:?}");
+        }
         for s in &v.signals {
             for span in &s.spans {
                 let text = field(&post, span.field);
@@ -96,9 +101,20 @@ proptest! {
     }
 }
 
+/// The shipped model, so the properties cover the classifier path too.
+fn model() -> std::sync::Arc<moderation_core::Model> {
+    static MODEL: std::sync::OnceLock<std::sync::Arc<moderation_core::Model>> = std::sync::OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.model");
+            std::sync::Arc::new(moderation_core::Model::load(path).unwrap())
+        })
+        .clone()
+}
+
 fn engine() -> &'static Engine {
     static ENGINE: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
-    ENGINE.get_or_init(|| Engine::new().unwrap())
+    ENGINE.get_or_init(|| Engine::builder().model(model()).build().unwrap())
 }
 
 #[test]
