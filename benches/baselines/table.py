@@ -173,6 +173,17 @@ def main(argv=None):
         v = index.get(key, {}).get(model, {}).get(field)
         return float(v) if isinstance(v, (int, float)) else None
 
+    def pair_table(keys, models, first, second, show):
+        """One row per key, one "first / second" cell per model ("—" when missing)."""
+        rows = []
+        for key in keys:
+            cells = []
+            for m in models:
+                a, b = get(key, m, first), get(key, m, second)
+                cells.append("—" if a is None and b is None else show(a, b))
+            rows.append([row_label(key)] + cells)
+        return md_table(["train → test (column)"] + models, rows)
+
     def n_label(key):
         r = next(iter(index[key].values()))
         return f"{r.get('n_train', '?')} / {r.get('n_test', '?')}"
@@ -198,14 +209,7 @@ def main(argv=None):
 
     out.append("## Precision / recall at the default threshold")
     out.append("")
-    rows = []
-    for key in keys:
-        cells = []
-        for m in models:
-            p, r = get(key, m, "precision"), get(key, m, "recall")
-            cells.append("—" if p is None and r is None else f"{fmt(p)} / {fmt(r)}")
-        rows.append([row_label(key)] + cells)
-    out.append(md_table(["train → test (column)"] + models, rows))
+    out.append(pair_table(keys, models, "precision", "recall", lambda p, r: f"{fmt(p)} / {fmt(r)}"))
     out.append("")
 
     out.append("## Cost: training seconds / prediction throughput (texts per second, one core)")
@@ -217,14 +221,9 @@ def main(argv=None):
         + "Timings depend on machine load; compare within one run."
     )
     out.append("")
-    rows = []
-    for key in keys:
-        cells = []
-        for m in models:
-            t, s = get(key, m, "train_seconds"), get(key, m, "predict_per_sec")
-            cells.append("—" if t is None and s is None else f"{fmt(t, 2)} s / {fmt_rate(s)}")
-        rows.append([row_label(key)] + cells)
-    out.append(md_table(["train → test (column)"] + models, rows))
+    out.append(
+        pair_table(keys, models, "train_seconds", "predict_per_sec", lambda t, r: f"{fmt(t, 2)} s / {fmt_rate(r)}")
+    )
     out.append("")
 
     ref, source = readme_reference(args.datasets)
