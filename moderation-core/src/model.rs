@@ -397,8 +397,8 @@ impl Model {
                 });
             }
             let norm = f64::from(n.max(1)).sqrt();
-            for i in 0..h {
-                out.scores[i] = f64::from(sums[i]) / norm;
+            for (score, sum) in out.scores.iter_mut().zip(&sums).take(h) {
+                *score = f64::from(*sum) / norm;
             }
             out.columns = n;
         });

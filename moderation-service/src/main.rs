@@ -11,6 +11,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use moderation_core::{Engine, Post};
+use moderation_service::keys::{NewKey, Role};
+use moderation_service::store::{self, Store};
 
 mod cli;
 mod datasets;
@@ -68,11 +70,44 @@ enum Command {
     /// Train one model per canonical split and column (and cross-domain
     /// pairs) and write figures comparable with the Python baselines.
     EvalSplits(training::EvalSplitsArgs),
+    /// Manage API keys in the configured database (how an operator gets
+    /// the first admin key: there is no default password).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+        /// The database (`sqlite://FILE` or `postgres://…`).
+        #[arg(long, env = "MODERATION_DATABASE", default_value = store::DEFAULT_URL, global = true)]
+        database: String,
+    },
     /// Work with rule sets.
     Rules {
         #[command(subcommand)]
         command: RulesCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key and print it as JSON; the token is shown only this once.
+    Create {
+        /// forum, moderator or admin.
+        #[arg(long)]
+        role: String,
+        /// The forum a `forum` key belongs to, or the forums a moderator
+        /// key is limited to (repeatable; none = every forum).
+        #[arg(long = "forum", value_name = "ID")]
+        forums: Vec<String>,
+        /// A note for operators.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Revoke a key by id.
+    Revoke {
+        /// The key id (`key_…`).
+        id: String,
+    },
+    /// List keys as JSON lines (never tokens).
+    List,
 }
 
 #[derive(Subcommand)]
@@ -116,6 +151,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Keys { command, database } => keys(command, &database),
         Command::Train(args) => training::train(&args).map(|()| ExitCode::SUCCESS),
         Command::Eval(args) => training::eval(&args).map(|()| ExitCode::SUCCESS),
         Command::EvalSplits(args) => training::eval_splits(&args).map(|()| ExitCode::SUCCESS),
@@ -123,6 +159,53 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(if cli::check(&files, no_default_rules) { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
     }
+}
+
+/// `moderation keys …` against the configured database.
+fn keys(command: KeysCommand, database: &str) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let store = Store::open(database).await.with_context(|| format!("cannot open {database}"))?;
+        let now = now_ms();
+        let code = match command {
+            KeysCommand::Create { role, forums, label } => {
+                let new = NewKey { role: Role::parse(&role)?, forums, label };
+                let (key, token) = store.create_key(&new, now).await?;
+                println!(
+                    "{}",
+                    serde_json::json!({"id": key.id, "role": key.role.as_str(), "forums": key.forums, "label": key.label, "token": token})
+                );
+                ExitCode::SUCCESS
+            }
+            KeysCommand::Revoke { id } => {
+                if store.revoke_key(&id, now).await? {
+                    println!("{}", serde_json::json!({"id": id, "revoked": true}));
+                    ExitCode::SUCCESS
+                } else {
+                    eprintln!("error: no live key with id {id}");
+                    ExitCode::from(1)
+                }
+            }
+            KeysCommand::List => {
+                for k in store.list_keys().await? {
+                    println!(
+                        "{}",
+                        serde_json::json!({"id": k.id, "role": k.role.as_str(), "forums": k.forums, "label": k.label,
+                            "created_at": k.created_at, "revoked_at": k.revoked_at})
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+        };
+        store.close().await;
+        Ok(code)
+    })
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Scores each line; blank lines are skipped, bad lines become error objects.

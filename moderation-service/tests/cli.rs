@@ -191,6 +191,39 @@ fn train_is_reproducible_and_eval_reports_and_plots() {
     assert!(ja["roc_auc"].as_f64().unwrap() > 0.8, "{ja}");
 }
 
+/// `moderation keys` is how an operator gets the first admin key.
+#[test]
+fn keys_are_created_listed_and_revoked_from_the_command_line() {
+    let dir = scratch_dir("keys");
+    let db = format!("sqlite://{}", dir.join("keys.db").display());
+    let (code, out, err) =
+        moderation(&["keys", "create", "--role", "admin", "--label", "first", "--database", &db], "");
+    assert_eq!(code, 0, "{err}");
+    let created: Value = serde_json::from_str(out.trim()).unwrap();
+    let token = created["token"].as_str().unwrap();
+    assert!(token.starts_with("mod_") && token.len() == 68);
+    let id = created["id"].as_str().unwrap();
+
+    let (_, out, _) = moderation_env(&["keys", "list"], "", &[("MODERATION_DATABASE", &db)]);
+    let listed = lines(&out);
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["id"], id);
+    assert!(!out.contains(&token[4..]), "list never shows tokens");
+
+    let (code, _, _) = moderation(&["keys", "revoke", id, "--database", &db], "");
+    assert_eq!(code, 0);
+    let (code, _, err) = moderation(&["keys", "revoke", id, "--database", &db], "");
+    assert_eq!(code, 1);
+    assert!(err.contains("no live key"), "{err}");
+
+    let (code, _, err) = moderation(&["keys", "create", "--role", "forum", "--database", &db], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("exactly one forum"), "{err}");
+    let (code, _, err) = moderation(&["keys", "create", "--role", "root", "--database", &db], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown role"), "{err}");
+}
+
 #[test]
 fn rules_check_reports_file_line_and_rule() {
     let dir = scratch_dir("check");

@@ -1,0 +1,156 @@
+//! API keys: what a key may do (its role and forums) and how tokens are
+//! made and recognised.
+//!
+//! A token is 32 random bytes from the operating system, shown once as
+//! `mod_` + 64 hex digits. Only its SHA-256 is stored, and a request's token
+//! is found by hashing it and looking the hash up directly: a deliberately
+//! slow password hash would cost more than scoring the post, and a 256-bit
+//! random token cannot be guessed whatever the hash speed.
+
+use sha2::{Digest, Sha256};
+
+/// What a key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Forum software: score, submit, report — for one forum.
+    Forum,
+    /// Moderators: the queue and decisions, optionally for some forums only.
+    Moderator,
+    /// Everything a moderator can do, plus rules and keys.
+    Admin,
+}
+
+impl Role {
+    /// The name stored and shown (`forum`, `moderator`, `admin`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Forum => "forum",
+            Role::Moderator => "moderator",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses a role name.
+    pub fn parse(s: &str) -> Result<Role, KeyError> {
+        match s {
+            "forum" => Ok(Role::Forum),
+            "moderator" => Ok(Role::Moderator),
+            "admin" => Ok(Role::Admin),
+            other => Err(KeyError::Role(other.to_string())),
+        }
+    }
+}
+
+/// A key as stored (never the token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// Public id (`key_` + 12 hex digits), used to revoke it.
+    pub id: String,
+    /// What it may do.
+    pub role: Role,
+    /// Forums it is scoped to; empty means every forum (never for `forum`).
+    pub forums: Vec<String>,
+    /// A note for operators ("discourse prod").
+    pub label: String,
+    /// Creation time, Unix milliseconds.
+    pub created_at: i64,
+    /// Revocation time, if revoked.
+    pub revoked_at: Option<i64>,
+}
+
+/// What a new key is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewKey {
+    /// Its role.
+    pub role: Role,
+    /// Its forums (exactly one for `forum` keys).
+    pub forums: Vec<String>,
+    /// A note for operators.
+    pub label: String,
+}
+
+/// Why a key could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// Not one of forum, moderator, admin.
+    #[error("unknown role `{0}` (forum, moderator or admin)")]
+    Role(String),
+    /// A forum key names no forum or several.
+    #[error("a forum key is scoped to exactly one forum (--forum ID)")]
+    ForumScope,
+    /// A forum id that is not 1–64 letters, digits, `.`, `-` or `_`.
+    #[error("invalid forum id `{0}`: 1–64 letters, digits, '.', '-' or '_'")]
+    ForumId(String),
+    /// A label over 200 characters.
+    #[error("the label is longer than 200 characters")]
+    Label,
+}
+
+impl NewKey {
+    /// Checks the scope rules.
+    pub fn validate(&self) -> Result<(), KeyError> {
+        if let Some(bad) = self.forums.iter().find(|f| !valid_forum_id(f)) {
+            return Err(KeyError::ForumId(bad.clone()));
+        }
+        if self.role == Role::Forum && self.forums.len() != 1 {
+            return Err(KeyError::ForumScope);
+        }
+        if self.label.chars().count() > 200 {
+            return Err(KeyError::Label);
+        }
+        Ok(())
+    }
+}
+
+/// A forum id as the API accepts it.
+pub fn valid_forum_id(id: &str) -> bool {
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+}
+
+/// A fresh token and its key id, from the operating system's randomness.
+pub fn generate() -> Result<(String, String), getrandom::Error> {
+    let mut bytes = [0u8; 32 + 6];
+    getrandom::fill(&mut bytes)?;
+    Ok((format!("mod_{}", hex(&bytes[..32])), format!("key_{}", hex(&bytes[32..]))))
+}
+
+/// The stored form of a token.
+pub fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_256_bit_and_distinct() {
+        let (a, id) = generate().unwrap();
+        let (b, _) = generate().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 4 + 64);
+        assert!(a.starts_with("mod_") && a[4..].bytes().all(|c| c.is_ascii_hexdigit()));
+        assert!(id.starts_with("key_") && id.len() == 16);
+        assert_eq!(token_hash(&a).len(), 64);
+        assert_ne!(token_hash(&a), token_hash(&b));
+    }
+
+    #[test]
+    fn scopes_are_checked() {
+        let key = |role, forums: &[&str]| NewKey {
+            role,
+            forums: forums.iter().map(|f| f.to_string()).collect(),
+            label: String::new(),
+        };
+        assert_eq!(key(Role::Forum, &[]).validate(), Err(KeyError::ForumScope));
+        assert_eq!(key(Role::Forum, &["a", "b"]).validate(), Err(KeyError::ForumScope));
+        assert!(key(Role::Forum, &["jp-main"]).validate().is_ok());
+        assert!(key(Role::Moderator, &[]).validate().is_ok());
+        assert_eq!(key(Role::Admin, &["bad id"]).validate(), Err(KeyError::ForumId("bad id".into())));
+        assert_eq!(Role::parse("root"), Err(KeyError::Role("root".into())));
+    }
+}

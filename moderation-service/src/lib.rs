@@ -1,0 +1,11 @@
+//! The moderation service: storage and (as it grows) the HTTP API that
+//! forum software and moderators use. The scoring itself is
+//! `moderation-core`; this crate is the layer that remembers.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`store`] | the database: SQLite embedded by default, PostgreSQL for several instances; migrations |
+//! | [`keys`] | API keys: random 256-bit tokens, stored as SHA-256, with roles and forum scopes |
+
+pub mod keys;
+pub mod store;
