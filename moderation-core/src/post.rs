@@ -6,6 +6,7 @@ use crate::error::Error;
 
 /// How the body is marked up. Spans always point into the body as sent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// Plain text.
@@ -19,6 +20,7 @@ pub enum Format {
 
 /// The author of a post, as far as the forum knows them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Author {
     /// The forum's id for the author.
     pub id: String,
@@ -53,6 +55,7 @@ pub struct Author {
 /// # Ok::<(), moderation_core::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Post {
     /// The forum's id for the post (a string, whatever the forum uses).
     pub id: String,
@@ -113,7 +116,9 @@ fn serde_path_to_error(de: &mut serde_json::Deserializer<serde_json::de::StrRead
         // A missing field is reported at its parent; serde names it in the message.
         let field = match (path.as_str(), missing_field(&inner.to_string())) {
             (".", Some(name)) => Some(name),
-            (".", None) => None,
+            // "?" is serde_path_to_error's "somewhere it could not tell"
+            // (a syntax error before any key): no field to name.
+            (".", None) | ("?", _) => None,
             (parent, Some(name)) => Some(format!("{parent}.{name}")),
             (p, None) => Some(p.to_string()),
         };

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a post is scored for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Category {
     /// Unwanted promotion: SEO links, casinos, follower selling, repeated promos.
@@ -37,6 +38,7 @@ impl Category {
 
 /// What the forum should do with the post. Ordered from mildest to strictest.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Decision {
     /// Publish.
@@ -64,6 +66,7 @@ impl Decision {
 
 /// Which field of the post a span is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Field {
     /// The post title.
@@ -81,6 +84,7 @@ pub enum Field {
 /// original text there, except in `exposure` signals, where it is masked so
 /// that a verdict, a log line or a webhook never repeats a user's secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Span {
     /// The field the range is in.
     pub field: Field,
@@ -94,6 +98,7 @@ pub struct Span {
 
 /// One reason contributing to a verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Signal {
     /// The rule or detector id, e.g. `scam.fake-support.dm` or `exposure.seed-phrase`.
     pub id: String,
@@ -114,6 +119,7 @@ pub struct Signal {
 /// signal weights. Until a calibrated classifier is stacked on top these are
 /// rule-based scores, monotone in the evidence but not calibrated probabilities.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Scores {
     /// Spam score.
     pub spam: f64,
@@ -148,6 +154,7 @@ impl Scores {
 
 /// Versions of what produced a verdict, so a decision can be traced later.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Versions {
     /// The layered rule sets, e.g. `default@2026.11.1+forum-a@3`.
     pub rules: String,
@@ -157,6 +164,7 @@ pub struct Versions {
 
 /// The engine's judgement of one post.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Verdict {
     /// The post's id.
     pub id: String,

@@ -6,6 +6,8 @@
 //! |---|---|
 //! | [`store`] | the database: SQLite embedded by default, PostgreSQL for several instances; migrations |
 //! | [`keys`] | API keys: random 256-bit tokens, stored as SHA-256, with roles and forum scopes |
+//! | [`api`] | the HTTP routes, auth and JSON errors; `run(listener, state, limit, shutdown)` |
 
+pub mod api;
 pub mod keys;
 pub mod store;

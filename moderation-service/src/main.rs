@@ -70,6 +70,19 @@ enum Command {
     /// Train one model per canonical split and column (and cross-domain
     /// pairs) and write figures comparable with the Python baselines.
     EvalSplits(training::EvalSplitsArgs),
+    /// Serve the HTTP API (so far: `/v1/score`, `/healthz`, `/readyz`,
+    /// `/openapi.json`).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "MODERATION_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// The database (`sqlite://FILE` or `postgres://…`).
+        #[arg(long, env = "MODERATION_DATABASE", default_value = store::DEFAULT_URL)]
+        database: String,
+        /// Largest request body in bytes.
+        #[arg(long, env = "MODERATION_BODY_LIMIT", default_value_t = moderation_service::api::DEFAULT_BODY_LIMIT)]
+        body_limit: usize,
+    },
     /// Manage API keys in the configured database (how an operator gets
     /// the first admin key: there is no default password).
     Keys {
@@ -152,12 +165,54 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Keys { command, database } => keys(command, &database),
+        Command::Serve { listen, database, body_limit } => serve(&listen, &database, body_limit),
         Command::Train(args) => training::train(&args).map(|()| ExitCode::SUCCESS),
         Command::Eval(args) => training::eval(&args).map(|()| ExitCode::SUCCESS),
         Command::EvalSplits(args) => training::eval_splits(&args).map(|()| ExitCode::SUCCESS),
         Command::Rules { command: RulesCommand::Check { files, no_default_rules } } => {
             Ok(if cli::check(&files, no_default_rules) { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
+    }
+}
+
+/// `moderation serve`: until Ctrl-C or SIGTERM, then in-flight requests finish.
+fn serve(listen: &str, database: &str, body_limit: usize) -> anyhow::Result<ExitCode> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let engine = cli::engine(&[], false, Some(shipped_model()?))?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let store = Store::open(database).await.with_context(|| format!("cannot open {database}"))?;
+        let listener =
+            tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        tracing::info!(address = %listener.local_addr()?, database, model = ?engine.model().map(|m| m.version()), "serving");
+        let state = std::sync::Arc::new(moderation_service::api::AppState { engine: std::sync::Arc::new(engine), store: store.clone() });
+        moderation_service::api::run(listener, state, body_limit, shutdown_signal()).await?;
+        store.close().await;
+        tracing::info!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
     }
 }
 
