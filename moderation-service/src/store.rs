@@ -55,6 +55,17 @@ pub enum Store {
 
 type Row = (String, String, String, String, i64, Option<i64>);
 
+/// Runs the same sqlx code on whichever pool the store holds: the query
+/// text is shared (`$n` placeholders work on both), the pool types differ.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            Store::Sqlite($pool) => $body,
+            Store::Postgres($pool) => $body,
+        }
+    };
+}
+
 impl Store {
     /// Connects (creating an SQLite file if needed) and runs migrations.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
@@ -88,10 +99,7 @@ impl Store {
 
     /// Whether the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        match self {
-            Store::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ())?,
-            Store::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ())?,
-        }
+        on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ())?);
         Ok(())
     }
 
@@ -104,30 +112,17 @@ impl Store {
         let forums = new.forums.join(",");
         const SQL: &str =
             "INSERT INTO api_keys (id, token_sha256, role, forums, label, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
-        match self {
-            Store::Sqlite(p) => {
-                sqlx::query(SQL)
-                    .bind(&id)
-                    .bind(&hash)
-                    .bind(new.role.as_str())
-                    .bind(&forums)
-                    .bind(&new.label)
-                    .bind(now_ms)
-                    .execute(p)
-                    .await?;
-            }
-            Store::Postgres(p) => {
-                sqlx::query(SQL)
-                    .bind(&id)
-                    .bind(&hash)
-                    .bind(new.role.as_str())
-                    .bind(&forums)
-                    .bind(&new.label)
-                    .bind(now_ms)
-                    .execute(p)
-                    .await?;
-            }
-        }
+        on_pool!(self, p => {
+            sqlx::query(SQL)
+                .bind(&id)
+                .bind(&hash)
+                .bind(new.role.as_str())
+                .bind(&forums)
+                .bind(&new.label)
+                .bind(now_ms)
+                .execute(p)
+                .await?;
+        });
         let record = KeyRecord {
             id,
             role: new.role,
@@ -142,10 +137,7 @@ impl Store {
     /// Revokes a key; `false` when no live key has that id.
     pub async fn revoke_key(&self, id: &str, now_ms: i64) -> Result<bool, StoreError> {
         const SQL: &str = "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
-        let affected = match self {
-            Store::Sqlite(p) => sqlx::query(SQL).bind(now_ms).bind(id).execute(p).await?.rows_affected(),
-            Store::Postgres(p) => sqlx::query(SQL).bind(now_ms).bind(id).execute(p).await?.rows_affected(),
-        };
+        let affected = on_pool!(self, p => sqlx::query(SQL).bind(now_ms).bind(id).execute(p).await?.rows_affected());
         Ok(affected == 1)
     }
 
@@ -154,10 +146,7 @@ impl Store {
         const SQL: &str = "SELECT id, role, forums, label, created_at, revoked_at FROM api_keys \
                            WHERE token_sha256 = $1 AND revoked_at IS NULL";
         let hash = keys::token_hash(token);
-        let row: Option<Row> = match self {
-            Store::Sqlite(p) => sqlx::query_as(SQL).bind(&hash).fetch_optional(p).await?,
-            Store::Postgres(p) => sqlx::query_as(SQL).bind(&hash).fetch_optional(p).await?,
-        };
+        let row: Option<Row> = on_pool!(self, p => sqlx::query_as(SQL).bind(&hash).fetch_optional(p).await?);
         row.map(record).transpose()
     }
 
@@ -165,19 +154,13 @@ impl Store {
     pub async fn list_keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
         const SQL: &str =
             "SELECT id, role, forums, label, created_at, revoked_at FROM api_keys ORDER BY created_at DESC, id";
-        let rows: Vec<Row> = match self {
-            Store::Sqlite(p) => sqlx::query_as(SQL).fetch_all(p).await?,
-            Store::Postgres(p) => sqlx::query_as(SQL).fetch_all(p).await?,
-        };
+        let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(SQL).fetch_all(p).await?);
         rows.into_iter().map(record).collect()
     }
 
     /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
-        match self {
-            Store::Sqlite(p) => p.close().await,
-            Store::Postgres(p) => p.close().await,
-        }
+        on_pool!(self, p => p.close().await);
     }
 }
 
