@@ -205,14 +205,18 @@ fn read_texts(root: &Path, set: &str) -> anyhow::Result<HashMap<String, String>>
     Ok(out)
 }
 
-/// The team's corpus: every `*.jsonl` in `dir`, posts with a `labels`
-/// object. A post is on the test side when SHA-256 of its id is 0 mod 5.
-pub fn load_forum_posts(dir: &Path) -> anyhow::Result<Vec<Labelled>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot list {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .collect();
+/// The team's corpus: every `*.jsonl` in the folder `path` (or the one
+/// file `path`), posts with a `labels` object. A post is on the test side when SHA-256 of its id is 0 mod 5.
+pub fn load_forum_posts(path: &Path) -> anyhow::Result<Vec<Labelled>> {
+    let mut files: Vec<PathBuf> = if path.is_dir() {
+        std::fs::read_dir(path)
+            .with_context(|| format!("cannot list {}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            .collect()
+    } else {
+        vec![path.to_path_buf()]
+    };
     files.sort();
     let mut out = Vec::new();
     for path in files {

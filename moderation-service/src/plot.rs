@@ -53,8 +53,10 @@ pub fn pr_curves(path: &Path, title: &str, figures: &[Figures]) -> anyhow::Resul
     mesh.draw().map_err(|e| anyhow!("plot: {e}"))?;
     for (i, f) in figures.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
-        let mut points = vec![(0.0, f.curve.first().map_or(1.0, |p| p.1))];
-        points.extend(f.curve.iter().map(|&(r, p, _)| (r, p)));
+        let (scores, labels): (Vec<f64>, Vec<bool>) = f.scored.iter().copied().unzip();
+        let curve = moderation_core::metrics::pr_curve(&scores, &labels);
+        let mut points = vec![(0.0, curve.first().map_or(1.0, |p| p.1))];
+        points.extend(curve.iter().map(|&(r, p, _)| (r, p)));
         let series =
             chart.draw_series(LineSeries::new(points, color.stroke_width(2))).map_err(|e| anyhow!("plot: {e}"))?;
         if labelled {

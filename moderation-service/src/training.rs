@@ -137,12 +137,7 @@ pub fn training_data(args: &TrainArgs) -> anyhow::Result<(Vec<Example>, Vec<(Str
     let mut examples = Vec::new();
     let mut sources = Vec::new();
     if let Some(path) = &args.input {
-        let dir = tempdir_for(path)?;
-        let rows = datasets::load_forum_posts(&dir);
-        if dir != *path {
-            let _ = std::fs::remove_dir_all(&dir);
-        }
-        let rows = rows?;
+        let rows = datasets::load_forum_posts(path)?;
         sources.push((path.display().to_string(), rows.len() as u32));
         examples.extend(rows.iter().map(Labelled::example));
         return Ok((examples, sources));
@@ -173,19 +168,6 @@ pub fn training_data(args: &TrainArgs) -> anyhow::Result<(Vec<Example>, Vec<(Str
     examples.extend(corpus.iter().filter(|r| r.side == Side::Train).map(Labelled::example));
     sources.push(("forum-posts:train".into(), (examples.len() - before) as u32));
     Ok((examples, sources))
-}
-
-/// `--input FILE` is read like a corpus folder holding just that file.
-fn tempdir_for(path: &Path) -> anyhow::Result<PathBuf> {
-    if path.is_dir() {
-        return Ok(path.to_path_buf());
-    }
-    let dir = std::env::temp_dir().join(format!("moderation-train-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let target = dir.join("input.jsonl");
-    let _ = std::fs::remove_file(&target);
-    std::fs::copy(path, &target).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(dir)
 }
 
 pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
@@ -278,8 +260,6 @@ pub struct Figures {
     pub base_rate: f64,
     pub precision_at_base_rate: f64,
     #[serde(skip)]
-    pub curve: Vec<(f64, f64, f64)>,
-    #[serde(skip)]
     pub scored: Vec<(f64, bool)>,
 }
 
@@ -306,7 +286,6 @@ impl Figures {
             recall_at_fpr: metrics::recall_at_fpr(scores, y, fpr).0,
             base_rate: base,
             precision_at_base_rate: metrics::precision_at_base_rate(c.recall(), c.false_positive_rate(), base),
-            curve: metrics::pr_curve(scores, y),
             scored: scores.iter().copied().zip(y.iter().copied()).collect(),
         }
     }
