@@ -10,4 +10,5 @@
 
 pub mod api;
 pub mod keys;
+pub mod queue;
 pub mod store;

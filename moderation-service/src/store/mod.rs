@@ -5,13 +5,23 @@
 //! folder (`migrations/sqlite`, `migrations/postgres`, same versions) and
 //! every query is written with bound parameters.
 
+use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
-use crate::keys::{self, KeyError, KeyRecord, NewKey, Role};
+use crate::keys::KeyError;
+
+mod keys;
+mod outbox;
+mod queue;
+mod rules;
+
+pub use outbox::{Delivery, OutboxStats};
+pub use queue::{AuditEntry, AuditFilter, Claim, ClaimError, DecideError, Item, ListFilter, Page, Report, SubmitOutcome};
+pub use rules::RuleLayer;
 
 /// The default database: `moderation.db` in the working directory.
 pub const DEFAULT_URL: &str = "sqlite://moderation.db";
@@ -53,8 +63,6 @@ pub enum Store {
     Postgres(PgPool),
 }
 
-type Row = (String, String, String, String, i64, Option<i64>);
-
 /// Runs the same sqlx code on whichever pool the store holds: the query
 /// text is shared (`$n` placeholders work on both), the pool types differ.
 macro_rules! on_pool {
@@ -64,6 +72,70 @@ macro_rules! on_pool {
             Store::Postgres($pool) => $body,
         }
     };
+}
+pub(crate) use on_pool;
+
+/// Picks the SQL text for the backend: the two dialects differ only where
+/// row locks are concerned (`FOR UPDATE [SKIP LOCKED]` on PostgreSQL; on
+/// SQLite the `BEGIN IMMEDIATE` write lock already serializes writers).
+macro_rules! dialect {
+    ($store:expr, sqlite: $sqlite:expr, postgres: $pg:expr $(,)?) => {
+        match $store {
+            Store::Sqlite(_) => $sqlite,
+            Store::Postgres(_) => $pg,
+        }
+    };
+}
+pub(crate) use dialect;
+
+/// A write transaction on either backend.
+pub(crate) trait WriteTx {
+    type Db: sqlx::Database;
+    /// Begins a transaction that will write. On SQLite it is `BEGIN
+    /// IMMEDIATE`: the write lock is taken up front, so a transaction never
+    /// fails half-way with SQLITE_BUSY; a busy `BEGIN` itself is retried.
+    fn write_tx(&self) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send;
+}
+
+impl WriteTx for SqlitePool {
+    type Db = sqlx::Sqlite;
+    async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        let mut delay = Duration::from_millis(2);
+        for _ in 0..20 {
+            match self.begin_with("BEGIN IMMEDIATE").await {
+                Err(sqlx::Error::Database(e)) if is_busy(e.as_ref()) => {
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_millis(200));
+                }
+                other => return other,
+            }
+        }
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl WriteTx for PgPool {
+    type Db = sqlx::Postgres;
+    async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
+fn is_busy(e: &dyn sqlx::error::DatabaseError) -> bool {
+    // SQLITE_BUSY (5) and its extended codes (517 BUSY_SNAPSHOT, …).
+    e.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 5)
+}
+
+/// Whether an error is a unique-key violation (two first submissions of
+/// one post racing).
+pub(crate) fn is_unique_violation(e: &StoreError) -> bool {
+    matches!(e, StoreError::Database(sqlx::Error::Database(d)) if d.is_unique_violation())
+}
+
+/// Decodes an enum stored as its JSON name (`"scam"`).
+pub(crate) fn parse_name<T: serde::de::DeserializeOwned>(table: &'static str, s: &str) -> Result<T, StoreError> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|e| StoreError::Corrupt { table, message: format!("`{s}`: {e}") })
 }
 
 impl Store {
@@ -103,69 +175,8 @@ impl Store {
         Ok(())
     }
 
-    /// Creates a key; returns its record and the token, which is not stored
-    /// and cannot be shown again.
-    pub async fn create_key(&self, new: &NewKey, now_ms: i64) -> Result<(KeyRecord, String), StoreError> {
-        new.validate()?;
-        let (token, id) = keys::generate().map_err(|e| StoreError::Random(e.to_string()))?;
-        let hash = keys::token_hash(&token);
-        let forums = new.forums.join(",");
-        const SQL: &str =
-            "INSERT INTO api_keys (id, token_sha256, role, forums, label, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
-        on_pool!(self, p => {
-            sqlx::query(SQL)
-                .bind(&id)
-                .bind(&hash)
-                .bind(new.role.as_str())
-                .bind(&forums)
-                .bind(&new.label)
-                .bind(now_ms)
-                .execute(p)
-                .await?;
-        });
-        let record = KeyRecord {
-            id,
-            role: new.role,
-            forums: new.forums.clone(),
-            label: new.label.clone(),
-            created_at: now_ms,
-            revoked_at: None,
-        };
-        Ok((record, token))
-    }
-
-    /// Revokes a key; `false` when no live key has that id.
-    pub async fn revoke_key(&self, id: &str, now_ms: i64) -> Result<bool, StoreError> {
-        const SQL: &str = "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
-        let affected = on_pool!(self, p => sqlx::query(SQL).bind(now_ms).bind(id).execute(p).await?.rows_affected());
-        Ok(affected == 1)
-    }
-
-    /// The live (not revoked) key a token belongs to.
-    pub async fn find_key(&self, token: &str) -> Result<Option<KeyRecord>, StoreError> {
-        const SQL: &str = "SELECT id, role, forums, label, created_at, revoked_at FROM api_keys \
-                           WHERE token_sha256 = $1 AND revoked_at IS NULL";
-        let hash = keys::token_hash(token);
-        let row: Option<Row> = on_pool!(self, p => sqlx::query_as(SQL).bind(&hash).fetch_optional(p).await?);
-        row.map(record).transpose()
-    }
-
-    /// Every key, newest first, revoked ones included.
-    pub async fn list_keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
-        const SQL: &str =
-            "SELECT id, role, forums, label, created_at, revoked_at FROM api_keys ORDER BY created_at DESC, id";
-        let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(SQL).fetch_all(p).await?);
-        rows.into_iter().map(record).collect()
-    }
-
     /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
         on_pool!(self, p => p.close().await);
     }
-}
-
-fn record((id, role, forums, label, created_at, revoked_at): Row) -> Result<KeyRecord, StoreError> {
-    let role = Role::parse(&role).map_err(|e| StoreError::Corrupt { table: "api_keys", message: e.to_string() })?;
-    let forums = forums.split(',').filter(|f| !f.is_empty()).map(str::to_string).collect();
-    Ok(KeyRecord { id, role, forums, label, created_at, revoked_at })
 }
