@@ -9,6 +9,12 @@
 //! | [`api`] | the HTTP routes, auth and JSON errors; `run(listener, state, limit, shutdown)` |
 
 pub mod api;
+pub mod clock;
+pub mod config;
+pub mod engine;
 pub mod keys;
+pub mod metrics;
 pub mod queue;
+pub mod server;
 pub mod store;
+pub mod webhook;

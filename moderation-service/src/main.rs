@@ -70,18 +70,25 @@ enum Command {
     /// Train one model per canonical split and column (and cross-domain
     /// pairs) and write figures comparable with the Python baselines.
     EvalSplits(training::EvalSplitsArgs),
-    /// Serve the HTTP API (so far: `/v1/score`, `/healthz`, `/readyz`,
-    /// `/openapi.json`).
+    /// Serve the HTTP API: scoring, submissions, the review queue, webhooks,
+    /// rules and keys. Settings come from defaults, then `--config`, then
+    /// MODERATION_* variables, then these flags (the README lists them all).
     Serve {
-        /// Address to listen on.
-        #[arg(long, env = "MODERATION_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: String,
-        /// The database (`sqlite://FILE` or `postgres://…`).
-        #[arg(long, env = "MODERATION_DATABASE", default_value = store::DEFAULT_URL)]
-        database: String,
-        /// Largest request body in bytes.
-        #[arg(long, env = "MODERATION_BODY_LIMIT", default_value_t = moderation_service::api::DEFAULT_BODY_LIMIT)]
-        body_limit: usize,
+        /// A TOML configuration file.
+        #[arg(long, env = "MODERATION_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Address to listen on [default: 127.0.0.1:8080; env: MODERATION_LISTEN].
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// `sqlite://FILE` or `postgres://…` [default: sqlite://moderation.db; env: MODERATION_DATABASE].
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
+        /// Largest request body in bytes [default: 1048576; env: MODERATION_BODY_LIMIT].
+        #[arg(long, value_name = "BYTES")]
+        body_limit: Option<usize>,
+        /// Print the effective configuration as TOML and exit.
+        #[arg(long)]
+        print_config: bool,
     },
     /// Manage API keys in the configured database (how an operator gets
     /// the first admin key: there is no default password).
@@ -165,7 +172,18 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Keys { command, database } => keys(command, &database),
-        Command::Serve { listen, database, body_limit } => serve(&listen, &database, body_limit),
+        Command::Serve { config, listen, database, body_limit, print_config } => {
+            let mut config = moderation_service::config::Config::load(config.as_deref())?;
+            config.listen = listen.unwrap_or(config.listen);
+            config.database = database.unwrap_or(config.database);
+            config.body_limit = body_limit.unwrap_or(config.body_limit);
+            config.validate()?;
+            if print_config {
+                print!("{}", toml::to_string(&config)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            serve(config)
+        }
         Command::Train(args) => training::train(&args).map(|()| ExitCode::SUCCESS),
         Command::Eval(args) => training::eval(&args).map(|()| ExitCode::SUCCESS),
         Command::EvalSplits(args) => training::eval_splits(&args).map(|()| ExitCode::SUCCESS),
@@ -176,21 +194,25 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// `moderation serve`: until Ctrl-C or SIGTERM, then in-flight requests finish.
-fn serve(listen: &str, database: &str, body_limit: usize) -> anyhow::Result<ExitCode> {
+fn serve(config: moderation_service::config::Config) -> anyhow::Result<ExitCode> {
+    use moderation_service::{clock::SystemClock, engine::LiveEngine, server};
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let engine = cli::engine(&[], false, Some(shipped_model()?))?;
+    let engine = std::sync::Arc::new(LiveEngine::new(Some(std::sync::Arc::new(shipped_model()?)))?);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let store = Store::open(database).await.with_context(|| format!("cannot open {database}"))?;
-        let listener =
-            tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-        tracing::info!(address = %listener.local_addr()?, database, model = ?engine.model().map(|m| m.version()), "serving");
-        let state = std::sync::Arc::new(moderation_service::api::AppState { engine: std::sync::Arc::new(engine), store: store.clone() });
-        moderation_service::api::run(listener, state, body_limit, shutdown_signal()).await?;
+        let database = config.database.clone();
+        let store = Store::open_with(&database, config.pg_pool).await.with_context(|| format!("cannot open {database}"))?;
+        let listener = tokio::net::TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        tracing::info!(address = %listener.local_addr()?, database, model = ?engine.get().model().map(|m| m.version().to_string()), "serving");
+        moderation_service::metrics::handle();
+        let state = server::state(store.clone(), engine, config, std::sync::Arc::new(SystemClock));
+        server::run(listener, state, shutdown_signal()).await?;
         store.close().await;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)

@@ -3,48 +3,39 @@
 
 use std::sync::Arc;
 
-use moderation_core::{Engine, Model};
-use moderation_service::api::{self, AppState};
-use moderation_service::keys::{NewKey, Role};
+use moderation_service::api;
+use moderation_service::clock::ManualClock;
+use moderation_service::keys::Role;
 use moderation_service::store::Store;
 use serde_json::{Value, json};
+
+mod harness;
+
+use harness::{Db, T0, TestServer};
 
 struct Server {
     base: String,
     store: Store,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-    dir: std::path::PathBuf,
+    inner: TestServer,
+    db: Db,
 }
 
 impl Server {
     async fn start(name: &str, body_limit: usize) -> Server {
-        let dir = std::env::temp_dir().join(format!("moderation-api-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = Store::open(&format!("sqlite://{}", dir.join("api.db").display())).await.unwrap();
-        let model = Model::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.model")).unwrap();
-        let engine = Arc::new(Engine::builder().model(Arc::new(model)).build().unwrap());
-        let state = Arc::new(AppState { engine, store: store.clone() });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(api::run(listener, state, body_limit, async move {
-            let _ = stopped.await;
-        }));
-        Server { base, store, stop: Some(stop), task, dir }
+        let db = Db::sqlite(&format!("api-{name}"));
+        let mut config = harness::config();
+        config.body_limit = body_limit;
+        let inner = TestServer::start(&db, config, Arc::new(ManualClock::new(T0))).await;
+        Server { base: inner.base.clone(), store: inner.store.clone(), inner, db }
     }
 
     async fn key(&self, role: Role, forums: &[&str]) -> String {
-        let new = NewKey { role, forums: forums.iter().map(|f| f.to_string()).collect(), label: String::new() };
-        self.store.create_key(&new, 0).await.unwrap().1
+        self.inner.key(role, forums).await.1
     }
 
-    async fn shutdown(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.task.await.unwrap().unwrap();
-        self.store.close().await;
-        let _ = std::fs::remove_dir_all(&self.dir);
+    async fn shutdown(self) {
+        self.inner.shutdown().await;
+        self.db.remove().await;
     }
 }
 

@@ -20,7 +20,10 @@ mod queue;
 mod rules;
 
 pub use outbox::{Delivery, OutboxStats};
-pub use queue::{AuditEntry, AuditFilter, Claim, ClaimError, DecideError, Item, ListFilter, Page, Report, SubmitOutcome};
+pub use queue::{
+    AuditEntry, AuditFilter, Claim, ClaimError, DecideError, Item, ListFilter, Page, Report, SubmitOutcome,
+    decode_cursor,
+};
 pub use rules::RuleLayer;
 
 /// The default database: `moderation.db` in the working directory.
@@ -141,9 +144,18 @@ pub(crate) fn parse_name<T: serde::de::DeserializeOwned>(table: &'static str, s:
 impl Store {
     /// Connects (creating an SQLite file if needed) and runs migrations.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        Store::open_with(url, 8).await
+    }
+
+    /// [`Store::open`] with `pg_pool` connections to PostgreSQL (SQLite
+    /// always uses 4: it has one writer at a time anyway).
+    pub async fn open_with(url: &str, pg_pool: u32) -> Result<Store, StoreError> {
         let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool =
-                PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(5)).connect(url).await?;
+            let pool = PgPoolOptions::new()
+                .max_connections(pg_pool)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect(url)
+                .await?;
             Store::Postgres(pool)
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)?

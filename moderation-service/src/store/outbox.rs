@@ -80,6 +80,13 @@ impl Store {
         Ok(())
     }
 
+    /// Hands a leased webhook back untried (shutting down).
+    pub async fn webhook_release(&self, id: i64) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE outbox SET lease_until = 0 WHERE id = $1 AND delivered_at IS NULL";
+        on_pool!(self, p => sqlx::query(SQL).bind(id).execute(p).await.map(|_| ())?);
+        Ok(())
+    }
+
     /// Undelivered webhooks and the oldest one's age.
     pub async fn outbox_stats(&self) -> Result<OutboxStats, StoreError> {
         const SQL: &str = "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE delivered_at IS NULL";

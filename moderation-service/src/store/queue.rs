@@ -697,8 +697,8 @@ impl Store {
     }
 
     /// Applies a moderator's decision: new status, version + 1, claim
-    /// released, audit entry, and (when `webhook`) a webhook in the outbox,
-    /// all in one transaction.
+    /// released, audit entry, and (when `webhook_for` the item's forum) a
+    /// webhook in the outbox, all in one transaction.
     #[allow(clippy::too_many_arguments)]
     pub async fn decide(
         &self,
@@ -706,7 +706,7 @@ impl Store {
         actor: &str,
         forums: &[String],
         decision: &crate::queue::DecisionInput,
-        webhook: bool,
+        webhook_for: &(dyn Fn(&str) -> bool + Sync),
         now: i64,
     ) -> Result<Result<Item, DecideError>, StoreError> {
         let select = dialect!(self,
@@ -743,7 +743,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             audit!(tx, id, actor, event, Some(from.as_str()), to.as_str(), &decision.reason, &decision.note, version, now);
-            if webhook {
+            if webhook_for(&row.forum) {
                 let key = format!("item-{id}-v{version}");
                 let payload = serde_json::json!({
                     "event": "decision",

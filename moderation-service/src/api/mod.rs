@@ -1,0 +1,339 @@
+//! The HTTP API (axum). Every route but `/healthz`, `/readyz` and
+//! `/openapi.json` needs an API key (`Authorization: Bearer mod_…`);
+//! `/metrics` takes the configured metrics token or an admin key.
+//!
+//! | module | routes |
+//! |---|---|
+//! | [`posts`] | score, submit and report (forum keys) |
+//! | [`queue`] | the review queue, decisions, audit log, export (moderator and admin keys) |
+//! | [`admin`] | rule layers and API keys (admin keys; moderators may read and validate rules) |
+//!
+//! Bad input never reaches a 500: bodies are read as bytes (any content
+//! type) and decoded so errors name the field; over-long bodies get a JSON
+//! 413. Errors of the machine (the database is down) are 503s and say so
+//! without echoing input.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use utoipa::OpenApi;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::engine::LiveEngine;
+use crate::keys::{KeyRecord, Role};
+use crate::store::Store;
+
+pub mod admin;
+pub mod posts;
+pub mod queue;
+
+/// Largest request body accepted, by default (posts are scanned up to
+/// 64 KiB per field; this leaves room for JSON escaping).
+pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct AppState {
+    /// Rules and model; swapped when rules change.
+    pub engine: Arc<LiveEngine>,
+    /// The database.
+    pub store: Store,
+    /// The configuration in force.
+    pub config: Arc<Config>,
+    /// Time (a manual clock in tests).
+    pub clock: Arc<dyn Clock>,
+    /// Wakes the webhook worker when a decision is written.
+    pub webhook_wake: Arc<Notify>,
+}
+
+impl AppState {
+    /// Milliseconds now, by the injected clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}
+
+/// Serves HTTP until `shutdown` completes, then finishes in-flight
+/// requests. The background work (webhooks, rule reloads) is started by
+/// [`crate::server::run`], which tests and `moderation serve` call.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
+
+/// The routes.
+pub fn router(state: Arc<AppState>) -> Router {
+    let body_limit = state.config.body_limit;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/openapi.json", get(openapi))
+        .route("/metrics", get(admin::metrics))
+        .route("/v1/score", post(posts::score))
+        .route("/v1/posts", post(posts::submit))
+        .route("/v1/reports", post(posts::report))
+        .route("/v1/queue", get(queue::list))
+        .route("/v1/queue/claim", post(queue::claim_next))
+        .route("/v1/items/{id}", get(queue::item))
+        .route("/v1/items/{id}/claim", post(queue::claim))
+        .route("/v1/items/{id}/release", post(queue::release))
+        .route("/v1/items/{id}/decision", post(queue::decide))
+        .route("/v1/decisions", post(queue::decide_many))
+        .route("/v1/audit", get(queue::audit))
+        .route("/v1/export", get(queue::export))
+        .route("/v1/rules", get(admin::rules).put(admin::put_rules).delete(admin::delete_rules))
+        .route("/v1/rules/validate", post(admin::validate_rules))
+        .route("/v1/keys", get(admin::list_keys).post(admin::create_key))
+        .route("/v1/keys/{id}", axum::routing::delete(admin::revoke_key))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(crate::metrics::track))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+/// The OpenAPI document, generated from the handlers and the types.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "moderation", description = "Scores forum posts for spam, scams, misinformation and leaked secrets; keeps the review queue."),
+    paths(
+        healthz, readyz, admin::metrics,
+        posts::score, posts::submit, posts::report,
+        queue::list, queue::claim_next, queue::item, queue::claim, queue::release, queue::decide, queue::decide_many,
+        queue::audit, queue::export,
+        admin::rules, admin::put_rules, admin::delete_rules, admin::validate_rules,
+        admin::list_keys, admin::create_key, admin::revoke_key,
+    ),
+    components(schemas(ErrorBody, ErrorDetail, Status)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("mod_…").build()),
+        );
+    }
+}
+
+/// A JSON error: what went wrong, a stable code, and the field when the
+/// input was at fault.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// See [`ErrorBody`].
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, for programs: `invalid_json`, `invalid_query`, `invalid_rules`, `body_too_large`,
+    /// `unauthorized`, `forbidden`, `not_found`, `method_not_allowed`, `claimed`, `stale`,
+    /// `no_change`, `unavailable`.
+    pub code: &'static str,
+    /// For people.
+    pub message: String,
+    /// The JSON path or query parameter at fault (`author.trust_level`), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Rule errors: the 1-based line in the TOML.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// Rule errors: the offending rule's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_id: Option<String>,
+    /// Claim conflicts: who holds the item and until when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claim: Option<crate::store::Claim>,
+}
+
+/// A liveness or readiness answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Status {
+    /// `ok` or `ready`.
+    pub status: &'static str,
+}
+
+/// An error response. User errors (4xx) say what was wrong with the
+/// request; machine errors (503) say which dependency failed.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    detail: ErrorDetail,
+}
+
+impl ApiError {
+    /// An error with a status, a code and a message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, detail: ErrorDetail { code, message: message.into(), ..ErrorDetail::default() } }
+    }
+
+    /// 400 naming the field at fault.
+    pub fn bad(code: &'static str, message: impl Into<String>, field: Option<String>) -> ApiError {
+        let mut e = ApiError::new(StatusCode::BAD_REQUEST, code, message);
+        e.detail.field = field;
+        e
+    }
+
+    /// 404.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(ErrorBody { error: self.detail })).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> ApiError {
+        tracing::error!(error = %e, "store");
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable; retry later")
+    }
+}
+
+/// The key behind a request, if its role is one of `allowed`. Keys are
+/// looked up on every request (no cache), so a revocation holds on every
+/// instance from the next request on.
+pub async fn authorize(state: &AppState, headers: &HeaderMap, allowed: &[Role]) -> Result<KeyRecord, ApiError> {
+    let token = bearer(headers)?;
+    let key = state.store.find_key(token).await?.ok_or_else(|| unauthorized("unknown or revoked API key"))?;
+    if !allowed.contains(&key.role) {
+        let roles: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("this needs a {} key; this key is {}", roles.join(" or "), key.role.as_str()),
+        ));
+    }
+    Ok(key)
+}
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+}
+
+/// The bearer token of a request.
+pub fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = headers.get(header::AUTHORIZATION).ok_or_else(|| unauthorized("an API key is required"))?;
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| unauthorized("use `Authorization: Bearer <key>`"))
+}
+
+/// The body as UTF-8 text, or the 413/400 saying why not.
+pub fn body_text(body: &Result<Bytes, BytesRejection>) -> Result<&str, ApiError> {
+    let bytes = body.as_ref().map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is over the size limit")
+        } else {
+            ApiError::bad("invalid_body", e.body_text(), None)
+        }
+    })?;
+    std::str::from_utf8(bytes).map_err(|e| ApiError::bad("invalid_json", format!("the body is not UTF-8: {e}"), None))
+}
+
+/// Decodes a JSON body, whatever its content type; errors name the field
+/// (`items[2]`, `action`). Unknown fields are ignored.
+pub fn read_json<T: DeserializeOwned>(body: &Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
+    let text = body_text(body)?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        let field = match (path.as_str(), missing_field(&message)) {
+            (".", Some(name)) => Some(name),
+            (".", None) | ("?", _) => None,
+            (parent, Some(name)) => Some(format!("{parent}.{name}")),
+            (p, None) => Some(p.to_string()),
+        };
+        ApiError::bad("invalid_json", message, field)
+    })?;
+    de.end().map_err(|e| ApiError::bad("invalid_json", e.to_string(), None))?;
+    Ok(value)
+}
+
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    Some(rest[..rest.find('`')?].to_string())
+}
+
+/// Decodes a query string; errors name the parameter.
+pub fn read_query<T: DeserializeOwned>(query: Option<&str>) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query.unwrap_or("")));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        let field = match missing_field(&message) {
+            Some(name) => Some(name),
+            None if path != "." && path != "?" => Some(path),
+            None => None,
+        };
+        ApiError::bad("invalid_query", message, field)
+    })
+}
+
+fn form_urlencoded_parse(q: &str) -> form_urlencoded::Parse<'_> {
+    form_urlencoded::parse(q.as_bytes())
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Status)))]
+async fn healthz() -> Json<Status> {
+    Json(Status { status: "ok" })
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, body = Status), (status = 503, body = ErrorBody)))]
+async fn readyz(State(state): State<Arc<AppState>>) -> Result<Json<Status>, ApiError> {
+    state.store.ping().await?;
+    Ok(Json(Status { status: "ready" }))
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+}

@@ -1,0 +1,289 @@
+//! Configuration: defaults, then a TOML file (`--config FILE` or
+//! `MODERATION_CONFIG`), then environment variables, then command-line
+//! flags. Every setting, its variable and its default is listed in the
+//! README's configuration table and in [`Config`]'s field docs.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"
+//! database = "sqlite://moderation.db"
+//! body_limit = 1048576
+//! metrics_token = "a-long-random-string"
+//! rules_poll_ms = 2000
+//!
+//! [queue]
+//! report_weights = [0.5, 1.0, 1.5, 2.0, 3.0]
+//! report_threshold = 2.0
+//! lease_seconds = 600
+//!
+//! [webhook]
+//! url = "https://forum.example/moderation-hook"
+//! secrets = ["current-secret", "previous-secret"]
+//! forums = { jp-main = "https://jp.forum.example/hook" }
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::queue::Policy;
+
+/// Why the configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this configuration.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What is wrong (with line and column).
+        message: String,
+    },
+    /// An environment variable does not parse.
+    #[error("environment variable {name}: {message}")]
+    Env {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+/// Everything `moderation serve` can be told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on (`MODERATION_LISTEN`).
+    pub listen: String,
+    /// `sqlite://FILE` or `postgres://…` (`MODERATION_DATABASE`).
+    pub database: String,
+    /// Largest request body in bytes (`MODERATION_BODY_LIMIT`).
+    pub body_limit: usize,
+    /// Bearer token that may read `/metrics` (`MODERATION_METRICS_TOKEN`);
+    /// without one, `/metrics` needs an admin API key.
+    pub metrics_token: Option<String>,
+    /// How often each instance checks for rule changes made through another
+    /// instance, in ms (`MODERATION_RULES_POLL_MS`).
+    pub rules_poll_ms: u64,
+    /// Connections per instance to PostgreSQL (`MODERATION_PG_POOL`).
+    pub pg_pool: u32,
+    /// Queue policy.
+    pub queue: Policy,
+    /// Webhook delivery.
+    pub webhook: WebhookConfig,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            database: crate::store::DEFAULT_URL.into(),
+            body_limit: 1 << 20,
+            metrics_token: None,
+            rules_poll_ms: 2000,
+            pg_pool: 8,
+            queue: Policy::default(),
+            webhook: WebhookConfig::default(),
+        }
+    }
+}
+
+/// Where and how decisions are sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// URL for every forum without its own (`MODERATION_WEBHOOK_URL`).
+    pub url: Option<String>,
+    /// Per-forum URLs.
+    pub forums: BTreeMap<String, String>,
+    /// Signing secrets, newest first; each signs every delivery, so a
+    /// receiver can rotate (`MODERATION_WEBHOOK_SECRETS`, comma-separated).
+    pub secrets: Vec<String>,
+    /// Per-attempt timeout in ms.
+    pub timeout_ms: u64,
+    /// First retry delay in ms; doubles per attempt.
+    pub backoff_base_ms: u64,
+    /// Longest retry delay in ms.
+    pub backoff_max_ms: u64,
+    /// How often the worker looks for due webhooks when idle, in ms.
+    pub poll_ms: u64,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> WebhookConfig {
+        WebhookConfig {
+            url: None,
+            forums: BTreeMap::new(),
+            secrets: Vec::new(),
+            timeout_ms: 10_000,
+            backoff_base_ms: 1_000,
+            backoff_max_ms: 3_600_000,
+            poll_ms: 1_000,
+        }
+    }
+}
+
+impl WebhookConfig {
+    /// The URL decisions on `forum` go to, if any.
+    pub fn url_for(&self, forum: &str) -> Option<&str> {
+        self.forums.get(forum).or(self.url.as_ref()).map(String::as_str)
+    }
+
+    /// Delay before attempt `attempts + 1` (after `attempts` failures).
+    pub fn backoff_ms(&self, attempts: i64) -> i64 {
+        let shift = u32::try_from(attempts.clamp(0, 40)).unwrap_or(40);
+        let delay = self.backoff_base_ms.saturating_mul(1u64 << shift.min(40)).min(self.backoff_max_ms);
+        i64::try_from(delay).unwrap_or(i64::MAX)
+    }
+}
+
+impl Config {
+    /// Defaults, overlaid with `file` (if given) and the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut config = match file {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses a TOML file.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
+        Config::from_toml(&shown, &text)
+    }
+
+    /// Parses TOML text.
+    pub fn from_toml(name: &str, text: &str) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse { path: name.to_string(), message: e.to_string() })
+    }
+
+    /// Overlays environment variables (looked up through `var`, so tests
+    /// need not touch the process environment).
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn num<T: std::str::FromStr>(name: &'static str, v: &str) -> Result<T, ConfigError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            v.trim().parse().map_err(|e: T::Err| ConfigError::Env { name, message: format!("`{v}`: {e}") })
+        }
+        if let Some(v) = var("MODERATION_LISTEN") {
+            self.listen = v;
+        }
+        if let Some(v) = var("MODERATION_DATABASE") {
+            self.database = v;
+        }
+        if let Some(v) = var("MODERATION_BODY_LIMIT") {
+            self.body_limit = num("MODERATION_BODY_LIMIT", &v)?;
+        }
+        if let Some(v) = var("MODERATION_METRICS_TOKEN") {
+            self.metrics_token = Some(v).filter(|t| !t.is_empty());
+        }
+        if let Some(v) = var("MODERATION_RULES_POLL_MS") {
+            self.rules_poll_ms = num("MODERATION_RULES_POLL_MS", &v)?;
+        }
+        if let Some(v) = var("MODERATION_PG_POOL") {
+            self.pg_pool = num("MODERATION_PG_POOL", &v)?;
+        }
+        if let Some(v) = var("MODERATION_LEASE_SECONDS") {
+            self.queue.lease_seconds = num("MODERATION_LEASE_SECONDS", &v)?;
+        }
+        if let Some(v) = var("MODERATION_WEBHOOK_URL") {
+            self.webhook.url = Some(v).filter(|u| !u.is_empty());
+        }
+        if let Some(v) = var("MODERATION_WEBHOOK_SECRETS") {
+            self.webhook.secrets = v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+        }
+        Ok(())
+    }
+
+    /// Refuses settings that cannot work.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        if self.body_limit < 1024 {
+            return invalid("body_limit must be at least 1024 bytes");
+        }
+        if self.queue.report_weights.iter().any(|w| !w.is_finite() || *w < 0.0) {
+            return invalid("queue.report_weights must be finite and non-negative");
+        }
+        if !self.queue.report_threshold.is_finite() || self.queue.report_threshold <= 0.0 {
+            return invalid("queue.report_threshold must be positive");
+        }
+        if self.queue.lease_seconds == 0 {
+            return invalid("queue.lease_seconds must be positive");
+        }
+        if self.pg_pool == 0 {
+            return invalid("pg_pool must be positive");
+        }
+        let has_url = self.webhook.url.is_some() || !self.webhook.forums.is_empty();
+        if has_url && self.webhook.secrets.is_empty() {
+            return invalid("a webhook URL is set but webhook.secrets is empty: deliveries must be signed");
+        }
+        if self.webhook.secrets.len() > 2 {
+            return invalid("webhook.secrets holds at most two secrets (current and previous)");
+        }
+        for url in self.webhook.url.iter().chain(self.webhook.forums.values()) {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError::Invalid(format!("webhook URL `{url}` is not http:// or https://")));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        let mut c = Config::from_toml(
+            "t.toml",
+            "listen = \"0.0.0.0:9000\"\n[queue]\nlease_seconds = 30\n[webhook]\nurl = \"http://x/h\"\nsecrets = [\"a\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.listen, "0.0.0.0:9000");
+        assert_eq!(c.queue.lease_seconds, 30);
+        assert_eq!(c.queue.report_threshold, 2.0);
+        c.apply_env(|n| match n {
+            "MODERATION_LISTEN" => Some("127.0.0.1:1".into()),
+            "MODERATION_WEBHOOK_SECRETS" => Some("new, old".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:1");
+        assert_eq!(c.webhook.secrets, ["new", "old"]);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let e = Config::from_toml("t.toml", "lisen = 1").unwrap_err().to_string();
+        assert!(e.contains("lisen"), "{e}");
+        let mut c = Config::default();
+        let e = c.apply_env(|n| (n == "MODERATION_BODY_LIMIT").then(|| "lots".into())).unwrap_err().to_string();
+        assert!(e.contains("MODERATION_BODY_LIMIT"), "{e}");
+        c.webhook.url = Some("http://x".into());
+        assert!(c.validate().unwrap_err().to_string().contains("secrets"));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let w = WebhookConfig { backoff_base_ms: 100, backoff_max_ms: 1000, ..WebhookConfig::default() };
+        assert_eq!([0, 1, 2, 3, 4, 60].map(|a| w.backoff_ms(a)), [100, 200, 400, 800, 1000, 1000]);
+    }
+}

@@ -1,0 +1,121 @@
+//! The engine the service scores with, swappable while serving.
+//!
+//! Rule layers stored through the API (see [`crate::store::RuleLayer`])
+//! stack on the default pack: the layer for `''` applies to every forum,
+//! the others to their forum. A change is compiled first and swapped in
+//! whole; requests already scoring finish with the engine they started
+//! with. Each instance polls the stored rules version, so a change made
+//! through one instance reaches the others within `rules_poll_ms`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use moderation_core::{Engine, Model, RuleSet};
+use tokio::sync::watch;
+
+use crate::store::{RuleLayer, Store, StoreError};
+
+/// The engine in use and the rules version it was built from.
+#[derive(Debug)]
+pub struct LiveEngine {
+    current: ArcSwap<Engine>,
+    version: AtomicI64,
+    model: Option<Arc<Model>>,
+}
+
+impl LiveEngine {
+    /// The default pack (and `model`), before any stored layer is loaded.
+    pub fn new(model: Option<Arc<Model>>) -> Result<LiveEngine, moderation_core::Error> {
+        let engine = LiveEngine::compile(&model, &[], None)?;
+        Ok(LiveEngine { current: ArcSwap::from_pointee(engine), version: AtomicI64::new(-1), model })
+    }
+
+    /// The engine to score with now.
+    pub fn get(&self) -> Arc<Engine> {
+        self.current.load_full()
+    }
+
+    /// The stored rules version the engine was built from (-1: none yet).
+    pub fn version(&self) -> i64 {
+        self.version.load(Ordering::SeqCst)
+    }
+
+    /// Compiles `layers`, with `proposed` (forum, TOML) replacing the layer
+    /// of that forum: what validation and replacement both do.
+    pub fn build(
+        &self,
+        layers: &[RuleLayer],
+        proposed: Option<(&str, &str)>,
+    ) -> Result<Engine, moderation_core::Error> {
+        LiveEngine::compile(&self.model, layers, proposed)
+    }
+
+    fn compile(
+        model: &Option<Arc<Model>>,
+        layers: &[RuleLayer],
+        proposed: Option<(&str, &str)>,
+    ) -> Result<Engine, moderation_core::Error> {
+        let mut builder = Engine::builder();
+        let mut sources: Vec<(&str, &str)> = layers
+            .iter()
+            .filter(|l| Some(l.forum.as_str()) != proposed.map(|p| p.0))
+            .map(|l| (l.forum.as_str(), l.toml.as_str()))
+            .collect();
+        sources.extend(proposed);
+        for (forum, toml) in sources {
+            let set = RuleSet::from_toml(&source_name(forum), toml)?;
+            builder = if forum.is_empty() { builder.rules(set) } else { builder.forum_rules(forum, set) };
+        }
+        if let Some(m) = model {
+            builder = builder.model(m.clone());
+        }
+        builder.build()
+    }
+
+    /// Rebuilds from the store if its rules version moved. A stored layer
+    /// that no longer compiles (written by a newer version?) keeps the old
+    /// engine and is logged.
+    pub async fn refresh(&self, store: &Store) -> Result<bool, StoreError> {
+        let stored = store.rules_version().await?;
+        if stored == self.version() {
+            return Ok(false);
+        }
+        let (version, layers) = store.rule_layers().await?;
+        match self.build(&layers, None) {
+            Ok(engine) => {
+                self.current.store(Arc::new(engine));
+                self.version.store(version, Ordering::SeqCst);
+                tracing::info!(version, rules = self.get().rules_version(None), "rules loaded");
+                Ok(true)
+            }
+            Err(e) => {
+                tracing::error!(version, error = %e, "stored rules do not compile; keeping the previous engine");
+                self.version.store(version, Ordering::SeqCst);
+                Ok(false)
+            }
+        }
+    }
+
+    /// Polls the store every `interval` until `shutdown` turns true.
+    pub async fn poll(self: Arc<Self>, store: Store, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = shutdown.changed() => {}
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+            if let Err(e) = self.refresh(&store).await {
+                tracing::warn!(error = %e, "cannot check the rules version");
+            }
+        }
+    }
+}
+
+/// The name errors cite for a stored layer.
+pub fn source_name(forum: &str) -> String {
+    if forum.is_empty() { "rules[every forum]".to_string() } else { format!("rules[{forum}]") }
+}

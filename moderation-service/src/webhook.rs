@@ -1,0 +1,217 @@
+//! Delivering decisions to forums: signed webhooks from the outbox.
+//!
+//! # What a forum receives
+//!
+//! `POST` to its URL with the JSON decision as the body and:
+//!
+//! | header | value |
+//! |---|---|
+//! | `Moderation-Signature` | `t=<unix seconds>,v1=<hex>[,v1=<hex>]` |
+//! | `Idempotency-Key` | `item-<id>-v<version>`, the same on every retry |
+//!
+//! Each `v1` is HMAC-SHA256 over `"<t>.<body>"` with one of the configured
+//! secrets (two during a rotation). A receiver recomputes it with its
+//! secret, compares in constant time, and refuses timestamps more than a
+//! few minutes old, so a captured request cannot be replayed later. See
+//! [`verify`], which receivers written in Rust can call as is.
+//!
+//! Delivery is at-least-once: a receiver must deduplicate by
+//! `Idempotency-Key` and ignore a decision whose `version` is lower than
+//! one it has applied. An item's decisions are sent in version order.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use tokio::sync::{Notify, watch};
+
+use crate::clock::Clock;
+use crate::config::WebhookConfig;
+use crate::store::{Delivery, Store};
+
+/// The signature header.
+pub const SIGNATURE_HEADER: &str = "moderation-signature";
+/// The idempotency header.
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+fn mac(secret: &str, timestamp: i64, body: &[u8]) -> Hmac<Sha256> {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac
+}
+
+/// The `Moderation-Signature` value for `body` sent at `timestamp`
+/// (seconds), signed with every secret.
+pub fn sign(secrets: &[String], timestamp: i64, body: &[u8]) -> String {
+    let mut header = format!("t={timestamp}");
+    for secret in secrets {
+        header.push_str(",v1=");
+        header.push_str(&hex::encode(mac(secret, timestamp, body).finalize().into_bytes()));
+    }
+    header
+}
+
+/// Why a delivery was refused by [`verify`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    /// The header is not `t=…,v1=…`.
+    #[error("malformed signature header")]
+    Malformed,
+    /// The timestamp is outside the tolerance (a replay, or a skewed clock).
+    #[error("timestamp {0} is outside the tolerance")]
+    Stale(i64),
+    /// No signature matches any of the receiver's secrets.
+    #[error("no signature matches")]
+    Mismatch,
+}
+
+/// Checks a `Moderation-Signature` header against the body, with any of
+/// `secrets`, at `now` (seconds), accepting timestamps `tolerance` seconds
+/// old or new.
+pub fn verify(header: &str, body: &[u8], secrets: &[&str], now: i64, tolerance: i64) -> Result<(), VerifyError> {
+    let mut timestamp = None;
+    let mut signatures = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", t)) => timestamp = Some(t.parse::<i64>().map_err(|_| VerifyError::Malformed)?),
+            Some(("v1", s)) => signatures.push(hex::decode(s).map_err(|_| VerifyError::Malformed)?),
+            _ => {}
+        }
+    }
+    let t = timestamp.ok_or(VerifyError::Malformed)?;
+    if signatures.is_empty() {
+        return Err(VerifyError::Malformed);
+    }
+    if (now - t).abs() > tolerance {
+        return Err(VerifyError::Stale(t));
+    }
+    let ok = secrets.iter().any(|secret| signatures.iter().any(|sig| mac(secret, t, body).verify_slice(sig).is_ok()));
+    if ok { Ok(()) } else { Err(VerifyError::Mismatch) }
+}
+
+/// The worker that empties the outbox.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    config: WebhookConfig,
+    client: reqwest::Client,
+    wake: Arc<Notify>,
+}
+
+impl Worker {
+    /// A worker; `wake` is notified when a decision is written, so it does
+    /// not wait for the next poll.
+    pub fn new(store: Store, clock: Arc<dyn Clock>, config: WebhookConfig, wake: Arc<Notify>) -> Worker {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_millis(config.timeout_ms))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        Worker { store, clock, config, client, wake }
+    }
+
+    /// Delivers until `shutdown` turns true. An attempt under way finishes
+    /// (or times out) first; leased webhooks not yet tried are handed back,
+    /// so the next start (this instance or another) sends them at once.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let lease_ms = i64::try_from(self.config.timeout_ms).unwrap_or(i64::MAX / 2).saturating_add(5_000);
+        let poll = Duration::from_millis(self.config.poll_ms.max(1));
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let due = match self.store.due_webhooks(self.clock.now_ms(), 32, lease_ms).await {
+                Ok(due) => due,
+                Err(e) => {
+                    tracing::warn!(error = %e, "webhook outbox unavailable");
+                    Vec::new()
+                }
+            };
+            let idle = due.is_empty();
+            let mut pending = due.into_iter();
+            for delivery in pending.by_ref() {
+                self.attempt(&delivery).await;
+                if *shutdown.borrow() {
+                    break;
+                }
+            }
+            for untried in pending {
+                let _ = self.store.webhook_release(untried.id).await;
+            }
+            if idle {
+                tokio::select! {
+                    _ = tokio::time::sleep(poll) => {}
+                    _ = self.wake.notified() => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+    }
+
+    async fn attempt(&self, d: &Delivery) {
+        let Some(url) = self.config.url_for(&d.forum) else {
+            // Configuration changed since the decision: keep it, retry later.
+            let retry = self.clock.now_ms().saturating_add(self.config.backoff_ms(d.attempts));
+            let _ = self.store.webhook_failed(d.id, "no webhook URL configured for this forum", retry).await;
+            return;
+        };
+        let now = self.clock.now_ms();
+        let signature = sign(&self.config.secrets, now.div_euclid(1000), d.payload.as_bytes());
+        let result = self
+            .client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(SIGNATURE_HEADER, signature)
+            .header(IDEMPOTENCY_HEADER, &d.idempotency_key)
+            .body(d.payload.clone())
+            .send()
+            .await;
+        let outcome = match result {
+            Ok(resp) if resp.status().is_success() => Ok(()),
+            Ok(resp) => Err(format!("HTTP {}", resp.status().as_u16())),
+            Err(e) => Err(e.to_string()),
+        };
+        let now = self.clock.now_ms();
+        let recorded = match &outcome {
+            Ok(()) => {
+                metrics::counter!("moderation_webhooks_total", "outcome" => "delivered").increment(1);
+                self.store.webhook_delivered(d.id, now).await
+            }
+            Err(error) => {
+                metrics::counter!("moderation_webhooks_total", "outcome" => "failed").increment(1);
+                let retry = now.saturating_add(self.config.backoff_ms(d.attempts));
+                tracing::info!(item = d.item_id, version = d.version, attempts = d.attempts + 1, %error, retry_at = retry, "webhook failed");
+                self.store.webhook_failed(d.id, error, retry).await
+            }
+        };
+        if let Err(e) = recorded {
+            // The lease runs out and the webhook is sent again: at-least-once.
+            tracing::warn!(error = %e, item = d.item_id, "could not record a webhook attempt");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_verify_with_either_secret_and_not_after_tampering_or_too_late() {
+        let secrets = vec!["new".to_string(), "old".to_string()];
+        let header = sign(&secrets, 1_000, b"{\"a\":1}");
+        assert_eq!(header.matches("v1=").count(), 2);
+        assert_eq!(verify(&header, b"{\"a\":1}", &["old"], 1_010, 300), Ok(()));
+        assert_eq!(verify(&header, b"{\"a\":1}", &["new"], 1_010, 300), Ok(()));
+        assert_eq!(verify(&header, b"{\"a\":2}", &["new"], 1_010, 300), Err(VerifyError::Mismatch));
+        assert_eq!(verify(&header, b"{\"a\":1}", &["other"], 1_010, 300), Err(VerifyError::Mismatch));
+        assert_eq!(verify(&header, b"{\"a\":1}", &["new"], 2_000, 300), Err(VerifyError::Stale(1_000)));
+        // The timestamp is signed: moving it breaks the signature.
+        let moved = header.replace("t=1000", "t=1900");
+        assert_eq!(verify(&moved, b"{\"a\":1}", &["new"], 2_000, 300), Err(VerifyError::Mismatch));
+        assert_eq!(verify("v1=zz", b"", &["new"], 0, 300), Err(VerifyError::Malformed));
+    }
+}

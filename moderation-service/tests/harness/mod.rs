@@ -1,0 +1,295 @@
+//! What the service tests share: a fresh database per test (an SQLite file,
+//! or a PostgreSQL database created at `TEST_DATABASE_URL` and dropped
+//! after), a real server on a loopback port started in-process, a manual
+//! clock, HTTP helpers, and a webhook receiver.
+//!
+//! Without `TEST_DATABASE_URL` the PostgreSQL variants skip, saying so;
+//! with `REQUIRE_PG=1` an unreachable server fails them. Their names start
+//! with `postgres_` so a run can count them.
+
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use moderation_core::Model;
+use moderation_service::api::AppState;
+use moderation_service::clock::ManualClock;
+use moderation_service::config::Config;
+use moderation_service::engine::LiveEngine;
+use moderation_service::keys::{NewKey, Role};
+use moderation_service::server;
+use moderation_service::store::Store;
+use serde_json::Value;
+
+/// A start time for manual clocks (2025-11-24).
+pub const T0: i64 = 1_764_000_000_000;
+
+/// A test database.
+pub struct Db {
+    /// Its URL.
+    pub url: String,
+    dir: Option<std::path::PathBuf>,
+    pg_name: Option<String>,
+}
+
+impl Db {
+    /// A fresh SQLite file.
+    pub fn sqlite(name: &str) -> Db {
+        let dir = std::env::temp_dir().join(format!("moderation-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Db { url: format!("sqlite://{}", dir.join("test.db").display()), dir: Some(dir), pg_name: None }
+    }
+
+    /// A fresh PostgreSQL database, or `None` (skipped) when none is configured.
+    pub async fn postgres(name: &str) -> Option<Db> {
+        let required = std::env::var("REQUIRE_PG").is_ok_and(|v| v == "1");
+        let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+            assert!(!required, "REQUIRE_PG=1 but TEST_DATABASE_URL is not set");
+            eprintln!("skipped: TEST_DATABASE_URL is not set");
+            return None;
+        };
+        let admin = match sqlx::PgPool::connect(&admin_url).await {
+            Ok(p) => p,
+            Err(e) if !required => {
+                eprintln!("skipped: PostgreSQL at {admin_url} unreachable: {e}");
+                return None;
+            }
+            Err(e) => panic!("REQUIRE_PG=1 and PostgreSQL at {admin_url} is unreachable: {e}"),
+        };
+        let db = format!("moderation_test_{name}_{}", std::process::id());
+        // Database names cannot be bound parameters; this one is built from
+        // the test's own name and pid only.
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}"))).execute(&admin).await.unwrap();
+        admin.close().await;
+        let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
+        Some(Db { url: format!("{base}/{db}"), dir: None, pg_name: Some(db) })
+    }
+
+    /// Opens a store (migrating it).
+    pub async fn open(&self) -> Store {
+        Store::open_with(&self.url, 4).await.unwrap()
+    }
+
+    /// Removes the database (best effort).
+    pub async fn remove(self) {
+        if let Some(dir) = self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        if let (Some(db), Ok(url)) = (self.pg_name, std::env::var("TEST_DATABASE_URL")) {
+            if let Ok(pool) = sqlx::PgPool::connect(&url).await {
+                let drop = format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)");
+                let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&pool).await;
+                pool.close().await;
+            }
+        }
+    }
+}
+
+/// Runs one async test body against SQLite and (when available) PostgreSQL.
+#[macro_export]
+macro_rules! both {
+    ($name:ident, $pg:ident, $body:expr) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $name() {
+            let db = harness::Db::sqlite(stringify!($name));
+            ($body)(&db).await;
+            db.remove().await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $pg() {
+            if let Some(db) = harness::Db::postgres(stringify!($name)).await {
+                ($body)(&db).await;
+                db.remove().await;
+            }
+        }
+    };
+}
+
+/// The shipped model, loaded once per test binary.
+pub fn model() -> Arc<Model> {
+    static MODEL: std::sync::OnceLock<Arc<Model>> = std::sync::OnceLock::new();
+    MODEL
+        .get_or_init(|| Arc::new(Model::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.model")).unwrap()))
+        .clone()
+}
+
+/// A configuration for tests: fast polls, short webhook backoff.
+pub fn config() -> Config {
+    let mut c = Config::default();
+    c.rules_poll_ms = 50;
+    c.webhook.poll_ms = 20;
+    c.webhook.timeout_ms = 2_000;
+    c.webhook.backoff_base_ms = 10_000;
+    c.webhook.backoff_max_ms = 60_000;
+    c.metrics_token = Some("metrics-secret".into());
+    c
+}
+
+/// A running server.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// Its store.
+    pub store: Store,
+    /// Its state.
+    pub state: Arc<AppState>,
+    /// Its clock.
+    pub clock: Arc<ManualClock>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    /// Starts a server on `db` with `config` and a manual clock.
+    pub async fn start(db: &Db, config: Config, clock: Arc<ManualClock>) -> TestServer {
+        let store = db.open().await;
+        let engine = Arc::new(LiveEngine::new(Some(model())).unwrap());
+        moderation_service::metrics::handle();
+        let state = server::state(store.clone(), engine, config, clock.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server::run(listener, state.clone(), async move {
+            let _ = stopped.await;
+        }));
+        TestServer { base, store, state, clock, stop: Some(stop), task: Some(task) }
+    }
+
+    /// Creates a key directly in the store; returns (id, token).
+    pub async fn key(&self, role: Role, forums: &[&str]) -> (String, String) {
+        let new = NewKey { role, forums: forums.iter().map(|f| f.to_string()).collect(), label: String::new() };
+        let (rec, token) = self.store.create_key(&new, T0).await.unwrap();
+        (rec.id, token)
+    }
+
+    /// Sends a request; returns the status and the JSON body (`Null` when empty).
+    pub async fn call(&self, method: &str, path: &str, key: Option<&str>, body: Option<String>) -> (u16, Value) {
+        call(&format!("{}{path}", self.base), method, key, body).await
+    }
+
+    /// Stops the server and waits for it (and its webhook worker) to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+        self.store.close().await;
+    }
+}
+
+/// One HTTP request.
+pub async fn call(url: &str, method: &str, key: Option<&str>, body: Option<String>) -> (u16, Value) {
+    let client = reqwest::Client::new();
+    let mut req = client.request(method.parse().unwrap(), url);
+    if let Some(k) = key {
+        req = req.bearer_auth(k);
+    }
+    if let Some(b) = body {
+        req = req.body(b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    if text.is_empty() {
+        return (status, Value::Null);
+    }
+    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, value)
+}
+
+/// Polls `check` until it returns `Some`, for at most 15 s of real time.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// One request the webhook receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// `Moderation-Signature`.
+    pub signature: String,
+    /// `Idempotency-Key`.
+    pub idempotency_key: String,
+    /// The raw body.
+    pub body: String,
+    /// Whether the receiver answered 2xx.
+    pub accepted: bool,
+}
+
+/// A webhook receiver on a loopback port that refuses the first
+/// `failures` requests with a 503.
+pub struct Receiver {
+    /// Its URL.
+    pub url: String,
+    /// Everything it got, in order.
+    pub received: Arc<Mutex<Vec<Received>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Receiver {
+    /// Starts one.
+    pub async fn start(failures: usize) -> Receiver {
+        use axum::http::{HeaderMap, StatusCode};
+        let received: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let log = received.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: String| {
+                let log = log.clone();
+                async move {
+                    let mut log = log.lock().unwrap();
+                    let accepted = log.len() >= failures;
+                    let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                    log.push(Received {
+                        signature: h("moderation-signature"),
+                        idempotency_key: h("idempotency-key"),
+                        body,
+                        accepted,
+                    });
+                    if accepted { StatusCode::NO_CONTENT } else { StatusCode::SERVICE_UNAVAILABLE }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Receiver { url, received, task }
+    }
+
+    /// The accepted deliveries so far.
+    pub fn accepted(&self) -> Vec<Received> {
+        self.received.lock().unwrap().iter().filter(|r| r.accepted).cloned().collect()
+    }
+
+    /// Every request so far.
+    pub fn all(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
