@@ -91,22 +91,22 @@ impl Db {
     }
 }
 
-/// Runs one async test body against SQLite and (when available) PostgreSQL.
+/// Runs one async test body against SQLite and (when available)
+/// PostgreSQL. The body gets the `Db` and removes it at the end (a failed
+/// test leaves it for inspection).
 #[macro_export]
 macro_rules! both {
     ($name:ident, $pg:ident, $body:expr) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
         async fn $name() {
             let db = harness::Db::sqlite(stringify!($name));
-            ($body)(&db).await;
-            db.remove().await;
+            ($body)(db).await;
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
         async fn $pg() {
             if let Some(db) = harness::Db::postgres(stringify!($name)).await {
-                ($body)(&db).await;
-                db.remove().await;
+                ($body)(db).await;
             }
         }
     };

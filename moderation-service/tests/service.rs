@@ -1,0 +1,488 @@
+//! The service end to end over HTTP, on SQLite and on PostgreSQL: a real
+//! server on a loopback port, a manual clock, a webhook receiver.
+
+mod harness;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use harness::{Db, Receiver, T0, TestServer, eventually};
+use moderation_service::clock::ManualClock;
+use moderation_service::keys::Role;
+use moderation_service::webhook;
+use serde_json::{Value, json};
+
+/// Scored `hold` by the shipped model (a reject would skip the queue).
+const SCAM: &str = "DM me on Telegram if your withdrawal is stuck, I can help";
+const BENIGN: &str = "Does anyone know when the next listing vote starts? Thanks!";
+/// A BIP-39 phrase (the first twelve words of the list, not anyone's wallet).
+const SEED: &str = "abandon ability able about above absent absorb abstract absurd abuse access accident";
+
+fn post(id: &str, body: &str) -> String {
+    json!({"id": id, "body": body, "author": {"id": format!("u-{id}"), "name": "someone", "account_age_days": 2}})
+        .to_string()
+}
+
+async fn start(db: &Db, receiver: Option<&Receiver>) -> TestServer {
+    let mut config = harness::config();
+    if let Some(r) = receiver {
+        config.webhook.url = Some(r.url.clone());
+        config.webhook.secrets = vec!["current-secret".into(), "old-secret".into()];
+    }
+    TestServer::start(db, config, Arc::new(ManualClock::new(T0))).await
+}
+
+both!(the_whole_lifecycle, postgres_the_whole_lifecycle, |db: Db| async move {
+    let receiver = Receiver::start(0).await;
+    let server = start(&db, Some(&receiver)).await;
+    let (_, forum) = server.key(Role::Forum, &["main"]).await;
+    let (mod_a, key_a) = server.key(Role::Moderator, &[]).await;
+    let (_, key_b) = server.key(Role::Moderator, &[]).await;
+
+    // Submit: scored, stored, queued.
+    let (status, v) = server.call("POST", "/v1/posts", Some(&forum), Some(post("p1", SCAM))).await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["status"], "pending");
+    assert_eq!(v["created"], true);
+    let item = v["item_id"].as_i64().unwrap();
+    server.call("POST", "/v1/posts", Some(&forum), Some(post("p2", BENIGN))).await;
+
+    let (status, page) = server.call("GET", "/v1/queue", Some(&key_a), None).await;
+    assert_eq!(status, 200, "{page}");
+    let ids: Vec<i64> = page["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [item], "only the scam is queued");
+    assert_eq!(page["items"][0]["forum"], "main");
+
+    // Claim; another moderator is refused while the lease runs.
+    let (status, v) = server.call("POST", &format!("/v1/items/{item}/claim"), Some(&key_a), None).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["claim"]["by"], mod_a.as_str());
+    let (status, v) = server.call("POST", &format!("/v1/items/{item}/claim"), Some(&key_b), None).await;
+    assert_eq!((status, v["error"]["code"].as_str()), (409, Some("claimed")));
+    assert_eq!(v["error"]["claim"]["by"], mod_a.as_str());
+    let decision = json!({"action": "remove", "reason": "scam", "note": "fake support"}).to_string();
+    let (status, _) =
+        server.call("POST", &format!("/v1/items/{item}/decision"), Some(&key_b), Some(decision.clone())).await;
+    assert_eq!(status, 409, "a moderator cannot decide an item another holds");
+
+    // Decide.
+    let (status, v) = server.call("POST", &format!("/v1/items/{item}/decision"), Some(&key_a), Some(decision)).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["status"], "removed");
+    assert_eq!(v["version"], 2);
+    assert!(v["claim"].is_null(), "deciding releases the claim");
+    let (_, page) = server.call("GET", "/v1/queue", Some(&key_a), None).await;
+    assert!(page["items"].as_array().unwrap().is_empty(), "it left the queue");
+
+    // The webhook arrives, signed with both secrets.
+    let got = eventually("the webhook", || async { receiver.accepted().first().cloned() }).await;
+    let body: Value = serde_json::from_str(&got.body).unwrap();
+    assert_eq!(body["item_id"], item);
+    assert_eq!(body["post_id"], "p1");
+    assert_eq!(body["action"], "remove");
+    assert_eq!(body["version"], 2);
+    assert_eq!(body["moderator"], mod_a.as_str());
+    assert_eq!(got.idempotency_key, format!("item-{item}-v2"));
+    assert_eq!(body["idempotency_key"], got.idempotency_key.as_str());
+    let now_s = T0 / 1000;
+    for secret in ["current-secret", "old-secret"] {
+        webhook::verify(&got.signature, got.body.as_bytes(), &[secret], now_s, 300).expect("a valid signature");
+    }
+    assert!(webhook::verify(&got.signature, got.body.as_bytes(), &["wrong"], now_s, 300).is_err());
+
+    // The audit log has every step, per item and per moderator.
+    let (_, log) = server.call("GET", &format!("/v1/audit?item_id={item}"), Some(&key_a), None).await;
+    let actions: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["remove", "claimed", "submitted"], "{log}");
+    let (_, log) = server.call("GET", &format!("/v1/audit?actor={mod_a}&action=remove"), Some(&key_a), None).await;
+    assert_eq!(log.as_array().unwrap().len(), 1);
+    assert_eq!(log[0]["reason"], "scam");
+    assert_eq!(log[0]["note"], "fake support");
+
+    // The item shows its verdict, reports and log.
+    let (status, detail) = server.call("GET", &format!("/v1/items/{item}"), Some(&key_a), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(detail["item"]["post"]["body"], SCAM);
+    assert!(detail["item"]["verdict"]["signals"].as_array().unwrap().len() > 1);
+    assert_eq!(detail["audit"].as_array().unwrap().len(), 3);
+
+    // Export: the removal as a labelled example in the training format.
+    let resp =
+        reqwest::Client::new().get(format!("{}/v1/export", server.base)).bearer_auth(&key_a).send().await.unwrap();
+    assert_eq!(resp.headers()["content-type"], "application/x-ndjson");
+    let text = resp.text().await.unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert_eq!(lines[0]["id"], "p1");
+    assert_eq!(lines[0]["labels"], json!({"spam": 0, "scam": 1, "misinformation": 0, "exposure": 0}));
+    let back = moderation_core::Post::from_json(text.lines().next().unwrap()).unwrap();
+    assert_eq!(back.body, SCAM, "the core reads the exported line as a post");
+
+    // Restoring the removed post is its own decision and webhook.
+    let restore = json!({"action": "approve", "reason": "ok", "expected_version": 2}).to_string();
+    let (status, v) = server.call("POST", &format!("/v1/items/{item}/decision"), Some(&key_b), Some(restore)).await;
+    assert_eq!(status, 200, "{v}");
+    let got = eventually("the restore webhook", || async { receiver.accepted().get(1).cloned() }).await;
+    let body: Value = serde_json::from_str(&got.body).unwrap();
+    assert_eq!((body["action"].as_str(), body["version"].as_i64()), (Some("restore"), Some(3)));
+    server.shutdown().await;
+    db.remove().await;
+});
+
+both!(leases_expire, postgres_leases_expire, |db: Db| async move {
+    let server = start(&db, None).await;
+    let (_, forum) = server.key(Role::Forum, &["main"]).await;
+    let (_, a) = server.key(Role::Moderator, &[]).await;
+    let (b_id, b) = server.key(Role::Moderator, &[]).await;
+    let (_, v) = server.call("POST", "/v1/posts", Some(&forum), Some(post("p1", SCAM))).await;
+    let item = v["item_id"].as_i64().unwrap();
+    let (_, v) = server.call("POST", "/v1/queue/claim", Some(&a), Some(json!({"count": 5}).to_string())).await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 1);
+    let lease = harness::config().queue.lease_ms();
+    assert_eq!(v["items"][0]["claim"]["expires_at"], T0 + lease);
+    // Nothing left to claim while the lease runs…
+    let (_, v) = server.call("POST", "/v1/queue/claim", Some(&b), None).await;
+    assert!(v["items"].as_array().unwrap().is_empty());
+    server.clock.advance(lease - 1);
+    assert_eq!(server.call("POST", &format!("/v1/items/{item}/claim"), Some(&b), None).await.0, 409);
+    // …and the item is free once it has run out.
+    server.clock.advance(1);
+    let (status, v) = server.call("POST", "/v1/queue/claim", Some(&b), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(v["items"][0]["id"], item);
+    assert_eq!(v["items"][0]["claim"]["by"], b_id.as_str());
+    // Release makes it claimable at once.
+    assert_eq!(server.call("POST", &format!("/v1/items/{item}/release"), Some(&b), None).await.0, 200);
+    assert_eq!(server.call("POST", &format!("/v1/items/{item}/claim"), Some(&a), None).await.0, 200);
+    server.shutdown().await;
+    db.remove().await;
+});
+
+both!(
+    resubmission_is_idempotent_and_edits_rescore,
+    postgres_resubmission_is_idempotent_and_edits_rescore,
+    |db: Db| async move {
+        let server = start(&db, None).await;
+        let (_, forum) = server.key(Role::Forum, &["main"]).await;
+        let (_, other_forum) = server.key(Role::Forum, &["other"]).await;
+        let (_, m) = server.key(Role::Moderator, &[]).await;
+
+        let (s1, v1) = server.call("POST", "/v1/posts", Some(&forum), Some(post("p1", BENIGN))).await;
+        let (s2, v2) = server.call("POST", "/v1/posts", Some(&forum), Some(post("p1", BENIGN))).await;
+        assert_eq!((s1, s2), (201, 200));
+        assert_eq!(v1["item_id"], v2["item_id"]);
+        assert_eq!((v2["changed"].as_bool(), v2["version"].as_i64()), (Some(false), Some(1)));
+        assert_eq!(v1["status"], "allowed");
+
+        // Approved, then edited into a scam: back in the queue.
+        let item = v1["item_id"].as_i64().unwrap();
+        let approve = json!({"action": "approve", "reason": "ok"}).to_string();
+        assert_eq!(server.call("POST", &format!("/v1/items/{item}/decision"), Some(&m), Some(approve)).await.0, 200);
+        let (status, v) = server.call("POST", "/v1/posts", Some(&forum), Some(post("p1", SCAM))).await;
+        assert_eq!(status, 200);
+        assert_eq!((v["changed"].as_bool(), v["version"].as_i64()), (Some(true), Some(3)));
+        assert_eq!(v["status"], "pending");
+        assert_ne!(v["verdict"]["decision"], "allow");
+
+        // The same post id from another forum is another item.
+        let (status, v) = server.call("POST", "/v1/posts", Some(&other_forum), Some(post("p1", BENIGN))).await;
+        assert_eq!(status, 201);
+        assert_ne!(v["item_id"], item);
+
+        let (_, page) = server.call("GET", "/v1/queue?status=pending", Some(&m), None).await;
+        assert_eq!(page["items"].as_array().unwrap().len(), 1, "one item, never a duplicate");
+        let (_, log) = server.call("GET", &format!("/v1/audit?item_id={item}"), Some(&m), None).await;
+        let actions: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert_eq!(actions, ["edited", "approve", "submitted"]);
+        server.shutdown().await;
+        db.remove().await;
+    }
+);
+
+both!(
+    reports_raise_priority_and_queue_allowed_posts,
+    postgres_reports_raise_priority_and_queue_allowed_posts,
+    |db: Db| async move {
+        let server = start(&db, None).await;
+        let (_, forum) = server.key(Role::Forum, &["main"]).await;
+        let (_, m) = server.key(Role::Moderator, &[]).await;
+        let (_, v) = server.call("POST", "/v1/posts", Some(&forum), Some(post("p1", BENIGN))).await;
+        assert_eq!(v["status"], "allowed");
+        let report = |who: &str, trust: u8| {
+            json!({"post_id": "p1", "reporter_id": who, "trust_level": trust, "reason": "scam"}).to_string()
+        };
+
+        let (status, r1) = server.call("POST", "/v1/reports", Some(&forum), Some(report("u1", 1))).await;
+        assert_eq!(status, 200, "{r1}");
+        assert_eq!((r1["counted"].as_bool(), r1["item"]["status"].as_str()), (Some(true), Some("allowed")));
+        let p1 = r1["item"]["priority"].as_i64().unwrap();
+        // The same user again does not count twice.
+        let (_, again) = server.call("POST", "/v1/reports", Some(&forum), Some(report("u1", 1))).await;
+        assert_eq!((again["counted"].as_bool(), again["item"]["priority"].as_i64()), (Some(false), Some(p1)));
+        // A trusted user's report weighs more and tips it into the queue.
+        let (_, r2) = server.call("POST", "/v1/reports", Some(&forum), Some(report("u2", 3))).await;
+        assert_eq!(r2["item"]["status"], "pending");
+        assert_eq!(r2["item"]["priority"].as_i64().unwrap() - p1, 200, "trust level 3 weighs 2.0 = 200");
+        assert_eq!(r2["item"]["report_count"], 2);
+
+        // Queue order: the reported post outranks an unreported one of equal score.
+        server.call("POST", "/v1/posts", Some(&forum), Some(post("p2", SCAM))).await;
+        let (_, page) = server.call("GET", "/v1/queue", Some(&m), None).await;
+        let prios: Vec<i64> =
+            page["items"].as_array().unwrap().iter().map(|i| i["priority"].as_i64().unwrap()).collect();
+        assert!(prios.windows(2).all(|w| w[0] >= w[1]), "{prios:?}");
+
+        let item = r2["item"]["id"].as_i64().unwrap();
+        let (_, detail) = server.call("GET", &format!("/v1/items/{item}"), Some(&m), None).await;
+        let reasons: Vec<(&str, f64)> = detail["reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["reporter_id"].as_str().unwrap(), r["weight"].as_f64().unwrap()))
+            .collect();
+        assert_eq!(reasons, [("u1", 1.0), ("u2", 2.0)]);
+        let (status, v) = server
+            .call(
+                "POST",
+                "/v1/reports",
+                Some(&forum),
+                Some(json!({"post_id": "nope", "reporter_id": "u", "reason": "x"}).to_string()),
+            )
+            .await;
+        assert_eq!((status, v["error"]["code"].as_str()), (404, Some("not_found")));
+        server.shutdown().await;
+        db.remove().await;
+    }
+);
+
+both!(the_audit_log_is_append_only, postgres_the_audit_log_is_append_only, |db: Db| async move {
+    let server = start(&db, None).await;
+    let (_, forum) = server.key(Role::Forum, &["main"]).await;
+    server.call("POST", "/v1/posts", Some(&forum), Some(post("p1", SCAM))).await;
+    let attempts = ["UPDATE audit_log SET actor = 'someone-else'", "DELETE FROM audit_log"];
+    for sql in attempts {
+        let result = match &server.store {
+            moderation_service::store::Store::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
+            moderation_service::store::Store::Postgres(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
+        };
+        let err = result.expect_err(sql).to_string();
+        assert!(err.contains("append-only"), "{sql}: {err}");
+    }
+    let entries = server.store.audit(&Default::default(), 10).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_ne!(entries[0].actor, "someone-else");
+    server.shutdown().await;
+    db.remove().await;
+});
+
+both!(leaked_secrets_are_never_stored, postgres_leaked_secrets_are_never_stored, |db: Db| async move {
+    let receiver = Receiver::start(0).await;
+    let server = start(&db, Some(&receiver)).await;
+    let (_, forum) = server.key(Role::Forum, &["main"]).await;
+    let (_, m) = server.key(Role::Moderator, &[]).await;
+    let body = format!("my wallet is empty, is this seed still safe? {SEED}");
+    let (status, v) = server.call("POST", "/v1/posts", Some(&forum), Some(post("p1", &body))).await;
+    assert_eq!(status, 201);
+    assert!(!v.to_string().contains("abandon"), "the answer repeats no secret: {v}");
+    let item = v["item_id"].as_i64().unwrap();
+    let decision = json!({"action": "remove", "reason": "exposure"}).to_string();
+    server.call("POST", &format!("/v1/items/{item}/decision"), Some(&m), Some(decision)).await;
+    eventually("the webhook", || async { receiver.accepted().first().cloned() }).await;
+
+    // Not in the item, the export, the webhook, or any table.
+    let (_, detail) = server.call("GET", &format!("/v1/items/{item}"), Some(&m), None).await;
+    assert!(detail["item"]["post"]["body"].as_str().unwrap().starts_with("my wallet is empty"));
+    assert!(!detail.to_string().contains("abandon"), "{detail}");
+    let export = reqwest::Client::new().get(format!("{}/v1/export", server.base)).bearer_auth(&m).send().await.unwrap();
+    let text = export.text().await.unwrap();
+    assert!(text.contains("\"exposure\":1") && !text.contains("abandon"), "{text}");
+    assert!(!receiver.all().iter().any(|r| r.body.contains("abandon")));
+    let dump: Vec<(String,)> = match &server.store {
+        moderation_service::store::Store::Sqlite(p) => {
+            sqlx::query_as("SELECT post || verdict FROM items").fetch_all(p).await.unwrap()
+        }
+        moderation_service::store::Store::Postgres(p) => {
+            sqlx::query_as("SELECT post || verdict FROM items").fetch_all(p).await.unwrap()
+        }
+    };
+    assert!(!dump.iter().any(|(row,)| row.contains("abandon")), "the database holds no secret");
+    server.shutdown().await;
+    db.remove().await;
+});
+
+both!(two_instances_never_claim_the_same_item, postgres_two_instances_never_claim_the_same_item, |db: Db| async move {
+    let clock = Arc::new(ManualClock::new(T0));
+    let a = TestServer::start(&db, harness::config(), clock.clone()).await;
+    let b = TestServer::start(&db, harness::config(), clock.clone()).await;
+    let (_, forum) = a.key(Role::Forum, &["main"]).await;
+    const ITEMS: usize = 300;
+    for i in 0..ITEMS {
+        let (status, _) = a.call("POST", "/v1/posts", Some(&forum), Some(post(&format!("p{i}"), SCAM))).await;
+        assert_eq!(status, 201);
+    }
+    // Eight moderators, four on each instance, claim two at a time until
+    // the queue is empty.
+    let mut tasks = Vec::new();
+    for m in 0..8 {
+        let server = if m % 2 == 0 { &a } else { &b };
+        let (id, key) = server.key(Role::Moderator, &[]).await;
+        let base = server.base.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let (status, v) = harness::call(
+                    &format!("{base}/v1/queue/claim"),
+                    "POST",
+                    Some(&key),
+                    Some(r#"{"count": 2}"#.into()),
+                )
+                .await;
+                assert_eq!(status, 200, "{v}");
+                let items = v["items"].as_array().unwrap();
+                if items.is_empty() {
+                    return (id, mine);
+                }
+                for item in items {
+                    assert_eq!(item["claim"]["by"], id.as_str());
+                    mine.push(item["id"].as_i64().unwrap());
+                }
+            }
+        }));
+    }
+    let mut seen = HashSet::new();
+    let mut per_moderator = BTreeMap::new();
+    for t in tasks {
+        let (id, mine) = t.await.unwrap();
+        per_moderator.insert(id, mine.len());
+        for item in mine {
+            assert!(seen.insert(item), "item {item} was handed out twice");
+        }
+    }
+    assert_eq!(seen.len(), ITEMS, "every item claimed exactly once: {per_moderator:?}");
+    a.shutdown().await;
+    b.shutdown().await;
+    db.remove().await;
+});
+
+both!(rule_changes_reach_the_other_instance, postgres_rule_changes_reach_the_other_instance, |db: Db| async move {
+    let clock = Arc::new(ManualClock::new(T0));
+    let a = TestServer::start(&db, harness::config(), clock.clone()).await;
+    let b = TestServer::start(&db, harness::config(), clock.clone()).await;
+    let (_, admin) = a.key(Role::Admin, &[]).await;
+    let (_, forum) = a.key(Role::Forum, &["main"]).await;
+    let lottery = json!({"id": "l1", "body": "Buy a lottery ticket today"}).to_string();
+    let (_, v) = b.call("POST", "/v1/score", Some(&forum), Some(lottery.clone())).await;
+    assert_eq!(v["decision"], "allow");
+
+    let rules = r#"
+[ruleset]
+name = "main"
+version = "7"
+
+[[rule]]
+id = "spam.main.lottery"
+category = "spam"
+weight = 6.0
+description = "Lottery ticket sales"
+when = { phrases = ["lottery ticket"] }
+"#;
+    let (status, v) = a.call("PUT", "/v1/rules?forum=main", Some(&admin), Some(rules.into())).await;
+    assert_eq!(status, 200, "{v}");
+    let version = v["version"].as_i64().unwrap();
+    assert!(v["rules"].as_str().unwrap().ends_with("+main@7"), "{v}");
+
+    // B picks the change up by polling, without a restart.
+    eventually("instance B to load the rules", || async {
+        let (_, r) = b.call("GET", "/v1/rules", Some(&admin), None).await;
+        (r["loaded_version"].as_i64() == Some(version)).then_some(())
+    })
+    .await;
+    let (_, v) = b.call("POST", "/v1/score", Some(&forum), Some(lottery.clone())).await;
+    assert_ne!(v["decision"], "allow", "{v}");
+    assert!(v["signals"].as_array().unwrap().iter().any(|s| s["id"] == "spam.main.lottery"));
+
+    // Deleting the layer returns to the default pack everywhere.
+    assert_eq!(a.call("DELETE", "/v1/rules?forum=main", Some(&admin), None).await.0, 200);
+    eventually("instance B to drop the rules", || async {
+        let (_, v) = b.call("POST", "/v1/score", Some(&forum), Some(lottery.clone())).await;
+        (v["decision"] == "allow").then_some(())
+    })
+    .await;
+    a.shutdown().await;
+    b.shutdown().await;
+    db.remove().await;
+});
+
+both!(
+    webhooks_survive_failures_and_a_restart_in_version_order,
+    postgres_webhooks_survive_failures_and_a_restart_in_version_order,
+    |db: Db| async move {
+        let receiver = Receiver::start(3).await;
+        let clock = Arc::new(ManualClock::new(T0));
+        let mut config = harness::config();
+        config.webhook.url = Some(receiver.url.clone());
+        config.webhook.secrets = vec!["s1".into()];
+        let server = TestServer::start(&db, config.clone(), clock.clone()).await;
+        let (_, forum) = server.key(Role::Forum, &["main"]).await;
+        let (_, m) = server.key(Role::Moderator, &[]).await;
+        let mut items = Vec::new();
+        for i in 0..3 {
+            let (_, v) = server.call("POST", "/v1/posts", Some(&forum), Some(post(&format!("p{i}"), SCAM))).await;
+            items.push(v["item_id"].as_i64().unwrap());
+        }
+        // Item 0 gets three decisions: versions 2, 3, 4.
+        for action in ["escalate", "remove", "approve"] {
+            let d = json!({"action": action, "reason": "scam"}).to_string();
+            let (status, v) = server.call("POST", &format!("/v1/items/{}/decision", items[0]), Some(&m), Some(d)).await;
+            assert_eq!(status, 200, "{v}");
+        }
+        for &item in &items[1..] {
+            let d = json!({"action": "remove", "reason": "scam"}).to_string();
+            server.call("POST", &format!("/v1/items/{item}/decision"), Some(&m), Some(d)).await;
+        }
+        // The first attempts fail; the worker backs off (by the manual clock).
+        eventually("three failed attempts", || async { (receiver.all().len() >= 3).then_some(()) }).await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert_eq!(receiver.all().len(), 3, "nothing is retried before the backoff has passed");
+        assert!(receiver.accepted().is_empty());
+
+        // Shut down during the backoff; start again on the same database.
+        server.shutdown().await;
+        clock.advance(config.webhook.backoff_max_ms as i64);
+        let server = TestServer::start(&db, config.clone(), clock.clone()).await;
+        let expected = 5;
+        eventually("every decision delivered", || async {
+            let keys: HashSet<String> = receiver.accepted().into_iter().map(|r| r.idempotency_key).collect();
+            (keys.len() == expected).then_some(())
+        })
+        .await;
+        // Per item, versions arrive in order; every delivery is signed.
+        let mut last: BTreeMap<i64, i64> = BTreeMap::new();
+        for r in receiver.all() {
+            webhook::verify(&r.signature, r.body.as_bytes(), &["s1"], clock.now_s(), 300).expect("signed");
+            let body: Value = serde_json::from_str(&r.body).unwrap();
+            let (item, version) = (body["item_id"].as_i64().unwrap(), body["version"].as_i64().unwrap());
+            assert_eq!(r.idempotency_key, format!("item-{item}-v{version}"));
+            if r.accepted {
+                let prev = last.insert(item, version).unwrap_or(0);
+                assert!(version > prev, "item {item}: v{version} delivered after v{prev}");
+            }
+        }
+        assert_eq!(last[&items[0]], 4);
+        let stats = server.store.outbox_stats().await.unwrap();
+        assert_eq!(stats.pending, 0);
+        server.shutdown().await;
+        db.remove().await;
+    }
+);
+
+trait Seconds {
+    fn now_s(&self) -> i64;
+}
+
+impl Seconds for ManualClock {
+    fn now_s(&self) -> i64 {
+        use moderation_service::clock::Clock;
+        self.now_ms() / 1000
+    }
+}
