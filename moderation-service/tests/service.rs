@@ -486,3 +486,357 @@ impl Seconds for ManualClock {
         self.now_ms() / 1000
     }
 }
+
+/// Every route: (method, path as documented, path as called, roles allowed;
+/// empty = public).
+const ROUTES: &[(&str, &str, &str, &[Role])] = &[
+    ("GET", "/healthz", "/healthz", &[]),
+    ("GET", "/readyz", "/readyz", &[]),
+    ("GET", "/metrics", "/metrics", &[Role::Admin]),
+    ("POST", "/v1/score", "/v1/score", &[Role::Forum]),
+    ("POST", "/v1/posts", "/v1/posts", &[Role::Forum]),
+    ("POST", "/v1/reports", "/v1/reports", &[Role::Forum]),
+    ("GET", "/v1/queue", "/v1/queue", &[Role::Moderator, Role::Admin]),
+    ("POST", "/v1/queue/claim", "/v1/queue/claim", &[Role::Moderator, Role::Admin]),
+    ("GET", "/v1/items/{id}", "/v1/items/1", &[Role::Moderator, Role::Admin]),
+    ("POST", "/v1/items/{id}/claim", "/v1/items/1/claim", &[Role::Moderator, Role::Admin]),
+    ("POST", "/v1/items/{id}/release", "/v1/items/1/release", &[Role::Moderator, Role::Admin]),
+    ("POST", "/v1/items/{id}/decision", "/v1/items/1/decision", &[Role::Moderator, Role::Admin]),
+    ("POST", "/v1/decisions", "/v1/decisions", &[Role::Moderator, Role::Admin]),
+    ("GET", "/v1/audit", "/v1/audit", &[Role::Moderator, Role::Admin]),
+    ("GET", "/v1/export", "/v1/export", &[Role::Moderator, Role::Admin]),
+    ("GET", "/v1/rules", "/v1/rules", &[Role::Moderator, Role::Admin]),
+    ("POST", "/v1/rules/validate", "/v1/rules/validate", &[Role::Moderator, Role::Admin]),
+    ("PUT", "/v1/rules", "/v1/rules?forum=zz", &[Role::Admin]),
+    ("DELETE", "/v1/rules", "/v1/rules?forum=zz", &[Role::Admin]),
+    ("GET", "/v1/keys", "/v1/keys", &[Role::Admin]),
+    ("POST", "/v1/keys", "/v1/keys", &[Role::Admin]),
+    ("DELETE", "/v1/keys/{id}", "/v1/keys/key_000000000000", &[Role::Admin]),
+];
+
+both!(every_route_is_documented_and_guarded, postgres_every_route_is_documented_and_guarded, |db: Db| async move {
+    let server = start(&db, None).await;
+    let (_, doc) = server.call("GET", "/openapi.json", None, None).await;
+    let mut keys = Vec::new();
+    for role in [Role::Forum, Role::Moderator, Role::Admin] {
+        keys.push((role, server.key(role, &["main"][..usize::from(role == Role::Forum)]).await.1));
+    }
+    let (revoked_id, revoked) = server.key(Role::Admin, &[]).await;
+    assert!(server.store.revoke_key(&revoked_id, T0).await.unwrap());
+
+    for &(method, documented, called, allowed) in ROUTES {
+        let op = &doc["paths"][documented][method.to_lowercase()];
+        assert!(op.is_object(), "{method} {documented} is not in the OpenAPI document");
+        assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {documented}: no responses");
+        if allowed.is_empty() {
+            assert_eq!(server.call(method, called, None, None).await.0, 200, "{method} {called}");
+            continue;
+        }
+        assert!(op["security"].is_array(), "{method} {documented} documents no security");
+        let (status, v) = server.call(method, called, None, None).await;
+        assert_eq!((status, v["error"]["code"].as_str()), (401, Some("unauthorized")), "{method} {called}");
+        assert_eq!(
+            server.call(method, called, Some(&revoked), None).await.0,
+            401,
+            "{method} {called} with a revoked key"
+        );
+        for (role, key) in &keys {
+            let (status, v) = server.call(method, called, Some(key), Some("{}".into())).await;
+            if allowed.contains(role) {
+                assert!(![401, 403, 405, 500].contains(&status), "{method} {called} as {role:?}: {status} {v}");
+            } else {
+                assert_eq!(status, 403, "{method} {called} as {role:?}: {v}");
+            }
+        }
+    }
+    // Every documented operation is a route (none documented that is not served).
+    let documented: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
+    assert_eq!(documented, ROUTES.len(), "the document and the routes differ");
+    let schemas = &doc["components"]["schemas"];
+    for schema in [
+        "Post",
+        "Verdict",
+        "Signal",
+        "Span",
+        "Item",
+        "Claim",
+        "Status",
+        "Action",
+        "DecisionInput",
+        "BulkDecision",
+        "BulkResult",
+        "Submitted",
+        "ReportRequest",
+        "Reported",
+        "Report",
+        "QueuePage",
+        "ClaimNext",
+        "ItemDetail",
+        "AuditEntry",
+        "RulesView",
+        "RuleLayer",
+        "Validated",
+        "KeyView",
+        "CreateKey",
+        "ErrorBody",
+        "ErrorDetail",
+    ] {
+        assert!(schemas[schema].is_object(), "schema {schema} missing from the OpenAPI document");
+    }
+    server.shutdown().await;
+    db.remove().await;
+});
+
+both!(
+    bad_input_gets_a_clear_4xx_and_loses_nothing,
+    postgres_bad_input_gets_a_clear_4xx_and_loses_nothing,
+    |db: Db| async move {
+        let server = start(&db, None).await;
+        let (_, forum) = server.key(Role::Forum, &["main"]).await;
+        let (_, m) = server.key(Role::Moderator, &[]).await;
+        let (_, admin) = server.key(Role::Admin, &[]).await;
+        let (_, v) = server.call("POST", "/v1/posts", Some(&forum), Some(post("p1", SCAM))).await;
+        let item = v["item_id"].as_i64().unwrap();
+        let decision = format!("/v1/items/{item}/decision");
+
+        // (method, path, key, body, status, code, field)
+        let cases: Vec<(&str, String, &str, &str, u16, &str, Option<&str>)> = vec![
+            ("POST", "/v1/posts".into(), &forum, "{nope", 400, "invalid_json", None),
+            ("POST", "/v1/posts".into(), &forum, r#"{"id": "x"}"#, 400, "invalid_json", Some("body")),
+            ("POST", "/v1/posts".into(), &forum, r#"{"id": "x", "body": 3}"#, 400, "invalid_json", Some("body")),
+            ("POST", "/v1/posts".into(), &forum, r#"{"id": "", "body": "b"}"#, 400, "invalid_json", Some("id")),
+            (
+                "POST",
+                "/v1/reports".into(),
+                &forum,
+                r#"{"post_id": "p1", "reporter_id": "u"}"#,
+                400,
+                "invalid_json",
+                Some("reason"),
+            ),
+            (
+                "POST",
+                "/v1/reports".into(),
+                &forum,
+                r#"{"post_id": "p1", "reporter_id": "u", "reason": "x", "trust_level": 900}"#,
+                400,
+                "invalid_json",
+                Some("trust_level"),
+            ),
+            ("POST", decision.clone(), &m, r#"{"reason": "scam"}"#, 400, "invalid_json", Some("action")),
+            (
+                "POST",
+                decision.clone(),
+                &m,
+                r#"{"action": "delete", "reason": "scam"}"#,
+                400,
+                "invalid_json",
+                Some("action"),
+            ),
+            (
+                "POST",
+                decision.clone(),
+                &m,
+                r#"{"action": "remove", "reason": " "}"#,
+                400,
+                "invalid_json",
+                Some("reason"),
+            ),
+            (
+                "POST",
+                decision.clone(),
+                &m,
+                r#"{"action": "remove", "reason": "x", "expected_version": 99}"#,
+                409,
+                "stale",
+                None,
+            ),
+            (
+                "POST",
+                "/v1/items/abc/decision".into(),
+                &m,
+                r#"{"action": "remove", "reason": "x"}"#,
+                404,
+                "not_found",
+                None,
+            ),
+            (
+                "POST",
+                "/v1/items/999/decision".into(),
+                &m,
+                r#"{"action": "remove", "reason": "x"}"#,
+                404,
+                "not_found",
+                None,
+            ),
+            ("GET", "/v1/items/999".into(), &m, "", 404, "not_found", None),
+            ("POST", "/v1/items/999/claim".into(), &m, "", 404, "not_found", None),
+            ("GET", "/v1/queue?min_score=high".into(), &m, "", 400, "invalid_query", Some("min_score")),
+            ("GET", "/v1/queue?min_score=2".into(), &m, "", 400, "invalid_query", Some("min_score")),
+            ("GET", "/v1/queue?status=bogus".into(), &m, "", 400, "invalid_query", Some("status")),
+            ("GET", "/v1/queue?category=ham".into(), &m, "", 400, "invalid_query", Some("category")),
+            ("GET", "/v1/queue?limit=0".into(), &m, "", 400, "invalid_query", Some("limit")),
+            ("GET", "/v1/queue?cursor=abc".into(), &m, "", 400, "invalid_query", Some("cursor")),
+            ("GET", "/v1/audit?item_id=x".into(), &m, "", 400, "invalid_query", Some("item_id")),
+            ("POST", "/v1/queue/claim".into(), &m, r#"{"count": 0}"#, 400, "invalid_json", Some("count")),
+            (
+                "POST",
+                "/v1/decisions".into(),
+                &m,
+                r#"{"items": ["a"], "action": "remove", "reason": "x"}"#,
+                400,
+                "invalid_json",
+                Some("items[0]"),
+            ),
+            ("POST", "/v1/keys".into(), &admin, r#"{"role": "root"}"#, 400, "invalid_json", Some("role")),
+            ("POST", "/v1/keys".into(), &admin, r#"{"role": "forum"}"#, 400, "invalid_json", Some("forums")),
+            ("DELETE", "/v1/keys/key_nope".into(), &admin, "", 404, "not_found", None),
+            ("DELETE", "/v1/rules?forum=never".into(), &admin, "", 404, "not_found", None),
+            ("GET", "/v1/posts".into(), &forum, "", 405, "method_not_allowed", None),
+            ("GET", "/v2/anything".into(), &forum, "", 404, "not_found", None),
+        ];
+        for (method, path, key, body, status, code, field) in cases {
+            let (got, v) = server.call(method, &path, Some(key), Some(body.to_string())).await;
+            assert_eq!((got, v["error"]["code"].as_str()), (status, Some(code)), "{method} {path} {body}: {v}");
+            assert_eq!(v["error"]["field"].as_str(), field, "{method} {path} {body}: {v}");
+        }
+        let big = json!({"id": "big", "body": "a".repeat(2 << 20)}).to_string();
+        let (status, v) = server.call("POST", "/v1/posts", Some(&forum), Some(big)).await;
+        assert_eq!((status, v["error"]["code"].as_str()), (413, Some("body_too_large")));
+
+        // Rule errors give the line and the rule id.
+        let bad_rules = "[ruleset]\nname = \"x\"\nversion = \"1\"\n\n[[rule]]\nid = \"spam.x.bad\"\ncategory = \"spam\"\nweight = 1.0\ndescription = \"d\"\nwhen = { regex = \"(unclosed\" }\n";
+        let (status, v) = server.call("POST", "/v1/rules/validate?forum=main", Some(&m), Some(bad_rules.into())).await;
+        assert_eq!((status, v["error"]["code"].as_str()), (400, Some("invalid_rules")), "{v}");
+        assert_eq!(v["error"]["rule_id"], "spam.x.bad");
+        assert!(v["error"]["line"].as_u64().is_some_and(|l| (5..=10).contains(&l)), "{v}");
+        let (status, v) = server.call("PUT", "/v1/rules", Some(&admin), Some("[ruleset\nname=".into())).await;
+        assert_eq!((status, v["error"]["code"].as_str()), (400, Some("invalid_rules")), "{v}");
+        assert!(v["error"]["line"].is_u64(), "{v}");
+        let (_, rules) = server.call("GET", "/v1/rules", Some(&m), None).await;
+        assert!(rules["layers"].as_array().unwrap().is_empty(), "a refused rule set is not stored");
+
+        // Nothing stored was lost or changed by any of it.
+        let (status, detail) = server.call("GET", &format!("/v1/items/{item}"), Some(&m), None).await;
+        assert_eq!(status, 200);
+        assert_eq!((detail["item"]["status"].as_str(), detail["item"]["version"].as_i64()), (Some("pending"), Some(1)));
+        assert_eq!(detail["item"]["post"]["body"], SCAM);
+        server.shutdown().await;
+        db.remove().await;
+    }
+);
+
+both!(scoped_moderators_see_only_their_forums, postgres_scoped_moderators_see_only_their_forums, |db: Db| async move {
+    let server = start(&db, None).await;
+    let (_, fa) = server.key(Role::Forum, &["a"]).await;
+    let (_, fb) = server.key(Role::Forum, &["b"]).await;
+    let (_, ma) = server.key(Role::Moderator, &["a"]).await;
+    let (_, mab) = server.key(Role::Moderator, &["a", "b"]).await;
+    let (_, va) = server.call("POST", "/v1/posts", Some(&fa), Some(post("p", SCAM))).await;
+    let (_, vb) = server.call("POST", "/v1/posts", Some(&fb), Some(post("p", SCAM))).await;
+    let (ia, ib) = (va["item_id"].as_i64().unwrap(), vb["item_id"].as_i64().unwrap());
+
+    let ids =
+        |v: &Value| -> Vec<i64> { v["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect() };
+    let (_, page) = server.call("GET", "/v1/queue", Some(&ma), None).await;
+    assert_eq!(ids(&page), [ia]);
+    let (_, page) = server.call("GET", "/v1/queue", Some(&mab), None).await;
+    assert_eq!(ids(&page).len(), 2, "a moderator of both forums sees both, merged in order");
+    let (_, page) = server.call("GET", "/v1/queue?forum=b", Some(&ma), None).await;
+    assert!(ids(&page).is_empty());
+    assert_eq!(server.call("GET", &format!("/v1/items/{ib}"), Some(&ma), None).await.0, 404);
+    assert_eq!(server.call("POST", &format!("/v1/items/{ib}/claim"), Some(&ma), None).await.0, 404);
+    let d = json!({"action": "remove", "reason": "scam"}).to_string();
+    assert_eq!(server.call("POST", &format!("/v1/items/{ib}/decision"), Some(&ma), Some(d)).await.0, 404);
+    assert_eq!(server.call("GET", "/v1/export?forum=b", Some(&ma), None).await.0, 403);
+    let (_, claimed) = server.call("POST", "/v1/queue/claim", Some(&ma), Some(r#"{"count": 10}"#.into())).await;
+    assert_eq!(ids(&claimed), [ia]);
+    let (_, log) = server.call("GET", "/v1/audit", Some(&ma), None).await;
+    assert!(log.as_array().unwrap().iter().all(|e| e["item_id"] == ia), "{log}");
+    server.shutdown().await;
+    db.remove().await;
+});
+
+both!(bulk_decisions_answer_per_item, postgres_bulk_decisions_answer_per_item, |db: Db| async move {
+    let server = start(&db, None).await;
+    let (_, forum) = server.key(Role::Forum, &["main"]).await;
+    let (_, m1) = server.key(Role::Moderator, &[]).await;
+    let (_, m2) = server.key(Role::Moderator, &[]).await;
+    let mut items = Vec::new();
+    for i in 0..3 {
+        let (_, v) = server.call("POST", "/v1/posts", Some(&forum), Some(post(&format!("p{i}"), SCAM))).await;
+        items.push(v["item_id"].as_i64().unwrap());
+    }
+    server.call("POST", &format!("/v1/items/{}/claim", items[2]), Some(&m2), None).await;
+    let body = json!({"items": [items[0], items[1], items[2], 4242], "action": "remove", "reason": "spam"}).to_string();
+    let (status, v) = server.call("POST", "/v1/decisions", Some(&m1), Some(body)).await;
+    assert_eq!(status, 200, "{v}");
+    let outcome: Vec<(Option<&str>, Option<&str>)> =
+        v.as_array().unwrap().iter().map(|r| (r["status"].as_str(), r["error"]["code"].as_str())).collect();
+    assert_eq!(
+        outcome,
+        [(Some("removed"), None), (Some("removed"), None), (None, Some("claimed")), (None, Some("not_found"))]
+    );
+    let (_, page) = server.call("GET", "/v1/queue?status=removed", Some(&m1), None).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    server.shutdown().await;
+    db.remove().await;
+});
+
+both!(keys_are_managed_through_the_api, postgres_keys_are_managed_through_the_api, |db: Db| async move {
+    let server = start(&db, None).await;
+    let (_, admin) = server.key(Role::Admin, &[]).await;
+    let body = json!({"role": "forum", "forums": ["jp-main"], "label": "discourse"}).to_string();
+    let (status, created) = server.call("POST", "/v1/keys", Some(&admin), Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    let token = created["token"].as_str().unwrap().to_string();
+    let id = created["id"].as_str().unwrap().to_string();
+    let score = json!({"id": "x", "body": "hello"}).to_string();
+    assert_eq!(server.call("POST", "/v1/score", Some(&token), Some(score.clone())).await.0, 200);
+    let (_, listed) = server.call("GET", "/v1/keys", Some(&admin), None).await;
+    assert!(!listed.to_string().contains(&token), "tokens are never listed");
+    assert!(listed.as_array().unwrap().iter().any(|k| k["id"] == id.as_str() && k["forums"] == json!(["jp-main"])));
+    let (status, revoked) = server.call("DELETE", &format!("/v1/keys/{id}"), Some(&admin), None).await;
+    assert_eq!(status, 200);
+    assert!(revoked["revoked_at"].is_i64());
+    assert_eq!(server.call("POST", "/v1/score", Some(&token), Some(score)).await.0, 401, "revoked at once");
+    server.shutdown().await;
+    db.remove().await;
+});
+
+both!(
+    metrics_cover_requests_verdicts_queue_and_webhooks,
+    postgres_metrics_cover_requests_verdicts_queue_and_webhooks,
+    |db: Db| async move {
+        let server = start(&db, None).await;
+        let (_, forum) = server.key(Role::Forum, &["main"]).await;
+        let (_, m) = server.key(Role::Moderator, &[]).await;
+        let (_, admin) = server.key(Role::Admin, &[]).await;
+        server.call("POST", "/v1/posts", Some(&forum), Some(post("p1", SCAM))).await;
+        server.clock.advance(90_000);
+        let fetch = |key: String| {
+            let url = format!("{}/metrics", server.base);
+            async move {
+                let resp = reqwest::Client::new().get(url).bearer_auth(key).send().await.unwrap();
+                (resp.status().as_u16(), resp.text().await.unwrap())
+            }
+        };
+        let (status, text) = fetch("metrics-secret".into()).await;
+        assert_eq!(status, 200, "{text}");
+        for needle in [
+            "moderation_http_request_duration_seconds_bucket",
+            "path=\"/v1/posts\"",
+            "moderation_verdicts_total{decision=\"hold\",category=\"scam\"}",
+            "moderation_queue_items{status=\"pending\"} 1",
+            "moderation_queue_oldest_pending_age_seconds 90",
+            "moderation_webhook_backlog 0",
+        ] {
+            assert!(text.contains(needle), "/metrics lacks {needle}:\n{text}");
+        }
+        assert_eq!(fetch(admin).await.0, 200);
+        assert_eq!(fetch(m).await.0, 403);
+        assert_eq!(fetch("wrong".into()).await.0, 401);
+        server.shutdown().await;
+        db.remove().await;
+    }
+);
