@@ -15,10 +15,13 @@ use crate::config::Config;
 use crate::engine::LiveEngine;
 use crate::store::Store;
 use crate::webhook::Worker;
+use crate::writer::SubmitWriter;
 
-/// The state a server runs with.
+/// The state a server runs with. Starts the submission writer, so call it
+/// inside the tokio runtime.
 pub fn state(store: Store, engine: Arc<LiveEngine>, config: Config, clock: Arc<dyn Clock>) -> Arc<AppState> {
-    Arc::new(AppState { engine, store, config: Arc::new(config), clock, webhook_wake: Arc::new(Notify::new()) })
+    let writer = SubmitWriter::start(store.clone(), config.queue.clone(), clock.clone(), config.pg_pool as usize / 2);
+    Arc::new(AppState { engine, store, config: Arc::new(config), clock, webhook_wake: Arc::new(Notify::new()), writer })
 }
 
 /// Serves until `shutdown` completes. Then in-flight requests finish, the

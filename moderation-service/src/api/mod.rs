@@ -56,6 +56,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Wakes the webhook worker when a decision is written.
     pub webhook_wake: Arc<Notify>,
+    /// Group-commits submissions.
+    pub writer: crate::writer::SubmitWriter,
 }
 
 impl AppState {

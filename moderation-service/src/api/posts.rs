@@ -113,7 +113,8 @@ pub async fn submit(
     let forum = post.forum.clone().unwrap_or_default();
     let (post, verdict) = score_post(&state, post).await?;
     let scored = Scored::new(&forum, &post, &verdict);
-    let outcome = state.store.submit(&scored, &key.id, &state.config.queue, state.now()).await?;
+    let verdict = scored.verdict.clone();
+    let outcome = state.writer.submit(scored, &key.id).await?;
     let status = if outcome.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((
         status,
@@ -123,7 +124,7 @@ pub async fn submit(
             version: outcome.item.version,
             created: outcome.created,
             changed: outcome.changed,
-            verdict: scored.verdict,
+            verdict,
         }),
     ))
 }

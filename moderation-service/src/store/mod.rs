@@ -47,6 +47,9 @@ pub enum StoreError {
     /// The operating system gave no randomness.
     #[error("no randomness for a token: {0}")]
     Random(String),
+    /// The service is shutting down and no longer writes.
+    #[error("the store is shutting down")]
+    Closed,
     /// A stored row is not what this version writes.
     #[error("corrupt row in {table}: {message}")]
     Corrupt {

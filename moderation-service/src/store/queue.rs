@@ -41,6 +41,77 @@ macro_rules! audit {
     };
 }
 
+/// Stores one scored post inside an open write transaction `$tx` and
+/// evaluates to its [`SubmitOutcome`] (`?` on database errors).
+macro_rules! submit_in {
+    ($tx:expr, $select:expr, $scored:expr, $actor:expr, $policy:expr, $now:expr) => {{
+        let post_json = to_json(&$scored.post)?;
+        let verdict_json = to_json(&$scored.verdict)?;
+        let (category, score) = queue::top(&$scored.verdict);
+        let decision = $scored.verdict.decision;
+        let author = $scored.post.author.as_ref().map(|a| a.id.clone());
+        // The common case, a new post, is one statement: insert unless the
+        // (forum, post id) exists, returning the row.
+        let status = $policy.status_for(decision, 0.0);
+        let inserted: Option<ItemRow> = sqlx::query_as(concat!(
+            "INSERT INTO items (forum, post_id, author_id, post, verdict, decision, category, score, status, \
+             queue_rank, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11) \
+             ON CONFLICT (forum, post_id) DO NOTHING RETURNING ",
+            item_cols!()
+        ))
+        .bind(&$scored.forum)
+        .bind(&$scored.post.id)
+        .bind(&author)
+        .bind(&post_json)
+        .bind(&verdict_json)
+        .bind(decision.as_str())
+        .bind(category.as_str())
+        .bind(score)
+        .bind(status.as_str())
+        .bind(-queue::priority(score, 0.0))
+        .bind($now)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        if let Some(row) = inserted {
+            audit!($tx, row.id, $actor, "submitted", None::<&str>, status.as_str(), decision.as_str(), "", 1_i64, $now);
+            SubmitOutcome { item: row.into_item($now, false)?, created: true, changed: true }
+        } else {
+            let row: ItemRow =
+                sqlx::query_as($select).bind(&$scored.forum).bind(&$scored.post.id).fetch_one(&mut *$tx).await?;
+            if row.post == post_json {
+                SubmitOutcome { item: row.into_item($now, false)?, created: false, changed: false }
+            } else {
+                let from = row.status()?;
+                let status = $policy.status_after_edit(from, decision, row.report_weight);
+                let version = row.version + 1;
+                let row: ItemRow = sqlx::query_as(concat!(
+                    "UPDATE items SET author_id = $1, post = $2, verdict = $3, decision = $4, category = $5, \
+                     score = $6, status = $7, queue_rank = $8, version = $9, updated_at = $10 WHERE id = $11 RETURNING ",
+                    item_cols!()
+                ))
+                .bind(&author)
+                .bind(&post_json)
+                .bind(&verdict_json)
+                .bind(decision.as_str())
+                .bind(category.as_str())
+                .bind(score)
+                .bind(status.as_str())
+                .bind(-queue::priority(score, row.report_weight))
+                .bind(version)
+                .bind($now)
+                .bind(row.id)
+                .fetch_one(&mut *$tx)
+                .await?;
+                audit!($tx, row.id, $actor, "edited", Some(from.as_str()), status.as_str(), decision.as_str(), "", version, $now);
+                SubmitOutcome { item: row.into_item($now, false)?, created: false, changed: true }
+            }
+        }
+    }};
+}
+
+const SELECT_BY_ID: &str = concat!("SELECT ", item_cols!(), " FROM items WHERE id = $1");
+
 #[derive(sqlx::FromRow)]
 struct ItemRow {
     id: i64,
@@ -319,73 +390,40 @@ impl Store {
         policy: &Policy,
         now: i64,
     ) -> Result<SubmitOutcome, StoreError> {
-        let post_json = to_json(&scored.post)?;
-        let verdict_json = to_json(&scored.verdict)?;
-        let (category, score) = queue::top(&scored.verdict);
-        let decision = scored.verdict.decision;
-        let author = scored.post.author.as_ref().map(|a| a.id.clone());
-        let select = dialect!(self,
-            sqlite: concat!("SELECT ", item_cols!(), " FROM items WHERE forum = $1 AND post_id = $2"),
-            postgres: concat!("SELECT ", item_cols!(), " FROM items WHERE forum = $1 AND post_id = $2 FOR UPDATE"));
-        const BY_ID: &str = concat!("SELECT ", item_cols!(), " FROM items WHERE id = $1");
+        let select = self.select_post_for_update();
         on_pool!(self, p => {
             let mut tx = p.write_tx().await?;
-            let existing: Option<ItemRow> =
-                sqlx::query_as(select).bind(&scored.forum).bind(&scored.post.id).fetch_optional(&mut *tx).await?;
-            let (id, created, changed) = match existing {
-                None => {
-                    let status = policy.status_for(decision, 0.0);
-                    let (id,): (i64,) = sqlx::query_as(
-                        "INSERT INTO items (forum, post_id, author_id, post, verdict, decision, category, score, status, \
-                         queue_rank, version, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11) RETURNING id",
-                    )
-                    .bind(&scored.forum)
-                    .bind(&scored.post.id)
-                    .bind(&author)
-                    .bind(&post_json)
-                    .bind(&verdict_json)
-                    .bind(decision.as_str())
-                    .bind(category.as_str())
-                    .bind(score)
-                    .bind(status.as_str())
-                    .bind(-queue::priority(score, 0.0))
-                    .bind(now)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    audit!(tx, id, actor, "submitted", None::<&str>, status.as_str(), decision.as_str(), "", 1_i64, now);
-                    (id, true, true)
-                }
-                Some(row) if row.post == post_json => (row.id, false, false),
-                Some(row) => {
-                    let from = row.status()?;
-                    let status = policy.status_after_edit(from, decision, row.report_weight);
-                    let version = row.version + 1;
-                    sqlx::query(
-                        "UPDATE items SET author_id = $1, post = $2, verdict = $3, decision = $4, category = $5, \
-                         score = $6, status = $7, queue_rank = $8, version = $9, updated_at = $10 WHERE id = $11",
-                    )
-                    .bind(&author)
-                    .bind(&post_json)
-                    .bind(&verdict_json)
-                    .bind(decision.as_str())
-                    .bind(category.as_str())
-                    .bind(score)
-                    .bind(status.as_str())
-                    .bind(-queue::priority(score, row.report_weight))
-                    .bind(version)
-                    .bind(now)
-                    .bind(row.id)
-                    .execute(&mut *tx)
-                    .await?;
-                    audit!(tx, row.id, actor, "edited", Some(from.as_str()), status.as_str(), decision.as_str(), "", version, now);
-                    (row.id, false, true)
-                }
-            };
-            let row: ItemRow = sqlx::query_as(BY_ID).bind(id).fetch_one(&mut *tx).await?;
+            let outcome = submit_in!(tx, select, scored, actor, policy, now);
             tx.commit().await?;
-            Ok(SubmitOutcome { item: row.into_item(now, false)?, created, changed })
+            Ok(outcome)
         })
+    }
+
+    /// Stores several scored posts in ONE transaction (group commit: one
+    /// durable write for the lot). All or nothing: on any error nothing is
+    /// stored and the caller retries them one by one.
+    pub async fn submit_batch(
+        &self,
+        batch: &[(Scored, String)],
+        policy: &Policy,
+        now: i64,
+    ) -> Result<Vec<SubmitOutcome>, StoreError> {
+        let select = self.select_post_for_update();
+        on_pool!(self, p => {
+            let mut tx = p.write_tx().await?;
+            let mut outcomes = Vec::with_capacity(batch.len());
+            for (scored, actor) in batch {
+                outcomes.push(submit_in!(tx, select, scored, actor.as_str(), policy, now));
+            }
+            tx.commit().await?;
+            Ok(outcomes)
+        })
+    }
+
+    fn select_post_for_update(&self) -> &'static str {
+        dialect!(self,
+            sqlite: concat!("SELECT ", item_cols!(), " FROM items WHERE forum = $1 AND post_id = $2"),
+            postgres: concat!("SELECT ", item_cols!(), " FROM items WHERE forum = $1 AND post_id = $2 FOR UPDATE"))
     }
 
     /// Records a community report on a submitted post. Returns the item and
@@ -404,7 +442,6 @@ impl Store {
         let select = dialect!(self,
             sqlite: concat!("SELECT ", item_cols!(), " FROM items WHERE forum = $1 AND post_id = $2"),
             postgres: concat!("SELECT ", item_cols!(), " FROM items WHERE forum = $1 AND post_id = $2 FOR UPDATE"));
-        const BY_ID: &str = concat!("SELECT ", item_cols!(), " FROM items WHERE id = $1");
         on_pool!(self, p => {
             let mut tx = p.write_tx().await?;
             let row: Option<ItemRow> = sqlx::query_as(select).bind(forum).bind(post_id).fetch_optional(&mut *tx).await?;
@@ -445,7 +482,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             audit!(tx, row.id, actor, "reported", Some(from.as_str()), status.as_str(), &report.reason, &report.note, version, now);
-            let row: ItemRow = sqlx::query_as(BY_ID).bind(row.id).fetch_one(&mut *tx).await?;
+            let row: ItemRow = sqlx::query_as(SELECT_BY_ID).bind(row.id).fetch_one(&mut *tx).await?;
             tx.commit().await?;
             Ok(Some((row.into_item(now, false)?, true)))
         })
@@ -521,24 +558,7 @@ impl Store {
         limit: u32,
         now: i64,
     ) -> Result<Vec<Item>, StoreError> {
-        // One fixed text per combination of filters, so each uses its own
-        // index (status | forum+status | category+status, then rank, age).
-        // Only these constant fragments are joined; every value is bound.
-        let mut sql = String::from(concat!(
-            "SELECT ",
-            item_cols!(),
-            " FROM items WHERE status = $1 AND score >= $2 AND (queue_rank, created_at, id) > ($3, $4, $5)"
-        ));
-        let mut n = 6;
-        if forum.is_some() {
-            sql.push_str(&format!(" AND forum = ${n}"));
-            n += 1;
-        }
-        if filter.category.is_some() {
-            sql.push_str(&format!(" AND category = ${n}"));
-            n += 1;
-        }
-        sql.push_str(&format!(" ORDER BY queue_rank, created_at, id LIMIT ${n}"));
+        let sql = list_sql(forum.is_some(), filter.category.is_some());
         let rows: Vec<ItemRow> = on_pool!(self, p => {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(filter.status.as_str())
@@ -866,6 +886,66 @@ impl Store {
         }
         let (oldest,): (Option<i64>,) = on_pool!(self, p => sqlx::query_as(OLDEST).fetch_one(p).await?);
         Ok((counts, oldest))
+    }
+}
+
+/// The listing query for a combination of filters: one fixed text per
+/// combination, so each uses its own index (status | forum+status |
+/// category+status, then rank, age, id) with no sort step. Only these
+/// constant fragments are joined; every value is bound.
+fn list_sql(forum: bool, category: bool) -> String {
+    let mut sql = String::from(concat!(
+        "SELECT ",
+        item_cols!(),
+        " FROM items WHERE status = $1 AND score >= $2 AND (queue_rank, created_at, id) > ($3, $4, $5)"
+    ));
+    let mut n = 6;
+    if forum {
+        sql.push_str(&format!(" AND forum = ${n}"));
+        n += 1;
+    }
+    if category {
+        sql.push_str(&format!(" AND category = ${n}"));
+        n += 1;
+    }
+    sql.push_str(&format!(" ORDER BY queue_rank, created_at, id LIMIT ${n}"));
+    sql
+}
+
+impl Store {
+    /// The database's plan for the queue listing with these filters (an
+    /// operator's check that the indexes are used; `EXPLAIN QUERY PLAN` on
+    /// SQLite, `EXPLAIN` on PostgreSQL), one line per plan row.
+    pub async fn explain_list(&self, filter: &ListFilter, forum: Option<&str>) -> Result<Vec<String>, StoreError> {
+        let sql = list_sql(forum.is_some(), filter.category.is_some());
+        let after = (i64::MIN, i64::MIN, i64::MIN);
+        macro_rules! binds {
+            ($q:expr) => {{
+                let mut q =
+                    $q.bind(filter.status.as_str()).bind(filter.min_score).bind(after.0).bind(after.1).bind(after.2);
+                if let Some(f) = forum {
+                    q = q.bind(f);
+                }
+                if let Some(c) = filter.category {
+                    q = q.bind(c.as_str());
+                }
+                q.bind(50_i64)
+            }};
+        }
+        match self {
+            Store::Sqlite(p) => {
+                let rows: Vec<(i64, i64, i64, String)> =
+                    binds!(sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))))
+                        .fetch_all(p)
+                        .await?;
+                Ok(rows.into_iter().map(|r| r.3).collect())
+            }
+            Store::Postgres(p) => {
+                let rows: Vec<(String,)> =
+                    binds!(sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}")))).fetch_all(p).await?;
+                Ok(rows.into_iter().map(|r| r.0).collect())
+            }
+        }
     }
 }
 

@@ -1,0 +1,93 @@
+//! Group commit for submissions.
+//!
+//! A 2xx from `POST /v1/posts` means the post is on disk, so every commit
+//! waits for a flush (`synchronous = FULL` on SQLite, the WAL flush on
+//! PostgreSQL). One transaction per request would cap an instance at the
+//! disk's flushes per second. Instead, requests hand their scored post to
+//! one writer task, which takes whatever has queued up meanwhile (up to
+//! [`MAX_BATCH`]) and stores it in one transaction: under load many posts
+//! share a flush; idle, a lone post is written at once. Should a batch
+//! fail (a race with another instance on the same post id, say), its posts
+//! are retried one by one so each request gets its own answer.
+
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use crate::clock::Clock;
+use crate::queue::{Policy, Scored};
+use crate::store::{Store, StoreError, SubmitOutcome};
+
+/// Most posts per transaction.
+pub const MAX_BATCH: usize = 256;
+
+struct Job {
+    scored: Scored,
+    actor: String,
+    reply: oneshot::Sender<Result<SubmitOutcome, StoreError>>,
+}
+
+/// Hands submissions to the writer task.
+#[derive(Debug, Clone)]
+pub struct SubmitWriter {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job").field("post", &self.scored.post.id).finish()
+    }
+}
+
+impl SubmitWriter {
+    /// Starts the writer task (on the current tokio runtime). It ends when
+    /// every `SubmitWriter` clone is dropped, after writing what it holds.
+    ///
+    /// SQLite has one writer at a time, so it gets one task; PostgreSQL
+    /// gets `writers` tasks taking turns at the queue, each with its own
+    /// transaction, so round trips to the server overlap.
+    pub fn start(store: Store, policy: Policy, clock: Arc<dyn Clock>, writers: usize) -> SubmitWriter {
+        let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
+        let rx = Arc::new(Mutex::new(rx));
+        let writers = if matches!(store, Store::Sqlite(_)) { 1 } else { writers.max(1) };
+        for _ in 0..writers {
+            tokio::spawn(run(rx.clone(), store.clone(), policy.clone(), clock.clone()));
+        }
+        SubmitWriter { jobs }
+    }
+
+    /// Stores one scored post; returns once it is committed.
+    pub async fn submit(&self, scored: Scored, actor: &str) -> Result<SubmitOutcome, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job { scored, actor: actor.to_string(), reply };
+        self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+async fn run(rx: Arc<Mutex<mpsc::Receiver<Job>>>, store: Store, policy: Policy, clock: Arc<dyn Clock>) {
+    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    loop {
+        // The lock is held only while taking jobs, not while writing them.
+        if rx.lock().await.recv_many(&mut jobs, MAX_BATCH).await == 0 {
+            return;
+        }
+        let now = clock.now_ms();
+        let batch: Vec<(Scored, String)> = jobs.iter().map(|j| (j.scored.clone(), j.actor.clone())).collect();
+        metrics::histogram!("moderation_submit_batch_size").record(batch.len() as f64);
+        match store.submit_batch(&batch, &policy, now).await {
+            Ok(outcomes) => {
+                for (job, outcome) in jobs.drain(..).zip(outcomes) {
+                    let _ = job.reply.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, size = batch.len(), "batch failed; writing its posts one by one");
+                for job in jobs.drain(..) {
+                    let result = store.submit(&job.scored, &job.actor, &policy, now).await;
+                    let _ = job.reply.send(result);
+                }
+            }
+        }
+    }
+}
