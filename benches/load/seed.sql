@@ -14,7 +14,7 @@ SELECT CASE WHEN i % 4 = 0 THEN 'jp-main' ELSE 'main' END,
        CASE i % 3 WHEN 0 THEN 'scam' WHEN 1 THEN 'spam' ELSE 'misinformation' END,
        (i % 1000) / 1000.0,
        CASE WHEN i % 10 < 4 THEN 'pending' WHEN i % 10 < 7 THEN 'allowed' WHEN i % 10 < 9 THEN 'approved' ELSE 'removed' END,
-       -((i * 7919) % 1300),
+       -((CAST(i AS BIGINT) * 7919) % 1300),
        1,
        1764000000000 + i,
        1764000000000 + i

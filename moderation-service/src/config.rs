@@ -9,6 +9,7 @@
 //! body_limit = 1048576
 //! metrics_token = "a-long-random-string"
 //! rules_poll_ms = 2000
+//! key_cache_ms = 1000
 //!
 //! [queue]
 //! report_weights = [0.5, 1.0, 1.5, 2.0, 3.0]
@@ -78,6 +79,10 @@ pub struct Config {
     pub rules_poll_ms: u64,
     /// Connections per instance to PostgreSQL (`MODERATION_PG_POOL`).
     pub pg_pool: u32,
+    /// How long an API key found in the database is trusted without a new
+    /// lookup, in ms (`MODERATION_KEY_CACHE_MS`): the longest a key revoked
+    /// on another instance keeps working here. 0 looks every request up.
+    pub key_cache_ms: u64,
     /// Queue policy.
     pub queue: Policy,
     /// Webhook delivery.
@@ -93,6 +98,7 @@ impl Default for Config {
             metrics_token: None,
             rules_poll_ms: 2000,
             pg_pool: 8,
+            key_cache_ms: 1_000,
             queue: Policy::default(),
             webhook: WebhookConfig::default(),
         }
@@ -198,6 +204,9 @@ impl Config {
         }
         if let Some(v) = var("MODERATION_PG_POOL") {
             self.pg_pool = num("MODERATION_PG_POOL", &v)?;
+        }
+        if let Some(v) = var("MODERATION_KEY_CACHE_MS") {
+            self.key_cache_ms = num("MODERATION_KEY_CACHE_MS", &v)?;
         }
         if let Some(v) = var("MODERATION_LEASE_SECONDS") {
             self.queue.lease_seconds = num("MODERATION_LEASE_SECONDS", &v)?;

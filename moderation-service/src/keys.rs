@@ -76,7 +76,7 @@ pub enum KeyError {
     #[error("unknown role `{0}` (forum, moderator or admin)")]
     Role(String),
     /// A forum key names no forum or several.
-    #[error("a forum key is scoped to exactly one forum (--forum ID)")]
+    #[error("a forum key is scoped to exactly one forum")]
     ForumScope,
     /// A forum id that is not 1–64 letters, digits, `.`, `-` or `_`.
     #[error("invalid forum id `{0}`: 1–64 letters, digits, '.', '-' or '_'")]
@@ -152,5 +152,49 @@ mod tests {
         assert!(key(Role::Moderator, &[]).validate().is_ok());
         assert_eq!(key(Role::Admin, &["bad id"]).validate(), Err(KeyError::ForumId("bad id".into())));
         assert_eq!(Role::parse("root"), Err(KeyError::Role("root".into())));
+    }
+}
+
+/// Keys recently found by token, so a busy forum does not cost a database
+/// lookup per request. An entry lives `ttl_ms` (by the service's clock):
+/// that is how long a key revoked on *another* instance may still work
+/// here. A revocation through this instance clears the cache at once.
+/// Unknown tokens are never cached, so guessing cannot fill it.
+#[derive(Debug)]
+pub struct KeyCache {
+    ttl_ms: i64,
+    entries: std::sync::RwLock<std::collections::HashMap<String, (KeyRecord, i64)>>,
+}
+
+/// Entries kept at most; past it the cache starts over.
+const KEY_CACHE_MAX: usize = 10_000;
+
+impl KeyCache {
+    /// A cache whose entries live `ttl_ms` (0 disables it).
+    pub fn new(ttl_ms: i64) -> KeyCache {
+        KeyCache { ttl_ms, entries: Default::default() }
+    }
+
+    /// The cached key for a token hash, if fresh at `now`.
+    pub fn get(&self, hash: &str, now: i64) -> Option<KeyRecord> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        entries.get(hash).filter(|(_, at)| now - at < self.ttl_ms).map(|(k, _)| k.clone())
+    }
+
+    /// Remembers a key found at `now`.
+    pub fn put(&self, hash: String, key: KeyRecord, now: i64) {
+        if self.ttl_ms <= 0 {
+            return;
+        }
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= KEY_CACHE_MAX {
+            entries.clear();
+        }
+        entries.insert(hash, (key, now));
+    }
+
+    /// Forgets everything (after a revocation here).
+    pub fn clear(&self) {
+        self.entries.write().unwrap_or_else(|e| e.into_inner()).clear();
     }
 }

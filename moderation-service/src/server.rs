@@ -21,7 +21,16 @@ use crate::writer::SubmitWriter;
 /// inside the tokio runtime.
 pub fn state(store: Store, engine: Arc<LiveEngine>, config: Config, clock: Arc<dyn Clock>) -> Arc<AppState> {
     let writer = SubmitWriter::start(store.clone(), config.queue.clone(), clock.clone(), config.pg_pool as usize / 2);
-    Arc::new(AppState { engine, store, config: Arc::new(config), clock, webhook_wake: Arc::new(Notify::new()), writer })
+    let keys = crate::keys::KeyCache::new(i64::try_from(config.key_cache_ms).unwrap_or(i64::MAX));
+    Arc::new(AppState {
+        engine,
+        store,
+        config: Arc::new(config),
+        clock,
+        webhook_wake: Arc::new(Notify::new()),
+        writer,
+        keys,
+    })
 }
 
 /// Serves until `shutdown` completes. Then in-flight requests finish, the

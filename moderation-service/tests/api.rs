@@ -98,12 +98,17 @@ async fn keys_and_roles_are_enforced() {
         assert!(v["error"]["message"].as_str().unwrap().contains("forum key"), "{v}");
     }
 
-    // Revocation takes effect on the next request.
+    // A key revoked elsewhere (another instance, the CLI) stops working
+    // here once this instance's cached lookup is `key_cache_ms` old.
     let key = server.key(Role::Forum, &["f"]).await;
     assert_eq!(post(&url, Some(&key), body.clone()).await.0, 200);
     let id = server.store.list_keys().await.unwrap().into_iter().find(|k| k.role == Role::Forum).unwrap().id;
     assert!(server.store.revoke_key(&id, 1).await.unwrap());
-    assert_eq!(post(&url, Some(&key), body.clone()).await.0, 401);
+    let bound = harness::config().key_cache_ms as i64;
+    server.inner.clock.advance(bound - 1);
+    assert_eq!(post(&url, Some(&key), body.clone()).await.0, 200, "still cached within the bound");
+    server.inner.clock.advance(1);
+    assert_eq!(post(&url, Some(&key), body.clone()).await.0, 401, "refused once the bound has passed");
     server.shutdown().await;
 }
 

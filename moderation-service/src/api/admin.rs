@@ -293,6 +293,7 @@ pub async fn revoke_key(
     if !state.store.revoke_key(&id, state.now()).await? {
         return Err(ApiError::not_found(format!("no live key `{id}`")));
     }
+    state.keys.clear();
     let key = state
         .store
         .list_keys()

@@ -58,6 +58,8 @@ pub struct AppState {
     pub webhook_wake: Arc<Notify>,
     /// Group-commits submissions.
     pub writer: crate::writer::SubmitWriter,
+    /// Recently used keys (see [`crate::keys::KeyCache`] for the revocation bound).
+    pub keys: crate::keys::KeyCache,
 }
 
 impl AppState {
@@ -150,7 +152,7 @@ pub struct ErrorBody {
 /// See [`ErrorBody`].
 #[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
-    /// Stable, for programs: `invalid_json`, `invalid_query`, `invalid_rules`, `body_too_large`,
+    /// Stable, for programs: `invalid_json`, `invalid_body`, `invalid_query`, `invalid_rules`, `body_too_large`,
     /// `unauthorized`, `forbidden`, `not_found`, `method_not_allowed`, `claimed`, `stale`,
     /// `no_change`, `unavailable`.
     pub code: &'static str,
@@ -226,21 +228,35 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
-/// The key behind a request, if its role is one of `allowed`. Keys are
-/// looked up on every request (no cache), so a revocation holds on every
-/// instance from the next request on.
+/// The key behind a request, if its role is one of `allowed`. A key found
+/// in the last `key_cache_ms` is not looked up again: a revocation holds on
+/// the instance that made it at once, on the others within that bound.
 pub async fn authorize(state: &AppState, headers: &HeaderMap, allowed: &[Role]) -> Result<KeyRecord, ApiError> {
     let token = bearer(headers)?;
-    let key = state.store.find_key(token).await?.ok_or_else(|| unauthorized("unknown or revoked API key"))?;
+    let hash = crate::keys::token_hash(token);
+    let now = state.now();
+    let key = match state.keys.get(&hash, now) {
+        Some(key) => key,
+        None => {
+            let key = state.store.find_key(token).await?.ok_or_else(|| unauthorized("unknown or revoked API key"))?;
+            state.keys.put(hash, key.clone(), now);
+            key
+        }
+    };
     if !allowed.contains(&key.role) {
         let roles: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
-            format!("this needs a {} key; this key is {}", roles.join(" or "), key.role.as_str()),
+            format!("this needs {} key; this key is {}", with_article(&roles.join(" or ")), key.role.as_str()),
         ));
     }
     Ok(key)
+}
+
+fn with_article(noun: &str) -> String {
+    let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("{article} {noun}")
 }
 
 fn unauthorized(message: &str) -> ApiError {
