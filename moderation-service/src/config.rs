@@ -220,6 +220,18 @@ impl Config {
         Ok(())
     }
 
+    /// The configuration with secrets replaced by `<redacted>` and any
+    /// password in the database URL hidden: what may be printed or logged.
+    pub fn redacted(&self) -> Config {
+        let mut c = self.clone();
+        c.database = redact_url(&c.database);
+        if c.metrics_token.is_some() {
+            c.metrics_token = Some("<redacted>".into());
+        }
+        c.webhook.secrets = c.webhook.secrets.iter().map(|_| "<redacted>".to_string()).collect();
+        c
+    }
+
     /// Refuses settings that cannot work.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |m: &str| Err(ConfigError::Invalid(m.to_string()));
@@ -251,6 +263,16 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+/// A database URL with its password (if any) replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let Some((credentials, host)) = rest.split_once('@') else { return url.to_string() };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
     }
 }
 
@@ -288,6 +310,18 @@ mod tests {
         assert!(e.contains("MODERATION_BODY_LIMIT"), "{e}");
         c.webhook.url = Some("http://x".into());
         assert!(c.validate().unwrap_err().to_string().contains("secrets"));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let mut c = Config::default();
+        c.database = "postgres://mod:hunter2@db.internal:5432/moderation".into();
+        c.metrics_token = Some("tok".into());
+        c.webhook.secrets = vec!["s1".into()];
+        let shown = toml::to_string(&c.redacted()).unwrap();
+        assert!(!shown.contains("hunter2") && !shown.contains("tok\"") && !shown.contains("s1"), "{shown}");
+        assert!(shown.contains("postgres://mod:***@db.internal:5432/moderation"), "{shown}");
+        assert_eq!(redact_url("sqlite://moderation.db"), "sqlite://moderation.db");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use moderation_core::{Engine, Post};
 use moderation_service::keys::{NewKey, Role};
-use moderation_service::store::{self, Store};
+use moderation_service::store::Store;
 
 mod cli;
 mod datasets;
@@ -95,9 +95,13 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
-        /// The database (`sqlite://FILE` or `postgres://…`).
-        #[arg(long, env = "MODERATION_DATABASE", default_value = store::DEFAULT_URL, global = true)]
-        database: String,
+        /// The database (`sqlite://FILE` or `postgres://…`) [default: the
+        /// configuration's, else sqlite://moderation.db; env: MODERATION_DATABASE].
+        #[arg(long, value_name = "URL", global = true)]
+        database: Option<String>,
+        /// The service's TOML configuration file (its `database` is used).
+        #[arg(long, env = "MODERATION_CONFIG", value_name = "FILE", global = true)]
+        config: Option<PathBuf>,
     },
     /// Work with rule sets.
     Rules {
@@ -171,7 +175,10 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Keys { command, database } => keys(command, &database),
+        Command::Keys { command, database, config } => {
+            let config = moderation_service::config::Config::load(config.as_deref())?;
+            keys(command, &database.unwrap_or(config.database))
+        }
         Command::Serve { config, listen, database, body_limit, print_config } => {
             let mut config = moderation_service::config::Config::load(config.as_deref())?;
             config.listen = listen.unwrap_or(config.listen);
@@ -179,7 +186,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             config.body_limit = body_limit.unwrap_or(config.body_limit);
             config.validate()?;
             if print_config {
-                print!("{}", toml::to_string(&config)?);
+                print!("{}", toml::to_string(&config.redacted())?);
                 return Ok(ExitCode::SUCCESS);
             }
             serve(config)
@@ -204,8 +211,9 @@ fn serve(config: moderation_service::config::Config) -> anyhow::Result<ExitCode>
     let engine = std::sync::Arc::new(LiveEngine::new(Some(std::sync::Arc::new(shipped_model()?)))?);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let database = config.database.clone();
-        let store = Store::open_with(&database, config.pg_pool).await.with_context(|| format!("cannot open {database}"))?;
+        let database = moderation_service::config::redact_url(&config.database);
+        let store =
+            Store::open_with(&config.database, config.pg_pool).await.with_context(|| format!("cannot open {database}"))?;
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -242,7 +250,8 @@ async fn shutdown_signal() {
 fn keys(command: KeysCommand, database: &str) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let store = Store::open(database).await.with_context(|| format!("cannot open {database}"))?;
+        let shown = moderation_service::config::redact_url(database);
+        let store = Store::open(database).await.with_context(|| format!("cannot open {shown}"))?;
         let now = now_ms();
         let code = match command {
             KeysCommand::Create { role, forums, label } => {

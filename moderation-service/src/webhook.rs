@@ -118,13 +118,18 @@ impl Worker {
     /// (or times out) first; leased webhooks not yet tried are handed back,
     /// so the next start (this instance or another) sends them at once.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let lease_ms = i64::try_from(self.config.timeout_ms).unwrap_or(i64::MAX / 2).saturating_add(5_000);
+        // Webhooks are taken BATCH at a time and sent one after another, so
+        // the lease covers every attempt of the batch timing out; another
+        // instance (or this one after a crash) sends them after that.
+        const BATCH: u32 = 8;
+        let per_attempt = i64::try_from(self.config.timeout_ms).unwrap_or(i64::MAX / 64).saturating_add(5_000);
+        let lease_ms = per_attempt.saturating_mul(i64::from(BATCH));
         let poll = Duration::from_millis(self.config.poll_ms.max(1));
         loop {
             if *shutdown.borrow() {
                 return;
             }
-            let due = match self.store.due_webhooks(self.clock.now_ms(), 32, lease_ms).await {
+            let due = match self.store.due_webhooks(self.clock.now_ms(), BATCH, lease_ms).await {
                 Ok(due) => due,
                 Err(e) => {
                     tracing::warn!(error = %e, "webhook outbox unavailable");

@@ -117,6 +117,15 @@ both!(the_whole_lifecycle, postgres_the_whole_lifecycle, |db: Db| async move {
     assert_eq!(lines[0]["labels"], json!({"spam": 0, "scam": 1, "misinformation": 0, "exposure": 0}));
     let back = moderation_core::Post::from_json(text.lines().next().unwrap()).unwrap();
     assert_eq!(back.body, SCAM, "the core reads the exported line as a post");
+    // Resuming after the last exported line gives nothing new.
+    let after = format!("{}.{}", lines[0]["source"]["decided_at"], lines[0]["source"]["item_id"]);
+    let resp = reqwest::Client::new()
+        .get(format!("{}/v1/export?after={after}", server.base))
+        .bearer_auth(&key_a)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.text().await.unwrap(), "");
 
     // Restoring the removed post is its own decision and webhook.
     let restore = json!({"action": "approve", "reason": "ok", "expected_version": 2}).to_string();
@@ -694,6 +703,9 @@ both!(
             ("DELETE", "/v1/rules?forum=never".into(), &admin, "", 404, "not_found", None),
             ("GET", "/v1/posts".into(), &forum, "", 405, "method_not_allowed", None),
             ("GET", "/v2/anything".into(), &forum, "", 404, "not_found", None),
+            ("GET", "/v1/export?after=yesterday".into(), &m, "", 400, "invalid_query", Some("after")),
+            ("GET", "/v1/export?since=soon".into(), &m, "", 400, "invalid_query", Some("since")),
+            ("POST", "/v1/rules/validate?forum=a%20b".into(), &m, "", 400, "invalid_query", Some("forum")),
         ];
         for (method, path, key, body, status, code, field) in cases {
             let (got, v) = server.call(method, &path, Some(key), Some(body.to_string())).await;

@@ -117,7 +117,14 @@ async fn check(state: &AppState, forum: &str, toml: &str) -> Result<String, ApiE
 
 fn layer(query: Option<&str>) -> Result<String, ApiError> {
     let q: LayerQuery = read_query(query)?;
-    Ok(q.forum.unwrap_or_default())
+    match q.forum {
+        Some(f) if !crate::keys::valid_forum_id(&f) => Err(ApiError::bad(
+            "invalid_query",
+            format!("`{f}` is not a forum id (letters, digits, `-`, `_`, `.`)"),
+            Some("forum".into()),
+        )),
+        f => Ok(f.unwrap_or_default()),
+    }
 }
 
 /// Validates a rule set (TOML body) as a layer without saving it. Errors

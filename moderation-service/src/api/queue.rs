@@ -44,7 +44,7 @@ pub struct ListQuery {
 pub struct QueuePage {
     /// Items, highest priority first, then oldest.
     pub items: Vec<Item>,
-    /// Cursor for the next page; absent at the end.
+    /// Cursor for the next page; `null` at the end.
     pub next: Option<String>,
 }
 
@@ -384,19 +384,9 @@ pub async fn audit(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad("invalid_query", "limit must be between 1 and 1000", Some("limit".into())));
     }
-    let f = AuditFilter { item_id: q.item_id, actor: q.actor, action: q.action, before: q.before };
-    let mut entries = state.store.audit(&f, limit).await?;
-    if !key.forums.is_empty() {
-        // Scoped moderators see entries of their forums' items only.
-        let mut visible = Vec::with_capacity(entries.len());
-        for e in entries {
-            if state.store.item(e.item_id, &key.forums, state.now()).await?.is_some() {
-                visible.push(e);
-            }
-        }
-        entries = visible;
-    }
-    Ok(Json(entries))
+    // Scoped moderators see entries of their forums' items only.
+    let f = AuditFilter { item_id: q.item_id, actor: q.actor, action: q.action, before: q.before, forums: key.forums };
+    Ok(Json(state.store.audit(&f, limit).await?))
 }
 
 /// Export parameters.
@@ -405,8 +395,11 @@ pub async fn audit(
 pub struct ExportQuery {
     /// Only this forum (required for moderators scoped to several forums).
     pub forum: Option<String>,
-    /// Decisions after this point: the `decided_at` (Unix ms) of the last line already exported.
+    /// Decisions made at or after this time (Unix ms).
     pub since: Option<i64>,
+    /// Decisions after this one: `<decided_at>.<item_id>` of the last line
+    /// already exported (its `source` field), to resume exactly.
+    pub after: Option<String>,
 }
 
 /// Moderator decisions as labelled examples, one JSON post per line in the
@@ -449,7 +442,18 @@ pub async fn export(
             ));
         }
     };
-    let start = (q.since.unwrap_or(i64::MIN), i64::MAX);
+    let start = match (&q.after, q.since) {
+        (Some(a), _) => {
+            let (t, id) =
+                a.split_once('.').and_then(|(t, i)| Some((t.parse().ok()?, i.parse().ok()?))).ok_or_else(|| {
+                    ApiError::bad("invalid_query", "after is `<decided_at>.<item_id>`", Some("after".into()))
+                })?;
+            (t, id)
+        }
+        // (decided_at, id) > (since - 1, MAX): decided at or after `since`.
+        (None, Some(since)) => (since.saturating_sub(1), i64::MAX),
+        (None, None) => (i64::MIN, i64::MAX),
+    };
     let stream = futures_util::stream::unfold(Some(start), move |after| {
         let state = state.clone();
         let forum = forum.clone();

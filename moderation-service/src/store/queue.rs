@@ -349,6 +349,8 @@ pub struct AuditFilter {
     pub action: Option<String>,
     /// Entries with ids below this (pagination, newest first).
     pub before: Option<i64>,
+    /// Only entries of items in these forums (empty: every forum).
+    pub forums: Vec<String>,
 }
 
 /// A queue position, as an opaque cursor string.
@@ -823,8 +825,13 @@ impl Store {
                 n += 1;
             }
         }
+        if !filter.forums.is_empty() {
+            let marks: Vec<String> = (0..filter.forums.len()).map(|i| format!("${}", n + i)).collect();
+            sql.push_str(&format!(" AND item_id IN (SELECT id FROM items WHERE forum IN ({}))", marks.join(", ")));
+            n += filter.forums.len();
+        }
         sql.push_str(&format!(" ORDER BY id DESC LIMIT ${n}"));
-        // Constant fragments only; values are bound.
+        // Constant fragments and placeholders only; values are bound.
         Ok(on_pool!(self, p => {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(filter.before.unwrap_or(i64::MAX));
             if let Some(i) = filter.item_id {
@@ -835,6 +842,9 @@ impl Store {
             }
             if let Some(a) = &filter.action {
                 q = q.bind(a);
+            }
+            for f in &filter.forums {
+                q = q.bind(f);
             }
             q.bind(i64::from(limit)).fetch_all(p).await?
         }))
