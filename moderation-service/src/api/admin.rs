@@ -282,8 +282,8 @@ pub async fn create_key(
     Ok((StatusCode::CREATED, Json(KeyView::new(record, Some(token)))))
 }
 
-/// Revokes a key. Every instance refuses it from its next request on (keys
-/// are not cached).
+/// Revokes a key. This instance refuses it from the next request; the
+/// others within their `key_cache_ms` (1 s by default).
 #[utoipa::path(
     delete,
     path = "/v1/keys/{id}",
