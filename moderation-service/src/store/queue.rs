@@ -422,6 +422,12 @@ impl Store {
         })
     }
 
+    fn select_item_for_update(&self) -> &'static str {
+        dialect!(self,
+            sqlite: concat!("SELECT ", item_cols!(), " FROM items WHERE id = $1"),
+            postgres: concat!("SELECT ", item_cols!(), " FROM items WHERE id = $1 FOR UPDATE"))
+    }
+
     fn select_post_for_update(&self) -> &'static str {
         dialect!(self,
             sqlite: concat!("SELECT ", item_cols!(), " FROM items WHERE forum = $1 AND post_id = $2"),
@@ -441,9 +447,7 @@ impl Store {
         now: i64,
     ) -> Result<Option<(Item, bool)>, StoreError> {
         let weight = policy.report_weight(report.trust_level);
-        let select = dialect!(self,
-            sqlite: concat!("SELECT ", item_cols!(), " FROM items WHERE forum = $1 AND post_id = $2"),
-            postgres: concat!("SELECT ", item_cols!(), " FROM items WHERE forum = $1 AND post_id = $2 FOR UPDATE"));
+        let select = self.select_post_for_update();
         on_pool!(self, p => {
             let mut tx = p.write_tx().await?;
             let row: Option<ItemRow> = sqlx::query_as(select).bind(forum).bind(post_id).fetch_optional(&mut *tx).await?;
@@ -611,9 +615,7 @@ impl Store {
         until: Option<i64>,
         now: i64,
     ) -> Result<Result<Item, ClaimError>, StoreError> {
-        let select = dialect!(self,
-            sqlite: concat!("SELECT ", item_cols!(), " FROM items WHERE id = $1"),
-            postgres: concat!("SELECT ", item_cols!(), " FROM items WHERE id = $1 FOR UPDATE"));
+        let select = self.select_item_for_update();
         on_pool!(self, p => {
             let mut tx = p.write_tx().await?;
             let row: Option<ItemRow> = sqlx::query_as(select).bind(id).fetch_optional(&mut *tx).await?;
@@ -731,9 +733,7 @@ impl Store {
         webhook_for: &(dyn Fn(&str) -> bool + Sync),
         now: i64,
     ) -> Result<Result<Item, DecideError>, StoreError> {
-        let select = dialect!(self,
-            sqlite: concat!("SELECT ", item_cols!(), " FROM items WHERE id = $1"),
-            postgres: concat!("SELECT ", item_cols!(), " FROM items WHERE id = $1 FOR UPDATE"));
+        let select = self.select_item_for_update();
         on_pool!(self, p => {
             let mut tx = p.write_tx().await?;
             let row: Option<ItemRow> = sqlx::query_as(select).bind(id).fetch_optional(&mut *tx).await?;
@@ -741,8 +741,7 @@ impl Store {
             if let Some(held) = row.claim(now).filter(|c| c.by != actor) {
                 return Ok(Err(DecideError::Held(held)));
             }
-            if let Some(expected) = decision.expected_version.filter(|v| *v != row.version) {
-                let _ = expected;
+            if decision.expected_version.is_some_and(|v| v != row.version) {
                 return Ok(Err(DecideError::Stale { current: row.version }));
             }
             let from = row.status()?;
