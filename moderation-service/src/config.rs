@@ -83,6 +83,9 @@ pub struct Config {
     /// lookup, in ms (`MODERATION_KEY_CACHE_MS`): the longest a key revoked
     /// on another instance keeps working here. 0 looks every request up.
     pub key_cache_ms: u64,
+    /// Log lines as `text` (for people) or `json` (one object per line,
+    /// for log collectors) (`MODERATION_LOG_FORMAT`). `RUST_LOG` filters.
+    pub log_format: LogFormat,
     /// Queue policy.
     pub queue: Policy,
     /// Webhook delivery.
@@ -99,10 +102,22 @@ impl Default for Config {
             rules_poll_ms: 2000,
             pg_pool: 8,
             key_cache_ms: 1_000,
+            log_format: LogFormat::Text,
             queue: Policy::default(),
             webhook: WebhookConfig::default(),
         }
     }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// Where and how decisions are sent.
@@ -207,6 +222,18 @@ impl Config {
         }
         if let Some(v) = var("MODERATION_KEY_CACHE_MS") {
             self.key_cache_ms = num("MODERATION_KEY_CACHE_MS", &v)?;
+        }
+        if let Some(v) = var("MODERATION_LOG_FORMAT") {
+            self.log_format = match v.trim() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                other => {
+                    return Err(ConfigError::Env {
+                        name: "MODERATION_LOG_FORMAT",
+                        message: format!("`{other}`: text or json"),
+                    });
+                }
+            };
         }
         if let Some(v) = var("MODERATION_LEASE_SECONDS") {
             self.queue.lease_seconds = num("MODERATION_LEASE_SECONDS", &v)?;

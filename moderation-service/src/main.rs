@@ -203,11 +203,15 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// `moderation serve`: until Ctrl-C or SIGTERM, then in-flight requests finish.
 fn serve(config: moderation_service::config::Config) -> anyhow::Result<ExitCode> {
     use moderation_service::{clock::SystemClock, engine::LiveEngine, server};
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        moderation_service::config::LogFormat::Json => logs.json().init(),
+        moderation_service::config::LogFormat::Text => {
+            logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init()
+        }
+    }
     let engine = std::sync::Arc::new(LiveEngine::new(Some(std::sync::Arc::new(shipped_model()?)))?);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {

@@ -254,3 +254,66 @@ fn help_lists_the_commands() {
     assert_eq!(code, 0);
     assert!(out.contains("score") && out.contains("rules"));
 }
+
+#[test]
+fn serve_logs_json_answers_and_stops_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader, Read};
+    let dir = scratch_dir("serve");
+    let db = format!("sqlite://{}", dir.join("serve.db").display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_moderation"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db])
+        .env("MODERATION_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .env_remove("MODERATION_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut logs = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let address = loop {
+        line.clear();
+        assert!(logs.read_line(&mut line).unwrap() > 0, "serve exited before serving");
+        let v: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("a log line is not JSON: {line}"));
+        if v["fields"]["message"] == "serving" {
+            assert_eq!(v["level"], "INFO");
+            break v["fields"]["address"].as_str().unwrap().to_string();
+        }
+    };
+    let mut conn = std::net::TcpStream::connect(&address).unwrap();
+    conn.write_all(b"GET /healthz HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.0 200") && answer.ends_with(r#"{"status":"ok"}"#), "{answer}");
+
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let mut rest = String::new();
+    logs.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{rest}");
+    assert!(rest.lines().any(|l| l.contains("\"stopped\"")), "{rest}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn print_config_shows_the_merged_settings_without_secrets() {
+    let (code, out, err) = moderation_env(
+        &["serve", "--print-config", "--listen", "0.0.0.0:9999"],
+        "",
+        &[
+            ("MODERATION_WEBHOOK_URL", "https://forum.example/hook"),
+            ("MODERATION_WEBHOOK_SECRETS", "topsecret1,topsecret2"),
+            ("MODERATION_DATABASE", "postgres://mod:hunter2@db:5432/m"),
+            ("MODERATION_LEASE_SECONDS", "30"),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("listen = \"0.0.0.0:9999\""), "{out}");
+    assert!(out.contains("lease_seconds = 30"), "{out}");
+    assert!(out.contains("postgres://mod:***@db:5432/m"), "{out}");
+    assert!(!out.contains("topsecret") && !out.contains("hunter2"), "{out}");
+    let (code, _, err) = moderation_env(&["serve", "--print-config"], "", &[("MODERATION_LOG_FORMAT", "xml")]);
+    assert_eq!(code, 2);
+    assert!(err.contains("MODERATION_LOG_FORMAT"), "{err}");
+}
