@@ -293,14 +293,27 @@ impl Config {
     }
 }
 
-/// A database URL with its password (if any) replaced by `***`.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let Some((credentials, host)) = rest.split_once('@') else { return url.to_string() };
-    match credentials.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
+/// A database URL with its password (in the user part or a `password`
+/// query parameter) replaced by `***`. Something that does not parse as a
+/// URL is shown as its scheme only.
+pub fn redact_url(raw: &str) -> String {
+    let Ok(mut url) = url::Url::parse(raw) else {
+        return match raw.split_once(':') {
+            Some((scheme, _)) => format!("{scheme}:…"),
+            None => "…".to_string(),
+        };
+    };
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
     }
+    if url.query_pairs().any(|(k, _)| k == "password") {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| (k.to_string(), if k == "password" { "***".to_string() } else { v.to_string() }))
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
 }
 
 #[cfg(test)]
@@ -349,6 +362,12 @@ mod tests {
         assert!(!shown.contains("hunter2") && !shown.contains("tok\"") && !shown.contains("s1"), "{shown}");
         assert!(shown.contains("postgres://mod:***@db.internal:5432/moderation"), "{shown}");
         assert_eq!(redact_url("sqlite://moderation.db"), "sqlite://moderation.db");
+        assert_eq!(redact_url("postgres://u:p%40ss@db/m"), "postgres://u:***@db/m");
+        assert_eq!(
+            redact_url("postgres://u@db/m?password=hunter2&sslmode=require"),
+            "postgres://u@db/m?password=***&sslmode=require"
+        );
+        assert!(!redact_url("mysql://u:hunter2@db/x").contains("hunter2"));
     }
 
     #[test]

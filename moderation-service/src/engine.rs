@@ -52,6 +52,13 @@ impl LiveEngine {
         LiveEngine::compile(&self.model, layers, proposed)
     }
 
+    /// Compiles `layers` without the one for `forum`: what deleting it
+    /// would leave.
+    pub fn build_without(&self, layers: &[RuleLayer], forum: &str) -> Result<Engine, moderation_core::Error> {
+        let rest: Vec<RuleLayer> = layers.iter().filter(|l| l.forum != forum).cloned().collect();
+        LiveEngine::compile(&self.model, &rest, None)
+    }
+
     fn compile(
         model: &Option<Arc<Model>>,
         layers: &[RuleLayer],
@@ -74,9 +81,9 @@ impl LiveEngine {
         builder.build()
     }
 
-    /// Rebuilds from the store if its rules version moved. A stored layer
-    /// that no longer compiles (written by a newer version?) keeps the old
-    /// engine and is logged.
+    /// Rebuilds from the store if its rules version moved. Stored layers
+    /// that do not compile together (two admins' changes racing, or a
+    /// newer version's rules) keep the old engine, logged at every poll.
     pub async fn refresh(&self, store: &Store) -> Result<bool, StoreError> {
         let stored = store.rules_version().await?;
         if stored == self.version() {
@@ -91,8 +98,10 @@ impl LiveEngine {
                 Ok(true)
             }
             Err(e) => {
+                // The version is not marked loaded: `/v1/rules` shows
+                // `loaded_version` behind `version`, and the next poll tries
+                // again (a fix of the stored layers is picked up then).
                 tracing::error!(version, error = %e, "stored rules do not compile; keeping the previous engine");
-                self.version.store(version, Ordering::SeqCst);
                 Ok(false)
             }
         }

@@ -75,6 +75,9 @@ pub enum KeyError {
     /// Not one of forum, moderator, admin.
     #[error("unknown role `{0}` (forum, moderator or admin)")]
     Role(String),
+    /// An admin key names forums.
+    #[error("an admin key is for every forum; use a moderator key to limit one to forums")]
+    AdminScope,
     /// A forum key names no forum or several.
     #[error("a forum key is scoped to exactly one forum")]
     ForumScope,
@@ -94,6 +97,11 @@ impl NewKey {
         }
         if self.role == Role::Forum && self.forums.len() != 1 {
             return Err(KeyError::ForumScope);
+        }
+        // Admins change rules and keys for every forum: a forum list would
+        // suggest a limit that those routes could not honour.
+        if self.role == Role::Admin && !self.forums.is_empty() {
+            return Err(KeyError::AdminScope);
         }
         if self.label.chars().count() > 200 {
             return Err(KeyError::Label);
@@ -163,6 +171,9 @@ mod tests {
 #[derive(Debug)]
 pub struct KeyCache {
     ttl_ms: i64,
+    /// Bumped by [`KeyCache::clear`]; a lookup that started before a clear
+    /// must not put back what the clear removed.
+    generation: std::sync::atomic::AtomicU64,
     entries: std::sync::RwLock<std::collections::HashMap<String, (KeyRecord, i64)>>,
 }
 
@@ -172,7 +183,7 @@ const KEY_CACHE_MAX: usize = 10_000;
 impl KeyCache {
     /// A cache whose entries live `ttl_ms` (0 disables it).
     pub fn new(ttl_ms: i64) -> KeyCache {
-        KeyCache { ttl_ms, entries: Default::default() }
+        KeyCache { ttl_ms, generation: Default::default(), entries: Default::default() }
     }
 
     /// The cached key for a token hash, if fresh at `now`.
@@ -181,12 +192,22 @@ impl KeyCache {
         entries.get(hash).filter(|(_, at)| now - at < self.ttl_ms).map(|(k, _)| k.clone())
     }
 
-    /// Remembers a key found at `now`.
-    pub fn put(&self, hash: String, key: KeyRecord, now: i64) {
+    /// The generation to pass to [`KeyCache::put`]: read it before looking
+    /// the key up.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Remembers a key found at `now` by a lookup that started at
+    /// `generation`; dropped if the cache was cleared since.
+    pub fn put(&self, hash: String, key: KeyRecord, now: i64, generation: u64) {
         if self.ttl_ms <= 0 {
             return;
         }
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if self.generation() != generation {
+            return;
+        }
         if entries.len() >= KEY_CACHE_MAX {
             entries.clear();
         }
@@ -195,6 +216,8 @@ impl KeyCache {
 
     /// Forgets everything (after a revocation here).
     pub fn clear(&self) {
-        self.entries.write().unwrap_or_else(|e| e.into_inner()).clear();
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        entries.clear();
     }
 }

@@ -185,12 +185,36 @@ pub struct Scored {
 }
 
 impl Scored {
-    /// Redacts `post` and `verdict` for storing.
+    /// Redacts `post` and `verdict` for storing. A field longer than the
+    /// engine scans ([`moderation_core::MAX_SCAN_BYTES`]) is stored cut at
+    /// that length, with a note: bytes the engine never read could hold a
+    /// secret it never masked, so they are not kept.
     pub fn new(forum: &str, post: &Post, verdict: &Verdict) -> Scored {
         let (mut post, verdict) = moderation_core::redact(post, verdict);
         post.forum = Some(forum.to_string());
+        cut_unscanned(&mut post.body);
+        if let Some(title) = post.title.as_mut() {
+            cut_unscanned(title);
+        }
+        if let Some(name) = post.author.as_mut().and_then(|a| a.name.as_mut()) {
+            cut_unscanned(name);
+        }
         Scored { forum: forum.to_string(), post, verdict }
     }
+}
+
+fn cut_unscanned(text: &mut String) {
+    let limit = moderation_core::MAX_SCAN_BYTES;
+    if text.len() <= limit {
+        return;
+    }
+    let mut end = limit;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let dropped = text.len() - end;
+    text.truncate(end);
+    text.push_str(&format!(" […{dropped} bytes beyond the scanned {limit} not stored]"));
 }
 
 #[cfg(test)]

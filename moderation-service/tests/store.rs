@@ -91,3 +91,33 @@ async fn an_unknown_url_scheme_is_a_clear_error() {
     let err = Store::open("mysql://localhost/x").await.unwrap_err().to_string();
     assert!(err.contains("unsupported database URL"), "{err}");
 }
+
+both!(
+    a_batch_answers_each_post_in_request_order,
+    postgres_a_batch_answers_each_post_in_request_order,
+    |db: Db| async move {
+        use moderation_core::{Engine, Post};
+        use moderation_service::queue::{Policy, Scored};
+        let store = db.open().await;
+        let engine = Engine::new().unwrap();
+        let scored = |id: &str, body: &str| {
+            let post = Post::new(id, body);
+            Scored::new("main", &post, &engine.score(&post))
+        };
+        // Written in (forum, post id) order, answered in request order; the
+        // second copy of `b` sees the first in the same transaction.
+        let batch = vec![
+            (scored("b", "first text"), "key_1".to_string()),
+            (scored("a", "hello"), "key_1".to_string()),
+            (scored("b", "edited text"), "key_1".to_string()),
+        ];
+        let out = store.submit_batch(&batch, &Policy::default(), NOW).await.unwrap();
+        let got: Vec<(&str, bool, bool, i64)> =
+            out.iter().map(|o| (o.item.post_id.as_str(), o.created, o.changed, o.item.version)).collect();
+        assert_eq!(got, [("b", true, true, 1), ("a", true, true, 1), ("b", false, true, 2)]);
+        assert_eq!(out[0].item.id, out[2].item.id);
+        assert_eq!(out[2].item.post.body, "edited text");
+        store.close().await;
+        db.remove().await;
+    }
+);

@@ -5,13 +5,15 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, AppState, ErrorBody, authorize, bearer, body_text, read_json, read_query};
+use super::{
+    ApiError, AppState, ErrorBody, authorize, bearer, body_text, check_text, path_segment, read_json, read_query,
+};
 use crate::keys::{NewKey, Role};
 use crate::store::RuleLayer;
 
@@ -100,10 +102,15 @@ pub struct Validated {
     pub version: Option<i64>,
 }
 
-/// Compiles `toml` as `forum`'s layer on top of the stored layers.
-async fn check(state: &AppState, forum: &str, toml: &str) -> Result<String, ApiError> {
+/// Compiles `toml` as `forum`'s layer on top of the stored layers (or,
+/// with `None`, the stored layers without `forum`'s).
+async fn check(state: &AppState, forum: &str, toml: Option<&str>) -> Result<String, ApiError> {
     let (_, layers) = state.store.rule_layers().await?;
-    let engine = state.engine.build(&layers, Some((forum, toml))).map_err(|e| match e {
+    let built = match toml {
+        Some(t) => state.engine.build(&layers, Some((forum, t))),
+        None => state.engine.build_without(&layers, forum),
+    };
+    let engine = built.map_err(|e| match e {
         moderation_core::Error::Rules(r) => {
             let mut err = ApiError::bad("invalid_rules", r.to_string(), None);
             err.detail.line = r.line;
@@ -146,7 +153,7 @@ pub async fn validate_rules(
 ) -> Result<Json<Validated>, ApiError> {
     authorize(&state, &headers, STAFF).await?;
     let forum = layer(query.as_deref())?;
-    let rules = check(&state, &forum, body_text(&body)?).await?;
+    let rules = check(&state, &forum, Some(body_text(&body)?)).await?;
     Ok(Json(Validated { valid: true, rules, version: None }))
 }
 
@@ -169,19 +176,21 @@ pub async fn put_rules(
     let key = authorize(&state, &headers, ADMIN).await?;
     let forum = layer(query.as_deref())?;
     let toml = body_text(&body)?;
-    let rules = check(&state, &forum, toml).await?;
+    check_text("body", toml, usize::MAX)?;
+    let rules = check(&state, &forum, Some(toml)).await?;
     let version = state.store.put_rule_layer(&forum, Some(toml), &key.id, state.now()).await?;
     state.engine.refresh(&state.store).await?;
     tracing::info!(forum, version, by = key.id, "rule layer replaced");
     Ok(Json(Validated { valid: true, rules, version }))
 }
 
-/// Deletes a layer, returning its forum to the layers beneath.
+/// Deletes a layer, returning its forum to the layers beneath. Refused
+/// (400, like a replacement) when the layers left would not compile.
 #[utoipa::path(
     delete,
     path = "/v1/rules",
     params(LayerQuery),
-    responses((status = 200, body = Validated), (status = 404, description = "No such layer", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = Validated), (status = 400, description = "The layers left would not compile", body = ErrorBody), (status = 404, description = "No such layer", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("api_key" = []))
 )]
 pub async fn delete_rules(
@@ -191,6 +200,9 @@ pub async fn delete_rules(
 ) -> Result<Json<Validated>, ApiError> {
     let key = authorize(&state, &headers, ADMIN).await?;
     let forum = layer(query.as_deref())?;
+    // The layers left must still compile (another layer may `use` a
+    // condition this one defines).
+    check(&state, &forum, None).await?;
     let version = state
         .store
         .put_rule_layer(&forum, None, &key.id, state.now())
@@ -275,6 +287,7 @@ pub async fn create_key(
 ) -> Result<(StatusCode, Json<KeyView>), ApiError> {
     authorize(&state, &headers, ADMIN).await?;
     let req: CreateKey = read_json(&body)?;
+    check_text("label", &req.label, 1_000)?;
     let role = Role::parse(&req.role).map_err(|e| ApiError::bad("invalid_json", e.to_string(), Some("role".into())))?;
     let new = NewKey { role, forums: req.forums, label: req.label };
     new.validate().map_err(|e| ApiError::bad("invalid_json", e.to_string(), Some("forums".into())))?;
@@ -294,9 +307,10 @@ pub async fn create_key(
 pub async fn revoke_key(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<KeyView>, ApiError> {
     authorize(&state, &headers, ADMIN).await?;
+    let id = path_segment(path)?;
     if !state.store.revoke_key(&id, state.now()).await? {
         return Err(ApiError::not_found(format!("no live key `{id}`")));
     }

@@ -152,7 +152,7 @@ pub struct ErrorBody {
 /// See [`ErrorBody`].
 #[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
-    /// Stable, for programs: `invalid_json`, `invalid_body`, `invalid_query`, `invalid_rules`, `body_too_large`,
+    /// Stable, for programs: `invalid_json`, `invalid_body`, `invalid_query`, `invalid_rules`, `invalid_input`, `body_too_large`,
     /// `unauthorized`, `forbidden`, `not_found`, `method_not_allowed`, `claimed`, `stale`,
     /// `no_change`, `unavailable`.
     pub code: &'static str,
@@ -223,6 +223,18 @@ impl IntoResponse for ApiError {
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> ApiError {
+        // Input the handlers' checks missed but the database refuses
+        // (PostgreSQL: a character it cannot store, an index entry over its
+        // size limit) is still the client's fault, not a reason to retry.
+        if let crate::store::StoreError::Database(sqlx::Error::Database(d)) = &e {
+            if matches!(d.code().as_deref(), Some("22021" | "22P05" | "54000")) {
+                return ApiError::bad(
+                    "invalid_input",
+                    "the database cannot store a value of this request as given",
+                    None,
+                );
+            }
+        }
         tracing::error!(error = %e, "store");
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable; retry later")
     }
@@ -238,8 +250,9 @@ pub async fn authorize(state: &AppState, headers: &HeaderMap, allowed: &[Role]) 
     let key = match state.keys.get(&hash, now) {
         Some(key) => key,
         None => {
+            let generation = state.keys.generation();
             let key = state.store.find_key(token).await?.ok_or_else(|| unauthorized("unknown or revoked API key"))?;
-            state.keys.put(hash, key.clone(), now);
+            state.keys.put(hash, key.clone(), now, generation);
             key
         }
     };
@@ -310,6 +323,42 @@ pub fn read_json<T: DeserializeOwned>(body: &Result<Bytes, BytesRejection>) -> R
 fn missing_field(message: &str) -> Option<String> {
     let rest = message.strip_prefix("missing field `")?;
     Some(rest[..rest.find('`')?].to_string())
+}
+
+/// Longest id (post, author, reporter) and reason code accepted, in bytes.
+pub const MAX_ID_BYTES: usize = 256;
+/// Longest free-text note accepted, in bytes.
+pub const MAX_NOTE_BYTES: usize = 10_000;
+
+/// Refuses text a database cannot store as given (NUL characters) or that
+/// is over `max_bytes` (ids must fit an index entry).
+pub fn check_text(field: &str, value: &str, max_bytes: usize) -> Result<(), ApiError> {
+    if value.contains('\0') {
+        return Err(ApiError::bad("invalid_json", format!("`{field}` contains a NUL character"), Some(field.into())));
+    }
+    if value.len() > max_bytes {
+        return Err(ApiError::bad("invalid_json", format!("`{field}` is over {max_bytes} bytes"), Some(field.into())));
+    }
+    Ok(())
+}
+
+/// Refuses a `forum` parameter that no key could be scoped to.
+pub fn check_forum(forum: Option<&str>) -> Result<(), ApiError> {
+    match forum {
+        Some(f) if !crate::keys::valid_forum_id(f) => Err(ApiError::bad(
+            "invalid_query",
+            format!("`{}` is not a forum id", f.escape_debug()),
+            Some("forum".into()),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A path segment (`{id}`); one that is not UTF-8 names nothing that exists.
+pub fn path_segment(
+    path: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<String, ApiError> {
+    path.map(|p| p.0).map_err(|_| ApiError::not_found("no such item or key (the id is not valid UTF-8)"))
 }
 
 /// Decodes a query string; errors name the parameter.

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use moderation_core::{Error as CoreError, Post, Verdict};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, AppState, ErrorBody, authorize, body_text, read_json};
+use super::{ApiError, AppState, ErrorBody, MAX_ID_BYTES, MAX_NOTE_BYTES, authorize, body_text, check_text, read_json};
 use crate::keys::{KeyRecord, Role};
 use crate::queue::{Scored, Status};
 use crate::store::{Item, Report};
@@ -26,6 +26,10 @@ fn read_post(key: &KeyRecord, body: &Result<Bytes, BytesRejection>) -> Result<Po
     })?;
     if post.id.is_empty() {
         return Err(ApiError::bad("invalid_json", "the post id is empty", Some("id".into())));
+    }
+    check_text("id", &post.id, MAX_ID_BYTES)?;
+    if let Some(author) = &post.author {
+        check_text("author.id", &author.id, MAX_ID_BYTES)?;
     }
     post.forum = key.forums.first().cloned();
     Ok(post)
@@ -179,6 +183,10 @@ pub async fn report(
     if req.reason.trim().is_empty() {
         return Err(ApiError::bad("invalid_json", "a report needs a reason", Some("reason".into())));
     }
+    check_text("post_id", &req.post_id, MAX_ID_BYTES)?;
+    check_text("reporter_id", &req.reporter_id, MAX_ID_BYTES)?;
+    check_text("reason", &req.reason, MAX_ID_BYTES)?;
+    check_text("note", &req.note, MAX_NOTE_BYTES)?;
     let forum = key.forums.first().cloned().unwrap_or_default();
     let report = Report {
         reporter_id: req.reporter_id,

@@ -7,17 +7,22 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use moderation_core::Category;
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, AppState, ErrorBody, ErrorDetail, authorize, read_json, read_query};
+use super::{
+    ApiError, AppState, ErrorBody, ErrorDetail, MAX_ID_BYTES, MAX_NOTE_BYTES, authorize, check_forum, check_text,
+    path_segment, read_json, read_query,
+};
 use crate::keys::{KeyRecord, Role};
 use crate::queue::{Action, DecisionInput, Status};
-use crate::store::{AuditEntry, AuditFilter, ClaimError, DecideError, Item, ListFilter, Report, decode_cursor};
+use crate::store::{
+    AuditEntry, AuditFilter, ClaimError, DecideError, Decided, Item, ListFilter, Report, decode_cursor,
+};
 
 const STAFF: &[Role] = &[Role::Moderator, Role::Admin];
 
@@ -54,6 +59,7 @@ fn filter(
     forum: Option<String>,
     min_score: Option<f64>,
 ) -> Result<ListFilter, ApiError> {
+    check_forum(forum.as_deref())?;
     let min_score = min_score.unwrap_or(0.0);
     if !(0.0..=1.0).contains(&min_score) {
         return Err(ApiError::bad("invalid_query", "min_score must be between 0 and 1", Some("min_score".into())));
@@ -170,10 +176,10 @@ fn item_id(raw: &str) -> Result<i64, ApiError> {
 pub async fn item(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(raw): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<ItemDetail>, ApiError> {
     let key = authorize(&state, &headers, STAFF).await?;
-    let id = item_id(&raw)?;
+    let id = item_id(&path_segment(path)?)?;
     let item = state
         .store
         .item(id, &key.forums, state.now())
@@ -212,10 +218,10 @@ fn held(claim: crate::store::Claim) -> ApiError {
 pub async fn claim(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(raw): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Item>, ApiError> {
     let key = authorize(&state, &headers, STAFF).await?;
-    let id = item_id(&raw)?;
+    let id = item_id(&path_segment(path)?)?;
     let lease = state.config.queue.lease_ms();
     let item =
         state.store.claim(id, &key.id, &key.forums, lease, state.now()).await?.map_err(|e| claim_error(e, id))?;
@@ -233,10 +239,10 @@ pub async fn claim(
 pub async fn release(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(raw): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Item>, ApiError> {
     let key = authorize(&state, &headers, STAFF).await?;
-    let id = item_id(&raw)?;
+    let id = item_id(&path_segment(path)?)?;
     let item = state.store.release(id, &key.id, &key.forums, state.now()).await?.map_err(|e| claim_error(e, id))?;
     Ok(Json(item))
 }
@@ -245,6 +251,8 @@ async fn apply(state: &AppState, key: &KeyRecord, id: i64, d: &DecisionInput) ->
     if d.reason.trim().is_empty() {
         return Err(ApiError::bad("invalid_json", "a decision needs a reason code", Some("reason".into())));
     }
+    check_text("reason", &d.reason, MAX_ID_BYTES)?;
+    check_text("note", &d.note, MAX_NOTE_BYTES)?;
     let webhooks = &state.config.webhook;
     let webhook_for = |forum: &str| webhooks.url_for(forum).is_some();
     let result = state.store.decide(id, &key.id, &key.forums, d, &webhook_for, state.now()).await?;
@@ -281,11 +289,11 @@ async fn apply(state: &AppState, key: &KeyRecord, id: i64, d: &DecisionInput) ->
 pub async fn decide(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(raw): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Item>, ApiError> {
     let key = authorize(&state, &headers, STAFF).await?;
-    let id = item_id(&raw)?;
+    let id = item_id(&path_segment(path)?)?;
     let d: DecisionInput = read_json(&body)?;
     Ok(Json(apply(&state, &key, id, &d).await?))
 }
@@ -384,6 +392,12 @@ pub async fn audit(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad("invalid_query", "limit must be between 1 and 1000", Some("limit".into())));
     }
+    for (field, value) in [("actor", &q.actor), ("action", &q.action)] {
+        if let Some(v) = value {
+            check_text(field, v, MAX_ID_BYTES)
+                .map_err(|e| ApiError::bad("invalid_query", e.detail.message, Some(field.into())))?;
+        }
+    }
     // Scoped moderators see entries of their forums' items only.
     let f = AuditFilter { item_id: q.item_id, actor: q.actor, action: q.action, before: q.before, forums: key.forums };
     Ok(Json(state.store.audit(&f, limit).await?))
@@ -407,7 +421,8 @@ pub struct ExportQuery {
 /// order. Approved posts are labelled all-zero; removed posts whose reason
 /// code names a category (`scam`, `spam`, `misinformation`, `exposure`) are
 /// labelled with it; other removals carry no category and are left out.
-/// Leaked secrets are starred out as everywhere.
+/// Leaked secrets are starred out as everywhere. Each line is the post as
+/// it was when decided; decisions appear once they are 10 s old.
 #[utoipa::path(
     get,
     path = "/v1/export",
@@ -423,6 +438,7 @@ pub async fn export(
 ) -> Result<Response, ApiError> {
     let key = authorize(&state, &headers, STAFF).await?;
     let q: ExportQuery = read_query(query.as_deref())?;
+    check_forum(q.forum.as_deref())?;
     let forum = match (&q.forum, key.forums.as_slice()) {
         (Some(f), scoped) if !scoped.is_empty() && !scoped.contains(f) => {
             return Err(ApiError::new(
@@ -459,10 +475,11 @@ pub async fn export(
         let forum = forum.clone();
         async move {
             let after = after?;
-            match state.store.decided(forum.as_deref(), after, 500, state.now()).await {
+            let until = state.now().saturating_sub(EXPORT_SETTLE_MS);
+            match state.store.decided(forum.as_deref(), after, until, 500).await {
                 Ok(items) if items.is_empty() => None,
                 Ok(items) => {
-                    let last = items.last().map(|i| (i.decided_at.unwrap_or(0), i.id));
+                    let last = items.last().map(|i| (i.decided_at, i.item_id));
                     let mut out = String::new();
                     for item in &items {
                         if let Some(line) = export_line(item) {
@@ -480,25 +497,31 @@ pub async fn export(
     Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], Body::from_stream(stream)).into_response())
 }
 
+/// How old a decision must be before it is exported, in ms. Decisions are
+/// stamped before their transaction commits, so on PostgreSQL a decision
+/// can become visible after a later-stamped one; waiting this long means a
+/// resumed export (`after=`) never skips one that committed late.
+pub const EXPORT_SETTLE_MS: i64 = 10_000;
+
 /// One exported example, or `None` for a removal without a category.
-pub fn export_line(item: &Item) -> Option<String> {
+pub fn export_line(d: &Decided) -> Option<String> {
     let mut labels = serde_json::Map::new();
-    let label_of = match item.status {
+    let label_of = match d.status {
         Status::Approved => None,
-        Status::Removed => Some(Category::ALL.into_iter().find(|c| c.as_str() == item.reason)?),
+        Status::Removed => Some(Category::ALL.into_iter().find(|c| c.as_str() == d.reason)?),
         _ => return None,
     };
     for c in Category::ALL {
         labels.insert(c.as_str().into(), serde_json::Value::from(u8::from(Some(c) == label_of)));
     }
-    let mut line = serde_json::to_value(&item.post).ok()?;
+    let mut line = serde_json::to_value(&d.post).ok()?;
     let obj = line.as_object_mut()?;
     obj.insert("labels".into(), serde_json::Value::Object(labels));
-    obj.insert("kind".into(), format!("moderator-{}", item.status.as_str()).into());
+    obj.insert("kind".into(), format!("moderator-{}", d.status.as_str()).into());
     obj.insert(
         "source".into(),
-        serde_json::json!({"item_id": item.id, "version": item.version, "reason": item.reason,
-                           "decided_by": item.decided_by, "decided_at": item.decided_at}),
+        serde_json::json!({"item_id": d.item_id, "version": d.version, "reason": d.reason,
+                           "decided_by": d.decided_by, "decided_at": d.decided_at}),
     );
     serde_json::to_string(&line).ok()
 }

@@ -21,7 +21,7 @@ mod rules;
 
 pub use outbox::{Delivery, OutboxStats};
 pub use queue::{
-    AuditEntry, AuditFilter, Claim, ClaimError, DecideError, Item, ListFilter, Page, Report, SubmitOutcome,
+    AuditEntry, AuditFilter, Claim, ClaimError, DecideError, Decided, Item, ListFilter, Page, Report, SubmitOutcome,
     decode_cursor,
 };
 pub use rules::RuleLayer;
@@ -169,7 +169,7 @@ impl Store {
                 .foreign_keys(true);
             Store::Sqlite(SqlitePoolOptions::new().max_connections(4).connect_with(options).await?)
         } else {
-            return Err(StoreError::Url(url.to_string()));
+            return Err(StoreError::Url(crate::config::redact_url(url)));
         };
         store.migrate().await?;
         Ok(store)

@@ -266,6 +266,27 @@ pub struct Report {
     pub weight: f64,
 }
 
+/// A decision as exported: the post as it was when decided.
+#[derive(Debug, Clone)]
+pub struct Decided {
+    /// The item.
+    pub item_id: i64,
+    /// Its forum.
+    pub forum: String,
+    /// The post when decided (secrets starred out).
+    pub post: Post,
+    /// `approved` or `removed`.
+    pub status: Status,
+    /// The reason code.
+    pub reason: String,
+    /// The moderator's key id.
+    pub decided_by: Option<String>,
+    /// When (Unix ms).
+    pub decided_at: i64,
+    /// The version the decision made.
+    pub version: i64,
+}
+
 /// Which items a listing shows.
 #[derive(Debug, Clone)]
 pub struct ListFilter {
@@ -411,14 +432,20 @@ impl Store {
         now: i64,
     ) -> Result<Vec<SubmitOutcome>, StoreError> {
         let select = self.select_post_for_update();
+        // Rows are locked in (forum, post id) order, whatever order the
+        // requests came in: two writers on PostgreSQL holding the same
+        // posts then wait for each other instead of deadlocking.
+        let mut order: Vec<usize> = (0..batch.len()).collect();
+        order.sort_by(|&a, &b| (&batch[a].0.forum, &batch[a].0.post.id).cmp(&(&batch[b].0.forum, &batch[b].0.post.id)));
         on_pool!(self, p => {
             let mut tx = p.write_tx().await?;
-            let mut outcomes = Vec::with_capacity(batch.len());
-            for (scored, actor) in batch {
-                outcomes.push(submit_in!(tx, select, scored, actor.as_str(), policy, now));
+            let mut outcomes: Vec<Option<SubmitOutcome>> = vec![None; batch.len()];
+            for &i in &order {
+                let (scored, actor) = &batch[i];
+                outcomes[i] = Some(submit_in!(tx, select, scored, actor.as_str(), policy, now));
             }
             tx.commit().await?;
-            Ok(outcomes)
+            Ok(outcomes.into_iter().flatten().collect())
         })
     }
 
@@ -651,45 +678,27 @@ impl Store {
         lease_ms: i64,
         now: i64,
     ) -> Result<Vec<Item>, StoreError> {
-        let targets: Vec<Option<&str>> = match (&filter.forum, forums) {
+        // One statement over every forum in scope, so the items come in
+        // queue order whatever forum they are in.
+        let scope: Vec<&str> = match (&filter.forum, forums) {
             (Some(f), _) if !in_scope(forums, f) => return Ok(Vec::new()),
-            (Some(f), _) => vec![Some(f.as_str())],
-            (None, []) => vec![None],
-            (None, scoped) => scoped.iter().map(|f| Some(f.as_str())).collect(),
+            (Some(f), _) => vec![f.as_str()],
+            (None, scoped) => scoped.iter().map(String::as_str).collect(),
         };
-        let mut claimed = Vec::new();
-        for forum in targets {
-            let want = n.saturating_sub(u32::try_from(claimed.len()).unwrap_or(u32::MAX));
-            if want == 0 {
-                break;
-            }
-            claimed.extend(self.claim_next_in(filter, forum, actor, want, lease_ms, now).await?);
-        }
-        Ok(claimed)
-    }
-
-    async fn claim_next_in(
-        &self,
-        filter: &ListFilter,
-        forum: Option<&str>,
-        actor: &str,
-        n: u32,
-        lease_ms: i64,
-        now: i64,
-    ) -> Result<Vec<Item>, StoreError> {
         let lock = dialect!(self, sqlite: "", postgres: " FOR UPDATE SKIP LOCKED");
         let mut pick = String::from(
             "SELECT id FROM items WHERE status = $4 AND score >= $5 AND (claimed_by IS NULL OR claim_expires_at <= $3)",
         );
         let mut k = 7;
-        if forum.is_some() {
-            pick.push_str(&format!(" AND forum = ${k}"));
-            k += 1;
+        if !scope.is_empty() {
+            let marks: Vec<String> = (0..scope.len()).map(|i| format!("${}", k + i)).collect();
+            pick.push_str(&format!(" AND forum IN ({})", marks.join(", ")));
+            k += scope.len();
         }
         if filter.category.is_some() {
             pick.push_str(&format!(" AND category = ${k}"));
         }
-        // Constant fragments only (see `list_one`); values are bound.
+        // Constant fragments and placeholders only (see `list_sql`); values are bound.
         let sql = format!(
             "UPDATE items SET claimed_by = $1, claim_expires_at = $2 WHERE id IN \
              ({pick} ORDER BY queue_rank, created_at, id LIMIT $6{lock}) RETURNING {}",
@@ -704,8 +713,8 @@ impl Store {
                 .bind(filter.status.as_str())
                 .bind(filter.min_score)
                 .bind(i64::from(n));
-            if let Some(f) = forum {
-                q = q.bind(f);
+            for f in &scope {
+                q = q.bind(*f);
             }
             if let Some(c) = filter.category {
                 q = q.bind(c.as_str());
@@ -753,7 +762,7 @@ impl Store {
             let version = row.version + 1;
             sqlx::query(
                 "UPDATE items SET status = $1, version = $2, claimed_by = NULL, claim_expires_at = NULL, reason = $3, \
-                 decided_by = $4, decided_at = $5, updated_at = $5 WHERE id = $6",
+                 decided_by = $4, decided_at = $5, updated_at = $5, decided_post = post, decided_version = $2 WHERE id = $6",
             )
             .bind(to.as_str())
             .bind(version)
@@ -850,37 +859,54 @@ impl Store {
     }
 
     /// Decided items (approved or removed) in decision order after
-    /// `(decided_at, id)`, for export as labelled examples.
+    /// `(decided_at, id)` and decided no later than `until`, for export as
+    /// labelled examples: the post as it was when decided.
     pub async fn decided(
         &self,
         forum: Option<&str>,
         after: (i64, i64),
+        until: i64,
         limit: u32,
-        now: i64,
-    ) -> Result<Vec<Item>, StoreError> {
-        const ALL: &str = concat!(
-            "SELECT ",
-            item_cols!(),
-            " FROM items WHERE decided_at IS NOT NULL AND status IN ('approved', 'removed') \
-             AND (decided_at, id) > ($1, $2) ORDER BY decided_at, id LIMIT $3"
-        );
-        const ONE: &str = concat!(
-            "SELECT ",
-            item_cols!(),
-            " FROM items WHERE decided_at IS NOT NULL AND status IN ('approved', 'removed') \
-             AND (decided_at, id) > ($1, $2) AND forum = $4 ORDER BY decided_at, id LIMIT $3"
-        );
-        let rows: Vec<ItemRow> = on_pool!(self, p => {
+    ) -> Result<Vec<Decided>, StoreError> {
+        macro_rules! decided_cols {
+            () => {
+                "SELECT id, forum, decided_post, status, reason, decided_by, decided_at, decided_version FROM items \
+                 WHERE decided_at IS NOT NULL AND decided_post IS NOT NULL AND status IN ('approved', 'removed') \
+                 AND (decided_at, id) > ($1, $2) AND decided_at <= $3"
+            };
+        }
+        const ALL: &str = concat!(decided_cols!(), " ORDER BY decided_at, id LIMIT $4");
+        const ONE: &str = concat!(decided_cols!(), " AND forum = $5 ORDER BY decided_at, id LIMIT $4");
+        type Row = (i64, String, String, String, String, Option<String>, i64, Option<i64>);
+        let rows: Vec<Row> = on_pool!(self, p => {
             let q = sqlx::query_as(if forum.is_some() { ONE } else { ALL })
                 .bind(after.0)
                 .bind(after.1)
+                .bind(until)
                 .bind(i64::from(limit));
             match forum {
                 Some(f) => q.bind(f).fetch_all(p).await?,
                 None => q.fetch_all(p).await?,
             }
         });
-        rows.into_iter().map(|r| r.into_item(now, false)).collect()
+        rows.into_iter()
+            .map(|(item_id, forum, post, status, reason, decided_by, decided_at, version)| {
+                let post = serde_json::from_str(&post)
+                    .map_err(|e| StoreError::Corrupt { table: "items", message: e.to_string() })?;
+                let status = Status::parse(&status)
+                    .ok_or_else(|| StoreError::Corrupt { table: "items", message: format!("status `{status}`") })?;
+                Ok(Decided {
+                    item_id,
+                    forum,
+                    post,
+                    status,
+                    reason,
+                    decided_by,
+                    decided_at,
+                    version: version.unwrap_or(0),
+                })
+            })
+            .collect()
     }
 
     /// Items per status, and the creation time of the oldest pending one
