@@ -17,5 +17,6 @@ pub mod metrics;
 pub mod queue;
 pub mod server;
 pub mod store;
+pub mod ui;
 pub mod webhook;
 pub mod writer;

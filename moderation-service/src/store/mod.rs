@@ -18,6 +18,7 @@ mod keys;
 mod outbox;
 mod queue;
 mod rules;
+mod sessions;
 
 pub use outbox::{Delivery, OutboxStats};
 pub use queue::{
@@ -25,6 +26,7 @@ pub use queue::{
     decode_cursor,
 };
 pub use rules::RuleLayer;
+pub use sessions::Session;
 
 /// The default database: `moderation.db` in the working directory.
 pub const DEFAULT_URL: &str = "sqlite://moderation.db";

@@ -909,6 +909,75 @@ impl Store {
             .collect()
     }
 
+    /// The author's other items in the forum, newest first (the item page's
+    /// "history").
+    pub async fn author_history(
+        &self,
+        forum: &str,
+        author_id: &str,
+        except: i64,
+        limit: u32,
+        now: i64,
+    ) -> Result<Vec<Item>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            item_cols!(),
+            " FROM items WHERE forum = $1 AND author_id = $2 AND id <> $3 ORDER BY id DESC LIMIT $4"
+        );
+        let rows: Vec<ItemRow> = on_pool!(self, p => sqlx::query_as(SQL)
+            .bind(forum)
+            .bind(author_id)
+            .bind(except)
+            .bind(i64::from(limit))
+            .fetch_all(p)
+            .await?);
+        rows.into_iter().map(|r| r.into_item(now, false)).collect()
+    }
+
+    /// Releases every claim `actor` holds except on `keep` (a moderator on
+    /// the page works one item at a time).
+    pub async fn release_others(&self, actor: &str, keep: i64, now: i64) -> Result<u64, StoreError> {
+        const HELD: &str =
+            "SELECT id, status, version FROM items WHERE claimed_by = $1 AND claim_expires_at > $2 AND id <> $3";
+        on_pool!(self, p => {
+            let mut tx = p.write_tx().await?;
+            let held: Vec<(i64, String, i64)> =
+                sqlx::query_as(HELD).bind(actor).bind(now).bind(keep).fetch_all(&mut *tx).await?;
+            for (id, status, version) in &held {
+                sqlx::query("UPDATE items SET claimed_by = NULL, claim_expires_at = NULL WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                audit!(tx, *id, actor, "released", Some(status.as_str()), status.as_str(), "", "moved on", *version, now);
+            }
+            tx.commit().await?;
+            Ok(held.len() as u64)
+        })
+    }
+
+    /// The most recently submitted items with their verdicts (for a rules
+    /// dry run).
+    pub async fn recent(&self, limit: u32, now: i64) -> Result<Vec<Item>, StoreError> {
+        const SQL: &str = concat!("SELECT ", item_cols!(), " FROM items ORDER BY id DESC LIMIT $1");
+        let rows: Vec<ItemRow> = on_pool!(self, p => sqlx::query_as(SQL).bind(i64::from(limit)).fetch_all(p).await?);
+        rows.into_iter().map(|r| r.into_item(now, true)).collect()
+    }
+
+    /// Items per (status, category) among the statuses a moderator works
+    /// (pending, escalated, rejected), for the queue page's counts.
+    pub async fn queue_counts(&self) -> Result<Vec<(Status, Category, i64)>, StoreError> {
+        const SQL: &str = "SELECT status, category, COUNT(*) FROM items \
+                           WHERE status IN ('pending', 'escalated', 'rejected') GROUP BY status, category";
+        let rows: Vec<(String, String, i64)> = on_pool!(self, p => sqlx::query_as(SQL).fetch_all(p).await?);
+        rows.into_iter()
+            .map(|(s, c, n)| {
+                let status = Status::parse(&s)
+                    .ok_or_else(|| StoreError::Corrupt { table: "items", message: format!("status `{s}`") })?;
+                Ok((status, parse_name("items", &c)?, n))
+            })
+            .collect()
+    }
+
     /// Items per status, and the creation time of the oldest pending one
     /// (for `/metrics`).
     pub async fn queue_stats(&self) -> Result<(Vec<(Status, i64)>, Option<i64>), StoreError> {

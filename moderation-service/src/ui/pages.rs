@@ -1,0 +1,643 @@
+//! The pages: queue, item, audit log, rules (with a dry run).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use moderation_core::{Category, Decision, Field, Format};
+use serde::Deserialize;
+
+use super::{Moderator, Page, UiError, form, html, moderator, render};
+use crate::api::AppState;
+use crate::keys::Role;
+use crate::queue::{Action, DecisionInput, Status};
+use crate::store::{AuditFilter, DecideError, Item, ListFilter, RuleLayer};
+
+/// Reason codes offered with a decision; removals naming a category label
+/// the export.
+const REASONS: [&str; 8] = ["scam", "spam", "misinformation", "exposure", "ok", "off-topic", "abuse", "unsure"];
+
+fn query<T: serde::de::DeserializeOwned + Default>(raw: Option<&str>) -> T {
+    // A page with a mangled query string shows its defaults rather than an error.
+    raw.and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default()
+}
+
+fn status_of(s: &str) -> Status {
+    Status::parse(s).unwrap_or(Status::Pending)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct QueueQuery {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    forum: String,
+    #[serde(default)]
+    min_score: String,
+    #[serde(default)]
+    cursor: String,
+}
+
+pub(super) struct Row {
+    id: i64,
+    opening: String,
+    forum: String,
+    post_id: String,
+    author: Option<String>,
+    category: &'static str,
+    score: f64,
+    score_text: String,
+    reports: i64,
+    age: String,
+    claim: Option<String>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "queue.html")]
+struct QueuePage {
+    page: Page,
+    status: &'static str,
+    statuses: Vec<&'static str>,
+    categories: Vec<&'static str>,
+    category: Option<String>,
+    forum: String,
+    min_score: String,
+    counts: Vec<(&'static str, &'static str, i64)>,
+    rows: Vec<Row>,
+    next: Option<String>,
+}
+
+fn row(item: &Item, now: i64) -> Row {
+    Row {
+        id: item.id,
+        opening: render::opening(item.post.title.as_deref(), &item.post.body, 140),
+        forum: item.forum.clone(),
+        post_id: item.post_id.clone(),
+        author: item.post.author.as_ref().map(|a| a.name.clone().unwrap_or_else(|| a.id.clone())),
+        category: item.category.as_str(),
+        score: item.score,
+        score_text: format!("{:.2}", item.score),
+        reports: item.report_count,
+        age: render::age(now, item.created_at),
+        claim: item.claim.as_ref().map(|c| c.by.clone()),
+    }
+}
+
+/// The queue: counts, filters, rows in priority order.
+pub(super) async fn queue(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, UiError> {
+    let m = moderator(&state, &headers).await?;
+    let q: QueueQuery = query(raw.as_deref());
+    let status = status_of(&q.status);
+    let category = Category::ALL.into_iter().find(|c| c.as_str() == q.category);
+    let forum = Some(q.forum.trim().to_string()).filter(|f| !f.is_empty() && crate::keys::valid_forum_id(f));
+    let min_score = q.min_score.trim().parse::<f64>().ok().filter(|s| (0.0..=1.0).contains(s)).unwrap_or(0.0);
+    let filter = ListFilter { status, category, forum: forum.clone(), min_score };
+    let cursor = crate::store::decode_cursor(&q.cursor);
+    let now = state.now();
+    let page = state.store.list(&filter, &m.key.forums, cursor, 50, now).await?;
+    let counts = state.store.queue_counts().await?.into_iter().map(|(s, c, n)| (s.as_str(), c.as_str(), n)).collect();
+    let next = page.next.map(|c| {
+        let mut params = vec![("status", status.as_str().to_string()), ("cursor", c)];
+        if let Some(cat) = category {
+            params.push(("category", cat.as_str().to_string()));
+        }
+        if let Some(f) = &forum {
+            params.push(("forum", f.clone()));
+        }
+        format!("/ui?{}", serde_urlencoded::to_string(params).unwrap_or_default())
+    });
+    Ok(html(&QueuePage {
+        page: m.page(),
+        status: status.as_str(),
+        statuses: Status::ALL.iter().map(|s| s.as_str()).collect(),
+        categories: Category::ALL.iter().map(|c| c.as_str()).collect(),
+        category: category.map(|c| c.as_str().to_string()),
+        forum: forum.unwrap_or_default(),
+        min_score: if min_score > 0.0 { min_score.to_string() } else { String::new() },
+        counts,
+        rows: page.items.iter().map(|i| row(i, now)).collect(),
+        next,
+    }))
+}
+
+pub(super) struct SignalRow {
+    id: String,
+    category: &'static str,
+    weight: String,
+    weight_class: &'static str,
+    description: String,
+}
+
+pub(super) struct ReportRow {
+    reason: String,
+    reporter_id: String,
+    trust: String,
+    weight: String,
+    note: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "item.html")]
+struct ItemPage {
+    page: Page,
+    item: Item,
+    status: &'static str,
+    decision: &'static str,
+    error: Option<String>,
+    title: Option<String>,
+    author: Option<String>,
+    body: String,
+    rendered: Option<String>,
+    signals: Vec<SignalRow>,
+    scores: Vec<(&'static str, f64, String)>,
+    claim: Option<(String, String)>,
+    reasons: Vec<&'static str>,
+    default_reason: &'static str,
+    reports: Vec<ReportRow>,
+    history: Vec<(i64, String, &'static str, &'static str)>,
+    audit: Vec<(String, String, String, String)>,
+    prev: String,
+    next: String,
+}
+
+fn item_id(path: Result<Path<String>, PathRejection>) -> Result<i64, UiError> {
+    path.ok().and_then(|p| p.0.parse().ok()).ok_or_else(|| UiError::Bad(StatusCode::NOT_FOUND, "No such item.".into()))
+}
+
+fn when(ms: i64) -> String {
+    let s = ms.div_euclid(1000);
+    let (days, rest) = (s.div_euclid(86_400), s.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rest / 3600, rest % 3600 / 60, rest % 60)
+}
+
+async fn item_page(state: &AppState, m: &Moderator, id: i64, error: Option<String>) -> Result<Response, UiError> {
+    let now = state.now();
+    let item = state
+        .store
+        .item(id, &m.key.forums, now)
+        .await?
+        .ok_or_else(|| UiError::Bad(StatusCode::NOT_FOUND, "No such item.".into()))?;
+    let verdict = item.verdict.clone();
+    let v = verdict.as_ref();
+    let title = item.post.title.as_deref().map(|t| render::highlight(t, Field::Title, v));
+    let author = item.post.author.as_ref().map(|a| match &a.name {
+        Some(n) => format!(
+            "{} <span class=\"muted\">({})</span>",
+            render::highlight(n, Field::AuthorName, v),
+            render::escape(&a.id)
+        ),
+        None => render::escape(&a.id),
+    });
+    let body = render::highlight(&item.post.body, Field::Body, v);
+    let rendered = (item.post.format == Format::Html).then(|| render::sanitize(&item.post.body));
+    let signals = v
+        .map(|v| {
+            v.signals
+                .iter()
+                .map(|s| SignalRow {
+                    id: s.id.clone(),
+                    category: s.category.as_str(),
+                    weight: format!("{:+.2}", s.weight),
+                    weight_class: if s.weight >= 0.0 { "weight-pos" } else { "weight-neg" },
+                    description: s.description.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let scores = v
+        .map(|v| {
+            Category::ALL.iter().map(|c| (c.as_str(), v.scores.get(*c), format!("{:.2}", v.scores.get(*c)))).collect()
+        })
+        .unwrap_or_default();
+    let reports = state
+        .store
+        .reports(id)
+        .await?
+        .into_iter()
+        .map(|r| ReportRow {
+            reason: r.reason,
+            reporter_id: r.reporter_id,
+            trust: r.trust_level.map_or_else(|| "?".into(), |t| t.to_string()),
+            weight: format!("{:.1}", r.weight),
+            note: r.note,
+        })
+        .collect();
+    let history = match item.post.author.as_ref() {
+        Some(a) => state
+            .store
+            .author_history(&item.forum, &a.id, id, 20, now)
+            .await?
+            .into_iter()
+            .map(|h| {
+                (
+                    h.id,
+                    render::opening(h.post.title.as_deref(), &h.post.body, 60),
+                    h.status.as_str(),
+                    h.decision.as_str(),
+                )
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let audit = state
+        .store
+        .audit(&AuditFilter { item_id: Some(id), ..AuditFilter::default() }, 50)
+        .await?
+        .into_iter()
+        .map(|e| (when(e.at), e.action, e.actor, e.reason))
+        .collect();
+    let default_reason = match item.category {
+        Category::Scam => "scam",
+        Category::Spam => "spam",
+        Category::Misinformation => "misinformation",
+        Category::Exposure => "exposure",
+    };
+    let decision = v.map_or(Decision::Allow, |v| v.decision).as_str();
+    Ok(html(&ItemPage {
+        page: m.page(),
+        status: item.status.as_str(),
+        decision,
+        error,
+        title,
+        author,
+        body,
+        rendered,
+        signals,
+        scores,
+        claim: item.claim.as_ref().map(|c| (c.by.clone(), when(c.expires_at))),
+        reasons: REASONS.to_vec(),
+        default_reason,
+        reports,
+        history,
+        audit,
+        prev: format!("/ui/next?before={id}"),
+        next: format!("/ui/next?after={id}"),
+        item,
+    }))
+}
+
+/// One item, with everything to decide it. Viewing changes nothing.
+pub(super) async fn item(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, UiError> {
+    let m = moderator(&state, &headers).await?;
+    let id = item_id(path)?;
+    item_page(&state, &m, id, None).await
+}
+
+/// Claims the item for this moderator, releasing any other they hold.
+pub(super) async fn claim(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, UiError> {
+    let m = moderator(&state, &headers).await?;
+    let id = item_id(path)?;
+    let _: serde::de::IgnoredAny = form(&body, &m.csrf)?;
+    let now = state.now();
+    match state.store.claim(id, &m.key.id, &m.key.forums, state.config.queue.lease_ms(), now).await? {
+        Ok(_) => {
+            state.store.release_others(&m.key.id, id, now).await?;
+            Ok(Redirect::to(&format!("/ui/items/{id}")).into_response())
+        }
+        Err(crate::store::ClaimError::Held(c)) => {
+            item_page(&state, &m, id, Some(format!("{} holds this item until {}.", c.by, when(c.expires_at)))).await
+        }
+        Err(crate::store::ClaimError::NotFound) => Err(UiError::Bad(StatusCode::NOT_FOUND, "No such item.".into())),
+    }
+}
+
+#[derive(Deserialize)]
+struct DecideForm {
+    action: String,
+    reason: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    version: Option<i64>,
+}
+
+/// Decides the item, then opens the next one in the queue.
+pub(super) async fn decide(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, UiError> {
+    let m = moderator(&state, &headers).await?;
+    let id = item_id(path)?;
+    let f: DecideForm = form(&body, &m.csrf)?;
+    let action = match f.action.as_str() {
+        "approve" => Action::Approve,
+        "remove" => Action::Remove,
+        "escalate" => Action::Escalate,
+        _ => return item_page(&state, &m, id, Some("Choose approve, remove or escalate.".into())).await,
+    };
+    if !REASONS.contains(&f.reason.as_str()) || f.note.len() > crate::api::MAX_NOTE_BYTES || f.note.contains('\0') {
+        return item_page(
+            &state,
+            &m,
+            id,
+            Some("Choose a reason from the list; notes are at most 10,000 bytes.".into()),
+        )
+        .await;
+    }
+    let d = DecisionInput { action, reason: f.reason, note: f.note, expected_version: f.version };
+    let webhooks = &state.config.webhook;
+    let webhook_for = |forum: &str| webhooks.url_for(forum).is_some();
+    match state.store.decide(id, &m.key.id, &m.key.forums, &d, &webhook_for, state.now()).await? {
+        Ok(_) => {
+            state.webhook_wake.notify_one();
+            Ok(Redirect::to(&format!("/ui/next?after={id}&decided={id}")).into_response())
+        }
+        Err(DecideError::NotFound) => Err(UiError::Bad(StatusCode::NOT_FOUND, "No such item.".into())),
+        Err(DecideError::Held(c)) => {
+            item_page(&state, &m, id, Some(format!("{} holds this item until {}.", c.by, when(c.expires_at)))).await
+        }
+        Err(DecideError::Stale { current }) => {
+            item_page(
+                &state,
+                &m,
+                id,
+                Some(format!("The item changed while you looked (now version {current}); check it again.")),
+            )
+            .await
+        }
+        Err(DecideError::NoChange(s)) => {
+            item_page(&state, &m, id, Some(format!("The item is already {}.", s.as_str()))).await
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct NextQuery {
+    after: Option<i64>,
+    before: Option<i64>,
+    decided: Option<i64>,
+}
+
+/// The item after (or before) one in queue order, or the queue when there
+/// is none.
+pub(super) async fn next(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, UiError> {
+    let m = moderator(&state, &headers).await?;
+    let q: NextQuery = query(raw.as_deref());
+    let now = state.now();
+    let pending = ListFilter { status: Status::Pending, category: None, forum: None, min_score: 0.0 };
+    let page = state.store.list(&pending, &m.key.forums, None, 500, now).await?;
+    let ids: Vec<i64> =
+        page.items.iter().filter(|i| i.claim.as_ref().is_none_or(|c| c.by == m.key.id)).map(|i| i.id).collect();
+    let target = match (q.after, q.before) {
+        (_, Some(b)) => ids.iter().position(|&i| i == b).and_then(|p| p.checked_sub(1)).map(|p| ids[p]),
+        (Some(a), _) => match ids.iter().position(|&i| i == a) {
+            Some(p) => ids.get(p + 1).copied(),
+            // The item left the queue (it was just decided): the head is next.
+            None => ids.first().copied(),
+        },
+        (None, None) => ids.first().copied(),
+    };
+    let notice = q.decided.map(|d| format!("decided={d}")).unwrap_or_default();
+    Ok(match target {
+        Some(id) if notice.is_empty() => Redirect::to(&format!("/ui/items/{id}")).into_response(),
+        Some(id) => Redirect::to(&format!("/ui/items/{id}?{notice}")).into_response(),
+        None => Redirect::to("/ui").into_response(),
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct AuditQuery {
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    item_id: String,
+    #[serde(default)]
+    action: String,
+}
+
+pub(super) struct AuditRow {
+    at: String,
+    item_id: i64,
+    action: String,
+    actor: String,
+    from: String,
+    to: String,
+    reason: String,
+    note: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    page: Page,
+    actor: String,
+    item_id: String,
+    action: String,
+    entries: Vec<AuditRow>,
+}
+
+/// The audit log, filtered by moderator, item and action.
+pub(super) async fn audit(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, UiError> {
+    let m = moderator(&state, &headers).await?;
+    let q: AuditQuery = query(raw.as_deref());
+    let clean = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty() && s.len() <= 256 && !s.contains('\0'));
+    let f = AuditFilter {
+        item_id: q.item_id.trim().parse().ok(),
+        actor: clean(&q.actor),
+        action: clean(&q.action),
+        before: None,
+        forums: m.key.forums.clone(),
+    };
+    let entries = state
+        .store
+        .audit(&f, 200)
+        .await?
+        .into_iter()
+        .map(|e| AuditRow {
+            at: when(e.at),
+            item_id: e.item_id,
+            action: e.action,
+            actor: e.actor,
+            from: e.from_status.unwrap_or_default(),
+            to: e.to_status,
+            reason: e.reason,
+            note: e.note,
+        })
+        .collect();
+    Ok(html(&AuditPage { page: m.page(), actor: q.actor, item_id: q.item_id, action: q.action, entries }))
+}
+
+pub(super) struct DryRun {
+    replayed: usize,
+    changed: Vec<(i64, String, &'static str, &'static str, String)>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "rules.html")]
+struct RulesPage {
+    page: Page,
+    in_force: String,
+    version: i64,
+    layers: Vec<RuleLayer>,
+    has_global: bool,
+    forum: String,
+    toml: String,
+    n: usize,
+    can_edit: bool,
+    error: Option<String>,
+    error_line: Option<usize>,
+    error_rule: Option<String>,
+    dry_run: Option<DryRun>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct RulesQuery {
+    #[serde(default)]
+    forum: String,
+}
+
+async fn rules_page(
+    state: &AppState,
+    m: &Moderator,
+    forum: String,
+    toml: Option<String>,
+) -> Result<RulesPage, UiError> {
+    let (version, layers) = state.store.rule_layers().await?;
+    let stored = layers.iter().find(|l| l.forum == forum).map(|l| l.toml.clone());
+    Ok(RulesPage {
+        page: m.page(),
+        in_force: state.engine.get().rules_version(Some(forum.as_str()).filter(|f| !f.is_empty())).to_string(),
+        version,
+        has_global: layers.iter().any(|l| l.forum.is_empty()),
+        layers,
+        toml: toml.or(stored).unwrap_or_default(),
+        forum,
+        n: 200,
+        can_edit: m.key.role == Role::Admin,
+        error: None,
+        error_line: None,
+        error_rule: None,
+        dry_run: None,
+    })
+}
+
+/// The layered rule sets and the editor.
+pub(super) async fn rules(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, UiError> {
+    let m = moderator(&state, &headers).await?;
+    let q: RulesQuery = query(raw.as_deref());
+    let forum = Some(q.forum).filter(|f| crate::keys::valid_forum_id(f)).unwrap_or_default();
+    Ok(html(&rules_page(&state, &m, forum, None).await?))
+}
+
+#[derive(Deserialize)]
+struct RulesForm {
+    #[serde(default)]
+    forum: String,
+    toml: String,
+    op: String,
+    #[serde(default)]
+    n: String,
+}
+
+/// Validates a proposed layer and either replays it on the last N stored
+/// posts (dry run, anyone) or saves it (admins). Errors show in place,
+/// with the line and rule id, and the text is kept.
+pub(super) async fn rules_check(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, UiError> {
+    let m = moderator(&state, &headers).await?;
+    let f: RulesForm = form(&body, &m.csrf)?;
+    let forum = Some(f.forum).filter(|x| x.is_empty() || crate::keys::valid_forum_id(x)).unwrap_or_default();
+    let mut page = rules_page(&state, &m, forum.clone(), Some(f.toml.clone())).await?;
+    page.n = f.n.trim().parse().unwrap_or(200).clamp(1, 5000);
+    if f.toml.contains('\0') {
+        page.error = Some("The rule set contains a NUL character.".into());
+        return Ok(html(&page));
+    }
+    let (_, layers) = state.store.rule_layers().await?;
+    let proposed = match state.engine.build(&layers, Some((&forum, &f.toml))) {
+        Ok(engine) => engine,
+        Err(moderation_core::Error::Rules(e)) => {
+            page.error = Some(e.message.clone());
+            page.error_line = e.line;
+            page.error_rule = e.rule_id.clone();
+            let mut response = html(&page);
+            *response.status_mut() = StatusCode::BAD_REQUEST;
+            return Ok(response);
+        }
+        Err(e) => {
+            page.error = Some(e.to_string());
+            return Ok(html(&page));
+        }
+    };
+    match f.op.as_str() {
+        "save" if m.key.role != Role::Admin => {
+            Err(UiError::Bad(StatusCode::FORBIDDEN, "Only admins can save rules.".into()))
+        }
+        "save" => {
+            state.store.put_rule_layer(&forum, Some(&f.toml), &m.key.id, state.now()).await?;
+            state.engine.refresh(&state.store).await?;
+            let mut page = rules_page(&state, &m, forum, None).await?;
+            page.page.notice = Some("Saved. Other instances load it within their poll interval.".into());
+            Ok(html(&page))
+        }
+        _ => {
+            let recent = state.store.recent(u32::try_from(page.n).unwrap_or(200), state.now()).await?;
+            let current = state.engine.get();
+            let replayed = recent.len();
+            let changed = tokio::task::spawn_blocking(move || {
+                recent
+                    .into_iter()
+                    .filter_map(|item| {
+                        let before = current.score(&item.post);
+                        let after = proposed.score(&item.post);
+                        (before.decision != after.decision).then(|| {
+                            let why =
+                                after.signals.iter().take(3).map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ");
+                            let text = render::opening(item.post.title.as_deref(), &item.post.body, 80);
+                            (item.id, text, before.decision.as_str(), after.decision.as_str(), why)
+                        })
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .map_err(|_| UiError::Bad(StatusCode::SERVICE_UNAVAILABLE, "The dry run was interrupted.".into()))?;
+            page.dry_run = Some(DryRun { replayed, changed });
+            Ok(html(&page))
+        }
+    }
+}

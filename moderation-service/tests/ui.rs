@@ -1,0 +1,314 @@
+//! The moderator pages in a real browser: headless Chromium driven over
+//! chromedriver (Debian packages `chromium` and `chromium-driver`) against
+//! the real service on a loopback port. Without chromedriver the test
+//! skips, saying so; with `REQUIRE_BROWSER=1` (set by `.ci/run`) it fails.
+//! Screenshots go to `target/ui-screenshots/`.
+
+mod harness;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use harness::{Db, T0, TestServer};
+use moderation_service::clock::ManualClock;
+use moderation_service::keys::Role;
+use serde_json::json;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// Payloads that would set `window.__xss` if any page executed them.
+const XSS_TITLE: &str = "Help <script>window.__xss='title'</script>";
+const XSS_BODY: &str = "DM me on Telegram if your withdrawal is stuck <img src=x onerror=\"window.__xss='body'\"> \
+                        <svg onload=\"window.__xss='svg'\"></svg> <a href=\"javascript:window.__xss='link'\">claim</a>";
+const XSS_AUTHOR: &str = "<img src=x onerror=\"window.__xss='author'\">";
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts chromedriver and a headless browser session, or `None` to skip.
+async fn browser() -> Option<(Driver, Client)> {
+    let required = std::env::var("REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+    if !std::path::Path::new(CHROMEDRIVER).exists() {
+        assert!(
+            !required,
+            "REQUIRE_BROWSER=1 but {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver)"
+        );
+        eprintln!("skipped: {CHROMEDRIVER} is not installed");
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let driver = Driver(child);
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                        "--window-size=1280,1000", "--lang=en-US"]}),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        // Plain HTTP to the local chromedriver: no TLS stack needed.
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        if let Ok(client) = ClientBuilder::new(connector).capabilities(caps.clone()).connect(&url).await {
+            return Some((driver, client));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not accept a session at {url}");
+}
+
+async fn xss_fired(c: &Client) -> Option<String> {
+    let v = c.execute("return window.__xss === undefined ? null : String(window.__xss);", vec![]).await.unwrap();
+    v.as_str().map(str::to_string)
+}
+
+async fn press(c: &Client, keys: &str) {
+    c.find(Locator::Css("body")).await.unwrap().send_keys(keys).await.unwrap();
+}
+
+async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+}
+
+async fn wait_url(c: &Client, done: impl Fn(&url::Url) -> bool) {
+    for _ in 0..200 {
+        if done(&c.current_url().await.unwrap()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the page did not move on: {}", c.current_url().await.unwrap());
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/ui-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = c.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+async fn log_in(c: &Client, base: &str, token: &str) {
+    c.goto(&format!("{base}/ui")).await.unwrap();
+    let field = wait_for(c, "#key").await;
+    assert!(c.current_url().await.unwrap().path().ends_with("/ui/login"), "no session: the login page");
+    field.send_keys(token).await.unwrap();
+    field.send_keys("\u{E007}").await.unwrap(); // Enter submits
+    wait_for(c, "#queue").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moderator_works_the_queue_with_the_keyboard_and_nothing_executes() {
+    let Some((_driver, c)) = browser().await else { return };
+    let db = Db::sqlite("ui");
+    let server = TestServer::start(&db, harness::config(), Arc::new(ManualClock::new(T0))).await;
+    let (_, forum) = server.key(Role::Forum, &["main"]).await;
+    let (mod_id, moderator) = server.key(Role::Moderator, &[]).await;
+    let (_, admin) = server.key(Role::Admin, &[]).await;
+
+    // The queue: an XSS-laden scam, a Japanese scam, an Arabic post.
+    let posts = [
+        json!({"id": "p1", "title": XSS_TITLE, "body": XSS_BODY, "author": {"id": "u1", "name": XSS_AUTHOR, "account_age_days": 1}}),
+        json!({"id": "p2", "body": "出金が止まっている方はDMで相談してください。対応します。", "author": {"id": "u2", "name": "田中", "account_age_days": 400}}),
+        json!({"id": "p3", "body": "تواصل معي على تيليجرام لاسترداد أموالك https://wallet-restore.example DM me", "author": {"id": "u3", "account_age_days": 1}}),
+        json!({"id": "p4", "format": "html", "body": "<p>Withdrawal stuck? DM me on Telegram <img src=\"http://tracker.example/p.png\" onerror=\"window.__xss='html'\"><script>window.__xss='html'</script></p>", "author": {"id": "u1", "account_age_days": 1}}),
+    ];
+    let mut pending = 0;
+    for p in &posts {
+        let (status, v) = server.call("POST", "/v1/posts", Some(&forum), Some(p.to_string())).await;
+        assert_eq!(status, 201, "{v}");
+        pending += usize::from(v["status"] == "pending");
+    }
+    assert!(pending >= 2, "at least two posts queued");
+    // A rule whose description is a payload too.
+    let rules = "[ruleset]\nname = \"main\"\nversion = \"1\"\n\n[[rule]]\nid = \"spam.main.xss\"\ncategory = \"spam\"\nweight = 0.5\n\
+                 description = \"<img src=x onerror=window.__xss='rule'>\"\nwhen = { phrases = [\"withdrawal\"] }\n";
+    let (status, v) = server.call("PUT", "/v1/rules?forum=main", Some(&admin), Some(rules.into())).await;
+    assert_eq!(status, 200, "{v}");
+
+    log_in(&c, &server.base, &moderator).await;
+    let rows = c.find_all(Locator::Css("tr[data-item]")).await.unwrap();
+    assert_eq!(rows.len(), pending);
+    let counts = c.find(Locator::Css("#counts")).await.unwrap().text().await.unwrap();
+    assert!(counts.contains("pending"), "{counts}");
+    assert_eq!(xss_fired(&c).await, None);
+    screenshot(&c, "queue").await;
+
+    // Keyboard only: j selects the first row, Enter opens it.
+    let first: i64 = rows[0].attr("data-item").await.unwrap().unwrap().parse().unwrap();
+    press(&c, "j").await;
+    press(&c, "\u{E007}").await;
+    wait_for(&c, "#post").await;
+    assert!(c.current_url().await.unwrap().path().ends_with(&format!("/ui/items/{first}")));
+    assert_eq!(xss_fired(&c).await, None, "a payload in the post ran");
+    screenshot(&c, "item").await;
+
+    // `?` shows the shortcuts.
+    press(&c, "?").await;
+    assert!(c.find(Locator::Css("#help")).await.unwrap().is_displayed().await.unwrap());
+
+    // r removes it; the next item opens.
+    press(&c, "r").await;
+    wait_url(&c, |u| u.query().is_some_and(|q| q.contains(&format!("decided={first}"))) || u.path() == "/ui").await;
+    let (_, detail) = server.call("GET", &format!("/v1/items/{first}"), Some(&moderator), None).await;
+    assert_eq!(detail["item"]["status"], "removed", "{detail}");
+    assert_eq!(detail["item"]["decided_by"], mod_id.as_str());
+
+    // It left the queue and is in the audit log.
+    c.goto(&format!("{}/ui", server.base)).await.unwrap();
+    wait_for(&c, "#queue").await;
+    let left: Vec<String> = {
+        let mut ids = Vec::new();
+        for r in c.find_all(Locator::Css("tr[data-item]")).await.unwrap() {
+            ids.push(r.attr("data-item").await.unwrap().unwrap());
+        }
+        ids
+    };
+    assert_eq!(left.len(), pending - 1);
+    assert!(!left.contains(&first.to_string()));
+    c.goto(&format!("{}/ui/audit?actor={mod_id}", server.base)).await.unwrap();
+    wait_for(&c, "#audit").await;
+    let removal = c.find(Locator::Css(&format!("tr[data-action='remove'][data-item='{first}']"))).await;
+    assert!(removal.is_ok(), "the removal is in the audit log");
+
+    // Every other page with user content stays inert too.
+    for id in left {
+        c.goto(&format!("{}/ui/items/{id}", server.base)).await.unwrap();
+        wait_for(&c, "#post").await;
+        assert_eq!(xss_fired(&c).await, None, "item {id}");
+    }
+    let html_item = c.find(Locator::Css("#rendered")).await;
+    if let Ok(r) = html_item {
+        assert!(r.html(true).await.unwrap().contains("Withdrawal stuck"));
+    }
+
+    // Rules: a moderator can dry-run but not save; an error shows in place.
+    c.goto(&format!("{}/ui/rules?forum=main", server.base)).await.unwrap();
+    wait_for(&c, "#toml").await;
+    assert!(c.find(Locator::Css("#save")).await.is_err(), "moderators get no save button");
+    assert_eq!(xss_fired(&c).await, None, "the rule description ran");
+    let broken = "[ruleset]\nname = \"main\"\nversion = \"2\"\n\n[[rule]]\nid = \"scam.main.broken\"\ncategory = \"scam\"\n\
+                  weight = 2.0\ndescription = \"d\"\nwhen = { regex = \"(unclosed\" }\n";
+    let area = c.find(Locator::Css("#toml")).await.unwrap();
+    area.clear().await.unwrap();
+    area.send_keys(broken).await.unwrap();
+    c.find(Locator::Css("#dry-run")).await.unwrap().click().await.unwrap();
+    let error = wait_for(&c, "#rules-error").await.text().await.unwrap();
+    assert!(error.contains("scam.main.broken") && error.contains("Line"), "{error}");
+    let kept = c.find(Locator::Css("#toml")).await.unwrap().prop("value").await.unwrap().unwrap_or_default();
+    assert!(kept.contains("(unclosed"), "the text is kept for fixing");
+
+    // A dry run of a stricter rule shows which decisions would change.
+    let strict = "[ruleset]\nname = \"main\"\nversion = \"2\"\n\n[[rule]]\nid = \"scam.main.telegram\"\ncategory = \"scam\"\n\
+                  weight = 9.0\ndescription = \"Telegram support offers\"\nwhen = { phrases = [\"telegram\", \"テレグラム\"] }\n";
+    let area = c.find(Locator::Css("#toml")).await.unwrap();
+    area.clear().await.unwrap();
+    area.send_keys(strict).await.unwrap();
+    c.find(Locator::Css("#dry-run")).await.unwrap().click().await.unwrap();
+    let title = wait_for(&c, "#dry-run-result").await.text().await.unwrap();
+    let changes = c.find_all(Locator::Css("#changes tr.changed")).await.unwrap();
+    assert!(!changes.is_empty(), "{title}");
+    assert!(title.contains("would change"), "{title}");
+    screenshot(&c, "rules-dry-run").await;
+    let (_, stored) = server.call("GET", "/v1/rules", Some(&admin), None).await;
+    assert!(stored["layers"][0]["toml"].as_str().unwrap().contains("spam.main.xss"), "a dry run saves nothing");
+
+    // An admin saves; a broken save shows its error in place too.
+    c.find(Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+    log_in(&c, &server.base, &admin).await;
+    c.goto(&format!("{}/ui/rules?forum=main", server.base)).await.unwrap();
+    let area = wait_for(&c, "#toml").await;
+    area.clear().await.unwrap();
+    area.send_keys(broken).await.unwrap();
+    c.find(Locator::Css("#save")).await.unwrap().click().await.unwrap();
+    let error = wait_for(&c, "#rules-error").await.text().await.unwrap();
+    assert!(error.contains("scam.main.broken"), "{error}");
+    let area = c.find(Locator::Css("#toml")).await.unwrap();
+    area.clear().await.unwrap();
+    area.send_keys(strict).await.unwrap();
+    c.find(Locator::Css("#save")).await.unwrap().click().await.unwrap();
+    assert!(wait_for(&c, "#notice").await.text().await.unwrap().starts_with("Saved"));
+    let (_, stored) = server.call("GET", "/v1/rules", Some(&admin), None).await;
+    assert!(stored["layers"][0]["toml"].as_str().unwrap().contains("scam.main.telegram"));
+    assert_eq!(xss_fired(&c).await, None);
+
+    c.close().await.unwrap();
+    server.shutdown().await;
+    db.remove().await;
+}
+
+#[tokio::test]
+async fn pages_refuse_without_a_session_and_forms_without_the_token() {
+    let db = Db::sqlite("ui-csrf");
+    let server = TestServer::start(&db, harness::config(), Arc::new(ManualClock::new(T0))).await;
+    let (_, forum) = server.key(Role::Forum, &["main"]).await;
+    let (_, v) =
+        server.call("POST", "/v1/posts", Some(&forum), Some(json!({"id": "p", "body": "hi"}).to_string())).await;
+    let item = v["item_id"].as_i64().unwrap();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for path in ["/ui", &format!("/ui/items/{item}"), "/ui/audit", "/ui/rules"] {
+        let resp = client.get(format!("{}{path}", server.base)).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 303, "{path}");
+        assert_eq!(resp.headers()["location"], "/ui/login");
+        assert!(resp.headers()["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
+    }
+    // A forum key cannot log in; a POST without the login cookie's token is refused.
+    let login = client.get(format!("{}/ui/login", server.base)).send().await.unwrap();
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let page = login.text().await.unwrap();
+    let csrf = page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let post = |body: String, cookie: String| {
+        client
+            .post(format!("{}/ui/login", server.base))
+            .header("cookie", cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let resp = post(format!("csrf={csrf}&key={forum}"), cookie.clone()).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+    let (_, moderator) = server.key(Role::Moderator, &[]).await;
+    let resp = post(format!("csrf=forged&key={moderator}"), cookie.clone()).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 403, "a forged token");
+    let resp = post(format!("csrf={csrf}&key={moderator}"), cookie).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
+    let session = resp.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(session.contains("HttpOnly") && session.contains("SameSite=Strict"), "{session}");
+    let session = session.split(';').next().unwrap().to_string();
+    // With a session but without the form token, a decision is refused and nothing changes.
+    let resp = client
+        .post(format!("{}/ui/items/{item}/decide", server.base))
+        .header("cookie", &session)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("action=remove&reason=scam")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+    let (_, admin) = server.key(Role::Admin, &[]).await;
+    let (_, detail) = server.call("GET", &format!("/v1/items/{item}"), Some(&admin), None).await;
+    assert_eq!(detail["item"]["version"], 1);
+    // Over TLS (as the proxy says), the session cookie is Secure.
+    let login =
+        client.get(format!("{}/ui/login", server.base)).header("x-forwarded-proto", "https").send().await.unwrap();
+    assert!(login.headers()["set-cookie"].to_str().unwrap().contains("Secure"));
+    server.shutdown().await;
+    db.remove().await;
+}
