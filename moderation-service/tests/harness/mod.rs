@@ -149,7 +149,8 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server on `db` with `config` and a manual clock.
     pub async fn start(db: &Db, config: Config, clock: Arc<ManualClock>) -> TestServer {
-        let store = db.open().await;
+        // The pool the configuration asks for, as `moderation serve` opens it.
+        let store = Store::open_with(&db.url, config.pg_pool).await.unwrap();
         let engine = Arc::new(LiveEngine::new(Some(model())).unwrap());
         moderation_service::metrics::handle();
         let state = server::state(store.clone(), engine, config, clock.clone());
