@@ -127,16 +127,23 @@ async fn a_moderator_works_the_queue_with_the_keyboard_and_nothing_executes() {
     let posts = [
         json!({"id": "p1", "title": XSS_TITLE, "body": XSS_BODY, "author": {"id": "u1", "name": XSS_AUTHOR, "account_age_days": 1}}),
         json!({"id": "p2", "body": "出金が止まっている方はDMで相談してください。対応します。", "author": {"id": "u2", "name": "田中", "account_age_days": 400}}),
-        json!({"id": "p3", "body": "تواصل معي على تيليجرام لاسترداد أموالك https://wallet-restore.example DM me", "author": {"id": "u3", "account_age_days": 1}}),
+        json!({"id": "p3", "body": "تواصل معي لاسترداد أموالك، هل يعرف أحد متى يبدأ التصويت على الإدراج القادم؟", "author": {"id": "u3", "account_age_days": 300}}),
         json!({"id": "p4", "format": "html", "body": "<p>Withdrawal stuck? DM me on Telegram <img src=\"http://tracker.example/p.png\" onerror=\"window.__xss='html'\"><script>window.__xss='html'</script></p>", "author": {"id": "u1", "account_age_days": 1}}),
     ];
-    let mut pending = 0;
+    let mut statuses = std::collections::BTreeMap::new();
     for p in &posts {
         let (status, v) = server.call("POST", "/v1/posts", Some(&forum), Some(p.to_string())).await;
         assert_eq!(status, 201, "{v}");
-        pending += usize::from(v["status"] == "pending");
+        statuses.insert(p["id"].as_str().unwrap().to_string(), v["status"].as_str().unwrap().to_string());
     }
-    assert!(pending >= 2, "at least two posts queued");
+    // A trusted user's report queues the Arabic post whatever its score.
+    let report = json!({"post_id": "p3", "reporter_id": "r1", "trust_level": 4, "reason": "scam"}).to_string();
+    let (_, r) = server.call("POST", "/v1/reports", Some(&forum), Some(report)).await;
+    statuses.insert("p3".into(), r["item"]["status"].as_str().unwrap().to_string());
+    let pending = statuses.values().filter(|s| *s == "pending").count();
+    for id in ["p1", "p2", "p3"] {
+        assert_eq!(statuses[id], "pending", "{id} is queued: {statuses:?}");
+    }
     // A rule whose description is a payload too.
     let rules = "[ruleset]\nname = \"main\"\nversion = \"1\"\n\n[[rule]]\nid = \"spam.main.xss\"\ncategory = \"spam\"\nweight = 0.5\n\
                  description = \"<img src=x onerror=window.__xss='rule'>\"\nwhen = { phrases = [\"withdrawal\"] }\n";
@@ -189,11 +196,25 @@ async fn a_moderator_works_the_queue_with_the_keyboard_and_nothing_executes() {
     assert!(removal.is_ok(), "the removal is in the audit log");
 
     // Every other page with user content stays inert too.
+    let (mut saw_rtl, mut saw_japanese) = (false, false);
     for id in left {
         c.goto(&format!("{}/ui/items/{id}", server.base)).await.unwrap();
-        wait_for(&c, "#post").await;
+        let post = wait_for(&c, "#post").await;
         assert_eq!(xss_fired(&c).await, None, "item {id}");
+        let text = post.text().await.unwrap();
+        let direction =
+            c.execute("return getComputedStyle(document.getElementById('post')).direction;", vec![]).await.unwrap();
+        if text.contains("تواصل معي") {
+            // dir="auto": a post that starts in Arabic reads right to left.
+            assert_eq!(direction, "rtl", "{text}");
+            saw_rtl = true;
+        }
+        if text.contains("出金が止まっている方は") {
+            assert_eq!(direction, "ltr");
+            saw_japanese = true;
+        }
     }
+    assert!(saw_rtl && saw_japanese, "the Arabic and Japanese posts were shown");
     let html_item = c.find(Locator::Css("#rendered")).await;
     if let Ok(r) = html_item {
         assert!(r.html(true).await.unwrap().contains("Withdrawal stuck"));
@@ -226,6 +247,7 @@ async fn a_moderator_works_the_queue_with_the_keyboard_and_nothing_executes() {
     let changes = c.find_all(Locator::Css("#changes tr.changed")).await.unwrap();
     assert!(!changes.is_empty(), "{title}");
     assert!(title.contains("would change"), "{title}");
+    c.execute("document.getElementById('dry-run-result').scrollIntoView();", vec![]).await.unwrap();
     screenshot(&c, "rules-dry-run").await;
     let (_, stored) = server.call("GET", "/v1/rules", Some(&admin), None).await;
     assert!(stored["layers"][0]["toml"].as_str().unwrap().contains("spam.main.xss"), "a dry run saves nothing");
