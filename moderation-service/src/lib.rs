@@ -1,12 +1,23 @@
-//! The moderation service: storage and (as it grows) the HTTP API that
-//! forum software and moderators use. The scoring itself is
-//! `moderation-core`; this crate is the layer that remembers.
+//! The moderation service: the HTTP API that forum software calls, the
+//! review queue moderators work from (JSON under `/v1`, pages under
+//! `/ui`), signed webhooks back to the forum, and the database that keeps
+//! it all. The scoring itself is `moderation-core`; this crate is the layer
+//! that remembers.
 //!
 //! | module | job |
 //! |---|---|
-//! | [`store`] | the database: SQLite embedded by default, PostgreSQL for several instances; migrations |
-//! | [`keys`] | API keys: random 256-bit tokens, stored as SHA-256, with roles and forum scopes |
-//! | [`api`] | the HTTP routes, auth and JSON errors; `run(listener, state, limit, shutdown)` |
+//! | [`server`] | the whole service: `run(listener, state, shutdown)` starts HTTP, the webhook worker and the rules poller (tests bind port 0) |
+//! | [`api`] | the JSON routes, auth, errors naming the field, the OpenAPI document |
+//! | [`ui`] | the moderator pages: sessions, CSRF, CSP, templates, keyboard |
+//! | [`queue`] | the queue's rules without a database: statuses, priority, edits, reports |
+//! | [`store`] | the database: SQLite embedded by default, PostgreSQL for several instances; migrations; claims, decisions, audit log, outbox |
+//! | [`writer`] | group commit of submissions |
+//! | [`webhook`] | signing, verifying and delivering decisions from the outbox |
+//! | [`engine`] | the live engine: stored rule layers compiled and swapped without a restart |
+//! | [`keys`] | API keys: random 256-bit tokens stored as SHA-256, roles, forum scopes, the lookup cache |
+//! | [`config`] | settings from defaults, a TOML file, the environment and flags |
+//! | [`metrics`] | Prometheus metrics |
+//! | [`clock`] | injectable time (tests move it instead of sleeping) |
 
 pub mod api;
 pub mod clock;
