@@ -83,6 +83,10 @@ pub struct Config {
     /// lookup, in ms (`MODERATION_KEY_CACHE_MS`): the longest a key revoked
     /// on another instance keeps working here. 0 looks every request up.
     pub key_cache_ms: u64,
+    /// Mark the moderator pages' cookies `Secure` on every response, for
+    /// deployments behind a TLS proxy that does not send
+    /// `X-Forwarded-Proto: https` (`MODERATION_SECURE_COOKIES`).
+    pub secure_cookies: bool,
     /// Log lines as `text` (for people) or `json` (one object per line,
     /// for log collectors) (`MODERATION_LOG_FORMAT`). `RUST_LOG` filters.
     pub log_format: LogFormat,
@@ -102,6 +106,7 @@ impl Default for Config {
             rules_poll_ms: 2000,
             pg_pool: 8,
             key_cache_ms: 1_000,
+            secure_cookies: false,
             log_format: LogFormat::Text,
             queue: Policy::default(),
             webhook: WebhookConfig::default(),
@@ -222,6 +227,18 @@ impl Config {
         }
         if let Some(v) = var("MODERATION_KEY_CACHE_MS") {
             self.key_cache_ms = num("MODERATION_KEY_CACHE_MS", &v)?;
+        }
+        if let Some(v) = var("MODERATION_SECURE_COOKIES") {
+            self.secure_cookies = match v.trim() {
+                "1" | "true" => true,
+                "0" | "false" | "" => false,
+                other => {
+                    return Err(ConfigError::Env {
+                        name: "MODERATION_SECURE_COOKIES",
+                        message: format!("`{other}`: true or false"),
+                    });
+                }
+            };
         }
         if let Some(v) = var("MODERATION_LOG_FORMAT") {
             self.log_format = match v.trim() {

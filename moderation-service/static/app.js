@@ -26,7 +26,9 @@
   document.addEventListener("keydown", function (e) {
     var t = e.target;
     if (e.ctrlKey || e.metaKey || e.altKey) return;
-    if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT")) return;
+    // Typing, or a focused control (Enter on a button or link is theirs).
+    if (t && /^(INPUT|TEXTAREA|SELECT|BUTTON|A)$/.test(t.tagName)) return;
+    if (t && t.isContentEditable) return;
     switch (e.key) {
       case "j": rows.length ? select(selected + 1) : follow("next"); break;
       case "k": rows.length ? select(selected - 1) : follow("prev"); break;

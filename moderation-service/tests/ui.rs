@@ -196,6 +196,16 @@ async fn a_moderator_works_the_queue_with_the_keyboard_and_nothing_executes() {
     assert!(removal.is_ok(), "the removal is in the audit log");
 
     // Every other page with user content stays inert too.
+    // Enter in the note field submits nothing (the form's default button
+    // is disabled): typing a note can never approve by accident.
+    c.goto(&format!("{}/ui/items/{}", server.base, left[0])).await.unwrap();
+    let note = wait_for(&c, "input[name='note']").await;
+    note.send_keys("looks like fake support\u{E007}").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(c.current_url().await.unwrap().path().ends_with(&format!("/ui/items/{}", left[0])));
+    let (_, still) = server.call("GET", &format!("/v1/items/{}", left[0]), Some(&moderator), None).await;
+    assert_eq!(still["item"]["status"], "pending");
+
     let (mut saw_rtl, mut saw_japanese) = (false, false);
     for id in left {
         c.goto(&format!("{}/ui/items/{id}", server.base)).await.unwrap();
@@ -331,6 +341,88 @@ async fn pages_refuse_without_a_session_and_forms_without_the_token() {
     let login =
         client.get(format!("{}/ui/login", server.base)).header("x-forwarded-proto", "https").send().await.unwrap();
     assert!(login.headers()["set-cookie"].to_str().unwrap().contains("Secure"));
+    server.shutdown().await;
+    db.remove().await;
+}
+
+/// Logs in over plain HTTP; returns the session cookie and a form token.
+async fn http_session(client: &reqwest::Client, base: &str, key: &str) -> (String, String) {
+    let login = client.get(format!("{base}/ui/login")).send().await.unwrap();
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let page = login.text().await.unwrap();
+    let csrf = page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let resp = client
+        .post(format!("{base}/ui/login"))
+        .header("cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}&key={key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
+    let session = resp.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let queue = client.get(format!("{base}/ui")).header("cookie", &session).send().await.unwrap().text().await.unwrap();
+    let csrf = queue.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    (session, csrf)
+}
+
+#[tokio::test]
+async fn scoped_moderators_see_only_their_forums_on_the_pages() {
+    let db = Db::sqlite("ui-scope");
+    let server = TestServer::start(&db, harness::config(), Arc::new(ManualClock::new(T0))).await;
+    let (_, main) = server.key(Role::Forum, &["main"]).await;
+    let (_, other) = server.key(Role::Forum, &["other"]).await;
+    let (_, scoped) = server.key(Role::Moderator, &["main"]).await;
+    let scam = |id: &str, text: &str| {
+        json!({"id": id, "body": format!("{text} DM me on Telegram if your withdrawal is stuck")}).to_string()
+    };
+    server.call("POST", "/v1/posts", Some(&main), Some(scam("m1", "MAINPOST"))).await;
+    server.call("POST", "/v1/posts", Some(&other), Some(scam("o1", "OTHERSECRET"))).await;
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let (session, csrf) = http_session(&client, &server.base, &scoped).await;
+    let get = |path: &str| client.get(format!("{}{path}", server.base)).header("cookie", session.clone()).send();
+    let queue = get("/ui").await.unwrap().text().await.unwrap();
+    assert!(queue.contains("MAINPOST") && !queue.contains("OTHERSECRET"));
+    // The counts are the moderator's forums' too: one pending item.
+    assert!(queue.contains("<b>1</b>") && !queue.contains("<b>2</b>"), "{queue}");
+    // A dry run replays only posts the moderator may see.
+    let rules = "[ruleset]\nname = \"x\"\nversion = \"1\"\n\n[[rule]]\nid = \"scam.x.tg\"\ncategory = \"scam\"\nweight = 9.0\ndescription = \"d\"\nwhen = { phrases = [\"telegram\"] }\n";
+    let body = serde_urlencoded::to_string([
+        ("csrf", csrf.as_str()),
+        ("forum", ""),
+        ("toml", rules),
+        ("op", "dry-run"),
+        ("n", "100"),
+    ])
+    .unwrap();
+    let resp = client
+        .post(format!("{}/ui/rules/check", server.base))
+        .header("cookie", &session)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("of 1 decisions would change"), "{page}");
+    assert!(!page.contains("OTHERSECRET"));
+    // A forum id that is not one is refused, not saved somewhere else.
+    let body = serde_urlencoded::to_string([
+        ("csrf", csrf.as_str()),
+        ("forum", "Main Forum!"),
+        ("toml", rules),
+        ("op", "dry-run"),
+    ])
+    .unwrap();
+    let resp = client
+        .post(format!("{}/ui/rules/check", server.base))
+        .header("cookie", &session)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
     server.shutdown().await;
     db.remove().await;
 }

@@ -955,20 +955,41 @@ impl Store {
         })
     }
 
-    /// The most recently submitted items with their verdicts (for a rules
-    /// dry run).
-    pub async fn recent(&self, limit: u32, now: i64) -> Result<Vec<Item>, StoreError> {
-        const SQL: &str = concat!("SELECT ", item_cols!(), " FROM items ORDER BY id DESC LIMIT $1");
-        let rows: Vec<ItemRow> = on_pool!(self, p => sqlx::query_as(SQL).bind(i64::from(limit)).fetch_all(p).await?);
+    /// The most recently submitted items with their verdicts, in `forums`
+    /// (empty: every forum), for a rules dry run.
+    pub async fn recent(&self, forums: &[String], limit: u32, now: i64) -> Result<Vec<Item>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM items{} ORDER BY id DESC LIMIT $1",
+            item_cols!(),
+            forum_in(forums, 2).map(|c| format!(" WHERE {c}")).unwrap_or_default()
+        );
+        // Constant fragments and placeholders only; values are bound.
+        let rows: Vec<ItemRow> = on_pool!(self, p => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(i64::from(limit));
+            for f in forums {
+                q = q.bind(f);
+            }
+            q.fetch_all(p).await?
+        });
         rows.into_iter().map(|r| r.into_item(now, true)).collect()
     }
 
     /// Items per (status, category) among the statuses a moderator works
-    /// (pending, escalated, rejected), for the queue page's counts.
-    pub async fn queue_counts(&self) -> Result<Vec<(Status, Category, i64)>, StoreError> {
-        const SQL: &str = "SELECT status, category, COUNT(*) FROM items \
-                           WHERE status IN ('pending', 'escalated', 'rejected') GROUP BY status, category";
-        let rows: Vec<(String, String, i64)> = on_pool!(self, p => sqlx::query_as(SQL).fetch_all(p).await?);
+    /// (pending, escalated, rejected) in `forums` (empty: every forum), for
+    /// the queue page's counts.
+    pub async fn queue_counts(&self, forums: &[String]) -> Result<Vec<(Status, Category, i64)>, StoreError> {
+        let sql = format!(
+            "SELECT status, category, COUNT(*) FROM items WHERE status IN ('pending', 'escalated', 'rejected'){} \
+             GROUP BY status, category",
+            forum_in(forums, 1).map(|c| format!(" AND {c}")).unwrap_or_default()
+        );
+        let rows: Vec<(String, String, i64)> = on_pool!(self, p => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for f in forums {
+                q = q.bind(f);
+            }
+            q.fetch_all(p).await?
+        });
         rows.into_iter()
             .map(|(s, c, n)| {
                 let status = Status::parse(&s)
@@ -1051,6 +1072,14 @@ impl Store {
             }
         }
     }
+}
+
+/// `forum IN ($first, …)` for a scope, or `None` for every forum.
+fn forum_in(forums: &[String], first: usize) -> Option<String> {
+    (!forums.is_empty()).then(|| {
+        let marks: Vec<String> = (0..forums.len()).map(|i| format!("${}", first + i)).collect();
+        format!("forum IN ({})", marks.join(", "))
+    })
 }
 
 fn in_scope(forums: &[String], forum: &str) -> bool {

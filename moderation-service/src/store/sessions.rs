@@ -21,6 +21,8 @@ impl Store {
     pub async fn open_session(&self, key_id: &str, now: i64, ttl_ms: i64) -> Result<(String, String), StoreError> {
         let (token, _) = keys::generate().map_err(|e| StoreError::Random(e.to_string()))?;
         let (csrf, _) = keys::generate().map_err(|e| StoreError::Random(e.to_string()))?;
+        const SWEEP: &str = "DELETE FROM ui_sessions WHERE expires_at <= $1";
+        on_pool!(self, p => sqlx::query(SWEEP).bind(now).execute(p).await.map(|_| ())?);
         const SQL: &str =
             "INSERT INTO ui_sessions (token_sha256, key_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
         on_pool!(self, p => sqlx::query(SQL)

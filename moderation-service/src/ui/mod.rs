@@ -155,7 +155,14 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 fn over_tls(headers: &HeaderMap) -> bool {
-    headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("https"))
+    let forwarded_proto =
+        headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("https"));
+    // RFC 7239: `Forwarded: for=…;proto=https`.
+    let forwarded = headers
+        .get(header::FORWARDED)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split([';', ',']).any(|p| p.trim().eq_ignore_ascii_case("proto=https")));
+    forwarded_proto || forwarded
 }
 
 fn set_cookie(name: &str, value: &str, max_age_s: i64, secure: bool) -> HeaderValue {
@@ -213,7 +220,7 @@ struct LoginPage {
     error: Option<String>,
 }
 
-fn login_form(headers: &HeaderMap, error: Option<String>, status: StatusCode) -> Response {
+fn login_form(secure: bool, error: Option<String>, status: StatusCode) -> Response {
     let token = match crate::keys::generate() {
         Ok((t, _)) => t,
         Err(_) => {
@@ -223,12 +230,17 @@ fn login_form(headers: &HeaderMap, error: Option<String>, status: StatusCode) ->
     let page = Page { who: None, csrf: token.clone(), notice: None };
     let mut response = html(&LoginPage { page, error });
     *response.status_mut() = status;
-    response.headers_mut().append(header::SET_COOKIE, set_cookie(LOGIN_COOKIE, &token, 900, over_tls(headers)));
+    response.headers_mut().append(header::SET_COOKIE, set_cookie(LOGIN_COOKIE, &token, 900, secure));
     response
 }
 
-async fn login_page(headers: HeaderMap) -> Response {
-    login_form(&headers, None, StatusCode::OK)
+async fn login_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    login_form(secure(&state, &headers), None, StatusCode::OK)
+}
+
+/// Whether cookies get `Secure`: over TLS, or always when configured.
+fn secure(state: &AppState, headers: &HeaderMap) -> bool {
+    state.config.secure_cookies || over_tls(headers)
 }
 
 #[derive(serde::Deserialize)]
@@ -250,12 +262,18 @@ async fn login(
         Ok(Some(k)) if matches!(k.role, Role::Moderator | Role::Admin) => k,
         Ok(Some(_)) => {
             return login_form(
-                &headers,
+                secure(&state, &headers),
                 Some("This key is not a moderator or admin key.".into()),
                 StatusCode::FORBIDDEN,
             );
         }
-        Ok(None) => return login_form(&headers, Some("Unknown or revoked key.".into()), StatusCode::UNAUTHORIZED),
+        Ok(None) => {
+            return login_form(
+                secure(&state, &headers),
+                Some("Unknown or revoked key.".into()),
+                StatusCode::UNAUTHORIZED,
+            );
+        }
         Err(e) => return UiError::from(e).into_response(),
     };
     let (token, _) = match state.store.open_session(&key.id, state.now(), SESSION_TTL_MS).await {
@@ -289,7 +307,9 @@ async fn logout(
     match result {
         Ok(()) => {
             let mut response = Redirect::to("/ui/login").into_response();
-            response.headers_mut().append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0, over_tls(&headers)));
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0, secure(&state, &headers)));
             response
         }
         Err(e) => e.into_response(),

@@ -78,7 +78,7 @@ fn row(item: &Item, now: i64) -> Row {
         opening: render::opening(item.post.title.as_deref(), &item.post.body, 140),
         forum: item.forum.clone(),
         post_id: item.post_id.clone(),
-        author: item.post.author.as_ref().map(|a| a.name.clone().unwrap_or_else(|| a.id.clone())),
+        author: item.post.author.as_ref().map(|a| render::defang(a.name.as_deref().unwrap_or(&a.id))),
         category: item.category.as_str(),
         score: item.score,
         score_text: format!("{:.2}", item.score),
@@ -104,7 +104,13 @@ pub(super) async fn queue(
     let cursor = crate::store::decode_cursor(&q.cursor);
     let now = state.now();
     let page = state.store.list(&filter, &m.key.forums, cursor, 50, now).await?;
-    let counts = state.store.queue_counts().await?.into_iter().map(|(s, c, n)| (s.as_str(), c.as_str(), n)).collect();
+    let counts = state
+        .store
+        .queue_counts(&m.key.forums)
+        .await?
+        .into_iter()
+        .map(|(s, c, n)| (s.as_str(), c.as_str(), n))
+        .collect();
     let next = page.next.map(|c| {
         let mut params = vec![("status", status.as_str().to_string()), ("cursor", c)];
         if let Some(cat) = category {
@@ -112,6 +118,9 @@ pub(super) async fn queue(
         }
         if let Some(f) = &forum {
             params.push(("forum", f.clone()));
+        }
+        if min_score > 0.0 {
+            params.push(("min_score", min_score.to_string()));
         }
         format!("/ui?{}", serde_urlencoded::to_string(params).unwrap_or_default())
     });
@@ -189,7 +198,13 @@ fn when(ms: i64) -> String {
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rest / 3600, rest % 3600 / 60, rest % 60)
 }
 
-async fn item_page(state: &AppState, m: &Moderator, id: i64, error: Option<String>) -> Result<Response, UiError> {
+async fn item_page(
+    state: &AppState,
+    m: &Moderator,
+    id: i64,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Result<Response, UiError> {
     let now = state.now();
     let item = state
         .store
@@ -234,11 +249,11 @@ async fn item_page(state: &AppState, m: &Moderator, id: i64, error: Option<Strin
         .await?
         .into_iter()
         .map(|r| ReportRow {
-            reason: r.reason,
-            reporter_id: r.reporter_id,
+            reason: render::defang(&r.reason),
+            reporter_id: render::defang(&r.reporter_id),
             trust: r.trust_level.map_or_else(|| "?".into(), |t| t.to_string()),
             weight: format!("{:.1}", r.weight),
-            note: r.note,
+            note: render::defang(&r.note),
         })
         .collect();
     let history = match item.post.author.as_ref() {
@@ -272,8 +287,10 @@ async fn item_page(state: &AppState, m: &Moderator, id: i64, error: Option<Strin
         Category::Exposure => "exposure",
     };
     let decision = v.map_or(Decision::Allow, |v| v.decision).as_str();
+    let mut page = m.page();
+    page.notice = notice;
     Ok(html(&ItemPage {
-        page: m.page(),
+        page,
         status: item.status.as_str(),
         decision,
         error,
@@ -300,10 +317,13 @@ pub(super) async fn item(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, UiError> {
     let m = moderator(&state, &headers).await?;
     let id = item_id(path)?;
-    item_page(&state, &m, id, None).await
+    let q: NextQuery = query(raw.as_deref());
+    let notice = q.decided.map(|d| format!("Item {d} decided; this is the next one."));
+    item_page(&state, &m, id, None, notice).await
 }
 
 /// Claims the item for this moderator, releasing any other they hold.
@@ -323,7 +343,8 @@ pub(super) async fn claim(
             Ok(Redirect::to(&format!("/ui/items/{id}")).into_response())
         }
         Err(crate::store::ClaimError::Held(c)) => {
-            item_page(&state, &m, id, Some(format!("{} holds this item until {}.", c.by, when(c.expires_at)))).await
+            item_page(&state, &m, id, Some(format!("{} holds this item until {}.", c.by, when(c.expires_at))), None)
+                .await
         }
         Err(crate::store::ClaimError::NotFound) => Err(UiError::Bad(StatusCode::NOT_FOUND, "No such item.".into())),
     }
@@ -353,7 +374,7 @@ pub(super) async fn decide(
         "approve" => Action::Approve,
         "remove" => Action::Remove,
         "escalate" => Action::Escalate,
-        _ => return item_page(&state, &m, id, Some("Choose approve, remove or escalate.".into())).await,
+        _ => return item_page(&state, &m, id, Some("Choose approve, remove or escalate.".into()), None).await,
     };
     if !REASONS.contains(&f.reason.as_str()) || f.note.len() > crate::api::MAX_NOTE_BYTES || f.note.contains('\0') {
         return item_page(
@@ -361,10 +382,18 @@ pub(super) async fn decide(
             &m,
             id,
             Some("Choose a reason from the list; notes are at most 10,000 bytes.".into()),
+            None,
         )
         .await;
     }
-    let d = DecisionInput { action, reason: f.reason, note: f.note, expected_version: f.version };
+    // The reason list defaults to the item's category, which only makes
+    // sense for a removal: an approval with a category reason is an "ok".
+    let reason = if action == Action::Approve && Category::ALL.iter().any(|c| c.as_str() == f.reason) {
+        "ok".to_string()
+    } else {
+        f.reason
+    };
+    let d = DecisionInput { action, reason, note: f.note, expected_version: f.version };
     let webhooks = &state.config.webhook;
     let webhook_for = |forum: &str| webhooks.url_for(forum).is_some();
     match state.store.decide(id, &m.key.id, &m.key.forums, &d, &webhook_for, state.now()).await? {
@@ -374,7 +403,8 @@ pub(super) async fn decide(
         }
         Err(DecideError::NotFound) => Err(UiError::Bad(StatusCode::NOT_FOUND, "No such item.".into())),
         Err(DecideError::Held(c)) => {
-            item_page(&state, &m, id, Some(format!("{} holds this item until {}.", c.by, when(c.expires_at)))).await
+            item_page(&state, &m, id, Some(format!("{} holds this item until {}.", c.by, when(c.expires_at))), None)
+                .await
         }
         Err(DecideError::Stale { current }) => {
             item_page(
@@ -382,11 +412,12 @@ pub(super) async fn decide(
                 &m,
                 id,
                 Some(format!("The item changed while you looked (now version {current}); check it again.")),
+                None,
             )
             .await
         }
         Err(DecideError::NoChange(s)) => {
-            item_page(&state, &m, id, Some(format!("The item is already {}.", s.as_str()))).await
+            item_page(&state, &m, id, Some(format!("The item is already {}.", s.as_str())), None).await
         }
     }
 }
@@ -488,8 +519,8 @@ pub(super) async fn audit(
             actor: e.actor,
             from: e.from_status.unwrap_or_default(),
             to: e.to_status,
-            reason: e.reason,
-            note: e.note,
+            reason: render::defang(&e.reason),
+            note: render::defang(&e.note),
         })
         .collect();
     Ok(html(&AuditPage { page: m.page(), actor: q.actor, item_id: q.item_id, action: q.action, entries }))
@@ -557,7 +588,13 @@ pub(super) async fn rules(
 ) -> Result<Response, UiError> {
     let m = moderator(&state, &headers).await?;
     let q: RulesQuery = query(raw.as_deref());
-    let forum = Some(q.forum).filter(|f| crate::keys::valid_forum_id(f)).unwrap_or_default();
+    if !q.forum.is_empty() && !crate::keys::valid_forum_id(&q.forum) {
+        return Err(UiError::Bad(
+            StatusCode::BAD_REQUEST,
+            "That is not a forum id (letters, digits, `-`, `_`, `.`).".into(),
+        ));
+    }
+    let forum = q.forum;
     Ok(html(&rules_page(&state, &m, forum, None).await?))
 }
 
@@ -581,9 +618,15 @@ pub(super) async fn rules_check(
 ) -> Result<Response, UiError> {
     let m = moderator(&state, &headers).await?;
     let f: RulesForm = form(&body, &m.csrf)?;
-    let forum = Some(f.forum).filter(|x| x.is_empty() || crate::keys::valid_forum_id(x)).unwrap_or_default();
+    if !f.forum.is_empty() && !crate::keys::valid_forum_id(&f.forum) {
+        return Err(UiError::Bad(
+            StatusCode::BAD_REQUEST,
+            "That is not a forum id (letters, digits, `-`, `_`, `.`).".into(),
+        ));
+    }
+    let forum = f.forum;
     let mut page = rules_page(&state, &m, forum.clone(), Some(f.toml.clone())).await?;
-    page.n = f.n.trim().parse().unwrap_or(200).clamp(1, 5000);
+    page.n = f.n.trim().parse().unwrap_or(200).clamp(1, 2000);
     if f.toml.contains('\0') {
         page.error = Some("The rule set contains a NUL character.".into());
         return Ok(html(&page));
@@ -601,7 +644,9 @@ pub(super) async fn rules_check(
         }
         Err(e) => {
             page.error = Some(e.to_string());
-            return Ok(html(&page));
+            let mut response = html(&page);
+            *response.status_mut() = StatusCode::BAD_REQUEST;
+            return Ok(response);
         }
     };
     match f.op.as_str() {
@@ -609,14 +654,21 @@ pub(super) async fn rules_check(
             Err(UiError::Bad(StatusCode::FORBIDDEN, "Only admins can save rules.".into()))
         }
         "save" => {
-            state.store.put_rule_layer(&forum, Some(&f.toml), &m.key.id, state.now()).await?;
+            let version = state.store.put_rule_layer(&forum, Some(&f.toml), &m.key.id, state.now()).await?;
+            tracing::info!(forum, version, by = m.key.id, "rule layer replaced (ui)");
             state.engine.refresh(&state.store).await?;
             let mut page = rules_page(&state, &m, forum, None).await?;
             page.page.notice = Some("Saved. Other instances load it within their poll interval.".into());
             Ok(html(&page))
         }
         _ => {
-            let recent = state.store.recent(u32::try_from(page.n).unwrap_or(200), state.now()).await?;
+            // Replayed on the posts the layer applies to, and only those the
+            // moderator may see.
+            let scope: Vec<String> = if forum.is_empty() { m.key.forums.clone() } else { vec![forum.clone()] };
+            if !forum.is_empty() && !m.key.forums.is_empty() && !m.key.forums.contains(&forum) {
+                return Err(UiError::Bad(StatusCode::FORBIDDEN, "Your key is not scoped to that forum.".into()));
+            }
+            let recent = state.store.recent(&scope, u32::try_from(page.n).unwrap_or(200), state.now()).await?;
             let current = state.engine.get();
             let replayed = recent.len();
             let changed = tokio::task::spawn_blocking(move || {

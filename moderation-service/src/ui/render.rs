@@ -76,13 +76,22 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// `http://` → `hxxp://` (and `https`), so a pasted URL is not one click
-/// (or one copy) away from a phishing page.
+/// `https://` → `hxxps[://]`, and `[://]` for any other scheme, in any
+/// letter case, so a pasted URL is not one click (or one copy) away from a
+/// phishing page.
 pub fn defang(text: &str) -> String {
-    text.replace("https://", "hxxps://")
-        .replace("http://", "hxxp://")
-        .replace("HTTPS://", "hxxps://")
-        .replace("HTTP://", "hxxp://")
+    static SCHEME: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = SCHEME.get_or_init(|| regex::Regex::new(r"(?i)\b([a-z][a-z0-9+.-]*)://").expect("a valid pattern"));
+    re.replace_all(text, |c: &regex::Captures<'_>| {
+        let scheme = &c[1];
+        let scheme = if scheme.len() >= 4 && scheme[..4].eq_ignore_ascii_case("http") {
+            format!("hxxp{}", scheme[4..].to_ascii_lowercase())
+        } else {
+            scheme.to_string()
+        };
+        format!("{scheme}[://]")
+    })
+    .into_owned()
 }
 
 /// An HTML body as the forum would show it, through the ammonia sanitizer:
@@ -137,7 +146,7 @@ mod tests {
         let html = highlight(&post.body, Field::Body, Some(&verdict));
         assert!(html.starts_with("&lt;b&gt;hi&lt;/b&gt;"), "{html}");
         assert!(html.contains("<mark class=\"hit\""), "{html}");
-        assert!(html.contains("hxxp://x.example") && !html.contains("http://"), "{html}");
+        assert!(html.contains("hxxp[://]x.example") && !html.contains("http://"), "{html}");
         // Removing the marks gives back the escaped, defanged original.
         let plain = html.split("<mark").map(|p| p.split_once('>').map_or(p, |(_, rest)| rest)).collect::<String>();
         assert_eq!(plain.replace("</mark>", ""), defang(&escape(&post.body)));
@@ -151,6 +160,7 @@ mod tests {
         for bad in ["<script", "onclick", "onerror", "onload", "<a", "<img", "<svg", "javascript:", "https://"] {
             assert!(!clean.contains(bad), "{bad} in {clean}");
         }
-        assert!(clean.contains("claim") && clean.contains("hxxps://a.example"), "{clean}");
+        assert!(clean.contains("claim") && clean.contains("hxxps[://]a.example"), "{clean}");
+        assert_eq!(defang("HtTpS://evil.example ftp://x"), "hxxps[://]evil.example ftp[://]x");
     }
 }
