@@ -160,7 +160,8 @@ impl Worker {
     async fn attempt(&self, d: &Delivery) {
         let Some(url) = self.config.url_for(&d.forum) else {
             // Configuration changed since the decision: keep it, retry later.
-            let retry = self.clock.now_ms().saturating_add(self.config.backoff_ms(d.attempts));
+            let retry =
+                self.clock.now_ms().saturating_add(jittered(self.config.backoff_ms(d.attempts), d.id, d.attempts));
             let _ = self.store.webhook_failed(d.id, "no webhook URL configured for this forum", retry).await;
             return;
         };
@@ -188,7 +189,7 @@ impl Worker {
             }
             Err(error) => {
                 metrics::counter!("moderation_webhooks_total", "outcome" => "failed").increment(1);
-                let retry = now.saturating_add(self.config.backoff_ms(d.attempts));
+                let retry = now.saturating_add(jittered(self.config.backoff_ms(d.attempts), d.id, d.attempts));
                 tracing::info!(item = d.item_id, version = d.version, attempts = d.attempts + 1, %error, retry_at = retry, "webhook failed");
                 self.store.webhook_failed(d.id, error, retry).await
             }
@@ -200,9 +201,27 @@ impl Worker {
     }
 }
 
+/// `delay` plus up to 20 % more, spread by outbox row and attempt, so the
+/// webhooks that failed together during a receiver's outage do not all
+/// come back at the same instant. Deterministic: the same row and attempt
+/// always wait the same.
+fn jittered(delay: i64, id: i64, attempts: i64) -> i64 {
+    let spread = (id.wrapping_mul(2_654_435_761).wrapping_add(attempts.wrapping_mul(40_503))).rem_euclid(1000);
+    delay.saturating_add(delay / 5 * spread / 1000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jitter_adds_at_most_a_fifth_and_spreads_rows() {
+        let delays: Vec<i64> = (1..=50).map(|id| jittered(10_000, id, 0)).collect();
+        assert!(delays.iter().all(|d| (10_000..=12_000).contains(d)), "{delays:?}");
+        let distinct: std::collections::HashSet<_> = delays.iter().collect();
+        assert!(distinct.len() > 25, "rows are spread: {delays:?}");
+        assert_eq!(jittered(10_000, 7, 2), jittered(10_000, 7, 2));
+    }
 
     #[test]
     fn signatures_verify_with_either_secret_and_not_after_tampering_or_too_late() {
