@@ -63,7 +63,9 @@ impl FieldText {
     }
 }
 
-fn truncate(text: &str) -> (&str, bool) {
+/// The part of a field the engine reads: its first [`MAX_SCAN_BYTES`],
+/// cut on a character boundary; and whether anything was cut.
+pub fn truncate(text: &str) -> (&str, bool) {
     if text.len() <= MAX_SCAN_BYTES {
         return (text, false);
     }

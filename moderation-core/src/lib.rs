@@ -122,7 +122,7 @@ pub mod train;
 pub mod verdict;
 mod view;
 
-pub use analysis::MAX_SCAN_BYTES;
+pub use analysis::{MAX_SCAN_BYTES, truncate as scanned_prefix};
 pub use engine::{Context, Engine, EngineBuilder, RuleExplanation};
 pub use error::{Error, RuleError};
 pub use model::{Model, ModelError};

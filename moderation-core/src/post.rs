@@ -97,20 +97,26 @@ impl Post {
     /// exactly the posts built to break the parser.
     pub fn from_json(json: &str) -> Result<Post, Error> {
         let repaired = repair_lone_surrogates(json);
-        let text = repaired.as_deref().unwrap_or(json);
-        let mut de = serde_json::Deserializer::from_str(text);
-        let post: Result<Post, _> = serde_path_to_error(&mut de);
-        let mut post = post?;
-        de.end().map_err(|e| Error::Post { message: e.to_string(), field: None })?;
+        let mut post: Post = decode_json(repaired.as_deref().unwrap_or(json))?;
         post.lossy_utf16 = repaired.is_some();
         Ok(post)
     }
 }
 
-/// Deserializes and, on failure, names the field serde was in
-/// (`author.trust_level`), so the service can say which field was wrong.
-fn serde_path_to_error(de: &mut serde_json::Deserializer<serde_json::de::StrRead<'_>>) -> Result<Post, Error> {
-    serde_path_to_error::deserialize(&mut *de).map_err(|e| {
+/// Decodes any JSON value and, on failure, names the field serde was in
+/// (`author.trust_level`), so a service can say which field was wrong.
+/// Trailing data after the value is an error too. [`Post::from_json`] is
+/// this plus the repair of lone UTF-16 surrogates.
+///
+/// ```
+/// use moderation_core::{Error, post::decode_json};
+///
+/// let e = decode_json::<moderation_core::Post>(r#"{"id": "1", "body": 5}"#).unwrap_err();
+/// assert!(matches!(e, Error::Post { field: Some(f), .. } if f == "body"));
+/// ```
+pub fn decode_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, Error> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         // A missing field is reported at its parent; serde names it in the message.
@@ -123,10 +129,12 @@ fn serde_path_to_error(de: &mut serde_json::Deserializer<serde_json::de::StrRead
             (p, None) => Some(p.to_string()),
         };
         Error::Post { message: inner.to_string(), field }
-    })
+    })?;
+    de.end().map_err(|e| Error::Post { message: e.to_string(), field: None })?;
+    Ok(value)
 }
 
-fn missing_field(message: &str) -> Option<String> {
+pub(crate) fn missing_field(message: &str) -> Option<String> {
     let rest = message.strip_prefix("missing field `")?;
     Some(rest[..rest.find('`')?].to_string())
 }

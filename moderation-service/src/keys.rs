@@ -122,6 +122,13 @@ pub fn generate() -> Result<(String, String), getrandom::Error> {
     Ok((format!("mod_{}", hex(&bytes[..32])), format!("key_{}", hex(&bytes[32..]))))
 }
 
+/// Whether two secrets (tokens, CSRF values) are equal, in time that does
+/// not depend on where they differ.
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
 /// The stored form of a token.
 pub fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))

@@ -204,17 +204,15 @@ impl Scored {
 }
 
 fn cut_unscanned(text: &mut String) {
-    let limit = moderation_core::MAX_SCAN_BYTES;
-    if text.len() <= limit {
-        return;
+    let (scanned, cut) = moderation_core::scanned_prefix(text);
+    if cut {
+        let (kept, dropped) = (scanned.len(), text.len() - scanned.len());
+        text.truncate(kept);
+        text.push_str(&format!(
+            " […{dropped} bytes beyond the scanned {} not stored]",
+            moderation_core::MAX_SCAN_BYTES
+        ));
     }
-    let mut end = limit;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let dropped = text.len() - end;
-    text.truncate(end);
-    text.push_str(&format!(" […{dropped} bytes beyond the scanned {limit} not stored]"));
 }
 
 #[cfg(test)]

@@ -73,7 +73,7 @@ async fn run(rx: Arc<Mutex<mpsc::Receiver<Job>>>, store: Store, policy: Policy, 
             return;
         }
         let now = clock.now_ms();
-        let batch: Vec<(Scored, String)> = jobs.iter().map(|j| (j.scored.clone(), j.actor.clone())).collect();
+        let batch: Vec<(&Scored, &str)> = jobs.iter().map(|j| (&j.scored, j.actor.as_str())).collect();
         metrics::histogram!("moderation_submit_batch_size").record(batch.len() as f64);
         match store.submit_batch(&batch, &policy, now).await {
             Ok(outcomes) => {

@@ -345,6 +345,18 @@ async fn pages_refuse_without_a_session_and_forms_without_the_token() {
     db.remove().await;
 }
 
+/// Posts a form with a session cookie.
+async fn post_form(client: &reqwest::Client, url: &str, session: &str, body: String) -> reqwest::Response {
+    client
+        .post(url)
+        .header("cookie", session)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Logs in over plain HTTP; returns the session cookie and a form token.
 async fn http_session(client: &reqwest::Client, base: &str, key: &str) -> (String, String) {
     let login = client.get(format!("{base}/ui/login")).send().await.unwrap();
@@ -395,14 +407,7 @@ async fn scoped_moderators_see_only_their_forums_on_the_pages() {
         ("n", "100"),
     ])
     .unwrap();
-    let resp = client
-        .post(format!("{}/ui/rules/check", server.base))
-        .header("cookie", &session)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let resp = post_form(&client, &format!("{}/ui/rules/check", server.base), &session, body).await;
     let page = resp.text().await.unwrap();
     assert!(page.contains("of 1 decisions would change"), "{page}");
     assert!(!page.contains("OTHERSECRET"));
@@ -414,14 +419,7 @@ async fn scoped_moderators_see_only_their_forums_on_the_pages() {
         ("op", "dry-run"),
     ])
     .unwrap();
-    let resp = client
-        .post(format!("{}/ui/rules/check", server.base))
-        .header("cookie", &session)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let resp = post_form(&client, &format!("{}/ui/rules/check", server.base), &session, body).await;
     assert_eq!(resp.status().as_u16(), 400);
     server.shutdown().await;
     db.remove().await;

@@ -31,7 +31,7 @@ const ADMIN: &[Role] = &[Role::Admin];
 )]
 pub async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, ApiError> {
     let by_token = match (&state.config.metrics_token, bearer(&headers)) {
-        (Some(expected), Ok(given)) => constant_time_eq(expected.as_bytes(), given.as_bytes()),
+        (Some(expected), Ok(given)) => crate::keys::same_secret(expected.as_bytes(), given.as_bytes()),
         _ => false,
     };
     if !by_token {
@@ -46,10 +46,6 @@ pub async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
     };
     let text = crate::metrics::render(&handle, &state.store, state.clock.as_ref()).await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Which layer a rules request is about.

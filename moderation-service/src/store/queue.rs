@@ -427,7 +427,7 @@ impl Store {
     /// stored and the caller retries them one by one.
     pub async fn submit_batch(
         &self,
-        batch: &[(Scored, String)],
+        batch: &[(&Scored, &str)],
         policy: &Policy,
         now: i64,
     ) -> Result<Vec<SubmitOutcome>, StoreError> {
@@ -442,7 +442,7 @@ impl Store {
             let mut outcomes: Vec<Option<SubmitOutcome>> = vec![None; batch.len()];
             for &i in &order {
                 let (scored, actor) = &batch[i];
-                outcomes[i] = Some(submit_in!(tx, select, scored, actor.as_str(), policy, now));
+                outcomes[i] = Some(submit_in!(tx, select, scored, *actor, policy, now));
             }
             tx.commit().await?;
             Ok(outcomes.into_iter().flatten().collect())

@@ -188,7 +188,7 @@ pub fn form<T: DeserializeOwned>(body: &Result<Bytes, BytesRejection>, expected:
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes)
         .map_err(|e| UiError::Bad(StatusCode::BAD_REQUEST, format!("The form is malformed: {e}")))?;
     let given = fields.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or("");
-    if expected.is_empty() || !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+    if expected.is_empty() || !crate::keys::same_secret(given.as_bytes(), expected.as_bytes()) {
         return Err(UiError::Bad(
             StatusCode::FORBIDDEN,
             "The form expired or did not come from this site; reload the page.".into(),
@@ -196,10 +196,6 @@ pub fn form<T: DeserializeOwned>(body: &Result<Bytes, BytesRejection>, expected:
     }
     serde_urlencoded::from_bytes(bytes)
         .map_err(|e| UiError::Bad(StatusCode::BAD_REQUEST, format!("The form is malformed: {e}")))
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Renders an askama template as a page.
