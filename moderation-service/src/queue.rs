@@ -68,6 +68,15 @@ impl Action {
         }
     }
 
+    /// The name in requests and metrics (`approve`, `remove`, `escalate`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Approve => "approve",
+            Action::Remove => "remove",
+            Action::Escalate => "escalate",
+        }
+    }
+
     /// The name used in the audit log and webhooks: an approval of a post
     /// that was hidden (auto-rejected or removed) is a `restore`, so the
     /// forum knows to publish it again.
@@ -189,8 +198,10 @@ impl Scored {
     /// engine scans ([`moderation_core::MAX_SCAN_BYTES`]) is stored cut at
     /// that length, with a note: bytes the engine never read could hold a
     /// secret it never masked, so they are not kept.
-    pub fn new(forum: &str, post: &Post, verdict: &Verdict) -> Scored {
-        let (mut post, verdict) = moderation_core::redact(post, verdict);
+    pub fn new(forum: &str, post: Post, verdict: Verdict) -> Scored {
+        // Most posts leak nothing: keep them as they are, without copies.
+        let leaks = verdict.signals.iter().any(|s| s.category == Category::Exposure);
+        let (mut post, verdict) = if leaks { moderation_core::redact(&post, &verdict) } else { (post, verdict) };
         post.forum = Some(forum.to_string());
         cut_unscanned(&mut post.body);
         if let Some(title) = post.title.as_mut() {

@@ -102,7 +102,8 @@ both!(
         let engine = Engine::new().unwrap();
         let scored = |id: &str, body: &str| {
             let post = Post::new(id, body);
-            Scored::new("main", &post, &engine.score(&post))
+            let verdict = engine.score(&post);
+            Scored::new("main", post, verdict)
         };
         // Written in (forum, post id) order, answered in request order; the
         // second copy of `b` sees the first in the same transaction.

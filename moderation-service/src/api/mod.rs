@@ -67,6 +67,40 @@ impl AppState {
     pub fn now(&self) -> i64 {
         self.clock.now_ms()
     }
+
+    /// A moderator's decision, the one path for the API and the pages: the
+    /// store write (with a webhook for forums that have a URL), the
+    /// decision counter, and a wake-up for the webhook worker.
+    pub async fn decide(
+        &self,
+        key: &KeyRecord,
+        id: i64,
+        d: &crate::queue::DecisionInput,
+    ) -> Result<Result<crate::store::Item, crate::store::DecideError>, crate::store::StoreError> {
+        let webhooks = &self.config.webhook;
+        let webhook_for = |forum: &str| webhooks.url_for(forum).is_some();
+        let result = self.store.decide(id, &key.id, &key.forums, d, &webhook_for, self.now()).await?;
+        if result.is_ok() {
+            metrics::counter!("moderation_decisions_total", "action" => d.action.as_str()).increment(1);
+            self.webhook_wake.notify_one();
+        }
+        Ok(result)
+    }
+}
+
+/// `value` if it is in `range`, else a 400 naming `field`.
+pub fn within(
+    code: &'static str,
+    field: &str,
+    value: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, ApiError> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        let message = format!("{field} must be between {} and {}", range.start(), range.end());
+        Err(ApiError::bad(code, message, Some(field.into())))
+    }
 }
 
 /// Serves HTTP until `shutdown` completes, then finishes in-flight
@@ -352,7 +386,7 @@ pub fn path_segment(
 
 /// Decodes a query string; errors name the parameter.
 pub fn read_query<T: DeserializeOwned>(query: Option<&str>) -> Result<T, ApiError> {
-    let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query.unwrap_or("")));
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.unwrap_or("").as_bytes()));
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let message = e.into_inner().to_string();
@@ -363,10 +397,6 @@ pub fn read_query<T: DeserializeOwned>(query: Option<&str>) -> Result<T, ApiErro
         };
         ApiError::bad("invalid_query", message, field)
     })
-}
-
-fn form_urlencoded_parse(q: &str) -> form_urlencoded::Parse<'_> {
-    form_urlencoded::parse(q.as_bytes())
 }
 
 /// Liveness: the process answers.

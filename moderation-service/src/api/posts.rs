@@ -116,7 +116,7 @@ pub async fn submit(
     let post = read_post(&key, &body)?;
     let forum = post.forum.clone().unwrap_or_default();
     let (post, verdict) = score_post(&state, post).await?;
-    let scored = Scored::new(&forum, &post, &verdict);
+    let scored = Scored::new(&forum, post, verdict);
     let verdict = scored.verdict.clone();
     let outcome = state.writer.submit(scored, &key.id).await?;
     let status = if outcome.created { StatusCode::CREATED } else { StatusCode::OK };

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     ApiError, AppState, ErrorBody, ErrorDetail, MAX_ID_BYTES, MAX_NOTE_BYTES, authorize, check_forum, check_text,
-    path_segment, read_json, read_query,
+    path_segment, read_json, read_query, within,
 };
 use crate::keys::{KeyRecord, Role};
 use crate::queue::{Action, DecisionInput, Status};
@@ -83,10 +83,7 @@ pub async fn list(
 ) -> Result<Json<QueuePage>, ApiError> {
     let key = authorize(&state, &headers, STAFF).await?;
     let q: ListQuery = read_query(query.as_deref())?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::bad("invalid_query", "limit must be between 1 and 500", Some("limit".into())));
-    }
+    let limit = within("invalid_query", "limit", q.limit.unwrap_or(50), 1..=500)?;
     let cursor = match &q.cursor {
         Some(c) => Some(
             decode_cursor(c)
@@ -140,10 +137,7 @@ pub async fn claim_next(
     } else {
         read_json(&body)?
     };
-    let count = req.count.unwrap_or(1);
-    if !(1..=100).contains(&count) {
-        return Err(ApiError::bad("invalid_json", "count must be between 1 and 100", Some("count".into())));
-    }
+    let count = within("invalid_json", "count", req.count.unwrap_or(1), 1..=100)?;
     let f = filter(req.status, req.category, req.forum, req.min_score)?;
     let policy = &state.config.queue;
     let items = state.store.claim_next(&f, &key.forums, &key.id, count, policy.lease_ms(), state.now()).await?;
@@ -253,10 +247,7 @@ async fn apply(state: &AppState, key: &KeyRecord, id: i64, d: &DecisionInput) ->
     }
     check_text("reason", &d.reason, MAX_ID_BYTES)?;
     check_text("note", &d.note, MAX_NOTE_BYTES)?;
-    let webhooks = &state.config.webhook;
-    let webhook_for = |forum: &str| webhooks.url_for(forum).is_some();
-    let result = state.store.decide(id, &key.id, &key.forums, d, &webhook_for, state.now()).await?;
-    let item = result.map_err(|e| match e {
+    let item = state.decide(key, id, d).await?.map_err(|e| match e {
         DecideError::NotFound => ApiError::not_found(format!("no item {id}")),
         DecideError::Held(claim) => held(claim),
         DecideError::Stale { current } => {
@@ -266,8 +257,6 @@ async fn apply(state: &AppState, key: &KeyRecord, id: i64, d: &DecisionInput) ->
             ApiError::new(StatusCode::CONFLICT, "no_change", format!("the item is already {}", s.as_str()))
         }
     })?;
-    metrics::counter!("moderation_decisions_total", "action" => match d.action { Action::Approve => "approve", Action::Remove => "remove", Action::Escalate => "escalate" }).increment(1);
-    state.webhook_wake.notify_one();
     Ok(item)
 }
 
@@ -388,10 +377,7 @@ pub async fn audit(
 ) -> Result<Json<Vec<AuditEntry>>, ApiError> {
     let key = authorize(&state, &headers, STAFF).await?;
     let q: AuditQuery = read_query(query.as_deref())?;
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad("invalid_query", "limit must be between 1 and 1000", Some("limit".into())));
-    }
+    let limit = within("invalid_query", "limit", q.limit.unwrap_or(100), 1..=1000)?;
     for (field, value) in [("actor", &q.actor), ("action", &q.action)] {
         if let Some(v) = value {
             check_text(field, v, MAX_ID_BYTES)

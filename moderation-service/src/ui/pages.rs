@@ -385,13 +385,8 @@ pub(super) async fn decide(
         f.reason
     };
     let d = DecisionInput { action, reason, note: f.note, expected_version: f.version };
-    let webhooks = &state.config.webhook;
-    let webhook_for = |forum: &str| webhooks.url_for(forum).is_some();
-    match state.store.decide(id, &m.key.id, &m.key.forums, &d, &webhook_for, state.now()).await? {
-        Ok(_) => {
-            state.webhook_wake.notify_one();
-            Ok(Redirect::to(&format!("/ui/next?after={id}&decided={id}")).into_response())
-        }
+    match state.decide(&m.key, id, &d).await? {
+        Ok(_) => Ok(Redirect::to(&format!("/ui/next?after={id}&decided={id}")).into_response()),
         Err(DecideError::NotFound) => Err(UiError::Bad(StatusCode::NOT_FOUND, "No such item.".into())),
         Err(DecideError::Held(c)) => {
             item_page(&state, &m, id, Some(format!("{} holds this item until {}.", c.by, when(c.expires_at))), None)
