@@ -200,21 +200,36 @@ impl<'p> Analysis<'p> {
         }
 
         // Disjoint borrows: the views are read while the signals are written.
-        let Analysis { fields, signals, key_details, seed_details, .. } = self;
+        let Analysis { fields, name, signals, key_details, seed_details, .. } = self;
         let mut add = |kind: SignalKind, field: Field, range: Range<usize>, confidence: f64| {
             signals[kind as usize].push(Evidence { field, range, confidence });
         };
-        for f in fields.iter() {
+        // The display name is stored and shown like the body: it is scanned
+        // for secrets (a seed pasted there is a leak too), not for the rest.
+        let scanned = fields.iter().map(|f| (f, true)).chain(name.iter().map(|f| (f, false)));
+        for (f, whole) in scanned {
             let (field, raw_text) = (f.field, f.raw.as_str());
-            for hit in crypto::find_addresses(raw_text) {
-                let kind = if hit.valid { SignalKind::CryptoAddress } else { SignalKind::InvalidCryptoAddress };
-                add(kind, field, f.raw.origin(hit.range.clone()), 1.0);
-            }
             for hit in crypto::find_private_keys(raw_text) {
                 let r = f.raw.origin(hit.range.clone());
                 let confidence = if hit.certain { 1.0 } else { 0.7 };
                 add(SignalKind::PrivateKey, field, r.clone(), confidence);
                 key_details.push((Evidence { field, range: r, confidence }, hit));
+            }
+            for hit in seed::find_seed_phrases(f.words.as_str()) {
+                if hit.test_vector {
+                    continue;
+                }
+                let r = f.words.origin(hit.range.clone());
+                let confidence = if hit.checksum_valid { 1.0 } else { 0.8 };
+                add(SignalKind::SeedPhrase, field, r.clone(), confidence);
+                seed_details.push((Evidence { field, range: r, confidence }, hit));
+            }
+            if !whole {
+                continue;
+            }
+            for hit in crypto::find_addresses(raw_text) {
+                let kind = if hit.valid { SignalKind::CryptoAddress } else { SignalKind::InvalidCryptoAddress };
+                add(kind, field, f.raw.origin(hit.range.clone()), 1.0);
             }
             let mut messenger = Vec::new();
             for hit in contacts::find_contacts(raw_text) {
@@ -240,15 +255,6 @@ impl<'p> Analysis<'p> {
             }
             for r in messenger {
                 add(SignalKind::MessengerContact, field, r, 1.0);
-            }
-            for hit in seed::find_seed_phrases(f.words.as_str()) {
-                if hit.test_vector {
-                    continue;
-                }
-                let r = f.words.origin(hit.range.clone());
-                let confidence = if hit.checksum_valid { 1.0 } else { 0.8 };
-                add(SignalKind::SeedPhrase, field, r.clone(), confidence);
-                seed_details.push((Evidence { field, range: r, confidence }, hit));
             }
             for r in &f.norm.mixed_script {
                 add(SignalKind::MixedScript, field, r.clone(), 1.0);

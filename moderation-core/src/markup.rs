@@ -240,9 +240,17 @@ fn align(src: &str, decoded: &str, base: usize, b: &mut ViewBuilder) {
             && let Some(e) = reference_end(src, s)
         {
             let next_src = src[e..].chars().next();
-            let mut taken = None;
+            // A numeric reference always decodes to exactly one character
+            // (U+FFFD for a bad one, Windows-1252 for 0x80–0x9F); when the
+            // decoded text holds the character it names, it is this one.
+            let numeric = numeric_reference(&src[s..e]);
+            let mut taken = numeric.filter(|&c| decoded[d..].starts_with(c)).map(|c| d + c.len_utf8());
+            // Another reference right after this one (text written entirely
+            // as entities): the text after it cannot line up with the
+            // source, so take one decoded character per reference.
+            let next_is_reference = next_src == Some('&') && reference_end(src, e).is_some();
             let mut end_d = d;
-            for _ in 0..2 {
+            for _ in 0..if taken.is_some() { 0 } else { 2 } {
                 match decoded[end_d..].chars().next() {
                     Some(c) => end_d += c.len_utf8(),
                     None => break,
@@ -251,6 +259,9 @@ fn align(src: &str, decoded: &str, base: usize, b: &mut ViewBuilder) {
                     taken = Some(end_d);
                     break;
                 }
+            }
+            if taken.is_none() && (numeric.is_some() || next_is_reference) {
+                taken = decoded[d..].chars().next().map(|c| d + c.len_utf8());
             }
             if let Some(end_d) = taken {
                 for c in decoded[d..end_d].chars() {
@@ -269,6 +280,17 @@ fn align(src: &str, decoded: &str, base: usize, b: &mut ViewBuilder) {
         s += s_len;
         d += dc.len_utf8();
     }
+}
+
+/// The character a numeric reference (`&#97;`, `&#x61`) names, if it is
+/// one and names a valid scalar value.
+fn numeric_reference(reference: &str) -> Option<char> {
+    let digits = reference.strip_prefix("&#")?.trim_end_matches(';');
+    let value = match digits.strip_prefix(['x', 'X']) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+        None => digits.parse().ok()?,
+    };
+    char::from_u32(value).filter(|&c| c != '\0' && !matches!(value, 0x80..=0x9F))
 }
 
 /// End of a character reference starting at `src[at] == '&'`, if it has the

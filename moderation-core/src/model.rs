@@ -46,6 +46,10 @@ pub const MAGIC: &[u8; 8] = b"MODMODEL";
 /// The newest format version this build reads and the one it writes.
 pub const FORMAT_VERSION: u32 = 1;
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
+
+/// The largest payload a model file may claim (1 GiB; shipped models are a
+/// few MB). A header claiming more is refused before any length arithmetic.
+pub const MAX_PAYLOAD_BYTES: u64 = 1 << 30;
 /// Selected columns are stored as `u16` in the bucket map.
 const MAX_COLUMNS: usize = u16::MAX as usize;
 const NO_COLUMN: u16 = u16::MAX;
@@ -71,6 +75,14 @@ pub enum ModelError {
         found: u32,
         /// The newest this build reads.
         supported: u32,
+    },
+    /// The header claims a payload larger than any model file may be.
+    #[error("corrupt model file: the header claims a {claimed}-byte payload, over the {limit}-byte limit")]
+    PayloadTooLarge {
+        /// The payload length the header claims.
+        claimed: u64,
+        /// [`MAX_PAYLOAD_BYTES`].
+        limit: u64,
     },
     /// The payload does not match its checksum or does not decode.
     #[error("corrupt model file: {0}")]
@@ -246,12 +258,17 @@ impl Model {
             return Err(ModelError::Corrupt("format version 0 does not exist".into()));
         }
         let len = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
+        if len > MAX_PAYLOAD_BYTES {
+            return Err(ModelError::PayloadTooLarge { claimed: len, limit: MAX_PAYLOAD_BYTES });
+        }
         let payload = &bytes[HEADER_LEN..];
-        if (payload.len() as u64) < len {
+        let present = payload.len() as u64;
+        if present < len {
+            // Cannot overflow: `len` is at most MAX_PAYLOAD_BYTES.
             return Err(ModelError::Truncated { expected: HEADER_LEN as u64 + len, actual: bytes.len() as u64 });
         }
-        if payload.len() as u64 > len {
-            return Err(ModelError::Corrupt(format!("{} bytes after the payload", payload.len() as u64 - len)));
+        if present > len {
+            return Err(ModelError::Corrupt(format!("{} bytes after the payload", present - len)));
         }
         let digest = Sha256::digest(payload);
         if digest.as_slice() != &bytes[20..52] {

@@ -95,10 +95,32 @@ impl Post {
     /// send) are replaced by U+FFFD and recorded in [`Post::lossy_utf16`]
     /// instead of refusing the post: a forum that fails open would publish
     /// exactly the posts built to break the parser.
+    ///
+    /// Identifiers are not repaired: ids that differed only in their lone
+    /// surrogates would become one id, and a later post would overwrite an
+    /// earlier one as its edit. A lone surrogate in `id`, `author.id` or
+    /// `forum` is an error naming that field.
     pub fn from_json(json: &str) -> Result<Post, Error> {
-        let repaired = repair_lone_surrogates(json);
-        let mut post: Post = decode_json(repaired.as_deref().unwrap_or(json))?;
-        post.lossy_utf16 = repaired.is_some();
+        let Some(repaired) = repair_lone_surrogates(json, REPLACEMENT) else {
+            return decode_json(json);
+        };
+        let mut post: Post = decode_json(&repaired)?;
+        post.lossy_utf16 = true;
+        // Which fields were repaired: decode again with another stand-in
+        // (a noncharacter) and compare the ids. Only posts that needed a
+        // repair pay for this second decode.
+        let marked: Post = decode_json(&repair_lone_surrogates(json, MARKER).unwrap_or_default())?;
+        let repaired_id = [
+            ("id", post.id != marked.id),
+            ("author.id", post.author.as_ref().map(|a| &a.id) != marked.author.as_ref().map(|a| &a.id)),
+            ("forum", post.forum != marked.forum),
+        ];
+        if let Some((field, _)) = repaired_id.into_iter().find(|(_, differs)| *differs) {
+            return Err(Error::Post {
+                message: format!("`{field}` holds a lone UTF-16 surrogate; identifiers must be valid Unicode"),
+                field: Some(field.to_string()),
+            });
+        }
         Ok(post)
     }
 }
@@ -139,10 +161,17 @@ pub(crate) fn missing_field(message: &str) -> Option<String> {
     Some(rest[..rest.find('`')?].to_string())
 }
 
+/// What a lone surrogate becomes.
+const REPLACEMENT: &str = "\\uFFFD";
+/// A noncharacter standing in for lone surrogates to find which fields held one.
+const MARKER: &str = "\\uFDD0";
+
 /// Rewrites `\uD800`–`\uDFFF` escapes that are not part of a valid surrogate
-/// pair to `\uFFFD`. Returns `None` when the input needed no repair (the
-/// common case, which then costs one scan for backslashes).
-fn repair_lone_surrogates(json: &str) -> Option<String> {
+/// pair to `with` (an escape). Returns `None` when the input needed no repair
+/// (the common case, which then costs one scan for backslashes). Any input,
+/// however malformed, is scanned without panicking; what is not JSON is left
+/// for the decoder to refuse.
+fn repair_lone_surrogates(json: &str, with: &str) -> Option<String> {
     let bytes = json.as_bytes();
     let hex4 = |at: usize| -> Option<u16> {
         let s = json.get(at..at + 4)?;
@@ -155,12 +184,14 @@ fn repair_lone_surrogates(json: &str) -> Option<String> {
         let at = i + off;
         // A backslash is always the start of an escape inside valid JSON;
         // outside strings it is a syntax error serde will report anyway.
+        // `at + 2` may pass the end (input ending in `\`): clamp it.
+        let after_escape = (at + 2).min(bytes.len());
         if bytes.get(at + 1) != Some(&b'u') {
-            i = at + 2;
+            i = after_escape;
             continue;
         }
         let Some(unit) = hex4(at + 2) else {
-            i = at + 2;
+            i = after_escape;
             continue;
         };
         let mut next = at + 6;
@@ -183,7 +214,7 @@ fn repair_lone_surrogates(json: &str) -> Option<String> {
         if lone {
             let buf = out.get_or_insert_with(|| String::with_capacity(json.len()));
             buf.push_str(&json[copied..at]);
-            buf.push_str("\\uFFFD");
+            buf.push_str(with);
             copied = at + 6;
         }
         i = next;

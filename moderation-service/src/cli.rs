@@ -61,3 +61,9 @@ pub fn line_error(line: usize, e: &Error) -> serde_json::Value {
         other => json!({"line": line, "error": {"message": other.to_string()}}),
     }
 }
+
+/// The error object for a line the engine failed on (a defect, reported on
+/// standard error); the lines after it are still scored.
+pub fn line_failed(line: usize) -> serde_json::Value {
+    json!({"line": line, "error": {"message": "internal error while scoring this line (reported on standard error)"}})
+}

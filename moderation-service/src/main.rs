@@ -310,9 +310,15 @@ fn score_lines(engine: &Engine, input: impl BufRead, out: &mut impl Write) -> an
         }
         // Verdicts are written straight from the struct so fields keep the
         // contract's order (id, decision, scores, signals, versions).
-        match Post::from_json(text) {
-            Ok(post) => serde_json::to_writer(&mut *out, &engine.score(&post))?,
-            Err(e) => serde_json::to_writer(&mut *out, &cli::line_error(line_no, &e))?,
+        // A defect in the engine must cost one line, not the rest of the
+        // batch: a panic on a line becomes that line's error object.
+        let scored = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Post::from_json(text).map(|post| engine.score(&post))
+        }));
+        match scored {
+            Ok(Ok(verdict)) => serde_json::to_writer(&mut *out, &verdict)?,
+            Ok(Err(e)) => serde_json::to_writer(&mut *out, &cli::line_error(line_no, &e))?,
+            Err(_) => serde_json::to_writer(&mut *out, &cli::line_failed(line_no))?,
         }
         out.write_all(b"\n")?;
     }

@@ -2,7 +2,7 @@
 //! gets, how reports and scores make a priority, and which moderator
 //! actions move an item where. The store persists what this decides.
 
-use moderation_core::{Category, Decision, Post, Verdict};
+use moderation_core::{Category, Decision, Engine, Post, Verdict};
 use serde::{Deserialize, Serialize};
 
 /// Where an item is.
@@ -212,6 +212,25 @@ impl Scored {
         }
         Scored { forum: forum.to_string(), post, verdict }
     }
+}
+
+/// Free text a person typed that is stored and shown beside a post (a
+/// report's reason and note, a decision's reason and note), with any leaked
+/// secret starred out as in posts: a reporter quoting a seed phrase they
+/// saw would otherwise store it in clear. Such texts are at most a few KB,
+/// well inside what the engine scans.
+pub fn mask_secrets(engine: &Engine, text: String) -> String {
+    if text.trim().is_empty() {
+        return text;
+    }
+    let post = Post::new("", text);
+    let verdict = engine.score(&post);
+    if !verdict.signals.iter().any(|s| s.category == Category::Exposure) {
+        return post.body;
+    }
+    let mut body = moderation_core::redact(&post, &verdict).0.body;
+    cut_unscanned(&mut body);
+    body
 }
 
 fn cut_unscanned(text: &mut String) {

@@ -317,3 +317,28 @@ fn print_config_shows_the_merged_settings_without_secrets() {
     assert_eq!(code, 2);
     assert!(err.contains("MODERATION_LOG_FORMAT"), "{err}");
 }
+
+#[test]
+fn score_survives_any_input_line() {
+    // Lines that once panicked the decoder (a trailing backslash), lone
+    // surrogates in ids, and binary noise: each gets its own error object
+    // and the lines after it are still scored.
+    let mut input = String::new();
+    for bad in ["\\", r#"{"id":"x","body":"\ud\"#, r#"{"id":"x\ud800","body":"b"}"#, "\u{0}\u{1}\u{7f}", "{\"id\":"] {
+        input.push_str(bad);
+        input.push('\n');
+    }
+    input.push_str(r#"{"id":"last","body":"Thanks, my withdrawal arrived."}"#);
+    input.push('\n');
+    let (code, out, _) = moderation(&["score"], &input);
+    assert_eq!(code, 0);
+    let v = lines(&out);
+    assert_eq!(v.len(), 6, "{out}");
+    for (i, line) in v[..5].iter().enumerate() {
+        assert_eq!(line["line"], i + 1, "{line}");
+        assert!(line["error"]["message"].is_string(), "{line}");
+    }
+    assert_eq!(v[2]["error"]["field"], "id");
+    assert_eq!(v[5]["id"], "last");
+    assert_eq!(v[5]["decision"], "allow");
+}

@@ -77,6 +77,13 @@ impl AppState {
         id: i64,
         d: &crate::queue::DecisionInput,
     ) -> Result<Result<crate::store::Item, crate::store::DecideError>, crate::store::StoreError> {
+        // Notes are stored, shown and sent in webhooks: no secret in clear.
+        let engine = self.engine.get();
+        let d = &crate::queue::DecisionInput {
+            reason: crate::queue::mask_secrets(&engine, d.reason.clone()),
+            note: crate::queue::mask_secrets(&engine, d.note.clone()),
+            ..d.clone()
+        };
         let webhooks = &self.config.webhook;
         let webhook_for = |forum: &str| webhooks.url_for(forum).is_some();
         let result = self.store.decide(id, &key.id, &key.forums, d, &webhook_for, self.now()).await?;

@@ -188,11 +188,12 @@ pub async fn report(
     check_text("reason", &req.reason, MAX_ID_BYTES)?;
     check_text("note", &req.note, MAX_NOTE_BYTES)?;
     let forum = key.forums.first().cloned().unwrap_or_default();
+    let engine = state.engine.get();
     let report = Report {
         reporter_id: req.reporter_id,
         trust_level: req.trust_level,
-        reason: req.reason,
-        note: req.note,
+        reason: crate::queue::mask_secrets(&engine, req.reason),
+        note: crate::queue::mask_secrets(&engine, req.note),
         created_at: 0,
         weight: 0.0,
     };
