@@ -96,7 +96,7 @@
 //! | [`engine`] | compiled layers, scoring and decisions |
 //! | [`features`], [`model`] | hashed n-gram features; the model file and inference |
 //! | `train` (feature `train`) | naive Bayes + linfa-logistic stacking, cross-validated |
-//! | [`metrics`] | precision/recall/F1, ROC-AUC, PR-AUC, calibration |
+//! | [`evaluation`] | evaluation metrics: precision/recall/F1, ROC-AUC, PR-AUC, calibration |
 //!
 //! No async runtime, no database, no network: the crate is a pure function
 //! of the post, the rule sets and (optionally) a model.
@@ -106,10 +106,10 @@
 mod analysis;
 pub mod engine;
 mod error;
+pub mod evaluation;
 pub mod features;
 pub mod markup;
 mod matcher;
-pub mod metrics;
 pub mod model;
 pub mod normalize;
 pub mod post;

@@ -35,8 +35,8 @@ use sha2::{Digest, Sha256};
 
 use crate::engine::Engine;
 use crate::error::Error;
+use crate::evaluation;
 use crate::features::FeatureConfig;
-use crate::metrics;
 use crate::model::{self, Combined, FittedRule, Head, HeadMetrics, Model, ModelData, SignalFeature, TrainingInfo};
 use crate::post::Post;
 use crate::verdict::Category;
@@ -406,16 +406,16 @@ pub fn train(
 
 /// The F1-optimal threshold and the figures at it.
 fn measure(probs: &[f64], y: &[bool]) -> (f64, HeadMetrics) {
-    let (threshold, _) = metrics::best_f1_threshold(probs, y);
-    let conf = metrics::Confusion::at(probs, y, threshold);
+    let (threshold, _) = evaluation::best_f1_threshold(probs, y);
+    let conf = evaluation::Confusion::at(probs, y, threshold);
     let m = HeadMetrics {
         examples: y.len() as u32,
         positives: y.iter().filter(|&&v| v).count() as u32,
         f1: round6(conf.f1()),
         precision: round6(conf.precision()),
         recall: round6(conf.recall()),
-        pr_auc: round6(metrics::average_precision(probs, y)),
-        brier: round6(metrics::brier(probs, y)),
+        pr_auc: round6(evaluation::average_precision(probs, y)),
+        brier: round6(evaluation::brier(probs, y)),
     };
     (threshold, m)
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 
-use moderation_core::metrics::Confusion;
+use moderation_core::evaluation::Confusion;
 use moderation_core::model::{FORMAT_VERSION, MAGIC};
 use moderation_core::train::{self, Example, TrainConfig};
 use moderation_core::{Category, Engine, Error, Model, ModelError, Post, RuleSet};
@@ -58,7 +58,7 @@ fn test_figures(model: Arc<Model>, lang: Option<&str>) -> (f64, f64, f64) {
     let scores: Vec<f64> = test.iter().map(|e| engine.score(&e.0.post).scores.scam).collect();
     let y: Vec<bool> = test.iter().map(|e| e.0.label(Category::Scam) == Some(true)).collect();
     let trivial = Confusion::at(&vec![1.0; y.len()], &y, 0.5).f1();
-    (Confusion::at(&scores, &y, threshold).f1(), moderation_core::metrics::roc_auc(&scores, &y), trivial)
+    (Confusion::at(&scores, &y, threshold).f1(), moderation_core::evaluation::roc_auc(&scores, &y), trivial)
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context as _;
 use moderation_core::{Engine, Error, Model, RuleSet};
 use serde_json::json;
 
@@ -66,4 +67,12 @@ pub fn line_error(line: usize, e: &Error) -> serde_json::Value {
 /// standard error); the lines after it are still scored.
 pub fn line_failed(line: usize) -> serde_json::Value {
     json!({"line": line, "error": {"message": "internal error while scoring this line (reported on standard error)"}})
+}
+
+/// The shipped model, or the one at `path`.
+pub fn load_model(path: Option<&std::path::Path>) -> anyhow::Result<Model> {
+    match path {
+        Some(p) => Model::load(p).with_context(|| format!("cannot load model {}", p.display())),
+        None => crate::shipped_model(),
+    }
 }

@@ -15,9 +15,8 @@ use moderation_service::keys::{NewKey, Role};
 use moderation_service::store::Store;
 
 mod cli;
-mod datasets;
-mod plot;
-mod training;
+#[cfg(feature = "training")]
+use moderation_lab::training;
 
 /// The model shipped in `models/`, compiled into the binary so `score` and
 /// `serve` need no file beside them.
@@ -62,13 +61,16 @@ enum Command {
     /// Train a model (spam and scam heads) on the training sides of the
     /// licensed public sets and the team corpus; prints only progress and a
     /// summary. Same seed and data give a byte-identical file.
+    #[cfg(feature = "training")]
     Train(training::TrainArgs),
     /// Evaluate a model on every test side: precision, recall, F1, ROC-AUC,
     /// PR-AUC, confusion matrix, recall at a false-positive rate, precision
     /// at a base rate, and a precision–recall PNG.
+    #[cfg(feature = "training")]
     Eval(training::EvalArgs),
     /// Train one model per canonical split and column (and cross-domain
     /// pairs) and write figures comparable with the Python baselines.
+    #[cfg(feature = "training")]
     EvalSplits(training::EvalSplitsArgs),
     /// Serve the HTTP API: scoring, submissions, the review queue, webhooks,
     /// rules and keys. Settings come from defaults, then `--config`, then
@@ -161,7 +163,7 @@ fn main() -> ExitCode {
 fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::Score { rules, no_default_rules, input, model, no_model } => {
-            let model = if no_model { None } else { Some(training::load_model(model.as_deref())?) };
+            let model = if no_model { None } else { Some(cli::load_model(model.as_deref())?) };
             let engine = cli::engine(&rules, no_default_rules, model)?;
             let stdout = std::io::stdout();
             let mut out = BufWriter::new(stdout.lock());
@@ -191,8 +193,11 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             serve(config)
         }
+        #[cfg(feature = "training")]
         Command::Train(args) => training::train(&args).map(|()| ExitCode::SUCCESS),
-        Command::Eval(args) => training::eval(&args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "training")]
+        Command::Eval(args) => training::eval(&args, shipped_model).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "training")]
         Command::EvalSplits(args) => training::eval_splits(&args).map(|()| ExitCode::SUCCESS),
         Command::Rules { command: RulesCommand::Check { files, no_default_rules } } => {
             Ok(if cli::check(&files, no_default_rules) { ExitCode::SUCCESS } else { ExitCode::from(1) })

@@ -4,7 +4,7 @@
 //! positive-class precision/recall/F1 at a threshold.
 //!
 //! ```
-//! use moderation_core::metrics::{Confusion, average_precision, roc_auc};
+//! use moderation_core::evaluation::{Confusion, average_precision, roc_auc};
 //!
 //! let scores = [0.9, 0.8, 0.3, 0.1];
 //! let labels = [true, false, true, false];

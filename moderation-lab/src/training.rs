@@ -1,13 +1,13 @@
 //! `moderation train`, `moderation eval` and `moderation eval-splits`.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use cpu_time::ProcessTime;
 use indicatif::{ProgressBar, ProgressStyle};
-use moderation_core::metrics::{self, Confusion};
+use moderation_core::evaluation::{self, Confusion};
 use moderation_core::train::{self, Example, Progress, TrainConfig};
 use moderation_core::{Category, Engine, Model, Post};
 
@@ -275,28 +275,20 @@ impl Figures {
             precision: c.precision(),
             recall: c.recall(),
             f1: c.f1(),
-            roc_auc: metrics::roc_auc(scores, y),
-            pr_auc: metrics::average_precision(scores, y),
-            brier: metrics::brier(scores, y),
+            roc_auc: evaluation::roc_auc(scores, y),
+            pr_auc: evaluation::average_precision(scores, y),
+            brier: evaluation::brier(scores, y),
             tp: c.tp,
             fp: c.fp,
             tn: c.tn,
             fn_: c.fn_,
             fpr_budget: fpr,
-            recall_at_fpr: metrics::recall_at_fpr(scores, y, fpr).0,
+            recall_at_fpr: evaluation::recall_at_fpr(scores, y, fpr).0,
             base_rate: base,
-            precision_at_base_rate: metrics::precision_at_base_rate(c.recall(), c.false_positive_rate(), base),
+            precision_at_base_rate: evaluation::precision_at_base_rate(c.recall(), c.false_positive_rate(), base),
             scored: scores.iter().copied().zip(y.iter().copied()).collect(),
         }
     }
-}
-
-/// The shipped model, or the one at `path`.
-pub fn load_model(path: Option<&Path>) -> anyhow::Result<Model> {
-    Ok(match path {
-        Some(p) => Model::load(p).with_context(|| format!("cannot load model {}", p.display()))?,
-        None => crate::shipped_model()?,
-    })
 }
 
 /// The test sides to evaluate on: every public set (licensed or not: this
@@ -330,11 +322,16 @@ fn test_sets(data: &DataArgs) -> anyhow::Result<Vec<(String, Option<&'static Pub
     Ok(out)
 }
 
-pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
+/// Evaluates the model at `--model`, else the one `shipped` decodes (the
+/// binary's built-in model).
+pub fn eval(args: &EvalArgs, shipped: impl FnOnce() -> anyhow::Result<Model>) -> anyhow::Result<()> {
     let (engine, version, unwanted_threshold, scam_threshold, spam_threshold) = if args.no_model {
         (Engine::new()?, "none (rules only)".to_string(), Some(0.5), Some(0.5), Some(0.5))
     } else {
-        let model = std::sync::Arc::new(load_model(args.model.as_deref())?);
+        let model = std::sync::Arc::new(match args.model.as_deref() {
+            Some(p) => Model::load(p).with_context(|| format!("cannot load model {}", p.display()))?,
+            None => shipped()?,
+        });
         let t = (
             model.data().unwanted.as_ref().map(|c| c.threshold),
             model.head(Category::Scam).map(|h| h.threshold),
@@ -447,12 +444,12 @@ fn print_reliability(all: &[Figures]) {
     println!(
         "calibration of the scam score, all test sides pooled ({} posts, Brier {:.4}):",
         p.len(),
-        metrics::brier(&p, &y)
+        evaluation::brier(&p, &y)
     );
     println!();
     println!("| predicted | posts | mean predicted | observed scam share |");
     println!("|---|---|---|---|");
-    for b in metrics::reliability(&p, &y, 10).iter().filter(|b| b.count > 0) {
+    for b in evaluation::reliability(&p, &y, 10).iter().filter(|b| b.count > 0) {
         println!("| {:.1}–{:.1} | {} | {:.3} | {:.3} |", b.lo, b.hi, b.count, b.mean_predicted, b.observed);
     }
 }
@@ -537,7 +534,7 @@ pub fn eval_splits(args: &EvalSplitsArgs) -> anyhow::Result<()> {
             "train": train_set, "test": test_set, "column": column,
             "model": "ours (NB + rules, stacked)",
             "f1": c.f1(), "precision": c.precision(), "recall": c.recall(),
-            "pr_auc": metrics::average_precision(&scores, &y),
+            "pr_auc": evaluation::average_precision(&scores, &y),
             "train_seconds": train_seconds,
             "predict_per_sec": test.len() as f64 / predict_seconds.max(1e-9),
             "n_train": examples.len(), "n_test": test.len(),

@@ -54,7 +54,7 @@ pub fn pr_curves(path: &Path, title: &str, figures: &[Figures]) -> anyhow::Resul
     for (i, f) in figures.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
         let (scores, labels): (Vec<f64>, Vec<bool>) = f.scored.iter().copied().unzip();
-        let curve = moderation_core::metrics::pr_curve(&scores, &labels);
+        let curve = moderation_core::evaluation::pr_curve(&scores, &labels);
         let mut points = vec![(0.0, curve.first().map_or(1.0, |p| p.1))];
         points.extend(curve.iter().map(|&(r, p, _)| (r, p)));
         let series =
