@@ -174,16 +174,54 @@ impl WebhookConfig {
     }
 }
 
+/// Settings given as command-line flags: the last layer, over the file and
+/// the environment.
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    /// `--listen`.
+    pub listen: Option<String>,
+    /// `--database`.
+    pub database: Option<String>,
+    /// `--body-limit`.
+    pub body_limit: Option<usize>,
+}
+
 impl Config {
-    /// Defaults, overlaid with `file` (if given) and the environment.
-    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+    /// The effective configuration, in the one order of precedence there
+    /// is: defaults < `file` (if given) < environment (`MODERATION_*`) <
+    /// `flags`; validated once, after every layer, so a flag can correct a
+    /// value the file got wrong.
+    pub fn load(file: Option<&Path>, flags: &Flags) -> Result<Config, ConfigError> {
+        Config::resolve(file, |name| std::env::var(name).ok(), flags)
+    }
+
+    /// [`Config::load`] with the environment looked up through `var`.
+    pub fn resolve(
+        file: Option<&Path>,
+        var: impl Fn(&str) -> Option<String>,
+        flags: &Flags,
+    ) -> Result<Config, ConfigError> {
         let mut config = match file {
             Some(path) => Config::from_file(path)?,
             None => Config::default(),
         };
-        config.apply_env(|name| std::env::var(name).ok())?;
+        config.apply_env(var)?;
+        config.apply_flags(flags);
         config.validate()?;
         Ok(config)
+    }
+
+    /// Overlays the flags that were given.
+    pub fn apply_flags(&mut self, flags: &Flags) {
+        if let Some(listen) = &flags.listen {
+            self.listen.clone_from(listen);
+        }
+        if let Some(database) = &flags.database {
+            self.database.clone_from(database);
+        }
+        if let Some(limit) = flags.body_limit {
+            self.body_limit = limit;
+        }
     }
 
     /// Parses a TOML file.
@@ -356,6 +394,29 @@ mod tests {
         assert_eq!(c.listen, "127.0.0.1:1");
         assert_eq!(c.webhook.secrets, ["new", "old"]);
         c.validate().unwrap();
+    }
+
+    #[test]
+    fn flags_override_the_environment_which_overrides_the_file() {
+        let dir = std::env::temp_dir().join(format!("moderation-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(&file, "listen = \"0.0.0.0:1\"\ndatabase = \"sqlite://file.db\"\nbody_limit = 10\n").unwrap();
+        let env = |n: &str| match n {
+            "MODERATION_DATABASE" => Some("sqlite://env.db".to_string()),
+            "MODERATION_BODY_LIMIT" => Some("20".to_string()),
+            _ => None,
+        };
+        // body_limit 10 (file) and 20 (env) are below the minimum: the flag
+        // corrects it, since validation comes after every layer.
+        let flags = Flags { body_limit: Some(4096), ..Flags::default() };
+        let c = Config::resolve(Some(&file), env, &flags).unwrap();
+        assert_eq!((c.listen.as_str(), c.database.as_str(), c.body_limit), ("0.0.0.0:1", "sqlite://env.db", 4096));
+        let flags = Flags { database: Some("sqlite://flag.db".into()), body_limit: Some(2048), listen: None };
+        assert_eq!(Config::resolve(Some(&file), env, &flags).unwrap().database, "sqlite://flag.db");
+        let e = Config::resolve(Some(&file), env, &Flags::default()).unwrap_err().to_string();
+        assert!(e.contains("body_limit"), "{e}");
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

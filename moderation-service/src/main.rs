@@ -178,15 +178,13 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Keys { command, database, config } => {
-            let config = moderation_service::config::Config::load(config.as_deref())?;
-            keys(command, &database.unwrap_or(config.database))
+            let flags = moderation_service::config::Flags { database, ..Default::default() };
+            let config = moderation_service::config::Config::load(config.as_deref(), &flags)?;
+            keys(command, &config.database)
         }
         Command::Serve { config, listen, database, body_limit, print_config } => {
-            let mut config = moderation_service::config::Config::load(config.as_deref())?;
-            config.listen = listen.unwrap_or(config.listen);
-            config.database = database.unwrap_or(config.database);
-            config.body_limit = body_limit.unwrap_or(config.body_limit);
-            config.validate()?;
+            let flags = moderation_service::config::Flags { listen, database, body_limit };
+            let config = moderation_service::config::Config::load(config.as_deref(), &flags)?;
             if print_config {
                 print!("{}", toml::to_string(&config.redacted())?);
                 return Ok(ExitCode::SUCCESS);
