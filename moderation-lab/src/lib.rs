@@ -8,8 +8,10 @@
 //! |---|---|
 //! | [`datasets`] | the shared labelled sets (read in place) and the team corpus, joined to the canonical splits |
 //! | [`training`] | the three commands: their arguments, training, evaluation, the printed figures |
+//! | [`figures`] | the figures of one evaluation (precision, recall, F1, ROC-AUC, PR-AUC, recall at a false-positive budget) |
 //! | `plot` | precision–recall curves as a PNG |
 
 pub mod datasets;
+pub mod figures;
 mod plot;
 pub mod training;

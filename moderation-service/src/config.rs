@@ -306,7 +306,7 @@ impl Config {
     /// password in the database URL hidden: what may be printed or logged.
     pub fn redacted(&self) -> Config {
         let mut c = self.clone();
-        c.database = redact_url(&c.database);
+        c.database = crate::store::redact_url(&c.database);
         if c.metrics_token.is_some() {
             c.metrics_token = Some("<redacted>".into());
         }
@@ -348,32 +348,10 @@ impl Config {
     }
 }
 
-/// A database URL with its password (in the user part or a `password`
-/// query parameter) replaced by `***`. Something that does not parse as a
-/// URL is shown as its scheme only.
-pub fn redact_url(raw: &str) -> String {
-    let Ok(mut url) = url::Url::parse(raw) else {
-        return match raw.split_once(':') {
-            Some((scheme, _)) => format!("{scheme}:…"),
-            None => "…".to_string(),
-        };
-    };
-    if url.password().is_some() {
-        let _ = url.set_password(Some("***"));
-    }
-    if url.query_pairs().any(|(k, _)| k == "password") {
-        let pairs: Vec<(String, String)> = url
-            .query_pairs()
-            .map(|(k, v)| (k.to_string(), if k == "password" { "***".to_string() } else { v.to_string() }))
-            .collect();
-        url.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    url.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::redact_url;
 
     #[test]
     fn file_then_environment_override_defaults() {

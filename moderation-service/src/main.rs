@@ -218,7 +218,7 @@ fn serve(config: moderation_service::config::Config) -> anyhow::Result<ExitCode>
     let engine = std::sync::Arc::new(LiveEngine::new(Some(std::sync::Arc::new(shipped_model()?)))?);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let database = moderation_service::config::redact_url(&config.database);
+        let database = moderation_service::store::redact_url(&config.database);
         let store =
             Store::open_with(&config.database, config.pg_pool).await.with_context(|| format!("cannot open {database}"))?;
         let listener = tokio::net::TcpListener::bind(&config.listen)
@@ -257,7 +257,7 @@ async fn shutdown_signal() {
 fn keys(command: KeysCommand, database: &str) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let shown = moderation_service::config::redact_url(database);
+        let shown = moderation_service::store::redact_url(database);
         let store = Store::open(database).await.with_context(|| format!("cannot open {shown}"))?;
         let now = now_ms();
         let code = match command {

@@ -171,7 +171,7 @@ impl Store {
                 .foreign_keys(true);
             Store::Sqlite(SqlitePoolOptions::new().max_connections(4).connect_with(options).await?)
         } else {
-            return Err(StoreError::Url(crate::config::redact_url(url)));
+            return Err(StoreError::Url(redact_url(url)));
         };
         store.migrate().await?;
         Ok(store)
@@ -196,4 +196,27 @@ impl Store {
     pub async fn close(&self) {
         on_pool!(self, p => p.close().await);
     }
+}
+
+/// A database URL with its password (in the user part or a `password`
+/// query parameter) replaced by `***`. Something that does not parse as a
+/// URL is shown as its scheme only.
+pub fn redact_url(raw: &str) -> String {
+    let Ok(mut url) = url::Url::parse(raw) else {
+        return match raw.split_once(':') {
+            Some((scheme, _)) => format!("{scheme}:…"),
+            None => "…".to_string(),
+        };
+    };
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
+    }
+    if url.query_pairs().any(|(k, _)| k == "password") {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| (k.to_string(), if k == "password" { "***".to_string() } else { v.to_string() }))
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
 }
