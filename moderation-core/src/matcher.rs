@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::ops::Range as ByteRange;
+use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
@@ -42,6 +43,8 @@ enum Node {
     All(Vec<Node>),
     Any(Vec<Node>),
     Not(Box<Node>),
+    /// A named condition, compiled once and shared by every `use` of it.
+    Shared(Arc<Node>),
 }
 
 /// One rule, compiled.
@@ -120,23 +123,47 @@ impl Compiled {
                 }
             }
         }
-        let mut b = Builder::default();
+        let mut named = HashMap::new();
         for layer in layers {
             for (name, c) in &layer.conditions {
-                b.named.insert(name.clone(), c.clone());
+                named.insert(name.clone(), c.clone());
             }
         }
+        let mut b = Builder { named: named.clone(), ..Builder::default() };
         let mut rules = Vec::new();
+        // Expanded sizes are counted before anything is expanded: each named
+        // condition once per depth it is used at, so a hostile file whose
+        // expansion would be exponential is refused in microseconds.
+        let mut sizes = Sizes::default();
+        let mut total: u64 = 0;
         for (rule, layer) in merged.iter().filter(|(r, _)| r.enabled) {
             let id = rules.len() as u32;
-            let node = b.node(&rule.when, 0).map_err(|message| {
+            let rule_error = |message: String| {
                 Error::Rules(RuleError {
                     source_name: layer.source_name.clone(),
                     line: Some(rule.line),
                     rule_id: Some(rule.id.clone()),
                     message,
                 })
-            })?;
+            };
+            let size = sizes.size(&named, &rule.when, 0).map_err(rule_error)?;
+            if size > MAX_RULE_CONDITIONS {
+                return Err(rule_error(match sizes.largest_use(&rule.when, 0) {
+                    Some((name, n)) => format!(
+                        "`use = \"{name}\"` expands to {n} conditions (limit {MAX_RULE_CONDITIONS} per rule, each phrase counting as one)"
+                    ),
+                    None => format!(
+                        "the condition has {size} conditions (limit {MAX_RULE_CONDITIONS} per rule, each phrase counting as one)"
+                    ),
+                }));
+            }
+            total += size;
+            if total > MAX_TOTAL_CONDITIONS {
+                return Err(rule_error(format!(
+                    "the rules expand to more than {MAX_TOTAL_CONDITIONS} conditions in all (each `use` counted in full, each phrase as one); split the layers or share fewer large named conditions"
+                )));
+            }
+            let node = b.node(&rule.when, 0).map_err(rule_error)?;
             if b.triggers(&node).is_none() {
                 b.always.push(id);
             }
@@ -154,7 +181,11 @@ impl Compiled {
         let mut literal_rules = vec![Vec::new(); b.literals.len()];
         let mut regex_rules: [Vec<Vec<u32>>; 3] = VIEWS.map(|v| vec![Vec::new(); b.patterns[v as usize].len()]);
         for (i, r) in rules.iter().enumerate() {
-            for t in b.triggers(&r.node).unwrap_or_default() {
+            let mut triggers = b.triggers(&r.node).unwrap_or_default();
+            // A shared named condition lists its triggers once per use.
+            triggers.sort_unstable_by_key(Trigger::key);
+            triggers.dedup_by_key(|t| t.key());
+            for t in triggers {
                 match t {
                     Trigger::Lit(l) => literal_rules[l as usize].push(i as u32),
                     Trigger::Regex(v, p) => regex_rules[v as usize][p as usize].push(i as u32),
@@ -169,6 +200,27 @@ impl Compiled {
                 message,
             })
         };
+        // What the automaton and the regex sets are built from is bounded,
+        // so compiling a rule set costs at most a bounded time and memory.
+        if b.literal_text.len() > MAX_PHRASES {
+            return Err(layer_error(format!(
+                "{} distinct phrases (limit {MAX_PHRASES} across the layers)",
+                b.literal_text.len()
+            )));
+        }
+        let phrase_bytes: usize = b.literal_text.iter().map(String::len).sum();
+        if phrase_bytes > MAX_PHRASE_BYTES {
+            return Err(layer_error(format!(
+                "the distinct phrases total {phrase_bytes} bytes (limit {MAX_PHRASE_BYTES} across the layers)"
+            )));
+        }
+        let patterns: usize = b.patterns.iter().map(Vec::len).sum();
+        if patterns > crate::rules::MAX_PATTERNS {
+            return Err(layer_error(format!(
+                "{patterns} distinct regex patterns (limit {} across the layers)",
+                crate::rules::MAX_PATTERNS
+            )));
+        }
         let ac = if b.literal_text.is_empty() {
             None
         } else {
@@ -305,6 +357,7 @@ impl Compiled {
             Node::All(children) | Node::Any(children) => {
                 children.iter().for_each(|c| self.leaves(c, a, scan, flags, out));
             }
+            Node::Shared(inner) => self.leaves(inner, a, scan, flags, out),
             Node::Not(_) | Node::Author(_) | Node::Language(_) => {}
             leaf => {
                 let what = match leaf {
@@ -408,6 +461,7 @@ impl Compiled {
                 let mut scratch = Vec::new();
                 !self.eval(inner, a, scan, flags, &mut scratch)
             }
+            Node::Shared(inner) => self.eval(inner, a, scan, flags, ev),
         }
     }
 }
@@ -436,6 +490,15 @@ enum Trigger {
     Regex(ViewName, u32),
 }
 
+impl Trigger {
+    fn key(&self) -> (u8, u32) {
+        match *self {
+            Trigger::Lit(l) => (0, l),
+            Trigger::Regex(v, p) => (1 + v as u8, p),
+        }
+    }
+}
+
 #[derive(Default)]
 struct Builder {
     literal_text: Vec<String>,
@@ -445,6 +508,73 @@ struct Builder {
     pattern_ids: [HashMap<String, u32>; 3],
     always: Vec<u32>,
     named: HashMap<String, Condition>,
+    /// Each named condition compiled once, shared by all its uses.
+    shared: HashMap<String, Arc<Node>>,
+}
+
+/// Most conditions one rule may expand to, every `use` expanded and each
+/// phrase counted as one. The default pack's largest rule needs under 200.
+pub(crate) const MAX_RULE_CONDITIONS: u64 = 10_000;
+/// Most conditions all the rules of a layered set may expand to together.
+pub(crate) const MAX_TOTAL_CONDITIONS: u64 = 200_000;
+/// Most distinct phrases across the layers (one Aho-Corasick automaton).
+pub(crate) const MAX_PHRASES: usize = 50_000;
+/// Most bytes of distinct phrases across the layers.
+pub(crate) const MAX_PHRASE_BYTES: usize = 1 << 20;
+
+/// Expanded sizes of conditions, counted without expanding anything.
+#[derive(Default)]
+struct Sizes<'a> {
+    /// (name, depth it is expanded at) → its expanded size.
+    named: HashMap<(&'a str, usize), u64>,
+}
+
+impl<'a> Sizes<'a> {
+    /// The nodes `c` expands to at `depth` (saturating), with the errors
+    /// compiling it would give for a missing or too deeply nested `use`.
+    /// Each named condition is counted once per depth, so this costs the
+    /// size of the text, whatever the size of the expansion.
+    fn size(&mut self, named: &'a HashMap<String, Condition>, c: &'a Condition, depth: usize) -> Result<u64, String> {
+        Ok(match c {
+            Condition::Use(name) => {
+                if depth >= MAX_USE_DEPTH {
+                    return Err(format!("`use = \"{name}\"` nests more than {MAX_USE_DEPTH} deep (a cycle?)"));
+                }
+                if let Some(&n) = self.named.get(&(name.as_str(), depth + 1)) {
+                    return Ok(n);
+                }
+                let Some((key, inner)) = named.get_key_value(name) else {
+                    return Err(format!("`use = \"{name}\"`: no such named condition in this or an earlier layer"));
+                };
+                let n = self.size(named, inner, depth + 1)?;
+                self.named.insert((key.as_str(), depth + 1), n);
+                n
+            }
+            Condition::All(list) | Condition::Any(list) => {
+                let mut n: u64 = 1;
+                for c in list {
+                    n = n.saturating_add(self.size(named, c, depth)?);
+                }
+                n
+            }
+            Condition::Not(inner) => self.size(named, inner, depth)?.saturating_add(1),
+            Condition::Phrases(list) | Condition::LinkDomain(list) => list.len().max(1) as u64,
+            _ => 1,
+        })
+    }
+
+    /// The `use` directly in `c` (not inside another named condition) that
+    /// expands to the most, once [`Sizes::size`] has counted `c`.
+    fn largest_use(&self, c: &'a Condition, depth: usize) -> Option<(&'a str, u64)> {
+        match c {
+            Condition::Use(name) => self.named.get(&(name.as_str(), depth + 1)).map(|&n| (name.as_str(), n)),
+            Condition::All(list) | Condition::Any(list) => {
+                list.iter().filter_map(|c| self.largest_use(c, depth)).max_by_key(|(_, n)| *n)
+            }
+            Condition::Not(inner) => self.largest_use(inner, depth),
+            _ => None,
+        }
+    }
 }
 
 /// A digest of everything that decides when a rule fires and what it adds:
@@ -454,27 +584,56 @@ struct Builder {
 /// not change what it does. Fitted weights are keyed by it, so a rule
 /// edited since a model was fitted falls back to its hand-set weight.
 pub(crate) fn content_hash(rule: &crate::rules::Rule, named: &HashMap<String, Condition>) -> String {
-    fn expand(c: &Condition, named: &HashMap<String, Condition>, depth: usize) -> Condition {
-        match c {
-            Condition::Use(name) if depth < MAX_USE_DEPTH => match named.get(name) {
-                Some(inner) => expand(inner, named, depth + 1),
-                None => c.clone(),
-            },
-            Condition::All(v) => Condition::All(v.iter().map(|c| expand(c, named, depth)).collect()),
-            Condition::Any(v) => Condition::Any(v.iter().map(|c| expand(c, named, depth)).collect()),
-            Condition::Not(c) => Condition::Not(Box::new(expand(c, named, depth))),
-            other => other.clone(),
+    use sha2::Digest;
+    use std::fmt::Write as _;
+    // The text hashed is `Debug` of the expanded condition, written straight
+    // into the digest: expansions are never materialised (a rule within
+    // [`MAX_RULE_CONDITIONS`] still hashes in time proportional to that).
+    struct Hasher(sha2::Sha256);
+    impl std::fmt::Write for Hasher {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.update(s.as_bytes());
+            Ok(())
         }
     }
-    use sha2::Digest;
-    let text = format!(
+    let mut h = Hasher(sha2::Sha256::new());
+    let _ = write!(
+        h,
         "{}|{:?}|{:?}|{:?}",
         rule.category.as_str(),
         rule.weight.to_bits(),
         rule.action,
-        expand(&rule.when, named, 0)
+        Expanded { c: &rule.when, named, depth: 0 }
     );
-    crate::model::hex(&sha2::Sha256::digest(text.as_bytes())[..8])
+    crate::model::hex(&h.0.finalize()[..8])
+}
+
+/// Formats like `Debug` of the condition with every `use` replaced by what
+/// it names (up to [`MAX_USE_DEPTH`]), without building that condition.
+struct Expanded<'a> {
+    c: &'a Condition,
+    named: &'a HashMap<String, Condition>,
+    depth: usize,
+}
+
+impl std::fmt::Debug for Expanded<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (named, depth) = (self.named, self.depth);
+        let list = |f: &mut std::fmt::Formatter<'_>, name: &str, v: &[Condition]| {
+            let items: Vec<Expanded<'_>> = v.iter().map(|c| Expanded { c, named, depth }).collect();
+            f.debug_tuple(name).field(&items).finish()
+        };
+        match self.c {
+            Condition::Use(name) if depth < MAX_USE_DEPTH => match named.get(name) {
+                Some(inner) => Expanded { c: inner, named, depth: depth + 1 }.fmt(f),
+                None => self.c.fmt(f),
+            },
+            Condition::All(v) => list(f, "All", v),
+            Condition::Any(v) => list(f, "Any", v),
+            Condition::Not(c) => f.debug_tuple("Not").field(&Expanded { c, named, depth }).finish(),
+            other => other.fmt(f),
+        }
+    }
 }
 
 /// How deep `use` may nest: enough for any sane reuse, and it stops cycles.
@@ -511,10 +670,17 @@ impl Builder {
                 if depth >= MAX_USE_DEPTH {
                     return Err(format!("`use = \"{name}\"` nests more than {MAX_USE_DEPTH} deep (a cycle?)"));
                 }
+                // Compiled once: [`Sizes::size`] has checked every depth it is
+                // used at, so the node compiled at the first is valid at all.
+                if let Some(shared) = self.shared.get(name) {
+                    return Ok(Node::Shared(shared.clone()));
+                }
                 let Some(named) = self.named.get(name).cloned() else {
                     return Err(format!("`use = \"{name}\"`: no such named condition in this or an earlier layer"));
                 };
-                self.node(&named, depth + 1)?
+                let node = Arc::new(self.node(&named, depth + 1)?);
+                self.shared.insert(name.clone(), node.clone());
+                Node::Shared(node)
             }
             Condition::All(list) => Node::All(list.iter().map(|c| self.node(c, depth)).collect::<Result<_, _>>()?),
             Condition::Any(list) => Node::Any(list.iter().map(|c| self.node(c, depth)).collect::<Result<_, _>>()?),
@@ -559,6 +725,7 @@ impl Builder {
                 }
                 Some(all)
             }
+            Node::Shared(inner) => self.triggers(inner),
             _ => None,
         }
     }
@@ -646,6 +813,53 @@ mod tests {
         let re = regex::Regex::new(&crate::rules::compiled_pattern(r"\bbtc\b")).unwrap();
         assert!(re.is_match("btcを送って"));
         assert!(!re.is_match("btcx"));
+    }
+
+    /// The hash as it was computed before expansions were streamed: fitted
+    /// weights in shipped models are keyed by it, so it must not change.
+    fn cloned_hash(rule: &Rule, named: &HashMap<String, Condition>) -> String {
+        fn expand(c: &Condition, named: &HashMap<String, Condition>, depth: usize) -> Condition {
+            match c {
+                Condition::Use(name) if depth < MAX_USE_DEPTH => match named.get(name) {
+                    Some(inner) => expand(inner, named, depth + 1),
+                    None => c.clone(),
+                },
+                Condition::All(v) => Condition::All(v.iter().map(|c| expand(c, named, depth)).collect()),
+                Condition::Any(v) => Condition::Any(v.iter().map(|c| expand(c, named, depth)).collect()),
+                Condition::Not(c) => Condition::Not(Box::new(expand(c, named, depth))),
+                other => other.clone(),
+            }
+        }
+        use sha2::Digest;
+        let text = format!(
+            "{}|{:?}|{:?}|{:?}",
+            rule.category.as_str(),
+            rule.weight.to_bits(),
+            rule.action,
+            expand(&rule.when, named, 0)
+        );
+        crate::model::hex(&sha2::Sha256::digest(text.as_bytes())[..8])
+    }
+
+    #[test]
+    fn content_hashes_are_unchanged_by_streaming_the_expansion() {
+        let pack = RuleSet::default_pack();
+        let named: HashMap<String, Condition> = pack.conditions.clone().into_iter().collect();
+        assert!(pack.rules.iter().any(|r| format!("{:?}", r.when).contains("Use(")));
+        for rule in &pack.rules {
+            assert_eq!(content_hash(rule, &named), cloned_hash(rule, &named), "{}", rule.id);
+        }
+    }
+
+    #[test]
+    fn default_pack_is_well_within_the_expansion_limits() {
+        let pack = RuleSet::default_pack();
+        let named: HashMap<String, Condition> = pack.conditions.clone().into_iter().collect();
+        let mut sizes = Sizes::default();
+        let each: Vec<u64> = pack.rules.iter().map(|r| sizes.size(&named, &r.when, 0).unwrap()).collect();
+        let (largest, total) = (*each.iter().max().unwrap(), each.iter().sum::<u64>());
+        eprintln!("default pack: largest rule expands to {largest} conditions, all rules to {total}");
+        assert!(largest * 20 < MAX_RULE_CONDITIONS && total * 20 < MAX_TOTAL_CONDITIONS);
     }
 
     #[test]

@@ -474,6 +474,8 @@ impl RuleSet {
         })?;
         let header = file.ruleset.unwrap_or(HeaderDef { name: None, version: None, description: None });
         let mut seen = HashSet::new();
+        // Each distinct pattern is compiled once, and only so many of them.
+        let mut patterns = HashSet::new();
         let mut rules = Vec::with_capacity(file.rule.len());
         for def in file.rule {
             let line = line_of(text, def.id.span().start);
@@ -509,7 +511,7 @@ impl RuleSet {
             let description = def.description.filter(|d| !d.trim().is_empty());
             let description = description.ok_or_else(|| fail("missing `description` (moderators see it)".into()))?;
             let when = def.when.ok_or_else(|| fail("missing `when`".into()))?;
-            validate_condition(&when).map_err(fail)?;
+            validate_condition(&when, &mut patterns).map_err(fail)?;
             if !has_positive_condition(&when) {
                 return Err(fail("the condition can match a post with no evidence at all (only `not`/author/language); add a positive condition".into()));
             }
@@ -528,7 +530,7 @@ impl RuleSet {
         }
         validate_settings(&file.settings).map_err(|m| err(None, None, m))?;
         for (name, c) in &file.conditions {
-            validate_condition(c).map_err(|m| err(None, None, format!("conditions.{name}: {m}")))?;
+            validate_condition(c, &mut patterns).map_err(|m| err(None, None, format!("conditions.{name}: {m}")))?;
         }
         Ok(RuleSet {
             name: header.name.unwrap_or_else(|| source_name.to_string()),
@@ -545,7 +547,7 @@ fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 100 && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }
 
-fn validate_condition(c: &Condition) -> Result<(), String> {
+fn validate_condition(c: &Condition, patterns: &mut HashSet<String>) -> Result<(), String> {
     match c {
         Condition::Phrases(list) => {
             if list.is_empty() {
@@ -556,10 +558,17 @@ fn validate_condition(c: &Condition) -> Result<(), String> {
             }
         }
         Condition::Regex(r) => {
+            if patterns.contains(&r.pattern) {
+                return Ok(());
+            }
+            if patterns.len() >= MAX_PATTERNS {
+                return Err(format!("more than {MAX_PATTERNS} distinct regex patterns in one rule set"));
+            }
             regex::RegexBuilder::new(&r.pattern)
                 .size_limit(REGEX_SIZE_LIMIT)
                 .build()
                 .map_err(|e| format!("invalid regex: {e}"))?;
+            patterns.insert(r.pattern.clone());
         }
         Condition::LinkDomain(list) | Condition::Language(list) => {
             if list.is_empty() {
@@ -581,9 +590,9 @@ fn validate_condition(c: &Condition) -> Result<(), String> {
             if list.is_empty() {
                 return Err("`all`/`any` needs at least one condition".into());
             }
-            list.iter().try_for_each(validate_condition)?;
+            list.iter().try_for_each(|c| validate_condition(c, patterns))?;
         }
-        Condition::Not(inner) => validate_condition(inner)?,
+        Condition::Not(inner) => validate_condition(inner, patterns)?,
     }
     Ok(())
 }
@@ -629,6 +638,11 @@ fn validate_settings(s: &Settings) -> Result<(), String> {
 /// Per-pattern compiled-size limit: a pattern such as `\w{1000}` that would
 /// blow up is refused when the rule set is loaded, not at scoring time.
 pub(crate) const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// Most distinct regex patterns in one rule set, and across the layers an
+/// engine stacks: with [`REGEX_SIZE_LIMIT`] each, this bounds the time and
+/// memory compiling a rule set can take.
+pub(crate) const MAX_PATTERNS: usize = 1_000;
 
 /// The pattern as the engine compiles it. In a pattern written in ASCII, `\b` and `\B` become ASCII word
 /// boundaries. A Unicode word boundary cannot run in the lazy DFA once the

@@ -43,20 +43,26 @@ impl LiveEngine {
     }
 
     /// Compiles `layers`, with `proposed` (forum, TOML) replacing the layer
-    /// of that forum: what validation and replacement both do.
-    pub fn build(
+    /// of that forum: what validation and replacement both do. Compiling
+    /// runs on a blocking thread, never on the workers serving requests.
+    pub async fn build(
         &self,
-        layers: &[RuleLayer],
-        proposed: Option<(&str, &str)>,
+        layers: Vec<RuleLayer>,
+        proposed: Option<(String, String)>,
     ) -> Result<Engine, moderation_core::Error> {
-        LiveEngine::compile(&self.model, layers, proposed)
+        let model = self.model.clone();
+        off_the_workers(move || {
+            LiveEngine::compile(&model, &layers, proposed.as_ref().map(|(f, t)| (f.as_str(), t.as_str())))
+        })
+        .await
     }
 
     /// Compiles `layers` without the one for `forum`: what deleting it
     /// would leave.
-    pub fn build_without(&self, layers: &[RuleLayer], forum: &str) -> Result<Engine, moderation_core::Error> {
-        let rest: Vec<RuleLayer> = layers.iter().filter(|l| l.forum != forum).cloned().collect();
-        LiveEngine::compile(&self.model, &rest, None)
+    pub async fn build_without(&self, layers: Vec<RuleLayer>, forum: &str) -> Result<Engine, moderation_core::Error> {
+        let rest: Vec<RuleLayer> = layers.into_iter().filter(|l| l.forum != forum).collect();
+        let model = self.model.clone();
+        off_the_workers(move || LiveEngine::compile(&model, &rest, None)).await
     }
 
     fn compile(
@@ -90,7 +96,7 @@ impl LiveEngine {
             return Ok(false);
         }
         let (version, layers) = store.rule_layers().await?;
-        match self.build(&layers, None) {
+        match self.build(layers, None).await {
             Ok(engine) => {
                 self.current.store(Arc::new(engine));
                 self.version.store(version, Ordering::SeqCst);
@@ -121,6 +127,15 @@ impl LiveEngine {
                 tracing::warn!(error = %e, "cannot check the rules version");
             }
         }
+    }
+}
+
+/// Runs `f` on tokio's blocking pool: compiling a large rule set takes
+/// long enough to stall every request sharing its worker thread.
+async fn off_the_workers<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
     }
 }
 

@@ -65,11 +65,19 @@ pub struct RulesView {
     pub loaded_version: i64,
     /// The layered rule sets for posts of no particular forum (`default@…+…`).
     pub rules: String,
-    /// Stored layers, on top of the built-in default pack.
+    /// Stored layers, on top of the built-in default pack: to a moderator
+    /// scoped to some forums, those forums' layers and the every-forum one.
     pub layers: Vec<RuleLayer>,
 }
 
-/// The stored rule layers and what this instance has loaded.
+/// Whether `key` may read or validate the layer of `forum` (`''`: the
+/// every-forum layer, which every moderator may).
+fn may_see_layer(key: &crate::keys::KeyRecord, forum: &str) -> bool {
+    forum.is_empty() || key.forums.is_empty() || key.forums.iter().any(|f| f == forum)
+}
+
+/// The stored rule layers and what this instance has loaded. A moderator
+/// scoped to some forums sees their layers and the every-forum layer only.
 #[utoipa::path(
     get,
     path = "/v1/rules",
@@ -77,8 +85,9 @@ pub struct RulesView {
     security(("api_key" = []))
 )]
 pub async fn rules(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Json<RulesView>, ApiError> {
-    authorize(&state, &headers, STAFF).await?;
-    let (version, layers) = state.store.rule_layers().await?;
+    let key = authorize(&state, &headers, STAFF).await?;
+    let (version, mut layers) = state.store.rule_layers().await?;
+    layers.retain(|l| may_see_layer(&key, &l.forum));
     Ok(Json(RulesView {
         version,
         loaded_version: state.engine.version(),
@@ -103,8 +112,8 @@ pub struct Validated {
 async fn check(state: &AppState, forum: &str, toml: Option<&str>) -> Result<String, ApiError> {
     let (_, layers) = state.store.rule_layers().await?;
     let built = match toml {
-        Some(t) => state.engine.build(&layers, Some((forum, t))),
-        None => state.engine.build_without(&layers, forum),
+        Some(t) => state.engine.build(layers, Some((forum.to_string(), t.to_string()))).await,
+        None => state.engine.build_without(layers, forum).await,
     };
     let engine = built.map_err(|e| match e {
         moderation_core::Error::Rules(r) => {
@@ -138,7 +147,8 @@ fn layer(query: Option<&str>) -> Result<String, ApiError> {
     params(LayerQuery),
     request_body(content = String, content_type = "application/toml"),
     responses((status = 200, body = Validated), (status = 400, description = "`line` and `rule_id` locate the error", body = ErrorBody),
-              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+              (status = 401, body = ErrorBody),
+              (status = 403, description = "Not a moderator or admin key, or `forum` is outside the key's forums", body = ErrorBody)),
     security(("api_key" = []))
 )]
 pub async fn validate_rules(
@@ -147,8 +157,15 @@ pub async fn validate_rules(
     RawQuery(query): RawQuery,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Validated>, ApiError> {
-    authorize(&state, &headers, STAFF).await?;
+    let key = authorize(&state, &headers, STAFF).await?;
     let forum = layer(query.as_deref())?;
+    if !may_see_layer(&key, &forum) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("this key is not scoped to forum `{forum}`"),
+        ));
+    }
     let rules = check(&state, &forum, Some(body_text(&body)?)).await?;
     Ok(Json(Validated { valid: true, rules, version: None }))
 }

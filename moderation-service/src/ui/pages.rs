@@ -547,7 +547,14 @@ async fn rules_page(
     forum: String,
     toml: Option<String>,
 ) -> Result<RulesPage, UiError> {
-    let (version, layers) = state.store.rule_layers().await?;
+    // Like `GET /v1/rules`: a moderator scoped to some forums reads and
+    // tries out their layers and the every-forum one, no other forum's.
+    let visible = |f: &str| f.is_empty() || m.key.forums.is_empty() || m.key.forums.iter().any(|k| k == f);
+    if !visible(&forum) {
+        return Err(UiError::Bad(StatusCode::FORBIDDEN, "Your key is not scoped to that forum.".into()));
+    }
+    let (version, mut layers) = state.store.rule_layers().await?;
+    layers.retain(|l| visible(&l.forum));
     let stored = layers.iter().find(|l| l.forum == forum).map(|l| l.toml.clone());
     Ok(RulesPage {
         page: m.page(),
@@ -618,7 +625,7 @@ pub(super) async fn rules_check(
         return Ok(html(&page));
     }
     let (_, layers) = state.store.rule_layers().await?;
-    let proposed = match state.engine.build(&layers, Some((&forum, &f.toml))) {
+    let proposed = match state.engine.build(layers, Some((forum.clone(), f.toml.clone()))).await {
         Ok(engine) => engine,
         Err(moderation_core::Error::Rules(e)) => {
             page.error = Some(e.message.clone());
