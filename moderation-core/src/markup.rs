@@ -366,42 +366,10 @@ fn parse_markdown(md: &str) -> Document {
     Document { raw: View::identity(md), links }
 }
 
+// Input -> output cases: tests/data/detectors/markup.toml, run by tests/detectors.rs.
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn entities_map_to_their_whole_source() {
-        let html = "<p>&#98;inance &amp; co&period;</p>";
-        let doc = parse(html, Format::Html);
-        let text = doc.raw.as_str();
-        let at = text.find("binance").unwrap();
-        assert_eq!(&html[doc.raw.origin(at..at + 7)], "&#98;inance");
-        let amp = text.find('&').unwrap();
-        assert_eq!(&html[doc.raw.origin(amp..amp + 1)], "&amp;");
-        let dot = text.find('.').unwrap();
-        assert_eq!(&html[doc.raw.origin(dot..dot + 1)], "&period;");
-    }
-
-    #[test]
-    fn scripts_are_not_visible_text_and_blocks_separate_words() {
-        let html = "<div>seed</div><div>phrase</div><script>var x = 'binance';</script><style>p{}</style>";
-        let doc = parse(html, Format::Html);
-        assert_eq!(doc.raw.as_str().split_whitespace().collect::<Vec<_>>(), ["seed", "phrase"]);
-    }
-
-    #[test]
-    fn markdown_links_have_text_and_target_ranges() {
-        let md = "see [binance.com](https://binance-login.xyz/a) now";
-        let doc = parse(md, Format::Markdown);
-        let l = &doc.links[0];
-        assert_eq!(&md[l.text_range.clone()], "binance.com");
-        assert_eq!(&md[l.href_range.clone()], "https://binance-login.xyz/a");
-        let html = "<a class=x href = 'https://t.co/a?b=1&amp;c'>go</a>";
-        let l = &parse(html, Format::Html).links[0];
-        assert_eq!(&html[l.href_range.clone()], "https://t.co/a?b=1&amp;c");
-        assert_eq!(l.href, "https://t.co/a?b=1&c");
-    }
 
     #[test]
     fn broken_html_never_panics() {

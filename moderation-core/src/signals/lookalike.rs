@@ -859,6 +859,7 @@ fn evaluate_labels(brand: &Brand, labels: &[Label], consider: &mut impl FnMut(Lo
     }
 }
 
+// Input -> output cases: tests/data/detectors/lookalike.toml, run by tests/detectors.rs.
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -876,113 +877,6 @@ mod tests {
         ])
     }
 
-    fn kind(host: &str) -> Option<LookalikeKind> {
-        list().check(host).map(|l| l.kind)
-    }
-
-    #[test]
-    fn binance_lookalikes_hit() {
-        use LookalikeKind::*;
-        let idn = idna::domain_to_ascii("bịnance.com").unwrap_or_default();
-        let cyr = idna::domain_to_ascii("bіnance.com").unwrap_or_default();
-        let cases: &[(&str, LookalikeKind)] = &[
-            ("blnance.com", Homoglyph),
-            ("b1nance.com", Homoglyph),
-            (&idn, Homoglyph),
-            (&cyr, Homoglyph),
-            ("binance-support.xyz", BrandInLabel),
-            ("binancesupport.com", BrandInLabel),
-            ("support-binance.net", BrandInLabel),
-            ("binance2024.com", BrandInLabel),
-            ("binance.com.verify-account.io", BrandAsSubdomain),
-            ("binance.secure-login.com", BrandAsSubdomain),
-            ("binance.co", OtherTld),
-            ("binance.xyz", OtherTld),
-            ("biinance.com", TyposquatClose),
-            ("binnance.com", TyposquatClose),
-            ("bnance.com", TyposquatClose),
-            ("bianance.com", TyposquatClose),
-            ("binance-login.github.io", BrandInLabel),
-            ("metamask-wallet.vercel.app", BrandInLabel),
-            ("binance.web.app", OtherTld),
-            ("mybinanceshop.com", BrandInLabel),
-        ];
-        for (host, want) in cases {
-            let got = list().check(host);
-            assert_eq!(got.as_ref().map(|l| l.kind), Some(*want), "{host}: {got:?}");
-            let got = got.map(|l| l.brand).unwrap_or_default();
-            assert!(got.starts_with("binance.") || got == "metamask.io", "{host}: {got}");
-        }
-        assert_eq!(list().check(&idn).map(|l| l.confidence), Some(0.95));
-        assert_eq!(list().check("mybinanceshop.com").map(|l| l.confidence), Some(0.7));
-    }
-
-    #[test]
-    fn unrelated_and_official_hosts_pass() {
-        for host in [
-            "binance.com",
-            "accounts.binance.com",
-            "www.binance.com",
-            "binance.us",
-            "google.com",
-            "finance.com",
-            "balance.com",
-            "bitcoin.org",
-            "ethereum.org",
-            "github.com",
-            "vinance.com",
-            "gateway.com",
-            "bookxyz.com",
-            "mexico.com",
-            "coins.com",
-            "coinz.net",
-            "z.com",
-            "metatask.io",
-            "127.0.0.1",
-            "",
-            ".",
-            "com",
-        ] {
-            assert_eq!(list().check(host), None, "{host}");
-        }
-        assert!(list().is_official("accounts.binance.com"));
-        assert!(list().is_official("BINANCE.COM."));
-        assert!(!list().is_official("notbinance.com"));
-        assert!(!list().is_official("binance.com.evil.io"));
-    }
-
-    #[test]
-    fn short_names_only_match_strictly() {
-        use LookalikeKind::*;
-        assert_eq!(kind("okx.co"), Some(OtherTld));
-        assert_eq!(kind("0kx.com"), Some(Homoglyph));
-        assert_eq!(kind("okx-support.com"), Some(BrandInLabel));
-        assert_eq!(kind("okxsupport.com"), Some(BrandInLabel));
-        assert_eq!(kind("gateio-login.com"), Some(BrandInLabel));
-        assert_eq!(kind("okk.com"), None);
-        assert_eq!(kind("mexx.com"), None);
-        assert_eq!(kind("gates.com"), None);
-        assert_eq!(kind("coin.z.net"), Some(OtherTld));
-        assert_eq!(kind("coin.z.com.evil.io"), Some(BrandAsSubdomain));
-    }
-
-    #[test]
-    fn metamask_typos() {
-        use LookalikeKind::*;
-        assert_eq!(kind("metmask.io"), Some(TyposquatClose));
-        assert_eq!(kind("metamsak.io"), Some(TyposquatClose));
-        assert_eq!(kind("netamask.io"), Some(TyposquatClose));
-        assert_eq!(kind("rnetamask.io"), Some(Homoglyph));
-        assert_eq!(kind("metacask.io"), None);
-    }
-
-    #[test]
-    fn long_names_allow_two_typos() {
-        let l = BrandList::new(&["myetherwallet.com"]);
-        assert_eq!(l.check("myeherwalet.com").map(|f| f.kind), Some(LookalikeKind::TyposquatFar));
-        assert_eq!(l.check("myetherwalet.com").map(|f| f.kind), Some(LookalikeKind::TyposquatClose));
-    }
-
     #[test]
     fn kinds_have_names() {
         assert_eq!(LookalikeKind::OtherTld.as_str(), "other_tld");
@@ -990,16 +884,12 @@ mod tests {
     }
 
     #[test]
-    fn empty_list_and_odd_input_do_not_panic() {
-        let empty = BrandList::new::<&str>(&[]);
-        assert_eq!(empty.check("binance.com"), None);
+    fn odd_brand_lists_and_hosts_do_not_panic() {
         let odd = BrandList::new(&["", " ", "1.2.3.4", "[::1]", "a", ".com", "xn--", "ｂｉｎａｎｃｅ．ｃｏｍ"]);
         for h in ["xn--", "xn--zz.com", "a.b", "-.-.-", "\u{0}.com", "ß.com", &"a.".repeat(200), &"x".repeat(500)] {
             let _ = odd.check(h);
             let _ = list().check(h);
         }
-        assert_eq!(odd.check("binance.com"), None);
-        assert!(odd.check("b1nance.com").is_some());
     }
 
     /// The distance as first written, with full-width rows of `usize`.

@@ -627,6 +627,7 @@ fn lookup_folded(word: &str, fold: &mut String) -> Option<(SeedLanguage, u16)> {
     lists().lookup(fold)
 }
 
+// Input -> output cases: tests/data/detectors/seed.toml, run by tests/detectors.rs.
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -697,113 +698,11 @@ mod tests {
     }
 
     #[test]
-    fn eleven_words_are_not_a_hit() {
-        let (_, eleven) = ABANDON.split_once(' ').expect("words");
-        assert!(find_seed_phrases(eleven).is_empty());
-        assert!(find_seed_phrases(&format!("the {eleven} the")).is_empty());
-    }
-
-    #[test]
-    fn english_prose_is_not_a_hit() {
-        let text = "i think the price will go up again soon because of the news";
-        assert!(find_seed_phrases(text).is_empty());
-        let text = "we will buy more bitcoin when the market drops again and hold it for years \
-                    because that is what smart people do";
-        assert!(find_seed_phrases(text).is_empty());
-    }
-
-    #[test]
-    fn changed_word_still_hits_without_checksum() {
-        let text = "legal winner thank year wave sausage worth useful legal winner thank zoo";
-        let hits = find_seed_phrases(text);
-        assert_eq!(hits.len(), 1);
-        assert!(!hits[0].checksum_valid);
-        assert!(!hits[0].test_vector);
-        assert_eq!(hits[0].words, 12);
-        assert_eq!(hits[0].language, SeedLanguage::English);
-    }
-
-    #[test]
-    fn numbered_and_comma_separated() {
-        let text = "1. legal 2. winner 3) thank (4) year #5 wave 6: sausage 7 worth 8.useful \
-                    9. legal 10. winner 11. thank 12. yellow";
-        let hits = find_seed_phrases(text);
-        assert_eq!(hits.len(), 1, "{hits:?}");
-        assert_eq!(hits[0].words, 12);
-        assert!(hits[0].checksum_valid && hits[0].test_vector);
-        assert!(text[hits[0].range.clone()].starts_with("legal"));
-        assert!(text[hits[0].range.clone()].ends_with("yellow"));
-        let commas = ABANDON.replace(' ', ",");
-        assert_eq!(find_seed_phrases(&commas).len(), 1);
-        let upper = ABANDON.to_ascii_uppercase();
-        assert_eq!(find_seed_phrases(&upper).len(), 1);
-        let newlines = ABANDON.replace(' ', "\n");
-        assert_eq!(find_seed_phrases(&newlines).len(), 1);
-        // Sentence punctuation ends a run, so a label or the next sentence
-        // made of list words is not swallowed.
-        let text = format!("seed: {ABANDON}. please help");
-        let hits = find_seed_phrases(&text);
-        assert_eq!(hits.len(), 1);
-        assert_eq!(&text[hits[0].range.clone()], ABANDON);
-        let text = "abandon abandon abandon abandon abandon abandon. abandon abandon abandon abandon abandon about";
-        assert!(find_seed_phrases(text).is_empty());
-        // A non-list word splits a run in two; neither part is long enough.
-        let split = ABANDON.replacen("abandon abandon", "abandon the abandon", 1);
-        assert!(find_seed_phrases(&split).is_empty());
-    }
-
-    #[test]
-    fn long_run_is_one_hit_with_window_check() {
-        let text = format!("zoo zoo zoo {} ability able. ok", TEST_VECTORS[1]);
-        let hits = find_seed_phrases(&text);
-        assert_eq!(hits.len(), 1);
-        assert_eq!(hits[0].words, 17);
-        assert!(hits[0].checksum_valid && hits[0].test_vector);
+    fn huge_run_is_one_hit() {
         let huge = "zoo ".repeat(5000);
         let hits = find_seed_phrases(&huge);
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].words, 5000);
-    }
-
-    #[test]
-    fn japanese_mnemonic_after_caller_folding() {
-        let m = Mnemonic::from_entropy_in(Language::Japanese, &[0x5au8; 16]).expect("entropy");
-        let raw = m.words().collect::<Vec<_>>().join("\u{3000}");
-        let text = fold_like_caller(&format!("ウォレットの復元フレーズ： {raw}。"));
-        let hits = find_seed_phrases(&text);
-        assert_eq!(hits.len(), 1, "{text}");
-        let h = &hits[0];
-        assert_eq!(h.language, SeedLanguage::Japanese);
-        assert_eq!(h.words, 12);
-        assert!(h.checksum_valid);
-        assert!(!h.test_vector);
-        // Still found when the caller kept U+3000 or did not fold katakana.
-        let nfkc: String = raw.nfkc().collect();
-        assert_eq!(find_seed_phrases(&nfkc).len(), 1);
-        let kata: String = nfkc
-            .chars()
-            .map(|c| match c {
-                '\u{3041}'..='\u{3096}' => char::from_u32(u32::from(c) + 0x60).unwrap_or(c),
-                _ => c,
-            })
-            .collect();
-        let hits = find_seed_phrases(&kata);
-        assert_eq!(hits.len(), 1);
-        assert!(hits[0].checksum_valid);
-        // The Japanese test vector is recognised.
-        let v = Mnemonic::from_entropy_in(Language::Japanese, &[0u8; 16]).expect("entropy");
-        let v = fold_like_caller(&v.words().collect::<Vec<_>>().join("\u{3000}"));
-        let hits = find_seed_phrases(&v);
-        assert!(hits.len() == 1 && hits[0].test_vector && hits[0].checksum_valid);
-    }
-
-    #[test]
-    fn languages_do_not_mix() {
-        let ja = TEST_VECTORS[TEST_VECTORS.len() - 1];
-        let six_ja: Vec<&str> = ja.split(' ').take(6).collect();
-        let six_en: Vec<&str> = ABANDON.split(' ').take(6).collect();
-        let text = format!("{} {}", six_en.join(" "), six_ja.join(" "));
-        assert!(find_seed_phrases(&text).is_empty());
     }
 
     #[test]
@@ -893,8 +792,6 @@ mod tests {
                 assert!(s.is_char_boundary(h.range.start) && s.is_char_boundary(h.range.end));
             }
         }
-        assert_eq!(find_seed_phrases(&format!("{ABANDON}😀")).len(), 0);
-        assert_eq!(find_seed_phrases(&format!("{ABANDON} 😀")).len(), 1);
     }
 
     #[test]

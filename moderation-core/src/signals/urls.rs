@@ -887,154 +887,10 @@ pub fn parse_link(href: &str) -> Option<UrlHit> {
     make_hit(s, false, range, defanged)
 }
 
+// Input -> output cases: tests/data/detectors/urls.toml, run by tests/detectors.rs.
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hosts(text: &str) -> Vec<String> {
-        find_urls(text).into_iter().map(|h| h.host).collect()
-    }
-
-    #[test]
-    fn finds_scheme_and_bare_urls() {
-        let hits = find_urls("Go to https://binance.com/en and binance-support.xyz now.");
-        assert_eq!(hits.len(), 2);
-        assert_eq!(hits[0].host, "binance.com");
-        assert!(hits[0].explicit_scheme);
-        assert_eq!(hits[1].host, "binance-support.xyz");
-        assert_eq!(hits[1].url, "http://binance-support.xyz/");
-        assert!(!hits[1].explicit_scheme);
-        assert_eq!(hits[1].registrable.as_deref(), Some("binance-support.xyz"));
-    }
-
-    #[test]
-    fn emails_are_left_out() {
-        assert!(hosts("write to support@binance.com today").is_empty());
-        assert!(parse_link("mailto:support@binance.com").is_none());
-        assert!(parse_link("support@binance.com").is_none());
-    }
-
-    #[test]
-    fn prose_is_not_a_domain() {
-        for t in [
-            "version 1.2.3 is out",
-            "e.g. this, i.e. that",
-            "see node.js and main.rs and setup.py and notes.zip and README.md",
-            "I did it.It was fine",
-            "pi is 3.14 and 1.2.3.4 is a version",
-            "the dot com bubble",
-            "",
-            "no dots here",
-        ] {
-            assert!(hosts(t).is_empty(), "{t:?} -> {:?}", hosts(t));
-        }
-        assert_eq!(hosts("get https://example.com/setup.py"), ["example.com"]);
-        assert_eq!(hosts("https://notes.zip"), ["notes.zip"]);
-        assert_eq!(hosts("login at 45.33.22.11/login"), ["45.33.22.11"]);
-    }
-
-    #[test]
-    fn defanged_forms() {
-        let cases = [
-            ("hxxps://evil[.]com/x", "evil.com", "hxxps://evil[.]com/x"),
-            ("hxxps[:]//evil.com", "evil.com", "hxxps[:]//evil.com"),
-            ("visit evil(.)com now", "evil.com", "evil(.)com"),
-            ("visit evil{.}co.uk now", "evil.co.uk", "evil{.}co.uk"),
-            ("visit evil[dot]com now", "evil.com", "evil[dot]com"),
-            ("visit evil(DOT)io now", "evil.io", "evil(DOT)io"),
-            ("visit binance dot com now", "binance.com", "binance dot com"),
-            ("HXXP://evil.com", "evil.com", "HXXP://evil.com"),
-            ("https[://]evil.com/a", "evil.com", "https[://]evil.com/a"),
-        ];
-        for (text, host, written) in cases {
-            let hits = find_urls(text);
-            assert_eq!(hits.len(), 1, "{text:?}: {hits:?}");
-            assert_eq!(hits[0].host, host, "{text:?}");
-            assert!(hits[0].defanged, "{text:?}");
-            assert_eq!(&text[hits[0].range.clone()], written, "{text:?}");
-        }
-        let plain = find_urls("https://evil.com");
-        assert!(!plain[0].defanged);
-    }
-
-    #[test]
-    fn full_width_maps_back_to_original() {
-        let text = "公式：ｂｉｎａｎｃｅ．ｃｏｍ です";
-        let hits = find_urls(text);
-        assert_eq!(hits.len(), 1, "{hits:?}");
-        assert_eq!(hits[0].host, "binance.com");
-        assert_eq!(&text[hits[0].range.clone()], "ｂｉｎａｎｃｅ．ｃｏｍ");
-        assert!(!hits[0].defanged);
-    }
-
-    #[test]
-    fn japanese_text_ends_the_url() {
-        let text = "こちら→https://bit.ly/abcに";
-        let hits = find_urls(text);
-        assert_eq!(hits.len(), 1);
-        assert_eq!(&text[hits[0].range.clone()], "https://bit.ly/abc");
-        assert!(hits[0].shortener);
-        let text = "こちらbinance.comです。";
-        let hits = find_urls(text);
-        assert_eq!(hits.len(), 1, "{hits:?}");
-        assert_eq!(&text[hits[0].range.clone()], "binance.com");
-        let text = "「https://t.co/xyz」と、https://ja.wikipedia.org/wiki/東京、";
-        let hits = find_urls(text);
-        assert_eq!(hits.len(), 2);
-        assert_eq!(&text[hits[0].range.clone()], "https://t.co/xyz");
-        assert_eq!(&text[hits[1].range.clone()], "https://ja.wikipedia.org/wiki/");
-        // An all-CJK label is an IDN label; prose glued to its left cannot be told
-        // apart from it, prose glued to an ASCII label can.
-        let text = "詳細は 日本語.jpへ";
-        assert_eq!(hosts(text), ["xn--wgv71a119e.jp"]);
-        let text = "“https://x.com/a”…";
-        assert_eq!(&text[find_urls(text)[0].range.clone()], "https://x.com/a");
-    }
-
-    #[test]
-    fn idn_hosts() {
-        let hits = find_urls("bịnance.com");
-        assert_eq!(hits.len(), 1);
-        assert!(hits[0].host.starts_with("xn--bnance-"));
-        assert!(hits[0].idn);
-        assert_eq!(hits[0].host_unicode, "bịnance.com");
-        let hits = find_urls("http://xn--bnance-bl8b.com/");
-        assert!(hits[0].idn);
-        assert_eq!(hits[0].host_unicode, "bịnance.com");
-    }
-
-    #[test]
-    fn parse_link_targets() {
-        let hit = parse_link(" https://bit.ly/x ").expect("link");
-        assert_eq!(hit.range, 0..18);
-        assert!(hit.shortener && hit.explicit_scheme);
-        let hit = parse_link("binance-login.github.io").expect("bare");
-        assert_eq!(hit.registrable.as_deref(), Some("binance-login.github.io"));
-        assert!(parse_link("/relative/path").is_none());
-        assert!(parse_link("#top").is_none());
-        assert!(parse_link("javascript:alert(1)").is_none());
-        assert!(parse_link("page.html").is_none());
-        assert_eq!(parse_link("//evil.com/x").map(|h| h.host).as_deref(), Some("evil.com"));
-        assert!(parse_link("hxxps://evil[.]com").is_some_and(|h| h.defanged));
-        assert_eq!(parse_link("<https://a.io>").map(|h| h.host).as_deref(), Some("a.io"));
-    }
-
-    #[test]
-    fn registrable_domains() {
-        assert_eq!(registrable_domain("accounts.binance.com").as_deref(), Some("binance.com"));
-        assert_eq!(registrable_domain("x.y.web.app").as_deref(), Some("y.web.app"));
-        assert_eq!(registrable_domain("BÜCHER.de").as_deref(), Some("xn--bcher-kva.de"));
-        assert_eq!(registrable_domain("127.0.0.1"), None);
-        assert_eq!(registrable_domain("foo.unknowntld"), None);
-        assert_eq!(registrable_domain("co.uk"), None);
-        assert_eq!(registrable_domain(""), None);
-    }
-
-    #[test]
-    fn userinfo_trick_reports_real_host() {
-        let hits = find_urls("http://binance.com@evil.io/x");
-        assert_eq!(hits[0].host, "evil.io");
-    }
 
     /// Deterministic random strings rich in marker fragments.
     fn marker_heavy_strings(seed: u64, count: usize) -> Vec<String> {
@@ -1168,8 +1024,5 @@ mod tests {
             let _ = find_urls(t);
             let _ = parse_link(t);
         }
-        let fw = find_urls("ｈｔｔｐｓ：／／ａｂｃ．ｃｏｍ／ｘ");
-        assert_eq!(fw[0].host, "abc.com");
-        assert!(fw[0].explicit_scheme);
     }
 }
