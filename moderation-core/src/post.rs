@@ -125,18 +125,10 @@ impl Post {
     }
 }
 
-/// Decodes any JSON value and, on failure, names the field serde was in
-/// (`author.trust_level`), so a service can say which field was wrong.
-/// Trailing data after the value is an error too. [`Post::from_json`] is
-/// this plus the repair of lone UTF-16 surrogates.
-///
-/// ```
-/// use moderation_core::{Error, post::decode_json};
-///
-/// let e = decode_json::<moderation_core::Post>(r#"{"id": "1", "body": 5}"#).unwrap_err();
-/// assert!(matches!(e, Error::Post { field: Some(f), .. } if f == "body"));
-/// ```
-pub fn decode_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, Error> {
+/// Decodes a post and, on failure, names the field serde was in
+/// (`author.trust_level`), so a caller can say which field was wrong.
+/// Trailing data after the value is an error too.
+fn decode_json(json: &str) -> Result<Post, Error> {
     let mut de = serde_json::Deserializer::from_str(json);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -156,7 +148,7 @@ pub fn decode_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, Erro
     Ok(value)
 }
 
-pub(crate) fn missing_field(message: &str) -> Option<String> {
+fn missing_field(message: &str) -> Option<String> {
     let rest = message.strip_prefix("missing field `")?;
     Some(rest[..rest.find('`')?].to_string())
 }

@@ -344,10 +344,24 @@ pub fn body_text(body: &Result<Bytes, BytesRejection>) -> Result<&str, ApiError>
 /// Decodes a JSON body, whatever its content type; errors name the field
 /// (`items[2]`, `action`). Unknown fields are ignored.
 pub fn read_json<T: DeserializeOwned>(body: &Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
-    moderation_core::post::decode_json(body_text(body)?).map_err(|e| match e {
-        moderation_core::Error::Post { message, field } => ApiError::bad("invalid_json", message, field),
-        other => ApiError::bad("invalid_json", other.to_string(), None),
-    })
+    let json = body_text(body)?;
+    let mut de = serde_json::Deserializer::from_str(json);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        // A missing field is reported at its parent; serde names it in the
+        // message. "?" is serde_path_to_error's "somewhere it could not tell"
+        // (a syntax error before any key): no field to name.
+        let field = match (path.as_str(), missing_field(&message)) {
+            (".", Some(name)) => Some(name),
+            (".", None) | ("?", _) => None,
+            (parent, Some(name)) => Some(format!("{parent}.{name}")),
+            (p, None) => Some(p.to_string()),
+        };
+        ApiError::bad("invalid_json", message, field)
+    })?;
+    de.end().map_err(|e| ApiError::bad("invalid_json", e.to_string(), None))?;
+    Ok(value)
 }
 
 fn missing_field(message: &str) -> Option<String> {
