@@ -6,8 +6,9 @@
 //!
 //! | module | job |
 //! |---|---|
+//! | [`app`] | the use cases, one method each (score, submit, report, list, claim, decide, audit, export, rules, keys), with the input checks and [`app::AppError`] |
 //! | [`server`] | the whole service: `run(listener, state, shutdown)` starts HTTP, the webhook worker and the rules poller (tests bind port 0) |
-//! | [`api`] | the JSON routes, auth, errors naming the field, the OpenAPI document |
+//! | [`api`] | the JSON routes: decoding, the key behind a request, errors (one code → status table), the OpenAPI document |
 //! | [`ui`] | the moderator pages: sessions, CSRF, CSP, templates, keyboard |
 //! | [`queue`] | the queue's rules without a database: statuses, priority, edits, reports |
 //! | [`store`] | the database: SQLite embedded by default, PostgreSQL for several instances; migrations; claims, decisions, audit log, outbox |
@@ -20,6 +21,7 @@
 //! | [`clock`] | injectable time (tests move it instead of sleeping) |
 
 pub mod api;
+pub mod app;
 pub mod clock;
 pub mod config;
 pub mod engine;

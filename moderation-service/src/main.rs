@@ -205,7 +205,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// `moderation serve`: until Ctrl-C or SIGTERM, then in-flight requests finish.
 fn serve(config: moderation_service::config::Config) -> anyhow::Result<ExitCode> {
-    use moderation_service::{clock::SystemClock, engine::LiveEngine, server};
+    use moderation_service::{app::App, clock::SystemClock, engine::LiveEngine, server};
     let logs = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr);
@@ -226,8 +226,8 @@ fn serve(config: moderation_service::config::Config) -> anyhow::Result<ExitCode>
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         tracing::info!(address = %listener.local_addr()?, database, model = ?engine.get().model().map(|m| m.version().to_string()), "serving");
         moderation_service::metrics::handle();
-        let state = server::state(store.clone(), engine, config, std::sync::Arc::new(SystemClock));
-        server::run(listener, state, shutdown_signal()).await?;
+        let app = std::sync::Arc::new(App::new(store.clone(), engine, config, std::sync::Arc::new(SystemClock)));
+        server::run(listener, app, shutdown_signal()).await?;
         store.close().await;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)

@@ -6,31 +6,17 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
-use crate::api::{self, AppState};
-use crate::clock::Clock;
-use crate::config::Config;
-use crate::engine::LiveEngine;
-use crate::store::Store;
+use crate::app::App;
 use crate::webhook::Worker;
-use crate::writer::SubmitWriter;
 
-/// The state a server runs with. Starts the submission writer, so call it
-/// inside the tokio runtime.
-pub fn state(store: Store, engine: Arc<LiveEngine>, config: Config, clock: Arc<dyn Clock>) -> Arc<AppState> {
-    let writer = SubmitWriter::start(store.clone(), config.queue.clone(), clock.clone(), config.pg_pool as usize / 2);
-    let keys = crate::keys::KeyCache::new(i64::try_from(config.key_cache_ms).unwrap_or(i64::MAX));
-    Arc::new(AppState {
-        engine,
-        store,
-        config: Arc::new(config),
-        clock,
-        webhook_wake: Arc::new(Notify::new()),
-        writer,
-        keys,
-    })
+/// Every route: the JSON API and the moderator pages, with the JSON 404,
+/// the request metrics and the body limit around both.
+pub fn router(app: Arc<App>) -> Router {
+    crate::api::finish(crate::api::routes().merge(crate::ui::routes()), app)
 }
 
 /// Serves until `shutdown` completes. Then in-flight requests finish, the
@@ -38,19 +24,19 @@ pub fn state(store: Store, engine: Arc<LiveEngine>, config: Config, clock: Arc<d
 /// tried are handed back for the next start) and the poller stops.
 pub async fn run(
     listener: TcpListener,
-    state: Arc<AppState>,
+    app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    if let Err(e) = state.engine.refresh(&state.store).await {
+    if let Err(e) = app.engine.refresh(&app.store).await {
         tracing::warn!(error = %e, "cannot load stored rules; serving the default pack until the next poll");
     }
     let (stop, stopped) = watch::channel(false);
-    let poll = Duration::from_millis(state.config.rules_poll_ms.max(10));
-    let poller = tokio::spawn(state.engine.clone().poll(state.store.clone(), poll, stopped.clone()));
+    let poll = Duration::from_millis(app.config.rules_poll_ms.max(10));
+    let poller = tokio::spawn(app.engine.clone().poll(app.store.clone(), poll, stopped.clone()));
     let worker =
-        Worker::new(state.store.clone(), state.clock.clone(), state.config.webhook.clone(), state.webhook_wake.clone());
+        Worker::new(app.store.clone(), app.clock.clone(), app.config.webhook.clone(), app.webhook_wake.clone());
     let worker = tokio::spawn(worker.run(stopped));
-    let served = api::serve(listener, state, shutdown).await;
+    let served = axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await;
     let _ = stop.send(true);
     let _ = worker.await;
     let _ = poller.await;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use harness::{Db, Receiver, T0, TestServer, eventually};
 use moderation_service::clock::ManualClock;
 use moderation_service::keys::Role;
-use moderation_service::{api, webhook};
+use moderation_service::{app, webhook};
 use serde_json::{Value, json};
 
 /// Scored `hold` by the shipped model (a reject would skip the queue).
@@ -111,7 +111,7 @@ both!(the_whole_lifecycle, postgres_the_whole_lifecycle, |db: Db| async move {
     let early =
         reqwest::Client::new().get(format!("{}/v1/export", server.base)).bearer_auth(&key_a).send().await.unwrap();
     assert_eq!(early.text().await.unwrap(), "", "not before it settles");
-    server.clock.advance(api::queue::EXPORT_SETTLE_MS);
+    server.clock.advance(app::EXPORT_SETTLE_MS);
     let resp =
         reqwest::Client::new().get(format!("{}/v1/export", server.base)).bearer_auth(&key_a).send().await.unwrap();
     assert_eq!(resp.headers()["content-type"], "application/x-ndjson");
@@ -307,7 +307,7 @@ both!(leaked_secrets_are_never_stored, postgres_leaked_secrets_are_never_stored,
     let (_, detail) = server.call("GET", &format!("/v1/items/{item}"), Some(&m), None).await;
     assert!(detail["item"]["post"]["body"].as_str().unwrap().starts_with("my wallet is empty"));
     assert!(!detail.to_string().contains("abandon"), "{detail}");
-    server.clock.advance(api::queue::EXPORT_SETTLE_MS);
+    server.clock.advance(app::EXPORT_SETTLE_MS);
     let export = reqwest::Client::new().get(format!("{}/v1/export", server.base)).bearer_auth(&m).send().await.unwrap();
     let text = export.text().await.unwrap();
     assert!(text.contains("\"exposure\":1") && !text.contains("abandon"), "{text}");
@@ -1041,7 +1041,7 @@ both!(exports_label_the_post_as_decided, postgres_exports_label_the_post_as_deci
     // The author edits the removed post into something harmless.
     let (_, v) = server.call("POST", "/v1/posts", Some(&forum), Some(post("p1", BENIGN))).await;
     assert_eq!((v["status"].as_str(), v["version"].as_i64()), (Some("removed"), Some(3)));
-    server.clock.advance(api::queue::EXPORT_SETTLE_MS);
+    server.clock.advance(app::EXPORT_SETTLE_MS);
     let resp = reqwest::Client::new().get(format!("{}/v1/export", server.base)).bearer_auth(&m).send().await.unwrap();
     let line: Value = serde_json::from_str(resp.text().await.unwrap().trim()).unwrap();
     assert_eq!(line["body"], SCAM, "the label goes with the text the moderator saw");

@@ -4,16 +4,19 @@
 //!
 //! | module | routes |
 //! |---|---|
-//! | [`posts`] | score, submit and report (forum keys) |
-//! | [`queue`] | the review queue, decisions, audit log, export (moderator and admin keys) |
+//! | [`intake`] | score, submit and report (forum keys) |
+//! | [`moderation`] | the review queue, decisions, audit log, export (moderator and admin keys) |
 //! | [`admin`] | rule layers and API keys (admin keys; moderators may read and validate rules) |
+//!
+//! Each handler reads the request, finds the key, calls one use case of
+//! [`App`] and writes its answer; [`ApiError`] maps the use cases' errors
+//! to statuses through one table ([`Code::http_status`]).
 //!
 //! Bad input never reaches a 500: bodies are read as bytes (any content
 //! type) and decoded so errors name the field; over-long bodies get a JSON
 //! 413. Errors of the machine (the database is down) are 503s and say so
 //! without echoing input.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -25,132 +28,56 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use utoipa::OpenApi;
 
-use crate::clock::Clock;
-use crate::config::Config;
-use crate::engine::LiveEngine;
+use crate::app::{App, AppError, Code};
 use crate::keys::{KeyRecord, Role};
-use crate::store::Store;
 
 pub mod admin;
-pub mod posts;
-pub mod queue;
+pub mod intake;
+pub mod moderation;
 
 /// Largest request body accepted, by default (posts are scanned up to
 /// 64 KiB per field; this leaves room for JSON escaping).
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 
-/// What every handler shares.
-#[derive(Debug)]
-pub struct AppState {
-    /// Rules and model; swapped when rules change.
-    pub engine: Arc<LiveEngine>,
-    /// The database.
-    pub store: Store,
-    /// The configuration in force.
-    pub config: Arc<Config>,
-    /// Time (a manual clock in tests).
-    pub clock: Arc<dyn Clock>,
-    /// Wakes the webhook worker when a decision is written.
-    pub webhook_wake: Arc<Notify>,
-    /// Group-commits submissions.
-    pub writer: crate::writer::SubmitWriter,
-    /// Recently used keys (see [`crate::keys::KeyCache`] for the revocation bound).
-    pub keys: crate::keys::KeyCache,
-}
-
-impl AppState {
-    /// Milliseconds now, by the injected clock.
-    pub fn now(&self) -> i64 {
-        self.clock.now_ms()
-    }
-
-    /// A moderator's decision, the one path for the API and the pages: the
-    /// store write (with a webhook for forums that have a URL), the
-    /// decision counter, and a wake-up for the webhook worker.
-    pub async fn decide(
-        &self,
-        key: &KeyRecord,
-        id: i64,
-        d: &crate::queue::DecisionInput,
-    ) -> Result<Result<crate::store::Item, crate::store::DecideError>, crate::store::StoreError> {
-        // Notes are stored, shown and sent in webhooks: no secret in clear.
-        let engine = self.engine.get();
-        let d = &crate::queue::DecisionInput {
-            reason: crate::queue::mask_secrets(&engine, d.reason.clone()),
-            note: crate::queue::mask_secrets(&engine, d.note.clone()),
-            ..d.clone()
-        };
-        let webhooks = &self.config.webhook;
-        let webhook_for = |forum: &str| webhooks.url_for(forum).is_some();
-        let result = self.store.decide(id, &key.id, &key.forums, d, &webhook_for, self.now()).await?;
-        if result.is_ok() {
-            metrics::counter!("moderation_decisions_total", "action" => d.action.as_str()).increment(1);
-            self.webhook_wake.notify_one();
-        }
-        Ok(result)
-    }
-}
-
-/// `value` if it is in `range`, else a 400 naming `field`.
-pub fn within(
-    code: &'static str,
-    field: &str,
-    value: u32,
-    range: std::ops::RangeInclusive<u32>,
-) -> Result<u32, ApiError> {
-    if range.contains(&value) {
-        Ok(value)
-    } else {
-        let message = format!("{field} must be between {} and {}", range.start(), range.end());
-        Err(ApiError::bad(code, message, Some(field.into())))
-    }
-}
-
-/// Serves HTTP until `shutdown` completes, then finishes in-flight
-/// requests. The background work (webhooks, rule reloads) is started by
-/// [`crate::server::run`], which tests and `moderation serve` call.
-pub async fn serve(
-    listener: TcpListener,
-    state: Arc<AppState>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
-}
-
-/// The routes.
-pub fn router(state: Arc<AppState>) -> Router {
-    let body_limit = state.config.body_limit;
+/// The JSON routes (`/healthz`, `/readyz`, `/openapi.json`, `/metrics`,
+/// `/v1/…`), without a fallback: [`crate::server::router`] composes them
+/// with the pages.
+pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/openapi.json", get(openapi))
         .route("/metrics", get(admin::metrics))
-        .route("/v1/score", post(posts::score))
-        .route("/v1/posts", post(posts::submit))
-        .route("/v1/reports", post(posts::report))
-        .route("/v1/queue", get(queue::list))
-        .route("/v1/queue/claim", post(queue::claim_next))
-        .route("/v1/items/{id}", get(queue::item))
-        .route("/v1/items/{id}/claim", post(queue::claim))
-        .route("/v1/items/{id}/release", post(queue::release))
-        .route("/v1/items/{id}/decision", post(queue::decide))
-        .route("/v1/decisions", post(queue::decide_many))
-        .route("/v1/audit", get(queue::audit))
-        .route("/v1/export", get(queue::export))
+        .route("/v1/score", post(intake::score))
+        .route("/v1/posts", post(intake::submit))
+        .route("/v1/reports", post(intake::report))
+        .route("/v1/queue", get(moderation::list))
+        .route("/v1/queue/claim", post(moderation::claim_next))
+        .route("/v1/items/{id}", get(moderation::item))
+        .route("/v1/items/{id}/claim", post(moderation::claim))
+        .route("/v1/items/{id}/release", post(moderation::release))
+        .route("/v1/items/{id}/decision", post(moderation::decide))
+        .route("/v1/decisions", post(moderation::decide_many))
+        .route("/v1/audit", get(moderation::audit))
+        .route("/v1/export", get(moderation::export))
         .route("/v1/rules", get(admin::rules).put(admin::put_rules).delete(admin::delete_rules))
         .route("/v1/rules/validate", post(admin::validate_rules))
         .route("/v1/keys", get(admin::list_keys).post(admin::create_key))
         .route("/v1/keys/{id}", axum::routing::delete(admin::revoke_key))
-        .merge(crate::ui::router())
+}
+
+/// Wraps a router with what every route shares: the JSON 404 and 405, the
+/// request metrics and the body limit.
+pub fn finish(router: Router<Arc<App>>, app: Arc<App>) -> Router {
+    let body_limit = app.config.body_limit;
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(DefaultBodyLimit::max(body_limit))
-        .with_state(state)
+        .with_state(app)
 }
 
 /// The OpenAPI document, generated from the handlers and the types.
@@ -159,9 +86,9 @@ pub fn router(state: Arc<AppState>) -> Router {
     info(title = "moderation", description = "Scores forum posts for spam, scams, misinformation and leaked secrets; keeps the review queue."),
     paths(
         healthz, readyz, admin::metrics,
-        posts::score, posts::submit, posts::report,
-        queue::list, queue::claim_next, queue::item, queue::claim, queue::release, queue::decide, queue::decide_many,
-        queue::audit, queue::export,
+        intake::score, intake::submit, intake::report,
+        moderation::list, moderation::claim_next, moderation::item, moderation::claim, moderation::release,
+        moderation::decide, moderation::decide_many, moderation::audit, moderation::export,
         admin::rules, admin::put_rules, admin::delete_rules, admin::validate_rules,
         admin::list_keys, admin::create_key, admin::revoke_key,
     ),
@@ -225,97 +152,90 @@ pub struct Status {
 /// request; machine errors (503) say which dependency failed.
 #[derive(Debug)]
 pub struct ApiError {
-    status: StatusCode,
+    code: Code,
     detail: ErrorDetail,
 }
 
 impl ApiError {
-    /// An error with a status, a code and a message.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, detail: ErrorDetail { code, message: message.into(), ..ErrorDetail::default() } }
+    /// An error with a code and a message.
+    pub fn new(code: Code, message: impl Into<String>) -> ApiError {
+        ApiError {
+            code,
+            detail: ErrorDetail { code: code.as_str(), message: message.into(), ..ErrorDetail::default() },
+        }
     }
 
     /// 400 naming the field at fault.
-    pub fn bad(code: &'static str, message: impl Into<String>, field: Option<String>) -> ApiError {
-        let mut e = ApiError::new(StatusCode::BAD_REQUEST, code, message);
+    pub fn bad(code: Code, message: impl Into<String>, field: Option<String>) -> ApiError {
+        let mut e = ApiError::new(code, message);
         e.detail.field = field;
         e
     }
 
-    /// 404.
-    pub fn not_found(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    /// A use case's error; invalid input gets `invalid` (`invalid_json` for
+    /// a body, `invalid_query` for a query string).
+    pub fn from_app(e: AppError, invalid: Code) -> ApiError {
+        let mut out = ApiError::new(e.code(invalid), e.to_string());
+        match e {
+            AppError::Invalid { field, .. } => out.detail.field = field,
+            AppError::Rules { line, rule_id, .. } => {
+                out.detail.line = line;
+                out.detail.rule_id = rule_id;
+            }
+            AppError::Held(claim) => out.detail.claim = Some(claim),
+            _ => {}
+        }
+        out
+    }
+
+    /// A use case's error about query parameters.
+    pub fn query(e: AppError) -> ApiError {
+        ApiError::from_app(e, Code::InvalidQuery)
     }
 
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.code.http_status()
+    }
+
+    /// What the body says.
+    pub fn detail(self) -> ErrorDetail {
+        self.detail
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(ErrorBody { error: self.detail })).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
+        let status = self.status();
+        let mut response = (status, Json(ErrorBody { error: self.detail })).into_response();
+        if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
         }
         response
     }
 }
 
+/// Errors of use cases that read a JSON body: invalid input is `invalid_json`.
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> ApiError {
+        ApiError::from_app(e, Code::InvalidJson)
+    }
+}
+
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> ApiError {
-        // Input the handlers' checks missed but the database refuses
-        // (PostgreSQL: a character it cannot store, an index entry over its
-        // size limit) is still the client's fault, not a reason to retry.
-        if let crate::store::StoreError::Database(sqlx::Error::Database(d)) = &e {
-            if matches!(d.code().as_deref(), Some("22021" | "22P05" | "54000")) {
-                return ApiError::bad(
-                    "invalid_input",
-                    "the database cannot store a value of this request as given",
-                    None,
-                );
-            }
-        }
-        tracing::error!(error = %e, "store");
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable; retry later")
+        ApiError::from(AppError::from(e))
     }
 }
 
-/// The key behind a request, if its role is one of `allowed`. A key found
-/// in the last `key_cache_ms` is not looked up again: a revocation holds on
-/// the instance that made it at once, on the others within that bound.
-pub async fn authorize(state: &AppState, headers: &HeaderMap, allowed: &[Role]) -> Result<KeyRecord, ApiError> {
+/// The key behind a request, if its role is one of `allowed`.
+pub async fn authorize(app: &App, headers: &HeaderMap, allowed: &[Role]) -> Result<KeyRecord, ApiError> {
     let token = bearer(headers)?;
-    let hash = crate::keys::token_hash(token);
-    let now = state.now();
-    let key = match state.keys.get(&hash, now) {
-        Some(key) => key,
-        None => {
-            let generation = state.keys.generation();
-            let key = state.store.find_key(token).await?.ok_or_else(|| unauthorized("unknown or revoked API key"))?;
-            state.keys.put(hash, key.clone(), now, generation);
-            key
-        }
-    };
-    if !allowed.contains(&key.role) {
-        let roles: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("this needs {} key; this key is {}", with_article(&roles.join(" or ")), key.role.as_str()),
-        ));
-    }
-    Ok(key)
-}
-
-fn with_article(noun: &str) -> String {
-    let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
-    format!("{article} {noun}")
+    Ok(app.authorize(token, allowed).await?)
 }
 
 fn unauthorized(message: &str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    ApiError::new(Code::Unauthorized, message)
 }
 
 /// The bearer token of a request.
@@ -333,12 +253,13 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
 pub fn body_text(body: &Result<Bytes, BytesRejection>) -> Result<&str, ApiError> {
     let bytes = body.as_ref().map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is over the size limit")
+            ApiError::new(Code::BodyTooLarge, "the request body is over the size limit")
         } else {
-            ApiError::bad("invalid_body", e.body_text(), None)
+            ApiError::bad(Code::InvalidBody, e.body_text(), None)
         }
     })?;
-    std::str::from_utf8(bytes).map_err(|e| ApiError::bad("invalid_json", format!("the body is not UTF-8: {e}"), None))
+    std::str::from_utf8(bytes)
+        .map_err(|e| ApiError::bad(Code::InvalidJson, format!("the body is not UTF-8: {e}"), None))
 }
 
 /// Decodes a JSON body, whatever its content type; errors name the field
@@ -358,9 +279,9 @@ pub fn read_json<T: DeserializeOwned>(body: &Result<Bytes, BytesRejection>) -> R
             (parent, Some(name)) => Some(format!("{parent}.{name}")),
             (p, None) => Some(p.to_string()),
         };
-        ApiError::bad("invalid_json", message, field)
+        ApiError::bad(Code::InvalidJson, message, field)
     })?;
-    de.end().map_err(|e| ApiError::bad("invalid_json", e.to_string(), None))?;
+    de.end().map_err(|e| ApiError::bad(Code::InvalidJson, e.to_string(), None))?;
     Ok(value)
 }
 
@@ -369,40 +290,11 @@ fn missing_field(message: &str) -> Option<String> {
     Some(rest[..rest.find('`')?].to_string())
 }
 
-/// Longest id (post, author, reporter) and reason code accepted, in bytes.
-pub const MAX_ID_BYTES: usize = 256;
-/// Longest free-text note accepted, in bytes.
-pub const MAX_NOTE_BYTES: usize = 10_000;
-
-/// Refuses text a database cannot store as given (NUL characters) or that
-/// is over `max_bytes` (ids must fit an index entry).
-pub fn check_text(field: &str, value: &str, max_bytes: usize) -> Result<(), ApiError> {
-    if value.contains('\0') {
-        return Err(ApiError::bad("invalid_json", format!("`{field}` contains a NUL character"), Some(field.into())));
-    }
-    if value.len() > max_bytes {
-        return Err(ApiError::bad("invalid_json", format!("`{field}` is over {max_bytes} bytes"), Some(field.into())));
-    }
-    Ok(())
-}
-
-/// Refuses a `forum` parameter that no key could be scoped to.
-pub fn check_forum(forum: Option<&str>) -> Result<(), ApiError> {
-    match forum {
-        Some(f) if !crate::keys::valid_forum_id(f) => Err(ApiError::bad(
-            "invalid_query",
-            format!("`{}` is not a forum id", f.escape_debug()),
-            Some("forum".into()),
-        )),
-        _ => Ok(()),
-    }
-}
-
 /// A path segment (`{id}`); one that is not UTF-8 names nothing that exists.
 pub fn path_segment(
     path: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<String, ApiError> {
-    path.map(|p| p.0).map_err(|_| ApiError::not_found("no such item or key (the id is not valid UTF-8)"))
+    path.map(|p| p.0).map_err(|_| ApiError::new(Code::NotFound, "no such item or key (the id is not valid UTF-8)"))
 }
 
 /// Decodes a query string; errors name the parameter.
@@ -416,7 +308,7 @@ pub fn read_query<T: DeserializeOwned>(query: Option<&str>) -> Result<T, ApiErro
             None if path != "." && path != "?" => Some(path),
             None => None,
         };
-        ApiError::bad("invalid_query", message, field)
+        ApiError::bad(Code::InvalidQuery, message, field)
     })
 }
 
@@ -428,8 +320,8 @@ async fn healthz() -> Json<Status> {
 
 /// Readiness: the database answers.
 #[utoipa::path(get, path = "/readyz", responses((status = 200, body = Status), (status = 503, body = ErrorBody)))]
-async fn readyz(State(state): State<Arc<AppState>>) -> Result<Json<Status>, ApiError> {
-    state.store.ping().await?;
+async fn readyz(State(app): State<Arc<App>>) -> Result<Json<Status>, ApiError> {
+    app.store.ping().await.map_err(AppError::from)?;
     Ok(Json(Status { status: "ready" }))
 }
 
@@ -437,10 +329,11 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
-async fn not_found() -> ApiError {
-    ApiError::not_found("no such route")
+/// The JSON 404 of every unknown route.
+pub async fn not_found() -> ApiError {
+    ApiError::new(Code::NotFound, "no such route")
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+    ApiError::new(Code::MethodNotAllowed, "this route does not take that method")
 }

@@ -27,7 +27,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 
-use crate::api::AppState;
+use crate::app::{App, AppError, Code};
 use crate::keys::{KeyRecord, Role};
 
 mod pages;
@@ -43,8 +43,8 @@ const LOGIN_COOKIE: &str = "mod_login";
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
                        form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// The `/ui` routes (merged into the API router).
-pub fn router() -> Router<Arc<AppState>> {
+/// The `/ui` routes ([`crate::server::router`] merges them with the API's).
+pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/ui", get(pages::queue))
         .route("/ui/login", get(login_page).post(login))
@@ -130,6 +130,29 @@ impl From<crate::store::StoreError> for UiError {
     }
 }
 
+impl From<AppError> for UiError {
+    fn from(e: AppError) -> UiError {
+        let status = e.code(Code::InvalidInput).http_status();
+        let message = match &e {
+            AppError::Unavailable(_) => "The database is unavailable; try again shortly.".to_string(),
+            AppError::NotFound(_) => "No such item.".to_string(),
+            other => sentence(&other.to_string()),
+        };
+        UiError::Bad(status, message)
+    }
+}
+
+/// `text` as a sentence: capitalized, ending in a full stop.
+pub fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars.next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
+    out.push_str(chars.as_str());
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
 impl IntoResponse for UiError {
     fn into_response(self) -> Response {
         match self {
@@ -172,7 +195,7 @@ fn set_cookie(name: &str, value: &str, max_age_s: i64, secure: bool) -> HeaderVa
 }
 
 /// The moderator behind a request, from the session cookie.
-pub async fn moderator(state: &AppState, headers: &HeaderMap) -> Result<Moderator, UiError> {
+pub async fn moderator(state: &App, headers: &HeaderMap) -> Result<Moderator, UiError> {
     let token = cookie(headers, SESSION_COOKIE).ok_or(UiError::Login)?;
     let session = state.store.session(&token, state.now()).await?.ok_or(UiError::Login)?;
     if !matches!(session.key.role, Role::Moderator | Role::Admin) {
@@ -230,12 +253,12 @@ fn login_form(secure: bool, error: Option<String>, status: StatusCode) -> Respon
     response
 }
 
-async fn login_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+async fn login_page(State(state): State<Arc<App>>, headers: HeaderMap) -> Response {
     login_form(secure(&state, &headers), None, StatusCode::OK)
 }
 
 /// Whether cookies get `Secure`: over TLS, or always when configured.
-fn secure(state: &AppState, headers: &HeaderMap) -> bool {
+fn secure(state: &App, headers: &HeaderMap) -> bool {
     state.config.secure_cookies || over_tls(headers)
 }
 
@@ -244,11 +267,7 @@ struct LoginForm {
     key: String,
 }
 
-async fn login(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+async fn login(State(state): State<Arc<App>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
     let f: LoginForm = match form(&body, &expected) {
         Ok(f) => f,
@@ -286,11 +305,7 @@ async fn login(
     response
 }
 
-async fn logout(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+async fn logout(State(state): State<Arc<App>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     let result = async {
         let m = moderator(&state, &headers).await?;
         let _: serde::de::IgnoredAny = form(&body, &m.csrf)?;

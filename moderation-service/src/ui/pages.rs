@@ -10,11 +10,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use moderation_core::{Category, Decision, Field, Format};
 use serde::Deserialize;
 
-use super::{Moderator, Page, UiError, form, html, moderator, render};
-use crate::api::AppState;
+use super::{Moderator, Page, UiError, form, html, moderator, render, sentence};
+use crate::app::{App, AppError, AuditInput, ListInput, in_scope};
 use crate::keys::Role;
 use crate::queue::{Action, DecisionInput, Status};
-use crate::store::{AuditFilter, DecideError, Item, ListFilter, RuleLayer};
+use crate::store::{Item, RuleLayer};
 
 /// Reason codes offered with a decision; removals naming a category label
 /// the export.
@@ -90,7 +90,7 @@ fn row(item: &Item, now: i64) -> Row {
 
 /// The queue: counts, filters, rows in priority order.
 pub(super) async fn queue(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<App>>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, UiError> {
@@ -100,17 +100,19 @@ pub(super) async fn queue(
     let category = Category::ALL.into_iter().find(|c| c.as_str() == q.category);
     let forum = Some(q.forum.trim().to_string()).filter(|f| !f.is_empty() && crate::keys::valid_forum_id(f));
     let min_score = q.min_score.trim().parse::<f64>().ok().filter(|s| (0.0..=1.0).contains(s)).unwrap_or(0.0);
-    let filter = ListFilter { status, category, forum: forum.clone(), min_score };
-    let cursor = crate::store::decode_cursor(&q.cursor);
+    // A mangled cursor shows the first page rather than an error.
+    let cursor = Some(q.cursor).filter(|c| crate::store::decode_cursor(c).is_some());
     let now = state.now();
-    let page = state.store.list(&filter, &m.key.forums, cursor, 50, now).await?;
-    let counts = state
-        .store
-        .queue_counts(&m.key.forums)
-        .await?
-        .into_iter()
-        .map(|(s, c, n)| (s.as_str(), c.as_str(), n))
-        .collect();
+    let input = ListInput {
+        status: Some(status),
+        category,
+        forum: forum.clone(),
+        min_score: Some(min_score),
+        limit: Some(50),
+        cursor,
+    };
+    let page = state.list(&m.key, input).await?;
+    let counts = state.queue_counts(&m.key).await?.into_iter().map(|(s, c, n)| (s.as_str(), c.as_str(), n)).collect();
     let next = page.next.map(|c| {
         let mut params = vec![("status", status.as_str().to_string()), ("cursor", c)];
         if let Some(cat) = category {
@@ -190,18 +192,13 @@ fn when(ms: i64) -> String {
 }
 
 async fn item_page(
-    state: &AppState,
+    state: &App,
     m: &Moderator,
     id: i64,
     error: Option<String>,
     notice: Option<String>,
 ) -> Result<Response, UiError> {
-    let now = state.now();
-    let item = state
-        .store
-        .item(id, &m.key.forums, now)
-        .await?
-        .ok_or_else(|| UiError::Bad(StatusCode::NOT_FOUND, "No such item.".into()))?;
+    let crate::app::ItemDetail { item, reports, audit } = state.item(&m.key, id).await?;
     let verdict = item.verdict.clone();
     let v = verdict.as_ref();
     let title = item.post.title.as_deref().map(|t| render::highlight(t, Field::Title, v));
@@ -234,10 +231,7 @@ async fn item_page(
             Category::ALL.iter().map(|c| (c.as_str(), v.scores.get(*c), format!("{:.2}", v.scores.get(*c)))).collect()
         })
         .unwrap_or_default();
-    let reports = state
-        .store
-        .reports(id)
-        .await?
+    let reports = reports
         .into_iter()
         .map(|r| ReportRow {
             reason: render::defang(&r.reason),
@@ -247,30 +241,15 @@ async fn item_page(
             note: render::defang(&r.note),
         })
         .collect();
-    let history = match item.post.author.as_ref() {
-        Some(a) => state
-            .store
-            .author_history(&item.forum, &a.id, id, 20, now)
-            .await?
-            .into_iter()
-            .map(|h| {
-                (
-                    h.id,
-                    render::opening(h.post.title.as_deref(), &h.post.body, 60),
-                    h.status.as_str(),
-                    h.decision.as_str(),
-                )
-            })
-            .collect(),
-        None => Vec::new(),
-    };
-    let audit = state
-        .store
-        .audit(&AuditFilter { item_id: Some(id), ..AuditFilter::default() }, 50)
+    let history = state
+        .author_history(&item, 20)
         .await?
         .into_iter()
-        .map(|e| (when(e.at), e.action, e.actor, e.reason))
+        .map(|h| {
+            (h.id, render::opening(h.post.title.as_deref(), &h.post.body, 60), h.status.as_str(), h.decision.as_str())
+        })
         .collect();
+    let audit = audit.into_iter().take(50).map(|e| (when(e.at), e.action, e.actor, e.reason)).collect();
     let default_reason = match item.category {
         Category::Scam => "scam",
         Category::Spam => "spam",
@@ -305,7 +284,7 @@ async fn item_page(
 
 /// One item, with everything to decide it. Viewing changes nothing.
 pub(super) async fn item(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<App>>,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
@@ -319,7 +298,7 @@ pub(super) async fn item(
 
 /// Claims the item for this moderator, releasing any other they hold.
 pub(super) async fn claim(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<App>>,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
@@ -327,17 +306,13 @@ pub(super) async fn claim(
     let m = moderator(&state, &headers).await?;
     let id = item_id(path)?;
     let _: serde::de::IgnoredAny = form(&body, &m.csrf)?;
-    let now = state.now();
-    match state.store.claim(id, &m.key.id, &m.key.forums, state.config.queue.lease_ms(), now).await? {
-        Ok(_) => {
-            state.store.release_others(&m.key.id, id, now).await?;
-            Ok(Redirect::to(&format!("/ui/items/{id}")).into_response())
-        }
-        Err(crate::store::ClaimError::Held(c)) => {
+    match state.claim_only(&m.key, id).await {
+        Ok(_) => Ok(Redirect::to(&format!("/ui/items/{id}")).into_response()),
+        Err(AppError::Held(c)) => {
             item_page(&state, &m, id, Some(format!("{} holds this item until {}.", c.by, when(c.expires_at))), None)
                 .await
         }
-        Err(crate::store::ClaimError::NotFound) => Err(UiError::Bad(StatusCode::NOT_FOUND, "No such item.".into())),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -353,7 +328,7 @@ struct DecideForm {
 
 /// Decides the item, then opens the next one in the queue.
 pub(super) async fn decide(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<App>>,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
@@ -367,15 +342,8 @@ pub(super) async fn decide(
         "escalate" => Action::Escalate,
         _ => return item_page(&state, &m, id, Some("Choose approve, remove or escalate.".into()), None).await,
     };
-    if !REASONS.contains(&f.reason.as_str()) || f.note.len() > crate::api::MAX_NOTE_BYTES || f.note.contains('\0') {
-        return item_page(
-            &state,
-            &m,
-            id,
-            Some("Choose a reason from the list; notes are at most 10,000 bytes.".into()),
-            None,
-        )
-        .await;
+    if !REASONS.contains(&f.reason.as_str()) {
+        return item_page(&state, &m, id, Some("Choose a reason from the list.".into()), None).await;
     }
     // The reason list defaults to the item's category, which only makes
     // sense for a removal: an approval with a category reason is an "ok".
@@ -385,27 +353,17 @@ pub(super) async fn decide(
         f.reason
     };
     let d = DecisionInput { action, reason, note: f.note, expected_version: f.version };
-    match state.decide(&m.key, id, &d).await? {
-        Ok(_) => Ok(Redirect::to(&format!("/ui/next?after={id}&decided={id}")).into_response()),
-        Err(DecideError::NotFound) => Err(UiError::Bad(StatusCode::NOT_FOUND, "No such item.".into())),
-        Err(DecideError::Held(c)) => {
-            item_page(&state, &m, id, Some(format!("{} holds this item until {}.", c.by, when(c.expires_at))), None)
-                .await
+    let problem = match state.decide(&m.key, id, &d).await {
+        Ok(_) => return Ok(Redirect::to(&format!("/ui/next?after={id}&decided={id}")).into_response()),
+        Err(AppError::Held(c)) => format!("{} holds this item until {}.", c.by, when(c.expires_at)),
+        Err(AppError::Stale { current }) => {
+            format!("The item changed while you looked (now version {current}); check it again.")
         }
-        Err(DecideError::Stale { current }) => {
-            item_page(
-                &state,
-                &m,
-                id,
-                Some(format!("The item changed while you looked (now version {current}); check it again.")),
-                None,
-            )
-            .await
-        }
-        Err(DecideError::NoChange(s)) => {
-            item_page(&state, &m, id, Some(format!("The item is already {}.", s.as_str())), None).await
-        }
-    }
+        Err(AppError::NoChange(s)) => format!("The item is already {}.", s.as_str()),
+        Err(e @ AppError::Invalid { .. }) => sentence(&e.to_string()),
+        Err(e) => return Err(e.into()),
+    };
+    item_page(&state, &m, id, Some(problem), None).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -418,15 +376,14 @@ pub(super) struct NextQuery {
 /// The item after (or before) one in queue order, or the queue when there
 /// is none.
 pub(super) async fn next(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<App>>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, UiError> {
     let m = moderator(&state, &headers).await?;
     let q: NextQuery = query(raw.as_deref());
-    let now = state.now();
-    let pending = ListFilter { status: Status::Pending, category: None, forum: None, min_score: 0.0 };
-    let page = state.store.list(&pending, &m.key.forums, None, 500, now).await?;
+    let pending = ListInput { status: Some(Status::Pending), limit: Some(500), ..ListInput::default() };
+    let page = state.list(&m.key, pending).await?;
     let ids: Vec<i64> =
         page.items.iter().filter(|i| i.claim.as_ref().is_none_or(|c| c.by == m.key.id)).map(|i| i.id).collect();
     let target = match (q.after, q.before) {
@@ -479,23 +436,22 @@ struct AuditPage {
 
 /// The audit log, filtered by moderator, item and action.
 pub(super) async fn audit(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<App>>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, UiError> {
     let m = moderator(&state, &headers).await?;
     let q: AuditQuery = query(raw.as_deref());
-    let clean = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty() && s.len() <= 256 && !s.contains('\0'));
-    let f = AuditFilter {
+    let given = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    let input = AuditInput {
         item_id: q.item_id.trim().parse().ok(),
-        actor: clean(&q.actor),
-        action: clean(&q.action),
+        actor: given(&q.actor),
+        action: given(&q.action),
         before: None,
-        forums: m.key.forums.clone(),
+        limit: Some(200),
     };
     let entries = state
-        .store
-        .audit(&f, 200)
+        .audit(&m.key, input)
         .await?
         .into_iter()
         .map(|e| AuditRow {
@@ -541,25 +497,19 @@ pub(super) struct RulesQuery {
     forum: String,
 }
 
-async fn rules_page(
-    state: &AppState,
-    m: &Moderator,
-    forum: String,
-    toml: Option<String>,
-) -> Result<RulesPage, UiError> {
+async fn rules_page(state: &App, m: &Moderator, forum: String, toml: Option<String>) -> Result<RulesPage, UiError> {
     // Like `GET /v1/rules`: a moderator scoped to some forums reads and
     // tries out their layers and the every-forum one, no other forum's.
-    let visible = |f: &str| f.is_empty() || m.key.forums.is_empty() || m.key.forums.iter().any(|k| k == f);
-    if !visible(&forum) {
+    if !in_scope(&m.key, &forum) {
         return Err(UiError::Bad(StatusCode::FORBIDDEN, "Your key is not scoped to that forum.".into()));
     }
-    let (version, mut layers) = state.store.rule_layers().await?;
-    layers.retain(|l| visible(&l.forum));
+    let view = state.rules(&m.key).await?;
+    let layers = view.layers;
     let stored = layers.iter().find(|l| l.forum == forum).map(|l| l.toml.clone());
     Ok(RulesPage {
         page: m.page(),
         in_force: state.engine.get().rules_version(Some(forum.as_str()).filter(|f| !f.is_empty())).to_string(),
-        version,
+        version: view.version,
         has_global: layers.iter().any(|l| l.forum.is_empty()),
         layers,
         toml: toml.or(stored).unwrap_or_default(),
@@ -575,7 +525,7 @@ async fn rules_page(
 
 /// The layered rule sets and the editor.
 pub(super) async fn rules(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<App>>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, UiError> {
@@ -605,7 +555,7 @@ struct RulesForm {
 /// posts (dry run, anyone) or saves it (admins). Errors show in place,
 /// with the line and rule id, and the text is kept.
 pub(super) async fn rules_check(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<App>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, UiError> {
@@ -620,69 +570,39 @@ pub(super) async fn rules_check(
     let forum = f.forum;
     let mut page = rules_page(&state, &m, forum.clone(), Some(f.toml.clone())).await?;
     page.n = f.n.trim().parse().unwrap_or(200).clamp(1, 2000);
-    if f.toml.contains('\0') {
-        page.error = Some("The rule set contains a NUL character.".into());
-        return Ok(html(&page));
-    }
-    let (_, layers) = state.store.rule_layers().await?;
-    let proposed = match state.engine.build(layers, Some((forum.clone(), f.toml.clone()))).await {
-        Ok(engine) => engine,
-        Err(moderation_core::Error::Rules(e)) => {
-            page.error = Some(e.message.clone());
-            page.error_line = e.line;
-            page.error_rule = e.rule_id.clone();
-            let mut response = html(&page);
-            *response.status_mut() = StatusCode::BAD_REQUEST;
-            return Ok(response);
-        }
-        Err(e) => {
-            page.error = Some(e.to_string());
-            let mut response = html(&page);
-            *response.status_mut() = StatusCode::BAD_REQUEST;
-            return Ok(response);
-        }
+    let result = match f.op.as_str() {
+        "save" => state.put_rules(&m.key, &forum, &f.toml).await.map(|_| None),
+        _ => state.dry_run(&m.key, &forum, &f.toml, u32::try_from(page.n).unwrap_or(200)).await.map(Some),
     };
-    match f.op.as_str() {
-        "save" if m.key.role != Role::Admin => {
-            Err(UiError::Bad(StatusCode::FORBIDDEN, "Only admins can save rules.".into()))
-        }
-        "save" => {
-            let version = state.store.put_rule_layer(&forum, Some(&f.toml), &m.key.id, state.now()).await?;
-            tracing::info!(forum, version, by = m.key.id, "rule layer replaced (ui)");
-            state.engine.refresh(&state.store).await?;
+    match result {
+        Ok(None) => {
             let mut page = rules_page(&state, &m, forum, None).await?;
             page.page.notice = Some("Saved. Other instances load it within their poll interval.".into());
             Ok(html(&page))
         }
-        _ => {
-            // Replayed on the posts the layer applies to, and only those the
-            // moderator may see.
-            let scope: Vec<String> = if forum.is_empty() { m.key.forums.clone() } else { vec![forum.clone()] };
-            if !forum.is_empty() && !m.key.forums.is_empty() && !m.key.forums.contains(&forum) {
-                return Err(UiError::Bad(StatusCode::FORBIDDEN, "Your key is not scoped to that forum.".into()));
-            }
-            let recent = state.store.recent(&scope, u32::try_from(page.n).unwrap_or(200), state.now()).await?;
-            let current = state.engine.get();
-            let replayed = recent.len();
-            let changed = tokio::task::spawn_blocking(move || {
-                recent
-                    .into_iter()
-                    .filter_map(|item| {
-                        let before = current.score(&item.post);
-                        let after = proposed.score(&item.post);
-                        (before.decision != after.decision).then(|| {
-                            let why =
-                                after.signals.iter().take(3).map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ");
-                            let text = render::opening(item.post.title.as_deref(), &item.post.body, 80);
-                            (item.id, text, before.decision.as_str(), after.decision.as_str(), why)
-                        })
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .await
-            .map_err(|_| UiError::Bad(StatusCode::SERVICE_UNAVAILABLE, "The dry run was interrupted.".into()))?;
+        Ok(Some((replayed, changed))) => {
+            let changed = changed
+                .into_iter()
+                .map(|c| {
+                    let text = render::opening(c.item.post.title.as_deref(), &c.item.post.body, 80);
+                    (c.item.id, text, c.before.as_str(), c.after.as_str(), c.signals.join(", "))
+                })
+                .collect();
             page.dry_run = Some(DryRun { replayed, changed });
             Ok(html(&page))
         }
+        // Rule errors show in place, with the line and rule id; the text is kept.
+        Err(AppError::Rules { detail, line, rule_id, .. }) => {
+            page.error = Some(detail);
+            page.error_line = line;
+            page.error_rule = rule_id;
+            let mut response = html(&page);
+            *response.status_mut() = StatusCode::BAD_REQUEST;
+            Ok(response)
+        }
+        Err(AppError::Forbidden(_)) if f.op == "save" => {
+            Err(UiError::Bad(StatusCode::FORBIDDEN, "Only admins can save rules.".into()))
+        }
+        Err(e) => Err(e.into()),
     }
 }

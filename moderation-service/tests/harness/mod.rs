@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use moderation_core::Model;
-use moderation_service::api::AppState;
+use moderation_service::app::App;
 use moderation_service::clock::ManualClock;
 use moderation_service::config::Config;
 use moderation_service::engine::LiveEngine;
@@ -139,7 +139,7 @@ pub struct TestServer {
     /// Its store.
     pub store: Store,
     /// Its state.
-    pub state: Arc<AppState>,
+    pub state: Arc<App>,
     /// Its clock.
     pub clock: Arc<ManualClock>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -153,7 +153,7 @@ impl TestServer {
         let store = Store::open_with(&db.url, config.pg_pool).await.unwrap();
         let engine = Arc::new(LiveEngine::new(Some(model())).unwrap());
         moderation_service::metrics::handle();
-        let state = server::state(store.clone(), engine, config, clock.clone());
+        let state = Arc::new(App::new(store.clone(), engine, config, clock.clone()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -1,0 +1,132 @@
+//! What forum software sends: posts to score (inline, nothing stored) or
+//! to submit (scored, stored, queued when needed), and community reports.
+//! The forum is always the key's, never the body's.
+
+use moderation_core::{Post, Verdict};
+use serde::{Deserialize, Serialize};
+
+use super::{App, AppError, MAX_ID_BYTES, MAX_NOTE_BYTES, check_text};
+use crate::keys::KeyRecord;
+use crate::queue::{Scored, Status, mask_secrets};
+use crate::store::{Item, Report};
+
+/// What a submission did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Submitted {
+    /// The queue's id for the post.
+    pub item_id: i64,
+    /// Where it is now (`allowed`, `pending`, `rejected`, …).
+    pub status: Status,
+    /// Its version (grows with every change).
+    pub version: i64,
+    /// Whether this was its first submission.
+    pub created: bool,
+    /// Whether anything changed (an identical resubmission changes nothing).
+    pub changed: bool,
+    /// The verdict (secrets masked as in every verdict).
+    pub verdict: Verdict,
+}
+
+/// A community flag on a submitted post.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = ReportRequest)]
+pub struct ReportInput {
+    /// The forum's id of the reported post (submitted before).
+    pub post_id: String,
+    /// The forum's id of the reporting user.
+    pub reporter_id: String,
+    /// Their trust level (0–4 on Discourse): weights the report.
+    #[serde(default)]
+    pub trust_level: Option<u8>,
+    /// Why (`spam`, `scam`, `offensive`, …).
+    pub reason: String,
+    /// Free text.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// What a report did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Reported {
+    /// Whether it counted (a user's second report on a post does not).
+    pub counted: bool,
+    /// The item after the report.
+    pub item: Item,
+}
+
+impl App {
+    /// Scores a post without storing it.
+    pub async fn score(&self, key: &KeyRecord, post: Post) -> Result<Verdict, AppError> {
+        Ok(self.score_post(key, post).await?.1)
+    }
+
+    /// Scores a post, stores it with its verdict (leaked secrets starred
+    /// out, unscanned tails cut) and queues it when the decision is review
+    /// or hold. Idempotent on (forum, post id): a resubmission is rescored
+    /// and its item updated, never duplicated.
+    pub async fn submit(&self, key: &KeyRecord, post: Post) -> Result<Submitted, AppError> {
+        let (post, verdict) = self.score_post(key, post).await?;
+        let forum = post.forum.clone().unwrap_or_default();
+        let scored = Scored::new(&forum, post, verdict);
+        let verdict = scored.verdict.clone();
+        let outcome = self.writer.submit(scored, &key.id).await?;
+        Ok(Submitted {
+            item_id: outcome.item.id,
+            status: outcome.item.status,
+            version: outcome.item.version,
+            created: outcome.created,
+            changed: outcome.changed,
+            verdict,
+        })
+    }
+
+    /// Records a community report. Its weight (by the reporter's trust
+    /// level) raises the item's priority, and an allowed post enters the
+    /// queue once its reports reach the configured weight. The reason and
+    /// note are stored with any leaked secret starred out.
+    pub async fn report(&self, key: &KeyRecord, input: ReportInput) -> Result<Reported, AppError> {
+        if input.reason.trim().is_empty() {
+            return Err(AppError::invalid("reason", "a report needs a reason"));
+        }
+        check_text("post_id", &input.post_id, MAX_ID_BYTES)?;
+        check_text("reporter_id", &input.reporter_id, MAX_ID_BYTES)?;
+        check_text("reason", &input.reason, MAX_ID_BYTES)?;
+        check_text("note", &input.note, MAX_NOTE_BYTES)?;
+        let forum = key.forums.first().cloned().unwrap_or_default();
+        let engine = self.engine.get();
+        let report = Report {
+            reporter_id: input.reporter_id,
+            trust_level: input.trust_level,
+            reason: mask_secrets(&engine, input.reason),
+            note: mask_secrets(&engine, input.note),
+            created_at: 0,
+            weight: 0.0,
+        };
+        match self.store.report(&forum, &input.post_id, &report, &key.id, &self.config.queue, self.now()).await? {
+            Some((item, counted)) => Ok(Reported { counted, item }),
+            None => Err(AppError::NotFound(format!("post `{}` was never submitted by this forum", input.post_id))),
+        }
+    }
+
+    /// Checks the post's ids, sets its forum to the key's and scores it on
+    /// the blocking pool (it is CPU work).
+    async fn score_post(&self, key: &KeyRecord, mut post: Post) -> Result<(Post, Verdict), AppError> {
+        if post.id.is_empty() {
+            return Err(AppError::invalid("id", "the post id is empty"));
+        }
+        check_text("id", &post.id, MAX_ID_BYTES)?;
+        if let Some(author) = &post.author {
+            check_text("author.id", &author.id, MAX_ID_BYTES)?;
+        }
+        post.forum = key.forums.first().cloned();
+        let engine = self.engine.get();
+        let (post, verdict) = tokio::task::spawn_blocking(move || {
+            let v = engine.score(&post);
+            (post, v)
+        })
+        .await
+        .map_err(|_| AppError::Unavailable("scoring was interrupted".into()))?;
+        crate::metrics::verdict(&verdict);
+        Ok((post, verdict))
+    }
+}
