@@ -27,7 +27,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::queue::Policy;
+use crate::review::Policy;
 
 /// Why the configuration was refused.
 #[derive(Debug, thiserror::Error)]

@@ -10,11 +10,11 @@
 //! | [`server`] | the whole service: `run(listener, state, shutdown)` starts HTTP, the webhook worker and the rules poller (tests bind port 0) |
 //! | [`api`] | the JSON routes: decoding, the key behind a request, errors (one code → status table), the OpenAPI document |
 //! | [`ui`] | the moderator pages: sessions, CSRF, CSP, templates, keyboard |
-//! | [`queue`] | the queue's rules without a database: statuses, priority, edits, reports |
+//! | [`review`] | the queue's rules without a database: statuses, priority, edits, reports |
 //! | [`store`] | the database: SQLite embedded by default, PostgreSQL for several instances; migrations; claims, decisions, audit log, outbox |
 //! | [`writer`] | group commit of submissions |
 //! | [`webhook`] | signing, verifying and delivering decisions from the outbox |
-//! | [`engine`] | the live engine: stored rule layers compiled and swapped without a restart |
+//! | [`live_engine`] | the live engine: stored rule layers compiled and swapped without a restart |
 //! | [`keys`] | API keys: random 256-bit tokens stored as SHA-256, roles, forum scopes, the lookup cache |
 //! | [`config`] | settings from defaults, a TOML file, the environment and flags |
 //! | [`metrics`] | Prometheus metrics |
@@ -24,10 +24,10 @@ pub mod api;
 pub mod app;
 pub mod clock;
 pub mod config;
-pub mod engine;
 pub mod keys;
+pub mod live_engine;
 pub mod metrics;
-pub mod queue;
+pub mod review;
 pub mod server;
 pub mod store;
 pub mod ui;

@@ -205,7 +205,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// `moderation serve`: until Ctrl-C or SIGTERM, then in-flight requests finish.
 fn serve(config: moderation_service::config::Config) -> anyhow::Result<ExitCode> {
-    use moderation_service::{app::App, clock::SystemClock, engine::LiveEngine, server};
+    use moderation_service::{app::App, clock::SystemClock, live_engine::LiveEngine, server};
     let logs = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr);

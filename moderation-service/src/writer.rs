@@ -15,7 +15,7 @@ use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::clock::Clock;
-use crate::queue::{Policy, Scored};
+use crate::review::{Policy, Scored};
 use crate::store::{Store, StoreError, SubmitOutcome};
 
 /// Most posts per transaction.

@@ -951,7 +951,7 @@ SELECT CASE WHEN i % 4 = 0 THEN 'jp' ELSE 'main' END, 'seed-' || i, '{\"id\":\"x
 FROM n";
 
 both!(the_queue_listing_is_an_index_walk, postgres_the_queue_listing_is_an_index_walk, |db: Db| async move {
-    use moderation_service::queue::Status;
+    use moderation_service::review::Status;
     use moderation_service::store::{ListFilter, Store};
     let store = db.open().await;
     match &store {

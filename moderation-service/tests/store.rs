@@ -97,7 +97,7 @@ both!(
     postgres_a_batch_answers_each_post_in_request_order,
     |db: Db| async move {
         use moderation_core::{Engine, Post};
-        use moderation_service::queue::{Policy, Scored};
+        use moderation_service::review::{Policy, Scored};
         let store = db.open().await;
         let engine = Engine::new().unwrap();
         let scored = |id: &str, body: &str| {

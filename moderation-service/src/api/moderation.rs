@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ErrorBody, ErrorDetail, authorize, path_segment, read_json, read_query};
 use crate::app::{App, AppError, AuditInput, ClaimNextInput, ExportInput, ItemDetail, ListInput, QueuePage, STAFF};
-use crate::queue::{Action, DecisionInput, Status};
+use crate::review::{Action, DecisionInput, Status};
 use crate::store::{AuditEntry, Item};
 
 fn item_id(raw: &str) -> Result<i64, ApiError> {

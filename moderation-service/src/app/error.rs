@@ -5,7 +5,7 @@
 
 use axum::http::StatusCode;
 
-use crate::queue::Status;
+use crate::review::Status;
 use crate::store::{Claim, StoreError};
 
 /// The stable error codes of the service, as the API's `error.code` says them.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{App, AppError, MAX_ID_BYTES, MAX_NOTE_BYTES, check_text};
 use crate::keys::KeyRecord;
-use crate::queue::{Scored, Status, mask_secrets};
+use crate::review::{Scored, Status, mask_secrets};
 use crate::store::{Item, Report};
 
 /// What a submission did.

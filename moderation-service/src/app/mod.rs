@@ -19,8 +19,8 @@ use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::engine::LiveEngine;
 use crate::keys::{KeyCache, KeyRecord, Role};
+use crate::live_engine::LiveEngine;
 use crate::store::Store;
 use crate::writer::SubmitWriter;
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{App, AppError, MAX_ID_BYTES, MAX_NOTE_BYTES, check_forum, check_text, in_scope, within};
 use crate::keys::KeyRecord;
-use crate::queue::{DecisionInput, Status, mask_secrets};
+use crate::review::{DecisionInput, Status, mask_secrets};
 use crate::store::{
     AuditEntry, AuditFilter, ClaimError, DecideError, Decided, Item, ListFilter, Report, decode_cursor,
 };

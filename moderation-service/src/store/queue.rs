@@ -10,7 +10,7 @@ use moderation_core::{Category, Decision, Post, Verdict};
 use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, WriteTx, dialect, is_unique_violation, on_pool, parse_name};
-use crate::queue::{self, Policy, Scored, Status};
+use crate::review::{self, Policy, Scored, Status};
 
 macro_rules! item_cols {
     () => {
@@ -47,7 +47,7 @@ macro_rules! submit_in {
     ($tx:expr, $select:expr, $scored:expr, $actor:expr, $policy:expr, $now:expr) => {{
         let post_json = to_json(&$scored.post)?;
         let verdict_json = to_json(&$scored.verdict)?;
-        let (category, score) = queue::top(&$scored.verdict);
+        let (category, score) = review::top(&$scored.verdict);
         let decision = $scored.verdict.decision;
         let author = $scored.post.author.as_ref().map(|a| a.id.clone());
         // The common case, a new post, is one statement: insert unless the
@@ -69,7 +69,7 @@ macro_rules! submit_in {
         .bind(category.as_str())
         .bind(score)
         .bind(status.as_str())
-        .bind(-queue::priority(score, 0.0))
+        .bind(-review::priority(score, 0.0))
         .bind($now)
         .fetch_optional(&mut *$tx)
         .await?;
@@ -97,7 +97,7 @@ macro_rules! submit_in {
                 .bind(category.as_str())
                 .bind(score)
                 .bind(status.as_str())
-                .bind(-queue::priority(score, row.report_weight))
+                .bind(-review::priority(score, row.report_weight))
                 .bind(version)
                 .bind($now)
                 .bind(row.id)
@@ -508,7 +508,7 @@ impl Store {
             )
             .bind(total)
             .bind(status.as_str())
-            .bind(-queue::priority(row.score, total))
+            .bind(-review::priority(row.score, total))
             .bind(version)
             .bind(now)
             .bind(row.id)
@@ -738,7 +738,7 @@ impl Store {
         id: i64,
         actor: &str,
         forums: &[String],
-        decision: &crate::queue::DecisionInput,
+        decision: &crate::review::DecisionInput,
         webhook_for: &(dyn Fn(&str) -> bool + Sync),
         now: i64,
     ) -> Result<Result<Item, DecideError>, StoreError> {

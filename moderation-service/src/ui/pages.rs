@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::{Moderator, Page, UiError, form, html, moderator, render, sentence};
 use crate::app::{App, AppError, AuditInput, ListInput, in_scope};
 use crate::keys::Role;
-use crate::queue::{Action, DecisionInput, Status};
+use crate::review::{Action, DecisionInput, Status};
 use crate::store::{Item, RuleLayer};
 
 /// Reason codes offered with a decision; removals naming a category label
