@@ -6,12 +6,12 @@ use std::ops::Range;
 
 use crate::markup::{self, Link};
 use crate::normalize::{self, Normalized};
-use crate::post::{Format, Post};
-use crate::rules::{SignalKind, ViewName};
+use crate::post::Post;
 use crate::settings::Resolved;
 use crate::signals::{contacts, crypto, seed, urls};
-use crate::verdict::Field;
+use crate::text::is_whole_word;
 use crate::view::View;
+use crate::vocab::{Field, Format, SignalKind, ViewName};
 
 /// Fields longer than this are scanned up to here only (at a char boundary);
 /// the rest is noted by the `input.truncated` signal. It bounds the work an
@@ -69,11 +69,7 @@ pub fn truncate(text: &str) -> (&str, bool) {
     if text.len() <= MAX_SCAN_BYTES {
         return (text, false);
     }
-    let mut end = MAX_SCAN_BYTES;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    (&text[..end], true)
+    (&text[..text.floor_char_boundary(MAX_SCAN_BYTES)], true)
 }
 
 /// A URL or markup link, resolved against the rule set's settings.
@@ -301,7 +297,7 @@ impl<'p> Analysis<'p> {
         let text = name.norm.text.as_str();
         let mut hits = Vec::new();
         for m in settings.staff_words.find_iter(text) {
-            if crate::matcher::is_whole_word(text, m.start(), m.end()) {
+            if is_whole_word(text, m.start(), m.end()) {
                 hits.push(name.norm.text.origin(m.start()..m.end()));
             }
         }
@@ -327,11 +323,7 @@ fn primary_subtag(tag: &str) -> String {
 
 /// Identifies the language of a bounded sample, as ISO 639-1 where one exists.
 fn identify_language(text: &str) -> Option<String> {
-    let mut end = text.len().min(LANG_SAMPLE_BYTES);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let info = whatlang::detect(&text[..end])?;
+    let info = whatlang::detect(&text[..text.floor_char_boundary(LANG_SAMPLE_BYTES)])?;
     if info.confidence() < 0.3 {
         return None;
     }

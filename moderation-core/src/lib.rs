@@ -120,15 +120,18 @@ pub mod signals;
 #[cfg(feature = "train")]
 pub mod train;
 pub mod verdict;
+mod text;
 mod view;
+mod vocab;
 
 pub use analysis::{MAX_SCAN_BYTES, truncate as scanned_prefix};
-pub use engine::{Context, Engine, EngineBuilder, RuleExplanation};
-pub use error::{Error, RuleError};
-pub use model::{Model, ModelError};
-pub use post::{Author, Format, Post};
+pub use engine::{Engine, EngineBuilder, RuleExplanation};
+pub use error::{Error, ModelError, RuleError, TrainingError};
+pub use model::Model;
+pub use post::{Author, Context, Post};
 pub use redact::redact;
-pub use rules::{RuleSet, SignalKind, ViewName};
+pub use rules::RuleSet;
 pub use settings::Resolved as Settings;
-pub use verdict::{Category, Decision, Field, Scores, Signal, Span, Verdict, Versions};
+pub use verdict::{Scores, Signal, Verdict, Versions};
 pub use view::View;
+pub use vocab::{Category, Decision, Field, Format, SignalKind, Span, ViewName};

@@ -11,7 +11,7 @@ use std::ops::Range;
 use html5gum::{DefaultEmitter, Token, Tokenizer};
 use pulldown_cmark::{Event, Parser, Tag, TagEnd};
 
-use crate::post::Format;
+use crate::vocab::Format;
 use crate::view::{View, ViewBuilder};
 
 /// A link found in the markup (not a URL written in the text; those are
@@ -184,15 +184,7 @@ fn close_anchor(
 /// Clamps a tokenizer span to char boundaries of the source (the tokenizer
 /// works on bytes and recovers from anything).
 fn clamp(s: &str, r: Range<usize>) -> Range<usize> {
-    let mut start = r.start.min(s.len());
-    let mut end = r.end.min(s.len()).max(start);
-    while !s.is_char_boundary(start) {
-        start -= 1;
-    }
-    while !s.is_char_boundary(end) {
-        end += 1;
-    }
-    start..end
+    s.floor_char_boundary(r.start)..s.ceil_char_boundary(r.end.max(r.start))
 }
 
 /// The tokenizer's span of an attribute covers `name="value"`; narrow it to

@@ -36,10 +36,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::analysis::Analysis;
-use crate::error::Error;
+use crate::error::{Error, ModelError};
 use crate::features::FeatureConfig;
-use crate::rules::SignalKind;
-use crate::verdict::Category;
+use crate::settings::DEFAULT_PRIOR;
+use crate::text::hex;
+use crate::verdict::Signal;
+use crate::vocab::{Category, SignalKind};
 
 /// The first bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"MODMODEL";
@@ -53,44 +55,6 @@ pub const MAX_PAYLOAD_BYTES: u64 = 1 << 30;
 /// Selected columns are stored as `u16` in the bucket map.
 const MAX_COLUMNS: usize = u16::MAX as usize;
 const NO_COLUMN: u16 = u16::MAX;
-
-/// Why a model file was refused.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ModelError {
-    /// The file does not start with the model magic.
-    #[error("not a model file (it does not start with \"MODMODEL\")")]
-    NotAModel,
-    /// The file is shorter than its header says.
-    #[error("truncated model file: {expected} bytes expected, {actual} present")]
-    Truncated {
-        /// Bytes the header promises.
-        expected: u64,
-        /// Bytes present.
-        actual: u64,
-    },
-    /// The file was written by a newer version of this software.
-    #[error("model format version {found} is newer than this build reads ({supported}); upgrade moderation")]
-    NewerFormat {
-        /// The file's version.
-        found: u32,
-        /// The newest this build reads.
-        supported: u32,
-    },
-    /// The header claims a payload larger than any model file may be.
-    #[error("corrupt model file: the header claims a {claimed}-byte payload, over the {limit}-byte limit")]
-    PayloadTooLarge {
-        /// The payload length the header claims.
-        claimed: u64,
-        /// [`MAX_PAYLOAD_BYTES`].
-        limit: u64,
-    },
-    /// The payload does not match its checksum or does not decode.
-    #[error("corrupt model file: {0}")]
-    Corrupt(String),
-    /// The payload decodes but is inconsistent.
-    #[error("invalid model: {0}")]
-    Invalid(String),
-}
 
 /// A rule weight fitted from data, valid only for the exact rule it was
 /// fitted on.
@@ -311,11 +275,11 @@ impl Model {
                     .ok_or_else(|| ModelError::Invalid(format!("unknown signal feature `{name}`")))?,
             );
         }
-        if signals.len() > crate::engine::MAX_SIGNAL_FEATURES {
+        if signals.len() > MAX_SIGNAL_FEATURES {
             return invalid(format!(
                 "{} signal features (at most {})",
                 signals.len(),
-                crate::engine::MAX_SIGNAL_FEATURES
+                MAX_SIGNAL_FEATURES
             ));
         }
         let h = data.heads.len();
@@ -472,6 +436,62 @@ impl Model {
     }
 }
 
+/// Most signal features any model may use (the stack array in
+/// [`Model::signals`]).
+pub(crate) const MAX_SIGNAL_FEATURES: usize = 32;
+
+/// The normalized title and body, as the model reads them.
+fn model_texts<'a>(analysis: &'a Analysis<'_>) -> [&'a str; 2] {
+    let mut texts = [""; 2];
+    for (t, f) in texts.iter_mut().zip(&analysis.fields) {
+        *t = f.norm.text.as_str();
+    }
+    texts
+}
+
+impl Model {
+    /// The `classifier.<category>` signals: each head's stacked text and
+    /// signal-feature contributions, relative to the default prior (so a
+    /// forum's own prior still shifts the score).
+    pub(crate) fn signals(&self, analysis: &Analysis<'_>, out: &mut Vec<Signal>) {
+        let texts = model_texts(analysis);
+        let text = self.text_scores(&texts);
+        let mut values = [0.0; MAX_SIGNAL_FEATURES];
+        let values = &mut values[..self.signal_count()];
+        self.signal_values(analysis, values);
+        for head in &self.data().heads {
+            let t: f64 = head.text_coefs.iter().zip(&text.scores).map(|(c, s)| c * s).sum();
+            let f: f64 = head.signal_coefs.iter().zip(values.iter()).map(|(c, v)| c * v).sum();
+            let base = head.intercept - DEFAULT_PRIOR;
+            let description = format!(
+                "Statistical model for {}: text n-grams {t:+.2}, post features {f:+.2}, baseline {base:+.2}",
+                head.category.as_str()
+            );
+            out.push(Signal {
+                id: format!("classifier.{}", head.category.as_str()),
+                category: head.category,
+                weight: t + f + base,
+                description,
+                spans: Vec::new(),
+            });
+        }
+    }
+
+    /// Names the n-grams behind a classifier signal that pushed a flagged
+    /// post up. Done only for posts that are not allowed: moderators read
+    /// these, and the ranking costs more than the score itself.
+    pub(crate) fn explain(&self, analysis: &Analysis<'_>, signals: &mut [Signal]) {
+        let texts = model_texts(analysis);
+        for s in signals.iter_mut().filter(|s| s.id.starts_with("classifier.") && s.weight > 0.0) {
+            let grams = self.top_grams(&texts, s.category, 5);
+            if !grams.is_empty() {
+                let list: Vec<String> = grams.iter().map(|(g, _)| format!("\"{}\"", g.trim())).collect();
+                s.description.push_str(&format!("; strongest n-grams {}", list.join(", ")));
+            }
+        }
+    }
+}
+
 /// Encodes model data as file bytes.
 pub(crate) fn encode(data: &ModelData) -> Vec<u8> {
     // Encoding plain data into a Vec cannot fail.
@@ -483,10 +503,6 @@ pub(crate) fn encode(data: &ModelData) -> Vec<u8> {
     out.extend_from_slice(&Sha256::digest(&payload));
     out.extend_from_slice(&payload);
     out
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A dense feature the stacker reads from the analysis.

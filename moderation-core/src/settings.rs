@@ -7,7 +7,7 @@ use crate::normalize;
 use crate::post::Author;
 use crate::rules::{RuleSet, Thresholds};
 use crate::signals::lookalike::{BrandList, is_same_or_subdomain};
-use crate::verdict::Category;
+use crate::vocab::Category;
 use crate::view::View;
 
 /// Prior log-odds of each category when no layer sets one: a score of 0.047,
