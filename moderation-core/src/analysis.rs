@@ -4,13 +4,13 @@
 use std::cell::OnceCell;
 use std::ops::Range;
 
-use crate::markup::{self, Link};
-use crate::normalize::{self, Normalized};
 use crate::post::Post;
-use crate::settings::Resolved;
+use crate::rules::settings::Settings;
 use crate::signals::{contacts, crypto, seed, urls};
 use crate::text::is_whole_word;
-use crate::view::View;
+use crate::text::markup::{self, Link};
+use crate::text::normalize::{self, Normalized};
+use crate::text::view::View;
 use crate::vocab::{Field, Format, SignalKind, ViewName};
 
 /// Fields longer than this are scanned up to here only (at a char boundary);
@@ -45,8 +45,8 @@ pub(crate) struct FieldText {
 
 impl FieldText {
     fn new(field: Field, text: &str, format: Format) -> FieldText {
-        let (text, truncated) = truncate(text);
-        let doc = markup::parse(text, format);
+        let (text, truncated) = scanned_prefix(text);
+        let doc = markup::parse_markup(text, format);
         let units = normalize::words_units(&doc.raw);
         let truncated = truncated || units.len() >= normalize::MAX_VIEW_CHARS;
         let words = View::from_units(&units);
@@ -65,7 +65,7 @@ impl FieldText {
 
 /// The part of a field the engine reads: its first [`MAX_SCAN_BYTES`],
 /// cut on a character boundary; and whether anything was cut.
-pub fn truncate(text: &str) -> (&str, bool) {
+pub fn scanned_prefix(text: &str) -> (&str, bool) {
     if text.len() <= MAX_SCAN_BYTES {
         return (text, false);
     }
@@ -95,7 +95,7 @@ pub(crate) struct Analysis<'p> {
 }
 
 impl<'p> Analysis<'p> {
-    pub fn new(post: &'p Post, settings: &Resolved) -> Analysis<'p> {
+    pub fn new(post: &'p Post, settings: &Settings) -> Analysis<'p> {
         let mut fields = Vec::with_capacity(2);
         if let Some(title) = post.title.as_deref().filter(|t| !t.is_empty()) {
             fields.push(FieldText::new(Field::Title, title, Format::Text));
@@ -147,7 +147,7 @@ impl<'p> Analysis<'p> {
         &self.fields[self.fields.len() - 1]
     }
 
-    fn extract(&mut self, settings: &Resolved) {
+    fn extract(&mut self, settings: &Settings) {
         let mut found = Vec::new();
         let mut mismatches = Vec::new();
         for f in &self.fields {
@@ -288,7 +288,7 @@ impl<'p> Analysis<'p> {
 
     /// A display name that claims staff or brand identity ("Binance Support",
     /// "Ðeveloper", 「公式サポート」) while the author is not staff.
-    fn impersonation(&mut self, settings: &Resolved) {
+    fn impersonation(&mut self, settings: &Settings) {
         let Some(name) = &self.name else { return };
         let author = self.post.author.as_ref();
         if author.is_some_and(|a| settings.is_official_author(a)) {

@@ -97,7 +97,7 @@ pub enum ModelError {
     PayloadTooLarge {
         /// The payload length the header claims.
         claimed: u64,
-        /// [`crate::model::MAX_PAYLOAD_BYTES`].
+        /// [`crate::classifier::model::MAX_PAYLOAD_BYTES`].
         limit: u64,
     },
     /// The payload does not match its checksum or does not decode.

@@ -33,11 +33,13 @@ use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2};
 use sha2::{Digest, Sha256};
 
+use crate::classifier::evaluation;
+use crate::classifier::features::FeatureConfig;
+use crate::classifier::model::{
+    Combined, FittedRule, Head, HeadMetrics, Model, ModelData, SignalFeature, TrainingInfo,
+};
 use crate::engine::Engine;
 use crate::error::{Error, TrainingError};
-use crate::evaluation;
-use crate::features::FeatureConfig;
-use crate::model::{Combined, FittedRule, Head, HeadMetrics, Model, ModelData, SignalFeature, TrainingInfo};
 use crate::post::Post;
 use crate::vocab::Category;
 
@@ -446,7 +448,9 @@ fn validate(examples: &[Example], config: &TrainConfig) -> Result<(), Error> {
         let neg = examples.iter().filter(|e| e.label(c) == Some(false)).count();
         let need = config.folds as usize;
         if pos < need || neg < need {
-            return Err(TrainingError::TooFewExamples { category: c, positive: pos, negative: neg, needed: need }.into());
+            return Err(
+                TrainingError::TooFewExamples { category: c, positive: pos, negative: neg, needed: need }.into()
+            );
         }
     }
     Ok(())

@@ -10,14 +10,14 @@ use std::collections::HashMap;
 use std::ops::Range as ByteRange;
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use crate::analysis::{Analysis, Evidence};
 use crate::error::{Error, RuleError};
+use crate::rules::settings::{Settings, host_in, normalize_literal};
 use crate::rules::{AuthorCondition, Condition, REGEX_SIZE_LIMIT, Range, Rule, RuleSet};
-use crate::settings::{Resolved, host_in, normalize_literal};
 use crate::text::{boundary_after, boundary_before, needs_boundary};
 use crate::vocab::{Category, Decision, SignalKind, ViewName};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 /// Spans kept per rule hit: enough to show a moderator every occurrence that
 /// matters, bounded so a post repeating a phrase 10,000 times stays cheap.
@@ -82,7 +82,7 @@ struct ViewRegexes {
 #[derive(Debug)]
 pub(crate) struct Compiled {
     pub rules: Vec<CompiledRule>,
-    pub settings: Resolved,
+    pub settings: Settings,
     /// `name@version+name@version`.
     pub version: String,
     ac: Option<AhoCorasick>,
@@ -265,7 +265,7 @@ impl Compiled {
         let version = layers.iter().map(|l| format!("{}@{}", l.name, l.version)).collect::<Vec<_>>().join("+");
         Ok(Compiled {
             rules,
-            settings: Resolved::from_layers(layers),
+            settings: Settings::from_layers(layers),
             version,
             ac,
             literals: b.literals,
@@ -465,7 +465,7 @@ impl Compiled {
     }
 }
 
-fn author_matches(c: &AuthorCondition, a: &Analysis<'_>, settings: &Resolved) -> bool {
+fn author_matches(c: &AuthorCondition, a: &Analysis<'_>, settings: &Settings) -> bool {
     let author = a.post.author.as_ref();
     let get = |f: fn(&crate::post::Author) -> Option<u32>| author.and_then(f);
     let at_most = |v: Option<u32>, bound: Option<u32>| bound.is_none_or(|b| v.is_some_and(|v| v <= b));

@@ -4,7 +4,7 @@
 //! head is two layers:
 //!
 //! 1. a text model: binarized multinomial naive Bayes over a selected set of
-//!    hashed n-gram buckets (see [`crate::features`]), i.e. one log-likelihood
+//!    hashed n-gram buckets (see [`crate::classifier::features`]), i.e. one log-likelihood
 //!    ratio per selected bucket, summed over the buckets a post contains;
 //! 2. a stacker: logistic regression over the heads' text scores, a few
 //!    dense signal features (links, look-alike domains, contacts, capitals…)
@@ -36,9 +36,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::analysis::Analysis;
+use crate::classifier::features::FeatureConfig;
 use crate::error::{Error, ModelError};
-use crate::features::FeatureConfig;
-use crate::settings::DEFAULT_PRIOR;
+use crate::rules::settings::DEFAULT_PRIOR;
 use crate::text::hex;
 use crate::verdict::Signal;
 use crate::vocab::{Category, SignalKind};
@@ -276,11 +276,7 @@ impl Model {
             );
         }
         if signals.len() > MAX_SIGNAL_FEATURES {
-            return invalid(format!(
-                "{} signal features (at most {})",
-                signals.len(),
-                MAX_SIGNAL_FEATURES
-            ));
+            return invalid(format!("{} signal features (at most {})", signals.len(), MAX_SIGNAL_FEATURES));
         }
         let h = data.heads.len();
         let mut weights = vec![0f32; k * h];
@@ -602,7 +598,7 @@ impl TextStats {
                 } else if c.is_ascii() {
                     t.letters += u32::from(c.is_ascii_alphabetic());
                     t.caps += u32::from(c.is_ascii_uppercase());
-                } else if crate::features::unspaced(c) {
+                } else if crate::classifier::features::unspaced(c) {
                     // Kana, kanji, Thai: letters without case (and no
                     // table lookups on the hot path).
                     t.letters += 1;

@@ -3,16 +3,18 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+mod compile;
+
 use crate::analysis::{Analysis, Evidence};
+use crate::classifier::model::Model;
 use crate::error::Error;
-use crate::matcher::{Compiled, CompiledRule, Flags};
-use crate::model::Model;
 use crate::post::{Context, Post};
 use crate::rules::RuleSet;
-use crate::settings::Resolved;
+use crate::rules::settings::Settings;
 use crate::signals::seed::SeedLanguage;
 use crate::verdict::{Scores, Signal, Verdict, Versions};
 use crate::vocab::{Category, Decision, Field, SignalKind, Span};
+use compile::{Compiled, CompiledRule, Flags};
 
 /// How one rule judged one post (see [`Engine::explain_rule`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -138,7 +140,7 @@ impl Engine {
     }
 
     /// The settings in force for a forum.
-    pub fn settings(&self, forum: Option<&str>) -> &Resolved {
+    pub fn settings(&self, forum: Option<&str>) -> &Settings {
         &self.compiled(forum).settings
     }
 

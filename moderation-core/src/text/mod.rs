@@ -1,5 +1,11 @@
-//! Text helpers more than one layer needs: word boundaries as rules see
-//! them, and hexadecimal digests.
+//! The text of a post as the pipeline reads it: the visible text and links
+//! of a body ([`markup`]), views with offset maps back to the original
+//! ([`view`]), the views that undo evasion ([`normalize`]); and the helpers
+//! more than one layer needs (word boundaries as rules see them, hex digests).
+
+pub mod markup;
+pub mod normalize;
+pub mod view;
 
 use unicode_script::{Script, UnicodeScript};
 

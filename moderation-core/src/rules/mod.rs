@@ -40,8 +40,10 @@ use crate::error::{Error, RuleError};
 use crate::post::{Author, Context, Post};
 use crate::vocab::{Category, Decision, Format, SignalKind, ViewName};
 
+pub(crate) mod settings;
+
 /// The default rule pack for an exchange community, English and Japanese.
-pub const DEFAULT_PACK: &str = include_str!("../rules/default.toml");
+pub const DEFAULT_PACK: &str = include_str!("../../rules/default.toml");
 
 /// A parsed, validated rule set (one layer).
 #[derive(Debug, Clone)]
@@ -53,17 +55,18 @@ pub struct RuleSet {
     /// Where it was loaded from, for error messages.
     pub source_name: String,
     /// Settings this layer overrides.
-    pub settings: Settings,
+    pub settings: LayerSettings,
     /// Named conditions rules can reuse with `use = "name"`.
     pub conditions: BTreeMap<String, Condition>,
     /// The rules, in file order.
     pub rules: Vec<Rule>,
 }
 
-/// Settings a layer may set; later layers override earlier ones key by key.
+/// Settings a layer may set (its `[settings]` table); later layers override
+/// earlier ones key by key, giving the [`crate::Settings`] in force.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Settings {
+pub struct LayerSettings {
     /// Domains whose look-alikes are scams (`binance.com`).
     pub protected_brands: Option<Vec<String>>,
     /// Domains that official announcements link to; a link here is `official_link`.
@@ -289,7 +292,7 @@ impl Example {
 struct FileDef {
     ruleset: Option<HeaderDef>,
     #[serde(default)]
-    settings: Settings,
+    settings: LayerSettings,
     #[serde(default)]
     conditions: BTreeMap<String, Condition>,
     #[serde(default)]
@@ -512,7 +515,7 @@ fn has_positive_condition(c: &Condition) -> bool {
     }
 }
 
-fn validate_settings(s: &Settings) -> Result<(), String> {
+fn validate_settings(s: &LayerSettings) -> Result<(), String> {
     if let Some(t) = &s.thresholds {
         for (cat, t) in t {
             let vals = [t.review, t.hold, t.reject];
