@@ -70,7 +70,7 @@
 //! A [`Model`] (see [`model`] for the file format) adds a statistical
 //! opinion per category it was trained on and replaces the hand-set weights
 //! of the rules it was fitted with. Training is behind the `train` cargo
-//! feature ([`train`], linfa); loading and scoring are not.
+//! feature (`train`, linfa); loading and scoring are not.
 //!
 //! ```no_run
 //! use std::sync::Arc;

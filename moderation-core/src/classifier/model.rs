@@ -4,7 +4,7 @@
 //! head is two layers:
 //!
 //! 1. a text model: binarized multinomial naive Bayes over a selected set of
-//!    hashed n-gram buckets (see [`crate::classifier::features`]), i.e. one log-likelihood
+//!    hashed n-gram buckets (see [`FeatureConfig`](crate::FeatureConfig)), i.e. one log-likelihood
 //!    ratio per selected bucket, summed over the buckets a post contains;
 //! 2. a stacker: logistic regression over the heads' text scores, a few
 //!    dense signal features (links, look-alike domains, contacts, capitals…)
@@ -62,7 +62,8 @@ const NO_COLUMN: u16 = u16::MAX;
 pub struct FittedRule {
     /// The rule id.
     pub id: String,
-    /// [`crate::rules::Rule::content_hash`] of the rule when it was fitted.
+    /// The content hash of the rule (its definition, named conditions expanded)
+    /// when it was fitted.
     pub content_hash: String,
     /// The hand-set weight it had then.
     pub hand_weight: f64,
