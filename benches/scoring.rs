@@ -9,11 +9,9 @@ use std::time::Duration;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use moderation_core::markup;
-use moderation_core::normalize::{normalized_view, words_view};
 use moderation_core::rules::{Condition, compiled_pattern};
 use moderation_core::signals::{contacts, crypto, seed, urls};
-use moderation_core::{Engine, Format, Model, Post, RuleSet};
+use moderation_core::{Engine, Format, Model, Post, RuleSet, normalized_view, parse_markup, words_view};
 use regex::RegexSetBuilder;
 
 /// A typical forum post of about `size` bytes: a withdrawal question in
@@ -63,7 +61,7 @@ fn stages(c: &mut Criterion) {
     let mut g = c.benchmark_group("stage-1KB");
     g.bench_function("normalize", |b| {
         b.iter(|| {
-            let doc = markup::parse(black_box(&post.body), Format::Text);
+            let doc = parse_markup(black_box(&post.body), Format::Text);
             let words = words_view(&doc.raw);
             normalized_view(&words)
         })
@@ -198,7 +196,7 @@ fn classifier(c: &mut Criterion) {
         .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.model").to_string());
     let model = std::sync::Arc::new(Model::load(&path).expect("a model file (models/default.model or $MODEL)"));
     let post = Post::new("p", typical(1_000));
-    let doc = markup::parse(&post.body, Format::Text);
+    let doc = parse_markup(&post.body, Format::Text);
     let norm = normalized_view(&words_view(&doc.raw)).text.as_str().to_string();
     let config = model.data().features;
     let plain = Engine::new().unwrap();

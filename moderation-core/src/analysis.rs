@@ -4,14 +4,14 @@
 use std::cell::OnceCell;
 use std::ops::Range;
 
-use crate::markup::{self, Link};
-use crate::normalize::{self, Normalized};
-use crate::post::{Format, Post};
-use crate::rules::{SignalKind, ViewName};
-use crate::settings::Resolved;
+use crate::post::Post;
+use crate::rules::settings::Settings;
 use crate::signals::{contacts, crypto, seed, urls};
-use crate::verdict::Field;
-use crate::view::View;
+use crate::text::is_whole_word;
+use crate::text::markup::{self, Link};
+use crate::text::normalize::{self, Normalized};
+use crate::text::view::View;
+use crate::vocab::{Field, Format, SignalKind, ViewName};
 
 /// Fields longer than this are scanned up to here only (at a char boundary);
 /// the rest is noted by the `input.truncated` signal. It bounds the work an
@@ -45,8 +45,8 @@ pub(crate) struct FieldText {
 
 impl FieldText {
     fn new(field: Field, text: &str, format: Format) -> FieldText {
-        let (text, truncated) = truncate(text);
-        let doc = markup::parse(text, format);
+        let (text, truncated) = scanned_prefix(text);
+        let doc = markup::parse_markup(text, format);
         let units = normalize::words_units(&doc.raw);
         let truncated = truncated || units.len() >= normalize::MAX_VIEW_CHARS;
         let words = View::from_units(&units);
@@ -65,15 +65,11 @@ impl FieldText {
 
 /// The part of a field the engine reads: its first [`MAX_SCAN_BYTES`],
 /// cut on a character boundary; and whether anything was cut.
-pub fn truncate(text: &str) -> (&str, bool) {
+pub fn scanned_prefix(text: &str) -> (&str, bool) {
     if text.len() <= MAX_SCAN_BYTES {
         return (text, false);
     }
-    let mut end = MAX_SCAN_BYTES;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    (&text[..end], true)
+    (&text[..text.floor_char_boundary(MAX_SCAN_BYTES)], true)
 }
 
 /// A URL or markup link, resolved against the rule set's settings.
@@ -99,7 +95,7 @@ pub(crate) struct Analysis<'p> {
 }
 
 impl<'p> Analysis<'p> {
-    pub fn new(post: &'p Post, settings: &Resolved) -> Analysis<'p> {
+    pub fn new(post: &'p Post, settings: &Settings) -> Analysis<'p> {
         let mut fields = Vec::with_capacity(2);
         if let Some(title) = post.title.as_deref().filter(|t| !t.is_empty()) {
             fields.push(FieldText::new(Field::Title, title, Format::Text));
@@ -151,7 +147,7 @@ impl<'p> Analysis<'p> {
         &self.fields[self.fields.len() - 1]
     }
 
-    fn extract(&mut self, settings: &Resolved) {
+    fn extract(&mut self, settings: &Settings) {
         let mut found = Vec::new();
         let mut mismatches = Vec::new();
         for f in &self.fields {
@@ -292,7 +288,7 @@ impl<'p> Analysis<'p> {
 
     /// A display name that claims staff or brand identity ("Binance Support",
     /// "Ðeveloper", 「公式サポート」) while the author is not staff.
-    fn impersonation(&mut self, settings: &Resolved) {
+    fn impersonation(&mut self, settings: &Settings) {
         let Some(name) = &self.name else { return };
         let author = self.post.author.as_ref();
         if author.is_some_and(|a| settings.is_official_author(a)) {
@@ -301,7 +297,7 @@ impl<'p> Analysis<'p> {
         let text = name.norm.text.as_str();
         let mut hits = Vec::new();
         for m in settings.staff_words.find_iter(text) {
-            if crate::matcher::is_whole_word(text, m.start(), m.end()) {
+            if is_whole_word(text, m.start(), m.end()) {
                 hits.push(name.norm.text.origin(m.start()..m.end()));
             }
         }
@@ -327,11 +323,7 @@ fn primary_subtag(tag: &str) -> String {
 
 /// Identifies the language of a bounded sample, as ISO 639-1 where one exists.
 fn identify_language(text: &str) -> Option<String> {
-    let mut end = text.len().min(LANG_SAMPLE_BYTES);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let info = whatlang::detect(&text[..end])?;
+    let info = whatlang::detect(&text[..text.floor_char_boundary(LANG_SAMPLE_BYTES)])?;
     if info.confidence() < 0.3 {
         return None;
     }

@@ -1,6 +1,9 @@
-//! The one error type of this crate.
+//! The error types of this crate: [`Error`] and the precise reasons it
+//! carries ([`RuleError`], [`ModelError`], [`TrainingError`]).
 
 use std::path::PathBuf;
+
+use crate::vocab::Category;
 
 /// Everything that can go wrong in `moderation-core`.
 ///
@@ -9,6 +12,7 @@ use std::path::PathBuf;
 /// from building an engine (rule sets that do not compile) and from decoding
 /// input that is not a post at all.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A rule set was refused. The whole set is rejected; nothing is half-loaded.
     #[error("{}", .0)]
@@ -21,13 +25,12 @@ pub enum Error {
         /// The JSON path of the offending field, when known (`author.trust_level`).
         field: Option<String>,
     },
-    /// A model file was refused (see [`crate::model::ModelError`]).
+    /// A model file was refused.
     #[error("{0}")]
-    Model(#[from] crate::model::ModelError),
-    /// Training could not run on the data given (too few examples of a
-    /// class, no heads…).
+    Model(#[from] ModelError),
+    /// Training could not run with the settings or on the data given.
     #[error("cannot train: {0}")]
-    Training(String),
+    Training(#[from] TrainingError),
     /// A file could not be read.
     #[error("cannot read {}: {source}", path.display())]
     Io {
@@ -65,3 +68,74 @@ impl std::fmt::Display for RuleError {
 }
 
 impl std::error::Error for RuleError {}
+
+/// Why a model file was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModelError {
+    /// The file does not start with the model magic.
+    #[error("not a model file (it does not start with \"MODMODEL\")")]
+    NotAModel,
+    /// The file is shorter than its header says.
+    #[error("truncated model file: {expected} bytes expected, {actual} present")]
+    Truncated {
+        /// Bytes the header promises.
+        expected: u64,
+        /// Bytes present.
+        actual: u64,
+    },
+    /// The file was written by a newer version of this software.
+    #[error("model format version {found} is newer than this build reads ({supported}); upgrade moderation")]
+    NewerFormat {
+        /// The file's version.
+        found: u32,
+        /// The newest this build reads.
+        supported: u32,
+    },
+    /// The header claims a payload larger than any model file may be.
+    #[error("corrupt model file: the header claims a {claimed}-byte payload, over the {limit}-byte limit")]
+    PayloadTooLarge {
+        /// The payload length the header claims.
+        claimed: u64,
+        /// [`crate::classifier::model::MAX_PAYLOAD_BYTES`].
+        limit: u64,
+    },
+    /// The payload does not match its checksum or does not decode.
+    #[error("corrupt model file: {0}")]
+    Corrupt(String),
+    /// The payload decodes but is inconsistent.
+    #[error("invalid model: {0}")]
+    Invalid(String),
+}
+
+/// Why training refused to run (behind the `train` feature; the type is
+/// always there so that [`Error`] is the same with and without it).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrainingError {
+    /// A training setting is out of range (heads, folds, columns, feature
+    /// ranges, smoothing, penalty).
+    #[error("{0}")]
+    Config(String),
+    /// More examples than training can index.
+    #[error("too many examples")]
+    TooManyExamples,
+    /// A category has too few examples of one class for cross-validation.
+    #[error("{}: {positive} positive and {negative} negative examples; each class needs at least {needed} (one per fold)", category.as_str())]
+    TooFewExamples {
+        /// The category (head) lacking examples.
+        category: Category,
+        /// Examples labelled positive for it.
+        positive: usize,
+        /// Examples labelled negative for it.
+        negative: usize,
+        /// The least each class needs (one per fold).
+        needed: usize,
+    },
+    /// A cross-validation fold holds examples of one class only.
+    #[error("a cross-validation fold holds one class only; use fewer folds")]
+    OneClassFold,
+    /// The logistic-regression solver failed.
+    #[error("logistic regression: {0}")]
+    Solver(String),
+}

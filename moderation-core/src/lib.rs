@@ -70,7 +70,7 @@
 //! A [`Model`] (see [`model`] for the file format) adds a statistical
 //! opinion per category it was trained on and replaces the hand-set weights
 //! of the rules it was fitted with. Training is behind the `train` cargo
-//! feature ([`train`], linfa); loading and scoring are not.
+//! feature (`train`, linfa); loading and scoring are not.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -86,49 +86,57 @@
 //!
 //! # Crate layout
 //!
+//! The pipeline shows in the modules, bottom to top; each uses only those
+//! before it. Everything public is re-exported at the root, except the
+//! [`rules`] and [`model`] file formats, the [`evaluation`] metrics, the
+//! [`signals`] detectors and (feature `train`) `train`, which are namespaces.
+//!
 //! | module | job |
 //! |---|---|
-//! | [`post`], [`verdict`] | the JSON contract |
-//! | [`markup`] | visible text and links of text, Markdown and HTML bodies, with source offsets |
-//! | [`normalize`] | the `words` and `normalized` views that undo evasion, with offset maps |
+//! | `vocab` | the shared vocabulary: [`Category`], [`Decision`], [`Field`], [`Span`], [`Format`], [`ViewName`], [`SignalKind`] |
+//! | `error` | [`Error`] and its reasons: [`RuleError`], [`ModelError`], [`TrainingError`] |
+//! | `text` | views with offset maps ([`View`]), visible text and links of text, Markdown and HTML bodies ([`parse_markup`]), the `words` and `normalized` views that undo evasion ([`words_view`], [`normalized_view`]) |
 //! | [`signals`] | URLs, look-alike domains, contacts, crypto addresses, keys, seed phrases |
-//! | [`rules`] | the rule file format and its validation |
-//! | [`engine`] | compiled layers, scoring and decisions |
-//! | [`features`], [`model`] | hashed n-gram features; the model file and inference |
+//! | `verdict`, `post` | the JSON contract: [`Verdict`] out; [`Post`] and the caller's [`Context`] in |
+//! | [`rules`] | the rule file format and its validation; the [`Settings`] its layers resolve to |
+//! | `analysis` | one post seen through every view, with its signals |
+//! | `classifier` | hashed n-gram features ([`FeatureConfig`]); the [`model`] file, inference and explanations; [`evaluation`] metrics |
+//! | `engine` | rule layers compiled once, scoring and decisions ([`Engine`]) |
+//! | `redact` | masking exposure spans in a post ([`redact()`]) |
 //! | `train` (feature `train`) | naive Bayes + linfa-logistic stacking, cross-validated |
-//! | [`evaluation`] | evaluation metrics: precision/recall/F1, ROC-AUC, PR-AUC, calibration |
 //!
 //! No async runtime, no database, no network: the crate is a pure function
 //! of the post, the rule sets and (optionally) a model.
 
 #![warn(missing_docs)]
 
+// Bottom to top: each module uses only those above it in this list.
 mod analysis;
-pub mod engine;
+mod classifier;
+mod engine;
 mod error;
-pub mod evaluation;
-pub mod features;
-pub mod markup;
-mod matcher;
-pub mod model;
-pub mod normalize;
-pub mod post;
+mod post;
 mod redact;
 pub mod rules;
-mod settings;
 pub mod signals;
+mod text;
 #[cfg(feature = "train")]
 pub mod train;
-pub mod verdict;
-mod view;
+mod verdict;
+mod vocab;
 
-pub use analysis::{MAX_SCAN_BYTES, truncate as scanned_prefix};
-pub use engine::{Context, Engine, EngineBuilder, RuleExplanation};
-pub use error::{Error, RuleError};
-pub use model::{Model, ModelError};
-pub use post::{Author, Format, Post};
+pub use analysis::{MAX_SCAN_BYTES, scanned_prefix};
+pub use classifier::features::FeatureConfig;
+pub use classifier::model::Model;
+pub use classifier::{evaluation, model};
+pub use engine::{Engine, EngineBuilder, RuleExplanation};
+pub use error::{Error, ModelError, RuleError, TrainingError};
+pub use post::{Author, Context, Post};
 pub use redact::redact;
-pub use rules::{RuleSet, SignalKind, ViewName};
-pub use settings::Resolved as Settings;
-pub use verdict::{Category, Decision, Field, Scores, Signal, Span, Verdict, Versions};
-pub use view::View;
+pub use rules::RuleSet;
+pub use rules::settings::Settings;
+pub use text::markup::{Document, Link, parse_markup};
+pub use text::normalize::{Normalized, normalized_view, words_view};
+pub use text::view::View;
+pub use verdict::{Scores, Signal, Verdict, Versions};
+pub use vocab::{Category, Decision, Field, Format, SignalKind, Span, ViewName};

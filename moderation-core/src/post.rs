@@ -3,20 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-
-/// How the body is marked up. Spans always point into the body as sent.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    /// Plain text.
-    #[default]
-    Text,
-    /// Markdown (CommonMark); links are extracted with their anchor text.
-    Markdown,
-    /// HTML as Discourse-like forums send it ("cooked" posts).
-    Html,
-}
+use crate::verdict::Signal;
+use crate::vocab::Format;
 
 /// The author of a post, as far as the forum knows them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -123,6 +111,17 @@ impl Post {
         }
         Ok(post)
     }
+}
+
+/// What the caller knows from memory of earlier posts, which a single-post
+/// engine cannot know: the service fills it from its store.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// Flags that rules test with `flag = "…"`, e.g. `near_duplicate`,
+    /// `shared_link_new_accounts`.
+    pub flags: Vec<String>,
+    /// Signals to add to the verdict as they are (they count towards scores).
+    pub signals: Vec<Signal>,
 }
 
 /// Decodes a post and, on failure, names the field serde was in

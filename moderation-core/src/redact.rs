@@ -27,7 +27,9 @@
 
 use std::ops::Range;
 
-use crate::{Category, Field, Post, Verdict};
+use crate::post::Post;
+use crate::verdict::Verdict;
+use crate::vocab::{Category, Field};
 
 /// Copies of `post` and `verdict` with every exposure span's bytes replaced
 /// by `*`, in the post and in any span of any signal that overlaps one.
@@ -83,7 +85,8 @@ fn mask_field(t: &mut String, field: Field, secret: &[(Field, Range<usize>)]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Signal, Span, Versions};
+    use crate::verdict::{Signal, Versions};
+    use crate::vocab::Span;
 
     fn signal(id: &str, category: Category, field: Field, range: Range<usize>, text: &str) -> Signal {
         Signal {

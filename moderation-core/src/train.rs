@@ -33,13 +33,15 @@ use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2};
 use sha2::{Digest, Sha256};
 
+use crate::classifier::evaluation;
+use crate::classifier::features::FeatureConfig;
+use crate::classifier::model::{
+    Combined, FittedRule, Head, HeadMetrics, Model, ModelData, SignalFeature, TrainingInfo,
+};
 use crate::engine::Engine;
-use crate::error::Error;
-use crate::evaluation;
-use crate::features::FeatureConfig;
-use crate::model::{self, Combined, FittedRule, Head, HeadMetrics, Model, ModelData, SignalFeature, TrainingInfo};
+use crate::error::{Error, TrainingError};
 use crate::post::Post;
-use crate::verdict::Category;
+use crate::vocab::Category;
 
 /// One labelled post.
 #[derive(Debug, Clone)]
@@ -421,7 +423,7 @@ fn measure(probs: &[f64], y: &[bool]) -> (f64, HeadMetrics) {
 }
 
 fn validate(examples: &[Example], config: &TrainConfig) -> Result<(), Error> {
-    let fail = |m: String| Err(Error::Training(m));
+    let fail = |m: String| Err(Error::Training(TrainingError::Config(m)));
     if config.heads.is_empty() || config.heads.len() > 4 {
         return fail("train 1 to 4 categories".into());
     }
@@ -431,7 +433,7 @@ fn validate(examples: &[Example], config: &TrainConfig) -> Result<(), Error> {
     if config.columns == 0 || config.columns > u16::MAX as usize {
         return fail(format!("columns must be within 1..={}", u16::MAX));
     }
-    config.features.validate().map_err(Error::Training)?;
+    config.features.validate().map_err(TrainingError::Config)?;
     if !(config.alpha.is_finite() && config.alpha > 0.0) {
         return fail(format!("naive-Bayes smoothing must be a positive number, not {}", config.alpha));
     }
@@ -439,17 +441,16 @@ fn validate(examples: &[Example], config: &TrainConfig) -> Result<(), Error> {
         return fail(format!("the L2 penalty must be a number ≥ 0, not {}", config.l2));
     }
     if examples.len() >= u32::MAX as usize {
-        return fail("too many examples".into());
+        return Err(TrainingError::TooManyExamples.into());
     }
     for &c in &config.heads {
         let pos = examples.iter().filter(|e| e.label(c) == Some(true)).count();
         let neg = examples.iter().filter(|e| e.label(c) == Some(false)).count();
         let need = config.folds as usize;
         if pos < need || neg < need {
-            return fail(format!(
-                "{}: {pos} positive and {neg} negative examples; each class needs at least {need} (one per fold)",
-                c.as_str()
-            ));
+            return Err(
+                TrainingError::TooFewExamples { category: c, positive: pos, negative: neg, needed: need }.into()
+            );
         }
     }
     Ok(())
@@ -592,14 +593,14 @@ fn fit_logistic(matrix: &[Vec<f64>], y: &[Option<bool>], idx: &[usize], l2: f64)
     }
     let targets: Array1<usize> = idx.iter().map(|&i| usize::from(y[i] == Some(true))).collect();
     if targets.iter().all(|&t| t == targets[0]) {
-        return Err(Error::Training("a cross-validation fold holds one class only; use fewer folds".into()));
+        return Err(TrainingError::OneClassFold.into());
     }
     let dataset = Dataset::new(x, targets);
     let fitted = LogisticRegression::default()
         .alpha(l2)
         .max_iterations(300)
         .fit(&dataset)
-        .map_err(|e| Error::Training(format!("logistic regression: {e}")))?;
+        .map_err(|e| TrainingError::Solver(e.to_string()))?;
     // linfa's "positive" class is the more *frequent* label, whichever it
     // is; we want the probability of label 1, so flip the signs when 0 is.
     let sign = if fitted.labels().pos.class == 1 { 1.0 } else { -1.0 };
@@ -621,7 +622,7 @@ fn data_digest(examples: &[Example], heads: &[Category]) -> String {
             }]);
         }
     }
-    model::hex(&h.finalize())
+    crate::text::hex(&h.finalize())
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use moderation_core::signals::crypto::{AddressKind, find_addresses, find_private
 use moderation_core::signals::lookalike::BrandList;
 use moderation_core::signals::seed::find_seed_phrases;
 use moderation_core::signals::urls::{UrlHit, find_urls, parse_link, registrable_domain};
-use moderation_core::{Format, View, markup, normalize};
+use moderation_core::{Format, View, normalized_view, parse_markup, words_view};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -468,7 +468,7 @@ impl Case for NormalizeCase {
         let input = self.input.as_str();
         expects_something(errors, self.normalized.is_some() || self.origins.is_some() || self.mixed_script.is_some());
         let raw = View::identity(input);
-        let normalized = normalize::normalized_view(&normalize::words_view(&raw));
+        let normalized = normalized_view(&words_view(&raw));
         field(errors, "normalized", self.normalized.as_deref(), normalized.text.as_str());
         origins(errors, input, &normalized.text, self.origins.as_deref().unwrap_or_default());
         if let Some(want) = &self.mixed_script {
@@ -508,7 +508,7 @@ impl Case for MarkupCase {
     fn check(&self, _: &[String], errors: &mut Vec<String>) {
         let input = self.input.as_str();
         expects_something(errors, self.origins.is_some() || self.words.is_some() || self.links.is_some());
-        let doc = markup::parse(input, self.format);
+        let doc = parse_markup(input, self.format);
         origins(errors, input, &doc.raw, self.origins.as_deref().unwrap_or_default());
         if let Some(want) = &self.words {
             let got: Vec<String> = doc.raw.as_str().split_whitespace().map(String::from).collect();

@@ -2,8 +2,7 @@
 //! any input, and every span is a char-boundary range of its field whose
 //! `text` is the field's slice there (or a mask, for exposure signals).
 
-use moderation_core::normalize::{normalized_view, words_view};
-use moderation_core::{Author, Category, Engine, Field, Format, Post, View};
+use moderation_core::{Author, Category, Engine, Field, Format, Post, View, normalized_view, words_view};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 

@@ -72,7 +72,7 @@ impl ModelArgs {
             l2: self.l2,
             folds: self.folds,
             seed: self.seed,
-            features: moderation_core::features::FeatureConfig {
+            features: moderation_core::FeatureConfig {
                 char_min: self.char_min,
                 char_max: self.char_max,
                 cjk_min: self.cjk_min,

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::Regex;
 
-use super::urls::{BLOCK, for_each_flagged, shifted_rows};
+use super::scan::{BLOCK, for_each_flagged, shifted_rows};
 
 /// Which channel a contact detail belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -212,8 +212,8 @@ fn has_context(text: &str, window: Range<usize>, kind: Ctx) -> bool {
     else {
         return false;
     };
-    let start = floor_char_boundary(text, window.start);
-    let end = ceil_char_boundary(text, window.end);
+    let start = text.floor_char_boundary(window.start);
+    let end = text.ceil_char_boundary(window.end);
     let Some(hay) = text.get(start..end) else {
         return false;
     };
@@ -238,22 +238,6 @@ fn has_context(text: &str, window: Range<usize>, kind: Ctx) -> bool {
         return true;
     }
     false
-}
-
-fn floor_char_boundary(text: &str, mut i: usize) -> usize {
-    i = i.min(text.len());
-    while !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn ceil_char_boundary(text: &str, mut i: usize) -> usize {
-    i = i.min(text.len());
-    while !text.is_char_boundary(i) {
-        i += 1;
-    }
-    i
 }
 
 // ---------------------------------------------------------------- links

@@ -503,8 +503,8 @@ fn has_key_context(text: &str, tok: &Range<usize>) -> bool {
     let Some(ac) = context_matcher() else {
         return false;
     };
-    let start = floor_char_boundary(text, tok.start.saturating_sub(CONTEXT_BEFORE));
-    let end = ceil_char_boundary(text, tok.end.saturating_add(CONTEXT_AFTER));
+    let start = text.floor_char_boundary(tok.start.saturating_sub(CONTEXT_BEFORE));
+    let end = text.ceil_char_boundary(tok.end.saturating_add(CONTEXT_AFTER));
     let Some(window) = text.get(start..end) else {
         return false;
     };
@@ -523,22 +523,6 @@ fn has_key_context(text: &str, tok: &Range<usize>) -> bool {
         *slot = (*slot).min(dist);
     }
     best_key < best_tx
-}
-
-fn floor_char_boundary(text: &str, mut i: usize) -> usize {
-    i = i.min(text.len());
-    while !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn ceil_char_boundary(text: &str, mut i: usize) -> usize {
-    i = i.min(text.len());
-    while !text.is_char_boundary(i) {
-        i += 1;
-    }
-    i
 }
 
 // Input -> output cases: tests/data/detectors/crypto.toml, run by tests/detectors.rs.

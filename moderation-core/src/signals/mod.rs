@@ -8,6 +8,7 @@
 pub mod contacts;
 pub mod crypto;
 pub mod lookalike;
+mod scan;
 pub mod seed;
 pub mod urls;
 

@@ -13,7 +13,7 @@ use bip39::{Language, Mnemonic};
 use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
-use super::urls::{BLOCK, for_each_flagged, shifted_rows};
+use super::scan::{BLOCK, for_each_flagged, shifted_rows};
 
 /// Which BIP39 word list a phrase comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -79,7 +79,7 @@ impl FeatureConfig {
     /// explanations.
     ///
     /// ```
-    /// use moderation_core::features::FeatureConfig;
+    /// use moderation_core::FeatureConfig;
     ///
     /// let config = FeatureConfig::default();
     /// let mut grams = Vec::new();

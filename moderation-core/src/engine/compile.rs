@@ -10,15 +10,14 @@ use std::collections::HashMap;
 use std::ops::Range as ByteRange;
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
-use unicode_script::{Script, UnicodeScript};
-
 use crate::analysis::{Analysis, Evidence};
 use crate::error::{Error, RuleError};
-use crate::rules::{AuthorCondition, Condition, REGEX_SIZE_LIMIT, Range, Rule, RuleSet, SignalKind, ViewName};
-use crate::settings::{Resolved, host_in, normalize_literal};
-use crate::verdict::{Category, Decision};
+use crate::rules::settings::{Settings, host_in, normalize_literal};
+use crate::rules::{AuthorCondition, Condition, REGEX_SIZE_LIMIT, Range, Rule, RuleSet};
+use crate::text::{boundary_after, boundary_before, needs_boundary};
+use crate::vocab::{Category, Decision, SignalKind, ViewName};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 /// Spans kept per rule hit: enough to show a moderator every occurrence that
 /// matters, bounded so a post repeating a phrase 10,000 times stays cheap.
@@ -83,7 +82,7 @@ struct ViewRegexes {
 #[derive(Debug)]
 pub(crate) struct Compiled {
     pub rules: Vec<CompiledRule>,
-    pub settings: Resolved,
+    pub settings: Settings,
     /// `name@version+name@version`.
     pub version: String,
     ac: Option<AhoCorasick>,
@@ -266,7 +265,7 @@ impl Compiled {
         let version = layers.iter().map(|l| format!("{}@{}", l.name, l.version)).collect::<Vec<_>>().join("+");
         Ok(Compiled {
             rules,
-            settings: Resolved::from_layers(layers),
+            settings: Settings::from_layers(layers),
             version,
             ac,
             literals: b.literals,
@@ -466,9 +465,9 @@ impl Compiled {
     }
 }
 
-fn author_matches(c: &AuthorCondition, a: &Analysis<'_>, settings: &Resolved) -> bool {
+fn author_matches(c: &AuthorCondition, a: &Analysis<'_>, settings: &Settings) -> bool {
     let author = a.post.author.as_ref();
-    let get = |f: fn(&crate::Author) -> Option<u32>| author.and_then(f);
+    let get = |f: fn(&crate::post::Author) -> Option<u32>| author.and_then(f);
     let at_most = |v: Option<u32>, bound: Option<u32>| bound.is_none_or(|b| v.is_some_and(|v| v <= b));
     let at_least = |v: Option<u32>, bound: Option<u32>| bound.is_none_or(|b| v.is_some_and(|v| v >= b));
     let trust = author.and_then(|x| x.trust_level).map(u32::from);
@@ -605,7 +604,7 @@ pub(crate) fn content_hash(rule: &crate::rules::Rule, named: &HashMap<String, Co
         rule.action,
         Expanded { c: &rule.when, named, depth: 0 }
     );
-    crate::model::hex(&h.0.finalize()[..8])
+    crate::text::hex(&h.0.finalize()[..8])
 }
 
 /// Formats like `Debug` of the condition with every `use` replaced by what
@@ -731,75 +730,6 @@ impl Builder {
     }
 }
 
-/// Character classes for word boundaries. Letters of scripts written with
-/// spaces between words form words; digits form numbers; a change of class
-/// is a boundary (`btc` in `100btc` or 「BTCを」).
-#[derive(PartialEq, Eq, Clone, Copy)]
-enum Class {
-    Separator,
-    Letter,
-    Digit,
-    /// Han, kana, Thai, Hangul …: no spaces between words, substring matching.
-    Unspaced,
-}
-
-fn class(c: char) -> Class {
-    if c.is_ascii() {
-        return if c.is_ascii_alphabetic() {
-            Class::Letter
-        } else if c.is_ascii_digit() {
-            Class::Digit
-        } else if c == '_' {
-            Class::Letter
-        } else {
-            Class::Separator
-        };
-    }
-    if c.is_numeric() {
-        return Class::Digit;
-    }
-    if !c.is_alphanumeric() {
-        return Class::Separator;
-    }
-    match c.script() {
-        Script::Han
-        | Script::Hiragana
-        | Script::Katakana
-        | Script::Thai
-        | Script::Hangul
-        | Script::Lao
-        | Script::Khmer
-        | Script::Myanmar
-        | Script::Tibetan => Class::Unspaced,
-        _ => Class::Letter,
-    }
-}
-
-fn needs_boundary(c: char) -> bool {
-    matches!(class(c), Class::Letter | Class::Digit)
-}
-
-fn boundary_before(text: &str, at: usize) -> bool {
-    let (Some(prev), Some(first)) = (text[..at].chars().next_back(), text[at..].chars().next()) else {
-        return true;
-    };
-    class(prev) != class(first)
-}
-
-fn boundary_after(text: &str, at: usize) -> bool {
-    let (Some(last), Some(next)) = (text[..at].chars().next_back(), text[at..].chars().next()) else {
-        return true;
-    };
-    class(last) != class(next)
-}
-
-/// Whether `text[start..end]` is a whole word in the sense rules use.
-pub(crate) fn is_whole_word(text: &str, start: usize, end: usize) -> bool {
-    let first = text[start..].chars().next().unwrap_or(' ');
-    let last = text[..end].chars().next_back().unwrap_or(' ');
-    (!needs_boundary(first) || boundary_before(text, start)) && (!needs_boundary(last) || boundary_after(text, end))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -838,7 +768,7 @@ mod tests {
             rule.action,
             expand(&rule.when, named, 0)
         );
-        crate::model::hex(&sha2::Sha256::digest(text.as_bytes())[..8])
+        crate::text::hex(&sha2::Sha256::digest(text.as_bytes())[..8])
     }
 
     #[test]
@@ -860,14 +790,5 @@ mod tests {
         let (largest, total) = (*each.iter().max().unwrap(), each.iter().sum::<u64>());
         eprintln!("default pack: largest rule expands to {largest} conditions, all rules to {total}");
         assert!(largest * 20 < MAX_RULE_CONDITIONS && total * 20 < MAX_TOTAL_CONDITIONS);
-    }
-
-    #[test]
-    fn script_change_is_a_word_boundary() {
-        let t = "btcを送って";
-        assert!(is_whole_word(t, 0, 3));
-        assert!(is_whole_word("100btc", 3, 6));
-        assert!(!is_whole_word("smartwatch", 5, 10));
-        assert!(is_whole_word("無料でサポート", 9, 21));
     }
 }

@@ -14,7 +14,7 @@
 //! and サポート match the same literal.
 //!
 //! ```
-//! use moderation_core::normalize::{normalized_view, words_view};
+//! use moderation_core::{normalized_view, words_view};
 //! use moderation_core::View;
 //!
 //! let raw = View::identity("Ｆ.Ｒ.Ｅ.Ｅ  ВТС\u{200B} g1veaway!!!");
@@ -33,7 +33,7 @@ use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::{compose, is_combining_mark};
 use unicode_script::{Script, UnicodeScript};
 
-use crate::view::{Unit, View};
+use crate::text::view::{Unit, View};
 
 /// The `normalized` view and what normalizing it revealed.
 #[derive(Debug, Clone, Default)]

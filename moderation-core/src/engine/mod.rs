@@ -3,26 +3,18 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::analysis::{Analysis, Evidence};
-use crate::error::Error;
-use crate::matcher::{Compiled, CompiledRule, Flags};
-use crate::model::Model;
-use crate::post::Post;
-use crate::rules::{RuleSet, SignalKind};
-use crate::settings::Resolved;
-use crate::signals::seed::SeedLanguage;
-use crate::verdict::{Category, Decision, Field, Scores, Signal, Span, Verdict, Versions};
+mod compile;
 
-/// What the caller knows from memory of earlier posts, which a single-post
-/// engine cannot know: the service fills it from its store.
-#[derive(Debug, Clone, Default)]
-pub struct Context {
-    /// Flags that rules test with `flag = "…"`, e.g. `near_duplicate`,
-    /// `shared_link_new_accounts`.
-    pub flags: Vec<String>,
-    /// Signals to add to the verdict as they are (they count towards scores).
-    pub signals: Vec<Signal>,
-}
+use crate::analysis::{Analysis, Evidence};
+use crate::classifier::model::Model;
+use crate::error::Error;
+use crate::post::{Context, Post};
+use crate::rules::RuleSet;
+use crate::rules::settings::Settings;
+use crate::signals::seed::SeedLanguage;
+use crate::verdict::{Scores, Signal, Verdict, Versions};
+use crate::vocab::{Category, Decision, Field, SignalKind, Span};
+use compile::{Compiled, CompiledRule, Flags};
 
 /// How one rule judged one post (see [`Engine::explain_rule`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -148,7 +140,7 @@ impl Engine {
     }
 
     /// The settings in force for a forum.
-    pub fn settings(&self, forum: Option<&str>) -> &Resolved {
+    pub fn settings(&self, forum: Option<&str>) -> &Settings {
         &self.compiled(forum).settings
     }
 
@@ -231,7 +223,7 @@ impl Engine {
         signals.extend(ctx.signals.iter().cloned());
 
         if let Some(model) = &self.model {
-            model_signals(model, &analysis, &mut signals);
+            model.signals(&analysis, &mut signals);
         }
 
         let settings = &compiled.settings;
@@ -259,7 +251,7 @@ impl Engine {
         if decision > Decision::Allow
             && let Some(model) = &self.model
         {
-            explain_model(model, &analysis, &mut signals);
+            model.explain(&analysis, &mut signals);
         }
         // Strongest reasons first; ties keep a stable, readable order.
         signals.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()).then_with(|| a.id.cmp(&b.id)));
@@ -321,59 +313,6 @@ impl Engine {
     #[cfg(feature = "train")]
     pub(crate) fn rules(&self) -> &[CompiledRule] {
         &self.default.rules
-    }
-}
-
-/// The normalized title and body, as the model reads them.
-fn model_texts<'a>(analysis: &'a Analysis<'_>) -> [&'a str; 2] {
-    let mut texts = [""; 2];
-    for (t, f) in texts.iter_mut().zip(&analysis.fields) {
-        *t = f.norm.text.as_str();
-    }
-    texts
-}
-
-/// Names the n-grams behind a classifier signal that pushed a flagged post
-/// up. Done only for posts that are not allowed: moderators read these,
-/// and the ranking costs more than the score itself.
-fn explain_model(model: &Model, analysis: &Analysis<'_>, signals: &mut [Signal]) {
-    let texts = model_texts(analysis);
-    for s in signals.iter_mut().filter(|s| s.id.starts_with("classifier.") && s.weight > 0.0) {
-        let grams = model.top_grams(&texts, s.category, 5);
-        if !grams.is_empty() {
-            let list: Vec<String> = grams.iter().map(|(g, _)| format!("\"{}\"", g.trim())).collect();
-            s.description.push_str(&format!("; strongest n-grams {}", list.join(", ")));
-        }
-    }
-}
-
-/// Most signal features any model may use (the stack array below).
-pub(crate) const MAX_SIGNAL_FEATURES: usize = 32;
-
-/// The `classifier.<category>` signals: each head's stacked text and
-/// signal-feature contributions, relative to the default prior (so a
-/// forum's own prior still shifts the score).
-fn model_signals(model: &Model, analysis: &Analysis<'_>, out: &mut Vec<Signal>) {
-    let texts = model_texts(analysis);
-    let text = model.text_scores(&texts);
-    let mut values = [0.0; MAX_SIGNAL_FEATURES];
-    let values = &mut values[..model.signal_count()];
-    model.signal_values(analysis, values);
-    for head in &model.data().heads {
-        let t: f64 = head.text_coefs.iter().zip(&text.scores).map(|(c, s)| c * s).sum();
-        let f: f64 = head.signal_coefs.iter().zip(values.iter()).map(|(c, v)| c * v).sum();
-        let base = head.intercept - crate::settings::DEFAULT_PRIOR;
-        let description = format!(
-            "Statistical model for {}: text n-grams {t:+.2}, post features {f:+.2}, baseline {base:+.2}",
-            head.category.as_str()
-        );
-        out.push(Signal {
-            id: format!("classifier.{}", head.category.as_str()),
-            category: head.category,
-            weight: t + f + base,
-            description,
-            spans: Vec::new(),
-        });
     }
 }
 

@@ -3,12 +3,12 @@
 
 use aho_corasick::AhoCorasick;
 
-use crate::normalize;
 use crate::post::Author;
 use crate::rules::{RuleSet, Thresholds};
 use crate::signals::lookalike::{BrandList, is_same_or_subdomain};
-use crate::verdict::Category;
-use crate::view::View;
+use crate::text::normalize;
+use crate::text::view::View;
+use crate::vocab::Category;
 
 /// Prior log-odds of each category when no layer sets one: a score of 0.047,
 /// so that one rule of weight 3 brings a post to 0.5 (review).
@@ -45,7 +45,7 @@ const STAFF_WORDS: &[&str] = &[
 
 /// Settings in force for one layered rule set.
 #[derive(Debug, Clone)]
-pub struct Resolved {
+pub struct Settings {
     /// Prior log-odds per category (indexed by [`Category`] order).
     pub priors: [f64; 4],
     /// Decision thresholds per category.
@@ -67,9 +67,9 @@ pub fn default_thresholds(category: Category) -> Thresholds {
     }
 }
 
-impl Resolved {
+impl Settings {
     /// Merges the settings of the layers, later layers overriding earlier ones key by key.
-    pub fn from_layers(layers: &[RuleSet]) -> Resolved {
+    pub fn from_layers(layers: &[RuleSet]) -> Settings {
         let mut priors = [DEFAULT_PRIOR; 4];
         let mut thresholds = Category::ALL.map(default_thresholds);
         let (mut brands, mut official, mut accounts, mut allow) = (vec![], vec![], vec![], vec![]);
@@ -113,7 +113,7 @@ impl Resolved {
                 official.push(b.clone());
             }
         }
-        Resolved {
+        Settings {
             priors,
             thresholds,
             brands: BrandList::new(&brands),

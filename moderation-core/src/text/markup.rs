@@ -11,8 +11,8 @@ use std::ops::Range;
 use html5gum::{DefaultEmitter, Token, Tokenizer};
 use pulldown_cmark::{Event, Parser, Tag, TagEnd};
 
-use crate::post::Format;
-use crate::view::{View, ViewBuilder};
+use crate::text::view::{View, ViewBuilder};
+use crate::vocab::Format;
 
 /// A link found in the markup (not a URL written in the text; those are
 /// found by [`crate::signals::urls`]).
@@ -40,17 +40,17 @@ pub struct Document {
 /// Parses a body in the given format.
 ///
 /// ```
-/// use moderation_core::markup::parse;
+/// use moderation_core::parse_markup;
 /// use moderation_core::Format;
 ///
 /// let html = r#"<p>Visit <a href="https://evil.example/login">&#98;inance.com</a></p>"#;
-/// let doc = parse(html, Format::Html);
+/// let doc = parse_markup(html, Format::Html);
 /// assert_eq!(doc.raw.as_str().trim(), "Visit binance.com");
 /// let link = &doc.links[0];
 /// assert_eq!(link.href, "https://evil.example/login");
 /// assert_eq!(&html[link.text_range.clone()], "&#98;inance.com");
 /// ```
-pub fn parse(body: &str, format: Format) -> Document {
+pub fn parse_markup(body: &str, format: Format) -> Document {
     match format {
         Format::Text => Document { raw: View::identity(body), links: Vec::new() },
         Format::Markdown => parse_markdown(body),
@@ -184,15 +184,7 @@ fn close_anchor(
 /// Clamps a tokenizer span to char boundaries of the source (the tokenizer
 /// works on bytes and recovers from anything).
 fn clamp(s: &str, r: Range<usize>) -> Range<usize> {
-    let mut start = r.start.min(s.len());
-    let mut end = r.end.min(s.len()).max(start);
-    while !s.is_char_boundary(start) {
-        start -= 1;
-    }
-    while !s.is_char_boundary(end) {
-        end += 1;
-    }
-    start..end
+    s.floor_char_boundary(r.start)..s.ceil_char_boundary(r.end.max(r.start))
 }
 
 /// The tokenizer's span of an attribute covers `name="value"`; narrow it to
@@ -382,7 +374,7 @@ mod tests {
             "<a href=\"é\">é&",
             "&#1234567890;",
         ] {
-            let doc = parse(s, Format::Html);
+            let doc = parse_markup(s, Format::Html);
             let t = doc.raw.as_str();
             for (i, c) in t.char_indices() {
                 let r = doc.raw.origin(i..i + c.len_utf8());

@@ -4,7 +4,7 @@
 //! head is two layers:
 //!
 //! 1. a text model: binarized multinomial naive Bayes over a selected set of
-//!    hashed n-gram buckets (see [`crate::features`]), i.e. one log-likelihood
+//!    hashed n-gram buckets (see [`FeatureConfig`](crate::FeatureConfig)), i.e. one log-likelihood
 //!    ratio per selected bucket, summed over the buckets a post contains;
 //! 2. a stacker: logistic regression over the heads' text scores, a few
 //!    dense signal features (links, look-alike domains, contacts, capitals…)
@@ -36,10 +36,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::analysis::Analysis;
-use crate::error::Error;
-use crate::features::FeatureConfig;
-use crate::rules::SignalKind;
-use crate::verdict::Category;
+use crate::classifier::features::FeatureConfig;
+use crate::error::{Error, ModelError};
+use crate::rules::settings::DEFAULT_PRIOR;
+use crate::text::hex;
+use crate::verdict::Signal;
+use crate::vocab::{Category, SignalKind};
 
 /// The first bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"MODMODEL";
@@ -54,51 +56,14 @@ pub const MAX_PAYLOAD_BYTES: u64 = 1 << 30;
 const MAX_COLUMNS: usize = u16::MAX as usize;
 const NO_COLUMN: u16 = u16::MAX;
 
-/// Why a model file was refused.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ModelError {
-    /// The file does not start with the model magic.
-    #[error("not a model file (it does not start with \"MODMODEL\")")]
-    NotAModel,
-    /// The file is shorter than its header says.
-    #[error("truncated model file: {expected} bytes expected, {actual} present")]
-    Truncated {
-        /// Bytes the header promises.
-        expected: u64,
-        /// Bytes present.
-        actual: u64,
-    },
-    /// The file was written by a newer version of this software.
-    #[error("model format version {found} is newer than this build reads ({supported}); upgrade moderation")]
-    NewerFormat {
-        /// The file's version.
-        found: u32,
-        /// The newest this build reads.
-        supported: u32,
-    },
-    /// The header claims a payload larger than any model file may be.
-    #[error("corrupt model file: the header claims a {claimed}-byte payload, over the {limit}-byte limit")]
-    PayloadTooLarge {
-        /// The payload length the header claims.
-        claimed: u64,
-        /// [`MAX_PAYLOAD_BYTES`].
-        limit: u64,
-    },
-    /// The payload does not match its checksum or does not decode.
-    #[error("corrupt model file: {0}")]
-    Corrupt(String),
-    /// The payload decodes but is inconsistent.
-    #[error("invalid model: {0}")]
-    Invalid(String),
-}
-
 /// A rule weight fitted from data, valid only for the exact rule it was
 /// fitted on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FittedRule {
     /// The rule id.
     pub id: String,
-    /// [`crate::rules::Rule::content_hash`] of the rule when it was fitted.
+    /// The content hash of the rule (its definition, named conditions expanded)
+    /// when it was fitted.
     pub content_hash: String,
     /// The hand-set weight it had then.
     pub hand_weight: f64,
@@ -311,12 +276,8 @@ impl Model {
                     .ok_or_else(|| ModelError::Invalid(format!("unknown signal feature `{name}`")))?,
             );
         }
-        if signals.len() > crate::engine::MAX_SIGNAL_FEATURES {
-            return invalid(format!(
-                "{} signal features (at most {})",
-                signals.len(),
-                crate::engine::MAX_SIGNAL_FEATURES
-            ));
+        if signals.len() > MAX_SIGNAL_FEATURES {
+            return invalid(format!("{} signal features (at most {})", signals.len(), MAX_SIGNAL_FEATURES));
         }
         let h = data.heads.len();
         let mut weights = vec![0f32; k * h];
@@ -472,6 +433,62 @@ impl Model {
     }
 }
 
+/// Most signal features any model may use (the stack array in
+/// [`Model::signals`]).
+pub(crate) const MAX_SIGNAL_FEATURES: usize = 32;
+
+/// The normalized title and body, as the model reads them.
+fn model_texts<'a>(analysis: &'a Analysis<'_>) -> [&'a str; 2] {
+    let mut texts = [""; 2];
+    for (t, f) in texts.iter_mut().zip(&analysis.fields) {
+        *t = f.norm.text.as_str();
+    }
+    texts
+}
+
+impl Model {
+    /// The `classifier.<category>` signals: each head's stacked text and
+    /// signal-feature contributions, relative to the default prior (so a
+    /// forum's own prior still shifts the score).
+    pub(crate) fn signals(&self, analysis: &Analysis<'_>, out: &mut Vec<Signal>) {
+        let texts = model_texts(analysis);
+        let text = self.text_scores(&texts);
+        let mut values = [0.0; MAX_SIGNAL_FEATURES];
+        let values = &mut values[..self.signal_count()];
+        self.signal_values(analysis, values);
+        for head in &self.data().heads {
+            let t: f64 = head.text_coefs.iter().zip(&text.scores).map(|(c, s)| c * s).sum();
+            let f: f64 = head.signal_coefs.iter().zip(values.iter()).map(|(c, v)| c * v).sum();
+            let base = head.intercept - DEFAULT_PRIOR;
+            let description = format!(
+                "Statistical model for {}: text n-grams {t:+.2}, post features {f:+.2}, baseline {base:+.2}",
+                head.category.as_str()
+            );
+            out.push(Signal {
+                id: format!("classifier.{}", head.category.as_str()),
+                category: head.category,
+                weight: t + f + base,
+                description,
+                spans: Vec::new(),
+            });
+        }
+    }
+
+    /// Names the n-grams behind a classifier signal that pushed a flagged
+    /// post up. Done only for posts that are not allowed: moderators read
+    /// these, and the ranking costs more than the score itself.
+    pub(crate) fn explain(&self, analysis: &Analysis<'_>, signals: &mut [Signal]) {
+        let texts = model_texts(analysis);
+        for s in signals.iter_mut().filter(|s| s.id.starts_with("classifier.") && s.weight > 0.0) {
+            let grams = self.top_grams(&texts, s.category, 5);
+            if !grams.is_empty() {
+                let list: Vec<String> = grams.iter().map(|(g, _)| format!("\"{}\"", g.trim())).collect();
+                s.description.push_str(&format!("; strongest n-grams {}", list.join(", ")));
+            }
+        }
+    }
+}
+
 /// Encodes model data as file bytes.
 pub(crate) fn encode(data: &ModelData) -> Vec<u8> {
     // Encoding plain data into a Vec cannot fail.
@@ -483,10 +500,6 @@ pub(crate) fn encode(data: &ModelData) -> Vec<u8> {
     out.extend_from_slice(&Sha256::digest(&payload));
     out.extend_from_slice(&payload);
     out
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A dense feature the stacker reads from the analysis.
@@ -586,7 +599,7 @@ impl TextStats {
                 } else if c.is_ascii() {
                     t.letters += u32::from(c.is_ascii_alphabetic());
                     t.caps += u32::from(c.is_ascii_uppercase());
-                } else if crate::features::unspaced(c) {
+                } else if crate::classifier::features::unspaced(c) {
                     // Kana, kanji, Thai: letters without case (and no
                     // table lookups on the hot path).
                     t.letters += 1;

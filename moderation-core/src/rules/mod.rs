@@ -37,11 +37,13 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::error::{Error, RuleError};
-use crate::post::{Author, Format};
-use crate::verdict::{Category, Decision};
+use crate::post::{Author, Context, Post};
+use crate::vocab::{Category, Decision, Format, SignalKind, ViewName};
+
+pub(crate) mod settings;
 
 /// The default rule pack for an exchange community, English and Japanese.
-pub const DEFAULT_PACK: &str = include_str!("../rules/default.toml");
+pub const DEFAULT_PACK: &str = include_str!("../../rules/default.toml");
 
 /// A parsed, validated rule set (one layer).
 #[derive(Debug, Clone)]
@@ -53,17 +55,18 @@ pub struct RuleSet {
     /// Where it was loaded from, for error messages.
     pub source_name: String,
     /// Settings this layer overrides.
-    pub settings: Settings,
+    pub settings: LayerSettings,
     /// Named conditions rules can reuse with `use = "name"`.
     pub conditions: BTreeMap<String, Condition>,
     /// The rules, in file order.
     pub rules: Vec<Rule>,
 }
 
-/// Settings a layer may set; later layers override earlier ones key by key.
+/// Settings a layer may set (its `[settings]` table); later layers override
+/// earlier ones key by key, giving the [`crate::Settings`] in force.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Settings {
+pub struct LayerSettings {
     /// Domains whose look-alikes are scams (`binance.com`).
     pub protected_brands: Option<Vec<String>>,
     /// Domains that official announcements link to; a link here is `official_link`.
@@ -149,18 +152,6 @@ pub enum Condition {
     Not(Box<Condition>),
 }
 
-/// Which view of the text a regular expression sees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ViewName {
-    /// Decoded visible text as written (case, punctuation and homoglyphs intact).
-    Raw,
-    /// NFKC, lowercase, invisible characters removed, kana unified; separators kept.
-    Words,
-    /// Fully normalized: confusables, leetspeak, spacing and repeats undone.
-    Normalized,
-}
-
 /// A regular expression condition. The view is required: a pattern written
 /// for raw text silently fails on normalized text and vice versa.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -208,96 +199,6 @@ impl SignalSpec {
         match self {
             SignalSpec::Name(_) => 0.0,
             SignalSpec::Graded { min_confidence, .. } => *min_confidence,
-        }
-    }
-}
-
-/// Signals a rule can test. Each is computed once per post by the extractors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SignalKind {
-    /// A checksum-valid cryptocurrency address.
-    CryptoAddress,
-    /// Something shaped like an address whose checksum fails.
-    InvalidCryptoAddress,
-    /// A look-alike of a protected brand's domain (graded by closeness).
-    LookalikeDomain,
-    /// A Telegram/WhatsApp/LINE/Discord/Signal contact.
-    MessengerContact,
-    /// An e-mail address.
-    Email,
-    /// A phone number.
-    Phone,
-    /// A word mixing Latin with Cyrillic or Greek letters.
-    MixedScript,
-    /// A link through a URL shortener.
-    Shortener,
-    /// A link whose visible text names another domain than its target.
-    AnchorMismatch,
-    /// A link to an internationalized (IDN) domain.
-    IdnLink,
-    /// A defanged link (`hxxp://`, `example[.]com`).
-    DefangedLink,
-    /// Any link that is not official and not allow-listed.
-    ExternalLink,
-    /// A link to an official domain.
-    OfficialLink,
-    /// A BIP39 seed phrase (12+ list words).
-    SeedPhrase,
-    /// A private key (WIF, xprv, or 64 hex in key context).
-    PrivateKey,
-    /// A display name claiming staff or brand identity.
-    AuthorImpersonation,
-    /// Normalization undid an evasion (homoglyphs, leetspeak, spacing).
-    Evasion,
-    /// The JSON held lone UTF-16 surrogates.
-    LossyUtf16,
-}
-
-impl SignalKind {
-    /// Every signal kind.
-    pub const ALL: [SignalKind; 18] = [
-        SignalKind::CryptoAddress,
-        SignalKind::InvalidCryptoAddress,
-        SignalKind::LookalikeDomain,
-        SignalKind::MessengerContact,
-        SignalKind::Email,
-        SignalKind::Phone,
-        SignalKind::MixedScript,
-        SignalKind::Shortener,
-        SignalKind::AnchorMismatch,
-        SignalKind::IdnLink,
-        SignalKind::DefangedLink,
-        SignalKind::ExternalLink,
-        SignalKind::OfficialLink,
-        SignalKind::SeedPhrase,
-        SignalKind::PrivateKey,
-        SignalKind::AuthorImpersonation,
-        SignalKind::Evasion,
-        SignalKind::LossyUtf16,
-    ];
-
-    /// The name rules use for it (`crypto_address`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SignalKind::CryptoAddress => "crypto_address",
-            SignalKind::InvalidCryptoAddress => "invalid_crypto_address",
-            SignalKind::LookalikeDomain => "lookalike_domain",
-            SignalKind::MessengerContact => "messenger_contact",
-            SignalKind::Email => "email",
-            SignalKind::Phone => "phone",
-            SignalKind::MixedScript => "mixed_script",
-            SignalKind::Shortener => "shortener",
-            SignalKind::AnchorMismatch => "anchor_mismatch",
-            SignalKind::IdnLink => "idn_link",
-            SignalKind::DefangedLink => "defanged_link",
-            SignalKind::ExternalLink => "external_link",
-            SignalKind::OfficialLink => "official_link",
-            SignalKind::SeedPhrase => "seed_phrase",
-            SignalKind::PrivateKey => "private_key",
-            SignalKind::AuthorImpersonation => "author_impersonation",
-            SignalKind::Evasion => "evasion",
-            SignalKind::LossyUtf16 => "lossy_utf16",
         }
     }
 }
@@ -352,25 +253,25 @@ pub struct ExamplePost {
     pub lang: Option<String>,
     /// Author.
     pub author: Option<Author>,
-    /// Caller flags (as [`crate::Context::flags`]) to score the example with.
+    /// Caller flags (as [`Context::flags`]) to score the example with.
     #[serde(default)]
     pub flags: Vec<String>,
 }
 
 impl Example {
     /// The caller context the example is scored with.
-    pub fn context(&self) -> crate::Context {
+    pub fn context(&self) -> Context {
         match self {
-            Example::Body(_) => crate::Context::default(),
-            Example::Post(p) => crate::Context { flags: p.flags.clone(), signals: Vec::new() },
+            Example::Body(_) => Context::default(),
+            Example::Post(p) => Context { flags: p.flags.clone(), signals: Vec::new() },
         }
     }
 
     /// The example as a post with the given id.
-    pub fn to_post(&self, id: &str) -> crate::Post {
+    pub fn to_post(&self, id: &str) -> Post {
         match self {
-            Example::Body(body) => crate::Post::new(id, body.clone()),
-            Example::Post(p) => crate::Post {
+            Example::Body(body) => Post::new(id, body.clone()),
+            Example::Post(p) => Post {
                 id: id.to_string(),
                 title: p.title.clone(),
                 body: p.body.clone(),
@@ -391,7 +292,7 @@ impl Example {
 struct FileDef {
     ruleset: Option<HeaderDef>,
     #[serde(default)]
-    settings: Settings,
+    settings: LayerSettings,
     #[serde(default)]
     conditions: BTreeMap<String, Condition>,
     #[serde(default)]
@@ -614,7 +515,7 @@ fn has_positive_condition(c: &Condition) -> bool {
     }
 }
 
-fn validate_settings(s: &Settings) -> Result<(), String> {
+fn validate_settings(s: &LayerSettings) -> Result<(), String> {
     if let Some(t) = &s.thresholds {
         for (cat, t) in t {
             let vals = [t.review, t.hold, t.reject];
