@@ -329,3 +329,67 @@ fn the_checker_finds_a_cycle_and_reads_use_trees() {
     assert!(found[0].starts_with("in crate: a, b"), "{}", found[0]);
     assert_eq!(parse_tree("{b::{self, x}, y as z}; rest"), [vec!["b"], vec!["b", "x"], vec!["y"]]);
 }
+
+/// Every use between top-level modules goes down `order` (bottom first),
+/// and every top-level module has a place in it.
+fn check_order(krate_dir: &str, order: &[&str]) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(krate_dir).join("src");
+    let krate = Crate::load(&src);
+    let tops: BTreeSet<&String> = krate.modules.keys().filter_map(|m| m.first()).collect();
+    let unplaced: Vec<&&String> = tops.iter().filter(|t| !order.contains(&t.as_str())).collect();
+    assert!(unplaced.is_empty(), "{krate_dir}: modules without a layer in docs/architecture.md: {unplaced:?}");
+    let rank = |m: &ModPath| m.first().and_then(|t| order.iter().position(|o| o == t));
+    let mut upward = Vec::new();
+    for ((from, to), example) in krate.edges() {
+        if let (Some(a), Some(b)) = (rank(&from), rank(&to))
+            && a < b
+        {
+            upward.push(format!("{} uses {example} (a higher layer)", show(&from)));
+        }
+    }
+    assert!(upward.is_empty(), "{krate_dir}: uses pointing up the layers:\n{}", upward.join("\n"));
+}
+
+/// The layers of docs/architecture.md, bottom first; modules on one line
+/// of the document share a layer but are listed here in an order that
+/// holds too.
+const CORE_LAYERS: &[&str] = &[
+    "vocab",
+    "error",
+    "text",
+    "signals",
+    "verdict",
+    "post",
+    "rules",
+    "analysis",
+    "classifier",
+    "engine",
+    "redact",
+    "train",
+];
+const SERVICE_LAYERS: &[&str] = &[
+    "clock",
+    "keys",
+    "review",
+    "store",
+    "metrics",
+    "config",
+    "writer",
+    "webhook",
+    "live_engine",
+    "app",
+    "api",
+    "ui",
+    "server",
+    "cli",
+];
+
+#[test]
+fn the_core_uses_only_lower_layers() {
+    check_order("moderation-core", CORE_LAYERS);
+}
+
+#[test]
+fn the_service_uses_only_lower_layers() {
+    check_order("moderation-service", SERVICE_LAYERS);
+}
