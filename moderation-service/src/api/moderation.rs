@@ -15,11 +15,20 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ErrorBody, ErrorDetail, authorize, path_segment, read_json, read_query};
 use crate::app::{App, AppError, AuditInput, ClaimNextInput, ExportInput, ItemDetail, ListInput, QueuePage, STAFF};
+use crate::keys::KeyRecord;
 use crate::review::{Action, DecisionInput, Status};
 use crate::store::{AuditEntry, Item};
 
-fn item_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse().map_err(|_| ApiError::from(AppError::NotFound(format!("no item `{raw}`"))))
+/// The staff key behind a request and the item its path names.
+async fn staff_and_item(
+    app: &App,
+    headers: &HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<(KeyRecord, i64), ApiError> {
+    let key = authorize(app, headers, STAFF).await?;
+    let raw = path_segment(path)?;
+    let id = raw.parse().map_err(|_| ApiError::from(AppError::NotFound(format!("no item `{raw}`"))))?;
+    Ok((key, id))
 }
 
 /// Lists items in queue order (priority from score and reports, then
@@ -78,8 +87,7 @@ pub async fn item(
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<ItemDetail>, ApiError> {
-    let key = authorize(&app, &headers, STAFF).await?;
-    let id = item_id(&path_segment(path)?)?;
+    let (key, id) = staff_and_item(&app, &headers, path).await?;
     Ok(Json(app.item(&key, id).await?))
 }
 
@@ -96,8 +104,7 @@ pub async fn claim(
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Item>, ApiError> {
-    let key = authorize(&app, &headers, STAFF).await?;
-    let id = item_id(&path_segment(path)?)?;
+    let (key, id) = staff_and_item(&app, &headers, path).await?;
     Ok(Json(app.claim(&key, id).await?))
 }
 
@@ -114,8 +121,7 @@ pub async fn release(
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Item>, ApiError> {
-    let key = authorize(&app, &headers, STAFF).await?;
-    let id = item_id(&path_segment(path)?)?;
+    let (key, id) = staff_and_item(&app, &headers, path).await?;
     Ok(Json(app.release(&key, id).await?))
 }
 
@@ -140,8 +146,7 @@ pub async fn decide(
     path: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Item>, ApiError> {
-    let key = authorize(&app, &headers, STAFF).await?;
-    let id = item_id(&path_segment(path)?)?;
+    let (key, id) = staff_and_item(&app, &headers, path).await?;
     let d: DecisionInput = read_json(&body)?;
     Ok(Json(app.decide(&key, id, &d).await?))
 }
