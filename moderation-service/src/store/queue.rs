@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, WriteTx, dialect, is_unique_violation, on_pool, parse_name};
 use crate::review::{self, Policy, Scored, Status};
+use crate::webhook::DecisionEvent;
 
 macro_rules! item_cols {
     () => {
@@ -774,23 +775,23 @@ impl Store {
             .await?;
             audit!(tx, id, actor, event, Some(from.as_str()), to.as_str(), &decision.reason, &decision.note, version, now);
             if webhook_for(&row.forum) {
-                let key = format!("item-{id}-v{version}");
-                let payload = serde_json::json!({
-                    "event": "decision",
-                    "idempotency_key": key,
-                    "item_id": id,
-                    "forum": row.forum,
-                    "post_id": row.post_id,
-                    "version": version,
-                    "action": event,
-                    "status": to,
-                    "reason": decision.reason,
-                    "note": decision.note,
-                    "moderator": actor,
-                    "decided_at": now,
-                    "category": row.category,
-                    "score": row.score,
-                });
+                let key = DecisionEvent::key(id, version);
+                let payload = DecisionEvent {
+                    action: event,
+                    category: parse_name("items", &row.category)?,
+                    decided_at: now,
+                    event: "decision",
+                    forum: row.forum.clone(),
+                    idempotency_key: key.clone(),
+                    item_id: id,
+                    moderator: actor.to_string(),
+                    note: decision.note.clone(),
+                    post_id: row.post_id.clone(),
+                    reason: decision.reason.clone(),
+                    score: row.score,
+                    status: to.as_str(),
+                    version,
+                };
                 sqlx::query(
                     "INSERT INTO outbox (item_id, forum, version, idempotency_key, payload, next_attempt_at, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $6)",
@@ -799,7 +800,7 @@ impl Store {
                 .bind(&row.forum)
                 .bind(version)
                 .bind(&key)
-                .bind(payload.to_string())
+                .bind(payload.to_json())
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
