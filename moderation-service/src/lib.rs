@@ -10,10 +10,11 @@
 //! | [`server`] | the whole service: `run(listener, state, shutdown)` starts HTTP, the webhook worker and the rules poller (tests bind port 0) |
 //! | [`api`] | the JSON routes: decoding, the key behind a request, errors (one code → status table), the OpenAPI document |
 //! | [`ui`] | the moderator pages: sessions, CSRF, CSP, templates, keyboard |
-//! | [`review`] | the queue's rules without a database: statuses, priority, edits, reports |
+//! | [`review`] | the queue's rules without a database: statuses, priority, and each change (submission, edit, report, claim, release, decision) as a pure transition with its audit entry and webhook |
 //! | [`store`] | the database: SQLite embedded by default, PostgreSQL for several instances; migrations; claims, decisions, audit log, outbox |
 //! | [`writer`] | group commit of submissions |
-//! | [`webhook`] | signing, verifying and delivering decisions from the outbox |
+//! | [`webhook`] | what a forum receives for a decision: the payload, its signature and verification |
+//! | [`delivery`] | the worker sending decisions from the outbox to forums |
 //! | [`live_engine`] | the live engine: stored rule layers compiled and swapped without a restart |
 //! | [`keys`] | API keys: random 256-bit tokens stored as SHA-256, roles, forum scopes, the lookup cache |
 //! | [`config`] | settings from defaults, a TOML file, the environment and flags |
@@ -24,6 +25,7 @@ pub mod api;
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod delivery;
 pub mod keys;
 pub mod live_engine;
 pub mod metrics;

@@ -1,9 +1,15 @@
 //! The review queue's rules, without a database: what status a scored post
 //! gets, how reports and scores make a priority, and which moderator
-//! actions move an item where. The store persists what this decides.
+//! actions move an item where. Each change is a pure transition (the item
+//! as loaded in, the new status, version and claim, the audit entry and,
+//! for decisions, the webhook out); the store locks, loads, calls one of
+//! [`decide`], [`claim`], [`release`], [`report`], [`edit`] or
+//! [`created`], and persists what it returns.
 
 use moderation_core::{Category, Decision, Engine, Post, Verdict};
 use serde::{Deserialize, Serialize};
+
+use crate::webhook::DecisionEvent;
 
 /// Where an item is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -105,6 +111,285 @@ pub struct DecisionInput {
     /// changed it since the moderator looked.
     #[serde(default)]
     pub expected_version: Option<i64>,
+}
+
+/// A moderator's hold on an item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Claim {
+    /// The moderator's key id.
+    pub by: String,
+    /// When the lease runs out (Unix ms) unless renewed.
+    pub expires_at: i64,
+}
+
+impl Claim {
+    /// Whether the lease still runs at `now`.
+    pub fn live(&self, now: i64) -> bool {
+        self.expires_at > now
+    }
+}
+
+/// A community flag.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Report {
+    /// The forum's id for the reporting user.
+    pub reporter_id: String,
+    /// Their trust level (weights the report).
+    pub trust_level: Option<u8>,
+    /// Why (`spam`, `scam`, `offensive`, …).
+    pub reason: String,
+    /// Free text.
+    #[serde(default)]
+    pub note: String,
+    /// When (Unix ms); set by the service.
+    #[serde(default)]
+    pub created_at: i64,
+    /// The weight it was given; set by the service.
+    #[serde(default)]
+    pub weight: f64,
+}
+
+/// An item as the store loaded it (locked) to change it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemState {
+    /// The queue's id for it.
+    pub id: i64,
+    /// Its forum.
+    pub forum: String,
+    /// The forum's id for the post.
+    pub post_id: String,
+    /// Where it is.
+    pub status: Status,
+    /// Its version.
+    pub version: i64,
+    /// The claim as stored (possibly expired: the rules check the lease).
+    pub claim: Option<Claim>,
+    /// Its top category.
+    pub category: Category,
+    /// That category's score.
+    pub score: f64,
+    /// Summed weight of community reports.
+    pub report_weight: f64,
+}
+
+impl ItemState {
+    /// The claim of someone other than `actor` that still runs at `now`.
+    fn held_by_other(&self, actor: &str, now: i64) -> Option<Claim> {
+        self.claim.as_ref().filter(|c| c.live(now) && c.by != actor).cloned()
+    }
+}
+
+/// One audit log entry, as appended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    /// The item.
+    pub item: i64,
+    /// The key id that acted.
+    pub actor: String,
+    /// `submitted`, `edited`, `reported`, `claimed`, `released`, or a
+    /// decision's event (`approve`, `remove`, `escalate`, `restore`).
+    pub action: &'static str,
+    /// Status before (none for a first submission).
+    pub from: Option<Status>,
+    /// Status after.
+    pub to: Status,
+    /// Reason code (decisions, reports; the engine's decision for submissions).
+    pub reason: String,
+    /// Free text.
+    pub note: String,
+    /// The item's version after the change.
+    pub version: i64,
+    /// When (Unix ms).
+    pub at: i64,
+}
+
+/// What a change does to an item: the store writes these fields, the
+/// audit entry and, when present, the webhook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    /// The new status.
+    pub status: Status,
+    /// The new version.
+    pub version: i64,
+    /// The claim after the change.
+    pub claim: Option<Claim>,
+    /// The summed report weight after the change.
+    pub report_weight: f64,
+    /// The queue priority after the change (see [`priority`]).
+    pub priority: i64,
+    /// The entry for the audit log.
+    pub audit: AuditRecord,
+    /// For a decision on a forum with a webhook: what the forum is sent.
+    pub webhook: Option<DecisionEvent>,
+}
+
+/// Why the rules refuse a decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecideError {
+    /// Another moderator holds it.
+    Held(Claim),
+    /// The item changed since the moderator looked (`expected_version`).
+    Stale {
+        /// Its version now.
+        current: i64,
+    },
+    /// It already has that status.
+    NoChange(Status),
+}
+
+/// Why the rules refuse a claim or a release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimError {
+    /// Another moderator holds it.
+    Held(Claim),
+}
+
+fn transition(item: &ItemState, status: Status, version: i64, audit: AuditRecord) -> Transition {
+    Transition {
+        status,
+        version,
+        claim: item.claim.clone(),
+        report_weight: item.report_weight,
+        priority: priority(item.score, item.report_weight),
+        audit,
+        webhook: None,
+    }
+}
+
+/// An audit entry for a change of `item` by `actor` (no reason, no note).
+fn record(item: &ItemState, actor: &str, action: &'static str, to: Status, version: i64, at: i64) -> AuditRecord {
+    AuditRecord {
+        item: item.id,
+        actor: actor.to_string(),
+        action,
+        from: Some(item.status),
+        to,
+        reason: String::new(),
+        note: String::new(),
+        version,
+        at,
+    }
+}
+
+/// A moderator's decision: refused while another moderator holds the
+/// item, when `expected_version` is not the item's, or when the item
+/// already has the target status; otherwise the new status, version + 1,
+/// the claim released, the audit entry named by [`Action::event`] and,
+/// when `webhook`, the event the forum is sent.
+pub fn decide(
+    item: &ItemState,
+    input: &DecisionInput,
+    actor: &str,
+    now: i64,
+    webhook: bool,
+) -> Result<Transition, DecideError> {
+    if let Some(held) = item.held_by_other(actor, now) {
+        return Err(DecideError::Held(held));
+    }
+    if input.expected_version.is_some_and(|v| v != item.version) {
+        return Err(DecideError::Stale { current: item.version });
+    }
+    let (from, to) = (item.status, input.action.target());
+    if from == to {
+        return Err(DecideError::NoChange(from));
+    }
+    let event = input.action.event(from);
+    let version = item.version + 1;
+    let audit = AuditRecord {
+        reason: input.reason.clone(),
+        note: input.note.clone(),
+        ..record(item, actor, event, to, version, now)
+    };
+    let webhook = webhook.then(|| DecisionEvent {
+        action: event,
+        category: item.category,
+        decided_at: now,
+        event: "decision",
+        forum: item.forum.clone(),
+        idempotency_key: DecisionEvent::key(item.id, version),
+        item_id: item.id,
+        moderator: actor.to_string(),
+        note: input.note.clone(),
+        post_id: item.post_id.clone(),
+        reason: input.reason.clone(),
+        score: item.score,
+        status: to.as_str(),
+        version,
+    });
+    Ok(Transition { claim: None, webhook, ..transition(item, to, version, audit) })
+}
+
+/// Claims the item for `actor` until `now + lease_ms` (renews the actor's
+/// own claim, takes over an expired one); refused while another
+/// moderator's claim runs. The version does not change.
+pub fn claim(item: &ItemState, actor: &str, lease_ms: i64, now: i64) -> Result<Transition, ClaimError> {
+    if let Some(held) = item.held_by_other(actor, now) {
+        return Err(ClaimError::Held(held));
+    }
+    let audit = record(item, actor, "claimed", item.status, item.version, now);
+    let claim = Claim { by: actor.to_string(), expires_at: now.saturating_add(lease_ms) };
+    Ok(Transition { claim: Some(claim), ..transition(item, item.status, item.version, audit) })
+}
+
+/// Gives `actor`'s claim up (releasing an unclaimed item is not an
+/// error); refused while another moderator's claim runs.
+pub fn release(item: &ItemState, actor: &str, now: i64) -> Result<Transition, ClaimError> {
+    if let Some(held) = item.held_by_other(actor, now) {
+        return Err(ClaimError::Held(held));
+    }
+    let audit = record(item, actor, "released", item.status, item.version, now);
+    Ok(Transition { claim: None, ..transition(item, item.status, item.version, audit) })
+}
+
+/// Releases an item `actor` holds because they moved on to another one
+/// (the pages: one item at a time).
+pub fn move_on(item: &ItemState, actor: &str, now: i64) -> Transition {
+    let audit =
+        AuditRecord { note: "moved on".to_string(), ..record(item, actor, "released", item.status, item.version, now) };
+    Transition { claim: None, ..transition(item, item.status, item.version, audit) }
+}
+
+/// A new community report (the store has checked it is the reporter's
+/// first on the item): its weight added, an allowed post queued once the
+/// weight reaches the threshold, version + 1.
+pub fn report(item: &ItemState, report: &Report, policy: &Policy, actor: &str, now: i64) -> Transition {
+    let total = item.report_weight + policy.report_weight(report.trust_level);
+    let from = item.status;
+    let status = if from == Status::Allowed { policy.status_for(Decision::Allow, total) } else { from };
+    let version = item.version + 1;
+    let audit = AuditRecord {
+        reason: report.reason.clone(),
+        note: report.note.clone(),
+        ..record(item, actor, "reported", status, version, now)
+    };
+    Transition {
+        report_weight: total,
+        priority: priority(item.score, total),
+        ..transition(item, status, version, audit)
+    }
+}
+
+/// A changed resubmission of the post, rescored to `decision` with top
+/// score `score`: the status per [`Policy::status_after_edit`], the next
+/// version, the priority from the new score. (An identical resubmission
+/// changes nothing and is no transition.)
+pub fn edit(item: &ItemState, decision: Decision, score: f64, policy: &Policy, actor: &str, now: i64) -> Transition {
+    let status = policy.status_after_edit(item.status, decision, item.report_weight);
+    let version = item.version + 1;
+    let audit =
+        AuditRecord { reason: decision.as_str().to_string(), ..record(item, actor, "edited", status, version, now) };
+    Transition { priority: priority(score, item.report_weight), ..transition(item, status, version, audit) }
+}
+
+/// A post's first submission, as inserted (status per
+/// [`Policy::status_for`] with no reports, version 1): its audit entry.
+pub fn created(item: &ItemState, decision: Decision, actor: &str, now: i64) -> Transition {
+    let audit = AuditRecord {
+        from: None,
+        reason: decision.as_str().to_string(),
+        ..record(item, actor, "submitted", item.status, 1, now)
+    };
+    transition(item, item.status, 1, audit)
 }
 
 /// How reports and scores turn into queue order. Configurable
@@ -280,5 +565,157 @@ mod tests {
         assert_eq!(priority(f64::NAN.max(0.0), 0.0), 0);
         assert_eq!(Action::Approve.event(Status::Rejected), "restore");
         assert_eq!(Action::Approve.event(Status::Pending), "approve");
+    }
+
+    fn item(status: Status, claim: Option<(&str, i64)>) -> ItemState {
+        ItemState {
+            id: 7,
+            forum: "main".into(),
+            post_id: "p-7".into(),
+            status,
+            version: 3,
+            claim: claim.map(|(by, until)| Claim { by: by.into(), expires_at: until }),
+            category: Category::Scam,
+            score: 0.9,
+            report_weight: 1.0,
+        }
+    }
+
+    fn input(action: Action, expected_version: Option<i64>) -> DecisionInput {
+        DecisionInput { action, reason: "scam".into(), note: "fake support".into(), expected_version }
+    }
+
+    #[test]
+    fn a_decision_moves_the_item_releases_the_claim_and_records_it() {
+        let t = decide(
+            &item(Status::Pending, Some(("key_a", 2_000))),
+            &input(Action::Remove, Some(3)),
+            "key_a",
+            1_000,
+            false,
+        )
+        .unwrap();
+        assert_eq!((t.status, t.version, t.claim.clone(), t.webhook.clone()), (Status::Removed, 4, None, None));
+        assert_eq!(
+            t.audit,
+            AuditRecord {
+                item: 7,
+                actor: "key_a".into(),
+                action: "remove",
+                from: Some(Status::Pending),
+                to: Status::Removed,
+                reason: "scam".into(),
+                note: "fake support".into(),
+                version: 4,
+                at: 1_000,
+            }
+        );
+        assert_eq!((t.report_weight, t.priority), (1.0, priority(0.9, 1.0)));
+    }
+
+    #[test]
+    fn a_decision_is_refused_while_another_moderator_holds_the_item_but_not_after_the_lease() {
+        let held = item(Status::Pending, Some(("key_b", 2_000)));
+        let claim = Claim { by: "key_b".into(), expires_at: 2_000 };
+        assert_eq!(
+            decide(&held, &input(Action::Approve, None), "key_a", 1_999, true),
+            Err(DecideError::Held(claim.clone()))
+        );
+        assert_eq!(claim_item(&held, "key_a", 1_999), Err(ClaimError::Held(claim.clone())));
+        assert_eq!(release(&held, "key_a", 1_999), Err(ClaimError::Held(claim)));
+        assert!(decide(&held, &input(Action::Approve, None), "key_a", 2_000, true).is_ok());
+        assert!(decide(&held, &input(Action::Approve, None), "key_b", 1_000, true).is_ok());
+    }
+
+    fn claim_item(state: &ItemState, actor: &str, now: i64) -> Result<Transition, ClaimError> {
+        claim(state, actor, 600, now)
+    }
+
+    #[test]
+    fn a_stale_version_and_no_change_are_refused() {
+        let pending = item(Status::Pending, None);
+        assert_eq!(
+            decide(&pending, &input(Action::Remove, Some(2)), "key_a", 1, false),
+            Err(DecideError::Stale { current: 3 })
+        );
+        let removed = item(Status::Removed, None);
+        assert_eq!(
+            decide(&removed, &input(Action::Remove, None), "key_a", 1, false),
+            Err(DecideError::NoChange(Status::Removed))
+        );
+    }
+
+    #[test]
+    fn a_webhook_is_built_only_when_asked_and_names_restores() {
+        let rejected = item(Status::Rejected, None);
+        let t = decide(&rejected, &input(Action::Approve, None), "key_a", 5_000, true).unwrap();
+        assert_eq!(t.audit.action, "restore");
+        let event = t.webhook.unwrap();
+        assert_eq!(
+            event,
+            DecisionEvent {
+                action: "restore",
+                category: Category::Scam,
+                decided_at: 5_000,
+                event: "decision",
+                forum: "main".into(),
+                idempotency_key: "item-7-v4".into(),
+                item_id: 7,
+                moderator: "key_a".into(),
+                note: "fake support".into(),
+                post_id: "p-7".into(),
+                reason: "scam".into(),
+                score: 0.9,
+                status: "approved",
+                version: 4,
+            }
+        );
+        let t = decide(&item(Status::Pending, None), &input(Action::Approve, None), "key_a", 5_000, false).unwrap();
+        assert_eq!((t.audit.action, t.webhook), ("approve", None));
+    }
+
+    #[test]
+    fn claims_and_releases_keep_the_version_and_record_who() {
+        let t = claim(&item(Status::Pending, Some(("key_b", 100))), "key_a", 600, 1_000).unwrap();
+        assert_eq!(t.claim, Some(Claim { by: "key_a".into(), expires_at: 1_600 }));
+        assert_eq!((t.status, t.version, t.audit.action, t.audit.version), (Status::Pending, 3, "claimed", 3));
+        let t = release(&item(Status::Pending, Some(("key_a", 2_000))), "key_a", 1_000).unwrap();
+        assert_eq!((t.claim, t.audit.action, t.audit.note.as_str()), (None, "released", ""));
+        let t = move_on(&item(Status::Escalated, Some(("key_a", 2_000))), "key_a", 1_000);
+        assert_eq!((t.claim, t.audit.action, t.audit.note.as_str()), (None, "released", "moved on"));
+    }
+
+    #[test]
+    fn reports_add_weight_and_queue_an_allowed_post_at_the_threshold() {
+        let report_of = |trust| Report {
+            reporter_id: "u1".into(),
+            trust_level: Some(trust),
+            reason: "spam".into(),
+            note: String::new(),
+            created_at: 0,
+            weight: 0.0,
+        };
+        let allowed = item(Status::Allowed, None);
+        let t = report(&allowed, &report_of(0), &Policy::default(), "key_f", 1);
+        assert_eq!((t.status, t.version, t.report_weight), (Status::Allowed, 4, 1.5));
+        let t = report(&allowed, &report_of(1), &Policy::default(), "key_f", 1);
+        assert_eq!((t.status, t.priority, t.audit.reason.as_str()), (Status::Pending, priority(0.9, 2.0), "spam"));
+        assert_eq!((t.audit.from, t.audit.action), (Some(Status::Allowed), "reported"));
+        let t = report(&item(Status::Removed, None), &report_of(4), &Policy::default(), "key_f", 1);
+        assert_eq!(t.status, Status::Removed);
+    }
+
+    #[test]
+    fn submissions_and_edits_are_recorded_with_the_engine_decision() {
+        let created_item = item(Status::Pending, None);
+        let t = created(&ItemState { version: 1, ..created_item }, Decision::Hold, "key_f", 9);
+        assert_eq!((t.version, t.audit.from, t.audit.to, t.audit.action), (1, None, Status::Pending, "submitted"));
+        assert_eq!(t.audit.reason, "hold");
+        let t = edit(&item(Status::Approved, None), Decision::Review, 0.5, &Policy::default(), "key_f", 9);
+        assert_eq!(
+            (t.status, t.version, t.audit.action, t.audit.reason.as_str()),
+            (Status::Pending, 4, "edited", "review")
+        );
+        assert_eq!((t.audit.from, t.priority), (Some(Status::Approved), priority(0.5, 1.0)));
     }
 }

@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::app::App;
-use crate::webhook::Worker;
+use crate::delivery::Worker;
 
 /// Every route: the JSON API and the moderator pages, with the JSON 404,
 /// the request metrics and the body limit around both.

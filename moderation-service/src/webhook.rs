@@ -1,4 +1,6 @@
-//! Delivering decisions to forums: signed webhooks from the outbox.
+//! What a forum receives for a decision: the payload ([`DecisionEvent`])
+//! and its signature ([`sign`], [`verify`]). Delivery from the outbox is
+//! [`crate::delivery`].
 //!
 //! # What a forum receives
 //!
@@ -19,21 +21,62 @@
 //! `Idempotency-Key` and ignore a decision whose `version` is lower than
 //! one it has applied. An item's decisions are sent in version order.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use hmac::{Hmac, KeyInit, Mac};
+use moderation_core::Category;
+use serde::Serialize;
 use sha2::Sha256;
-use tokio::sync::{Notify, watch};
-
-use crate::clock::Clock;
-use crate::config::WebhookConfig;
-use crate::store::{Delivery, Store};
 
 /// The signature header.
 pub const SIGNATURE_HEADER: &str = "moderation-signature";
 /// The idempotency header.
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+/// The body of a decision webhook (the README's "Webhooks"). Fields are
+/// serialized in this order, which is alphabetical: forums have received
+/// exactly these bytes since the first version.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecisionEvent {
+    /// `approve`, `restore` (approval of a rejected or removed post), `remove`, `escalate`.
+    pub action: &'static str,
+    /// The item's top category.
+    pub category: Category,
+    /// When (Unix ms).
+    pub decided_at: i64,
+    /// Always `decision`.
+    pub event: &'static str,
+    /// The item's forum.
+    pub forum: String,
+    /// `item-<id>-v<version>`, as the `Idempotency-Key` header.
+    pub idempotency_key: String,
+    /// The item.
+    pub item_id: i64,
+    /// The deciding key's id.
+    pub moderator: String,
+    /// The moderator's note.
+    pub note: String,
+    /// The forum's id for the post.
+    pub post_id: String,
+    /// The reason code.
+    pub reason: String,
+    /// The top category's score.
+    pub score: f64,
+    /// The item's status after the decision.
+    pub status: &'static str,
+    /// The item's version after the decision.
+    pub version: i64,
+}
+
+impl DecisionEvent {
+    /// The idempotency key of an item's decision that made `version`.
+    pub fn key(item_id: i64, version: i64) -> String {
+        format!("item-{item_id}-v{version}")
+    }
+
+    /// The body as sent.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a decision event serializes")
+    }
+}
 
 fn mac(secret: &str, timestamp: i64, body: &[u8]) -> Hmac<Sha256> {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
@@ -92,136 +135,9 @@ pub fn verify(header: &str, body: &[u8], secrets: &[&str], now: i64, tolerance: 
     if ok { Ok(()) } else { Err(VerifyError::Mismatch) }
 }
 
-/// The worker that empties the outbox.
-#[derive(Debug, Clone)]
-pub struct Worker {
-    store: Store,
-    clock: Arc<dyn Clock>,
-    config: WebhookConfig,
-    client: reqwest::Client,
-    wake: Arc<Notify>,
-}
-
-impl Worker {
-    /// A worker; `wake` is notified when a decision is written, so it does
-    /// not wait for the next poll.
-    pub fn new(store: Store, clock: Arc<dyn Clock>, config: WebhookConfig, wake: Arc<Notify>) -> Worker {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_millis(config.timeout_ms))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
-        Worker { store, clock, config, client, wake }
-    }
-
-    /// Delivers until `shutdown` turns true. An attempt under way finishes
-    /// (or times out) first; leased webhooks not yet tried are handed back,
-    /// so the next start (this instance or another) sends them at once.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        // Webhooks are taken BATCH at a time and sent one after another, so
-        // the lease covers every attempt of the batch timing out; another
-        // instance (or this one after a crash) sends them after that.
-        const BATCH: u32 = 8;
-        let per_attempt = i64::try_from(self.config.timeout_ms).unwrap_or(i64::MAX / 64).saturating_add(5_000);
-        let lease_ms = per_attempt.saturating_mul(i64::from(BATCH));
-        let poll = Duration::from_millis(self.config.poll_ms.max(1));
-        loop {
-            if *shutdown.borrow() {
-                return;
-            }
-            let due = match self.store.due_webhooks(self.clock.now_ms(), BATCH, lease_ms).await {
-                Ok(due) => due,
-                Err(e) => {
-                    tracing::warn!(error = %e, "webhook outbox unavailable");
-                    Vec::new()
-                }
-            };
-            let idle = due.is_empty();
-            let mut pending = due.into_iter();
-            for delivery in pending.by_ref() {
-                self.attempt(&delivery).await;
-                if *shutdown.borrow() {
-                    break;
-                }
-            }
-            for untried in pending {
-                let _ = self.store.webhook_release(untried.id).await;
-            }
-            if idle {
-                tokio::select! {
-                    _ = tokio::time::sleep(poll) => {}
-                    _ = self.wake.notified() => {}
-                    _ = shutdown.changed() => {}
-                }
-            }
-        }
-    }
-
-    async fn attempt(&self, d: &Delivery) {
-        let Some(url) = self.config.url_for(&d.forum) else {
-            // Configuration changed since the decision: keep it, retry later.
-            let retry =
-                self.clock.now_ms().saturating_add(jittered(self.config.backoff_ms(d.attempts), d.id, d.attempts));
-            let _ = self.store.webhook_failed(d.id, "no webhook URL configured for this forum", retry).await;
-            return;
-        };
-        let now = self.clock.now_ms();
-        let signature = sign(&self.config.secrets, now.div_euclid(1000), d.payload.as_bytes());
-        let result = self
-            .client
-            .post(url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(SIGNATURE_HEADER, signature)
-            .header(IDEMPOTENCY_HEADER, &d.idempotency_key)
-            .body(d.payload.clone())
-            .send()
-            .await;
-        let outcome = match result {
-            Ok(resp) if resp.status().is_success() => Ok(()),
-            Ok(resp) => Err(format!("HTTP {}", resp.status().as_u16())),
-            Err(e) => Err(e.to_string()),
-        };
-        let now = self.clock.now_ms();
-        let recorded = match &outcome {
-            Ok(()) => {
-                metrics::counter!("moderation_webhooks_total", "outcome" => "delivered").increment(1);
-                self.store.webhook_delivered(d.id, now).await
-            }
-            Err(error) => {
-                metrics::counter!("moderation_webhooks_total", "outcome" => "failed").increment(1);
-                let retry = now.saturating_add(jittered(self.config.backoff_ms(d.attempts), d.id, d.attempts));
-                tracing::info!(item = d.item_id, version = d.version, attempts = d.attempts + 1, %error, retry_at = retry, "webhook failed");
-                self.store.webhook_failed(d.id, error, retry).await
-            }
-        };
-        if let Err(e) = recorded {
-            // The lease runs out and the webhook is sent again: at-least-once.
-            tracing::warn!(error = %e, item = d.item_id, "could not record a webhook attempt");
-        }
-    }
-}
-
-/// `delay` plus up to 20 % more, spread by outbox row and attempt, so the
-/// webhooks that failed together during a receiver's outage do not all
-/// come back at the same instant. Deterministic: the same row and attempt
-/// always wait the same.
-fn jittered(delay: i64, id: i64, attempts: i64) -> i64 {
-    let spread = (id.wrapping_mul(2_654_435_761).wrapping_add(attempts.wrapping_mul(40_503))).rem_euclid(1000);
-    delay.saturating_add(delay / 5 * spread / 1000)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn jitter_adds_at_most_a_fifth_and_spreads_rows() {
-        let delays: Vec<i64> = (1..=50).map(|id| jittered(10_000, id, 0)).collect();
-        assert!(delays.iter().all(|d| (10_000..=12_000).contains(d)), "{delays:?}");
-        let distinct: std::collections::HashSet<_> = delays.iter().collect();
-        assert!(distinct.len() > 25, "rows are spread: {delays:?}");
-        assert_eq!(jittered(10_000, 7, 2), jittered(10_000, 7, 2));
-    }
 
     #[test]
     fn signatures_verify_with_either_secret_and_not_after_tampering_or_too_late() {
@@ -237,5 +153,37 @@ mod tests {
         let moved = header.replace("t=1000", "t=1900");
         assert_eq!(verify(&moved, b"{\"a\":1}", &["new"], 2_000, 300), Err(VerifyError::Mismatch));
         assert_eq!(verify("v1=zz", b"", &["new"], 0, 300), Err(VerifyError::Malformed));
+    }
+
+    #[test]
+    fn the_decision_event_is_the_bytes_forums_have_always_received() {
+        let event = DecisionEvent {
+            action: "remove",
+            category: Category::Scam,
+            decided_at: 1_795_574_692_485,
+            event: "decision",
+            forum: "main".into(),
+            idempotency_key: DecisionEvent::key(1, 2),
+            item_id: 1,
+            moderator: "key_3e3f4e93d199".into(),
+            note: "fake support".into(),
+            post_id: "p-1".into(),
+            reason: "scam".into(),
+            score: 0.916_123_463_900_264_4,
+            status: "removed",
+            version: 2,
+        };
+        assert_eq!(
+            event.to_json(),
+            r#"{"action":"remove","category":"scam","decided_at":1795574692485,"event":"decision","forum":"main","idempotency_key":"item-1-v2","item_id":1,"moderator":"key_3e3f4e93d199","note":"fake support","post_id":"p-1","reason":"scam","score":0.9161234639002644,"status":"removed","version":2}"#
+        );
+        // The same bytes as the `json!` object the store used to write.
+        let old = serde_json::json!({
+            "event": "decision", "idempotency_key": "item-1-v2", "item_id": 1, "forum": "main",
+            "post_id": "p-1", "version": 2, "action": "remove", "status": "removed", "reason": "scam",
+            "note": "fake support", "moderator": "key_3e3f4e93d199", "decided_at": 1_795_574_692_485_i64,
+            "category": "scam", "score": 0.916_123_463_900_264_4,
+        });
+        assert_eq!(event.to_json(), old.to_string());
     }
 }

@@ -147,6 +147,7 @@ fn claim_error(e: ClaimError, id: i64) -> AppError {
     match e {
         ClaimError::NotFound => AppError::NotFound(format!("no item {id}")),
         ClaimError::Held(claim) => AppError::Held(claim),
+        ClaimError::Store(e) => e.into(),
     }
 }
 
@@ -199,7 +200,7 @@ impl App {
     /// Claims an item (or renews one's own claim) for the configured lease.
     pub async fn claim(&self, key: &KeyRecord, id: i64) -> Result<Item, AppError> {
         let lease = self.config.queue.lease_ms();
-        self.store.claim(id, &key.id, &key.forums, lease, self.now()).await?.map_err(|e| claim_error(e, id))
+        self.store.claim(id, &key.id, &key.forums, lease, self.now()).await.map_err(|e| claim_error(e, id))
     }
 
     /// Claims an item and releases every other item the moderator holds
@@ -212,7 +213,7 @@ impl App {
 
     /// Gives up one's claim on an item.
     pub async fn release(&self, key: &KeyRecord, id: i64) -> Result<Item, AppError> {
-        self.store.release(id, &key.id, &key.forums, self.now()).await?.map_err(|e| claim_error(e, id))
+        self.store.release(id, &key.id, &key.forums, self.now()).await.map_err(|e| claim_error(e, id))
     }
 
     /// A moderator's decision: checked, notes masked for secrets, written
@@ -234,11 +235,12 @@ impl App {
         let webhooks = &self.config.webhook;
         let webhook_for = |forum: &str| webhooks.url_for(forum).is_some();
         let item =
-            self.store.decide(id, &key.id, &key.forums, d, &webhook_for, self.now()).await?.map_err(|e| match e {
+            self.store.decide(id, &key.id, &key.forums, d, &webhook_for, self.now()).await.map_err(|e| match e {
                 DecideError::NotFound => AppError::NotFound(format!("no item {id}")),
                 DecideError::Held(claim) => AppError::Held(claim),
                 DecideError::Stale { current } => AppError::Stale { current },
                 DecideError::NoChange(s) => AppError::NoChange(s),
+                DecideError::Store(e) => e.into(),
             })?;
         metrics::counter!("moderation_decisions_total", "action" => d.action.as_str()).increment(1);
         self.webhook_wake.notify_one();

@@ -4,6 +4,15 @@
 //! instances can share one queue. Each backend has its own migrations
 //! folder (`migrations/sqlite`, `migrations/postgres`, same versions) and
 //! every query is written with bound parameters.
+//!
+//! A write locks and loads the item, asks [`crate::review`] what changes
+//! (a pure transition), and persists it with its audit entry in one
+//! transaction. By concern: `items` (rows, submissions, reports, reads),
+//! `claims`, `decisions` (and their export), `audit`, `listing`
+//! (queue pages, counts, query plans), `outbox` (webhooks to deliver),
+//! `keys`, `rules`, `sessions`. Statements are written once, as
+//! functions generic over the sqlx database; `on_pool!` only picks the
+//! pool.
 
 use std::future::Future;
 use std::str::FromStr;
@@ -14,19 +23,26 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 use crate::keys::KeyError;
 
+mod audit;
+mod claims;
+mod decisions;
+mod items;
 mod keys;
+mod listing;
 mod outbox;
-mod queue;
 mod rules;
 mod sessions;
 
+pub use audit::{AuditEntry, AuditFilter};
+pub use claims::ClaimError;
+pub use decisions::{DecideError, Decided};
+pub use items::{Item, SubmitOutcome};
+pub use listing::{ListFilter, Page, decode_cursor};
 pub use outbox::{Delivery, OutboxStats};
-pub use queue::{
-    AuditEntry, AuditFilter, Claim, ClaimError, DecideError, Decided, Item, ListFilter, Page, Report, SubmitOutcome,
-    decode_cursor,
-};
 pub use rules::RuleLayer;
 pub use sessions::Session;
+
+pub use crate::review::{Claim, Report};
 
 /// The default database: `moderation.db` in the working directory.
 pub const DEFAULT_URL: &str = "sqlite://moderation.db";
@@ -144,6 +160,19 @@ pub(crate) fn is_unique_violation(e: &StoreError) -> bool {
 pub(crate) fn parse_name<T: serde::de::DeserializeOwned>(table: &'static str, s: &str) -> Result<T, StoreError> {
     serde_json::from_value(serde_json::Value::String(s.to_string()))
         .map_err(|e| StoreError::Corrupt { table, message: format!("`{s}`: {e}") })
+}
+
+/// Whether `forum` is among `forums` (empty: every forum).
+fn in_scope(forums: &[String], forum: &str) -> bool {
+    forums.is_empty() || forums.iter().any(|f| f == forum)
+}
+
+/// `forum IN ($first, …)` for a scope, or `None` for every forum.
+fn forum_in(forums: &[String], first: usize) -> Option<String> {
+    (!forums.is_empty()).then(|| {
+        let marks: Vec<String> = (0..forums.len()).map(|i| format!("${}", first + i)).collect();
+        format!("forum IN ({})", marks.join(", "))
+    })
 }
 
 impl Store {

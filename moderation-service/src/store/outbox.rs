@@ -6,6 +6,34 @@
 //! than the newest it has seen.
 
 use super::{Store, StoreError, WriteTx, dialect, on_pool};
+use crate::webhook::DecisionEvent;
+
+/// Puts a decision's webhook in the outbox inside the decision's
+/// transaction `tx`, due at once.
+pub(super) async fn enqueue<DB>(tx: &mut sqlx::Transaction<'_, DB>, event: &DecisionEvent) -> Result<(), StoreError>
+where
+    DB: sqlx::Database,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let payload = event.to_json();
+    sqlx::query(
+        "INSERT INTO outbox (item_id, forum, version, idempotency_key, payload, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6)",
+    )
+    .bind(event.item_id)
+    .bind(event.forum.as_str())
+    .bind(event.version)
+    .bind(event.idempotency_key.as_str())
+    .bind(payload.as_str())
+    .bind(event.decided_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
 
 /// One webhook to send.
 #[derive(Debug, Clone, sqlx::FromRow)]
