@@ -130,9 +130,18 @@ impl LiveEngine {
     }
 }
 
-/// Runs `f` on tokio's blocking pool: compiling a large rule set takes
-/// long enough to stall every request sharing its worker thread.
+/// Rule-set compiles that may run at once in a process. Each is bounded
+/// (see the README's compile limits), and one at a time means concurrent
+/// validations by many moderator keys queue behind each other instead of
+/// taking every core from the requests being served.
+static COMPILES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
+/// Runs `f` on tokio's blocking pool, one compile at a time: compiling a
+/// large rule set takes long enough to stall every request sharing its
+/// worker thread.
 async fn off_the_workers<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    // The semaphore is never closed, so acquiring cannot fail.
+    let _permit = COMPILES.acquire().await.ok();
     match tokio::task::spawn_blocking(f).await {
         Ok(v) => v,
         Err(e) => std::panic::resume_unwind(e.into_panic()),
