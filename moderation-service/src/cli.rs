@@ -29,30 +29,38 @@ pub fn check(files: &[PathBuf], no_default_rules: bool) -> bool {
     let mut ok = true;
     for f in files {
         match RuleSet::from_file(f) {
-            Ok(set) => {
-                println!("{}: ok ({} rules)", f.display(), set.rules.len());
-                sets.push(set);
-            }
+            Ok(set) => sets.push((f, set)),
             Err(e) => {
                 println!("{e}");
                 ok = false;
             }
         }
     }
-    if ok {
-        let mut builder = Engine::builder();
-        if no_default_rules {
-            builder = builder.without_default_rules();
+    if !ok {
+        return false;
+    }
+    // Each file parsed; "ok" only once they also compile together (a
+    // `use` of an unknown name, or over the expansion limits, fails here).
+    let counts: Vec<(&PathBuf, usize)> = sets.iter().map(|(f, s)| (*f, s.rules.len())).collect();
+    let mut builder = Engine::builder();
+    if no_default_rules {
+        builder = builder.without_default_rules();
+    }
+    for (_, s) in sets {
+        builder = builder.rules(s);
+    }
+    match builder.build() {
+        Ok(_) => {
+            for (f, n) in counts {
+                println!("{}: ok ({n} rules)", f.display());
+            }
+            true
         }
-        for s in sets {
-            builder = builder.rules(s);
-        }
-        if let Err(e) = builder.build() {
+        Err(e) => {
             println!("{e}");
-            ok = false;
+            false
         }
     }
-    ok
 }
 
 /// The error object written in place of a verdict for a bad input line.

@@ -342,3 +342,25 @@ fn score_survives_any_input_line() {
     assert_eq!(v[5]["id"], "last");
     assert_eq!(v[5]["decision"], "allow");
 }
+
+#[test]
+fn rules_check_refuses_an_exponential_rule_file_without_saying_ok() {
+    // 1.4 KB: seven levels of named conditions each using the next ten
+    // times; once this took seconds and hundreds of MB, and said "ok".
+    let mut toml = String::from("[ruleset]\nname = \"hostile\"\nversion = \"1\"\n\n[conditions]\n");
+    for l in 0..7 {
+        if l == 6 {
+            toml += "c6 = { phrases = [\"boom\"] }\n";
+        } else {
+            let uses = vec![format!("{{ use = \"c{}\" }}", l + 1); 10].join(", ");
+            toml += &format!("c{l} = {{ any = [{uses}] }}\n");
+        }
+    }
+    toml += "\n[[rule]]\nid = \"spam.hostile\"\ncategory = \"spam\"\nweight = 1.0\ndescription = \"d\"\nwhen = { use = \"c0\" }\n";
+    let file = scratch_dir("hostile").join("hostile.toml");
+    std::fs::write(&file, toml).unwrap();
+    let (code, out, _) = moderation(&["rules", "check", file.to_str().unwrap()], "");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("expands to 1111111 conditions (limit 10000"), "{out}");
+    assert!(!out.contains("ok ("), "{out}");
+}
