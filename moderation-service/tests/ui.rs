@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use harness::{Db, T0, TestServer};
+use harness::{Db, T0, TestServer, http_session, post_form};
 use moderation_service::clock::ManualClock;
 use moderation_service::keys::Role;
 use serde_json::json;
@@ -343,39 +343,6 @@ async fn pages_refuse_without_a_session_and_forms_without_the_token() {
     assert!(login.headers()["set-cookie"].to_str().unwrap().contains("Secure"));
     server.shutdown().await;
     db.remove().await;
-}
-
-/// Posts a form with a session cookie.
-async fn post_form(client: &reqwest::Client, url: &str, session: &str, body: String) -> reqwest::Response {
-    client
-        .post(url)
-        .header("cookie", session)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-}
-
-/// Logs in over plain HTTP; returns the session cookie and a form token.
-async fn http_session(client: &reqwest::Client, base: &str, key: &str) -> (String, String) {
-    let login = client.get(format!("{base}/ui/login")).send().await.unwrap();
-    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
-    let page = login.text().await.unwrap();
-    let csrf = page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
-    let resp = client
-        .post(format!("{base}/ui/login"))
-        .header("cookie", cookie)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("csrf={csrf}&key={key}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 303);
-    let session = resp.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
-    let queue = client.get(format!("{base}/ui")).header("cookie", &session).send().await.unwrap().text().await.unwrap();
-    let csrf = queue.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
-    (session, csrf)
 }
 
 #[tokio::test]

@@ -294,3 +294,36 @@ impl Drop for Receiver {
         self.task.abort();
     }
 }
+
+/// Posts a form with a session cookie.
+pub async fn post_form(client: &reqwest::Client, url: &str, session: &str, body: String) -> reqwest::Response {
+    client
+        .post(url)
+        .header("cookie", session)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Logs in to the pages over plain HTTP; returns the session cookie and a form token.
+pub async fn http_session(client: &reqwest::Client, base: &str, key: &str) -> (String, String) {
+    let login = client.get(format!("{base}/ui/login")).send().await.unwrap();
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let page = login.text().await.unwrap();
+    let csrf = page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let resp = client
+        .post(format!("{base}/ui/login"))
+        .header("cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}&key={key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
+    let session = resp.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let queue = client.get(format!("{base}/ui")).header("cookie", &session).send().await.unwrap().text().await.unwrap();
+    let csrf = queue.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    (session, csrf)
+}
