@@ -23,13 +23,20 @@ pub struct LiveEngine {
     current: ArcSwap<Engine>,
     version: AtomicI64,
     model: Option<Arc<Model>>,
+    /// Held while checking the version and swapping the engine.
+    swap: tokio::sync::Mutex<()>,
 }
 
 impl LiveEngine {
     /// The default pack (and `model`), before any stored layer is loaded.
     pub fn new(model: Option<Arc<Model>>) -> Result<LiveEngine, moderation_core::Error> {
         let engine = LiveEngine::compile(&model, &[], None)?;
-        Ok(LiveEngine { current: ArcSwap::from_pointee(engine), version: AtomicI64::new(-1), model })
+        Ok(LiveEngine {
+            current: ArcSwap::from_pointee(engine),
+            version: AtomicI64::new(-1),
+            model,
+            swap: tokio::sync::Mutex::new(()),
+        })
     }
 
     /// The engine to score with now.
@@ -98,6 +105,12 @@ impl LiveEngine {
         let (version, layers) = store.rule_layers().await?;
         match self.build(layers, None).await {
             Ok(engine) => {
+                // Two refreshes (the poller's and a save's) can overlap: the
+                // one that read older layers must not replace a newer engine.
+                let _swap = self.swap.lock().await;
+                if version <= self.version() {
+                    return Ok(false);
+                }
                 self.current.store(Arc::new(engine));
                 self.version.store(version, Ordering::SeqCst);
                 tracing::info!(version, rules = self.get().rules_version(None), "rules loaded");
@@ -140,9 +153,16 @@ static COMPILES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 /// large rule set takes long enough to stall every request sharing its
 /// worker thread.
 async fn off_the_workers<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    // The semaphore is never closed, so acquiring cannot fail.
-    let _permit = COMPILES.acquire().await.ok();
-    match tokio::task::spawn_blocking(f).await {
+    // The semaphore is never closed, so acquiring cannot fail. The permit
+    // goes with the compile: a client that disconnects drops this future,
+    // not the compile, which keeps its permit until it is done.
+    let permit = COMPILES.acquire().await.ok();
+    match tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        f()
+    })
+    .await
+    {
         Ok(v) => v,
         Err(e) => std::panic::resume_unwind(e.into_panic()),
     }

@@ -209,3 +209,29 @@ both!(
         db.remove().await;
     }
 );
+
+both!(
+    an_empty_forum_never_reaches_the_every_forum_layer,
+    postgres_an_empty_forum_never_reaches_the_every_forum_layer,
+    |db: Db| async move {
+        // `PUT /v1/rules?forum=$F` with `$F` unset must not replace the
+        // layer every forum gets.
+        let server = start(&db).await;
+        let (_, admin) = server.key(Role::Admin, &[]).await;
+        let (_, scoped) = server.key(Role::Moderator, &["main"]).await;
+        let body = layer("global", "casino");
+        for (method, key) in [("PUT", &admin), ("DELETE", &admin), ("POST", &scoped)] {
+            let path = if method == "POST" { "/v1/rules/validate?forum=" } else { "/v1/rules?forum=" };
+            let (status, v) = server.call(method, path, Some(key), Some(body.clone())).await;
+            assert_eq!((status, v["error"]["code"].as_str()), (400, Some("invalid_query")), "{method} {v}");
+            assert_eq!(v["error"]["field"], "forum", "{v}");
+        }
+        let (_, rules) = server.call("GET", "/v1/rules", Some(&admin), None).await;
+        assert_eq!(rules["layers"].as_array().unwrap().len(), 0, "nothing stored: {rules}");
+        // Without `forum`, the every-forum layer is meant, and saved.
+        let (status, v) = server.call("PUT", "/v1/rules", Some(&admin), Some(body)).await;
+        assert_eq!(status, 200, "{v}");
+        server.shutdown().await;
+        db.remove().await;
+    }
+);

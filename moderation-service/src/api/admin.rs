@@ -46,10 +46,18 @@ pub struct LayerQuery {
     pub forum: Option<String>,
 }
 
-/// The layer a query names (`""`: the every-forum layer).
+/// The layer a query names: no `forum` is the every-forum layer; a
+/// `forum` given must be a forum id (an empty `?forum=`, a script's unset
+/// variable, must not reach the layer of every forum).
 fn layer(query: Option<&str>) -> Result<String, ApiError> {
     let q: LayerQuery = read_query(query)?;
-    Ok(q.forum.unwrap_or_default())
+    match q.forum {
+        Some(f) => {
+            crate::app::check_forum(Some(&f)).map_err(ApiError::query)?;
+            Ok(f)
+        }
+        None => Ok(String::new()),
+    }
 }
 
 /// The stored rule layers and what this instance has loaded. A moderator

@@ -80,7 +80,7 @@ impl Code {
 }
 
 /// Why a use case did not happen.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AppError {
     /// The input is wrong; `field` names the part at fault when known. Its
     /// code depends on where the input came from (a JSON body, a query).

@@ -220,18 +220,28 @@ impl App {
     /// with its audit entry (and a webhook for forums that have a URL),
     /// counted, and the webhook worker woken.
     pub async fn decide(&self, key: &KeyRecord, id: i64, d: &DecisionInput) -> Result<Item, AppError> {
+        let d = self.prepare_decision(d)?;
+        self.apply_decision(key, id, &d).await
+    }
+
+    /// A decision's input checked, its reason and note masked for secrets
+    /// (they are stored, shown and sent in webhooks).
+    fn prepare_decision(&self, d: &DecisionInput) -> Result<DecisionInput, AppError> {
         if d.reason.trim().is_empty() {
             return Err(AppError::invalid("reason", "a decision needs a reason code"));
         }
         check_text("reason", &d.reason, MAX_ID_BYTES)?;
         check_text("note", &d.note, MAX_NOTE_BYTES)?;
-        // Notes are stored, shown and sent in webhooks: no secret in clear.
         let engine = self.engine.get();
-        let d = &DecisionInput {
+        Ok(DecisionInput {
             reason: mask_secrets(&engine, d.reason.clone()),
             note: mask_secrets(&engine, d.note.clone()),
             ..d.clone()
-        };
+        })
+    }
+
+    /// Writes a prepared decision, counts it and wakes the webhook worker.
+    async fn apply_decision(&self, key: &KeyRecord, id: i64, d: &DecisionInput) -> Result<Item, AppError> {
         let webhooks = &self.config.webhook;
         let webhook_for = |forum: &str| webhooks.url_for(forum).is_some();
         let item =
@@ -247,8 +257,9 @@ impl App {
         Ok(item)
     }
 
-    /// One decision for many items, each in its own transaction. Stops at
-    /// the first item the database could not take (the rest would fail too).
+    /// One decision for many items, each in its own transaction; the input
+    /// is checked and masked once. Stops at the first item the database
+    /// could not take (the rest would fail too).
     pub async fn decide_many(
         &self,
         key: &KeyRecord,
@@ -258,9 +269,15 @@ impl App {
         if items.len() > 500 {
             return Err(AppError::invalid("items", "at most 500 items per bulk decision"));
         }
+        let prepared = self.prepare_decision(d);
         let mut results = Vec::with_capacity(items.len());
         for &item_id in items {
-            match self.decide(key, item_id, d).await {
+            let outcome = match &prepared {
+                Ok(p) => self.apply_decision(key, item_id, p).await,
+                // Each item answers why.
+                Err(e) => Err(e.clone()),
+            };
+            match outcome {
                 Err(e @ AppError::Unavailable(_)) => return Err(e),
                 outcome => results.push(BulkResult { item_id, outcome }),
             }
