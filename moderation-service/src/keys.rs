@@ -110,6 +110,11 @@ impl NewKey {
     }
 }
 
+/// Whether a key scoped to `forums` (none: every forum) sees `forum`.
+pub fn scope_covers(forums: &[String], forum: &str) -> bool {
+    forums.is_empty() || forums.iter().any(|f| f == forum)
+}
+
 /// A forum id as the API accepts it.
 pub fn valid_forum_id(id: &str) -> bool {
     (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))

@@ -5,6 +5,8 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+mod harness;
+
 fn moderation(args: &[&str], stdin: &str) -> (i32, String, String) {
     moderation_env(args, stdin, &[])
 }
@@ -345,18 +347,8 @@ fn score_survives_any_input_line() {
 
 #[test]
 fn rules_check_refuses_an_exponential_rule_file_without_saying_ok() {
-    // 1.4 KB: seven levels of named conditions each using the next ten
-    // times; once this took seconds and hundreds of MB, and said "ok".
-    let mut toml = String::from("[ruleset]\nname = \"hostile\"\nversion = \"1\"\n\n[conditions]\n");
-    for l in 0..7 {
-        if l == 6 {
-            toml += "c6 = { phrases = [\"boom\"] }\n";
-        } else {
-            let uses = vec![format!("{{ use = \"c{}\" }}", l + 1); 10].join(", ");
-            toml += &format!("c{l} = {{ any = [{uses}] }}\n");
-        }
-    }
-    toml += "\n[[rule]]\nid = \"spam.hostile\"\ncategory = \"spam\"\nweight = 1.0\ndescription = \"d\"\nwhen = { use = \"c0\" }\n";
+    // 1.4 KB that once took seconds and hundreds of MB, and said "ok".
+    let toml = harness::hostile(7);
     let file = scratch_dir("hostile").join("hostile.toml");
     std::fs::write(&file, toml).unwrap();
     let (code, out, _) = moderation(&["rules", "check", file.to_str().unwrap()], "");

@@ -7,31 +7,10 @@ mod harness;
 
 use std::sync::Arc;
 
-use harness::{Db, T0, TestServer, http_session, post_form};
+use harness::{Db, T0, TestServer, hostile, http_session, post_form};
 use moderation_service::clock::ManualClock;
 use moderation_service::keys::Role;
 use serde_json::{Value, json};
-
-/// `levels` named conditions, each `any` of ten `use`s of the next, the
-/// last a phrase; three rules use the first. Seven levels are 1.4 KB that
-/// expand to over a million conditions per rule.
-fn hostile(levels: usize) -> String {
-    let mut t = String::from("[ruleset]\nname = \"hostile\"\nversion = \"1\"\n\n[conditions]\n");
-    for l in 0..levels {
-        if l + 1 == levels {
-            t += &format!("c{l} = {{ phrases = [\"boom\"] }}\n");
-        } else {
-            let uses = vec![format!("{{ use = \"c{}\" }}", l + 1); 10].join(", ");
-            t += &format!("c{l} = {{ any = [{uses}] }}\n");
-        }
-    }
-    for r in 0..3 {
-        t += &format!(
-            "\n[[rule]]\nid = \"spam.hostile{r}\"\ncategory = \"spam\"\nweight = 1.0\ndescription = \"d\"\nwhen = {{ use = \"c0\" }}\n"
-        );
-    }
-    t
-}
 
 /// A named condition used a few times, as rule authors do.
 const REUSE: &str = r#"[ruleset]

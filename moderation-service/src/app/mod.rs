@@ -129,7 +129,7 @@ fn with_article(noun: &str) -> String {
 
 /// Whether `key` may see `forum` (`""`: the every-forum layer or scope).
 pub fn in_scope(key: &KeyRecord, forum: &str) -> bool {
-    forum.is_empty() || key.forums.is_empty() || key.forums.iter().any(|f| f == forum)
+    forum.is_empty() || crate::keys::scope_covers(&key.forums, forum)
 }
 
 /// Refuses text a database cannot store as given (NUL characters) or that

@@ -5,7 +5,7 @@
 use super::audit::append;
 use super::items::{Item, ItemRow, item_cols, load_item};
 use super::listing::ListFilter;
-use super::{Store, StoreError, WriteTx, dialect, in_scope, on_pool};
+use super::{Store, StoreError, WriteTx, dialect, on_pool};
 use crate::review::{self, Claim, ItemState, Transition};
 
 /// Why a claim or release was refused, or failed.
@@ -100,7 +100,7 @@ impl Store {
         let row = on_pool!(self, p => {
             let mut tx = p.write_tx().await?;
             let row = load_item(&mut tx, select, id).await?;
-            let row = row.filter(|r| in_scope(forums, &r.forum)).ok_or(ClaimError::NotFound)?;
+            let row = row.filter(|r| crate::keys::scope_covers(forums, &r.forum)).ok_or(ClaimError::NotFound)?;
             let t = rule(&row.state()?)?;
             let row = apply_claim(&mut tx, row, &t).await?;
             tx.commit().await?;
@@ -124,7 +124,7 @@ impl Store {
         // One statement over every forum in scope, so the items come in
         // queue order whatever forum they are in.
         let scope: Vec<&str> = match (&filter.forum, forums) {
-            (Some(f), _) if !in_scope(forums, f) => return Ok(Vec::new()),
+            (Some(f), _) if !crate::keys::scope_covers(forums, f) => return Ok(Vec::new()),
             (Some(f), _) => vec![f.as_str()],
             (None, scoped) => scoped.iter().map(String::as_str).collect(),
         };

@@ -8,7 +8,7 @@ use moderation_core::Post;
 use super::audit::append;
 use super::items::{Item, ItemRow, load_item};
 use super::outbox::enqueue;
-use super::{Store, StoreError, WriteTx, in_scope, on_pool};
+use super::{Store, StoreError, WriteTx, on_pool};
 use crate::review::{self, Claim, DecisionInput, Status, Transition};
 
 /// Why a decision was refused, or failed.
@@ -134,7 +134,7 @@ impl Store {
         let row = on_pool!(self, p => {
             let mut tx = p.write_tx().await?;
             let row = load_item(&mut tx, select, id).await?;
-            let row = row.filter(|r| in_scope(forums, &r.forum)).ok_or(DecideError::NotFound)?;
+            let row = row.filter(|r| crate::keys::scope_covers(forums, &r.forum)).ok_or(DecideError::NotFound)?;
             let t = review::decide(&row.state()?, decision, actor, now, webhook_for(&row.forum))?;
             let row = apply_decision(&mut tx, row, &t).await?;
             tx.commit().await?;

@@ -10,7 +10,7 @@ use moderation_core::{Category, Decision, Post, Verdict};
 use serde::Serialize;
 
 use super::audit::append;
-use super::{Store, StoreError, WriteTx, dialect, forum_in, in_scope, is_unique_violation, on_pool, parse_name};
+use super::{Store, StoreError, WriteTx, dialect, forum_in, is_unique_violation, on_pool, parse_name};
 use crate::review::{self, Claim, ItemState, Policy, Report, Scored, Status};
 
 /// The columns of an [`ItemRow`], in order.
@@ -470,7 +470,7 @@ impl Store {
     pub async fn item(&self, id: i64, forums: &[String], now: i64) -> Result<Option<Item>, StoreError> {
         let row: Option<ItemRow> = on_pool!(self, p => sqlx::query_as(SELECT_BY_ID).bind(id).fetch_optional(p).await?);
         match row {
-            Some(r) if in_scope(forums, &r.forum) => Ok(Some(r.into_item(now, true)?)),
+            Some(r) if crate::keys::scope_covers(forums, &r.forum) => Ok(Some(r.into_item(now, true)?)),
             _ => Ok(None),
         }
     }

@@ -5,7 +5,7 @@
 use moderation_core::Category;
 
 use super::items::{Item, ItemRow, item_cols};
-use super::{Store, StoreError, forum_in, in_scope, on_pool, parse_name};
+use super::{Store, StoreError, forum_in, on_pool, parse_name};
 use crate::review::Status;
 
 /// Which items a listing shows.
@@ -57,7 +57,7 @@ impl Store {
     ) -> Result<Page, StoreError> {
         let after = cursor.unwrap_or((i64::MIN, i64::MIN, i64::MIN));
         let mut items = match (&filter.forum, forums) {
-            (Some(f), _) if !in_scope(forums, f) => Vec::new(),
+            (Some(f), _) if !crate::keys::scope_covers(forums, f) => Vec::new(),
             (Some(f), _) => self.list_one(filter, Some(f), after, limit, now).await?,
             (None, []) => self.list_one(filter, None, after, limit, now).await?,
             // A moderator scoped to several forums: the same page from each

@@ -162,11 +162,6 @@ pub(crate) fn parse_name<T: serde::de::DeserializeOwned>(table: &'static str, s:
         .map_err(|e| StoreError::Corrupt { table, message: format!("`{s}`: {e}") })
 }
 
-/// Whether `forum` is among `forums` (empty: every forum).
-fn in_scope(forums: &[String], forum: &str) -> bool {
-    forums.is_empty() || forums.iter().any(|f| f == forum)
-}
-
 /// `forum IN ($first, …)` for a scope, or `None` for every forum.
 fn forum_in(forums: &[String], first: usize) -> Option<String> {
     (!forums.is_empty()).then(|| {

@@ -327,3 +327,24 @@ pub async fn http_session(client: &reqwest::Client, base: &str, key: &str) -> (S
     let csrf = queue.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
     (session, csrf)
 }
+
+/// `levels` named conditions, each `any` of ten `use`s of the next, the
+/// last a phrase; three rules use the first. Seven levels are 1.4 KB that
+/// expand to over a million conditions per rule.
+pub fn hostile(levels: usize) -> String {
+    let mut t = String::from("[ruleset]\nname = \"hostile\"\nversion = \"1\"\n\n[conditions]\n");
+    for l in 0..levels {
+        if l + 1 == levels {
+            t += &format!("c{l} = {{ phrases = [\"boom\"] }}\n");
+        } else {
+            let uses = vec![format!("{{ use = \"c{}\" }}", l + 1); 10].join(", ");
+            t += &format!("c{l} = {{ any = [{uses}] }}\n");
+        }
+    }
+    for r in 0..3 {
+        t += &format!(
+            "\n[[rule]]\nid = \"spam.hostile{r}\"\ncategory = \"spam\"\nweight = 1.0\ndescription = \"d\"\nwhen = {{ use = \"c0\" }}\n"
+        );
+    }
+    t
+}
