@@ -51,9 +51,20 @@ pub struct Example {
     /// Known labels; a category not listed is unknown for this post (the
     /// SMS sets say spam or not, but not whether it is a scam).
     pub labels: Vec<(Category, bool)>,
+    /// How much the post counts in training (1 for every post unless the
+    /// caller balances sources: see `moderation transfer`). Finite, > 0.
+    pub weight: f64,
+    /// The source the post comes from (0 unless the caller says):
+    /// with [`TrainConfig::folds_by_source`] each source is one fold.
+    pub group: u32,
 }
 
 impl Example {
+    /// A post with its known labels, weight 1.
+    pub fn new(post: Post, labels: Vec<(Category, bool)>) -> Example {
+        Example { post, labels, weight: 1.0, group: 0 }
+    }
+
     /// The label for a category, if known.
     pub fn label(&self, category: Category) -> Option<bool> {
         self.labels.iter().find(|(c, _)| *c == category).map(|(_, y)| *y)
@@ -81,8 +92,45 @@ pub struct TrainConfig {
     pub folds: u32,
     /// Seed of the fold assignment.
     pub seed: u64,
+    /// One fold per source ([`Example::group`]) instead of `folds` random
+    /// ones, when the examples come from at least two sources: the stacker
+    /// then learns how far to trust each text score on a source the text
+    /// model never saw, which is what a new forum is.
+    pub folds_by_source: bool,
     /// Threads for the analysis pass (results do not depend on it).
     pub threads: usize,
+    /// The text model fitted on the selected n-gram columns.
+    pub learner: TextLearner,
+    /// At most how far the text model may lower a head's log-odds on a post
+    /// where a rule of that category fired (`None`: unbounded). Words that
+    /// merely look legitimate then cannot cancel a fired rule.
+    pub text_floor: Option<f64>,
+}
+
+/// How the per-column text weights are fitted. Both score a post the same
+/// way at inference (the sum of its distinct columns' weights over the
+/// square root of their number), so the model file and the hot path do not
+/// depend on the choice.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TextLearner {
+    /// Binarized multinomial naive Bayes: log-likelihood ratios from counts.
+    NaiveBayes,
+    /// Logistic regression on the same L2-normalized binary vectors, fitted
+    /// by AdaGrad SGD over sparse rows (no documents × columns matrix),
+    /// with a per-example weight and an L2 penalty on the touched weights.
+    Logistic {
+        /// Passes over the data (each in a seeded order).
+        epochs: u32,
+        /// L2 penalty per update.
+        l2: f64,
+        /// AdaGrad base learning rate.
+        rate: f64,
+    },
+}
+
+impl TextLearner {
+    /// The logistic learner with the settings chosen by leave-one-source-out.
+    pub const LOGISTIC: TextLearner = TextLearner::Logistic { epochs: 6, l2: 1e-3, rate: 0.2 };
 }
 
 impl Default for TrainConfig {
@@ -98,6 +146,9 @@ impl Default for TrainConfig {
             folds: 5,
             seed: 1,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            learner: TextLearner::NaiveBayes,
+            text_floor: None,
+            folds_by_source: false,
         }
     }
 }
@@ -137,6 +188,17 @@ pub fn train(
     progress: &dyn Progress,
 ) -> Result<Model, Error> {
     validate(examples, config)?;
+    // Source folds: groups numbered in order of first appearance.
+    let mut groups: Vec<u32> = Vec::new();
+    if config.folds_by_source {
+        for e in examples {
+            if !groups.contains(&e.group) {
+                groups.push(e.group);
+            }
+        }
+    }
+    let by_source = groups.len() >= 2;
+    let config = &TrainConfig { folds: if by_source { groups.len() as u32 } else { config.folds }, ..config.clone() };
     let heads = &config.heads;
     let features = SignalFeature::all();
     let rule_index: HashMap<&str, u32> =
@@ -150,7 +212,7 @@ pub fn train(
             .chunks(chunk)
             .enumerate()
             .map(|(c, part)| {
-                let (features, rule_index) = (&features, &rule_index);
+                let (features, rule_index, groups) = (&features, &rule_index, &groups);
                 s.spawn(move || {
                     part.iter()
                         .enumerate()
@@ -159,7 +221,11 @@ pub fn train(
                                 texts: a.fields.iter().map(|f| f.norm.text.as_str().to_string()).collect(),
                                 rules: fired.iter().filter_map(|r| rule_index.get(r.id.as_str()).copied()).collect(),
                                 signals: features.iter().map(|f| f.value(a)).collect(),
-                                fold: fold_of(config.seed, (c * chunk + i) as u64, config.folds),
+                                fold: if by_source {
+                                    groups.iter().position(|&g| g == ex.group).unwrap_or(0) as u32
+                                } else {
+                                    fold_of(config.seed, (c * chunk + i) as u64, config.folds)
+                                },
                             });
                             progress.advance(1);
                             row
@@ -207,7 +273,7 @@ pub fn train(
     let mut cols: Vec<u16> = Vec::new();
     let folds = config.folds as usize;
     // counts[((fold * heads + h) * 2 + y) * k + col]
-    let mut counts = vec![0u32; folds * heads.len() * 2 * k];
+    let mut counts = vec![0f64; folds * heads.len() * 2 * k];
     let mut marks = vec![u32::MAX; k];
     for (i, row) in rows.iter().enumerate() {
         let start = cols.len();
@@ -229,7 +295,7 @@ pub fn train(
             if let Some(y) = l[i] {
                 let base = ((row.fold as usize * heads.len() + h) * 2 + usize::from(y)) * k;
                 for &c in &cols[start..] {
-                    counts[base + c as usize] += 1;
+                    counts[base + c as usize] += examples[i].weight;
                 }
             }
         }
@@ -237,18 +303,29 @@ pub fn train(
     }
     let doc_cols = |i: usize| &cols[offsets[i]..offsets[i + 1]];
 
-    // Naive-Bayes ratios from all folds except `skip` (None: all folds).
+    // Text weights per column from all folds except `skip` (None: all folds).
     let nb = |h: usize, skip: Option<usize>| -> Vec<f64> {
-        let mut c = [vec![0u64; k], vec![0u64; k]];
-        for f in (0..folds).filter(|&f| Some(f) != skip) {
-            for (y, cy) in c.iter_mut().enumerate() {
-                let base = ((f * heads.len() + h) * 2 + y) * k;
-                for (a, &b) in cy.iter_mut().zip(&counts[base..base + k]) {
-                    *a += u64::from(b);
+        match config.learner {
+            TextLearner::NaiveBayes => {
+                let mut c = [vec![0f64; k], vec![0f64; k]];
+                for f in (0..folds).filter(|&f| Some(f) != skip) {
+                    for (y, cy) in c.iter_mut().enumerate() {
+                        let base = ((f * heads.len() + h) * 2 + y) * k;
+                        for (a, &b) in cy.iter_mut().zip(&counts[base..base + k]) {
+                            *a += b;
+                        }
+                    }
                 }
+                nb_ratios(&c[0], &c[1], config.alpha)
+            }
+            TextLearner::Logistic { epochs, l2, rate } => {
+                let members: Vec<usize> = (0..rows.len())
+                    .filter(|&i| labels[h][i].is_some() && Some(rows[i].fold as usize) != skip)
+                    .collect();
+                let sparse = SparseRows { offsets: &offsets, cols: &cols };
+                sgd_logistic(&sparse, &members, &labels[h], examples, k, epochs, l2, rate, config.seed)
             }
         }
-        nb_ratios(&c[0], &c[1], config.alpha)
     };
     let text_score = |ratios: &[f64], cols: &[u16]| -> f64 {
         let sum: f64 = cols.iter().map(|&c| ratios[c as usize]).sum();
@@ -313,7 +390,16 @@ pub fn train(
         // columns are dropped; the cross-validation folds then fit on the
         // same columns (one fit each: the active-set loop on 100,000 posts
         // per fold would be most of the training time).
-        let (fitted, dropped) = fit_constrained(&matrix, &labels[h], &members, config.l2, &non_negative)?;
+        // Weighted sources, for a stacker that takes no weights: each post is
+        // kept with probability weight / largest weight (a seeded draw), so
+        // every source weighs in the fit as the caller asked.
+        let top = members.iter().map(|&i| examples[i].weight).fold(0.0, f64::max);
+        let fit_members: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|&i| examples[i].weight >= top || unit_draw(config.seed, i as u64) < examples[i].weight / top)
+            .collect();
+        let (fitted, dropped) = fit_constrained(&matrix, &labels[h], &fit_members, config.l2, &non_negative)?;
         let mut matrix = matrix;
         for row in &mut matrix {
             dropped.iter().for_each(|&c| row[c] = 0.0);
@@ -323,11 +409,12 @@ pub fn train(
         // this head or not, for the combined "unwanted" figures).
         let probs = &mut stacked[h];
         for f in 0..config.folds {
-            let fit_idx: Vec<usize> = members.iter().copied().filter(|&i| rows[i].fold != f).collect();
+            let fit_idx: Vec<usize> = fit_members.iter().copied().filter(|&i| rows[i].fold != f).collect();
             let fold_fit = fit_logistic(&matrix, &labels[h], &fit_idx, config.l2)?;
             for (i, p) in probs.iter_mut().enumerate() {
                 if rows[i].fold == f {
-                    *p = fold_fit.probability(&matrix[i]);
+                    let raised = rows[i].rules.iter().any(|&r| rules[r as usize].category == category);
+                    *p = fold_fit.probability_floored(&matrix[i], heads.len(), config.text_floor.filter(|_| raised));
                 }
             }
             progress.advance(1);
@@ -368,6 +455,7 @@ pub fn train(
             rules: fitted_rules,
             threshold: round6(threshold.clamp(0.0, 1.0)),
             metrics: head_metrics,
+            text_floor: config.text_floor,
         });
     }
 
@@ -440,6 +528,19 @@ fn validate(examples: &[Example], config: &TrainConfig) -> Result<(), Error> {
     if !(config.l2.is_finite() && config.l2 >= 0.0) {
         return fail(format!("the L2 penalty must be a number ≥ 0, not {}", config.l2));
     }
+    if let Some(e) = examples.iter().find(|e| !(e.weight.is_finite() && e.weight > 0.0)) {
+        return fail(format!("post {}: weight {} is not a positive number", e.post.id, e.weight));
+    }
+    if let Some(f) = config.text_floor
+        && !(f.is_finite() && f >= 0.0)
+    {
+        return fail(format!("the text floor must be a number ≥ 0, not {f}"));
+    }
+    if let TextLearner::Logistic { epochs, l2, rate } = config.learner
+        && !(epochs >= 1 && l2.is_finite() && l2 >= 0.0 && rate.is_finite() && rate > 0.0)
+    {
+        return fail(format!("logistic text learner: epochs ≥ 1, l2 ≥ 0, rate > 0 (got {epochs}, {l2}, {rate})"));
+    }
     if examples.len() >= u32::MAX as usize {
         return Err(TrainingError::TooManyExamples.into());
     }
@@ -505,11 +606,78 @@ fn chi2(a: f64, b: f64, pos: f64, neg: f64) -> f64 {
 
 /// Multinomial naive-Bayes log-likelihood ratio per column, from per-class
 /// column counts: ln P(col | positive) − ln P(col | negative).
-pub(crate) fn nb_ratios(neg: &[u64], pos: &[u64], alpha: f64) -> Vec<f64> {
+pub(crate) fn nb_ratios(neg: &[f64], pos: &[f64], alpha: f64) -> Vec<f64> {
     let k = neg.len() as f64;
-    let tn = neg.iter().sum::<u64>() as f64 + alpha * k;
-    let tp = pos.iter().sum::<u64>() as f64 + alpha * k;
-    neg.iter().zip(pos).map(|(&n, &p)| ((p as f64 + alpha) / tp).ln() - ((n as f64 + alpha) / tn).ln()).collect()
+    let tn = neg.iter().sum::<f64>() + alpha * k;
+    let tp = pos.iter().sum::<f64>() + alpha * k;
+    neg.iter().zip(pos).map(|(&n, &p)| ((p + alpha) / tp).ln() - ((n + alpha) / tn).ln()).collect()
+}
+
+/// Each post's distinct selected columns, ascending (CSR).
+struct SparseRows<'a> {
+    offsets: &'a [usize],
+    cols: &'a [u16],
+}
+
+impl SparseRows<'_> {
+    fn row(&self, i: usize) -> &[u16] {
+        &self.cols[self.offsets[i]..self.offsets[i + 1]]
+    }
+}
+
+/// Weighted logistic regression over L2-normalized binary rows (each
+/// present column has value 1/√n), by AdaGrad SGD: `epochs` passes in a
+/// seeded order, an unpenalized bias (dropped: the stacker has its own
+/// intercept) and an L2 penalty applied to the weights a row touches.
+/// Deterministic: one thread, a fixed order, no hashing of pointers.
+#[allow(clippy::too_many_arguments)]
+fn sgd_logistic(
+    rows: &SparseRows<'_>,
+    members: &[usize],
+    labels: &[Option<bool>],
+    examples: &[Example],
+    k: usize,
+    epochs: u32,
+    l2: f64,
+    rate: f64,
+    seed: u64,
+) -> Vec<f64> {
+    let mut w = vec![0f64; k];
+    let mut g2 = vec![0f64; k];
+    let (mut bias, mut bias_g2) = (0f64, 0f64);
+    // Weights scaled so the mean weight is 1: the learning rate then means
+    // the same whatever the caller's weighting.
+    let mean = members.iter().map(|&i| examples[i].weight).sum::<f64>() / members.len().max(1) as f64;
+    let mut order = members.to_vec();
+    for epoch in 0..epochs {
+        // Fisher–Yates with SplitMix64 draws.
+        let mut state = seed ^ (u64::from(epoch) + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        for j in (1..order.len()).rev() {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^= z >> 31;
+            order.swap(j, (z % (j as u64 + 1)) as usize);
+        }
+        for &i in &order {
+            let cols = rows.row(i);
+            let v = 1.0 / (cols.len().max(1) as f64).sqrt();
+            let z = bias + v * cols.iter().map(|&c| w[c as usize]).sum::<f64>();
+            let p = 1.0 / (1.0 + (-z).exp());
+            let y = if labels[i] == Some(true) { 1.0 } else { 0.0 };
+            let g = (p - y) * examples[i].weight / mean;
+            bias_g2 += g * g;
+            bias -= rate * g / (bias_g2.sqrt() + 1e-12);
+            for &c in cols {
+                let c = c as usize;
+                let grad = g * v + l2 * w[c];
+                g2[c] += grad * grad;
+                w[c] -= rate * grad / (g2[c].sqrt() + 1e-12);
+            }
+        }
+    }
+    w
 }
 
 /// The value a fired rule puts in its own stacker column. Below 1 so the L2
@@ -535,10 +703,29 @@ struct Logistic {
 }
 
 impl Logistic {
+    #[cfg(test)]
     fn probability(&self, x: &[f64]) -> f64 {
-        let z: f64 = self.intercept + self.coefs.iter().zip(x).map(|(c, v)| c * v).sum::<f64>();
+        self.probability_floored(x, 0, None)
+    }
+
+    /// The probability with the first `text` columns' contribution bounded
+    /// below by `-floor`, as [`Model`] scores.
+    fn probability_floored(&self, x: &[f64], text: usize, floor: Option<f64>) -> f64 {
+        let dot =
+            |r: std::ops::Range<usize>| -> f64 { self.coefs[r.clone()].iter().zip(&x[r]).map(|(c, v)| c * v).sum() };
+        let t = dot(0..text);
+        let t = floor.map_or(t, |f| t.max(-f));
+        let z = self.intercept + t + dot(text..self.coefs.len());
         1.0 / (1.0 + (-z).exp())
     }
+}
+
+/// A uniform draw in [0, 1) for item `i` (SplitMix64 of seed and index).
+fn unit_draw(seed: u64, i: u64) -> f64 {
+    let mut z = (seed ^ 0x5851_f42d_4c95_7f2d).wrapping_add(i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Fits the stacker with some coefficients constrained to be ≥ 0 (an
@@ -615,6 +802,7 @@ fn data_digest(examples: &[Example], heads: &[Category]) -> String {
         h.update([0]);
         h.update(e.post.body.as_bytes());
         h.update([0]);
+        h.update(e.weight.to_le_bytes());
         for &c in heads {
             h.update([match e.label(c) {
                 None => 2,
@@ -639,7 +827,7 @@ mod tests {
         let nb = MultinomialNb::params().alpha(alpha).fit(&Dataset::new(x.clone(), y)).unwrap();
         // linfa's joint log-likelihood difference for a one-hot row is the
         // log-ratio of the column plus the prior log-ratio (equal priors here).
-        let ours = nb_ratios(&[0, 4, 3], &[3, 0, 1], alpha);
+        let ours = nb_ratios(&[0.0, 4.0, 3.0], &[3.0, 0.0, 1.0], alpha);
         for col in 0..3 {
             let mut row = Array2::zeros((1, 3));
             row[(0, col)] = 1.0;

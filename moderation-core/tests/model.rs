@@ -26,7 +26,7 @@ fn corpus() -> &'static [(Example, bool, String)] {
                 let digest = sha2::Sha256::digest(post.id.as_bytes());
                 let test = digest.iter().fold(0u32, |acc, &b| (acc * 256 + u32::from(b)) % 5) == 0;
                 let labels = vec![(Category::Scam, scam), (Category::Spam, spam && !scam)];
-                out.push((Example { post, labels }, test, lang.to_string()));
+                out.push((Example::new(post, labels), test, lang.to_string()));
             }
         }
         out
@@ -305,4 +305,68 @@ fn tricks_never_lower_a_score() {
             assert!(head.signal_coefs[i] >= 0.0, "{} {name} = {}", head.category.as_str(), head.signal_coefs[i]);
         }
     }
+}
+
+/// A one-head model by hand: every n-gram of `benign` weighs `weight` for
+/// scam, nothing else, the stacker passes the text score through.
+fn hand_model(benign: &str, weight: f32, text_floor: Option<f64>) -> Model {
+    use moderation_core::FeatureConfig;
+    use moderation_core::model::{Head, HeadMetrics, ModelData, TrainingInfo};
+    let features = FeatureConfig::default();
+    let mut columns = BTreeSet::new();
+    features.for_each_bucket(benign, |b| {
+        columns.insert(b);
+    });
+    let columns: Vec<u32> = columns.into_iter().collect();
+    Model::from_data(ModelData {
+        name: "hand".into(),
+        created_by: "test".into(),
+        features,
+        grams: vec!["g".into(); columns.len()],
+        columns: columns.clone(),
+        signal_features: Vec::new(),
+        heads: vec![Head {
+            category: Category::Scam,
+            text_weights: vec![weight; columns.len()],
+            intercept: -3.0,
+            text_coefs: vec![1.0],
+            signal_coefs: Vec::new(),
+            rules: Vec::new(),
+            threshold: 0.5,
+            metrics: HeadMetrics::default(),
+            text_floor,
+        }],
+        unwanted: None,
+        training: TrainingInfo::default(),
+    })
+    .unwrap()
+}
+
+#[test]
+fn legitimate_looking_words_cannot_cancel_a_fired_scam_rule() {
+    let benign = "the official documentation and the release notes of the maintainers";
+    let scam = format!("Support team here: send your seed phrase to verify your wallet. {benign}");
+    let classifier = |model: Model, body: &str| {
+        let engine = Engine::builder().model(Arc::new(model)).build().unwrap();
+        let v = engine.score(&Post::new("p", body));
+        let s = v.signals.iter().find(|s| s.id == "classifier.scam").cloned().unwrap();
+        let rule =
+            v.signals.iter().any(|s| s.category == Category::Scam && s.id.starts_with("scam.") && s.weight > 0.0);
+        (s, rule, v.scores.scam)
+    };
+    // Unbounded, the benign words wipe out the rule.
+    let (free, fired, p_free) = classifier(hand_model(benign, -3.0, None), &scam);
+    assert!(fired, "a scam rule fires on the seed-phrase request");
+    assert!(free.weight < -10.0, "unbounded text weight {}", free.weight);
+    // Bounded at 1: the text lowers the scam log-odds by at most 1 (plus the
+    // baseline), the description says so, and the post still scores high.
+    let (bounded, _, p_bounded) = classifier(hand_model(benign, -3.0, Some(1.0)), &scam);
+    // The intercept (−3) equals the default prior, so the baseline adds 0.
+    assert!((bounded.weight + 1.0).abs() < 1e-9, "bounded weight {}", bounded.weight);
+    assert!(bounded.description.contains("bounded"), "{}", bounded.description);
+    assert!(p_bounded > p_free + 0.3, "bounded {p_bounded:.3} vs unbounded {p_free:.3}");
+    // Where no rule fired, the same words keep their full (negative) weight.
+    let (plain, fired, _) = classifier(hand_model(benign, -3.0, Some(1.0)), benign);
+    assert!(!fired);
+    assert!(plain.weight < -10.0, "no rule fired: the text score is not bounded ({})", plain.weight);
 }

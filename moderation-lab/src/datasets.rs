@@ -40,7 +40,7 @@ pub struct Labelled {
 impl Labelled {
     /// As a training example.
     pub fn example(&self) -> Example {
-        Example { post: self.post.clone(), labels: self.labels.clone() }
+        Example::new(self.post.clone(), self.labels.clone())
     }
 }
 

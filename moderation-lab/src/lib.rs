@@ -7,11 +7,19 @@
 //! | module | job |
 //! |---|---|
 //! | [`datasets`] | the shared labelled sets (read in place) and the team corpus, joined to the canonical splits |
-//! | [`training`] | the three commands: their arguments, training, evaluation, the printed figures |
+//! | [`sources`] | every labelled source, read whole and deduplicated across sources (leave-one-source-out) |
+//! | [`mail`] | the SpamAssassin corpus's raw e-mails as subject and text |
+//! | [`options`] | command-line settings shared by the commands: data folders, model settings |
+//! | [`transfer`] | `moderation transfer`: the leave-one-source-out protocol, thresholds, the shipped model |
+//! | [`training`] | `train`, `eval`, `eval-splits`: training, evaluation, the printed figures |
 //! | [`figures`] | the figures of one evaluation (precision, recall, F1, ROC-AUC, PR-AUC, recall at a false-positive budget) |
 //! | `plot` | precision–recall curves as a PNG |
 
 pub mod datasets;
 pub mod figures;
+pub mod mail;
+pub mod options;
 mod plot;
+pub mod sources;
 pub mod training;
+pub mod transfer;

@@ -13,77 +13,8 @@ use moderation_core::{Category, Engine, Model, Post};
 
 use crate::datasets::{self, Labelled, PUBLIC_SETS, PublicSet, Side};
 use crate::figures::Figures;
+pub use crate::options::{DataArgs, Learner, ModelArgs};
 use crate::plot;
-
-/// Options shared by the commands that read the data.
-#[derive(Debug, clap::Args)]
-pub struct DataArgs {
-    /// The shared datasets folder (with `splits/`). Default:
-    /// $MODERATION_DATASETS, else ../shared/datasets.
-    #[arg(long, value_name = "DIR")]
-    pub datasets: Option<PathBuf>,
-    /// The team's labelled forum corpus.
-    #[arg(long, value_name = "DIR", default_value = "datasets/forum-posts")]
-    pub corpus: PathBuf,
-}
-
-/// Model settings shared by `train` and `eval-splits`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ModelArgs {
-    /// Seed of the cross-validation folds.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Hashed n-gram buckets kept (chi² selection), at most 65,535.
-    #[arg(long, default_value_t = 60_000)]
-    pub columns: usize,
-    /// Naive-Bayes smoothing.
-    #[arg(long, default_value_t = 0.05)]
-    pub alpha: f64,
-    /// L2 penalty of the stacking logistic regressions.
-    #[arg(long, default_value_t = 0.01)]
-    pub l2: f64,
-    /// Cross-validation folds.
-    #[arg(long, default_value_t = 5)]
-    pub folds: u32,
-    /// Shortest character n-gram ending on a spaced script (0: none).
-    #[arg(long, default_value_t = 4)]
-    pub char_min: u8,
-    /// Longest character n-gram ending on a spaced script.
-    #[arg(long, default_value_t = 4)]
-    pub char_max: u8,
-    /// Shortest character n-gram ending on Japanese, Chinese, Thai… (0: none).
-    #[arg(long, default_value_t = 1)]
-    pub cjk_min: u8,
-    /// Longest character n-gram ending on Japanese, Chinese, Thai…
-    #[arg(long, default_value_t = 3)]
-    pub cjk_max: u8,
-    /// Longest word n-gram (0, 1 or 2).
-    #[arg(long, default_value_t = 2)]
-    pub word_max: u8,
-}
-
-impl ModelArgs {
-    fn config(&self, name: String, heads: Vec<Category>) -> TrainConfig {
-        TrainConfig {
-            name,
-            heads,
-            columns: self.columns,
-            alpha: self.alpha,
-            l2: self.l2,
-            folds: self.folds,
-            seed: self.seed,
-            features: moderation_core::FeatureConfig {
-                char_min: self.char_min,
-                char_max: self.char_max,
-                cjk_min: self.cjk_min,
-                cjk_max: self.cjk_max,
-                word_max: self.word_max,
-                ..Default::default()
-            },
-            ..TrainConfig::default()
-        }
-    }
-}
 
 /// `moderation train` options.
 #[derive(Debug, clap::Args)]
@@ -133,45 +64,44 @@ impl Progress for Bar {
     }
 }
 
-/// The training side of the licensed public sets plus the team corpus.
+/// One source: `--input`, or the team corpus's training side
+/// (`--corpus-only`). The shipped model's many sources are
+/// [`crate::sources`].
 pub fn training_data(args: &TrainArgs) -> anyhow::Result<(Vec<Example>, Vec<(String, u32)>)> {
-    let mut examples = Vec::new();
-    let mut sources = Vec::new();
     if let Some(path) = &args.input {
         let rows = datasets::load_forum_posts(path)?;
-        sources.push((path.display().to_string(), rows.len() as u32));
-        examples.extend(rows.iter().map(Labelled::example));
-        return Ok((examples, sources));
-    }
-    if !args.corpus_only {
-        let Some(root) = datasets::root(args.data.datasets.as_deref())? else {
-            bail!("no shared datasets folder (pass --datasets DIR or set MODERATION_DATASETS; or --corpus-only)");
-        };
-        // Sets overlap (Mishra–Soni repeats most SMS texts); keep one copy,
-        // from the set that says more: sets with a scam column first, so a
-        // smishing text is a scam, not SMS "spam".
-        let mut seen = std::collections::HashSet::new();
-        let mut sets: Vec<&PublicSet> = PUBLIC_SETS.iter().filter(|s| s.trainable).collect();
-        sets.sort_by_key(|s| s.scam_column.is_none());
-        for set in sets {
-            let rows = datasets::load_public(&root, set)?;
-            let before = examples.len();
-            for r in rows.iter().filter(|r| r.side == Side::Train) {
-                if seen.insert(r.post.body.trim().to_lowercase()) {
-                    examples.push(r.example());
-                }
-            }
-            sources.push((format!("{}:train", set.name), (examples.len() - before) as u32));
-        }
+        return Ok((
+            rows.iter().map(Labelled::example).collect(),
+            vec![(path.display().to_string(), rows.len() as u32)],
+        ));
     }
     let corpus = datasets::load_forum_posts(&args.data.corpus)?;
-    let before = examples.len();
-    examples.extend(corpus.iter().filter(|r| r.side == Side::Train).map(Labelled::example));
-    sources.push(("forum-posts:train".into(), (examples.len() - before) as u32));
-    Ok((examples, sources))
+    let examples: Vec<Example> = corpus.iter().filter(|r| r.side == Side::Train).map(Labelled::example).collect();
+    let n = examples.len() as u32;
+    Ok((examples, vec![("forum-posts:train (team-written)".into(), n)]))
 }
 
 pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
+    // The shipped model: every trainable source, its thresholds chosen by
+    // leave-one-source-out (the protocol runs first).
+    if args.input.is_none() && !args.corpus_only {
+        if crate::datasets::root(args.data.datasets.as_deref())?.is_none() {
+            bail!("no shared datasets folder (pass --datasets DIR or set MODERATION_DATASETS; or --corpus-only)");
+        }
+        return crate::transfer::transfer(&crate::transfer::TransferArgs {
+            data: DataArgs { datasets: args.data.datasets.clone(), corpus: args.data.corpus.clone() },
+            model: args.model.clone(),
+            out: PathBuf::from("target/transfer/ours.jsonl"),
+            append: false,
+            corpus_out: None,
+            scores_out: None,
+            label: None,
+            review_fpr: 0.05,
+            hold_fpr: 0.01,
+            ship: Some(args.out.clone()),
+            name: args.name.clone(),
+        });
+    }
     let (examples, sources) = training_data(args)?;
     let config = args.model.config(args.name.clone(), TrainConfig::default().heads);
     let engine = Engine::new()?;
@@ -454,7 +384,7 @@ pub fn eval_splits(args: &EvalSplitsArgs) -> anyhow::Result<()> {
         let examples: Vec<Example> = loaded[train_set]
             .iter()
             .filter(|r| r.side == Side::Train)
-            .map(|r| Example { post: r.post.clone(), labels: vec![(category, r.columns[train_col])] })
+            .map(|r| Example::new(r.post.clone(), vec![(category, r.columns[train_col])]))
             .collect();
         // One thread, timed in process CPU time, as the baselines are.
         let config =

@@ -58,9 +58,11 @@ enum Command {
         #[arg(long)]
         no_model: bool,
     },
-    /// Train a model (spam and scam heads) on the training sides of the
-    /// licensed public sets and the team corpus; prints only progress and a
-    /// summary. Same seed and data give a byte-identical file.
+    /// Train the shipped model (spam and scam heads) on every trainable
+    /// source in the shared datasets and the team corpus, with thresholds
+    /// chosen by leave-one-source-out (`transfer` runs first); `--input` or
+    /// `--corpus-only` train on one source instead. Same seed and data give
+    /// a byte-identical file.
     #[cfg(feature = "training")]
     Train(training::TrainArgs),
     /// Evaluate a model on every test side: precision, recall, F1, ROC-AUC,
@@ -72,6 +74,13 @@ enum Command {
     /// pairs) and write figures comparable with the Python baselines.
     #[cfg(feature = "training")]
     EvalSplits(training::EvalSplitsArgs),
+    /// Leave-one-source-out: for every labelled source in the shared
+    /// datasets, train on the others and score it with the whole engine;
+    /// per-source and macro F1, PR-AUC, recall at 1% false positives and
+    /// the benign review rate, written as JSON lines; `--ship FILE` then
+    /// trains on every trainable source with the thresholds chosen here.
+    #[cfg(feature = "training")]
+    Transfer(moderation_lab::transfer::TransferArgs),
     /// Serve the HTTP API: scoring, submissions, the review queue, webhooks,
     /// rules and keys. Settings come from defaults, then `--config`, then
     /// MODERATION_* variables, then these flags (the README lists them all).
@@ -197,6 +206,8 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => training::eval(&args, shipped_model).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "training")]
         Command::EvalSplits(args) => training::eval_splits(&args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "training")]
+        Command::Transfer(args) => moderation_lab::transfer::transfer(&args).map(|()| ExitCode::SUCCESS),
         Command::Rules { command: RulesCommand::Check { files, no_default_rules } } => {
             Ok(if cli::check(&files, no_default_rules) { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }

@@ -19,7 +19,7 @@
 //!
 //! ```text
 //! magic     8 bytes  "MODMODEL"
-//! version   u32 LE   format version (this build reads 1)
+//! version   u32 LE   format version (this build writes 2, reads 1 and 2)
 //! length    u64 LE   payload length in bytes
 //! digest   32 bytes  SHA-256 of the payload
 //! payload            postcard-encoded `ModelData`
@@ -46,7 +46,8 @@ use crate::vocab::{Category, SignalKind};
 /// The first bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"MODMODEL";
 /// The newest format version this build reads and the one it writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// Format 1 (no text floor) is still read.
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
 
 /// The largest payload a model file may claim (1 GiB; shipped models are a
@@ -111,6 +112,12 @@ pub struct Head {
     pub threshold: f64,
     /// Cross-validated training metrics.
     pub metrics: HeadMetrics,
+    /// At most how far the text n-grams may lower this head's log-odds on a
+    /// post where a rule or signal of this category fired (`None`:
+    /// unbounded, as in format 1): legitimate-looking words cannot cancel a
+    /// fired rule, while a benign post no rule fired on keeps its full text
+    /// score.
+    pub text_floor: Option<f64>,
 }
 
 /// The "unwanted" decision (any head positive), scored by the highest head:
@@ -239,8 +246,12 @@ impl Model {
         if digest.as_slice() != &bytes[20..52] {
             return Err(ModelError::Corrupt("checksum mismatch (the file was altered or damaged)".into()));
         }
-        let data: ModelData =
-            postcard::from_bytes(payload).map_err(|e| ModelError::Corrupt(format!("payload does not decode: {e}")))?;
+        let corrupt = |e: postcard::Error| ModelError::Corrupt(format!("payload does not decode: {e}"));
+        let data: ModelData = if version == 1 {
+            postcard::from_bytes::<v1::ModelData>(payload).map_err(corrupt)?.into()
+        } else {
+            postcard::from_bytes(payload).map_err(corrupt)?
+        };
         Model::new(data, &hex(&digest[..6]))
     }
 
@@ -294,7 +305,8 @@ impl Model {
                 && head.text_coefs.iter().chain(&head.signal_coefs).all(|w| w.is_finite())
                 && head.intercept.is_finite()
                 && head.rules.iter().all(|r| r.weight.is_finite())
-                && (0.0..=1.0).contains(&head.threshold);
+                && (0.0..=1.0).contains(&head.threshold)
+                && head.text_floor.is_none_or(|f| f.is_finite() && f >= 0.0);
             if !finite {
                 return invalid(format!("head {name} has a weight that is not a finite number"));
             }
@@ -456,12 +468,20 @@ impl Model {
         let mut values = [0.0; MAX_SIGNAL_FEATURES];
         let values = &mut values[..self.signal_count()];
         self.signal_values(analysis, values);
+        // Which categories a rule or built-in signal already raised.
+        let mut raised = [false; 4];
+        for s in out.iter().filter(|s| s.weight > 0.0) {
+            raised[s.category.index()] = true;
+        }
         for head in &self.data().heads {
-            let t: f64 = head.text_coefs.iter().zip(&text.scores).map(|(c, s)| c * s).sum();
+            let raw: f64 = head.text_coefs.iter().zip(&text.scores).map(|(c, s)| c * s).sum();
+            let floor = head.text_floor.filter(|_| raised[head.category.index()]);
+            let t = floor.map_or(raw, |f| raw.max(-f));
             let f: f64 = head.signal_coefs.iter().zip(values.iter()).map(|(c, v)| c * v).sum();
             let base = head.intercept - DEFAULT_PRIOR;
+            let bounded = if t > raw { format!(" (bounded; unbounded {raw:+.2})") } else { String::new() };
             let description = format!(
-                "Statistical model for {}: text n-grams {t:+.2}, post features {f:+.2}, baseline {base:+.2}",
+                "Statistical model for {}: text n-grams {t:+.2}{bounded}, post features {f:+.2}, baseline {base:+.2}",
                 head.category.as_str()
             );
             out.push(Signal {
@@ -610,5 +630,160 @@ impl TextStats {
             }
         }
         t
+    }
+}
+
+/// Format 1's payload: the same as format 2 without the heads' text floor.
+mod v1 {
+    use serde::Deserialize;
+
+    use super::{Combined, FeatureConfig, FittedRule, HeadMetrics, TrainingInfo};
+    use crate::vocab::Category;
+
+    #[derive(Deserialize)]
+    pub(super) struct Head {
+        category: Category,
+        text_weights: Vec<f32>,
+        intercept: f64,
+        text_coefs: Vec<f64>,
+        signal_coefs: Vec<f64>,
+        rules: Vec<FittedRule>,
+        threshold: f64,
+        metrics: HeadMetrics,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct ModelData {
+        name: String,
+        created_by: String,
+        features: FeatureConfig,
+        columns: Vec<u32>,
+        grams: Vec<String>,
+        signal_features: Vec<String>,
+        heads: Vec<Head>,
+        unwanted: Option<Combined>,
+        training: TrainingInfo,
+    }
+
+    impl From<ModelData> for super::ModelData {
+        fn from(d: ModelData) -> Self {
+            super::ModelData {
+                name: d.name,
+                created_by: d.created_by,
+                features: d.features,
+                columns: d.columns,
+                grams: d.grams,
+                signal_features: d.signal_features,
+                heads: d
+                    .heads
+                    .into_iter()
+                    .map(|h| super::Head {
+                        category: h.category,
+                        text_weights: h.text_weights,
+                        intercept: h.intercept,
+                        text_coefs: h.text_coefs,
+                        signal_coefs: h.signal_coefs,
+                        rules: h.rules,
+                        threshold: h.threshold,
+                        metrics: h.metrics,
+                        text_floor: None,
+                    })
+                    .collect(),
+                unwanted: d.unwanted,
+                training: d.training,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Format 1 wrote the same payload without the heads' text floor.
+    #[derive(Serialize)]
+    struct HeadV1<'a> {
+        category: Category,
+        text_weights: &'a [f32],
+        intercept: f64,
+        text_coefs: &'a [f64],
+        signal_coefs: &'a [f64],
+        rules: &'a [FittedRule],
+        threshold: f64,
+        metrics: &'a HeadMetrics,
+    }
+
+    #[derive(Serialize)]
+    struct DataV1<'a> {
+        name: &'a str,
+        created_by: &'a str,
+        features: FeatureConfig,
+        columns: &'a [u32],
+        grams: &'a [String],
+        signal_features: &'a [String],
+        heads: Vec<HeadV1<'a>>,
+        unwanted: &'a Option<Combined>,
+        training: &'a TrainingInfo,
+    }
+
+    #[test]
+    fn a_format_1_file_still_loads_without_a_text_floor() {
+        let data = ModelData {
+            name: "old".into(),
+            created_by: "test".into(),
+            features: FeatureConfig::default(),
+            columns: vec![3, 17, 900],
+            grams: vec!["a".into(), "b".into(), "c".into()],
+            signal_features: vec![],
+            heads: vec![Head {
+                category: Category::Spam,
+                text_weights: vec![0.5, -1.0, 2.0],
+                intercept: -2.0,
+                text_coefs: vec![1.5],
+                signal_coefs: vec![],
+                rules: vec![],
+                threshold: 0.4,
+                metrics: HeadMetrics::default(),
+                text_floor: None,
+            }],
+            unwanted: None,
+            training: TrainingInfo::default(),
+        };
+        let v1 = DataV1 {
+            name: &data.name,
+            created_by: &data.created_by,
+            features: data.features,
+            columns: &data.columns,
+            grams: &data.grams,
+            signal_features: &data.signal_features,
+            heads: data
+                .heads
+                .iter()
+                .map(|h| HeadV1 {
+                    category: h.category,
+                    text_weights: &h.text_weights,
+                    intercept: h.intercept,
+                    text_coefs: &h.text_coefs,
+                    signal_coefs: &h.signal_coefs,
+                    rules: &h.rules,
+                    threshold: h.threshold,
+                    metrics: &h.metrics,
+                })
+                .collect(),
+            unwanted: &data.unwanted,
+            training: &data.training,
+        };
+        let payload = postcard::to_allocvec(&v1).unwrap();
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&1u32.to_le_bytes());
+        bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&Sha256::digest(&payload));
+        bytes.extend_from_slice(&payload);
+        let loaded = Model::from_bytes(&bytes).unwrap();
+        assert_eq!(loaded.data(), &data);
+        // Written back, it is format 2, and reads the same.
+        let again = Model::from_bytes(&loaded.to_bytes()).unwrap();
+        assert_eq!(again.data(), &data);
+        assert_eq!(u32::from_le_bytes(loaded.to_bytes()[8..12].try_into().unwrap()), FORMAT_VERSION);
     }
 }

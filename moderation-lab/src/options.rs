@@ -1,0 +1,130 @@
+//! Command-line settings shared by the lab's commands: where the data is
+//! and how a model is trained.
+
+use std::path::PathBuf;
+
+use moderation_core::Category;
+use moderation_core::train::{self, TrainConfig};
+
+/// Options shared by the commands that read the data.
+#[derive(Debug, clap::Args)]
+pub struct DataArgs {
+    /// The shared datasets folder (with `splits/`). Default:
+    /// $MODERATION_DATASETS, else ../shared/datasets.
+    #[arg(long, value_name = "DIR")]
+    pub datasets: Option<PathBuf>,
+    /// The team's labelled forum corpus.
+    #[arg(long, value_name = "DIR", default_value = "datasets/forum-posts")]
+    pub corpus: PathBuf,
+}
+
+/// Model settings shared by `train` and `eval-splits`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ModelArgs {
+    /// Seed of the cross-validation folds.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Hashed n-gram buckets kept (chi² selection), at most 65,535.
+    #[arg(long, default_value_t = 60_000)]
+    pub columns: usize,
+    /// Naive-Bayes smoothing.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    /// L2 penalty of the stacking logistic regressions.
+    #[arg(long, default_value_t = 0.01)]
+    pub l2: f64,
+    /// Cross-validation folds.
+    #[arg(long, default_value_t = 5)]
+    pub folds: u32,
+    /// Shortest character n-gram ending on a spaced script (0: none).
+    #[arg(long, default_value_t = 4)]
+    pub char_min: u8,
+    /// Longest character n-gram ending on a spaced script.
+    #[arg(long, default_value_t = 4)]
+    pub char_max: u8,
+    /// Shortest character n-gram ending on Japanese, Chinese, Thai… (0: none).
+    #[arg(long, default_value_t = 1)]
+    pub cjk_min: u8,
+    /// Longest character n-gram ending on Japanese, Chinese, Thai…
+    #[arg(long, default_value_t = 3)]
+    pub cjk_max: u8,
+    /// Longest word n-gram (0, 1 or 2).
+    #[arg(long, default_value_t = 2)]
+    pub word_max: u8,
+    /// The text model: `logistic` (hashed-n-gram logistic regression, SGD)
+    /// or `nb` (naive Bayes).
+    #[arg(long, value_enum, default_value_t = Learner::Logistic)]
+    pub learner: Learner,
+    /// Logistic text model: passes over the data.
+    #[arg(long, default_value_t = 6)]
+    pub epochs: u32,
+    /// Logistic text model: L2 penalty per update.
+    #[arg(long, default_value_t = 1e-3)]
+    pub text_l2: f64,
+    /// Logistic text model: AdaGrad learning rate.
+    #[arg(long, default_value_t = 0.2)]
+    pub rate: f64,
+    /// Source balance: each source weighs (largest source / its size)^b
+    /// (0: as many texts as it has; 1: every source the same in all).
+    #[arg(long, default_value_t = 0.5)]
+    pub balance: f64,
+    /// At most how far the text model may lower a head's log-odds (a
+    /// negative value: unbounded).
+    #[arg(long, default_value_t = 6.0, allow_negative_numbers = true)]
+    pub text_floor: f64,
+    /// Cross-validate by source (one fold per source) when the training
+    /// data has several: `true` or `false`.
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
+    pub folds_by_source: bool,
+}
+
+/// The text model, as chosen on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Learner {
+    /// Logistic regression over hashed n-grams (SGD).
+    Logistic,
+    /// Binarized multinomial naive Bayes.
+    Nb,
+}
+
+impl ModelArgs {
+    /// A short description of the settings, for tables.
+    pub fn describe(&self) -> String {
+        let learner = match self.learner {
+            Learner::Logistic => format!("hashed LR e{} l2 {} r {}", self.epochs, self.text_l2, self.rate),
+            Learner::Nb => "NB".to_string(),
+        };
+        let floor = if self.text_floor < 0.0 { "unbounded".to_string() } else { format!("floor {}", self.text_floor) };
+        let folds = if self.folds_by_source { "source folds" } else { "random folds" };
+        format!("{learner}, balance {}, {floor}, {folds}", self.balance)
+    }
+
+    pub(crate) fn config(&self, name: String, heads: Vec<Category>) -> TrainConfig {
+        TrainConfig {
+            learner: match self.learner {
+                Learner::Logistic => {
+                    train::TextLearner::Logistic { epochs: self.epochs, l2: self.text_l2, rate: self.rate }
+                }
+                Learner::Nb => train::TextLearner::NaiveBayes,
+            },
+            text_floor: (self.text_floor >= 0.0).then_some(self.text_floor),
+            folds_by_source: self.folds_by_source,
+            name,
+            heads,
+            columns: self.columns,
+            alpha: self.alpha,
+            l2: self.l2,
+            folds: self.folds,
+            seed: self.seed,
+            features: moderation_core::FeatureConfig {
+                char_min: self.char_min,
+                char_max: self.char_max,
+                cjk_min: self.cjk_min,
+                cjk_max: self.cjk_max,
+                word_max: self.word_max,
+                ..Default::default()
+            },
+            ..TrainConfig::default()
+        }
+    }
+}
