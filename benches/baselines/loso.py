@@ -87,31 +87,21 @@ extraction included), repeating the prediction until --min-predict-cpu-seconds
 have passed if one pass is shorter.
 """
 
-import os
+import sys
+from pathlib import Path
 
-# Pin every native thread pool to one thread *before* numpy/scipy load.
-for _var in (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "BLIS_NUM_THREADS",
-):
-    os.environ[_var] = "1"
+# baselines.py pins every native thread pool to one thread before numpy
+# loads, so it is imported first.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from baselines import MODEL_SETTINGS, FastTextModel, fasttext_settings, make_sklearn  # noqa: E402
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import zlib  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from baselines import MODEL_SETTINGS, FastTextModel, fasttext_settings, make_sklearn  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -18,7 +18,6 @@ one of "ours", there may be several), and writes / prints:
 """
 
 import argparse
-import json
 import statistics
 import sys
 from pathlib import Path
@@ -27,22 +26,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loso import ALL_MODELS  # noqa: E402  (the baselines' column order; one definition)
+from table import load_jsonl  # noqa: E402
 
 METRICS = [("f1", "F1"), ("pr_auc", "PR-AUC"), ("recall_at_1pct_fpr", "R@1%FPR")]
-
-
-def load_jsonl(path):
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                print(f"warning: {path}:{n}: skipping malformed line ({e})", file=sys.stderr)
-    return rows
 
 
 def num(v):
