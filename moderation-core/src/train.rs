@@ -10,12 +10,13 @@
 //!    highest chi² for any head (seen in at least `min_df` posts). The
 //!    selected buckets become the model's column map: nothing of size
 //!    documents × 2^bits is ever built.
-//! 3. **Naive Bayes**, binarized multinomial, per head and per fold: integer
-//!    counts, so the result does not depend on thread scheduling. We count
-//!    directly instead of calling linfa-bayes: its `fit_with` needs dense
-//!    batches and 0.8.1 prints its whole model to stderr on every call
-//!    (a stray `dbg!`); a unit test checks our log-likelihood ratios against
-//!    linfa-bayes on the same counts.
+//! 3. **Text model** per head and per fold ([`TextLearner`]): binarized
+//!    multinomial naive Bayes from weighted counts (our own: linfa-bayes
+//!    0.8.1's `fit_with` needs dense batches and prints its whole model to
+//!    stderr on every call; a unit test checks our ratios against it), or
+//!    logistic regression on the same unit-length binary rows by AdaGrad SGD
+//!    over sparse rows, one thread in a seeded order. Each example's
+//!    [`Example::weight`] lets a caller balance sources.
 //! 4. **Stack** with linfa-logistic, per head, on out-of-fold text scores,
 //!    signal features, the sum of the hand-set weights of the fired rules
 //!    of that category and one column per rule that fired: the rule's fitted
@@ -24,7 +25,10 @@
 //!    than being shrunk to nothing.
 //! 5. **Choose thresholds and measure** on out-of-fold stacked
 //!    probabilities of the training side (F1-optimal threshold, PR-AUC,
-//!    Brier score): the test side is never looked at.
+//!    Brier score): the test side is never looked at. The thresholds a new
+//!    forum needs come from leave-one-source-out instead (`moderation
+//!    transfer` in `moderation-lab`), which also scales the text part and
+//!    shifts the intercepts of the shipped model.
 
 use std::collections::HashMap;
 
@@ -126,11 +130,6 @@ pub enum TextLearner {
         /// AdaGrad base learning rate.
         rate: f64,
     },
-}
-
-impl TextLearner {
-    /// The logistic learner with the settings chosen by leave-one-source-out.
-    pub const LOGISTIC: TextLearner = TextLearner::Logistic { epochs: 6, l2: 1e-3, rate: 0.2 };
 }
 
 impl Default for TrainConfig {

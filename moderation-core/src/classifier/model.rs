@@ -3,9 +3,12 @@
 //! A model has one *head* per category it was trained on (spam, scam). Each
 //! head is two layers:
 //!
-//! 1. a text model: binarized multinomial naive Bayes over a selected set of
-//!    hashed n-gram buckets (see [`FeatureConfig`](crate::FeatureConfig)), i.e. one log-likelihood
-//!    ratio per selected bucket, summed over the buckets a post contains;
+//! 1. a text model: one weight per selected hashed n-gram bucket (see
+//!    [`FeatureConfig`](crate::FeatureConfig)), fitted by logistic regression
+//!    or naive Bayes, summed over the buckets a post contains and divided by
+//!    the square root of their number; where a rule or signal of the head's
+//!    category fired, this part may lower the log-odds by at most the
+//!    head's `text_floor`;
 //! 2. a stacker: logistic regression over the heads' text scores, a few
 //!    dense signal features (links, look-alike domains, contacts, capitals…)
 //!    and the rule hits, whose coefficients become the rules' *fitted
@@ -98,7 +101,8 @@ pub struct HeadMetrics {
 pub struct Head {
     /// The category.
     pub category: Category,
-    /// Naive-Bayes log-likelihood ratio per selected column.
+    /// Text weight per selected column (logistic-regression coefficient or
+    /// naive-Bayes log-likelihood ratio).
     pub text_weights: Vec<f32>,
     /// Stacker intercept (log-odds).
     pub intercept: f64,
