@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loso import ALL_MODELS  # noqa: E402  (the baselines' column order; one definition)
-from table import load_jsonl  # noqa: E402
+from table import emit, load_jsonl  # noqa: E402
 
 METRICS = [("f1", "F1"), ("pr_auc", "PR-AUC"), ("recall_at_1pct_fpr", "R@1%FPR")]
 
@@ -284,11 +284,7 @@ def main(argv=None):
     )
     out.append("")
 
-    text = "\n".join(out)
-    print(text)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text, encoding="utf-8")
+    emit("\n".join(out), args.out)
     return 0
 
 

@@ -61,6 +61,14 @@ SHORT = {
 }
 
 
+def emit(text, out):
+    """Prints a table and, with `out`, writes it there too."""
+    print(text)
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(text, encoding="utf-8")
+
+
 def load_jsonl(path):
     rows = []
     with open(path, encoding="utf-8") as f:
@@ -269,11 +277,7 @@ def main(argv=None):
     out.append(f"{n_cells - n_flag} of {n_cells} figures within ±{TOLERANCE}; {n_flag} off or missing.")
     out.append("")
 
-    text = "\n".join(out)
-    print(text)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text, encoding="utf-8")
+    emit("\n".join(out), args.out)
     return 0
 
 

@@ -300,10 +300,10 @@ pub fn train(
         }
         progress.advance(1);
     }
-    let doc_cols = |i: usize| &cols[offsets[i]..offsets[i + 1]];
+    let sparse = SparseRows { offsets: &offsets, cols: &cols };
 
     // Text weights per column from all folds except `skip` (None: all folds).
-    let nb = |h: usize, skip: Option<usize>| -> Vec<f64> {
+    let text_weights = |h: usize, skip: Option<usize>| -> Vec<f64> {
         match config.learner {
             TextLearner::NaiveBayes => {
                 let mut c = [vec![0f64; k], vec![0f64; k]];
@@ -321,7 +321,6 @@ pub fn train(
                 let members: Vec<usize> = (0..rows.len())
                     .filter(|&i| labels[h][i].is_some() && Some(rows[i].fold as usize) != skip)
                     .collect();
-                let sparse = SparseRows { offsets: &offsets, cols: &cols };
                 sgd_logistic(&sparse, &members, &labels[h], examples, k, epochs, l2, rate, config.seed)
             }
         }
@@ -336,10 +335,10 @@ pub fn train(
     let mut oof = vec![vec![0.0; rows.len()]; heads.len()];
     for (h, scores) in oof.iter_mut().enumerate() {
         for f in 0..folds {
-            let ratios = nb(h, Some(f));
+            let ratios = text_weights(h, Some(f));
             for (i, row) in rows.iter().enumerate() {
                 if row.fold as usize == f {
-                    scores[i] = text_score(&ratios, doc_cols(i));
+                    scores[i] = text_score(&ratios, sparse.row(i));
                 }
             }
             progress.advance(1);
@@ -447,7 +446,7 @@ pub fn train(
             .collect();
         out_heads.push(Head {
             category,
-            text_weights: nb(h, None).iter().map(|&w| w as f32).collect(),
+            text_weights: text_weights(h, None).iter().map(|&w| w as f32).collect(),
             intercept: round6(fitted.intercept),
             text_coefs: coefs[..heads.len()].iter().map(|&c| round6(c)).collect(),
             signal_coefs: coefs[heads.len()..heads.len() + features.len()].iter().map(|&c| round6(c)).collect(),
@@ -558,10 +557,19 @@ fn validate(examples: &[Example], config: &TrainConfig) -> Result<(), Error> {
 
 /// Deterministic fold of the `i`-th example (SplitMix64 of seed and index).
 fn fold_of(seed: u64, i: u64, folds: u32) -> u32 {
-    let mut z = seed.wrapping_add(i.wrapping_mul(0x9e37_79b9_7f4a_7c15)).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let z = seed.wrapping_add(i.wrapping_mul(GOLDEN)).wrapping_add(GOLDEN);
+    (splitmix(z) % u64::from(folds)) as u32
+}
+
+/// SplitMix64's increment.
+const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// SplitMix64's output function: the one mixer behind every seeded choice
+/// in training (folds, SGD order, the stacker's weighted draw).
+fn splitmix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    ((z ^ (z >> 31)) % u64::from(folds)) as u32
+    z ^ (z >> 31)
 }
 
 /// The `config.columns` buckets with the highest chi² for any head.
@@ -650,14 +658,10 @@ fn sgd_logistic(
     let mut order = members.to_vec();
     for epoch in 0..epochs {
         // Fisher–Yates with SplitMix64 draws.
-        let mut state = seed ^ (u64::from(epoch) + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let mut state = seed ^ (u64::from(epoch) + 1).wrapping_mul(GOLDEN);
         for j in (1..order.len()).rev() {
-            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^= z >> 31;
-            order.swap(j, (z % (j as u64 + 1)) as usize);
+            state = state.wrapping_add(GOLDEN);
+            order.swap(j, (splitmix(state) % (j as u64 + 1)) as usize);
         }
         for &i in &order {
             let cols = rows.row(i);
@@ -721,10 +725,8 @@ impl Logistic {
 
 /// A uniform draw in [0, 1) for item `i` (SplitMix64 of seed and index).
 fn unit_draw(seed: u64, i: u64) -> f64 {
-    let mut z = (seed ^ 0x5851_f42d_4c95_7f2d).wrapping_add(i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    let z = (seed ^ 0x5851_f42d_4c95_7f2d).wrapping_add(i.wrapping_mul(GOLDEN));
+    (splitmix(z) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Fits the stacker with some coefficients constrained to be ≥ 0 (an

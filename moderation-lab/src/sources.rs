@@ -156,22 +156,23 @@ pub fn dedup_key(text: &str) -> String {
 pub fn load(root: Option<&Path>, team: &Path) -> anyhow::Result<Corpus> {
     let mut corpus = Corpus::default();
     let mut seen: HashSet<String> = HashSet::new();
-    let mut add =
-        |corpus: &mut Corpus, name, from, usage, team_written, rows: Vec<(String, Post, bool, Option<bool>)>| {
-            let source = corpus.sources.len();
-            let (mut texts, mut positives) = (0, 0);
-            for (id, post, unwanted, scam) in rows {
-                let key = dedup_key(&format!("{}\n{}", post.title.as_deref().unwrap_or(""), post.body));
-                if key.is_empty() || !seen.insert(key) {
-                    corpus.duplicates += 1;
-                    continue;
-                }
-                texts += 1;
-                positives += usize::from(unwanted);
-                corpus.texts.push(Text { source, id, post, unwanted, scam, scam_only: name == "crypto-pump" });
+    // `scam_only`: the source labels scams only, so its negatives say
+    // nothing about spam.
+    let mut add = |corpus: &mut Corpus, name, from, usage, team_written, scam_only: bool, rows: Rows| {
+        let source = corpus.sources.len();
+        let (mut texts, mut positives) = (0, 0);
+        for (id, post, unwanted, scam) in rows {
+            let key = dedup_key(&format!("{}\n{}", post.title.as_deref().unwrap_or(""), post.body));
+            if key.is_empty() || !seen.insert(key) {
+                corpus.duplicates += 1;
+                continue;
             }
-            corpus.sources.push(Source { name, from, usage, team_written, texts, positives });
-        };
+            texts += 1;
+            positives += usize::from(unwanted);
+            corpus.texts.push(Text { source, id, post, unwanted, scam, scam_only });
+        }
+        corpus.sources.push(Source { name, from, usage, team_written, texts, positives });
+    };
     // The team corpus first: it is what a forum looks like.
     let team_rows = datasets::load_forum_posts(team)?
         .into_iter()
@@ -181,7 +182,7 @@ pub fn load(root: Option<&Path>, team: &Path) -> anyhow::Result<Corpus> {
             (format!("forum-posts/{}", r.post.id), r.post, unwanted, Some(scam))
         })
         .collect();
-    add(&mut corpus, "forum-posts", "datasets/forum-posts", Use::Train, true, team_rows);
+    add(&mut corpus, "forum-posts", "datasets/forum-posts", Use::Train, true, false, team_rows);
     let Some(root) = root else { return Ok(corpus) };
 
     let public = |name: &str| PUBLIC_SETS.iter().find(|s| s.name == name).expect("a known public set");
@@ -199,32 +200,35 @@ pub fn load(root: Option<&Path>, team: &Path) -> anyhow::Result<Corpus> {
     // Mishra–Soni first: it separates smishing (scam) from spam.
     let mut sms = split_rows("sms-smishing-mishra-soni")?;
     sms.extend(split_rows("sms-spam-collection")?);
-    add(&mut corpus, "sms", "sms-smishing-mishra-soni + sms-spam-collection", Use::Train, false, sms);
+    add(&mut corpus, "sms", "sms-smishing-mishra-soni + sms-spam-collection", Use::Train, false, false, sms);
     add(
         &mut corpus,
         "janitr",
         "crypto-scam-x-posts-janitr",
         Use::Train,
         false,
+        false,
         split_rows("crypto-scam-x-posts-janitr")?,
     );
-    add(&mut corpus, "thai-sms", "thai-sms-spam-scam", Use::Train, false, split_rows("thai-sms-spam-scam")?);
-    add(&mut corpus, "crypto-pump", "crypto-pump-telegram-uzh", Use::Train, false, read_pump(root)?);
-    add(&mut corpus, "spamassassin", "spamassassin-public-corpus", Use::Train, false, read_spamassassin(root)?);
+    add(&mut corpus, "thai-sms", "thai-sms-spam-scam", Use::Train, false, false, split_rows("thai-sms-spam-scam")?);
+    add(&mut corpus, "crypto-pump", "crypto-pump-telegram-uzh", Use::Train, false, true, read_pump(root)?);
+    add(&mut corpus, "spamassassin", "spamassassin-public-corpus", Use::Train, false, false, read_spamassassin(root)?);
     add(
         &mut corpus,
         "indonesian-sms",
         "indonesian-sms-spam",
         Use::EvaluationOnly,
         false,
+        false,
         split_rows("indonesian-sms-spam")?,
     );
-    add(&mut corpus, "turkish-sms", "turkish-sms-spam", Use::EvaluationOnly, false, read_turkish(root)?);
+    add(&mut corpus, "turkish-sms", "turkish-sms-spam", Use::EvaluationOnly, false, false, read_turkish(root)?);
     add(
         &mut corpus,
         "vietnamese-reviews",
         "vietnamese-spam-reviews-vispam",
         Use::EvaluationOnly,
+        false,
         false,
         read_vietnamese(root)?,
     );
@@ -234,9 +238,18 @@ pub fn load(root: Option<&Path>, team: &Path) -> anyhow::Result<Corpus> {
         "russian-telegram-spam-antispambot",
         Use::EvaluationOnly,
         false,
+        false,
         read_russian(root)?,
     );
-    add(&mut corpus, "chinese-email", "chinese-spam-email-si2024", Use::EvaluationOnly, false, read_chinese(root)?);
+    add(
+        &mut corpus,
+        "chinese-email",
+        "chinese-spam-email-si2024",
+        Use::EvaluationOnly,
+        false,
+        false,
+        read_chinese(root)?,
+    );
     Ok(corpus)
 }
 
