@@ -74,7 +74,7 @@ fn unknown_named_condition_names_the_rule() {
 #[test]
 fn caller_context_flags_and_signals_count() {
     let engine = Engine::new().unwrap();
-    let post = Post::new("1", "Great project, check my profile");
+    let post = Post::new("1", "Great project, good luck to the team");
     assert_eq!(engine.score(&post).decision, Decision::Allow);
     let ctx = Context {
         flags: vec!["near_duplicate".into()],
@@ -166,4 +166,44 @@ fn impersonation_checks_the_display_name_with_spans_in_it() {
     let s = v.signals.iter().find(|s| s.id == "scam.impersonation.display-name").unwrap();
     assert!(s.spans.iter().all(|sp| sp.field == moderation_core::Field::AuthorName));
     assert!(s.spans.iter().any(|sp| sp.text == "Ｂinance Ｓupport" || sp.text == "Ｓupport"));
+}
+
+#[test]
+fn a_capped_rule_raises_a_post_at_most_to_its_cap() {
+    let layer = |extra: &str| {
+        set(
+            "capped.toml",
+            &format!(
+                "[[rule]]\nid = \"spam.promo\"\ncategory = \"spam\"\nweight = 9\nat_most = \"review\"\ndescription = \"d\"\nwhen = {{ phrases = [\"my channel\"] }}\n{extra}"
+            ),
+        )
+    };
+    let engine = Engine::builder().without_default_rules().rules(layer("")).build().unwrap();
+    let v = engine.score(&Post::new("1", "subscribe to my channel"));
+    // The weight counts in full towards the score …
+    assert!(v.scores.get(Category::Spam) > 0.99, "{:?}", v.scores);
+    // … but the decision stops at the cap.
+    assert_eq!(v.decision, Decision::Review);
+
+    // Uncapped evidence above the hold threshold on its own still holds.
+    let other = "[[rule]]\nid = \"spam.casino\"\ncategory = \"spam\"\nweight = 5\ndescription = \"d\"\nwhen = { phrases = [\"casino\"] }\n";
+    let engine = Engine::builder().without_default_rules().rules(layer(other)).build().unwrap();
+    assert_eq!(engine.score(&Post::new("2", "my channel: best casino")).decision, Decision::Hold);
+    // Uncapped evidence below review stays what the cap allows: review.
+    let weak = "[[rule]]\nid = \"spam.weak\"\ncategory = \"spam\"\nweight = 1\ndescription = \"d\"\nwhen = { phrases = [\"casino\"] }\n";
+    let engine = Engine::builder().without_default_rules().rules(layer(weak)).build().unwrap();
+    assert_eq!(engine.score(&Post::new("3", "my channel: best casino")).decision, Decision::Review);
+}
+
+#[test]
+fn a_cap_must_be_review_or_hold_and_not_below_the_rules_action() {
+    for (extra, needle) in [("at_most = \"allow\"\n", "at_most"), ("at_most = \"review\"\naction = \"hold\"\n", "above `at_most`")] {
+        let text = format!(
+            "[[rule]]\nid = \"x.y\"\ncategory = \"spam\"\nweight = 1\n{extra}description = \"d\"\nwhen = {{ phrases = [\"a\"] }}\n"
+        );
+        match RuleSet::from_toml("cap.toml", &text) {
+            Err(Error::Rules(e)) => assert!(e.message.contains(needle), "{}", e.message),
+            other => panic!("expected a rule error for {extra:?}, got {other:?}"),
+        }
+    }
 }

@@ -204,6 +204,9 @@ impl Engine {
 
         let mut signals = Vec::new();
         let mut floor = Decision::Allow;
+        // Per category: the weight of fired rules with `at_most`, and the
+        // highest of their caps.
+        let mut capped = [(0.0f64, Decision::Allow); Category::ALL.len()];
         for r in compiled.candidates(&scan) {
             let Some(evidence) = compiled.evaluate(r, &analysis, &scan, &flags) else { continue };
             let rule = &compiled.rules[r as usize];
@@ -211,6 +214,12 @@ impl Engine {
                 floor = floor.max(action);
             }
             let (weight, description) = self.rule_weight(rule);
+            if let Some(cap) = rule.at_most
+                && weight > 0.0
+            {
+                let c = &mut capped[rule.category.index()];
+                *c = (c.0 + weight, c.1.max(cap));
+            }
             signals.push(Signal {
                 id: rule.id.clone(),
                 category: rule.category,
@@ -237,15 +246,13 @@ impl Engine {
             let p = sigmoid(logits[c.index()]);
             scores.set(c, p);
             let t = settings.thresholds[c.index()];
-            let level = if t.reject.is_some_and(|x| p >= x) {
-                Decision::Reject
-            } else if t.hold.is_some_and(|x| p >= x) {
-                Decision::Hold
-            } else if t.review.is_some_and(|x| p >= x) {
-                Decision::Review
-            } else {
-                Decision::Allow
-            };
+            let mut level = level_of(p, t);
+            // Capped rules raise the decision at most to their cap: the rest
+            // of the evidence alone decides anything above it.
+            let (weight, cap) = capped[c.index()];
+            if weight > 0.0 && level > cap {
+                level = level_of(sigmoid(logits[c.index()] - weight), t).max(cap);
+            }
             decision = decision.max(level);
         }
         if decision > Decision::Allow
@@ -265,6 +272,19 @@ impl Engine {
                 model: self.model.as_ref().map(|m| m.version().to_string()),
             },
         }
+    }
+}
+
+/// The decision a category's score reaches under its thresholds.
+fn level_of(p: f64, t: crate::rules::Thresholds) -> Decision {
+    if t.reject.is_some_and(|x| p >= x) {
+        Decision::Reject
+    } else if t.hold.is_some_and(|x| p >= x) {
+        Decision::Hold
+    } else if t.review.is_some_and(|x| p >= x) {
+        Decision::Review
+    } else {
+        Decision::Allow
     }
 }
 

@@ -107,6 +107,11 @@ pub struct Rule {
     pub description: String,
     /// Minimum decision when the rule fires, whatever the scores.
     pub action: Option<Decision>,
+    /// Highest decision this rule can bring a post to on its own
+    /// (`at_most = "review"` for self-promotion): its weight still counts
+    /// towards the score, but where the decision rests on it and other
+    /// rules capped likewise, the post goes no higher than this.
+    pub at_most: Option<Decision>,
     /// `false` removes a rule of an earlier layer with the same id.
     pub enabled: bool,
     /// When the rule fires.
@@ -316,6 +321,7 @@ struct RuleDef {
     weight: Option<f64>,
     description: Option<String>,
     action: Option<Decision>,
+    at_most: Option<Decision>,
     #[serde(default = "yes")]
     enabled: bool,
     when: Option<Condition>,
@@ -396,6 +402,7 @@ impl RuleSet {
                     weight: 0.0,
                     description: String::new(),
                     action: None,
+                    at_most: None,
                     enabled: false,
                     when: Condition::All(Vec::new()),
                     fire: Vec::new(),
@@ -416,12 +423,22 @@ impl RuleSet {
             if !has_positive_condition(&when) {
                 return Err(fail("the condition can match a post with no evidence at all (only `not`/author/language); add a positive condition".into()));
             }
+            match (def.at_most, def.action) {
+                (Some(Decision::Allow | Decision::Reject), _) => {
+                    return Err(fail("`at_most` is \"review\" or \"hold\" (allow would make the rule pointless; reject is no cap)".into()));
+                }
+                (Some(cap), Some(action)) if action > cap => {
+                    return Err(fail(format!("`action` {} is above `at_most` {}", action.as_str(), cap.as_str())));
+                }
+                _ => {}
+            }
             rules.push(Rule {
                 id,
                 category,
                 weight,
                 description,
                 action: def.action,
+                at_most: def.at_most,
                 enabled: true,
                 when,
                 fire: def.fire,
