@@ -125,3 +125,57 @@ fn ordinary_posts_stay_allowed() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The languages the pack covers: English and Japanese in depth, the top
+/// phrasings of each mechanic in ten more. An example without `lang` is English.
+const LANGUAGES: [&str; 12] = ["en", "ja", "ko", "zh", "es", "pt", "ru", "tr", "vi", "id", "de", "fr"];
+
+/// Each scam or spam mechanic and the rules that catch it.
+const MECHANICS: &[(&str, &[&str])] = &[
+    ("doubling", &["scam.giveaway.doubling"]),
+    ("fake support", &["scam.fake-support.messenger", "scam.fake-support.phone", "scam.fake-support.dm-offer"]),
+    ("seed-phrase phishing", &["scam.phishing.seed-phrase"]),
+    ("drainer links", &["scam.drainer.free-hosting", "scam.drainer.lure-host", "scam.airdrop.claim-link"]),
+    ("recovery services", &["scam.recovery-service"]),
+    ("mentors and investment platforms", &["scam.investment.mentor"]),
+    ("task and job scams", &["scam.task-job"]),
+    ("bot contracts", &["scam.bot-contract", "scam.trading-bot"]),
+    ("pump and signal groups", &["scam.pump-signals"]),
+    ("listing votes", &["scam.listing-vote"]),
+    ("self-promotion", &["spam.self-promotion"]),
+    ("SEO and essay services", &["spam.seo-essay"]),
+    ("casino", &["spam.casino"]),
+    ("work from home", &["spam.work-from-home"]),
+    ("counterfeit and replica goods", &["spam.replica-pharma"]),
+];
+
+fn example_lang(ex: &Example) -> &str {
+    match ex {
+        Example::Body(_) => "en",
+        Example::Post(p) => p.lang.as_deref().unwrap_or("en"),
+    }
+}
+
+#[test]
+fn every_mechanic_fires_in_every_language_of_the_pack() {
+    let pack = RuleSet::default_pack();
+    let mut gaps = Vec::new();
+    for (mechanic, ids) in MECHANICS {
+        let rules: Vec<_> = pack.rules.iter().filter(|r| ids.contains(&r.id.as_str())).collect();
+        assert_eq!(rules.len(), ids.len(), "{mechanic}: a rule of {ids:?} is missing from the pack");
+        let count = |lang: &str| rules.iter().flat_map(|r| &r.fire).filter(|ex| example_lang(ex) == lang).count();
+        for lang in LANGUAGES {
+            let need = if lang == "en" { 5 } else { 1 };
+            if count(lang) < need {
+                gaps.push(format!("{mechanic}: {} {lang} fire examples, need {need}", count(lang)));
+            }
+        }
+    }
+    // Misinformation is English and Japanese only.
+    let misinfo = pack.rules.iter().find(|r| r.id == "misinfo.fake-official-announcement").unwrap();
+    let n = |lang: &str| misinfo.fire.iter().filter(|ex| example_lang(ex) == lang).count();
+    if n("en") < 5 || n("ja") < 2 {
+        gaps.push(format!("misinformation: {} en, {} ja fire examples", n("en"), n("ja")));
+    }
+    assert!(gaps.is_empty(), "{}", gaps.join("\n"));
+}
