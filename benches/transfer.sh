@@ -10,16 +10,21 @@
 #    corpus -> target/transfer/corpus.jsonl and its own LOSO figures -> target/transfer/ours.jsonl;
 #    if it fails after writing the corpus, the baselines still run and the table has no "ours" column;
 # 3. runs the baselines on the same corpus, one core (benches/baselines/loso.py)
-#    -> target/transfer/baselines.jsonl;
-# 4. writes target/transfer/table.md (benches/baselines/loso_table.py) and prints it.
+#    -> target/transfer/baselines.jsonl, and every per-text score behind it
+#    -> target/transfer/baselines-scores.jsonl;
+# 4. writes target/transfer/table.md (benches/baselines/loso_table.py) and prints it: the baselines
+#    at their default thresholds, and at the same 5% review budget as ours (each baseline's
+#    threshold chosen on its own scores of the other sources, from baselines-scores.jsonl).
 #
 # Environment:
 #   MODERATION_DATASETS  datasets root (default: <repo>/../shared/datasets); if it does not exist
 #                        the script prints "skipped: ..." and exits 0
 #   SKIP_OURS=1          skip step 2 and use the existing corpus.jsonl (and ours.jsonl, if any)
-#   TRANSFER_DIR         directory of corpus.jsonl / ours.jsonl / baselines.jsonl / table.md
+#   TRANSFER_DIR         directory of corpus.jsonl / ours.jsonl / baselines.jsonl /
+#                        baselines-scores.jsonl / table.md
 #                        (default: target/transfer)
-#   SKIP_BASELINES=1     skip step 3 and use the existing baselines.jsonl (it takes ~45 min of CPU;
+#   SKIP_BASELINES=1     skip step 3 and use the existing baselines.jsonl and baselines-scores.jsonl
+#                        (without the latter the table has no 5%-budget part; step 3 takes ~45 min of CPU;
 #                        only valid while corpus.jsonl is unchanged: the table warns when a source's
 #                        text / positive counts differ between ours.jsonl and baselines.jsonl)
 #   LOSO_MODELS          comma-separated baselines for loso.py's --models (default: its default set;
@@ -81,7 +86,8 @@ if [ "${SKIP_BASELINES:-0}" = "1" ]; then
     echo "==> SKIP_BASELINES=1: using the existing $OUT/baselines.jsonl" >&2
 else
     echo "==> baselines, leave one source out (corpus: $OUT/corpus.jsonl)" >&2
-    LOSO=(benches/baselines/loso.py --corpus "$OUT/corpus.jsonl" --out "$OUT/baselines.jsonl")
+    LOSO=(benches/baselines/loso.py --corpus "$OUT/corpus.jsonl" --out "$OUT/baselines.jsonl"
+        --scores-out "$OUT/baselines-scores.jsonl")
     if [ -n "${LOSO_MODELS:-}" ]; then
         LOSO+=(--models "$LOSO_MODELS")
     fi
@@ -91,4 +97,5 @@ fi
 
 echo "==> table -> $OUT/table.md" >&2
 "$VENV/bin/python" benches/baselines/loso_table.py \
-    --baselines "$OUT/baselines.jsonl" --ours "$OUT/ours.jsonl" --out "$OUT/table.md"
+    --baselines "$OUT/baselines.jsonl" --scores "$OUT/baselines-scores.jsonl" --ours "$OUT/ours.jsonl" \
+    --out "$OUT/table.md"

@@ -22,6 +22,26 @@ target/transfer/baselines.jsonl):
 plus informational keys (`variant`, `n_train`, `train_sources`, `timing`,
 `settings`). Other keys of the corpus lines (e.g. `id`) are not used.
 
+Every per-text score behind those figures goes to `--scores-out` (default: next
+to `--out`, `<out name>-scores.jsonl`, e.g. baselines-scores.jsonl; written with
+gzip when the name ends in .gz; "" = none), one JSON object per (model, held-out
+source), in the same order as `--out`:
+
+    {"model", "held_out", "trainable", "choose", "score_kind", "digits",
+     "corpus_texts", "index": [...], "unwanted": [...], "score": [...],
+     "scam": {"index": [...], "scam": [...], "score": [...]} | null}
+
+`index` is each text's 0-based line number in the corpus file (`--corpus`),
+`unwanted` its label and `score` the model's score (the one pr_auc uses: LinearSVC
+decision_function, otherwise P(positive)), unrounded by default (`digits` -1;
+--score-digits N rounds to N decimals for a smaller file); `scam` holds the scam
+model's scores on the source's scam-labelled texts when "scam" is reported.
+loso_table.py uses them to choose each baseline's review threshold the way ours is
+chosen. Rounding is not the default because MultinomialNB's probabilities crowd
+against 1: on the first real corpus the 5%-of-benign cut of crypto-pump under
+MultinomialNB is P = 0.9999999998, 6 decimals would tie 160 of its benign texts
+at 1.0, and the budget rule would then flag nothing on any other source.
+
 Target: `unwanted` (spam or scam = 1). Metrics on the held-out source at each
 model's default threshold (LinearSVC decision > 0, NB / LR argmax of
 predict_proba, i.e. P > 0.5, fastText top label):
@@ -132,12 +152,13 @@ def _label(v, where, allow_null):
 
 class Corpus:
     def __init__(self, path):
-        sources, texts, unwanted, scam, trainable, choose = [], [], [], [], [], []
+        sources, texts, unwanted, scam, trainable, choose, lines = [], [], [], [], [], [], []
         with open(path, encoding="utf-8") as f:
             for n, line in enumerate(f, 1):
                 if not line.strip():
                     continue
                 where = f"{path}:{n}"
+                lines.append(n - 1)
                 try:
                     r = json.loads(line)
                     sources.append(str(r["source"]))
@@ -156,6 +177,7 @@ class Corpus:
         if not texts:
             raise SystemExit(f"{path}: no texts")
         self.texts = texts
+        self.line = np.array(lines, dtype=np.int64)  # 0-based line number in the corpus file
         self.source = np.array(sources, dtype=object)
         self.unwanted = np.array(unwanted, dtype=np.int64)
         self.scam = np.array(scam, dtype=np.int64)  # -1 = null
@@ -332,6 +354,14 @@ def rounded(d):
     return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in d.items()}
 
 
+def score_list(score, digits):
+    """Scores as JSON numbers, rounded to `digits` decimals (digits < 0: unrounded)."""
+    score = np.asarray(score, dtype=np.float64)
+    if digits >= 0:
+        score = np.round(score, digits)
+    return [float(v) for v in score]
+
+
 # ---------------------------------------------------------------------------
 # Main loop
 # ---------------------------------------------------------------------------
@@ -354,7 +384,7 @@ def training_groups(corpus, held_outs):
 
 def run_task(task):
     """Train one model on one training set; evaluate it on the held-out sources sharing it."""
-    key, group, name, tmpdir, seed, ft_cap, min_cpu = task
+    key, group, name, tmpdir, seed, ft_cap, min_cpu, digits = task
     corpus = _CORPUS
     weighted = not name.endswith(UNWEIGHTED)
     base = name[: -len(UNWEIGHTED)] if not weighted else name
@@ -368,19 +398,25 @@ def run_task(task):
 
     model, train_cpu, note = train(base, weighted, corpus, idx, y, tmpdir, seed, ft_cap)
     scam_model = scam_cpu = None
-    rows = []
+    rows, scores = [], []
     for s in group:
         t = np.flatnonzero(corpus.source == s)
         yt = corpus.unwanted[t]
         hard, score, per_sec = predict_timed(model, corpus.take(t), min_cpu)
         m = metrics(yt, hard, score)
-        scam = None
+        scam = scam_scores = None
         st = t[corpus.scam[t] >= 0]
         if scam_trainable and len(set(corpus.scam[st].tolist())) == 2:
             if scam_model is None:
                 scam_model, scam_cpu, _ = train(base, weighted, corpus, sidx, sy, tmpdir, seed, ft_cap)
             ys = corpus.scam[st]
-            sm = metrics(ys, *scam_model.predict(corpus.take(st)))
+            scam_hard, scam_score = scam_model.predict(corpus.take(st))
+            sm = metrics(ys, scam_hard, scam_score)
+            scam_scores = {
+                "index": corpus.line[st].tolist(),
+                "scam": ys.tolist(),
+                "score": score_list(scam_score, digits),
+            }
             scam = rounded(
                 {
                     "f1": sm["f1"],
@@ -412,6 +448,21 @@ def run_task(task):
                 "settings": settings(base, weighted, note),
             }
         )
+        scores.append(
+            {
+                "model": name,
+                "held_out": s,
+                "trainable": rows[-1]["trainable"],
+                "choose": rows[-1]["choose"],
+                "score_kind": "decision_function" if base == "LinearSVC" else "P(positive)",
+                "digits": digits,
+                "corpus_texts": len(corpus.texts),
+                "index": corpus.line[t].tolist(),
+                "unwanted": yt.tolist(),
+                "score": score_list(score, digits),
+                "scam": scam_scores,
+            }
+        )
 
         def fmt(v):
             return "  —  " if v is None else f"{v:.3f}"
@@ -423,11 +474,12 @@ def run_task(task):
             + (f"  scam F1 {fmt(scam['f1'])}" if scam else "")
             + f"  train {train_cpu:.1f}s  {per_sec:.0f}/s"
         )
-    return rows
+    return rows, scores
 
 
-def run(corpus, models, tmpdir, seed, ft_cap, min_cpu, held_out_filter, jobs, partial):
-    """-> all rows, sorted; each task's rows are also appended to the open file `partial` as it ends."""
+def run(corpus, models, tmpdir, seed, ft_cap, min_cpu, held_out_filter, jobs, partial, digits=-1):
+    """-> (all rows, their per-text score records), both sorted; each task's rows are also
+    appended to the open file `partial` as it ends."""
     global _CORPUS
     _CORPUS = corpus
     held_outs = [s for s in corpus.sources if not held_out_filter or s in held_out_filter]
@@ -442,11 +494,13 @@ def run(corpus, models, tmpdir, seed, ft_cap, min_cpu, held_out_filter, jobs, pa
             f"held out {', '.join(group)}: train on {len(idx)} texts from {len(key)} sources "
             f"({int(y.sum())} unwanted)"
         )
-        tasks += [(key, group, name, tmpdir, seed, ft_cap, min_cpu) for name in models]
-    rows = []
+        tasks += [(key, group, name, tmpdir, seed, ft_cap, min_cpu, digits) for name in models]
+    rows, scores = [], []
 
-    def done(r):
+    def done(result):
+        r, sc = result
         rows.extend(r)
+        scores.extend(sc)
         for row in r:
             partial.write(json.dumps(row, ensure_ascii=False) + "\n")
         partial.flush()
@@ -464,13 +518,47 @@ def run(corpus, models, tmpdir, seed, ft_cap, min_cpu, held_out_filter, jobs, pa
                 done(r)
     order = {m: i for i, m in enumerate(models)}
     rows.sort(key=lambda r: (r["held_out"], order[r["model"]]))
-    return rows
+    scores.sort(key=lambda r: (r["held_out"], order[r["model"]]))
+    return rows, scores
+
+
+def scores_path(out, scores_out):
+    """--scores-out: None = next to --out (<out name>-scores.jsonl), "" = none."""
+    if scores_out is None:
+        return out.with_name(out.stem + "-scores.jsonl")
+    return Path(scores_out) if scores_out else None
+
+
+def write_scores(path, records):
+    """One JSON line per (model, held-out source); gzip when the name ends in .gz."""
+    import gzip
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(tmp, "wt", encoding="utf-8") as f:
+        for r in records:
+            f.write(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n")
+    tmp.replace(path)
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", default=str(REPO / "target" / "transfer" / "corpus.jsonl"))
     ap.add_argument("--out", default=str(REPO / "target" / "transfer" / "baselines.jsonl"))
+    ap.add_argument(
+        "--scores-out",
+        default=None,
+        help="every per-text score, one JSON line per (model, held-out source) (default: <out name>-scores.jsonl "
+        "next to --out; gzip when it ends in .gz; \"\" = not written)",
+    )
+    ap.add_argument(
+        "--score-digits",
+        type=int,
+        default=-1,
+        help="decimals kept of each score in --scores-out (default -1: unrounded; rounding can tie "
+        "MultinomialNB's probabilities near 1 and move the budget thresholds)",
+    )
     ap.add_argument(
         "--models",
         default=",".join(DEFAULT_MODELS),
@@ -543,7 +631,7 @@ def main(argv=None):
     # crash loses little); the sorted file replaces <out> at the end.
     tmp_out = out.with_name(out.name + ".tmp")
     with tempfile.TemporaryDirectory(prefix="loso-") as tmpdir, tmp_out.open("w", encoding="utf-8") as partial:
-        rows = run(
+        rows, scores = run(
             corpus,
             models,
             tmpdir,
@@ -553,11 +641,16 @@ def main(argv=None):
             held_out_filter,
             args.jobs,
             partial,
+            args.score_digits,
         )
     with tmp_out.open("w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     tmp_out.replace(out)
+    spath = scores_path(out, args.scores_out)
+    if spath is not None:
+        write_scores(spath, scores)
+        log(f"wrote the per-text scores of {len(scores)} (model, held-out source) pairs to {spath}")
     log(
         f"wrote {len(rows)} rows to {out} "
         f"({time.process_time() - c0:.0f} s CPU{' in this process, workers not counted' if args.jobs > 1 else ''}, "

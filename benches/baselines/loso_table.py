@@ -14,10 +14,24 @@ one of "ours", there may be several), and writes / prints:
      the best macro figure per metric in bold;
   2. benign texts flagged per source and model (the review rate a forum would
      see), and the scam figures ("F1 / PR-AUC / recall") where a source has them;
-  3. cost: per model, total training CPU seconds and median prediction throughput.
+  3. at the same 5% budget as ours: when the baselines' per-text scores exist
+     (loso.py --scores-out, default <baselines name>-scores.jsonl next to --baselines),
+     each baseline's review threshold for a held-out source S is chosen the way
+     moderation-lab/src/transfer.rs chooses ours (`choose_threshold` over `choosers`):
+     on the LOSO scores of that same baseline on the *other* trainable sources with
+     choose=true (>= 100 texts of each class), as the lowest threshold at which no such
+     source has more than --review-fpr (5%) of its benign texts at or above it (at most
+     floor(5% x benign) of them; tied scores are flagged together, so the threshold
+     sits just above the first benign score that must not be flagged). Cells: F1 on S
+     at that threshold / S's benign texts reaching review; ours' cells are its own
+     figures (already at its budget thresholds); then the thresholds themselves;
+  4. cost: per model, total training CPU seconds and median prediction throughput.
 """
 
 import argparse
+import gzip
+import json
+import math
 import statistics
 import sys
 from pathlib import Path
@@ -53,6 +67,52 @@ def md_table(header, rows):
     return "\n".join(out)
 
 
+def load_scores(path):
+    """loso.py's --scores-out (JSON lines, gzip when the name ends in .gz) -> records."""
+    if not str(path).endswith(".gz"):
+        return load_jsonl(path)
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def fmt_score(x):
+    """A score or threshold, 6 significant digits; probabilities crowded against 1 (MultinomialNB,
+    fastText) as "1 − d" so that they do not print as 1."""
+    if 0.5 <= x < 1 and f"{x:.6g}" in ("1", "0.999999"):
+        return f"1 − {1 - x:.3g}"  # exact: 1 - x has no rounding error for x in [0.5, 1]
+    return f"{x:.6g}"
+
+
+def budget_cut(scores, labels, max_fpr):
+    """One source's part of transfer.rs's `choose_threshold`: the lowest threshold t at which at
+    most floor(max_fpr x benign) of its benign texts score >= t; -inf when it has no benign
+    text (no constraint). Unlike the Rust function (whose scores are probabilities) there is no
+    floor at 0 and no cap at 1: the baselines' scores include decision functions, and a cap
+    would let a tie of benign texts at 1.0 (MultinomialNB saturates) overrun the budget."""
+    benign = sorted((s for s, y in zip(scores, labels) if not y), reverse=True)
+    if not benign:
+        return -math.inf
+    allowed = math.floor(max_fpr * len(benign))
+    if allowed >= len(benign):
+        return -math.inf
+    # Just above the first benign score that must not be flagged.
+    return math.nextafter(benign[allowed], math.inf)
+
+
+def at_threshold(scores, labels, t):
+    """-> (f1, precision, recall, benign review rate) flagging score >= t; like transfer.rs's
+    Confusion (0 when undefined) except that the benign rate is None without benign texts."""
+    tp = sum(1 for s, y in zip(scores, labels) if y and s >= t)
+    fp = sum(1 for s, y in zip(scores, labels) if not y and s >= t)
+    pos = sum(1 for y in labels if y)
+    neg = len(labels) - pos
+    fn = pos - tp
+    f1 = 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else 0.0
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / pos if pos else 0.0
+    return f1, precision, recall, (fp / neg if neg else None)
+
+
 def shared_training(recs, seconds):
     """Training times of distinct trainings: every held-out source has its own training set,
     except the eval-only ones, which share one (every trainable text) and are counted once."""
@@ -68,7 +128,23 @@ def main(argv=None):
     ap.add_argument("--baselines", default=str(REPO / "target" / "transfer" / "baselines.jsonl"))
     ap.add_argument("--ours", default=str(REPO / "target" / "transfer" / "ours.jsonl"))
     ap.add_argument("--out", default=str(REPO / "target" / "transfer" / "table.md"), help="Markdown file to write")
+    ap.add_argument(
+        "--scores",
+        default=None,
+        help="the baselines' per-text scores (loso.py --scores-out; default: <baselines name>-scores.jsonl "
+        "next to --baselines); without them there is no table at the 5%% budget",
+    )
+    ap.add_argument(
+        "--review-fpr",
+        type=float,
+        default=0.05,
+        help="highest share of each choosing source's benign texts that may reach review (default 0.05, "
+        "as `moderation transfer --review-fpr`)",
+    )
     args = ap.parse_args(argv)
+    if args.scores is None:
+        b = Path(args.baselines)
+        args.scores = str(b.with_name(b.stem + "-scores.jsonl"))
 
     records, ours_models, base_seen = [], [], []
     notes = []
@@ -159,7 +235,9 @@ def main(argv=None):
     out = ["# Leave-one-source-out transfer", ""]
     out.append(
         "Each held-out source is tested with models trained on the trainable texts of all the *other* "
-        "sources. Cells: positive-class F1 at the default threshold / PR-AUC (average precision) / "
+        "sources. Cells: positive-class F1 at the default threshold (ours: at its own review threshold, chosen "
+        f"within its {100 * args.review_fpr:g}% budget; the baselines at that budget are further down) / "
+        "PR-AUC (average precision) / "
         "recall at ≤ 1% false-positive rate on that source; positive-only sources: recall. "
         "Baselines without a suffix give every training source equal total weight (sample weights; "
         "fastText: resampled to equal per-source counts); \"(unweighted)\" = plain concatenation. "
@@ -208,7 +286,10 @@ def main(argv=None):
     )
     out.append("")
 
-    out.append("## Benign texts flagged at the default threshold (the review rate a forum would see)")
+    out.append(
+        "## Benign texts flagged at the default threshold (ours: at its review threshold; "
+        "the review rate a forum would see)"
+    )
     out.append("")
     rows = []
     for s in sources:
@@ -225,6 +306,8 @@ def main(argv=None):
     rows.append([f"**macro (choose=true sources, {len(choosing)})**"] + cells)
     out.append(md_table(["held-out source"] + models, rows))
     out.append("")
+
+    out += budget_section(args, sources, models, ours_models, base_seen, index, facts, kind, label, size, choosing)
 
     scam_sources = [s for s in sources if any(isinstance(r.get("scam"), dict) for r in index[s].values())]
     if scam_sources:
@@ -286,6 +369,174 @@ def main(argv=None):
 
     emit("\n".join(out), args.out)
     return 0
+
+
+def budget_section(args, sources, models, ours_models, base_seen, index, facts, kind, label, size, choosing):
+    """Markdown lines of the table "at the same budget as ours" (see the module doc): none without
+    baseline records, only a note when the baselines' per-text scores are missing."""
+    pct = f"{100 * args.review_fpr:g}%"
+    title = f"## At the same {pct} budget as ours: F1 / benign texts reaching review on the held-out source"
+    if not base_seen:
+        return []
+    if not Path(args.scores).is_file():
+        print(f"warning: {args.scores} not found: no table at the {pct} budget", file=sys.stderr)
+        return [title, "", f"`{args.scores}` not found (written by loso.py --scores-out): not computed.", ""]
+
+    # (model, held-out source) -> (scores, labels), checked against the baselines' records.
+    scored, rounded_to = {}, set()
+    for r in load_scores(args.scores):
+        m, s = r.get("model"), r.get("held_out")
+        sc, y = r.get("score"), r.get("unwanted")
+        if m not in base_seen or s not in facts or not isinstance(sc, list) or not isinstance(y, list):
+            print(f"warning: {args.scores}: skipping a record of {m!r} / {s!r}", file=sys.stderr)
+            continue
+        f = facts[s]
+        if len(sc) != len(y) or len(y) != f["texts"] or sum(y) != f["positives"]:
+            print(
+                f"warning: {args.scores}: {m} / {s}: {len(y)} texts, {sum(y)} unwanted, but the records say "
+                f"{f['texts']} / {f['positives']}; skipped (made from another corpus?)",
+                file=sys.stderr,
+            )
+            continue
+        if r.get("trainable") != f["trainable"] or r.get("choose") != f["choose"]:
+            print(f"warning: {args.scores}: {m} / {s}: trainable / choose differ from the records", file=sys.stderr)
+        scored[m, s] = (sc, [bool(v) for v in y])
+        if isinstance(r.get("digits"), int) and r["digits"] >= 0:
+            rounded_to.add(r["digits"])
+    if rounded_to:
+        print(
+            f"warning: {args.scores}: scores rounded to {'/'.join(map(str, sorted(rounded_to)))} decimals; "
+            "ties made by the rounding can move the thresholds (loso.py --score-digits -1 keeps them whole)",
+            file=sys.stderr,
+        )
+
+    # transfer.rs's `choosers`: trainable sources with choose=true (>= 100 texts of each class).
+    chooser_set = [s for s in sources if facts[s]["trainable"] is True and facts[s]["choose"] is True]
+    for s in sources:
+        t, p = facts[s]["texts"], facts[s]["positives"]
+        if isinstance(t, int) and isinstance(p, int) and facts[s]["choose"] is not ((p >= 100) and (t - p >= 100)):
+            print(f"warning: {s}: choose={facts[s]['choose']} but {p} unwanted of {t} texts", file=sys.stderr)
+
+    # Per (model, source): that source's own cut; a held-out source's threshold is the highest
+    # cut among the choosers other than itself (all of them for an eval-only source).
+    cut = {k: budget_cut(sc, y, args.review_fpr) for k, (sc, y) in scored.items()}
+    result = {}  # (model, held-out source) -> (threshold, binding chooser, f1, precision, recall, benign rate)
+    for m in base_seen:
+        for s in sources:
+            if (m, s) not in scored:
+                continue
+            others = [c for c in chooser_set if c != s]
+            if not others or any((m, c) not in cut for c in others):
+                continue  # a chooser's scores are missing: no threshold
+            binding = max(others, key=lambda c: cut[m, c])
+            t = cut[m, binding]
+            result[m, s] = (t, binding) + at_threshold(*scored[m, s], t)
+
+    def ours_fig(s, m, field):
+        return num(index.get(s, {}).get(m, {}).get(field))
+
+    def figs(s, m):
+        """-> (f1, recall, benign rate) or None."""
+        if m in ours_models:
+            if m not in index.get(s, {}):
+                return None
+            return ours_fig(s, m, "f1"), ours_fig(s, m, "recall"), ours_fig(s, m, "benign_flagged")
+        if (m, s) not in result:
+            return None
+        f1, _, recall, benign = result[m, s][2:]
+        return f1, recall, benign
+
+    def cell(s, m):
+        v = figs(s, m)
+        if v is None:
+            return "—"
+        if kind(s) == "positive-only":
+            return f"recall {fmt(v[1])}"
+        if kind(s) == "benign-only":
+            return f"flagged {fmt_pct(v[2])}"
+        return f"{fmt(v[0])} / {fmt_pct(v[2])}"
+
+    rows = [[label(s), size(s)] + [cell(s, m) for m in models] for s in sources]
+    macro = {}
+    for m in models:
+        got = [figs(s, m) for s in choosing]
+        got = [g for g in got if g is not None and g[0] is not None and g[2] is not None]
+        macro[m] = (
+            statistics.fmean(g[0] for g in got) if got else None,
+            statistics.fmean(g[2] for g in got) if got else None,
+            len(got),
+        )
+    complete = [m for m in models if macro[m][2] == len(choosing)]
+    best = max((round(macro[m][0], 3) for m in complete), default=None)
+    cells = []
+    for m in models:
+        f1, benign, n = macro[m]
+        if f1 is None:
+            cells.append("—")
+            continue
+        c = fmt(f1)
+        if m in complete and round(f1, 3) == best:
+            c = f"**{c}**"
+        c += f" / {fmt_pct(benign)}"
+        if m not in complete:
+            c += f" ({n} of {len(choosing)})"
+        cells.append(c)
+    rows.append([f"**macro (choose=true sources, {len(choosing)})**", ""] + cells)
+
+    out = [title, ""]
+    out.append(
+        f"The default-threshold figures above send the baselines' benign texts to review at very different "
+        f"rates, so here every model works at ours' operating point. For held-out source S, each baseline's "
+        f"review threshold is chosen on *its own* leave-one-source-out scores of the other trainable "
+        f"choose=true sources ({', '.join(chooser_set)}; all of them for an eval-only S): the lowest "
+        f"threshold at which none of them sends more than {pct} of its benign texts to review (score ≥ "
+        f"threshold; tied scores are flagged together, so the threshold sits just above the first benign score "
+        f"that must not be flagged), as moderation-lab/src/transfer.rs chooses ours. Cells: F1 on S at that "
+        f"threshold / share of S's benign texts reaching review (positive-only sources: recall; benign-only: "
+        f"the benign share). "
+        + (
+            f"Ours: its own figures from `{args.ours}`, at its shipped review threshold (the engine's default "
+            f"0.5 after one log-odds shift that keeps both the {pct} review and the 1% hold budgets, so it is "
+            f"never below the pure {pct} threshold). "
+            if ours_models
+            else ""
+        )
+        + "Scores of different baselines are on different scales (LinearSVC: decision function; the others: "
+        f"P(unwanted)); each threshold is chosen on the baseline's own scores. Per-text scores: `{args.scores}`."
+    )
+    out.append("")
+    out.append(md_table(["held-out source", "texts / unwanted"] + models, rows))
+    out.append("")
+    out.append(
+        "Macro: unweighted mean of F1 / of the benign review share over the choose=true sources; best F1 in "
+        "**bold** (a model missing some of those sources shows \"(k of n)\" and is not ranked)."
+    )
+    out.append("")
+
+    out.append(f"### Review thresholds at the {pct} budget")
+    out.append("")
+    out.append(
+        "Baselines: flagged when the score is *above* the benign score shown, which is the highest of the "
+        f"choosing sources' cuts (the (floor({pct} × benign) + 1)-th highest benign score), and the source "
+        "whose cut it is. Ours: `review_threshold` from its records (flagged when ≥)."
+    )
+    out.append("")
+    rows = []
+    for s in sources:
+        r = [label(s)]
+        for m in models:
+            if m in ours_models:
+                t = ours_fig(s, m, "review_threshold")
+                r.append("—" if t is None else f"≥ {fmt_score(t)}")
+            elif (m, s) in result:
+                t, binding = result[m, s][:2]
+                r.append(f"> {fmt_score(math.nextafter(t, -math.inf))} ({binding})")
+            else:
+                r.append("—")
+        rows.append(r)
+    out.append(md_table(["held-out source"] + models, rows))
+    out.append("")
+    return out
 
 
 if __name__ == "__main__":

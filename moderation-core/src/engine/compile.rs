@@ -515,7 +515,7 @@ struct Builder {
 
 /// Most conditions one rule may expand to, every `use` expanded and each
 /// phrase counted as one. The default pack's largest rule (twelve
-/// languages of warnings, staff words and messengers) needs about 520.
+/// languages of warnings, staff words and messengers) needs about 540.
 pub(crate) const MAX_RULE_CONDITIONS: u64 = 10_000;
 /// Most conditions all the rules of a layered set may expand to together.
 pub(crate) const MAX_TOTAL_CONDITIONS: u64 = 200_000;

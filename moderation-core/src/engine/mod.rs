@@ -297,6 +297,10 @@ impl Engine {
             return (rule.weight, rule.description.clone());
         };
         if let Some(w) = model.fitted_weight(head, &rule.id, &rule.content_hash) {
+            // The model may strengthen a rule, never weaken it below what its
+            // author set: the training sources (SMS, e-mail, tweets) are not
+            // the forum, and a rule written for the forum is its best evidence.
+            let w = if rule.weight > 0.0 { w.max(rule.weight) } else { w };
             return (w, rule.description.clone());
         }
         let why = if model.knows_rule(head, &rule.id) {
