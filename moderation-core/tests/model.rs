@@ -370,3 +370,23 @@ fn legitimate_looking_words_cannot_cancel_a_fired_scam_rule() {
     assert!(!fired);
     assert!(plain.weight < -10.0, "no rule fired: the text score is not bounded ({})", plain.weight);
 }
+
+#[test]
+fn a_fitted_weight_never_weakens_a_rule_below_its_hand_set_weight() {
+    // The shipped model fitted many rules below their authors' weights
+    // (trained on SMS, e-mail and tweets); the engine uses the larger one.
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.model");
+    let engine = Engine::builder().model(Arc::new(Model::load(path).unwrap())).build().unwrap();
+    let rules_only = Engine::new().unwrap();
+    let mut checked = 0;
+    for rule in RuleSet::default_pack().rules.iter().filter(|r| r.weight > 0.0) {
+        let Some(ex) = rule.fire.first() else { continue };
+        let post = ex.to_post("w");
+        let weight_in = |e: &Engine| e.score_with(&post, &ex.context()).signals.iter().find(|s| s.id == rule.id).map(|s| s.weight);
+        let (Some(with_model), Some(hand)) = (weight_in(&engine), weight_in(&rules_only)) else { continue };
+        assert_eq!(hand, rule.weight);
+        assert!(with_model >= hand, "{}: {with_model} < hand-set {hand}", rule.id);
+        checked += 1;
+    }
+    assert!(checked >= 30, "only {checked} rules checked");
+}
