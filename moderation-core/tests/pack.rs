@@ -179,3 +179,31 @@ fn every_mechanic_fires_in_every_language_of_the_pack() {
     }
     assert!(gaps.is_empty(), "{}", gaps.join("\n"));
 }
+
+/// Every regex of the pack, with where it is.
+fn patterns(c: &Condition, out: &mut Vec<String>) {
+    match c {
+        Condition::Regex(r) => out.push(r.pattern.clone()),
+        Condition::All(list) | Condition::Any(list) => list.iter().for_each(|c| patterns(c, out)),
+        Condition::Not(inner) => patterns(inner, out),
+        _ => {}
+    }
+}
+
+#[test]
+fn no_pattern_of_the_pack_keeps_a_unicode_word_boundary() {
+    // One pattern with a Unicode `\b` (any non-ASCII character in it keeps
+    // `\b` Unicode) drags its view's whole RegexSet into the PikeVM on text
+    // with non-ASCII bytes: a `×` in the doubling rule once made scoring a
+    // 1 KB post five times as expensive. Write such characters as `\x{..}`.
+    let pack = RuleSet::default_pack();
+    let mut all = Vec::new();
+    pack.rules.iter().for_each(|r| patterns(&r.when, &mut all));
+    pack.conditions.values().for_each(|c| patterns(c, &mut all));
+    assert!(all.len() >= 15, "{} patterns", all.len());
+    let unicode_boundary: Vec<_> = all
+        .iter()
+        .filter(|p| moderation_core::rules::compiled_pattern(p).replace("(?-u:\\b)", "").replace("(?-u:\\B)", "").contains("\\b"))
+        .collect();
+    assert!(unicode_boundary.is_empty(), "patterns whose \\b stays Unicode: {unicode_boundary:?}");
+}
