@@ -197,7 +197,9 @@ fn a_capped_rule_raises_a_post_at_most_to_its_cap() {
 
 #[test]
 fn a_cap_must_be_review_or_hold_and_not_below_the_rules_action() {
-    for (extra, needle) in [("at_most = \"allow\"\n", "at_most"), ("at_most = \"review\"\naction = \"hold\"\n", "above `at_most`")] {
+    for (extra, needle) in
+        [("at_most = \"allow\"\n", "at_most"), ("at_most = \"review\"\naction = \"hold\"\n", "above `at_most`")]
+    {
         let text = format!(
             "[[rule]]\nid = \"x.y\"\ncategory = \"spam\"\nweight = 1\n{extra}description = \"d\"\nwhen = {{ phrases = [\"a\"] }}\n"
         );

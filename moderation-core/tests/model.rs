@@ -382,7 +382,8 @@ fn a_fitted_weight_never_weakens_a_rule_below_its_hand_set_weight() {
     for rule in RuleSet::default_pack().rules.iter().filter(|r| r.weight > 0.0) {
         let Some(ex) = rule.fire.first() else { continue };
         let post = ex.to_post("w");
-        let weight_in = |e: &Engine| e.score_with(&post, &ex.context()).signals.iter().find(|s| s.id == rule.id).map(|s| s.weight);
+        let weight_in =
+            |e: &Engine| e.score_with(&post, &ex.context()).signals.iter().find(|s| s.id == rule.id).map(|s| s.weight);
         let (Some(with_model), Some(hand)) = (weight_in(&engine), weight_in(&rules_only)) else { continue };
         assert_eq!(hand, rule.weight);
         assert!(with_model >= hand, "{}: {with_model} < hand-set {hand}", rule.id);

@@ -203,7 +203,12 @@ fn no_pattern_of_the_pack_keeps_a_unicode_word_boundary() {
     assert!(all.len() >= 15, "{} patterns", all.len());
     let unicode_boundary: Vec<_> = all
         .iter()
-        .filter(|p| moderation_core::rules::compiled_pattern(p).replace("(?-u:\\b)", "").replace("(?-u:\\B)", "").contains("\\b"))
+        .filter(|p| {
+            moderation_core::rules::compiled_pattern(p)
+                .replace("(?-u:\\b)", "")
+                .replace("(?-u:\\B)", "")
+                .contains("\\b")
+        })
         .collect();
     assert!(unicode_boundary.is_empty(), "patterns whose \\b stays Unicode: {unicode_boundary:?}");
 }

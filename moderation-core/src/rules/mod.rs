@@ -425,7 +425,10 @@ impl RuleSet {
             }
             match (def.at_most, def.action) {
                 (Some(Decision::Allow | Decision::Reject), _) => {
-                    return Err(fail("`at_most` is \"review\" or \"hold\" (allow would make the rule pointless; reject is no cap)".into()));
+                    return Err(fail(
+                        "`at_most` is \"review\" or \"hold\" (allow would make the rule pointless; reject is no cap)"
+                            .into(),
+                    ));
                 }
                 (Some(cap), Some(action)) if action > cap => {
                     return Err(fail(format!("`action` {} is above `at_most` {}", action.as_str(), cap.as_str())));
