@@ -111,6 +111,7 @@
 #![warn(missing_docs)]
 
 // Bottom to top: each module uses only those above it in this list.
+pub mod adapt;
 mod analysis;
 mod classifier;
 mod engine;
@@ -131,7 +132,7 @@ pub use classifier::model::Model;
 pub use classifier::{evaluation, model};
 pub use engine::{Engine, EngineBuilder, RuleExplanation};
 pub use error::{Error, ModelError, RuleError, TrainingError};
-pub use post::{Author, Context, Post};
+pub use post::{Author, Context, Example, Post};
 pub use redact::redact;
 pub use rules::RuleSet;
 pub use rules::settings::Settings;

@@ -44,36 +44,9 @@ use crate::classifier::model::{
 };
 use crate::engine::Engine;
 use crate::error::{Error, TrainingError};
-use crate::post::Post;
 use crate::vocab::Category;
 
-/// One labelled post.
-#[derive(Debug, Clone)]
-pub struct Example {
-    /// The post.
-    pub post: Post,
-    /// Known labels; a category not listed is unknown for this post (the
-    /// SMS sets say spam or not, but not whether it is a scam).
-    pub labels: Vec<(Category, bool)>,
-    /// How much the post counts in training (1 for every post unless the
-    /// caller balances sources: see `moderation transfer`). Finite, > 0.
-    pub weight: f64,
-    /// The source the post comes from (0 unless the caller says):
-    /// with [`TrainConfig::folds_by_source`] each source is one fold.
-    pub group: u32,
-}
-
-impl Example {
-    /// A post with its known labels, weight 1.
-    pub fn new(post: Post, labels: Vec<(Category, bool)>) -> Example {
-        Example { post, labels, weight: 1.0, group: 0 }
-    }
-
-    /// The label for a category, if known.
-    pub fn label(&self, category: Category) -> Option<bool> {
-        self.labels.iter().find(|(c, _)| *c == category).map(|(_, y)| *y)
-    }
-}
+pub use crate::post::Example;
 
 /// Training settings. The defaults are what the shipped model uses.
 #[derive(Debug, Clone)]
@@ -488,6 +461,7 @@ pub fn train(
             alpha: config.alpha,
             l2: config.l2,
         },
+        adaptation: None,
     };
     Model::from_data(data)
 }

@@ -338,6 +338,7 @@ fn hand_model(benign: &str, weight: f32, text_floor: Option<f64>) -> Model {
         }],
         unwanted: None,
         training: TrainingInfo::default(),
+        adaptation: None,
     })
     .unwrap()
 }

@@ -250,6 +250,52 @@ pub fn load_forum_posts(path: &Path) -> anyhow::Result<Vec<Labelled>> {
 
 /// The corpus README's split: ids whose SHA-256, read as a big-endian
 /// integer, is 0 mod 5 are test.
+/// A forum's labelled posts for `moderation train --base`: JSON lines of a
+/// post with `labels` (`{"spam": 0|1, "scam": 0|1, …}`, e.g. the lines of
+/// `GET /v1/export`). A category a line does not mention is unknown for it;
+/// `spam` means unwanted but not a scam when both are given. Lines without
+/// any spam or scam label are skipped; a line that is not a post is an
+/// error naming the file and line.
+pub fn load_decisions(path: &Path) -> anyhow::Result<Vec<moderation_core::Example>> {
+    let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = String::from_utf8(text).map_err(|e| {
+        anyhow::anyhow!("{}: not UTF-8 (invalid byte at offset {})", path.display(), e.utf8_error().valid_up_to())
+    })?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let at = || format!("{}:{}", path.display(), n + 1);
+        let post = Post::from_json(line).with_context(at)?;
+        let v: serde_json::Value = serde_json::from_str(line).with_context(at)?;
+        let label = |name: &str| -> anyhow::Result<Option<bool>> {
+            match &v["labels"][name] {
+                serde_json::Value::Null => Ok(None),
+                x => match x.as_i64().or_else(|| x.as_bool().map(i64::from)) {
+                    Some(0) => Ok(Some(false)),
+                    Some(1) => Ok(Some(true)),
+                    _ => bail!("{}: labels.{name} must be 0 or 1, not {x}", at()),
+                },
+            }
+        };
+        let (spam, scam) = (label("spam")?, label("scam")?);
+        let mut labels = Vec::new();
+        if let Some(scam) = scam {
+            labels.push((Category::Scam, scam));
+        }
+        match (spam, scam) {
+            (Some(spam), Some(scam)) => labels.push((Category::Spam, spam && !scam)),
+            (Some(spam), None) => labels.push((Category::Spam, spam)),
+            _ => {}
+        }
+        if !labels.is_empty() {
+            out.push(moderation_core::Example::new(post, labels));
+        }
+    }
+    Ok(out)
+}
+
 pub fn forum_side(id: &str) -> Side {
     let d = Sha256::digest(id.as_bytes());
     if d.iter().fold(0u32, |acc, &b| (acc * 256 + u32::from(b)) % 5) == 0 { Side::Test } else { Side::Train }

@@ -1,12 +1,14 @@
 //! `moderation train`, `moderation eval` and `moderation eval-splits`.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use cpu_time::ProcessTime;
 use indicatif::{ProgressBar, ProgressStyle};
+use moderation_core::adapt::AdaptConfig;
 use moderation_core::evaluation::{self, Confusion};
 use moderation_core::train::{self, Example, Progress, TrainConfig};
 use moderation_core::{Category, Engine, Model, Post};
@@ -22,9 +24,18 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Train on this JSON-lines file of labelled posts instead (each with
-    /// `labels: {"spam": 0|1, "scam": 0|1}`), e.g. a synthetic corpus.
+    /// `labels: {"spam": 0|1, "scam": 0|1}`), e.g. a synthetic corpus; with
+    /// `--base`, a forum's moderator decisions (lines of `GET /v1/export`
+    /// are valid).
     #[arg(long, value_name = "FILE", conflicts_with = "datasets")]
     pub input: Option<PathBuf>,
+    /// Adapt this model to the forum `--input` comes from instead of
+    /// training from scratch: a residual model fitted on the forum's labels
+    /// on top of the base, thresholds re-chosen on its approved posts. Works
+    /// from 20 labelled posts; a category without both classes among them
+    /// keeps the base's weights. The output loads like any model.
+    #[arg(long, value_name = "MODEL", requires = "input")]
+    pub base: Option<PathBuf>,
     /// Train on the team corpus only (no public sets).
     #[arg(long)]
     pub corpus_only: bool,
@@ -82,6 +93,10 @@ pub fn training_data(args: &TrainArgs) -> anyhow::Result<(Vec<Example>, Vec<(Str
 }
 
 pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
+    if let Some(base) = &args.base {
+        let input = args.input.as_ref().context("--base needs --input")?;
+        return adapt(base, input, &args.out, (args.name != "forum-default").then(|| args.name.clone()));
+    }
     // The shipped model: every trainable source, its thresholds chosen by
     // leave-one-source-out (the protocol runs first).
     if args.input.is_none() && !args.corpus_only {
@@ -137,6 +152,57 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
             head.threshold
         );
     }
+    Ok(())
+}
+
+/// `moderation train --base MODEL --input FILE`: adapts `base` to a forum.
+fn adapt(base: &Path, input: &Path, out: &Path, name: Option<String>) -> anyhow::Result<()> {
+    let model = Model::load(base).with_context(|| format!("cannot load the base model {}", base.display()))?;
+    let examples = datasets::load_decisions(input)?;
+    let engine = Engine::builder().model(Arc::new(model)).build()?;
+    let start = ProcessTime::now();
+    let config = AdaptConfig { name, ..AdaptConfig::default() };
+    let adapted = moderation_core::adapt::adapt(&engine, &examples, &config)
+        .with_context(|| format!("cannot adapt to {}", input.display()))?;
+    let seconds = start.elapsed().as_secs_f64();
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    adapted.save(out)?;
+    let a = adapted.data().adaptation.as_ref().context("an adapted model has an adaptation")?;
+    eprintln!(
+        "adapted {} to {} labelled posts of {} in {seconds:.1} s CPU: {} → {} ({} KiB)",
+        a.base,
+        a.labels,
+        input.display(),
+        adapted.version(),
+        out.display(),
+        std::fs::metadata(out)?.len() / 1024
+    );
+    for category in adapted.categories() {
+        match a.heads.iter().find(|h| h.category == category) {
+            Some(h) => match &h.metrics {
+                Some(m) => eprintln!(
+                    "  {:<6} {} labels ({} positive), out of fold: P {:.3} R {:.3} F1 {:.3} PR-AUC {:.3}",
+                    category.as_str(),
+                    h.examples,
+                    h.positives,
+                    m.precision,
+                    m.recall,
+                    m.f1,
+                    m.pr_auc
+                ),
+                None => eprintln!(
+                    "  {:<6} {} labels ({} positive): too few for out-of-fold figures",
+                    category.as_str(),
+                    h.examples,
+                    h.positives
+                ),
+            },
+            None => eprintln!("  {:<6} kept the base's: no label of both classes", category.as_str()),
+        }
+    }
+    eprintln!("  thresholds: {} (log-odds shift {:+.3})", a.thresholds, a.offset);
     Ok(())
 }
 

@@ -68,13 +68,16 @@ const HOLD: f64 = 0.85;
 
 /// Held-out scores of one text: spam, scam.
 #[derive(Debug, Clone, Copy, Default)]
-struct Scored {
-    spam: f64,
-    scam: f64,
+pub struct Scored {
+    /// Spam probability.
+    pub spam: f64,
+    /// Scam probability.
+    pub scam: f64,
 }
 
 impl Scored {
-    fn unwanted(self) -> f64 {
+    /// The higher of the two.
+    pub fn unwanted(self) -> f64 {
         self.spam.max(self.scam)
     }
 }
@@ -110,60 +113,12 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<()> {
     }
 
     let label = args.label.clone().unwrap_or_else(|| format!("ours ({})", args.model.describe()));
-    let engine = Engine::new()?;
-    let mut models: Vec<Arc<Model>> = Vec::with_capacity(corpus.sources.len());
-    let mut train_cost: Vec<f64> = Vec::with_capacity(corpus.sources.len());
-    let mut shared: Option<(Arc<Model>, f64)> = None;
-    for (s, source) in corpus.sources.iter().enumerate() {
-        let (model, train_seconds) = if source.trainable() {
-            fit(&engine, &corpus, Some(s), args, &format!("loso-{}", source.name))?
-        } else {
-            if shared.is_none() {
-                shared = Some(fit(&engine, &corpus, None, args, "loso-all")?);
-            }
-            shared.clone().expect("just set")
-        };
-        eprintln!("  held out {:<20} trained in {train_seconds:.1} s CPU", source.name);
-        models.push(model);
-        train_cost.push(train_seconds);
-    }
-
-    // How far to trust the text model on a forum it never saw: its
-    // contribution is scaled by `alpha`, then every head's log-odds shifted so
-    // the default thresholds keep the false-positive budgets on every
-    // trainable source; the alpha with the best macro F1 there is kept.
-    // (text scale, macro F1, held-out scores, texts per CPU second)
-    let mut best: Option<(f64, f64, Vec<Scored>, Vec<f64>)> = None;
-    for alpha in TEXT_SCALES {
-        let (held, rates) = score_held_out(&corpus, &models, alpha, None)?;
-        let per_source = unwanted_by_source(&corpus, &held);
-        let sets = || choosers(&corpus, None).into_iter().map(|s| (&per_source[s].0[..], &per_source[s].1[..]));
-        let (review, hold) = (choose_threshold(sets(), args.review_fpr), choose_threshold(sets(), args.hold_fpr));
-        let at = shipped_thresholds(review, hold).0;
-        let offset = shift(review, hold);
-        let f1s: Vec<f64> = choosers(&corpus, None)
-            .iter()
-            .map(|&s| Confusion::at(&per_source[s].0, &per_source[s].1, at).f1())
-            .collect();
-        let f1 = f1s.iter().sum::<f64>() / f1s.len().max(1) as f64;
-        eprintln!(
-            "  text scale {alpha:.2}: offset {offset:+.3}, review at {at:.4}, macro F1 over trainable sources {f1:.3}"
-        );
-        if best.as_ref().is_none_or(|b| f1 > b.1 + 1e-9) {
-            best = Some((alpha, f1, held, rates));
-        }
-    }
-    let (alpha, _, held, rates) = best.expect("at least one text scale");
+    let loso = Loso::run(&corpus, &args.model, args.review_fpr, args.hold_fpr)?;
     if let Some(p) = &args.scores_out {
-        score_held_out(&corpus, &models, alpha, Some(p))?;
+        loso.dump_scores(&corpus, p)?;
     }
-    let cost: Vec<(f64, f64)> = train_cost.into_iter().zip(rates).collect();
-
-    // Per source: (unwanted scores, labels) for threshold choice.
-    let per_source = unwanted_by_source(&corpus, &held);
-    let threshold = |except: Option<usize>, fpr: f64| {
-        choose_threshold(choosers(&corpus, except).iter().map(|&s| (&per_source[s].0[..], &per_source[s].1[..])), fpr)
-    };
+    let cost: Vec<(f64, f64)> = loso.train_cost.iter().copied().zip(loso.rates.iter().copied()).collect();
+    let held = loso.held(&corpus);
 
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
@@ -178,12 +133,14 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<()> {
     let mut macro_sum = [0.0; 3];
     let mut macro_n = 0;
     for (s, source) in corpus.sources.iter().enumerate() {
-        let (scores, y) = &per_source[s];
-        // Thresholds never chosen on the source they are applied to.
-        let except = source.trainable().then_some(s);
-        // As shipped: one log-odds shift puts both default thresholds at or
-        // above the budgets' thresholds; these are where they land.
-        let (review, hold) = shipped_thresholds(threshold(except, args.review_fpr), threshold(except, args.hold_fpr));
+        let cal = &loso.calibrations[s];
+        let (scores, y) = &loso.per_alpha[cal.scale].1[s];
+        // Thresholds (and the text scale) never chosen on the source they are
+        // applied to. As shipped: one log-odds shift puts both default
+        // thresholds at or above the budgets' thresholds; these are where
+        // they land.
+        let (review, hold) = shipped_thresholds(cal.review, cal.hold);
+        let alpha = TEXT_SCALES[cal.scale];
         let c = Confusion::at(scores, y, review);
         let negatives = y.iter().filter(|&&v| !v).count();
         let positives = y.len() - negatives;
@@ -233,7 +190,9 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<()> {
         macro_sum[2] / n
     );
 
-    let (review, hold) = (threshold(None, args.review_fpr), threshold(None, args.hold_fpr));
+    // The shipped model: text scale and thresholds over every trainable source.
+    let cal = loso.calibrate(&corpus, None, args.review_fpr, args.hold_fpr);
+    let (review, hold, alpha) = (cal.review, cal.hold, TEXT_SCALES[cal.scale]);
     // The shift of every head's log-odds that puts the engine's default
     // review and hold thresholds where these are (the stricter of the two).
     let offset = shift(review, hold);
@@ -241,15 +200,9 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<()> {
         "text scale {alpha}; thresholds over all trainable sources: review {review:.4}, hold {hold:.4} → log-odds offset {offset:+.3} for the defaults {REVIEW}/{HOLD}"
     );
     if let Some(path) = &args.ship {
-        let (model, seconds) = fit(&engine, &corpus, None, args, &args.name)?;
-        let mut data = model.data().clone();
-        for head in &mut data.heads {
-            head.intercept = round6(head.intercept + offset);
-            for c in &mut head.text_coefs {
-                *c = round6(*c * alpha);
-            }
-        }
-        let model = Model::from_data(data)?;
+        let engine = Engine::new()?;
+        let (model, seconds) = fit(&engine, &corpus, None, &args.model, &args.name)?;
+        let model = calibrated(&model, alpha, offset)?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
@@ -265,7 +218,7 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<()> {
 }
 
 /// The text-model scales tried (1: as fitted).
-const TEXT_SCALES: [f64; 5] = [1.0, 0.75, 0.5, 0.35, 0.25];
+pub const TEXT_SCALES: [f64; 5] = [1.0, 0.75, 0.5, 0.35, 0.25];
 
 /// Trainable sources big enough to choose by, except one.
 fn choosers(corpus: &Corpus, except: Option<usize>) -> Vec<usize> {
@@ -284,14 +237,156 @@ fn unwanted_by_source(corpus: &Corpus, held: &[Scored]) -> Vec<(Vec<f64>, Vec<bo
         .collect()
 }
 
-/// Scores every text with the model that did not see its source, the text
-/// model's contribution scaled by `alpha`; returns the scores and each
-/// source's texts per CPU second. With `dump`, writes every verdict's
-/// scores and signals there.
+/// Leave-one-source-out models and their held-out scores, and per source
+/// the text scale and thresholds chosen without it: what `transfer` reports
+/// and what `curve` adapts.
+pub struct Loso {
+    /// Per source: the model trained without it (evaluation-only sources
+    /// share the one trained on every trainable source), uncalibrated.
+    pub models: Vec<Arc<Model>>,
+    /// Per source: CPU seconds its model took to train.
+    pub train_cost: Vec<f64>,
+    /// Per source: texts scored per CPU second.
+    pub rates: Vec<f64>,
+    /// Per text scale of [`TEXT_SCALES`]: held-out scores of every text, and
+    /// per source its unwanted scores and labels.
+    pub per_alpha: Vec<(Vec<Scored>, Vec<(Vec<f64>, Vec<bool>)>)>,
+    /// Per source: the calibration chosen on the other trainable sources.
+    pub calibrations: Vec<Calibration>,
+}
+
+/// A text scale and thresholds chosen on some sources' held-out scores.
+#[derive(Debug, Clone, Copy)]
+pub struct Calibration {
+    /// Index into [`TEXT_SCALES`].
+    pub scale: usize,
+    /// Review threshold (unshifted probability) keeping the review budget.
+    pub review: f64,
+    /// Hold threshold keeping the hold budget.
+    pub hold: f64,
+}
+
+impl Calibration {
+    /// The text scale.
+    pub fn alpha(&self) -> f64 {
+        TEXT_SCALES[self.scale]
+    }
+
+    /// The log-odds shift of every head that puts the default thresholds
+    /// at or above the chosen ones.
+    pub fn offset(&self) -> f64 {
+        shift(self.review, self.hold)
+    }
+}
+
+impl Loso {
+    /// Trains one model per held-out source and scores every text with the
+    /// model that did not see its source, at every text scale.
+    pub fn run(corpus: &Corpus, model: &ModelArgs, review_fpr: f64, hold_fpr: f64) -> anyhow::Result<Loso> {
+        let engine = Engine::new()?;
+        let mut models: Vec<Arc<Model>> = Vec::with_capacity(corpus.sources.len());
+        let mut train_cost: Vec<f64> = Vec::with_capacity(corpus.sources.len());
+        let mut shared: Option<(Arc<Model>, f64)> = None;
+        for (s, source) in corpus.sources.iter().enumerate() {
+            let (m, train_seconds) = if source.trainable() {
+                fit(&engine, corpus, Some(s), model, &format!("loso-{}", source.name))?
+            } else {
+                if shared.is_none() {
+                    shared = Some(fit(&engine, corpus, None, model, "loso-all")?);
+                }
+                shared.clone().expect("just set")
+            };
+            eprintln!("  held out {:<20} trained in {train_seconds:.1} s CPU", source.name);
+            models.push(m);
+            train_cost.push(train_seconds);
+        }
+        let mut per_alpha = Vec::with_capacity(TEXT_SCALES.len());
+        let mut rates = Vec::new();
+        for alpha in TEXT_SCALES {
+            let (held, r) = score_held_out(corpus, &models, &vec![alpha; models.len()], None)?;
+            if rates.is_empty() {
+                rates = r;
+            }
+            let per_source = unwanted_by_source(corpus, &held);
+            per_alpha.push((held, per_source));
+        }
+        let mut loso = Loso { models, train_cost, rates, per_alpha, calibrations: Vec::new() };
+        loso.calibrations = (0..corpus.sources.len())
+            .map(|s| loso.calibrate(corpus, corpus.sources[s].trainable().then_some(s), review_fpr, hold_fpr))
+            .collect();
+        for (s, c) in loso.calibrations.iter().enumerate() {
+            eprintln!(
+                "  {:<20} text scale {:.2}, review at {:.4}, hold at {:.4} (chosen without it)",
+                corpus.sources[s].name,
+                c.alpha(),
+                c.review,
+                c.hold
+            );
+        }
+        Ok(loso)
+    }
+
+    /// The text scale with the best macro F1 over the trainable sources
+    /// except `except`, at thresholds keeping the budgets on those sources.
+    pub fn calibrate(&self, corpus: &Corpus, except: Option<usize>, review_fpr: f64, hold_fpr: f64) -> Calibration {
+        let mut best: Option<(Calibration, f64)> = None;
+        for (scale, (_, per_source)) in self.per_alpha.iter().enumerate() {
+            let sets = || choosers(corpus, except).into_iter().map(|s| (&per_source[s].0[..], &per_source[s].1[..]));
+            let (review, hold) = (choose_threshold(sets(), review_fpr), choose_threshold(sets(), hold_fpr));
+            let at = shipped_thresholds(review, hold).0;
+            let f1s: Vec<f64> = choosers(corpus, except)
+                .iter()
+                .map(|&s| Confusion::at(&per_source[s].0, &per_source[s].1, at).f1())
+                .collect();
+            let f1 = f1s.iter().sum::<f64>() / f1s.len().max(1) as f64;
+            if best.as_ref().is_none_or(|b| f1 > b.1 + 1e-9) {
+                best = Some((Calibration { scale, review, hold }, f1));
+            }
+        }
+        best.expect("at least one text scale").0
+    }
+
+    /// Every text's held-out scores, at its source's own calibration.
+    fn held(&self, corpus: &Corpus) -> Vec<Scored> {
+        corpus.texts.iter().enumerate().map(|(i, t)| self.per_alpha[self.calibrations[t.source].scale].0[i]).collect()
+    }
+
+    /// The model for source `s` as a forum that never shared its posts
+    /// would install it: text scale and log-odds shift chosen without `s`.
+    pub fn installed(&self, s: usize) -> anyhow::Result<Arc<Model>> {
+        let c = &self.calibrations[s];
+        Ok(Arc::new(calibrated(&self.models[s], c.alpha(), c.offset())?))
+    }
+
+    /// Writes every text's held-out verdict at its source's calibration.
+    fn dump_scores(&self, corpus: &Corpus, path: &std::path::Path) -> anyhow::Result<()> {
+        let alphas: Vec<f64> = self.calibrations.iter().map(Calibration::alpha).collect();
+        score_held_out(corpus, &self.models, &alphas, Some(path))?;
+        Ok(())
+    }
+}
+
+/// A model with its text part scaled by `alpha` and every head's log-odds
+/// shifted by `offset`: how the shipped model is calibrated.
+pub fn calibrated(model: &Model, alpha: f64, offset: f64) -> anyhow::Result<Model> {
+    let mut data = model.data().clone();
+    for head in &mut data.heads {
+        head.intercept = round6(head.intercept + offset);
+        for c in &mut head.text_coefs {
+            *c = round6(*c * alpha);
+        }
+    }
+    Ok(Model::from_data(data)?)
+}
+
+/// Scores every text with the model that did not see its source, each
+/// model's text contribution scaled by its `alphas` entry; returns the
+/// scores and each source's texts per CPU second. With `dump`, writes every
+/// verdict's scores and signals there.
 fn score_held_out(
     corpus: &Corpus,
     models: &[Arc<Model>],
-    alpha: f64,
+    alphas: &[f64],
     dump: Option<&std::path::Path>,
 ) -> anyhow::Result<(Vec<Scored>, Vec<f64>)> {
     let mut held = vec![Scored::default(); corpus.texts.len()];
@@ -304,7 +399,7 @@ fn score_held_out(
     };
     for (s, model) in models.iter().enumerate() {
         let mut data = model.data().clone();
-        data.heads.iter_mut().flat_map(|h| h.text_coefs.iter_mut()).for_each(|c| *c *= alpha);
+        data.heads.iter_mut().flat_map(|h| h.text_coefs.iter_mut()).for_each(|c| *c *= alphas[s]);
         let scorer = Engine::builder().model(Arc::new(Model::from_data(data)?)).build()?;
         let idx: Vec<usize> = (0..corpus.texts.len()).filter(|&i| corpus.texts[i].source == s).collect();
         let posts: Vec<_> = idx.iter().map(|&i| corpus.texts[i].post.clone()).collect();
@@ -340,11 +435,11 @@ fn fit(
     engine: &Engine,
     corpus: &Corpus,
     held_out: Option<usize>,
-    args: &TransferArgs,
+    model: &ModelArgs,
     name: &str,
 ) -> anyhow::Result<(Arc<Model>, f64)> {
-    let examples = corpus.examples(held_out, args.model.balance);
-    let config = args.model.config(name.to_string(), vec![Category::Spam, Category::Scam]);
+    let examples = corpus.examples(held_out, model.balance);
+    let config = model.config(name.to_string(), vec![Category::Spam, Category::Scam]);
     let start = ProcessTime::now();
     let model = train::train(engine, &examples, &corpus.provenance(held_out), &config, &())?;
     Ok((Arc::new(model), start.elapsed().as_secs_f64()))
@@ -424,7 +519,7 @@ fn fmt(x: Option<f64>) -> String {
 }
 
 /// The deduplicated corpus as JSON lines, the baselines' input.
-fn write_corpus(corpus: &Corpus, path: &std::path::Path) -> anyhow::Result<()> {
+pub fn write_corpus(corpus: &Corpus, path: &std::path::Path) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }

@@ -61,8 +61,9 @@ enum Command {
     /// Train the shipped model (spam and scam heads) on every trainable
     /// source in the shared datasets and the team corpus, with thresholds
     /// chosen by leave-one-source-out (`transfer` runs first); `--input` or
-    /// `--corpus-only` train on one source instead. Same seed and data give
-    /// a byte-identical file.
+    /// `--corpus-only` train on one source instead; `--base MODEL --input
+    /// DECISIONS` adapts a model to one forum's moderator decisions. Same
+    /// seed and data give a byte-identical file.
     #[cfg(feature = "training")]
     Train(training::TrainArgs),
     /// Evaluate a model on every test side: precision, recall, F1, ROC-AUC,
@@ -81,6 +82,12 @@ enum Command {
     /// trains on every trainable source with the thresholds chosen here.
     #[cfg(feature = "training")]
     Transfer(moderation_lab::transfer::TransferArgs),
+    /// The learning curve of forum adaptation: for every source of the
+    /// shared datasets, the model installed without it, then adapted on k =
+    /// 20, 50, 200, 1,000 of its labelled posts; F1 and PR-AUC on the rest,
+    /// and the splits for the in-domain baselines (`benches/curve.sh`).
+    #[cfg(feature = "training")]
+    Curve(moderation_lab::curve::CurveArgs),
     /// Serve the HTTP API: scoring, submissions, the review queue, webhooks,
     /// rules and keys. Settings come from defaults, then `--config`, then
     /// MODERATION_* variables, then these flags (the README lists them all).
@@ -208,6 +215,8 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::EvalSplits(args) => training::eval_splits(&args).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "training")]
         Command::Transfer(args) => moderation_lab::transfer::transfer(&args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "training")]
+        Command::Curve(args) => moderation_lab::curve::curve(&args).map(|()| ExitCode::SUCCESS),
         Command::Rules { command: RulesCommand::Check { files, no_default_rules } } => {
             Ok(if cli::check(&files, no_default_rules) { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }

@@ -22,10 +22,12 @@
 //!
 //! ```text
 //! magic     8 bytes  "MODMODEL"
-//! version   u32 LE   format version (this build writes 2, reads 1 and 2)
+//! version   u32 LE   format version (this build writes 2, or 3 for a model
+//!                    adapted to a forum; it reads 1, 2 and 3)
 //! length    u64 LE   payload length in bytes
 //! digest   32 bytes  SHA-256 of the payload
-//! payload            postcard-encoded `ModelData`
+//! payload            postcard-encoded `ModelData` (format 3: followed by
+//!                    the postcard-encoded `Adaptation`)
 //! ```
 //!
 //! Every way a file can be wrong — not a model, truncated, corrupt, from a
@@ -48,9 +50,12 @@ use crate::vocab::{Category, SignalKind};
 
 /// The first bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"MODMODEL";
-/// The newest format version this build reads and the one it writes.
-/// Format 1 (no text floor) is still read.
-pub const FORMAT_VERSION: u32 = 2;
+/// The newest format version this build reads: 3, a model adapted to a
+/// forum ([`Adaptation`]). A model without an adaptation is still written as
+/// format 2, byte for byte as before; format 1 (no text floor) is still read.
+pub const FORMAT_VERSION: u32 = 3;
+/// The format of a model without an adaptation.
+const PLAIN_FORMAT: u32 = 2;
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
 
 /// The largest payload a model file may claim (1 GiB; shipped models are a
@@ -172,6 +177,61 @@ pub struct ModelData {
     pub unwanted: Option<Combined>,
     /// Provenance.
     pub training: TrainingInfo,
+    /// What one forum's moderator decisions added on top (format 3), if
+    /// this model was adapted: see [`crate::adapt`]. Encoded after the rest,
+    /// so a model without one keeps its format-2 bytes and version.
+    #[serde(skip)]
+    pub adaptation: Option<Adaptation>,
+}
+
+/// A forum's adaptation of a base model: a residual logistic model fitted
+/// on the forum's labelled posts with the base model's log-odds as a fixed
+/// offset (see [`crate::adapt`]). It adds, per head, a bias, a weight per
+/// hashed n-gram of the forum's own posts and a weight per piece of
+/// evidence (rule or built-in signal) that fired on them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Adaptation {
+    /// The base model's version (`name@digest`).
+    pub base: String,
+    /// Labelled posts it was fitted on (after merging duplicates).
+    pub labels: u32,
+    /// SHA-256 over the posts' normalized texts and labels, in order.
+    pub data_digest: String,
+    /// The forum's buckets, strictly ascending (same [`FeatureConfig`] as
+    /// the base).
+    pub columns: Vec<u32>,
+    /// One n-gram that hashed to each column, to explain scores.
+    pub grams: Vec<String>,
+    /// Log-odds shift of every head, base or adapted: where the forum's
+    /// labels put the review and hold thresholds (0 when too few labels).
+    pub offset: f64,
+    /// How the offset was chosen, for people.
+    pub thresholds: String,
+    /// One per head that had both classes among the labels; the other
+    /// heads keep the base's.
+    pub heads: Vec<AdaptedHead>,
+}
+
+/// One head's residual.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdaptedHead {
+    /// The category (a head of the base model).
+    pub category: Category,
+    /// Log-odds added to every post.
+    pub bias: f64,
+    /// Weight per adaptation column (summed over a post's distinct columns,
+    /// divided by the square root of their number, like the base's).
+    pub text_weights: Vec<f32>,
+    /// Weight added when a rule or built-in signal of this category fired,
+    /// by its id.
+    pub evidence: Vec<(String, f64)>,
+    /// Labelled posts, and positives among them.
+    pub examples: u32,
+    /// Of which positive.
+    pub positives: u32,
+    /// Out-of-fold figures on the forum's labels (`None`: too few labels
+    /// for folds).
+    pub metrics: Option<HeadMetrics>,
 }
 
 /// A loaded, verified model, ready to score.
@@ -187,6 +247,82 @@ pub struct Model {
     signals: Vec<SignalFeature>,
     /// Per head: rule id → (content hash, fitted weight).
     rules: Vec<HashMap<String, (String, f64)>>,
+    /// The forum adaptation, ready to score.
+    adapted: Option<Adapted>,
+}
+
+/// An [`Adaptation`] laid out for scoring.
+#[derive(Debug)]
+struct Adapted {
+    /// Bucket → adaptation column, `NO_COLUMN` when none.
+    column_of: Vec<u16>,
+    /// Text weights interleaved: `[column * heads + head]`, base head order
+    /// (0 for a head that was not adapted).
+    weights: Vec<f32>,
+    /// Per base head: bias + offset.
+    bias: [f64; 4],
+    /// Per base head: evidence id → weight.
+    evidence: Vec<HashMap<String, f64>>,
+    /// Per base head: adapted at all.
+    adapted: [bool; 4],
+}
+
+impl Adapted {
+    fn new(a: &Adaptation, data: &ModelData) -> Result<Adapted, ModelError> {
+        let invalid = |m: String| Err(ModelError::Invalid(format!("adaptation: {m}")));
+        let k = a.columns.len();
+        if k > MAX_COLUMNS {
+            return invalid(format!("{k} columns (at most {MAX_COLUMNS})"));
+        }
+        if a.grams.len() != k {
+            return invalid(format!("{} n-grams for {k} columns", a.grams.len()));
+        }
+        if a.columns.windows(2).any(|w| w[0] >= w[1]) {
+            return invalid("columns are not strictly ascending".into());
+        }
+        if a.columns.last().is_some_and(|&c| c as usize >= data.features.buckets()) {
+            return invalid("a column is outside the hash space".into());
+        }
+        if !a.offset.is_finite() {
+            return invalid("the offset is not a finite number".into());
+        }
+        let h = data.heads.len();
+        let mut out = Adapted {
+            column_of: vec![NO_COLUMN; data.features.buckets()],
+            weights: vec![0.0; k * h],
+            bias: [a.offset; 4],
+            evidence: vec![HashMap::new(); h],
+            adapted: [false; 4],
+        };
+        for (i, &b) in a.columns.iter().enumerate() {
+            out.column_of[b as usize] = i as u16;
+        }
+        for head in &a.heads {
+            let name = head.category.as_str();
+            let Some(i) = data.heads.iter().position(|b| b.category == head.category) else {
+                return invalid(format!("a head for {name}, which the base model does not have"));
+            };
+            if out.adapted[i] {
+                return invalid(format!("two heads for {name}"));
+            }
+            if head.text_weights.len() != k {
+                return invalid(format!("head {name} has the wrong number of weights"));
+            }
+            let finite = head.bias.is_finite()
+                && head.text_weights.iter().all(|w| w.is_finite())
+                && head.evidence.iter().all(|(_, w)| w.is_finite());
+            if !finite {
+                return invalid(format!("head {name} has a weight that is not a finite number"));
+            }
+            out.adapted[i] = true;
+            out.bias[i] += head.bias;
+            for (c, w) in head.text_weights.iter().enumerate() {
+                out.weights[c * h + i] = *w;
+            }
+            out.evidence[i] = head.evidence.iter().cloned().collect();
+        }
+        Ok(out)
+    }
 }
 
 thread_local! {
@@ -204,6 +340,10 @@ pub struct TextScores {
     pub scores: [f64; 4],
     /// Distinct selected columns the post contains.
     pub columns: u32,
+    /// Per head: the forum adaptation's text part (0 without one).
+    pub adapted: [f64; 4],
+    /// Distinct adaptation columns the post contains.
+    pub adapted_columns: u32,
 }
 
 impl Model {
@@ -251,17 +391,24 @@ impl Model {
             return Err(ModelError::Corrupt("checksum mismatch (the file was altered or damaged)".into()));
         }
         let corrupt = |e: postcard::Error| ModelError::Corrupt(format!("payload does not decode: {e}"));
-        let data: ModelData = if version == 1 {
-            postcard::from_bytes::<v1::ModelData>(payload).map_err(corrupt)?.into()
-        } else {
-            postcard::from_bytes(payload).map_err(corrupt)?
+        let data: ModelData = match version {
+            1 => postcard::from_bytes::<v1::ModelData>(payload).map_err(corrupt)?.into(),
+            2 => postcard::from_bytes(payload).map_err(corrupt)?,
+            _ => {
+                let (mut data, rest) = postcard::take_from_bytes::<ModelData>(payload).map_err(corrupt)?;
+                data.adaptation = Some(postcard::from_bytes(rest).map_err(corrupt)?);
+                data
+            }
         };
+        if version == 3 && data.adaptation.is_none() {
+            return Err(ModelError::Corrupt("format 3 without an adaptation".into()));
+        }
         Model::new(data, &hex(&digest[..6]))
     }
 
     /// Builds a model from its data, checking it is consistent.
     pub fn from_data(data: ModelData) -> Result<Model, Error> {
-        let digest = Sha256::digest(postcard::to_allocvec(&data).map_err(|e| ModelError::Invalid(e.to_string()))?);
+        let digest = Sha256::digest(payload(&data).1);
         Ok(Model::new(data, &hex(&digest[..6]))?)
     }
 
@@ -323,8 +470,12 @@ impl Model {
         for (i, &b) in data.columns.iter().enumerate() {
             column_of[b as usize] = i as u16;
         }
+        let adapted = match &data.adaptation {
+            Some(a) => Some(Adapted::new(a, &data)?),
+            None => None,
+        };
         let version = format!("{}@{}", data.name, digest);
-        Ok(Model { data, version, column_of, weights, signals, rules })
+        Ok(Model { data, version, column_of, weights, signals, rules, adapted })
     }
 
     /// Encodes the model as file bytes. The same model always encodes to
@@ -362,12 +513,19 @@ impl Model {
     /// The text scores of a post's normalized title and body.
     pub fn text_scores(&self, texts: &[&str]) -> TextScores {
         let h = self.data.heads.len();
+        let k = self.data.columns.len();
         let mut out = TextScores::default();
+        let none = [NO_COLUMN; 0];
+        let (adapt_of, adapt_weights): (&[u16], &[f32]) = match &self.adapted {
+            Some(a) => (&a.column_of, &a.weights),
+            None => (&none, &[]),
+        };
         SEEN.with(|seen| {
             let mut seen = seen.borrow_mut();
             let (stamp, marks) = &mut *seen;
-            if marks.len() < self.data.columns.len() {
-                marks.resize(self.data.columns.len(), 0);
+            let needed = k + adapt_weights.len() / h.max(1);
+            if marks.len() < needed {
+                marks.resize(needed, 0);
             }
             *stamp = stamp.wrapping_add(1);
             if *stamp == 0 {
@@ -377,6 +535,8 @@ impl Model {
             let stamp = *stamp;
             let mut sums = [0f32; 4];
             let mut n = 0u32;
+            let mut adapted = [0f32; 4];
+            let mut m = 0u32;
             for text in texts {
                 self.data.features.for_each_bucket(text, |bucket| {
                     let col = self.column_of[bucket as usize];
@@ -388,13 +548,30 @@ impl Model {
                             *s += *w;
                         }
                     }
+                    // One branch more per n-gram when there is no adaptation.
+                    if let Some(&a) = adapt_of.get(bucket as usize)
+                        && a != NO_COLUMN
+                        && marks[k + a as usize] != stamp
+                    {
+                        marks[k + a as usize] = stamp;
+                        m += 1;
+                        let w = &adapt_weights[a as usize * h..a as usize * h + h];
+                        for (s, w) in adapted.iter_mut().zip(w) {
+                            *s += *w;
+                        }
+                    }
                 });
             }
             let norm = f64::from(n.max(1)).sqrt();
             for (score, sum) in out.scores.iter_mut().zip(&sums).take(h) {
                 *score = f64::from(*sum) / norm;
             }
+            let norm = f64::from(m.max(1)).sqrt();
+            for (score, sum) in out.adapted.iter_mut().zip(&adapted).take(h) {
+                *score = f64::from(*sum) / norm;
+            }
             out.columns = n;
+            out.adapted_columns = m;
         });
         out
     }
@@ -419,6 +596,30 @@ impl Model {
         found.dedup_by_key(|&mut (c, _)| c);
         let mut scored: Vec<(&'t str, f32)> =
             found.into_iter().map(|(c, g)| (g, self.weights[c as usize * h + head])).filter(|s| s.1 > 0.0).collect();
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        scored.truncate(count);
+        scored
+    }
+
+    /// Like [`Model::top_grams`], for the forum adaptation's n-grams.
+    fn top_adapted_grams<'t>(&self, texts: &[&'t str], category: Category, count: usize) -> Vec<(&'t str, f32)> {
+        let (Some(a), Some(head)) = (&self.adapted, self.data.heads.iter().position(|h| h.category == category)) else {
+            return Vec::new();
+        };
+        let h = self.data.heads.len();
+        let mut found: Vec<(u16, &'t str)> = Vec::new();
+        for text in texts {
+            self.data.features.for_each(text, |bucket, gram| {
+                let col = a.column_of[bucket as usize];
+                if col != NO_COLUMN {
+                    found.push((col, gram));
+                }
+            });
+        }
+        found.sort_by_key(|&(c, _)| c);
+        found.dedup_by_key(|&mut (c, _)| c);
+        let mut scored: Vec<(&'t str, f32)> =
+            found.into_iter().map(|(c, g)| (g, a.weights[c as usize * h + head])).filter(|s| s.1 > 0.0).collect();
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         scored.truncate(count);
         scored
@@ -477,7 +678,7 @@ impl Model {
         for s in out.iter().filter(|s| s.weight > 0.0) {
             raised[s.category.index()] = true;
         }
-        for head in &self.data().heads {
+        for (i, head) in self.data().heads.iter().enumerate() {
             let raw: f64 = head.text_coefs.iter().zip(&text.scores).map(|(c, s)| c * s).sum();
             let floor = head.text_floor.filter(|_| raised[head.category.index()]);
             let t = floor.map_or(raw, |f| raw.max(-f));
@@ -488,6 +689,40 @@ impl Model {
                 "Statistical model for {}: text n-grams {t:+.2}{bounded}, post features {f:+.2}, baseline {base:+.2}",
                 head.category.as_str()
             );
+            let adapted = self.adapted.as_ref().map(|a| {
+                // The forum's words may not cancel a fired rule either.
+                let raw = text.adapted[i];
+                let t = floor.map_or(raw, |f| raw.max(-f));
+                let mut named: Vec<(&str, f64)> = out
+                    .iter()
+                    .filter(|s| s.weight > 0.0 && s.category == head.category)
+                    .filter_map(|s| a.evidence[i].get(&s.id).map(|w| (s.id.as_str(), *w)))
+                    .collect();
+                named.sort_by(|x, y| y.1.abs().total_cmp(&x.1.abs()).then_with(|| x.0.cmp(y.0)));
+                let e: f64 = named.iter().map(|(_, w)| w).sum();
+                let listed: Vec<String> = named.iter().take(3).map(|(id, w)| format!("{id} {w:+.2}")).collect();
+                let detail = if listed.is_empty() { String::new() } else { format!(" ({})", listed.join(", ")) };
+                let labels = self.data.adaptation.as_ref().map_or(0, |d| d.labels);
+                let description = if a.adapted[i] {
+                    format!(
+                        "Adapted to this forum ({labels} moderator labels): its n-grams {t:+.2}, evidence {e:+.2}{detail}, baseline {:+.2}",
+                        a.bias[i]
+                    )
+                } else {
+                    format!(
+                        "Adapted to this forum ({labels} moderator labels, none for {}): threshold shift {:+.2}",
+                        head.category.as_str(),
+                        a.bias[i]
+                    )
+                };
+                Signal {
+                    id: format!("adapted.{}", head.category.as_str()),
+                    category: head.category,
+                    weight: t + e + a.bias[i],
+                    description,
+                    spans: Vec::new(),
+                }
+            });
             out.push(Signal {
                 id: format!("classifier.{}", head.category.as_str()),
                 category: head.category,
@@ -495,6 +730,7 @@ impl Model {
                 description,
                 spans: Vec::new(),
             });
+            out.extend(adapted);
         }
     }
 
@@ -503,8 +739,14 @@ impl Model {
     /// these, and the ranking costs more than the score itself.
     pub(crate) fn explain(&self, analysis: &Analysis<'_>, signals: &mut [Signal]) {
         let texts = model_texts(analysis);
-        for s in signals.iter_mut().filter(|s| s.id.starts_with("classifier.") && s.weight > 0.0) {
-            let grams = self.top_grams(&texts, s.category, 5);
+        for s in signals.iter_mut().filter(|s| s.weight > 0.0) {
+            let grams = if s.id.starts_with("classifier.") {
+                self.top_grams(&texts, s.category, 5)
+            } else if s.id.starts_with("adapted.") {
+                self.top_adapted_grams(&texts, s.category, 5)
+            } else {
+                continue;
+            };
             if !grams.is_empty() {
                 let list: Vec<String> = grams.iter().map(|(g, _)| format!("\"{}\"", g.trim())).collect();
                 s.description.push_str(&format!("; strongest n-grams {}", list.join(", ")));
@@ -515,15 +757,28 @@ impl Model {
 
 /// Encodes model data as file bytes.
 pub(crate) fn encode(data: &ModelData) -> Vec<u8> {
-    // Encoding plain data into a Vec cannot fail.
-    let payload = postcard::to_allocvec(data).expect("model data encodes");
+    let (version, payload) = payload(data);
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
     out.extend_from_slice(&Sha256::digest(&payload));
     out.extend_from_slice(&payload);
     out
+}
+
+/// The format version and payload of model data: format 2, or format 3
+/// with the adaptation after the rest.
+fn payload(data: &ModelData) -> (u32, Vec<u8>) {
+    // Encoding plain data into a Vec cannot fail.
+    let mut payload = postcard::to_allocvec(data).expect("model data encodes");
+    match &data.adaptation {
+        Some(a) => {
+            payload.extend(postcard::to_allocvec(a).expect("adaptation encodes"));
+            (FORMAT_VERSION, payload)
+        }
+        None => (PLAIN_FORMAT, payload),
+    }
 }
 
 /// A dense feature the stacker reads from the analysis.
@@ -695,6 +950,7 @@ mod v1 {
                     .collect(),
                 unwanted: d.unwanted,
                 training: d.training,
+                adaptation: None,
             }
         }
     }
@@ -752,6 +1008,7 @@ mod tests {
             }],
             unwanted: None,
             training: TrainingInfo::default(),
+            adaptation: None,
         };
         let v1 = DataV1 {
             name: &data.name,
@@ -788,6 +1045,6 @@ mod tests {
         // Written back, it is format 2, and reads the same.
         let again = Model::from_bytes(&loaded.to_bytes()).unwrap();
         assert_eq!(again.data(), &data);
-        assert_eq!(u32::from_le_bytes(loaded.to_bytes()[8..12].try_into().unwrap()), FORMAT_VERSION);
+        assert_eq!(u32::from_le_bytes(loaded.to_bytes()[8..12].try_into().unwrap()), PLAIN_FORMAT);
     }
 }

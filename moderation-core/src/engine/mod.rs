@@ -316,6 +316,25 @@ impl Engine {
         self.model.as_deref()
     }
 
+    /// The same rule layers with another model (or none): cheap, the
+    /// compiled layers are shared.
+    pub fn with_model(&self, model: Option<Arc<Model>>) -> Engine {
+        let mut heads = [None; 4];
+        if let Some(m) = &model {
+            for (i, c) in m.categories().enumerate() {
+                heads[c.index()] = Some(i);
+            }
+        }
+        Engine { default: self.default.clone(), forums: self.forums.clone(), model, heads }
+    }
+
+    /// A post's normalized title and body, as the model reads them.
+    pub(crate) fn model_texts(&self, post: &Post) -> Vec<String> {
+        let compiled = self.compiled(post.forum.as_deref());
+        let analysis = Analysis::new(post, &compiled.settings);
+        analysis.fields.iter().map(|f| f.norm.text.as_str().to_string()).collect()
+    }
+
     /// Runs analysis and the rules of the post's forum (no flags) and hands
     /// both to `f`: the rows training and evaluation are built from.
     #[cfg(feature = "train")]

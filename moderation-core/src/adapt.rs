@@ -1,0 +1,529 @@
+//! Adapting a model to one forum from its moderators' decisions.
+//!
+//! A shipped model is trained on other platforms; a forum's moderators label
+//! its own posts every day. [`adapt`] fits, per head, a *residual* logistic
+//! model on those labels with the base model's log-odds as a fixed offset:
+//!
+//! ```text
+//! log-odds = base (rules + model, unchanged) + bias
+//!          + Σ forum n-gram weights / √(their number) + Σ evidence weights
+//! ```
+//!
+//! * the n-grams are the forum's own hashed buckets (the base's
+//!   [`FeatureConfig`](crate::FeatureConfig)), so vocabulary the base never
+//!   selected still counts;
+//! * *evidence* is each rule and built-in signal of the head's category that
+//!   fired on a labelled post: a forum whose moderators keep approving what
+//!   one rule flags teaches the engine to weigh that rule less;
+//! * every weight is L2-penalised towards 0, i.e. towards the base: with 20
+//!   labels the base barely moves, with thousands the forum's data leads.
+//!   What the base knows about crypto scams and never saw contradicted stays.
+//!
+//! The fit is deterministic (full-batch L-BFGS, no random order), needs no
+//! linfa, and runs in the default build. Then, when the labels include
+//! enough approved posts, one log-odds offset moves the default review and
+//! hold thresholds to where the forum's approved posts (scored out of fold)
+//! keep within the review and hold budgets. Heads without both classes among
+//! the labels keep the base's weights; without enough approved posts to
+//! check the review rate against, a head's bias may lower its log-odds but
+//! not raise them (moderators mostly decide reported posts, so the labels'
+//! class balance is not the forum's). Duplicate posts (the same normalized
+//! text) count once, their first label kept.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use moderation_core::adapt::{AdaptConfig, adapt};
+//! use moderation_core::{Category, Engine, Example, Model, Post};
+//!
+//! let base = Model::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.model"))?;
+//! let engine = Engine::builder().model(Arc::new(base)).build()?;
+//! let mut labelled = Vec::new();
+//! for i in 0..30 {
+//!     let spam = i % 3 == 0;
+//!     let body = if spam { format!("cheap watches replica outlet {i}") } else { format!("how do I reset my password {i}") };
+//!     labelled.push(Example::new(Post::new(i.to_string(), body), vec![(Category::Spam, spam)]));
+//! }
+//! let adapted = adapt(&engine, &labelled, &AdaptConfig::default())?;
+//! let engine = engine.with_model(Some(Arc::new(adapted)));
+//! let verdict = engine.score(&Post::new("new", "replica watches outlet sale"));
+//! assert!(verdict.signals.iter().any(|s| s.id == "adapted.spam"));
+//! # Ok::<(), moderation_core::Error>(())
+//! ```
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::classifier::evaluation::{self, Confusion};
+use crate::classifier::model::{Adaptation, AdaptedHead, HeadMetrics, Model, ModelData};
+use crate::engine::Engine;
+use crate::error::{Error, TrainingError};
+use crate::post::Example;
+use crate::text::hex;
+use crate::vocab::Category;
+
+/// Adaptation settings. The defaults were chosen by the learning curve of
+/// `moderation curve` (leave-one-source-out over the shared sets).
+#[derive(Debug, Clone)]
+pub struct AdaptConfig {
+    /// The adapted model's name (default: the base's name + `-forum`).
+    pub name: Option<String>,
+    /// L2 penalty of the n-gram weights.
+    pub l2_text: f64,
+    /// L2 penalty of the evidence weights.
+    pub l2_evidence: f64,
+    /// L2 penalty of the bias.
+    pub l2_bias: f64,
+    /// Most L-BFGS iterations per fit.
+    pub iterations: u32,
+    /// Fewest labelled posts to adapt at all.
+    pub min_labels: usize,
+    /// Fewest approved (all-negative) posts to re-choose thresholds.
+    pub min_negatives: usize,
+    /// Share of approved posts that may reach review.
+    pub review_fpr: f64,
+    /// Share of approved posts that may reach hold.
+    pub hold_fpr: f64,
+    /// Folds for out-of-fold scores (thresholds and figures).
+    pub folds: u32,
+    /// Seed of the fold assignment.
+    pub seed: u64,
+}
+
+impl Default for AdaptConfig {
+    fn default() -> Self {
+        AdaptConfig {
+            name: None,
+            l2_text: 1.0,
+            l2_evidence: 2.0,
+            l2_bias: 0.5,
+            iterations: 200,
+            min_labels: 20,
+            min_negatives: 40,
+            review_fpr: 0.05,
+            hold_fpr: 0.01,
+            folds: 5,
+            seed: 1,
+        }
+    }
+}
+
+/// The default review and hold thresholds of spam and scam.
+const REVIEW: f64 = 0.5;
+const HOLD: f64 = 0.85;
+
+/// One labelled post as the base engine saw it.
+struct Row {
+    /// Distinct adaptation columns (filled after selection).
+    cols: Vec<u32>,
+    /// Buckets of the normalized texts, distinct.
+    buckets: Vec<u32>,
+    /// Per base head: the base log-odds.
+    base: [f64; 4],
+    /// Per base head: evidence ids that fired (positive weight).
+    evidence: [Vec<String>; 4],
+    /// Per base head: the label, if known.
+    labels: [Option<bool>; 4],
+    fold: u32,
+}
+
+/// Adapts the model of `engine` to the forum `examples` come from (see the
+/// [module docs](self)). `engine` scores with the base: its rules and
+/// model, as the forum runs them. A base that was itself adapted is adapted
+/// again from its own base, never stacked twice.
+pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Result<Model, Error> {
+    let cfg_err = |m: String| Error::from(TrainingError::Config(m));
+    let Some(model) = engine.model() else {
+        return Err(cfg_err("adapting needs a base model".into()));
+    };
+    for (name, v) in [("l2_text", config.l2_text), ("l2_evidence", config.l2_evidence), ("l2_bias", config.l2_bias)] {
+        if !(v.is_finite() && v > 0.0) {
+            return Err(cfg_err(format!("{name} must be a positive number, not {v}")));
+        }
+    }
+    if config.folds < 2 {
+        return Err(cfg_err(format!("folds must be at least 2, not {}", config.folds)));
+    }
+    let mut base_data = model.data().clone();
+    if let Some(a) = base_data.adaptation.take() {
+        base_data.name = a.base.rsplit_once('@').map_or(a.base.as_str(), |(name, _)| name).to_string();
+    }
+    let base = Arc::new(Model::from_data(base_data.clone())?);
+    let scorer = engine.with_model(Some(base.clone()));
+    let categories: Vec<Category> = base.categories().collect();
+    let h = categories.len();
+
+    // The base's view of every labelled post; duplicates count once.
+    let mut seen: HashMap<String, ()> = HashMap::new();
+    let mut rows: Vec<Row> = Vec::new();
+    let mut digest = Sha256::new();
+    let mut grams: HashMap<u32, String> = HashMap::new();
+    for ex in examples {
+        let labels: [Option<bool>; 4] = std::array::from_fn(|i| categories.get(i).and_then(|&c| ex.label(c)));
+        if labels.iter().all(Option::is_none) {
+            continue;
+        }
+        let texts = scorer.model_texts(&ex.post);
+        let key = texts.join("\n");
+        if seen.insert(key.clone(), ()).is_some() {
+            continue;
+        }
+        digest.update(key.as_bytes());
+        digest.update(labels.map(|l| l.map_or(2u8, u8::from)));
+        let verdict = scorer.score(&ex.post);
+        let mut buckets = Vec::new();
+        for t in &texts {
+            base.data().features.for_each(t, |b, g| {
+                buckets.push(b);
+                grams.entry(b).or_insert_with(|| g.to_string());
+            });
+        }
+        buckets.sort_unstable();
+        buckets.dedup();
+        let evidence = std::array::from_fn(|i| match categories.get(i) {
+            Some(&c) => verdict
+                .signals
+                .iter()
+                .filter(|s| s.category == c && s.weight > 0.0)
+                .filter(|s| !s.id.starts_with("classifier.") && !s.id.starts_with("adapted."))
+                .map(|s| s.id.clone())
+                .collect(),
+            None => Vec::new(),
+        });
+        let base_logits = std::array::from_fn(|i| categories.get(i).map_or(0.0, |&c| logit(verdict.scores.get(c))));
+        let fold = fold_of(config.seed, rows.len() as u64, config.folds);
+        rows.push(Row { cols: Vec::new(), buckets, base: base_logits, evidence, labels, fold });
+    }
+    if rows.len() < config.min_labels {
+        return Err(cfg_err(format!(
+            "{} distinct labelled posts; adapting needs at least {}",
+            rows.len(),
+            config.min_labels
+        )));
+    }
+
+    // Columns: buckets in at least `min_df` posts, the most frequent first
+    // when there are more than a bucket map holds.
+    let min_df = if rows.len() < 200 { 1 } else { 2 };
+    let mut df: HashMap<u32, u32> = HashMap::new();
+    for r in &rows {
+        for &b in &r.buckets {
+            *df.entry(b).or_insert(0) += 1;
+        }
+    }
+    let mut kept: Vec<(u32, u32)> = df.into_iter().filter(|&(_, n)| n >= min_df).collect();
+    kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    kept.truncate(u16::MAX as usize - 1);
+    let mut columns: Vec<u32> = kept.into_iter().map(|(b, _)| b).collect();
+    columns.sort_unstable();
+    let column_of: HashMap<u32, u32> = columns.iter().enumerate().map(|(i, &b)| (b, i as u32)).collect();
+    for r in &mut rows {
+        r.cols = r.buckets.iter().filter_map(|b| column_of.get(b).copied()).collect();
+        r.buckets = Vec::new();
+    }
+    let k = columns.len();
+
+    // Out-of-fold adapted log-odds per head (base log-odds where a head
+    // cannot be adapted), for the thresholds and the figures.
+    let mut oof: Vec<[f64; 4]> = rows.iter().map(|r| r.base).collect();
+    let mut adapted_heads = Vec::new();
+    for (i, &category) in categories.iter().enumerate() {
+        let members: Vec<usize> = (0..rows.len()).filter(|&j| rows[j].labels[i].is_some()).collect();
+        let positives = members.iter().filter(|&&j| rows[j].labels[i] == Some(true)).count();
+        if positives == 0 || positives == members.len() {
+            continue;
+        }
+        let evidence_ids: Vec<String> = {
+            let mut ids: Vec<String> = members.iter().flat_map(|&j| rows[j].evidence[i].iter().cloned()).collect();
+            ids.sort();
+            ids.dedup();
+            ids
+        };
+        let problem = Problem::new(&rows, i, k, &evidence_ids, config);
+        let mut metrics = None;
+        let foldable = (0..config.folds).all(|f| {
+            let train: Vec<usize> = members.iter().copied().filter(|&j| rows[j].fold != f).collect();
+            let pos = train.iter().filter(|&&j| rows[j].labels[i] == Some(true)).count();
+            pos > 0 && pos < train.len()
+        });
+        if foldable && members.len() >= 2 * config.folds as usize {
+            for f in 0..config.folds {
+                let train: Vec<usize> = members.iter().copied().filter(|&j| rows[j].fold != f).collect();
+                let w = problem.fit(&train, config.iterations);
+                for j in (0..rows.len()).filter(|&j| rows[j].fold == f) {
+                    oof[j][i] = problem.margin_of(&w, j);
+                }
+            }
+            let probs: Vec<f64> = members.iter().map(|&j| sigmoid(oof[j][i])).collect();
+            let y: Vec<bool> = members.iter().map(|&j| rows[j].labels[i] == Some(true)).collect();
+            let c = Confusion::at(&probs, &y, REVIEW);
+            metrics = Some(HeadMetrics {
+                examples: y.len() as u32,
+                positives: positives as u32,
+                f1: c.f1(),
+                precision: c.precision(),
+                recall: c.recall(),
+                pr_auc: evaluation::average_precision(&probs, &y),
+                brier: evaluation::brier(&probs, &y),
+            });
+        }
+        let w = problem.fit(&members, config.iterations);
+        adapted_heads.push(AdaptedHead {
+            category,
+            bias: round6(w[0]),
+            text_weights: w[1..=k].iter().map(|&x| x as f32).collect(),
+            evidence: evidence_ids.iter().zip(&w[k + 1..]).map(|(id, &x)| (id.clone(), round6(x))).collect(),
+            examples: members.len() as u32,
+            positives: positives as u32,
+            metrics,
+        });
+    }
+    if adapted_heads.is_empty() {
+        return Err(cfg_err(
+            "no category has both a positive and a negative label; a forum's model needs both to learn".into(),
+        ));
+    }
+
+    // Thresholds: where the approved posts' out-of-fold scores put them.
+    let approved: Vec<f64> = rows
+        .iter()
+        .zip(&oof)
+        .filter(|(r, _)| r.labels[..h].iter().all(|l| *l != Some(true)))
+        .map(|(_, z)| z[..h].iter().copied().fold(f64::NEG_INFINITY, f64::max))
+        .collect();
+    let folded = adapted_heads.iter().all(|a| a.metrics.is_some());
+    let (offset, thresholds) = if !folded {
+        (0.0, format!("kept the base's: {} labels are too few for {} folds", rows.len(), config.folds))
+    } else if approved.len() < config.min_negatives {
+        (0.0, format!("kept the base's: {} approved posts (at least {} needed)", approved.len(), config.min_negatives))
+    } else {
+        let review = budget(&approved, config.review_fpr);
+        let hold = budget(&approved, config.hold_fpr);
+        let offset = (logit(REVIEW) - review).min(logit(HOLD) - hold);
+        let offset = if offset.is_finite() { round6(offset) } else { 0.0 };
+        (
+            offset,
+            format!(
+                "re-chosen on {} approved posts (out of fold): at most {:.0}% reach review and {:.0}% hold",
+                approved.len(),
+                config.review_fpr * 100.0,
+                config.hold_fpr * 100.0
+            ),
+        )
+    };
+
+    if offset == 0.0 && !thresholds.starts_with("re-chosen") {
+        // Without enough approved posts to check the review rate against,
+        // the labels' class balance (moderators decide mostly reported
+        // posts) must not raise every post: a bias may only lower.
+        for head in &mut adapted_heads {
+            head.bias = head.bias.min(0.0);
+        }
+    }
+    let mut data: ModelData = base_data;
+    data.name = config.name.clone().unwrap_or_else(|| format!("{}-forum", data.name));
+    data.adaptation = Some(Adaptation {
+        base: base.version().to_string(),
+        labels: rows.len() as u32,
+        data_digest: hex(&digest.finalize()),
+        grams: columns.iter().map(|b| grams.get(b).cloned().unwrap_or_default()).collect(),
+        columns,
+        offset,
+        thresholds,
+        heads: adapted_heads,
+    });
+    Model::from_data(data)
+}
+
+/// The log-odds threshold at which at most `fpr` of `scores` (log-odds of
+/// approved posts) are at or above it.
+fn budget(scores: &[f64], fpr: f64) -> f64 {
+    let mut s = scores.to_vec();
+    s.sort_by(|a, b| b.total_cmp(a));
+    let allowed = (fpr * s.len() as f64).floor() as usize;
+    match s.get(allowed) {
+        Some(&x) => x + 1e-9,
+        None => f64::NEG_INFINITY,
+    }
+}
+
+/// One head's penalised logistic loss with the base log-odds as offset.
+/// Parameters: `[bias, text weights (k), evidence weights]`.
+struct Problem<'a> {
+    rows: &'a [Row],
+    head: usize,
+    k: usize,
+    /// Per row: indices into the evidence weights.
+    evidence: Vec<Vec<usize>>,
+    l2: (f64, f64, f64),
+    width: usize,
+}
+
+impl<'a> Problem<'a> {
+    fn new(rows: &'a [Row], head: usize, k: usize, ids: &[String], config: &AdaptConfig) -> Problem<'a> {
+        let index: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect();
+        let evidence = rows
+            .iter()
+            .map(|r| r.evidence[head].iter().filter_map(|e| index.get(e.as_str()).copied()).collect())
+            .collect();
+        Problem {
+            rows,
+            head,
+            k,
+            evidence,
+            l2: (config.l2_bias, config.l2_text, config.l2_evidence),
+            width: 1 + k + ids.len(),
+        }
+    }
+
+    /// The adapted log-odds of row `j` under parameters `w`.
+    fn margin_of(&self, w: &[f64], j: usize) -> f64 {
+        let r = &self.rows[j];
+        let norm = (r.cols.len().max(1) as f64).sqrt();
+        let text: f64 = r.cols.iter().map(|&c| w[1 + c as usize]).sum::<f64>() / norm;
+        let ev: f64 = self.evidence[j].iter().map(|&e| w[1 + self.k + e]).sum();
+        r.base[self.head] + w[0] + text + ev
+    }
+
+    /// Loss and gradient over `members`.
+    fn eval(&self, w: &[f64], members: &[usize], grad: &mut [f64]) -> f64 {
+        let (lb, lt, le) = self.l2;
+        let mut loss = 0.5 * lb * w[0] * w[0];
+        grad[0] = lb * w[0];
+        for c in 1..=self.k {
+            loss += 0.5 * lt * w[c] * w[c];
+            grad[c] = lt * w[c];
+        }
+        for c in self.k + 1..self.width {
+            loss += 0.5 * le * w[c] * w[c];
+            grad[c] = le * w[c];
+        }
+        for &j in members {
+            let m = self.margin_of(w, j);
+            let y = self.rows[j].labels[self.head] == Some(true);
+            // softplus(m) - y m, computed stably.
+            loss += if m > 0.0 { m + (-m).exp().ln_1p() } else { m.exp().ln_1p() } - if y { m } else { 0.0 };
+            let g = sigmoid(m) - f64::from(u8::from(y));
+            grad[0] += g;
+            let r = &self.rows[j];
+            let gn = g / (r.cols.len().max(1) as f64).sqrt();
+            for &c in &r.cols {
+                grad[1 + c as usize] += gn;
+            }
+            for &e in &self.evidence[j] {
+                grad[1 + self.k + e] += g;
+            }
+        }
+        loss
+    }
+
+    /// Minimises the loss over `members` by L-BFGS from zero (the base).
+    fn fit(&self, members: &[usize], iterations: u32) -> Vec<f64> {
+        const MEMORY: usize = 8;
+        let n = self.width;
+        let mut w = vec![0.0; n];
+        let mut g = vec![0.0; n];
+        let mut f = self.eval(&w, members, &mut g);
+        let mut s_hist: Vec<Vec<f64>> = Vec::new();
+        let mut y_hist: Vec<Vec<f64>> = Vec::new();
+        let mut next = vec![0.0; n];
+        let mut g_next = vec![0.0; n];
+        for _ in 0..iterations {
+            if g.iter().fold(0.0f64, |m, x| m.max(x.abs())) < 1e-6 {
+                break;
+            }
+            // Two-loop recursion: d = -H g.
+            let mut d: Vec<f64> = g.iter().map(|x| -x).collect();
+            let mut alphas = Vec::with_capacity(s_hist.len());
+            for (s, y) in s_hist.iter().zip(&y_hist).rev() {
+                let rho = 1.0 / dot(y, s);
+                let a = rho * dot(s, &d);
+                axpy(-a, y, &mut d);
+                alphas.push((a, rho));
+            }
+            if let (Some(s), Some(y)) = (s_hist.last(), y_hist.last()) {
+                let gamma = dot(s, y) / dot(y, y);
+                d.iter_mut().for_each(|x| *x *= gamma);
+            }
+            for ((s, y), (a, rho)) in s_hist.iter().zip(&y_hist).zip(alphas.into_iter().rev()) {
+                let b = rho * dot(y, &d);
+                axpy(a - b, s, &mut d);
+            }
+            let mut slope = dot(&g, &d);
+            if slope >= 0.0 {
+                // Not a descent direction: restart from steepest descent.
+                s_hist.clear();
+                y_hist.clear();
+                d = g.iter().map(|x| -x).collect();
+                slope = dot(&g, &d);
+            }
+            // Backtracking (Armijo); the first step of steepest descent is
+            // scaled to a unit move.
+            let mut step = if s_hist.is_empty() { 1.0 / dot(&d, &d).sqrt().max(1.0) } else { 1.0 };
+            let mut accepted = false;
+            for _ in 0..40 {
+                for ((x, w), d) in next.iter_mut().zip(&w).zip(&d) {
+                    *x = w + step * d;
+                }
+                let f_next = self.eval(&next, members, &mut g_next);
+                if f_next <= f + 1e-4 * step * slope {
+                    let s: Vec<f64> = next.iter().zip(&w).map(|(a, b)| a - b).collect();
+                    let y: Vec<f64> = g_next.iter().zip(&g).map(|(a, b)| a - b).collect();
+                    if dot(&s, &y) > 1e-12 {
+                        if s_hist.len() == MEMORY {
+                            s_hist.remove(0);
+                            y_hist.remove(0);
+                        }
+                        s_hist.push(s);
+                        y_hist.push(y);
+                    }
+                    std::mem::swap(&mut w, &mut next);
+                    std::mem::swap(&mut g, &mut g_next);
+                    let done = (f - f_next).abs() <= 1e-10 * f.abs().max(1.0);
+                    f = f_next;
+                    accepted = true;
+                    if done {
+                        return w;
+                    }
+                    break;
+                }
+                step *= 0.5;
+            }
+            if !accepted {
+                break;
+            }
+        }
+        w
+    }
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
+    for (y, x) in y.iter_mut().zip(x) {
+        *y += a * x;
+    }
+}
+
+fn fold_of(seed: u64, i: u64, folds: u32) -> u32 {
+    let mut z = seed.wrapping_add(i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    ((z ^ (z >> 31)) % u64::from(folds)) as u32
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+fn logit(p: f64) -> f64 {
+    let p = p.clamp(1e-12, 1.0 - 1e-12);
+    (p / (1.0 - p)).ln()
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}

@@ -1,0 +1,215 @@
+//! Adapting the shipped model to one forum from its moderators' labels
+//! (`moderation_core::adapt`): it learns the forum's own spam, keeps what
+//! the base knows, is deterministic, and refuses what it cannot learn from.
+//!
+//! The forum posts here are **team-written** templates (a gardening forum
+//! with a wave of sneaker-shop spam the shipped model was never trained on).
+
+use std::sync::{Arc, OnceLock};
+
+use moderation_core::adapt::{AdaptConfig, adapt};
+use moderation_core::{Category, Decision, Engine, Error, Example, Model, Post, RuleSet};
+
+fn base() -> Arc<Model> {
+    static BASE: OnceLock<Arc<Model>> = OnceLock::new();
+    BASE.get_or_init(|| {
+        Arc::new(Model::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.model")).expect("shipped model"))
+    })
+    .clone()
+}
+
+/// A deterministic stream of picks.
+struct Picks(u64);
+
+impl Picks {
+    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        xs[(self.0 >> 33) as usize % xs.len()]
+    }
+}
+
+/// `n` posts of the forum: sneaker-shop spam (true) or gardening talk.
+fn forum(n: usize, spam: bool, seed: u64) -> Vec<Post> {
+    let mut p = Picks(seed);
+    (0..n)
+        .map(|i| {
+            let body = if spam {
+                format!(
+                    "{} {} {} sneakers {} at kicksvault, {} {}",
+                    p.pick(&["Hey guys", "Hello", "Friends", "Morning all", "Hi everyone"]),
+                    p.pick(&["fresh", "new", "latest", "limited", "top"]),
+                    p.pick(&["Jordan", "Yeezy", "Dunk", "Air Max", "Samba"]),
+                    p.pick(&["drop just landed", "restock is live", "pairs in stock", "sizes 6-13 available"]),
+                    p.pick(&[
+                        "free shipping worldwide",
+                        "use code GARDEN20",
+                        "half price this week",
+                        "cheapest on the net"
+                    ]),
+                    p.pick(&["grab yours", "don't miss it", "link in my profile", "message me for sizes"]),
+                )
+            } else {
+                format!(
+                    "{} my {} {} — {} {}",
+                    p.pick(&["Question:", "Help,", "Update:", "Hi all,", "Quick one:"]),
+                    p.pick(&["tomatoes", "roses", "basil", "apple tree", "hydrangeas", "courgettes"]),
+                    p.pick(&["have yellow leaves", "are wilting", "got aphids", "stopped flowering", "look leggy"]),
+                    p.pick(&["should I", "is it time to", "would you", "do I need to"]),
+                    p.pick(&["prune them?", "water less?", "repot it?", "add compost?", "move them to shade?"]),
+                )
+            };
+            Post::new(format!("{}-{seed}-{i}", if spam { "s" } else { "b" }), body)
+        })
+        .collect()
+}
+
+fn labelled(spam: usize, benign: usize, seed: u64) -> Vec<Example> {
+    let mut out: Vec<Example> = forum(spam, true, seed)
+        .into_iter()
+        .map(|p| Example::new(p, vec![(Category::Spam, true), (Category::Scam, false)]))
+        .collect();
+    out.extend(
+        forum(benign, false, seed + 1)
+            .into_iter()
+            .map(|p| Example::new(p, vec![(Category::Spam, false), (Category::Scam, false)])),
+    );
+    out
+}
+
+fn flagged(engine: &Engine, posts: &[Post]) -> usize {
+    posts.iter().filter(|p| engine.score(p).decision >= Decision::Review).count()
+}
+
+fn pack_fire_posts() -> Vec<Post> {
+    RuleSet::default_pack()
+        .rules
+        .iter()
+        .flat_map(|r| r.fire.iter().enumerate().map(move |(i, ex)| ex.to_post(&format!("{}-{i}", r.id))))
+        .collect()
+}
+
+#[test]
+fn a_forum_s_own_spam_is_learned_from_sixty_labels_and_its_talk_stays_allowed() {
+    let engine = Engine::builder().model(base()).build().unwrap();
+    let adapted = adapt(&engine, &labelled(20, 40, 7), &AdaptConfig::default()).unwrap();
+    let after = engine.with_model(Some(Arc::new(adapted)));
+    // New posts of the same wave and new talk (other seeds: other wordings).
+    let (spam, talk) = (forum(60, true, 101), forum(60, false, 202));
+    let (before_spam, after_spam) = (flagged(&engine, &spam), flagged(&after, &spam));
+    assert!(after_spam >= 50, "adapted model flags {after_spam} of 60 new spam posts (base: {before_spam})");
+    assert!(after_spam >= before_spam + 20, "adaptation barely helped: {before_spam} → {after_spam} of 60");
+    // The review budget on approved posts is 5%: 3 of 60.
+    let (talk_before, talk_after) = (flagged(&engine, &talk), flagged(&after, &talk));
+    assert!(talk_after <= 3, "adapted model flags {talk_after} of 60 gardening posts (base: {talk_before})");
+
+    // Every verdict says why: the adapted part is its own signal, naming
+    // the forum's n-grams on a flagged post.
+    let v = after.score(&spam[0]);
+    let s = v.signals.iter().find(|s| s.id == "adapted.spam").expect("adapted.spam signal");
+    assert!(s.weight > 0.0, "{s:?}");
+    assert!(s.description.contains("Adapted to this forum") && s.description.contains("strongest n-grams"), "{s:?}");
+    assert!(v.versions.model.as_deref().is_some_and(|m| m.starts_with("forum-default-forum@")), "{:?}", v.versions);
+}
+
+#[test]
+fn the_base_s_knowledge_of_crypto_scams_is_not_forgotten() {
+    let engine = Engine::builder().model(base()).build().unwrap();
+    let adapted = adapt(&engine, &labelled(30, 170, 11), &AdaptConfig::default()).unwrap();
+    let after = engine.with_model(Some(Arc::new(adapted)));
+    let pack = pack_fire_posts();
+    let (before, now) = (flagged(&engine, &pack), flagged(&after, &pack));
+    // Stated tolerance: at most 5% of the pack's flagged fire examples lost.
+    assert!(now * 100 >= before * 95, "pack fire examples flagged: {before} with the base, {now} adapted");
+}
+
+#[test]
+fn adapting_is_deterministic_and_the_file_round_trips_as_format_3() {
+    let engine = Engine::builder().model(base()).build().unwrap();
+    let data = labelled(15, 35, 3);
+    let a = adapt(&engine, &data, &AdaptConfig::default()).unwrap();
+    let b = adapt(&engine, &data, &AdaptConfig::default()).unwrap();
+    assert!(a.to_bytes() == b.to_bytes(), "two fits differ");
+    let bytes = a.to_bytes();
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 3);
+    let loaded = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(loaded.version(), a.version());
+    assert_eq!(loaded.data(), a.data());
+    let adaptation = loaded.data().adaptation.as_ref().unwrap();
+    assert_eq!(adaptation.base, base().version());
+    assert_eq!(adaptation.labels, 50);
+    // A model without an adaptation keeps its format-2 bytes.
+    let shipped = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.model")).unwrap();
+    assert!(base().to_bytes() == shipped, "the shipped model re-encodes differently");
+    // Adapting an adapted model starts again from its base.
+    let again = adapt(&engine.with_model(Some(Arc::new(loaded))), &data, &AdaptConfig::default()).unwrap();
+    assert!(again.to_bytes() == a.to_bytes(), "re-adapting {} differs from {}", again.version(), a.version());
+    // A truncated or altered adaptation is refused, never a panic.
+    let mut cut = bytes[..bytes.len() - 10].to_vec();
+    assert!(Model::from_bytes(&cut).is_err());
+    let n = cut.len();
+    cut[n - 1] ^= 0xff;
+    assert!(Model::from_bytes(&cut).is_err());
+}
+
+#[test]
+fn a_category_without_positives_keeps_the_base_s_head() {
+    let engine = Engine::builder().model(base()).build().unwrap();
+    // Only spam labels: the scam head is not adapted.
+    let data: Vec<Example> = labelled(10, 30, 5)
+        .into_iter()
+        .map(|e| {
+            let spam = e.label(Category::Spam).unwrap();
+            Example::new(e.post, vec![(Category::Spam, spam)])
+        })
+        .collect();
+    let adapted = adapt(&engine, &data, &AdaptConfig::default()).unwrap();
+    let heads: Vec<Category> = adapted.data().adaptation.as_ref().unwrap().heads.iter().map(|h| h.category).collect();
+    assert_eq!(heads, vec![Category::Spam]);
+}
+
+#[test]
+fn too_few_labels_or_one_class_only_are_refused_with_the_reason() {
+    let engine = Engine::builder().model(base()).build().unwrap();
+    let few = adapt(&engine, &labelled(5, 10, 1), &AdaptConfig::default()).unwrap_err();
+    assert!(matches!(few, Error::Training(_)) && few.to_string().contains("at least 20"), "{few}");
+    let benign_only = adapt(&engine, &labelled(0, 40, 1), &AdaptConfig::default()).unwrap_err();
+    assert!(benign_only.to_string().contains("both a positive and a negative"), "{benign_only}");
+    let no_model = adapt(&Engine::new().unwrap(), &labelled(10, 30, 1), &AdaptConfig::default()).unwrap_err();
+    assert!(no_model.to_string().contains("base model"), "{no_model}");
+    // Copies of one post count once.
+    let mut copies = labelled(10, 30, 1);
+    let first = copies[0].clone();
+    copies.extend(std::iter::repeat_n(first, 50));
+    let adapted = adapt(&engine, &copies, &AdaptConfig::default()).unwrap();
+    assert_eq!(adapted.data().adaptation.as_ref().unwrap().labels, 40);
+}
+
+#[test]
+fn a_fired_scam_rule_is_not_cancelled_by_the_forum_s_benign_words() {
+    // A forum whose benign talk is full of wallet and support words.
+    let engine = Engine::builder().model(base()).build().unwrap();
+    let mut p = Picks(9);
+    let mut data = labelled(20, 0, 13);
+    for i in 0..60 {
+        let body = format!(
+            "{} my {} wallet shows the {} balance after the {} update, support {}",
+            p.pick(&["Hi,", "Question:", "Help,"]),
+            p.pick(&["ledger", "hardware", "mobile", "desktop"]),
+            p.pick(&["old", "wrong", "staked", "pending"]),
+            p.pick(&["firmware", "app", "node", "chain"]),
+            p.pick(&["answered on the ticket", "said to wait", "closed my ticket", "asked for logs"]),
+        );
+        data.push(Example::new(
+            Post::new(format!("w{i}"), body),
+            vec![(Category::Spam, false), (Category::Scam, false)],
+        ));
+    }
+    let after = engine.with_model(Some(Arc::new(adapt(&engine, &data, &AdaptConfig::default()).unwrap())));
+    let scam = Post::new(
+        "x",
+        "My wallet shows the wrong balance after the update. Support told me to enter my 12-word recovery phrase \
+         at walletsync-support.pages.dev to fix it",
+    );
+    let v = after.score(&scam);
+    assert!(v.decision >= Decision::Review, "{v:#?}");
+}

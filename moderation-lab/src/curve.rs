@@ -1,0 +1,296 @@
+//! `moderation curve`: the learning curve of adapting the shipped model to
+//! a forum from its moderators' decisions ([`moderation_core::adapt`]).
+//!
+//! For every source big enough to choose by, the model a forum would install
+//! without ever having shared its posts is the leave-one-source-out model of
+//! [`crate::transfer`], calibrated on the *other* sources. The source's texts
+//! are shuffled (seeded); the first `k` play the forum's moderator decisions
+//! and the texts after the first `min(1000, n/2)` are the test set, the same
+//! for every `k`. Each row gives F1 at the engine's decision (review or
+//! above is "flagged") and PR-AUC of the unwanted score on the test set,
+//! for the installed model (`k = 0`) and the model adapted on `k` labels,
+//! plus how many of the default pack's fire examples still reach review
+//! (what the base knows about crypto scams must not be forgotten). The
+//! splits go to a file so that the baselines (`benches/baselines/curve.py`)
+//! train in-domain on exactly the same `k` texts.
+//!
+//! Evaluation-only sources are included: the adapted models are measured
+//! and discarded, never written.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use cpu_time::ProcessTime;
+use moderation_core::adapt::{AdaptConfig, adapt};
+use moderation_core::evaluation::{self, Confusion};
+use moderation_core::{Category, Decision, Engine, Example, Post, RuleSet};
+
+use crate::options::{DataArgs, ModelArgs};
+use crate::sources::{self, Corpus};
+use crate::transfer::Loso;
+
+/// `moderation curve` options.
+#[derive(Debug, clap::Args)]
+pub struct CurveArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// One JSON line per held-out source and `k`.
+    #[arg(long, value_name = "FILE", default_value = "target/transfer/curve.jsonl")]
+    pub out: PathBuf,
+    /// The ids of every training and test set, for the baselines.
+    #[arg(long, value_name = "FILE", default_value = "target/transfer/curve-splits.jsonl")]
+    pub splits_out: PathBuf,
+    /// Also write the deduplicated corpus as JSON lines (for the baselines).
+    #[arg(long, value_name = "FILE")]
+    pub corpus_out: Option<PathBuf>,
+    /// Labelled posts per forum to adapt on.
+    #[arg(long, value_delimiter = ',', default_value = "20,50,200,1000")]
+    pub k: Vec<usize>,
+    /// Seed of the shuffle of each source's texts.
+    #[arg(long, default_value_t = 1)]
+    pub shuffle_seed: u64,
+    /// Only these held-out sources (comma-separated names; default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// L2 penalty of the adapted n-gram weights (default: the library's).
+    #[arg(long)]
+    pub l2_text: Option<f64>,
+    /// L2 penalty of the adapted evidence weights.
+    #[arg(long)]
+    pub l2_evidence: Option<f64>,
+    /// L2 penalty of the adapted bias.
+    #[arg(long)]
+    pub l2_bias: Option<f64>,
+}
+
+/// The largest pool of "decisions" drawn from one source.
+const POOL: usize = 1000;
+
+pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
+    let root = crate::datasets::root(args.data.datasets.as_deref())?;
+    let corpus = sources::load(root.as_deref(), &args.data.corpus)?;
+    if corpus.sources.iter().filter(|s| s.trainable()).count() < 2 {
+        println!(
+            "skipped: the learning curve needs the shared datasets (pass --datasets DIR or set MODERATION_DATASETS)"
+        );
+        return Ok(());
+    }
+    if let Some(path) = &args.corpus_out {
+        crate::transfer::write_corpus(&corpus, path)?;
+    }
+    let mut config = AdaptConfig::default();
+    config.l2_text = args.l2_text.unwrap_or(config.l2_text);
+    config.l2_evidence = args.l2_evidence.unwrap_or(config.l2_evidence);
+    config.l2_bias = args.l2_bias.unwrap_or(config.l2_bias);
+    let loso = Loso::run(&corpus, &args.model, 0.05, 0.01)?;
+
+    for path in [&args.out, &args.splits_out] {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+    }
+    let open = |p: &PathBuf| -> anyhow::Result<std::io::BufWriter<std::fs::File>> {
+        Ok(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))?))
+    };
+    let (mut out, mut splits) = (open(&args.out)?, open(&args.splits_out)?);
+    let pack: Vec<Post> = RuleSet::default_pack()
+        .rules
+        .iter()
+        .flat_map(|r| r.fire.iter().enumerate().map(move |(i, ex)| ex.to_post(&format!("{}-fire-{i}", r.id))))
+        .collect();
+    let mut macro_rows: Vec<(usize, f64, f64)> = Vec::new();
+    for (s, source) in corpus.sources.iter().enumerate() {
+        if !source.choose() || (!args.only.is_empty() && !args.only.iter().any(|o| o == source.name)) {
+            continue;
+        }
+        let installed = Engine::builder().model(loso.installed(s)?).build()?;
+        let order = shuffled(&corpus, s, args.shuffle_seed);
+        let pool = POOL.min(order.len() / 2);
+        let test = &order[pool..];
+        let test_ids: Vec<&str> = test.iter().map(|&i| corpus.texts[i].id.as_str()).collect();
+        let pack_base = flagged(&installed, &pack);
+        let row = measure(&corpus, &installed, test);
+        eprintln!(
+            "{:<20} k={:<5} F1 {:.3} PR-AUC {:.3} benign→review {:.3} (installed model, {} test texts)",
+            source.name,
+            0,
+            row.f1,
+            row.pr_auc,
+            row.benign_flagged,
+            test.len()
+        );
+        write_row(
+            &mut out,
+            &source.name,
+            0,
+            &row,
+            serde_json::json!({"model": "ours (installed)", "pack_fire_flagged": pack_base}),
+        )?;
+        macro_rows.push((0, row.f1, row.pr_auc));
+        for &k in &args.k {
+            if k > pool {
+                continue;
+            }
+            let train = &order[..k];
+            serde_json::to_writer(
+                &mut splits,
+                &serde_json::json!({"source": source.name, "k": k,
+                    "train": train.iter().map(|&i| corpus.texts[i].id.as_str()).collect::<Vec<_>>(),
+                    "test": test_ids}),
+            )?;
+            writeln!(splits)?;
+            let examples: Vec<Example> =
+                train.iter().map(|&i| Example::new(corpus.texts[i].post.clone(), corpus.texts[i].labels())).collect();
+            let positives = train.iter().filter(|&&i| corpus.texts[i].unwanted).count();
+            let start = ProcessTime::now();
+            let adapted = adapt(&installed, &examples, &config);
+            let seconds = start.elapsed().as_secs_f64();
+            let model = match adapted {
+                Ok(m) => Arc::new(m),
+                Err(e) => {
+                    eprintln!("{:<20} k={k:<5} not adapted: {e}", source.name);
+                    serde_json::to_writer(
+                        &mut out,
+                        &serde_json::json!({"model": "ours (adapted)", "source": source.name, "k": k,
+                            "train_positives": positives, "f1": null, "pr_auc": null, "skipped": e.to_string()}),
+                    )?;
+                    writeln!(out)?;
+                    continue;
+                }
+            };
+            let a = model.data().adaptation.clone().context("adapted")?;
+            let engine = installed.with_model(Some(model.clone()));
+            let row = measure(&corpus, &engine, test);
+            let pack_adapted = flagged(&engine, &pack);
+            eprintln!(
+                "{:<20} k={k:<5} F1 {:.3} PR-AUC {:.3} benign→review {:.3} ({positives} positive; adapted in {seconds:.2} s CPU; {} columns; offset {:+.2}; pack fire examples flagged {pack_base} → {pack_adapted} of {})",
+                source.name,
+                row.f1,
+                row.pr_auc,
+                row.benign_flagged,
+                a.columns.len(),
+                a.offset,
+                pack.len()
+            );
+            write_row(
+                &mut out,
+                &source.name,
+                k,
+                &row,
+                serde_json::json!({"model": "ours (adapted)", "train_positives": positives,
+                    "adapt_seconds": seconds, "columns": a.columns.len(), "offset": a.offset,
+                    "thresholds": a.thresholds, "model_bytes": model.to_bytes().len(),
+                    "pack_fire_flagged": pack_adapted, "pack_fire_flagged_installed": pack_base,
+                    "pack_fire_examples": pack.len()}),
+            )?;
+            macro_rows.push((k, row.f1, row.pr_auc));
+        }
+    }
+    out.flush()?;
+    splits.flush()?;
+    let mut ks: Vec<usize> = macro_rows.iter().map(|r| r.0).collect();
+    ks.sort_unstable();
+    ks.dedup();
+    for k in ks {
+        let rows: Vec<_> = macro_rows.iter().filter(|r| r.0 == k).collect();
+        let n = rows.len() as f64;
+        eprintln!(
+            "k={k:<5} mean over {} sources: F1 {:.3} PR-AUC {:.3}",
+            rows.len(),
+            rows.iter().map(|r| r.1).sum::<f64>() / n,
+            rows.iter().map(|r| r.2).sum::<f64>() / n
+        );
+    }
+    if let Some(kib) = peak_rss_kib() {
+        eprintln!("peak resident memory of the whole run: {} MiB", kib / 1024);
+    }
+    eprintln!("wrote {} and {}", args.out.display(), args.splits_out.display());
+    Ok(())
+}
+
+/// Figures on a test set.
+struct Figures {
+    f1: f64,
+    precision: f64,
+    recall: f64,
+    pr_auc: f64,
+    benign_flagged: f64,
+    positives: usize,
+    texts: usize,
+}
+
+fn measure(corpus: &Corpus, engine: &Engine, test: &[usize]) -> Figures {
+    let posts: Vec<Post> = test.iter().map(|&i| corpus.texts[i].post.clone()).collect();
+    let verdicts = engine.score_batch(&posts);
+    let y: Vec<bool> = test.iter().map(|&i| corpus.texts[i].unwanted).collect();
+    let flagged: Vec<f64> = verdicts.iter().map(|v| f64::from(u8::from(v.decision >= Decision::Review))).collect();
+    let scores: Vec<f64> =
+        verdicts.iter().map(|v| v.scores.get(Category::Spam).max(v.scores.get(Category::Scam))).collect();
+    let c = Confusion::at(&flagged, &y, 0.5);
+    let negatives = y.iter().filter(|&&v| !v).count();
+    Figures {
+        f1: c.f1(),
+        precision: c.precision(),
+        recall: c.recall(),
+        pr_auc: evaluation::average_precision(&scores, &y),
+        benign_flagged: flagged.iter().zip(&y).filter(|(f, l)| **f > 0.5 && !**l).count() as f64
+            / negatives.max(1) as f64,
+        positives: y.len() - negatives,
+        texts: y.len(),
+    }
+}
+
+fn write_row(
+    out: &mut impl Write,
+    source: &str,
+    k: usize,
+    f: &Figures,
+    extra: serde_json::Value,
+) -> anyhow::Result<()> {
+    let mut row = serde_json::json!({"source": source, "k": k, "f1": f.f1, "precision": f.precision,
+        "recall": f.recall, "pr_auc": f.pr_auc, "benign_flagged": f.benign_flagged,
+        "test_texts": f.texts, "test_positives": f.positives});
+    if let (Some(row), serde_json::Value::Object(extra)) = (row.as_object_mut(), extra) {
+        row.extend(extra);
+    }
+    serde_json::to_writer(&mut *out, &row)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// How many of `posts` the engine flags (review or above).
+fn flagged(engine: &Engine, posts: &[Post]) -> usize {
+    engine.score_batch(posts).iter().filter(|v| v.decision >= Decision::Review).count()
+}
+
+/// The texts of source `s` in a seeded order that depends only on their ids.
+fn shuffled(corpus: &Corpus, s: usize, seed: u64) -> Vec<usize> {
+    let mut idx: Vec<(u64, usize)> = (0..corpus.texts.len())
+        .filter(|&i| corpus.texts[i].source == s)
+        .map(|i| (mix(seed, &corpus.texts[i].id), i))
+        .collect();
+    idx.sort_unstable();
+    idx.into_iter().map(|(_, i)| i).collect()
+}
+
+fn mix(seed: u64, id: &str) -> u64 {
+    // FNV-1a, then splitmix64's finalizer.
+    let mut h = 0xcbf2_9ce4_8422_2325u64 ^ seed;
+    for b in id.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+/// The process's peak resident memory (Linux), in KiB.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
