@@ -212,5 +212,30 @@ fn classifier(c: &mut Criterion) {
     g.bench_function("features + dot product", |b| b.iter(|| model.text_scores(&[black_box(&norm)])));
     g.bench_function("score, rules only", |b| b.iter(|| plain.score(black_box(&post))));
     g.bench_function("score, rules + model", |b| b.iter(|| with.score(black_box(&post))));
+    // The same model adapted to a forum on the team corpus's labelled posts
+    // (team-written; ~1,000 labels): the cost of a forum's own model.
+    let adapted = std::sync::Arc::new(
+        moderation_core::adapt::adapt(&with, &team_corpus(), &Default::default()).expect("adapts on the team corpus"),
+    );
+    let adapted = with.with_model(Some(adapted));
+    g.bench_function("score, rules + adapted model", |b| b.iter(|| adapted.score(black_box(&post))));
     g.finish();
+}
+
+/// The team corpus (`datasets/forum-posts`, team-written) as labelled posts.
+fn team_corpus() -> Vec<moderation_core::Example> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../datasets/forum-posts");
+    let mut out = Vec::new();
+    for file in ["en", "ja", "ja-benign"] {
+        let text = std::fs::read_to_string(format!("{dir}/{file}.jsonl")).expect("team corpus");
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let post = Post::from_json(line).expect("a post");
+            let v: serde_json::Value = serde_json::from_str(line).expect("JSON");
+            let (spam, scam) = (v["labels"]["spam"] == 1, v["labels"]["scam"] == 1);
+            let labels =
+                vec![(moderation_core::Category::Scam, scam), (moderation_core::Category::Spam, spam && !scam)];
+            out.push(moderation_core::Example::new(post, labels));
+        }
+    }
+    out
 }

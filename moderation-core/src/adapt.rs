@@ -5,10 +5,12 @@
 //! model on those labels with the base model's log-odds as a fixed offset:
 //!
 //! ```text
-//! log-odds = base (rules + model, unchanged) + bias
+//! log-odds = (1 + δ) × base (rules + model) + bias
 //!          + Σ forum n-gram weights / √(their number) + Σ evidence weights
 //! ```
 //!
+//! * δ lets a forum's data trust the base less (or more) where the base
+//!   transfers badly, within [−0.75, +0.5];
 //! * the n-grams are the forum's own hashed buckets (the base's
 //!   [`FeatureConfig`](crate::FeatureConfig)), so vocabulary the base never
 //!   selected still counts;
@@ -75,6 +77,8 @@ pub struct AdaptConfig {
     pub l2_evidence: f64,
     /// L2 penalty of the bias.
     pub l2_bias: f64,
+    /// L2 penalty of δ, the change of the base's scale.
+    pub l2_scale: f64,
     /// Most L-BFGS iterations per fit.
     pub iterations: u32,
     /// Fewest labelled posts to adapt at all.
@@ -95,12 +99,13 @@ impl Default for AdaptConfig {
     fn default() -> Self {
         AdaptConfig {
             name: None,
-            l2_text: 1.0,
+            l2_text: 0.02,
             l2_evidence: 2.0,
             l2_bias: 0.5,
+            l2_scale: 1.0,
             iterations: 200,
             min_labels: 20,
-            min_negatives: 40,
+            min_negatives: 20,
             review_fpr: 0.05,
             hold_fpr: 0.01,
             folds: 5,
@@ -137,7 +142,12 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
     let Some(model) = engine.model() else {
         return Err(cfg_err("adapting needs a base model".into()));
     };
-    for (name, v) in [("l2_text", config.l2_text), ("l2_evidence", config.l2_evidence), ("l2_bias", config.l2_bias)] {
+    for (name, v) in [
+        ("l2_text", config.l2_text),
+        ("l2_evidence", config.l2_evidence),
+        ("l2_bias", config.l2_bias),
+        ("l2_scale", config.l2_scale),
+    ] {
         if !(v.is_finite() && v > 0.0) {
             return Err(cfg_err(format!("{name} must be a positive number, not {v}")));
         }
@@ -272,8 +282,9 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
         adapted_heads.push(AdaptedHead {
             category,
             bias: round6(w[0]),
-            text_weights: w[1..=k].iter().map(|&x| x as f32).collect(),
-            evidence: evidence_ids.iter().zip(&w[k + 1..]).map(|(id, &x)| (id.clone(), round6(x))).collect(),
+            scale: round6(w[1].clamp(SCALE.0, SCALE.1)),
+            text_weights: w[TEXT..TEXT + k].iter().map(|&x| x as f32).collect(),
+            evidence: evidence_ids.iter().zip(&w[TEXT + k..]).map(|(id, &x)| (id.clone(), round6(x))).collect(),
             examples: members.len() as u32,
             positives: positives as u32,
             metrics,
@@ -349,14 +360,14 @@ fn budget(scores: &[f64], fpr: f64) -> f64 {
 }
 
 /// One head's penalised logistic loss with the base log-odds as offset.
-/// Parameters: `[bias, text weights (k), evidence weights]`.
+/// Parameters: `[bias, δ, text weights (k), evidence weights]`.
 struct Problem<'a> {
     rows: &'a [Row],
     head: usize,
     k: usize,
     /// Per row: indices into the evidence weights.
     evidence: Vec<Vec<usize>>,
-    l2: (f64, f64, f64),
+    l2: (f64, f64, f64, f64),
     width: usize,
 }
 
@@ -372,8 +383,8 @@ impl<'a> Problem<'a> {
             head,
             k,
             evidence,
-            l2: (config.l2_bias, config.l2_text, config.l2_evidence),
-            width: 1 + k + ids.len(),
+            l2: (config.l2_bias, config.l2_scale, config.l2_text, config.l2_evidence),
+            width: TEXT + k + ids.len(),
         }
     }
 
@@ -381,21 +392,23 @@ impl<'a> Problem<'a> {
     fn margin_of(&self, w: &[f64], j: usize) -> f64 {
         let r = &self.rows[j];
         let norm = (r.cols.len().max(1) as f64).sqrt();
-        let text: f64 = r.cols.iter().map(|&c| w[1 + c as usize]).sum::<f64>() / norm;
-        let ev: f64 = self.evidence[j].iter().map(|&e| w[1 + self.k + e]).sum();
-        r.base[self.head] + w[0] + text + ev
+        let text: f64 = r.cols.iter().map(|&c| w[TEXT + c as usize]).sum::<f64>() / norm;
+        let ev: f64 = self.evidence[j].iter().map(|&e| w[TEXT + self.k + e]).sum();
+        let z = r.base[self.head];
+        z + w[1].clamp(SCALE.0, SCALE.1) * z + w[0] + text + ev
     }
 
     /// Loss and gradient over `members`.
     fn eval(&self, w: &[f64], members: &[usize], grad: &mut [f64]) -> f64 {
-        let (lb, lt, le) = self.l2;
-        let mut loss = 0.5 * lb * w[0] * w[0];
+        let (lb, ls, lt, le) = self.l2;
+        let mut loss = 0.5 * lb * w[0] * w[0] + 0.5 * ls * w[1] * w[1];
         grad[0] = lb * w[0];
-        for c in 1..=self.k {
+        grad[1] = ls * w[1];
+        for c in TEXT..TEXT + self.k {
             loss += 0.5 * lt * w[c] * w[c];
             grad[c] = lt * w[c];
         }
-        for c in self.k + 1..self.width {
+        for c in TEXT + self.k..self.width {
             loss += 0.5 * le * w[c] * w[c];
             grad[c] = le * w[c];
         }
@@ -407,12 +420,15 @@ impl<'a> Problem<'a> {
             let g = sigmoid(m) - f64::from(u8::from(y));
             grad[0] += g;
             let r = &self.rows[j];
+            if (SCALE.0..=SCALE.1).contains(&w[1]) {
+                grad[1] += g * r.base[self.head];
+            }
             let gn = g / (r.cols.len().max(1) as f64).sqrt();
             for &c in &r.cols {
-                grad[1 + c as usize] += gn;
+                grad[TEXT + c as usize] += gn;
             }
             for &e in &self.evidence[j] {
-                grad[1 + self.k + e] += g;
+                grad[TEXT + self.k + e] += g;
             }
         }
         loss
@@ -497,6 +513,11 @@ impl<'a> Problem<'a> {
         w
     }
 }
+
+/// Where the text weights start in the parameters.
+const TEXT: usize = 2;
+/// The bounds of δ.
+const SCALE: (f64, f64) = (-0.75, 0.5);
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()

@@ -356,3 +356,65 @@ fn rules_check_refuses_an_exponential_rule_file_without_saying_ok() {
     assert!(out.contains("expands to 1111111 conditions (limit 10000"), "{out}");
     assert!(!out.contains("ok ("), "{out}");
 }
+
+/// A forum's decisions, in the shape `GET /v1/export` writes them (every
+/// category labelled, `kind` and `source` beside): **team-written** posts of
+/// a gardening forum and the sneaker-shop spam its moderators removed.
+fn decisions(n: usize) -> String {
+    let mut out = String::new();
+    for i in 0..n {
+        let spam = i % 3 == 0;
+        let body = if spam {
+            format!("Fresh Jordan sneakers drop {i} at kicksvault, free shipping worldwide, message me for sizes")
+        } else {
+            format!("My tomatoes {i} have yellow leaves, should I water less or add compost?")
+        };
+        let labels = serde_json::json!({"spam": u8::from(spam), "scam": 0, "misinformation": 0, "exposure": 0});
+        let line = serde_json::json!({"id": format!("p{i}"), "body": body, "labels": labels,
+            "kind": if spam { "moderator-removed" } else { "moderator-approved" },
+            "source": {"item_id": i, "version": 1, "reason": if spam { "spam" } else { "" }}});
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn train_with_a_base_adapts_the_model_to_a_forum_s_decisions() {
+    let dir = scratch_dir("adapt");
+    let input = dir.join("decisions.jsonl");
+    std::fs::write(&input, decisions(60)).unwrap();
+    let out = dir.join("forum.model");
+    let base = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.model");
+    let args = ["train", "--base", base, "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    let (code, _, err) = moderation(&args, "");
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("adapted forum-default@") && err.contains("60 labelled posts"), "{err}");
+    assert!(err.contains("scam   kept the base's"), "only spam has positives: {err}");
+    // Deterministic: a second run writes the same bytes.
+    let first = std::fs::read(&out).unwrap();
+    let (code, _, err) = moderation(&args, "");
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::read(&out).unwrap() == first, "two runs wrote different models");
+
+    // `score --model` loads it like the shipped one; the forum's spam is now flagged.
+    let post = "{\"id\":\"new\",\"body\":\"Fresh Jordan sneakers at kicksvault, free shipping worldwide\"}\n";
+    let (code, stdout, err) = moderation(&["score", "--model", out.to_str().unwrap()], post);
+    assert_eq!(code, 0, "{err}");
+    let v = &lines(&stdout)[0];
+    assert_ne!(v["decision"], "allow", "{v}");
+    assert!(v["versions"]["model"].as_str().unwrap().starts_with("forum-default-forum@"), "{v}");
+    assert!(v["signals"].as_array().unwrap().iter().any(|s| s["id"] == "adapted.spam"), "{v}");
+
+    // Too few labels and bad lines are refused with the reason and the line.
+    std::fs::write(&input, decisions(10)).unwrap();
+    let (code, _, err) = moderation(&args, "");
+    assert_ne!(code, 0);
+    assert!(err.contains("at least 20"), "{err}");
+    std::fs::write(&input, "{\"id\":\"x\",\"body\":\"hi\",\"labels\":{\"spam\":7}}\n").unwrap();
+    let (code, _, err) = moderation(&args, "");
+    assert_ne!(code, 0);
+    assert!(err.contains("decisions.jsonl:1") && err.contains("labels.spam must be 0 or 1"), "{err}");
+    // The earlier model file is still there, whole.
+    assert!(std::fs::read(&out).unwrap() == first);
+}

@@ -219,6 +219,9 @@ pub struct AdaptedHead {
     pub category: Category,
     /// Log-odds added to every post.
     pub bias: f64,
+    /// δ: the base's log-odds (rules, signals and model, from the default
+    /// prior) are multiplied by 1 + δ.
+    pub scale: f64,
     /// Weight per adaptation column (summed over a post's distinct columns,
     /// divided by the square root of their number, like the base's).
     pub text_weights: Vec<f32>,
@@ -256,11 +259,16 @@ pub struct Model {
 struct Adapted {
     /// Bucket → adaptation column, `NO_COLUMN` when none.
     column_of: Vec<u16>,
+    /// Bucket → base column (low 16 bits) and adaptation column (high 16
+    /// bits), `u32::MAX` when in neither: the scoring path's one lookup.
+    both_of: Vec<u32>,
     /// Text weights interleaved: `[column * heads + head]`, base head order
     /// (0 for a head that was not adapted).
     weights: Vec<f32>,
     /// Per base head: bias + offset.
     bias: [f64; 4],
+    /// Per base head: δ.
+    scale: [f64; 4],
     /// Per base head: evidence id → weight.
     evidence: Vec<HashMap<String, f64>>,
     /// Per base head: adapted at all.
@@ -289,8 +297,10 @@ impl Adapted {
         let h = data.heads.len();
         let mut out = Adapted {
             column_of: vec![NO_COLUMN; data.features.buckets()],
+            both_of: Vec::new(),
             weights: vec![0.0; k * h],
             bias: [a.offset; 4],
+            scale: [0.0; 4],
             evidence: vec![HashMap::new(); h],
             adapted: [false; 4],
         };
@@ -309,6 +319,8 @@ impl Adapted {
                 return invalid(format!("head {name} has the wrong number of weights"));
             }
             let finite = head.bias.is_finite()
+                && head.scale.is_finite()
+                && head.scale >= -1.0
                 && head.text_weights.iter().all(|w| w.is_finite())
                 && head.evidence.iter().all(|(_, w)| w.is_finite());
             if !finite {
@@ -316,6 +328,7 @@ impl Adapted {
             }
             out.adapted[i] = true;
             out.bias[i] += head.bias;
+            out.scale[i] = head.scale;
             for (c, w) in head.text_weights.iter().enumerate() {
                 out.weights[c * h + i] = *w;
             }
@@ -471,7 +484,15 @@ impl Model {
             column_of[b as usize] = i as u16;
         }
         let adapted = match &data.adaptation {
-            Some(a) => Some(Adapted::new(a, &data)?),
+            Some(a) => {
+                let mut adapted = Adapted::new(a, &data)?;
+                adapted.both_of = column_of
+                    .iter()
+                    .zip(&adapted.column_of)
+                    .map(|(&b, &a)| u32::from(b) | (u32::from(a) << 16))
+                    .collect();
+                Some(adapted)
+            }
             None => None,
         };
         let version = format!("{}@{}", data.name, digest);
@@ -515,15 +536,10 @@ impl Model {
         let h = self.data.heads.len();
         let k = self.data.columns.len();
         let mut out = TextScores::default();
-        let none = [NO_COLUMN; 0];
-        let (adapt_of, adapt_weights): (&[u16], &[f32]) = match &self.adapted {
-            Some(a) => (&a.column_of, &a.weights),
-            None => (&none, &[]),
-        };
         SEEN.with(|seen| {
             let mut seen = seen.borrow_mut();
             let (stamp, marks) = &mut *seen;
-            let needed = k + adapt_weights.len() / h.max(1);
+            let needed = k + self.adapted.as_ref().map_or(0, |a| a.weights.len() / h.max(1));
             if marks.len() < needed {
                 marks.resize(needed, 0);
             }
@@ -537,30 +553,52 @@ impl Model {
             let mut n = 0u32;
             let mut adapted = [0f32; 4];
             let mut m = 0u32;
-            for text in texts {
-                self.data.features.for_each_bucket(text, |bucket| {
-                    let col = self.column_of[bucket as usize];
-                    if col != NO_COLUMN && marks[col as usize] != stamp {
-                        marks[col as usize] = stamp;
-                        n += 1;
-                        let w = &self.weights[col as usize * h..col as usize * h + h];
-                        for (s, w) in sums.iter_mut().zip(w) {
-                            *s += *w;
-                        }
+            let mut base = |col: u16, marks: &mut [u32]| {
+                if marks[col as usize] != stamp {
+                    marks[col as usize] = stamp;
+                    n += 1;
+                    let w = &self.weights[col as usize * h..col as usize * h + h];
+                    for (s, w) in sums.iter_mut().zip(w) {
+                        *s += *w;
                     }
-                    // One branch more per n-gram when there is no adaptation.
-                    if let Some(&a) = adapt_of.get(bucket as usize)
-                        && a != NO_COLUMN
-                        && marks[k + a as usize] != stamp
-                    {
-                        marks[k + a as usize] = stamp;
-                        m += 1;
-                        let w = &adapt_weights[a as usize * h..a as usize * h + h];
-                        for (s, w) in adapted.iter_mut().zip(w) {
-                            *s += *w;
-                        }
+                }
+            };
+            match &self.adapted {
+                // The shipped model's path: one bucket map.
+                None => {
+                    for text in texts {
+                        self.data.features.for_each_bucket(text, |bucket| {
+                            let col = self.column_of[bucket as usize];
+                            if col != NO_COLUMN {
+                                base(col, marks);
+                            }
+                        });
                     }
-                });
+                }
+                // An adapted model: one map for both column sets, so a
+                // bucket in neither costs what it costs without adaptation.
+                Some(a) => {
+                    for text in texts {
+                        self.data.features.for_each_bucket(text, |bucket| {
+                            let both = a.both_of[bucket as usize];
+                            if both == u32::MAX {
+                                return;
+                            }
+                            let (col, acol) = (both as u16, (both >> 16) as u16);
+                            if col != NO_COLUMN {
+                                base(col, marks);
+                            }
+                            if acol != NO_COLUMN && marks[k + acol as usize] != stamp {
+                                marks[k + acol as usize] = stamp;
+                                m += 1;
+                                let w = &a.weights[acol as usize * h..acol as usize * h + h];
+                                for (s, w) in adapted.iter_mut().zip(w) {
+                                    *s += *w;
+                                }
+                            }
+                        });
+                    }
+                }
             }
             let norm = f64::from(n.max(1)).sqrt();
             for (score, sum) in out.scores.iter_mut().zip(&sums).take(h) {
@@ -691,8 +729,8 @@ impl Model {
             );
             let adapted = self.adapted.as_ref().map(|a| {
                 // The forum's words may not cancel a fired rule either.
-                let raw = text.adapted[i];
-                let t = floor.map_or(raw, |f| raw.max(-f));
+                let forum_raw = text.adapted[i];
+                let forum = floor.map_or(forum_raw, |f| forum_raw.max(-f));
                 let mut named: Vec<(&str, f64)> = out
                     .iter()
                     .filter(|s| s.weight > 0.0 && s.category == head.category)
@@ -700,12 +738,26 @@ impl Model {
                     .collect();
                 named.sort_by(|x, y| y.1.abs().total_cmp(&x.1.abs()).then_with(|| x.0.cmp(y.0)));
                 let e: f64 = named.iter().map(|(_, w)| w).sum();
+                // The base's log-odds so far: the prior, rules, signals and
+                // this head's model signal.
+                let z = DEFAULT_PRIOR
+                    + out.iter().filter(|s| s.category == head.category).map(|s| s.weight).sum::<f64>()
+                    + (t + f + base);
+                let scaled = a.scale[i] * z;
+                // Where a rule or signal of this category fired, the forum's
+                // words, scale and baseline may raise the post but not lower
+                // it: only the weights the forum's decisions gave that very
+                // evidence may (the base's knowledge is not forgotten).
+                let raw_weight = forum + scaled + a.bias[i];
+                let weight = if raised[head.category.index()] { raw_weight.max(0.0) } else { raw_weight };
+                let kept = if weight > raw_weight { format!(" (kept at 0: evidence fired; {raw_weight:+.2})") } else { String::new() };
                 let listed: Vec<String> = named.iter().take(3).map(|(id, w)| format!("{id} {w:+.2}")).collect();
                 let detail = if listed.is_empty() { String::new() } else { format!(" ({})", listed.join(", ")) };
                 let labels = self.data.adaptation.as_ref().map_or(0, |d| d.labels);
                 let description = if a.adapted[i] {
                     format!(
-                        "Adapted to this forum ({labels} moderator labels): its n-grams {t:+.2}, evidence {e:+.2}{detail}, baseline {:+.2}",
+                        "Adapted to this forum ({labels} moderator labels): its n-grams {forum:+.2}, base ×{:.2} ({scaled:+.2}), baseline {:+.2}{kept}, evidence {e:+.2}{detail}",
+                        1.0 + a.scale[i],
                         a.bias[i]
                     )
                 } else {
@@ -718,7 +770,7 @@ impl Model {
                 Signal {
                     id: format!("adapted.{}", head.category.as_str()),
                     category: head.category,
-                    weight: t + e + a.bias[i],
+                    weight: weight + e,
                     description,
                     spans: Vec::new(),
                 }
