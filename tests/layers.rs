@@ -365,6 +365,7 @@ const CORE_LAYERS: &[&str] = &[
     "classifier",
     "engine",
     "redact",
+    "adapt",
     "train",
 ];
 const SERVICE_LAYERS: &[&str] = &[

@@ -71,6 +71,10 @@ pub struct Config {
     pub database: String,
     /// Largest request body in bytes (`MODERATION_BODY_LIMIT`).
     pub body_limit: usize,
+    /// A model file to score with instead of the shipped model, e.g. one
+    /// adapted to this forum by `moderation train --base`
+    /// (`MODERATION_MODEL`). Refused at start-up if it does not load.
+    pub model: Option<std::path::PathBuf>,
     /// Bearer token that may read `/metrics` (`MODERATION_METRICS_TOKEN`);
     /// without one, `/metrics` needs an admin API key.
     pub metrics_token: Option<String>,
@@ -102,6 +106,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             database: crate::store::DEFAULT_URL.into(),
             body_limit: 1 << 20,
+            model: None,
             metrics_token: None,
             rules_poll_ms: 2000,
             pg_pool: 8,
@@ -253,6 +258,9 @@ impl Config {
         }
         if let Some(v) = var("MODERATION_BODY_LIMIT") {
             self.body_limit = num("MODERATION_BODY_LIMIT", &v)?;
+        }
+        if let Some(v) = var("MODERATION_MODEL") {
+            self.model = Some(v.into()).filter(|p: &std::path::PathBuf| !p.as_os_str().is_empty());
         }
         if let Some(v) = var("MODERATION_METRICS_TOKEN") {
             self.metrics_token = Some(v).filter(|t| !t.is_empty());

@@ -235,7 +235,9 @@ fn serve(config: moderation_service::config::Config) -> anyhow::Result<ExitCode>
             logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init()
         }
     }
-    let engine = std::sync::Arc::new(LiveEngine::new(Some(std::sync::Arc::new(shipped_model()?)))?);
+    let model = cli::load_model(config.model.as_deref())?;
+    tracing::info!(model = model.version(), "model loaded");
+    let engine = std::sync::Arc::new(LiveEngine::new(Some(std::sync::Arc::new(model)))?);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let database = moderation_service::store::redact_url(&config.database);

@@ -406,6 +406,43 @@ fn train_with_a_base_adapts_the_model_to_a_forum_s_decisions() {
     assert!(v["versions"]["model"].as_str().unwrap().starts_with("forum-default-forum@"), "{v}");
     assert!(v["signals"].as_array().unwrap().iter().any(|s| s["id"] == "adapted.spam"), "{v}");
 
+    // `serve` scores with it when the configuration names it.
+    {
+        use std::io::{BufRead, BufReader};
+        let db = format!("sqlite://{}", dir.join("serve.db").display());
+        let serve = |model: &str| {
+            Command::new(env!("CARGO_BIN_EXE_moderation"))
+                .args(["serve", "--listen", "127.0.0.1:0", "--database", &db])
+                .env("MODERATION_MODEL", model)
+                .env("MODERATION_LOG_FORMAT", "json")
+                .env("RUST_LOG", "info")
+                .env_remove("MODERATION_CONFIG")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("the binary starts")
+        };
+        let mut child = serve(out.to_str().unwrap());
+        let mut logs = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        let loaded = loop {
+            line.clear();
+            assert!(logs.read_line(&mut line).unwrap() > 0, "serve exited before loading its model");
+            let v: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+            if v["fields"]["message"] == "model loaded" {
+                break v["fields"]["model"].as_str().unwrap().to_string();
+            }
+        };
+        assert!(loaded.starts_with("forum-default-forum@"), "{loaded}");
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let _ = child.wait();
+        let missing = dir.join("missing.model");
+        let failed = serve(missing.to_str().unwrap()).wait_with_output().unwrap();
+        assert_ne!(failed.status.code(), Some(0));
+        let err = String::from_utf8_lossy(&failed.stderr);
+        assert!(err.contains("cannot load model") && err.contains("missing.model"), "{err}");
+    }
+
     // Too few labels and bad lines are refused with the reason and the line.
     std::fs::write(&input, decisions(10)).unwrap();
     let (code, _, err) = moderation(&args, "");
