@@ -65,6 +65,9 @@ pub struct CurveArgs {
     /// L2 penalty of the adapted bias.
     #[arg(long)]
     pub l2_bias: Option<f64>,
+    /// L2 penalty of δ, the change of the base's scale.
+    #[arg(long)]
+    pub l2_scale: Option<f64>,
     /// Fewest approved posts to re-choose thresholds on.
     #[arg(long)]
     pub min_negatives: Option<usize>,
@@ -90,6 +93,7 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
     config.l2_evidence = args.l2_evidence.unwrap_or(config.l2_evidence);
     config.l2_bias = args.l2_bias.unwrap_or(config.l2_bias);
     config.min_negatives = args.min_negatives.unwrap_or(config.min_negatives);
+    config.l2_scale = args.l2_scale.unwrap_or(config.l2_scale);
     let loso = Loso::run(&corpus, &args.model, 0.05, 0.01)?;
 
     for path in [&args.out, &args.splits_out] {

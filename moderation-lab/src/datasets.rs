@@ -221,13 +221,9 @@ pub fn load_forum_posts(path: &Path) -> anyhow::Result<Vec<Labelled>> {
     let mut out = Vec::new();
     for path in files {
         let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        for (n, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let at = || format!("{}:{}", path.display(), n + 1);
-            let post = Post::from_json(line).with_context(at)?;
-            let v: serde_json::Value = serde_json::from_str(line).with_context(at)?;
+        for row in posts_in(&path, &text) {
+            let (at, post, v) = row?;
+            let at = || at.clone();
             let label = |name: &str| v["labels"][name].as_i64().map(|x| x == 1);
             let (Some(spam), Some(scam)) = (label("spam"), label("scam")) else {
                 bail!("{}: labels.spam and labels.scam are required", at());
@@ -248,8 +244,20 @@ pub fn load_forum_posts(path: &Path) -> anyhow::Result<Vec<Labelled>> {
     Ok(out)
 }
 
-/// The corpus README's split: ids whose SHA-256, read as a big-endian
-/// integer, is 0 mod 5 are test.
+/// The posts of a JSON-lines file, blank lines skipped: where each is
+/// (`file:line`), the post and the whole line as JSON (for its labels).
+fn posts_in<'a>(
+    path: &'a Path,
+    text: &'a str,
+) -> impl Iterator<Item = anyhow::Result<(String, Post, serde_json::Value)>> + 'a {
+    text.lines().enumerate().filter(|(_, line)| !line.trim().is_empty()).map(move |(n, line)| {
+        let at = format!("{}:{}", path.display(), n + 1);
+        let post = Post::from_json(line).with_context(|| at.clone())?;
+        let v: serde_json::Value = serde_json::from_str(line).with_context(|| at.clone())?;
+        Ok((at, post, v))
+    })
+}
+
 /// A forum's labelled posts for `moderation train --base`: JSON lines of a
 /// post with `labels` (`{"spam": 0|1, "scam": 0|1, …}`, e.g. the lines of
 /// `GET /v1/export`). A category a line does not mention is unknown for it;
@@ -262,13 +270,9 @@ pub fn load_decisions(path: &Path) -> anyhow::Result<Vec<moderation_core::Exampl
         anyhow::anyhow!("{}: not UTF-8 (invalid byte at offset {})", path.display(), e.utf8_error().valid_up_to())
     })?;
     let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let at = || format!("{}:{}", path.display(), n + 1);
-        let post = Post::from_json(line).with_context(at)?;
-        let v: serde_json::Value = serde_json::from_str(line).with_context(at)?;
+    for row in posts_in(path, &text) {
+        let (at, post, v) = row?;
+        let at = || at.clone();
         let label = |name: &str| -> anyhow::Result<Option<bool>> {
             match &v["labels"][name] {
                 serde_json::Value::Null => Ok(None),
@@ -296,6 +300,8 @@ pub fn load_decisions(path: &Path) -> anyhow::Result<Vec<moderation_core::Exampl
     Ok(out)
 }
 
+/// The corpus README's split: ids whose SHA-256, read as a big-endian
+/// integer, is 0 mod 5 are test.
 pub fn forum_side(id: &str) -> Side {
     let d = Sha256::digest(id.as_bytes());
     if d.iter().fold(0u32, |acc, &b| (acc * 256 + u32::from(b)) % 5) == 0 { Side::Test } else { Side::Train }

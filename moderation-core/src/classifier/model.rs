@@ -618,12 +618,33 @@ impl Model {
     /// as written in the post's normalized text, strongest first (allocates;
     /// called only to explain flagged posts).
     pub fn top_grams<'t>(&self, texts: &[&'t str], category: Category, count: usize) -> Vec<(&'t str, f32)> {
+        self.strongest(texts, category, count, &self.column_of, &self.weights)
+    }
+
+    /// Like [`Model::top_grams`], for the forum adaptation's n-grams.
+    fn top_adapted_grams<'t>(&self, texts: &[&'t str], category: Category, count: usize) -> Vec<(&'t str, f32)> {
+        match &self.adapted {
+            Some(a) => self.strongest(texts, category, count, &a.column_of, &a.weights),
+            None => Vec::new(),
+        }
+    }
+
+    /// The `count` n-grams of `texts` whose columns (`column_of`) weigh most
+    /// for `category` in `weights` (interleaved by head), positive only.
+    fn strongest<'t>(
+        &self,
+        texts: &[&'t str],
+        category: Category,
+        count: usize,
+        column_of: &[u16],
+        weights: &[f32],
+    ) -> Vec<(&'t str, f32)> {
         let Some(head) = self.data.heads.iter().position(|h| h.category == category) else { return Vec::new() };
         let h = self.data.heads.len();
         let mut found: Vec<(u16, &'t str)> = Vec::new();
         for text in texts {
             self.data.features.for_each(text, |bucket, gram| {
-                let col = self.column_of[bucket as usize];
+                let col = column_of[bucket as usize];
                 if col != NO_COLUMN {
                     found.push((col, gram));
                 }
@@ -633,31 +654,7 @@ impl Model {
         found.sort_by_key(|&(c, _)| c);
         found.dedup_by_key(|&mut (c, _)| c);
         let mut scored: Vec<(&'t str, f32)> =
-            found.into_iter().map(|(c, g)| (g, self.weights[c as usize * h + head])).filter(|s| s.1 > 0.0).collect();
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-        scored.truncate(count);
-        scored
-    }
-
-    /// Like [`Model::top_grams`], for the forum adaptation's n-grams.
-    fn top_adapted_grams<'t>(&self, texts: &[&'t str], category: Category, count: usize) -> Vec<(&'t str, f32)> {
-        let (Some(a), Some(head)) = (&self.adapted, self.data.heads.iter().position(|h| h.category == category)) else {
-            return Vec::new();
-        };
-        let h = self.data.heads.len();
-        let mut found: Vec<(u16, &'t str)> = Vec::new();
-        for text in texts {
-            self.data.features.for_each(text, |bucket, gram| {
-                let col = a.column_of[bucket as usize];
-                if col != NO_COLUMN {
-                    found.push((col, gram));
-                }
-            });
-        }
-        found.sort_by_key(|&(c, _)| c);
-        found.dedup_by_key(|&mut (c, _)| c);
-        let mut scored: Vec<(&'t str, f32)> =
-            found.into_iter().map(|(c, g)| (g, a.weights[c as usize * h + head])).filter(|s| s.1 > 0.0).collect();
+            found.into_iter().map(|(c, g)| (g, weights[c as usize * h + head])).filter(|s| s.1 > 0.0).collect();
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         scored.truncate(count);
         scored
