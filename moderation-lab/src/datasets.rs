@@ -258,13 +258,27 @@ fn posts_in<'a>(
     })
 }
 
+/// One moderator decision as a labelled post.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    /// The post and its spam / scam labels.
+    pub example: moderation_core::Example,
+    /// Who decided (`source.decided_by` of an export line, or
+    /// `decided_by`), when the line says.
+    pub moderator: Option<String>,
+}
+
 /// A forum's labelled posts for `moderation train --base`: JSON lines of a
 /// post with `labels` (`{"spam": 0|1, "scam": 0|1, …}`, e.g. the lines of
-/// `GET /v1/export`). A category a line does not mention is unknown for it;
-/// `spam` means unwanted but not a scam when both are given. Lines without
-/// any spam or scam label are skipped; a line that is not a post is an
-/// error naming the file and line.
-pub fn load_decisions(path: &Path) -> anyhow::Result<Vec<moderation_core::Example>> {
+/// `GET /v1/export`), or with the final `action` of a forum's past
+/// moderation (`"approve"`, or `"remove"` with a `reason`: `spam`, `scam`,
+/// `misinformation`, `exposure`), as the export would have labelled it. A
+/// category a line does not mention is unknown for it; `spam` means
+/// unwanted but not a scam when both are given. Lines that say nothing
+/// about spam or scam (a removal for another reason, an escalation) are
+/// skipped; a line that is not a post, or a label or action this does not
+/// know, is an error naming the file and line.
+pub fn load_decisions(path: &Path) -> anyhow::Result<Vec<Decision>> {
     let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let text = String::from_utf8(text).map_err(|e| {
         anyhow::anyhow!("{}: not UTF-8 (invalid byte at offset {})", path.display(), e.utf8_error().valid_up_to())
@@ -274,6 +288,19 @@ pub fn load_decisions(path: &Path) -> anyhow::Result<Vec<moderation_core::Exampl
         let (at, post, v) = row?;
         let at = || at.clone();
         let label = |name: &str| -> anyhow::Result<Option<bool>> {
+            if v.get("labels").is_none()
+                && let Some(action) = v.get("action")
+            {
+                let reason = v["reason"].as_str().unwrap_or("");
+                return match action.as_str() {
+                    Some("approve" | "approved" | "restore" | "restored") => Ok(Some(false)),
+                    Some("remove" | "removed") if ["spam", "scam", "misinformation", "exposure"].contains(&reason) => {
+                        Ok(Some(reason == name))
+                    }
+                    Some("remove" | "removed" | "escalate" | "escalated") => Ok(None),
+                    _ => bail!("{}: action must be approve, remove or escalate, not {action}", at()),
+                };
+            }
             match &v["labels"][name] {
                 serde_json::Value::Null => Ok(None),
                 x => match x.as_i64().or_else(|| x.as_bool().map(i64::from)) {
@@ -294,10 +321,61 @@ pub fn load_decisions(path: &Path) -> anyhow::Result<Vec<moderation_core::Exampl
             _ => {}
         }
         if !labels.is_empty() {
-            out.push(moderation_core::Example::new(post, labels));
+            let moderator = v["source"]["decided_by"].as_str().or_else(|| v["decided_by"].as_str()).map(String::from);
+            out.push(Decision { example: moderation_core::Example::new(post, labels), moderator });
         }
     }
     Ok(out)
+}
+
+/// Keeps any one moderator's decisions to at most `share` of the labels
+/// (when at least two moderators are named), dropping the earliest of the
+/// moderator's decisions first: one account, compromised or mistaken,
+/// cannot teach the forum's model alone. Returns each moderator's share
+/// before and after, largest first, for the report.
+pub fn cap_moderator_share(decisions: &mut Vec<Decision>, share: f64) -> Vec<(String, f64, f64)> {
+    let count = |d: &[Decision]| {
+        let mut by: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+        for x in d {
+            if let Some(m) = &x.moderator {
+                *by.entry(m.clone()).or_default() += 1;
+            }
+        }
+        by
+    };
+    let before = count(decisions);
+    let total_before = decisions.len().max(1) as f64;
+    if before.len() >= 2 && share < 1.0 {
+        loop {
+            let by = count(decisions);
+            let total = decisions.len() as f64;
+            let Some((top, &n)) = by.iter().max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0))) else { break };
+            if (n as f64) <= share * total + 1e-9 {
+                break;
+            }
+            // n' ≤ share × (others + n')  ⇔  n' ≤ share × others / (1 − share).
+            let others = total - n as f64;
+            let keep = ((share * others) / (1.0 - share)).floor() as usize;
+            let mut drop = n - keep.min(n);
+            let top = top.clone();
+            decisions.retain(|d| {
+                if drop > 0 && d.moderator.as_deref() == Some(top.as_str()) {
+                    drop -= 1;
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+    }
+    let after = count(decisions);
+    let total_after = decisions.len().max(1) as f64;
+    let mut out: Vec<(String, f64, f64)> = before
+        .iter()
+        .map(|(m, &n)| (m.clone(), n as f64 / total_before, after.get(m).copied().unwrap_or(0) as f64 / total_after))
+        .collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    out
 }
 
 /// The corpus README's split: ids whose SHA-256, read as a big-endian
@@ -305,4 +383,75 @@ pub fn load_decisions(path: &Path) -> anyhow::Result<Vec<moderation_core::Exampl
 pub fn forum_side(id: &str) -> Side {
     let d = Sha256::digest(id.as_bytes());
     if d.iter().fold(0u32, |acc, &b| (acc * 256 + u32::from(b)) % 5) == 0 { Side::Test } else { Side::Train }
+}
+
+#[cfg(test)]
+mod decision_tests {
+    use super::*;
+
+    fn write(name: &str, lines: &[String]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("moderation-decisions-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("d.jsonl");
+        std::fs::write(&p, lines.join("\n")).unwrap();
+        p
+    }
+
+    #[test]
+    fn past_actions_become_the_labels_the_export_would_give() {
+        let lines: Vec<String> = [
+            r#"{"id":"a","body":"x","action":"approve"}"#,
+            r#"{"id":"b","body":"x","action":"remove","reason":"scam"}"#,
+            r#"{"id":"c","body":"x","action":"remove","reason":"spam"}"#,
+            r#"{"id":"d","body":"x","action":"remove","reason":"off-topic"}"#,
+            r#"{"id":"e","body":"x","action":"escalate"}"#,
+            r#"{"id":"f","body":"x","action":"remove","reason":"misinformation"}"#,
+        ]
+        .map(String::from)
+        .to_vec();
+        let d = load_decisions(&write("actions", &lines)).unwrap();
+        let got: Vec<(&str, Option<bool>, Option<bool>)> = d
+            .iter()
+            .map(|d| (d.example.post.id.as_str(), d.example.label(Category::Spam), d.example.label(Category::Scam)))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("a", Some(false), Some(false)),
+                ("b", Some(false), Some(true)),
+                ("c", Some(true), Some(false)),
+                ("f", Some(false), Some(false)),
+            ]
+        );
+        let bad =
+            load_decisions(&write("badaction", &[r#"{"id":"a","body":"x","action":"nuke"}"#.into()])).unwrap_err();
+        assert!(format!("{bad:#}").contains("d.jsonl:1") && format!("{bad:#}").contains("action must be"), "{bad:#}");
+    }
+
+    #[test]
+    fn one_moderator_cannot_be_more_than_the_share() {
+        let line = |i: usize, who: &str| {
+            format!(
+                r#"{{"id":"{i}","body":"post {i}","labels":{{"spam":{},"scam":0}},"source":{{"decided_by":"{who}"}}}}"#,
+                i % 2
+            )
+        };
+        let mut lines: Vec<String> = (0..80).map(|i| line(i, "mallory")).collect();
+        lines.extend((80..100).map(|i| line(i, "alice")));
+        let mut d = load_decisions(&write("share", &lines)).unwrap();
+        let shares = cap_moderator_share(&mut d, 0.5);
+        // 20 of alice's: mallory keeps 20, her latest.
+        assert_eq!(d.len(), 40);
+        assert_eq!(d.iter().filter(|x| x.moderator.as_deref() == Some("mallory")).count(), 20);
+        assert_eq!(d[0].example.post.id, "60");
+        assert_eq!(shares[0].0, "mallory");
+        assert!((shares[0].1 - 0.8).abs() < 1e-9 && (shares[0].2 - 0.5).abs() < 1e-9, "{shares:?}");
+        // One moderator alone, or a share of 1: nothing is left out.
+        let mut solo = load_decisions(&write("solo", &lines[..80])).unwrap();
+        cap_moderator_share(&mut solo, 0.5);
+        assert_eq!(solo.len(), 80);
+        let mut all = load_decisions(&write("all", &lines)).unwrap();
+        cap_moderator_share(&mut all, 1.0);
+        assert_eq!(all.len(), 100);
+    }
 }

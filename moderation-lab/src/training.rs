@@ -36,6 +36,11 @@ pub struct TrainArgs {
     /// keeps the base's weights. The output loads like any model.
     #[arg(long, value_name = "MODEL", requires = "input")]
     pub base: Option<PathBuf>,
+    /// With `--base`: the largest share of the labels one moderator's
+    /// decisions may be (when the lines name at least two moderators); the
+    /// earliest of a larger share are left out.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.5, value_parser = share)]
+    pub max_moderator_share: f64,
     /// Train on the team corpus only (no public sets).
     #[arg(long)]
     pub corpus_only: bool,
@@ -95,7 +100,8 @@ pub fn training_data(args: &TrainArgs) -> anyhow::Result<(Vec<Example>, Vec<(Str
 pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     if let Some(base) = &args.base {
         let input = args.input.as_ref().context("--base needs --input")?;
-        return adapt(base, input, &args.out, (args.name != "forum-default").then(|| args.name.clone()));
+        let name = (args.name != "forum-default").then(|| args.name.clone());
+        return adapt(base, input, &args.out, name, args.max_moderator_share);
     }
     // The shipped model: every trainable source, its thresholds chosen by
     // leave-one-source-out (the protocol runs first).
@@ -156,9 +162,23 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
 }
 
 /// `moderation train --base MODEL --input FILE`: adapts `base` to a forum.
-fn adapt(base: &Path, input: &Path, out: &Path, name: Option<String>) -> anyhow::Result<()> {
+fn adapt(base: &Path, input: &Path, out: &Path, name: Option<String>, share: f64) -> anyhow::Result<()> {
     let model = Model::load(base).with_context(|| format!("cannot load the base model {}", base.display()))?;
-    let examples = datasets::load_decisions(input)?;
+    let mut decisions = datasets::load_decisions(input)?;
+    let read = decisions.len();
+    let shares = datasets::cap_moderator_share(&mut decisions, share);
+    for &(ref moderator, before, after) in &shares {
+        let trimmed = if after < before - 1e-9 {
+            format!(" → {:.0}% (capped at {:.0}%)", after * 100.0, share * 100.0)
+        } else {
+            String::new()
+        };
+        eprintln!("  moderator {moderator}: {:.0}% of the labels{trimmed}", before * 100.0);
+    }
+    if decisions.len() < read {
+        eprintln!("  {} of {read} labels left out by the moderator share cap", read - decisions.len());
+    }
+    let examples: Vec<Example> = decisions.into_iter().map(|d| d.example).collect();
     let engine = Engine::builder().model(Arc::new(model)).build()?;
     let start = ProcessTime::now();
     let config = AdaptConfig { name, ..AdaptConfig::default() };
@@ -204,6 +224,13 @@ fn adapt(base: &Path, input: &Path, out: &Path, name: Option<String>) -> anyhow:
     }
     eprintln!("  thresholds: {} (log-odds shift {:+.3})", a.thresholds, a.offset);
     Ok(())
+}
+
+fn share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a share in (0, 1]")),
+    }
 }
 
 /// `moderation eval` options.
