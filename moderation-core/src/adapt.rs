@@ -52,7 +52,7 @@
 //! # Ok::<(), moderation_core::Error>(())
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
@@ -165,7 +165,7 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
     let h = categories.len();
 
     // The base's view of every labelled post; duplicates count once.
-    let mut seen: HashMap<String, ()> = HashMap::new();
+    let mut seen: HashSet<String> = HashSet::new();
     let mut rows: Vec<Row> = Vec::new();
     let mut digest = Sha256::new();
     let mut grams: HashMap<u32, String> = HashMap::new();
@@ -176,7 +176,7 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
         }
         let texts = scorer.model_texts(&ex.post);
         let key = texts.join("\n");
-        if seen.insert(key.clone(), ()).is_some() {
+        if !seen.insert(key.clone()) {
             continue;
         }
         digest.update(key.as_bytes());

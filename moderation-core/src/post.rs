@@ -220,6 +220,34 @@ fn memchr_backslash(hay: &[u8]) -> Option<usize> {
     hay.iter().position(|&b| b == b'\\')
 }
 
+/// One labelled post.
+#[derive(Debug, Clone)]
+pub struct Example {
+    /// The post.
+    pub post: Post,
+    /// Known labels; a category not listed is unknown for this post (the
+    /// SMS sets say spam or not, but not whether it is a scam).
+    pub labels: Vec<(Category, bool)>,
+    /// How much the post counts in training (1 for every post unless the
+    /// caller balances sources: see `moderation transfer`). Finite, > 0.
+    pub weight: f64,
+    /// The source the post comes from (0 unless the caller says):
+    /// with `TrainConfig::folds_by_source` (training) each source is one fold.
+    pub group: u32,
+}
+
+impl Example {
+    /// A post with its known labels, weight 1.
+    pub fn new(post: Post, labels: Vec<(Category, bool)>) -> Example {
+        Example { post, labels, weight: 1.0, group: 0 }
+    }
+
+    /// The label for a category, if known.
+    pub fn label(&self, category: Category) -> Option<bool> {
+        self.labels.iter().find(|(c, _)| *c == category).map(|(_, y)| *y)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,33 +287,5 @@ mod tests {
     fn unknown_fields_are_ignored() {
         let post = Post::from_json(r#"{"id":"1","body":"x","raw":"y","author":{"id":"u","avatar":"z"}}"#).unwrap();
         assert_eq!(post.author.unwrap().id, "u");
-    }
-}
-
-/// One labelled post.
-#[derive(Debug, Clone)]
-pub struct Example {
-    /// The post.
-    pub post: Post,
-    /// Known labels; a category not listed is unknown for this post (the
-    /// SMS sets say spam or not, but not whether it is a scam).
-    pub labels: Vec<(Category, bool)>,
-    /// How much the post counts in training (1 for every post unless the
-    /// caller balances sources: see `moderation transfer`). Finite, > 0.
-    pub weight: f64,
-    /// The source the post comes from (0 unless the caller says):
-    /// with `TrainConfig::folds_by_source` (training) each source is one fold.
-    pub group: u32,
-}
-
-impl Example {
-    /// A post with its known labels, weight 1.
-    pub fn new(post: Post, labels: Vec<(Category, bool)>) -> Example {
-        Example { post, labels, weight: 1.0, group: 0 }
-    }
-
-    /// The label for a category, if known.
-    pub fn label(&self, category: Category) -> Option<bool> {
-        self.labels.iter().find(|(c, _)| *c == category).map(|(_, y)| *y)
     }
 }
