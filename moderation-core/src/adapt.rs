@@ -26,11 +26,13 @@
 //! enough approved posts, one log-odds offset moves the default review and
 //! hold thresholds to where the forum's approved posts (scored out of fold)
 //! keep within the review and hold budgets. Heads without both classes among
-//! the labels keep the base's weights; without enough approved posts to
-//! check the review rate against, a head's bias may lower its log-odds but
+//! the labels keep the base's weights. Without 20 approved posts to check
+//! the review rate against, the adaptation may lower a post's log-odds but
 //! not raise them (moderators mostly decide reported posts, so the labels'
-//! class balance is not the forum's). Duplicate posts (the same normalized
-//! text) count once, their first label kept.
+//! class balance and vocabulary are not the forum's); without 100, the
+//! re-chosen thresholds may be stricter than the base's, not more lenient.
+//! Duplicate posts (the same normalized text) count once, their first
+//! label kept.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -83,8 +85,12 @@ pub struct AdaptConfig {
     pub iterations: u32,
     /// Fewest labelled posts to adapt at all.
     pub min_labels: usize,
-    /// Fewest approved (all-negative) posts to re-choose thresholds.
+    /// Fewest approved (all-negative) posts to re-choose thresholds; with
+    /// fewer, the adaptation may only lower a post's log-odds.
     pub min_negatives: usize,
+    /// Fewest approved posts for re-chosen thresholds to flag more posts
+    /// than the base's (a positive shift); with fewer, only stricter.
+    pub min_negatives_to_raise: usize,
     /// Share of approved posts that may reach review.
     pub review_fpr: f64,
     /// Share of approved posts that may reach hold.
@@ -106,6 +112,7 @@ impl Default for AdaptConfig {
             iterations: 200,
             min_labels: 20,
             min_negatives: 20,
+            min_negatives_to_raise: 100,
             review_fpr: 0.05,
             hold_fpr: 0.01,
             folds: 5,
@@ -313,25 +320,28 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
         let hold = budget(&approved, config.hold_fpr);
         let offset = (logit(REVIEW) - review).min(logit(HOLD) - hold);
         let offset = if offset.is_finite() { round6(offset) } else { 0.0 };
+        // Twenty approved posts can say the thresholds are too lenient, not
+        // that they may be lowered: the 5% cut of so few is noise.
+        let (offset, only_stricter) = if approved.len() < config.min_negatives_to_raise && offset > 0.0 {
+            (0.0, format!(", not lowered: fewer than {} approved posts", config.min_negatives_to_raise))
+        } else {
+            (offset, String::new())
+        };
         (
             offset,
             format!(
-                "re-chosen on {} approved posts (out of fold): at most {:.0}% reach review and {:.0}% hold",
+                "re-chosen on {} approved posts (out of fold): at most {:.0}% reach review and {:.0}% hold{only_stricter}",
                 approved.len(),
                 config.review_fpr * 100.0,
                 config.hold_fpr * 100.0
             ),
         )
     };
-
-    if offset == 0.0 && !thresholds.starts_with("re-chosen") {
-        // Without enough approved posts to check the review rate against,
-        // the labels' class balance (moderators decide mostly reported
-        // posts) must not raise every post: a bias may only lower.
-        for head in &mut adapted_heads {
-            head.bias = head.bias.min(0.0);
-        }
-    }
+    // Without enough approved posts to check the review rate against, the
+    // labels (moderators decide mostly reported posts, and a few dozen
+    // of them share their vocabulary) must not raise posts: the
+    // adaptation may then only lower them.
+    let lower_only = !thresholds.starts_with("re-chosen");
     let mut data: ModelData = base_data;
     data.name = config.name.clone().unwrap_or_else(|| format!("{}-forum", data.name));
     data.adaptation = Some(Adaptation {
@@ -342,6 +352,7 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
         columns,
         offset,
         thresholds,
+        lower_only,
         heads: adapted_heads,
     });
     Model::from_data(data)

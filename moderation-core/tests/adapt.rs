@@ -213,3 +213,24 @@ fn a_fired_scam_rule_is_not_cancelled_by_the_forum_s_benign_words() {
     let v = after.score(&scam);
     assert!(v.decision >= Decision::Review, "{v:#?}");
 }
+
+#[test]
+fn without_twenty_approved_posts_the_adaptation_only_lowers() {
+    // Mostly removals, as when moderators decide reported posts: too few
+    // approved posts to check a review rate against.
+    let engine = Engine::builder().model(base()).build().unwrap();
+    let adapted = adapt(&engine, &labelled(30, 10, 21), &AdaptConfig::default()).unwrap();
+    let a = adapted.data().adaptation.as_ref().unwrap();
+    assert!(a.lower_only && a.offset == 0.0, "{}", a.thresholds);
+    let after = engine.with_model(Some(Arc::new(adapted)));
+    for post in forum(30, true, 31).iter().chain(&forum(30, false, 32)) {
+        let v = after.score(post);
+        let s = v.signals.iter().find(|s| s.id == "adapted.spam").expect("adapted.spam");
+        assert!(s.weight <= 0.0, "{s:?}");
+    }
+    // With enough approved posts it may raise, and thresholds re-chosen on
+    // fewer than 100 of them are never more lenient than the base's.
+    let adapted = adapt(&engine, &labelled(30, 60, 21), &AdaptConfig::default()).unwrap();
+    let a = adapted.data().adaptation.as_ref().unwrap();
+    assert!(!a.lower_only && a.offset <= 0.0, "{} {}", a.thresholds, a.offset);
+}

@@ -207,6 +207,9 @@ pub struct Adaptation {
     pub offset: f64,
     /// How the offset was chosen, for people.
     pub thresholds: String,
+    /// The adaptation may only lower log-odds, never raise them: the labels
+    /// held too few approved posts to check a review rate against.
+    pub lower_only: bool,
     /// One per head that had both classes among the labels; the other
     /// heads keep the base's.
     pub heads: Vec<AdaptedHead>,
@@ -273,6 +276,8 @@ struct Adapted {
     evidence: Vec<HashMap<String, f64>>,
     /// Per base head: adapted at all.
     adapted: [bool; 4],
+    /// See [`Adaptation::lower_only`].
+    lower_only: bool,
 }
 
 impl Adapted {
@@ -303,6 +308,7 @@ impl Adapted {
             scale: [0.0; 4],
             evidence: vec![HashMap::new(); h],
             adapted: [false; 4],
+            lower_only: a.lower_only,
         };
         for (i, &b) in a.columns.iter().enumerate() {
             out.column_of[b as usize] = i as u16;
@@ -748,12 +754,17 @@ impl Model {
                 let raw_weight = forum + scaled + a.bias[i];
                 let weight = if raised[head.category.index()] { raw_weight.max(0.0) } else { raw_weight };
                 let kept = if weight > raw_weight { format!(" (kept at 0: evidence fired; {raw_weight:+.2})") } else { String::new() };
+                let (weight, lower_only) = if a.lower_only && weight + e > 0.0 {
+                    (-e, " (may only lower: too few approved posts among the labels)")
+                } else {
+                    (weight, "")
+                };
                 let listed: Vec<String> = named.iter().take(3).map(|(id, w)| format!("{id} {w:+.2}")).collect();
                 let detail = if listed.is_empty() { String::new() } else { format!(" ({})", listed.join(", ")) };
                 let labels = self.data.adaptation.as_ref().map_or(0, |d| d.labels);
                 let description = if a.adapted[i] {
                     format!(
-                        "Adapted to this forum ({labels} moderator labels): its n-grams {forum:+.2}, base ×{:.2} ({scaled:+.2}), baseline {:+.2}{kept}, evidence {e:+.2}{detail}",
+                        "Adapted to this forum ({labels} moderator labels): its n-grams {forum:+.2}, base ×{:.2} ({scaled:+.2}), baseline {:+.2}{kept}, evidence {e:+.2}{detail}{lower_only}",
                         1.0 + a.scale[i],
                         a.bias[i]
                     )
