@@ -234,3 +234,20 @@ fn without_twenty_approved_posts_the_adaptation_only_lowers() {
     let a = adapted.data().adaptation.as_ref().unwrap();
     assert!(!a.lower_only && a.offset <= 0.0, "{} {}", a.thresholds, a.offset);
 }
+
+#[test]
+fn the_adaptation_alone_holds_at_most_never_rejects() {
+    let engine = Engine::builder().model(base()).build().unwrap();
+    let adapted = adapt(&engine, &labelled(20, 40, 41), &AdaptConfig::default()).unwrap();
+    let after = engine.with_model(Some(Arc::new(adapted)));
+    let mut held = 0;
+    for post in forum(40, true, 42) {
+        let v = after.score(&post);
+        let raised = v.signals.iter().any(|s| s.id == "adapted.spam" && s.weight > 0.0);
+        // Nothing but the forum's n-grams speaks for this spam: the base
+        // and the pack do not know the shop.
+        assert!(v.decision <= Decision::Hold, "{v:#?}");
+        held += usize::from(raised && v.decision == Decision::Hold);
+    }
+    assert!(held > 0, "the adapted spam reaches hold");
+}

@@ -232,7 +232,14 @@ impl Engine {
         signals.extend(ctx.signals.iter().cloned());
 
         if let Some(model) = &self.model {
+            let before = signals.len();
             model.signals(&analysis, &mut signals);
+            // A forum's adaptation raises a post at most to hold: learned
+            // from a few hundred decisions, it never rejects on its own.
+            for s in signals[before..].iter().filter(|s| s.weight > 0.0 && s.id.starts_with("adapted.")) {
+                let c = &mut capped[s.category.index()];
+                *c = (c.0 + s.weight, c.1.max(Decision::Hold));
+            }
         }
 
         let settings = &compiled.settings;
