@@ -87,30 +87,36 @@ def log(msg):
     print(f"[curve] {msg}", file=sys.stderr, flush=True)
 
 
+def json_lines(path):
+    """-> ("file:line", object) for every non-blank line; malformed JSON stops with its place."""
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{n}"
+            try:
+                yield where, json.loads(line)
+            except json.JSONDecodeError as e:
+                raise SystemExit(f"{where}: malformed JSON ({e})")
+
+
 class Corpus:
     """id -> (source, text, unwanted) of the pooled corpus."""
 
     def __init__(self, path):
         self.source, self.text, self.unwanted = {}, {}, {}
-        with open(path, encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{n}"
-                try:
-                    r = json.loads(line)
-                    id_, text = r["id"], r["text"]
-                    if not isinstance(id_, str) or not isinstance(text, str):
-                        raise SystemExit(f"{where}: id and text must be strings")
-                    if id_ in self.text:
-                        raise SystemExit(f"{where}: duplicate id {id_!r}")
-                    self.source[id_] = str(r["source"])
-                    self.text[id_] = text
-                    self.unwanted[id_] = _label(r["unwanted"], where, False)
-                except json.JSONDecodeError as e:
-                    raise SystemExit(f"{where}: malformed JSON ({e})")
-                except KeyError as e:
-                    raise SystemExit(f"{where}: missing key {e}")
+        for where, r in json_lines(path):
+            try:
+                id_, text = r["id"], r["text"]
+                if not isinstance(id_, str) or not isinstance(text, str):
+                    raise SystemExit(f"{where}: id and text must be strings")
+                if id_ in self.text:
+                    raise SystemExit(f"{where}: duplicate id {id_!r}")
+                self.source[id_] = str(r["source"])
+                self.text[id_] = text
+                self.unwanted[id_] = _label(r["unwanted"], where, False)
+            except KeyError as e:
+                raise SystemExit(f"{where}: missing key {e}")
         if not self.text:
             raise SystemExit(f"{path}: no texts")
 
@@ -118,43 +124,36 @@ class Corpus:
 def load_splits(path, corpus):
     """-> split rows (dicts with source, k, train, test), checked against the corpus."""
     rows, tests = [], {}
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{n}"
-            try:
-                r = json.loads(line)
-                source, k, train, test = r["source"], r["k"], r["train"], r["test"]
-            except json.JSONDecodeError as e:
-                raise SystemExit(f"{where}: malformed JSON ({e})")
-            except KeyError as e:
-                raise SystemExit(f"{where}: missing key {e}")
-            if not isinstance(source, str) or isinstance(k, bool) or not isinstance(k, int) or k < 0:
-                raise SystemExit(f"{where}: source must be a string and k an integer >= 0")
-            if not isinstance(train, list) or not isinstance(test, list):
-                raise SystemExit(f"{where}: train and test must be lists of ids")
-            for side, ids in (("train", train), ("test", test)):
-                if len(set(ids)) != len(ids):
-                    raise SystemExit(f"{where}: {side} lists an id more than once")
-                for id_ in ids:
-                    if id_ not in corpus.source:
-                        raise SystemExit(f"{where}: {side} id {id_!r} is not in the corpus (another corpus file?)")
-                    if corpus.source[id_] != source:
-                        raise SystemExit(
-                            f"{where}: {side} id {id_!r} belongs to source {corpus.source[id_]!r}, not {source!r}"
-                        )
-            overlap = set(train) & set(test)
-            if overlap:
-                raise SystemExit(f"{where}: {len(overlap)} id(s) in both train and test, e.g. {sorted(overlap)[0]!r}")
-            if not test:
-                raise SystemExit(f"{where}: empty test set")
-            if len(train) != k:
-                log(f"warning: {where}: k = {k} but {len(train)} training ids; reporting k = {k}")
-            if source in tests and tests[source] != set(test):
-                log(f"warning: {where}: the test set of {source} differs from its first row's")
-            tests.setdefault(source, set(test))
-            rows.append(r)
+    for where, r in json_lines(path):
+        try:
+            source, k, train, test = r["source"], r["k"], r["train"], r["test"]
+        except KeyError as e:
+            raise SystemExit(f"{where}: missing key {e}")
+        if not isinstance(source, str) or isinstance(k, bool) or not isinstance(k, int) or k < 0:
+            raise SystemExit(f"{where}: source must be a string and k an integer >= 0")
+        if not isinstance(train, list) or not isinstance(test, list):
+            raise SystemExit(f"{where}: train and test must be lists of ids")
+        for side, ids in (("train", train), ("test", test)):
+            if len(set(ids)) != len(ids):
+                raise SystemExit(f"{where}: {side} lists an id more than once")
+            for id_ in ids:
+                if id_ not in corpus.source:
+                    raise SystemExit(f"{where}: {side} id {id_!r} is not in the corpus (another corpus file?)")
+                if corpus.source[id_] != source:
+                    raise SystemExit(
+                        f"{where}: {side} id {id_!r} belongs to source {corpus.source[id_]!r}, not {source!r}"
+                    )
+        overlap = set(train) & set(test)
+        if overlap:
+            raise SystemExit(f"{where}: {len(overlap)} id(s) in both train and test, e.g. {sorted(overlap)[0]!r}")
+        if not test:
+            raise SystemExit(f"{where}: empty test set")
+        if len(train) != k:
+            log(f"warning: {where}: k = {k} but {len(train)} training ids; reporting k = {k}")
+        if source in tests and tests[source] != set(test):
+            log(f"warning: {where}: the test set of {source} differs from its first row's")
+        tests.setdefault(source, set(test))
+        rows.append(r)
     if not rows:
         raise SystemExit(f"{path}: no split rows")
     return rows
