@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from curve import ALL_MODELS  # noqa: E402  (the baselines' column order; one definition)
-from table import emit, load_jsonl  # noqa: E402
+from table import emit, fmt, load_jsonl, md_table  # noqa: E402
 
 METRICS = [("f1", "F1"), ("pr_auc", "PR-AUC")]
 EPS = 1e-9  # float slack of the tolerance comparisons
@@ -39,16 +39,6 @@ EPS = 1e-9  # float slack of the tolerance comparisons
 
 def num(v):
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
-
-
-def fmt(x):
-    return "—" if x is None else f"{x:.3f}"
-
-
-def md_table(header, rows):
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(out)
 
 
 def span(values):

@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loso import ALL_MODELS  # noqa: E402  (the baselines' column order; one definition)
-from table import emit, load_jsonl  # noqa: E402
+from table import emit, load_jsonl, md_table  # noqa: E402
 
 METRICS = [("f1", "F1"), ("pr_auc", "PR-AUC"), ("recall_at_1pct_fpr", "R@1%FPR")]
 
@@ -59,12 +59,6 @@ def fmt_pct(x):
 
 def fmt_rate(x):
     return "—" if x is None else f"{x:,.0f}"
-
-
-def md_table(header, rows):
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(out)
 
 
 def load_scores(path):

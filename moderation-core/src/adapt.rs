@@ -541,10 +541,18 @@ fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
 }
 
 fn fold_of(seed: u64, i: u64, folds: u32) -> u32 {
-    let mut z = seed.wrapping_add(i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    (splitmix(seed.wrapping_add(i.wrapping_mul(GOLDEN))) % u64::from(folds)) as u32
+}
+
+/// SplitMix64's increment.
+pub(crate) const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// SplitMix64's output function: a well-mixed 64-bit value from a
+/// counter, for seeded, platform-independent fold and sample draws.
+pub(crate) fn splitmix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    ((z ^ (z >> 31)) % u64::from(folds)) as u32
+    z ^ (z >> 31)
 }
 
 fn sigmoid(z: f64) -> f64 {

@@ -37,6 +37,7 @@ use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2};
 use sha2::{Digest, Sha256};
 
+use crate::adapt::{GOLDEN, splitmix};
 use crate::classifier::evaluation;
 use crate::classifier::features::FeatureConfig;
 use crate::classifier::model::{
@@ -533,17 +534,6 @@ fn validate(examples: &[Example], config: &TrainConfig) -> Result<(), Error> {
 fn fold_of(seed: u64, i: u64, folds: u32) -> u32 {
     let z = seed.wrapping_add(i.wrapping_mul(GOLDEN)).wrapping_add(GOLDEN);
     (splitmix(z) % u64::from(folds)) as u32
-}
-
-/// SplitMix64's increment.
-const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
-
-/// SplitMix64's output function: the one mixer behind every seeded choice
-/// in training (folds, SGD order, the stacker's weighted draw).
-fn splitmix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 /// The `config.columns` buckets with the highest chi² for any head.

@@ -28,7 +28,7 @@ use moderation_core::evaluation::{self, Confusion};
 use moderation_core::{Category, Decision, Engine, Example, Post, RuleSet};
 
 use crate::options::{DataArgs, ModelArgs};
-use crate::sources::{self, Corpus};
+use crate::sources::Corpus;
 use crate::transfer::Loso;
 
 /// `moderation curve` options.
@@ -77,14 +77,7 @@ pub struct CurveArgs {
 const POOL: usize = 1000;
 
 pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
-    let root = crate::datasets::root(args.data.datasets.as_deref())?;
-    let corpus = sources::load(root.as_deref(), &args.data.corpus)?;
-    if corpus.sources.iter().filter(|s| s.trainable()).count() < 2 {
-        println!(
-            "skipped: the learning curve needs the shared datasets (pass --datasets DIR or set MODERATION_DATASETS)"
-        );
-        return Ok(());
-    }
+    let Some(corpus) = crate::transfer::loso_corpus(&args.data, "the learning curve")? else { return Ok(()) };
     if let Some(path) = &args.corpus_out {
         crate::transfer::write_corpus(&corpus, path)?;
     }

@@ -82,15 +82,21 @@ impl Scored {
     }
 }
 
-pub fn transfer(args: &TransferArgs) -> anyhow::Result<()> {
-    let root = crate::datasets::root(args.data.datasets.as_deref())?;
-    let corpus = sources::load(root.as_deref(), &args.data.corpus)?;
+/// Every source for leave-one-source-out, or `None` (having printed
+/// "skipped: `what` needs the shared datasets …") without at least two
+/// trainable ones: a checkout without `../shared` is not an error.
+pub fn loso_corpus(data: &DataArgs, what: &str) -> anyhow::Result<Option<Corpus>> {
+    let root = crate::datasets::root(data.datasets.as_deref())?;
+    let corpus = sources::load(root.as_deref(), &data.corpus)?;
     if corpus.sources.iter().filter(|s| s.trainable()).count() < 2 {
-        println!(
-            "skipped: leave-one-source-out needs the shared datasets (pass --datasets DIR or set MODERATION_DATASETS)"
-        );
-        return Ok(());
+        println!("skipped: {what} needs the shared datasets (pass --datasets DIR or set MODERATION_DATASETS)");
+        return Ok(None);
     }
+    Ok(Some(corpus))
+}
+
+pub fn transfer(args: &TransferArgs) -> anyhow::Result<()> {
+    let Some(corpus) = loso_corpus(&args.data, "leave-one-source-out")? else { return Ok(()) };
     eprintln!(
         "{} texts from {} sources ({} duplicates dropped)",
         corpus.texts.len(),

@@ -32,6 +32,35 @@ fn scratch_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
+/// `moderation serve` on a free loopback port with `database`, JSON logs
+/// on a pipe and the extra environment `env`.
+fn serve(database: &str, env: &[(&str, &str)]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_moderation"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+        .envs(env.iter().copied())
+        .env("MODERATION_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .env_remove("MODERATION_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts")
+}
+
+/// Reads JSON log lines until the one whose message is `message`; every
+/// line must be JSON, and the process must not exit first.
+fn log_line(logs: &mut impl std::io::BufRead, message: &str) -> Value {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(logs.read_line(&mut line).unwrap() > 0, "serve exited before logging {message:?}");
+        let v: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("a log line is not JSON: {line}"));
+        if v["fields"]["message"] == message {
+            return v;
+        }
+    }
+}
+
 fn lines(stdout: &str) -> Vec<Value> {
     stdout.lines().map(|l| serde_json::from_str(l).expect("each output line is JSON")).collect()
 }
@@ -259,29 +288,14 @@ fn help_lists_the_commands() {
 
 #[test]
 fn serve_logs_json_answers_and_stops_cleanly_on_sigterm() {
-    use std::io::{BufRead, BufReader, Read};
+    use std::io::{BufReader, Read};
     let dir = scratch_dir("serve");
     let db = format!("sqlite://{}", dir.join("serve.db").display());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_moderation"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db])
-        .env("MODERATION_LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .env_remove("MODERATION_CONFIG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
+    let mut child = serve(&db, &[]);
     let mut logs = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    let address = loop {
-        line.clear();
-        assert!(logs.read_line(&mut line).unwrap() > 0, "serve exited before serving");
-        let v: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("a log line is not JSON: {line}"));
-        if v["fields"]["message"] == "serving" {
-            assert_eq!(v["level"], "INFO");
-            break v["fields"]["address"].as_str().unwrap().to_string();
-        }
-    };
+    let v = log_line(&mut logs, "serving");
+    assert_eq!(v["level"], "INFO");
+    let address = v["fields"]["address"].as_str().unwrap().to_string();
     let mut conn = std::net::TcpStream::connect(&address).unwrap();
     conn.write_all(b"GET /healthz HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
     let mut answer = String::new();
@@ -408,36 +422,15 @@ fn train_with_a_base_adapts_the_model_to_a_forum_s_decisions() {
 
     // `serve` scores with it when the configuration names it.
     {
-        use std::io::{BufRead, BufReader};
         let db = format!("sqlite://{}", dir.join("serve.db").display());
-        let serve = |model: &str| {
-            Command::new(env!("CARGO_BIN_EXE_moderation"))
-                .args(["serve", "--listen", "127.0.0.1:0", "--database", &db])
-                .env("MODERATION_MODEL", model)
-                .env("MODERATION_LOG_FORMAT", "json")
-                .env("RUST_LOG", "info")
-                .env_remove("MODERATION_CONFIG")
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("the binary starts")
-        };
-        let mut child = serve(out.to_str().unwrap());
-        let mut logs = BufReader::new(child.stderr.take().unwrap());
-        let mut line = String::new();
-        let loaded = loop {
-            line.clear();
-            assert!(logs.read_line(&mut line).unwrap() > 0, "serve exited before loading its model");
-            let v: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
-            if v["fields"]["message"] == "model loaded" {
-                break v["fields"]["model"].as_str().unwrap().to_string();
-            }
-        };
+        let mut child = serve(&db, &[("MODERATION_MODEL", out.to_str().unwrap())]);
+        let mut logs = std::io::BufReader::new(child.stderr.take().unwrap());
+        let loaded = log_line(&mut logs, "model loaded")["fields"]["model"].as_str().unwrap().to_string();
         assert!(loaded.starts_with("forum-default-forum@"), "{loaded}");
         let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
         let _ = child.wait();
         let missing = dir.join("missing.model");
-        let failed = serve(missing.to_str().unwrap()).wait_with_output().unwrap();
+        let failed = serve(&db, &[("MODERATION_MODEL", missing.to_str().unwrap())]).wait_with_output().unwrap();
         assert_ne!(failed.status.code(), Some(0));
         let err = String::from_utf8_lossy(&failed.stderr);
         assert!(err.contains("cannot load model") && err.contains("missing.model"), "{err}");

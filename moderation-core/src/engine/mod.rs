@@ -79,13 +79,7 @@ impl EngineBuilder {
             layers.extend(sets);
             forums.insert(forum, Arc::new(Compiled::new(&layers)?));
         }
-        let mut heads = [None; 4];
-        if let Some(m) = &self.model {
-            for (i, c) in m.categories().enumerate() {
-                heads[c.index()] = Some(i);
-            }
-        }
-        Ok(Engine { default, forums, model: self.model, heads })
+        Ok(Engine { default, forums, heads: heads_of(self.model.as_deref()), model: self.model })
     }
 }
 
@@ -282,6 +276,15 @@ impl Engine {
     }
 }
 
+/// Category index → the model's head index for it.
+fn heads_of(model: Option<&Model>) -> [Option<usize>; 4] {
+    let mut heads = [None; 4];
+    for (i, c) in model.into_iter().flat_map(Model::categories).enumerate() {
+        heads[c.index()] = Some(i);
+    }
+    heads
+}
+
 /// The decision a category's score reaches under its thresholds.
 fn level_of(p: f64, t: crate::rules::Thresholds) -> Decision {
     if t.reject.is_some_and(|x| p >= x) {
@@ -326,13 +329,7 @@ impl Engine {
     /// The same rule layers with another model (or none): cheap, the
     /// compiled layers are shared.
     pub fn with_model(&self, model: Option<Arc<Model>>) -> Engine {
-        let mut heads = [None; 4];
-        if let Some(m) = &model {
-            for (i, c) in m.categories().enumerate() {
-                heads[c.index()] = Some(i);
-            }
-        }
-        Engine { default: self.default.clone(), forums: self.forums.clone(), model, heads }
+        Engine { default: self.default.clone(), forums: self.forums.clone(), heads: heads_of(model.as_deref()), model }
     }
 
     /// A post's normalized title and body, as the model reads them.
