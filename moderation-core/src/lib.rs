@@ -116,6 +116,7 @@ mod analysis;
 mod classifier;
 mod engine;
 mod error;
+pub mod labels;
 mod post;
 mod redact;
 pub mod rules;

@@ -259,25 +259,15 @@ fn posts_in<'a>(
 }
 
 /// One moderator decision as a labelled post.
-#[derive(Debug, Clone)]
-pub struct Decision {
-    /// The post and its spam / scam labels.
-    pub example: moderation_core::Example,
-    /// Who decided (`source.decided_by` of an export line, or
-    /// `decided_by`), when the line says.
-    pub moderator: Option<String>,
-}
+pub use moderation_core::labels::{Labelled as Decision, cap_moderator_share};
 
-/// A forum's labelled posts for `moderation train --base`: JSON lines of a
-/// post with `labels` (`{"spam": 0|1, "scam": 0|1, …}`, e.g. the lines of
-/// `GET /v1/export`), or with the final `action` of a forum's past
-/// moderation (`"approve"`, or `"remove"` with a `reason`: `spam`, `scam`,
-/// `misinformation`, `exposure`), as the export would have labelled it. A
-/// category a line does not mention is unknown for it; `spam` means
-/// unwanted but not a scam when both are given. Lines that say nothing
-/// about spam or scam (a removal for another reason, an escalation) are
-/// skipped; a line that is not a post, or a label or action this does not
-/// know, is an error naming the file and line.
+/// A forum's labelled posts for `moderation train --base`: JSON lines that
+/// [`Decision::from_json`] reads (a post with `labels`, e.g. the lines of
+/// `GET /v1/export`, or with the final `action` of a forum's past
+/// moderation). Lines that say nothing about spam or scam (a removal for
+/// another reason, an escalation) are skipped; a line that is not a post,
+/// or a label or action this does not know, is an error naming the file
+/// and line.
 pub fn load_decisions(path: &Path) -> anyhow::Result<Vec<Decision>> {
     let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let text = String::from_utf8(text).map_err(|e| {
@@ -286,96 +276,11 @@ pub fn load_decisions(path: &Path) -> anyhow::Result<Vec<Decision>> {
     let mut out = Vec::new();
     for row in posts_in(path, &text) {
         let (at, post, v) = row?;
-        let at = || at.clone();
-        let label = |name: &str| -> anyhow::Result<Option<bool>> {
-            if v.get("labels").is_none()
-                && let Some(action) = v.get("action")
-            {
-                let reason = v["reason"].as_str().unwrap_or("");
-                return match action.as_str() {
-                    Some("approve" | "approved" | "restore" | "restored") => Ok(Some(false)),
-                    Some("remove" | "removed") if ["spam", "scam", "misinformation", "exposure"].contains(&reason) => {
-                        Ok(Some(reason == name))
-                    }
-                    Some("remove" | "removed" | "escalate" | "escalated") => Ok(None),
-                    _ => bail!("{}: action must be approve, remove or escalate, not {action}", at()),
-                };
-            }
-            match &v["labels"][name] {
-                serde_json::Value::Null => Ok(None),
-                x => match x.as_i64().or_else(|| x.as_bool().map(i64::from)) {
-                    Some(0) => Ok(Some(false)),
-                    Some(1) => Ok(Some(true)),
-                    _ => bail!("{}: labels.{name} must be 0 or 1, not {x}", at()),
-                },
-            }
-        };
-        let (spam, scam) = (label("spam")?, label("scam")?);
-        let mut labels = Vec::new();
-        if let Some(scam) = scam {
-            labels.push((Category::Scam, scam));
-        }
-        match (spam, scam) {
-            (Some(spam), Some(scam)) => labels.push((Category::Spam, spam && !scam)),
-            (Some(spam), None) => labels.push((Category::Spam, spam)),
-            _ => {}
-        }
-        if !labels.is_empty() {
-            let moderator = v["source"]["decided_by"].as_str().or_else(|| v["decided_by"].as_str()).map(String::from);
-            out.push(Decision { example: moderation_core::Example::new(post, labels), moderator });
+        if let Some(d) = Decision::from_json(post, &v).with_context(|| at.clone())? {
+            out.push(d);
         }
     }
     Ok(out)
-}
-
-/// Keeps any one moderator's decisions to at most `share` of the labels
-/// (when at least two moderators are named), dropping the earliest of the
-/// moderator's decisions first: one account, compromised or mistaken,
-/// cannot teach the forum's model alone. Returns each moderator's share
-/// before and after, largest first, for the report.
-pub fn cap_moderator_share(decisions: &mut Vec<Decision>, share: f64) -> Vec<(String, f64, f64)> {
-    let count = |d: &[Decision]| {
-        let mut by: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
-        for x in d {
-            if let Some(m) = &x.moderator {
-                *by.entry(m.clone()).or_default() += 1;
-            }
-        }
-        by
-    };
-    let before = count(decisions);
-    let total_before = decisions.len().max(1) as f64;
-    if before.len() >= 2 && share < 1.0 {
-        loop {
-            let by = count(decisions);
-            let total = decisions.len() as f64;
-            let Some((top, &n)) = by.iter().max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0))) else { break };
-            if (n as f64) <= share * total + 1e-9 {
-                break;
-            }
-            // n' ≤ share × (others + n')  ⇔  n' ≤ share × others / (1 − share).
-            let others = total - n as f64;
-            let keep = ((share * others) / (1.0 - share)).floor() as usize;
-            let mut drop = n - keep.min(n);
-            let top = top.clone();
-            decisions.retain(|d| {
-                if drop > 0 && d.moderator.as_deref() == Some(top.as_str()) {
-                    drop -= 1;
-                    false
-                } else {
-                    true
-                }
-            });
-        }
-    }
-    let after = count(decisions);
-    let total_after = decisions.len().max(1) as f64;
-    let mut out: Vec<(String, f64, f64)> = before
-        .iter()
-        .map(|(m, &n)| (m.clone(), n as f64 / total_before, after.get(m).copied().unwrap_or(0) as f64 / total_after))
-        .collect();
-    out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    out
 }
 
 /// The corpus README's split: ids whose SHA-256, read as a big-endian
@@ -444,8 +349,8 @@ mod decision_tests {
         assert_eq!(d.len(), 40);
         assert_eq!(d.iter().filter(|x| x.moderator.as_deref() == Some("mallory")).count(), 20);
         assert_eq!(d[0].example.post.id, "60");
-        assert_eq!(shares[0].0, "mallory");
-        assert!((shares[0].1 - 0.8).abs() < 1e-9 && (shares[0].2 - 0.5).abs() < 1e-9, "{shares:?}");
+        assert_eq!(shares[0].moderator, "mallory");
+        assert!((shares[0].before - 0.8).abs() < 1e-9 && (shares[0].after - 0.5).abs() < 1e-9, "{shares:?}");
         // One moderator alone, or a share of 1: nothing is left out.
         let mut solo = load_decisions(&write("solo", &lines[..80])).unwrap();
         cap_moderator_share(&mut solo, 0.5);

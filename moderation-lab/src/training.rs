@@ -167,7 +167,8 @@ fn adapt(base: &Path, input: &Path, out: &Path, name: Option<String>, share: f64
     let mut decisions = datasets::load_decisions(input)?;
     let read = decisions.len();
     let shares = datasets::cap_moderator_share(&mut decisions, share);
-    for &(ref moderator, before, after) in &shares {
+    for moderator_share in &shares {
+        let (moderator, before, after) = (&moderator_share.moderator, moderator_share.before, moderator_share.after);
         let trimmed = if after < before - 1e-9 {
             format!(" → {:.0}% (capped at {:.0}%)", after * 100.0, share * 100.0)
         } else {

@@ -16,6 +16,13 @@
 //! report_threshold = 2.0
 //! lease_seconds = 600
 //!
+//! [learning]
+//! enabled = true
+//! every_labels = 200
+//! every_minutes = 60
+//! auto_promote = false
+//! shadow = true
+//!
 //! [webhook]
 //! url = "https://forum.example/moderation-hook"
 //! secrets = ["current-secret", "previous-secret"]
@@ -98,6 +105,63 @@ pub struct Config {
     pub queue: Policy,
     /// Webhook delivery.
     pub webhook: WebhookConfig,
+    /// The learner that adapts each forum's model to its decisions.
+    pub learning: LearningConfig,
+}
+
+/// When and how each forum's model learns from its moderators' decisions
+/// (see [`crate::learner`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LearningConfig {
+    /// Run the learner on this instance (`MODERATION_LEARNING`: `on`/`off`).
+    pub enabled: bool,
+    /// Train a candidate when a forum has this many new labels since the
+    /// last run (`MODERATION_LEARN_EVERY_LABELS`).
+    pub every_labels: u64,
+    /// …or when this many minutes passed since the last run and there is
+    /// at least one new label (`MODERATION_LEARN_EVERY_MINUTES`).
+    pub every_minutes: u64,
+    /// How often the learner looks for forums to train, in ms.
+    pub poll_ms: u64,
+    /// Promote a candidate without an admin when it is judged better on
+    /// enough held-out labels (`MODERATION_AUTO_PROMOTE`). Off: candidates
+    /// wait in shadow for an admin.
+    pub auto_promote: bool,
+    /// Score each submitted post with its forum's candidate too, storing the
+    /// candidate's verdict beside the live one.
+    pub shadow: bool,
+    /// Most recent labels a candidate is trained and judged on (bounds the
+    /// learner's memory and CPU).
+    pub max_labels: u32,
+    /// Share of the labels, the most recent, held out to judge a candidate
+    /// against the live model.
+    pub holdout_share: f64,
+    /// Fewest held-out labels, and per class, for a judgement that may
+    /// promote.
+    pub min_holdout: u32,
+    /// Fewest held-out labels of each class (removed, approved).
+    pub min_holdout_per_class: u32,
+    /// Most of the labels one moderator's decisions may be.
+    pub max_moderator_share: f64,
+}
+
+impl Default for LearningConfig {
+    fn default() -> LearningConfig {
+        LearningConfig {
+            enabled: true,
+            every_labels: 200,
+            every_minutes: 60,
+            poll_ms: 30_000,
+            auto_promote: false,
+            shadow: true,
+            max_labels: 20_000,
+            holdout_share: 0.25,
+            min_holdout: 200,
+            min_holdout_per_class: 20,
+            max_moderator_share: 0.5,
+        }
+    }
 }
 
 impl Default for Config {
@@ -115,6 +179,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             queue: Policy::default(),
             webhook: WebhookConfig::default(),
+            learning: LearningConfig::default(),
         }
     }
 }
@@ -301,6 +366,36 @@ impl Config {
         if let Some(v) = var("MODERATION_LEASE_SECONDS") {
             self.queue.lease_seconds = num("MODERATION_LEASE_SECONDS", &v)?;
         }
+        if let Some(v) = var("MODERATION_LEARNING") {
+            self.learning.enabled = match v.as_str() {
+                "on" | "true" | "1" => true,
+                "off" | "false" | "0" => false,
+                _ => {
+                    return Err(ConfigError::Env {
+                        name: "MODERATION_LEARNING",
+                        message: format!("`{v}` is not on or off"),
+                    });
+                }
+            };
+        }
+        if let Some(v) = var("MODERATION_LEARN_EVERY_LABELS") {
+            self.learning.every_labels = num("MODERATION_LEARN_EVERY_LABELS", &v)?;
+        }
+        if let Some(v) = var("MODERATION_LEARN_EVERY_MINUTES") {
+            self.learning.every_minutes = num("MODERATION_LEARN_EVERY_MINUTES", &v)?;
+        }
+        if let Some(v) = var("MODERATION_AUTO_PROMOTE") {
+            self.learning.auto_promote = match v.as_str() {
+                "on" | "true" | "1" => true,
+                "off" | "false" | "0" => false,
+                _ => {
+                    return Err(ConfigError::Env {
+                        name: "MODERATION_AUTO_PROMOTE",
+                        message: format!("`{v}` is not on or off"),
+                    });
+                }
+            };
+        }
         if let Some(v) = var("MODERATION_WEBHOOK_URL") {
             self.webhook.url = Some(v).filter(|u| !u.is_empty());
         }
@@ -343,6 +438,19 @@ impl Config {
         let has_url = self.webhook.url.is_some() || !self.webhook.forums.is_empty();
         if has_url && self.webhook.secrets.is_empty() {
             return invalid("a webhook URL is set but webhook.secrets is empty: deliveries must be signed");
+        }
+        let l = &self.learning;
+        if !(0.05..=0.5).contains(&l.holdout_share) {
+            return invalid("learning.holdout_share must be between 0.05 and 0.5");
+        }
+        if !(l.max_moderator_share > 0.0 && l.max_moderator_share <= 1.0) {
+            return invalid("learning.max_moderator_share must be above 0 and at most 1");
+        }
+        if l.every_labels == 0 {
+            return invalid("learning.every_labels must be at least 1");
+        }
+        if !(100..=1_000_000).contains(&l.max_labels) {
+            return invalid("learning.max_labels must be between 100 and 1000000");
         }
         if self.webhook.secrets.len() > 2 {
             return invalid("webhook.secrets holds at most two secrets (current and previous)");

@@ -15,7 +15,8 @@
 //! | [`writer`] | group commit of submissions |
 //! | [`webhook`] | what a forum receives for a decision: the payload, its signature and verification |
 //! | [`delivery`] | the worker sending decisions from the outbox to forums |
-//! | [`live_engine`] | the live engine: stored rule layers compiled and swapped without a restart |
+//! | [`live_engine`] | the live engine: stored rule layers and forum models loaded and swapped without a restart |
+//! | [`learner`] | each forum's model adapted to its moderators' decisions, judged against the live one, stored as candidate, live or rejected |
 //! | [`keys`] | API keys: random 256-bit tokens stored as SHA-256, roles, forum scopes, the lookup cache |
 //! | [`config`] | settings from defaults, a TOML file, the environment and flags |
 //! | [`metrics`] | Prometheus metrics |
@@ -27,6 +28,7 @@ pub mod clock;
 pub mod config;
 pub mod delivery;
 pub mod keys;
+pub mod learner;
 pub mod live_engine;
 pub mod metrics;
 pub mod review;

@@ -6,16 +6,24 @@
 //! whole; requests already scoring finish with the engine they started
 //! with. Each instance polls the stored rules version, so a change made
 //! through one instance reaches the others within `rules_poll_ms`.
+//!
+//! Forum models work the same way: the live model of a forum (adapted to
+//! its moderators' decisions, see [`crate::learner`]) replaces the base
+//! model for that forum's posts, and a forum's candidate scores its posts
+//! in shadow. Each instance polls the models version and loads the stored
+//! files when it moves; a file whose checksum or format is wrong is
+//! refused by id and the forum keeps what it had.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use moderation_core::{Engine, Model, RuleSet};
 use tokio::sync::watch;
 
-use crate::store::{RuleLayer, Store, StoreError};
+use crate::store::{ModelStatus, RuleLayer, Store, StoreError};
 
 /// The engine in use and the rules version it was built from.
 #[derive(Debug)]
@@ -25,6 +33,34 @@ pub struct LiveEngine {
     model: Option<Arc<Model>>,
     /// Held while checking the version and swapping the engine.
     swap: tokio::sync::Mutex<()>,
+    /// Forum models loaded, and the engines built with them.
+    forums: ArcSwap<ForumEngines>,
+    models_version: AtomicI64,
+    /// Decoded forum models by stored id, kept across reloads.
+    decoded: Mutex<HashMap<i64, Arc<Model>>>,
+}
+
+/// A stored forum model an instance scores with.
+#[derive(Debug, Clone)]
+pub struct LoadedModel {
+    /// Its stored id.
+    pub id: i64,
+    /// Its version (verdicts name it).
+    pub version: String,
+    /// The rules in force with this model.
+    pub engine: Arc<Engine>,
+    model: Arc<Model>,
+}
+
+/// The forum models in force.
+#[derive(Debug, Default)]
+pub struct ForumEngines {
+    /// Per forum: its live model.
+    pub live: HashMap<String, LoadedModel>,
+    /// Per forum: its candidate, scoring in shadow.
+    pub shadow: HashMap<String, LoadedModel>,
+    /// Stored models refused at the last load: (id, why).
+    pub refused: Vec<(i64, String)>,
 }
 
 impl LiveEngine {
@@ -36,12 +72,44 @@ impl LiveEngine {
             version: AtomicI64::new(-1),
             model,
             swap: tokio::sync::Mutex::new(()),
+            forums: ArcSwap::from_pointee(ForumEngines::default()),
+            models_version: AtomicI64::new(-1),
+            decoded: Mutex::new(HashMap::new()),
         })
     }
 
-    /// The engine to score with now.
+    /// The engine with the base model: rules of every forum.
     pub fn get(&self) -> Arc<Engine> {
         self.current.load_full()
+    }
+
+    /// The engine for a post of `forum`: its live forum model, if it has
+    /// one, else the base.
+    pub fn for_forum(&self, forum: Option<&str>) -> Arc<Engine> {
+        match forum.and_then(|f| self.forums.load().live.get(f).map(|m| m.engine.clone())) {
+            Some(engine) => engine,
+            None => self.get(),
+        }
+    }
+
+    /// The forum's candidate scoring in shadow, if any.
+    pub fn shadow_for(&self, forum: Option<&str>) -> Option<LoadedModel> {
+        forum.and_then(|f| self.forums.load().shadow.get(f).cloned())
+    }
+
+    /// The forum models in force.
+    pub fn forum_models(&self) -> Arc<ForumEngines> {
+        self.forums.load_full()
+    }
+
+    /// The base model.
+    pub fn base_model(&self) -> Option<Arc<Model>> {
+        self.model.clone()
+    }
+
+    /// The stored models version loaded (-1: none yet).
+    pub fn models_version(&self) -> i64 {
+        self.models_version.load(Ordering::SeqCst)
     }
 
     /// The stored rules version the engine was built from (-1: none yet).
@@ -114,6 +182,21 @@ impl LiveEngine {
                 self.current.store(Arc::new(engine));
                 self.version.store(version, Ordering::SeqCst);
                 tracing::info!(version, rules = self.get().rules_version(None), "rules loaded");
+                // The forum models score with the new rules too.
+                let old = self.forums.load_full();
+                let rebuilt = |m: &HashMap<String, LoadedModel>| -> HashMap<String, LoadedModel> {
+                    m.iter()
+                        .map(|(f, l)| {
+                            let engine = Arc::new(self.get().with_model(Some(l.model.clone())));
+                            (f.clone(), LoadedModel { engine, ..l.clone() })
+                        })
+                        .collect()
+                };
+                self.forums.store(Arc::new(ForumEngines {
+                    live: rebuilt(&old.live),
+                    shadow: rebuilt(&old.shadow),
+                    refused: old.refused.clone(),
+                }));
                 Ok(true)
             }
             Err(e) => {
@@ -124,6 +207,61 @@ impl LiveEngine {
                 Ok(false)
             }
         }
+    }
+
+    /// Reloads the forum models if the stored models version moved. A
+    /// stored file whose checksum or format is wrong is refused (logged
+    /// with its id at every load) and its forum keeps the model it had.
+    pub async fn refresh_models(&self, store: &Store) -> Result<bool, StoreError> {
+        let stored = store.models_version().await?;
+        if stored == self.models_version() {
+            return Ok(false);
+        }
+        let files = store.loaded_models().await?;
+        let _swap = self.swap.lock().await;
+        if stored <= self.models_version() {
+            return Ok(false);
+        }
+        let old = self.forums.load_full();
+        let mut next = ForumEngines::default();
+        for file in files {
+            let m = &file.model;
+            let decoded = self.decoded.lock().map(|d| d.get(&m.id).cloned()).unwrap_or(None);
+            let model = match decoded {
+                Some(model) => Ok(model),
+                None => decode(&file),
+            };
+            let slot = if m.status == ModelStatus::Live { &mut next.live } else { &mut next.shadow };
+            match model {
+                Ok(model) => {
+                    if let Ok(mut d) = self.decoded.lock() {
+                        d.insert(m.id, model.clone());
+                    }
+                    let engine = Arc::new(self.get().with_model(Some(model.clone())));
+                    slot.insert(m.forum.clone(), LoadedModel { id: m.id, version: m.version.clone(), engine, model });
+                }
+                Err(why) => {
+                    tracing::error!(model = m.id, forum = %m.forum, error = %why, "stored model refused; the forum keeps its model");
+                    next.refused.push((m.id, why));
+                    let kept =
+                        if m.status == ModelStatus::Live { old.live.get(&m.forum) } else { old.shadow.get(&m.forum) };
+                    if let Some(kept) = kept {
+                        slot.insert(m.forum.clone(), kept.clone());
+                    }
+                }
+            }
+        }
+        if let Ok(mut d) = self.decoded.lock() {
+            let kept: std::collections::HashSet<i64> =
+                next.live.values().chain(next.shadow.values()).map(|m| m.id).collect();
+            d.retain(|id, _| kept.contains(id));
+        }
+        for (forum, m) in &next.live {
+            tracing::info!(forum = %forum, model = m.id, version = %m.version, "forum model live");
+        }
+        self.forums.store(Arc::new(next));
+        self.models_version.store(stored, Ordering::SeqCst);
+        Ok(true)
     }
 
     /// Polls the store every `interval` until `shutdown` turns true.
@@ -138,6 +276,9 @@ impl LiveEngine {
             }
             if let Err(e) = self.refresh(&store).await {
                 tracing::warn!(error = %e, "cannot check the rules version");
+            }
+            if let Err(e) = self.refresh_models(&store).await {
+                tracing::warn!(error = %e, "cannot check the models version");
             }
         }
     }
@@ -166,6 +307,16 @@ async fn off_the_workers<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'stat
         Ok(v) => v,
         Err(e) => std::panic::resume_unwind(e.into_panic()),
     }
+}
+
+/// A stored model file, checked: its SHA-256 must match the one stored
+/// with it, then it decodes as any model file.
+fn decode(file: &crate::store::ModelFile) -> Result<Arc<Model>, String> {
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&file.bytes));
+    if sha != file.model.sha256 {
+        return Err(format!("model {}: checksum {sha} is not the stored {}", file.model.id, file.model.sha256));
+    }
+    Model::from_bytes(&file.bytes).map(Arc::new).map_err(|e| format!("model {}: {e}", file.model.id))
 }
 
 /// The name errors cite for a stored layer.

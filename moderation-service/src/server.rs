@@ -1,4 +1,5 @@
-//! The whole service: HTTP, the webhook worker and the rules poller, with
+//! The whole service: HTTP, the webhook worker, the rules and models
+//! poller and the learner, with
 //! one shutdown. Like mini-redis's `server::run`, it takes a bound listener
 //! (tests bind port 0) and a future that completes when it should stop.
 
@@ -30,15 +31,26 @@ pub async fn run(
     if let Err(e) = app.engine.refresh(&app.store).await {
         tracing::warn!(error = %e, "cannot load stored rules; serving the default pack until the next poll");
     }
+    if let Err(e) = app.engine.refresh_models(&app.store).await {
+        tracing::warn!(error = %e, "cannot load forum models; serving the base model until the next poll");
+    }
     let (stop, stopped) = watch::channel(false);
     let poll = Duration::from_millis(app.config.rules_poll_ms.max(10));
     let poller = tokio::spawn(app.engine.clone().poll(app.store.clone(), poll, stopped.clone()));
     let worker =
         Worker::new(app.store.clone(), app.clock.clone(), app.config.webhook.clone(), app.webhook_wake.clone());
+    let learner = crate::learner::Learner::new(
+        app.store.clone(),
+        app.engine.clone(),
+        app.config.learning.clone(),
+        app.clock.clone(),
+    );
+    let learner = tokio::spawn(learner.run(stopped.clone()));
     let worker = tokio::spawn(worker.run(stopped));
     let served = axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await;
     let _ = stop.send(true);
     let _ = worker.await;
     let _ = poller.await;
+    let _ = learner.await;
     served
 }

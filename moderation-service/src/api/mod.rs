@@ -7,6 +7,7 @@
 //! | [`intake`] | score, submit and report (forum keys) |
 //! | [`moderation`] | the review queue, decisions, audit log, export (moderator and admin keys) |
 //! | [`admin`] | rule layers and API keys (admin keys; moderators may read and validate rules) |
+//! | [`models`] | forum models and imported labels (admin keys; moderators may read) |
 //!
 //! Each handler reads the request, finds the key, calls one use case of
 //! [`App`] and writes its answer; [`ApiError`] maps the use cases' errors
@@ -35,6 +36,7 @@ use crate::keys::{KeyRecord, Role};
 
 pub mod admin;
 pub mod intake;
+pub mod models;
 pub mod moderation;
 
 /// Largest request body accepted, by default (posts are scanned up to
@@ -66,6 +68,12 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/v1/rules/validate", post(admin::validate_rules))
         .route("/v1/keys", get(admin::list_keys).post(admin::create_key))
         .route("/v1/keys/{id}", axum::routing::delete(admin::revoke_key))
+        .route("/v1/models", get(models::list))
+        .route("/v1/models/rollback", post(models::rollback))
+        .route("/v1/models/learn", post(models::learn))
+        .route("/v1/models/{id}", get(models::get))
+        .route("/v1/models/{id}/promote", post(models::promote))
+        .route("/v1/labels", post(models::import))
 }
 
 /// Wraps a router with what every route shares: the JSON 404 and 405, the
@@ -91,6 +99,7 @@ pub fn finish(router: Router<Arc<App>>, app: Arc<App>) -> Router {
         moderation::decide, moderation::decide_many, moderation::audit, moderation::export,
         admin::rules, admin::put_rules, admin::delete_rules, admin::validate_rules,
         admin::list_keys, admin::create_key, admin::revoke_key,
+        models::list, models::get, models::promote, models::rollback, models::learn, models::import,
     ),
     components(schemas(ErrorBody, ErrorDetail, Status)),
     modifiers(&BearerAuth)
@@ -123,7 +132,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable, for programs: `invalid_json`, `invalid_body`, `invalid_query`, `invalid_rules`, `invalid_input`, `body_too_large`,
     /// `unauthorized`, `forbidden`, `not_found`, `method_not_allowed`, `claimed`, `stale`,
-    /// `no_change`, `unavailable`.
+    /// `no_change`, `conflict`, `unavailable`.
     pub code: &'static str,
     /// For people.
     pub message: String,

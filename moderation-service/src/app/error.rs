@@ -37,6 +37,9 @@ pub enum Code {
     Stale,
     /// The item is already in that status.
     NoChange,
+    /// The change conflicts with the current state (a model already live,
+    /// nothing to roll back).
+    Conflict,
     /// A dependency (the database) failed; retry later.
     Unavailable,
 }
@@ -58,6 +61,7 @@ impl Code {
             Code::Claimed => "claimed",
             Code::Stale => "stale",
             Code::NoChange => "no_change",
+            Code::Conflict => "conflict",
             Code::Unavailable => "unavailable",
         }
     }
@@ -73,7 +77,7 @@ impl Code {
             Code::Forbidden => StatusCode::FORBIDDEN,
             Code::NotFound => StatusCode::NOT_FOUND,
             Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Code::Claimed | Code::Stale | Code::NoChange => StatusCode::CONFLICT,
+            Code::Claimed | Code::Stale | Code::NoChange | Code::Conflict => StatusCode::CONFLICT,
             Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -124,6 +128,9 @@ pub enum AppError {
     /// The item is already in the status the decision asks for.
     #[error("the item is already {}", .0.as_str())]
     NoChange(Status),
+    /// The change conflicts with the current state.
+    #[error("{0}")]
+    Conflict(String),
     /// The database refuses a value of the request as given (a character it
     /// cannot store, an index entry over its size limit).
     #[error("the database cannot store a value of this request as given")]
@@ -151,6 +158,7 @@ impl AppError {
             AppError::Held(_) => Code::Claimed,
             AppError::Stale { .. } => Code::Stale,
             AppError::NoChange(_) => Code::NoChange,
+            AppError::Conflict(_) => Code::Conflict,
             AppError::Unstorable => Code::InvalidInput,
             AppError::Unavailable(_) => Code::Unavailable,
         }

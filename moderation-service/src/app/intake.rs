@@ -57,7 +57,7 @@ pub struct Reported {
 impl App {
     /// Scores a post without storing it.
     pub async fn score(&self, key: &KeyRecord, post: Post) -> Result<Verdict, AppError> {
-        Ok(self.score_post(key, post).await?.1)
+        Ok(self.score_post(key, post, false).await?.1)
     }
 
     /// Scores a post, stores it with its verdict (leaked secrets starred
@@ -65,11 +65,31 @@ impl App {
     /// or hold. Idempotent on (forum, post id): a resubmission is rescored
     /// and its item updated, never duplicated.
     pub async fn submit(&self, key: &KeyRecord, post: Post) -> Result<Submitted, AppError> {
-        let (post, verdict) = self.score_post(key, post).await?;
+        let (post, verdict, shadow) = self.score_post(key, post, self.config.learning.shadow).await?;
         let forum = post.forum.clone().unwrap_or_default();
         let scored = Scored::new(&forum, post, verdict);
         let verdict = scored.verdict.clone();
         let outcome = self.writer.submit(scored, &key.id).await?;
+        if let Some((model_id, shadow)) = shadow {
+            // Advisory: a failure costs the candidate one shadow verdict,
+            // never the submission, which is already stored.
+            let (category, score) = top(&shadow);
+            if let Err(e) = self
+                .store
+                .put_shadow(
+                    model_id,
+                    outcome.item.id,
+                    shadow.decision.as_str(),
+                    verdict.decision.as_str(),
+                    category,
+                    score,
+                    self.now(),
+                )
+                .await
+            {
+                tracing::warn!(error = %e, model = model_id, "cannot store a shadow verdict");
+            }
+        }
         Ok(Submitted {
             item_id: outcome.item.id,
             status: outcome.item.status,
@@ -109,8 +129,14 @@ impl App {
     }
 
     /// Checks the post's ids, sets its forum to the key's and scores it on
-    /// the blocking pool (it is CPU work).
-    async fn score_post(&self, key: &KeyRecord, mut post: Post) -> Result<(Post, Verdict), AppError> {
+    /// the blocking pool (it is CPU work) with the forum's live model; with
+    /// `shadow`, also with the forum's candidate, if it has one.
+    async fn score_post(
+        &self,
+        key: &KeyRecord,
+        mut post: Post,
+        shadow: bool,
+    ) -> Result<(Post, Verdict, Option<(i64, Verdict)>), AppError> {
         if post.id.is_empty() {
             return Err(AppError::invalid("id", "the post id is empty"));
         }
@@ -119,14 +145,24 @@ impl App {
             check_text("author.id", &author.id, MAX_ID_BYTES)?;
         }
         post.forum = key.forums.first().cloned();
-        let engine = self.engine.get();
-        let (post, verdict) = tokio::task::spawn_blocking(move || {
+        let engine = self.engine.for_forum(post.forum.as_deref());
+        let candidate = if shadow { self.engine.shadow_for(post.forum.as_deref()) } else { None };
+        let (post, verdict, shadow) = tokio::task::spawn_blocking(move || {
             let v = engine.score(&post);
-            (post, v)
+            let shadow = candidate.map(|c| (c.id, c.engine.score(&post)));
+            (post, v, shadow)
         })
         .await
         .map_err(|_| AppError::Unavailable("scoring was interrupted".into()))?;
         crate::metrics::verdict(&verdict);
-        Ok((post, verdict))
+        Ok((post, verdict, shadow))
     }
+}
+
+/// A verdict's highest-scoring category and its score.
+fn top(v: &Verdict) -> (&'static str, f64) {
+    moderation_core::Category::ALL
+        .into_iter()
+        .map(|c| (c.as_str(), v.scores.get(c)))
+        .fold(("spam", f64::NEG_INFINITY), |best, x| if x.1 > best.1 { x } else { best })
 }

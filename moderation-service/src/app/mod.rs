@@ -11,6 +11,7 @@
 //! | `intake` | score, submit, report: what forum software sends |
 //! | `moderation` | the queue, claims, decisions, the audit log, the export |
 //! | `admin` | rule layers (read, validate, replace, delete) and API keys |
+//! | `models` | forum models (list, shadow verdicts, promote, roll back, learn now) and imported labels |
 //! | [`error`] | [`AppError`] and the stable [`Code`]s |
 
 use std::sync::Arc;
@@ -27,11 +28,16 @@ use crate::writer::SubmitWriter;
 mod admin;
 pub mod error;
 mod intake;
+mod models;
 mod moderation;
 
 pub use admin::{KeyView, NewKeyInput, RulesView, Validated};
 pub use error::{AppError, Code};
 pub use intake::{ReportInput, Reported, Submitted};
+pub use models::{
+    Imported, LearnInput, LoadedView, MAX_IMPORT_LINES, ModelChangeInput, ModelDetail, ModelsView, RefusedView,
+    RollbackInput, RolledBack,
+};
 pub use moderation::{
     AuditInput, BulkResult, ClaimNextInput, EXPORT_SETTLE_MS, ExportInput, ExportStart, ItemDetail, ListInput,
     QueuePage, export_line,

@@ -11,11 +11,13 @@ use crate::review::{AuditRecord, Status};
 pub struct AuditEntry {
     /// Increasing id.
     pub id: i64,
-    /// The item.
+    /// The item (0 for a model's entry).
     pub item_id: i64,
+    /// The forum model, for `model.promote`, `model.retire`, `model.rollback`, `model.restore`.
+    pub model_id: Option<i64>,
     /// The key id that acted (`key_…`).
     pub actor: String,
-    /// `submitted`, `edited`, `reported`, `claimed`, `released`, `approve`, `remove`, `escalate`, `restore`.
+    /// `submitted`, `edited`, `reported`, `claimed`, `released`, `approve`, `remove`, `escalate`, `restore`; for models `model.promote`, `model.retire`, `model.rollback`, `model.restore`.
     pub action: String,
     /// Status before.
     pub from_status: Option<String>,
@@ -78,7 +80,7 @@ impl Store {
     /// Audit entries, newest first.
     pub async fn audit(&self, filter: &AuditFilter, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         let mut sql = String::from(
-            "SELECT id, item_id, actor, action, from_status, to_status, reason, note, version, at FROM audit_log WHERE id < $1",
+            "SELECT id, item_id, model_id, actor, action, from_status, to_status, reason, note, version, at FROM audit_log WHERE id < $1",
         );
         let mut n = 2;
         for (present, column) in [

@@ -10,7 +10,8 @@
 //! transaction. By concern: `items` (rows, submissions, reports, reads),
 //! `claims`, `decisions` (and their export), `audit`, `listing`
 //! (queue pages, counts, query plans), `outbox` (webhooks to deliver),
-//! `keys`, `rules`, `sessions`. Statements are written once, as
+//! `keys`, `rules`, `sessions`, `models` (forum models, labels, shadow
+//! verdicts, the learner's lease). Statements are written once, as
 //! functions generic over the sqlx database; `on_pool!` only picks the
 //! pool.
 
@@ -29,6 +30,7 @@ mod decisions;
 mod items;
 mod keys;
 mod listing;
+mod models;
 mod outbox;
 mod rules;
 mod sessions;
@@ -38,6 +40,10 @@ pub use claims::ClaimError;
 pub use decisions::{DecideError, Decided};
 pub use items::{Item, SubmitOutcome};
 pub use listing::{ListFilter, Page, decode_cursor};
+pub use models::{
+    ForumModel, ImportedLabel, LabelRow, LearnerRun, ModelChangeError, ModelFile, ModelStatus, NewModel, ShadowChange,
+    ShadowSummary,
+};
 pub use outbox::{Delivery, OutboxStats};
 pub use rules::RuleLayer;
 pub use sessions::Session;
