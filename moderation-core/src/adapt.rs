@@ -25,7 +25,8 @@
 //! linfa, and runs in the default build. Then, when the labels include
 //! enough approved posts, one log-odds offset moves the default review and
 //! hold thresholds to where the forum's approved posts (scored out of fold)
-//! keep within the review and hold budgets. Heads without both classes among
+//! keep within the review and hold budgets — and no lower than needed to
+//! flag the removed posts those budgets would flag. Heads without both classes among
 //! the labels keep the base's weights. Without 20 approved posts to check
 //! the review rate against, the adaptation may lower a post's log-odds but
 //! not raise them (moderators mostly decide reported posts, so the labels'
@@ -316,8 +317,14 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
     } else if approved.len() < config.min_negatives {
         (0.0, format!("kept the base's: {} approved posts (at least {} needed)", approved.len(), config.min_negatives))
     } else {
-        let review = budget(&approved, config.review_fpr);
-        let hold = budget(&approved, config.hold_fpr);
+        let removed: Vec<f64> = rows
+            .iter()
+            .zip(&oof)
+            .filter(|(r, _)| r.labels[..h].iter().any(|l| *l == Some(true)))
+            .map(|(_, z)| z[..h].iter().copied().fold(f64::NEG_INFINITY, f64::max))
+            .collect();
+        let review = tightest(budget(&approved, config.review_fpr), &approved, &removed);
+        let hold = tightest(budget(&approved, config.hold_fpr), &approved, &removed);
         let offset = (logit(REVIEW) - review).min(logit(HOLD) - hold);
         let offset = if offset.is_finite() { round6(offset) } else { 0.0 };
         // Twenty approved posts can say the thresholds are too lenient, not
@@ -367,6 +374,22 @@ fn budget(scores: &[f64], fpr: f64) -> f64 {
     match s.get(allowed) {
         Some(&x) => x + 1e-9,
         None => f64::NEG_INFINITY,
+    }
+}
+
+/// The strictest threshold at or above `cut` that flags as many `removed`
+/// posts as `cut` does: a budget is a ceiling on the approved posts
+/// flagged, not a quota. Where the two classes separate, the threshold
+/// sits midway between the lowest removed post still flagged and the
+/// highest approved post beneath it.
+fn tightest(cut: f64, approved: &[f64], removed: &[f64]) -> f64 {
+    let Some(lowest) = removed.iter().copied().filter(|&x| x >= cut).min_by(f64::total_cmp) else {
+        return cut;
+    };
+    let beneath = approved.iter().copied().filter(|&x| x < lowest).max_by(f64::total_cmp);
+    match beneath {
+        Some(a) => cut.max((a + lowest) / 2.0),
+        None => cut.max(lowest - 1.0),
     }
 }
 

@@ -144,6 +144,10 @@ pub struct LearningConfig {
     pub min_holdout_per_class: u32,
     /// Most of the labels one moderator's decisions may be.
     pub max_moderator_share: f64,
+    /// Share of held-out approved posts a candidate may send to review and
+    /// still count as "not worse" than a live model that sends fewer: the
+    /// review budget its thresholds were chosen for (5%).
+    pub review_budget: f64,
 }
 
 impl Default for LearningConfig {
@@ -160,6 +164,7 @@ impl Default for LearningConfig {
             min_holdout: 200,
             min_holdout_per_class: 20,
             max_moderator_share: 0.5,
+            review_budget: 0.05,
         }
     }
 }
@@ -445,6 +450,9 @@ impl Config {
         }
         if !(l.max_moderator_share > 0.0 && l.max_moderator_share <= 1.0) {
             return invalid("learning.max_moderator_share must be above 0 and at most 1");
+        }
+        if !(0.0..=0.2).contains(&l.review_budget) {
+            return invalid("learning.review_budget must be between 0 and 0.2");
         }
         if l.every_labels == 0 {
             return invalid("learning.every_labels must be at least 1");

@@ -15,7 +15,9 @@
 //! 3. scores the held-out labels with the candidate and with the forum's
 //!    live model and compares them ([`moderation_core::labels::evaluate`]):
 //!    the candidate is *better* when its PR-AUC is higher and its share of
-//!    approved posts sent to review is not;
+//!    approved posts sent to review is not higher than the live model's or
+//!    than the review budget (`review_budget`, 5%: what the adaptation's
+//!    thresholds are chosen for);
 //! 4. stores it: `rejected` when it is not better; `live` when it is better
 //!    on at least `min_holdout` held-out labels with `min_holdout_per_class`
 //!    of each class and `auto_promote` is on; else `candidate`, scoring the
@@ -75,7 +77,8 @@ pub struct Judgement {
     pub live: Evaluation,
     /// The live model's version.
     pub live_model: Option<String>,
-    /// PR-AUC higher and review false-positive rate not higher.
+    /// PR-AUC higher and review false-positive rate not higher (than the
+    /// live model's or the review budget).
     pub better: bool,
     /// Enough held-out labels, of each class, to promote on.
     pub enough: bool,
@@ -287,7 +290,10 @@ fn train(
     let candidate = evaluate(&candidate_engine, holdout);
     let live_eval = evaluate(live, holdout);
     let better = match (candidate.pr_auc, live_eval.pr_auc) {
-        (Some(c), Some(l)) => c > l && candidate.review_fpr.unwrap_or(0.0) <= live_eval.review_fpr.unwrap_or(0.0),
+        (Some(c), Some(l)) => {
+            let allowed = live_eval.review_fpr.unwrap_or(0.0).max(config.review_budget);
+            c > l && candidate.review_fpr.unwrap_or(0.0) <= allowed + 1e-12
+        }
         _ => false,
     };
     let per_class = config.min_holdout_per_class as usize;

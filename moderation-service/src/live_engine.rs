@@ -226,10 +226,13 @@ impl LiveEngine {
         let mut next = ForumEngines::default();
         for file in files {
             let m = &file.model;
+            // The checksum is checked at every load, so a file damaged in
+            // the database is reported even while its decoded copy serves.
             let decoded = self.decoded.lock().map(|d| d.get(&m.id).cloned()).unwrap_or(None);
-            let model = match decoded {
-                Some(model) => Ok(model),
-                None => decode(&file),
+            let model = match (checksum(&file), decoded) {
+                (Err(why), _) => Err(why),
+                (Ok(()), Some(model)) => Ok(model),
+                (Ok(()), None) => decode(&file),
             };
             let slot = if m.status == ModelStatus::Live { &mut next.live } else { &mut next.shadow };
             match model {
@@ -312,11 +315,17 @@ async fn off_the_workers<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'stat
 /// A stored model file, checked: its SHA-256 must match the one stored
 /// with it, then it decodes as any model file.
 fn decode(file: &crate::store::ModelFile) -> Result<Arc<Model>, String> {
+    checksum(file)?;
+    Model::from_bytes(&file.bytes).map(Arc::new).map_err(|e| format!("model {}: {e}", file.model.id))
+}
+
+/// Whether a stored model file's SHA-256 is the one stored with it.
+fn checksum(file: &crate::store::ModelFile) -> Result<(), String> {
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&file.bytes));
     if sha != file.model.sha256 {
         return Err(format!("model {}: checksum {sha} is not the stored {}", file.model.id, file.model.sha256));
     }
-    Model::from_bytes(&file.bytes).map(Arc::new).map_err(|e| format!("model {}: {e}", file.model.id))
+    Ok(())
 }
 
 /// The name errors cite for a stored layer.

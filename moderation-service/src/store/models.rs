@@ -80,7 +80,7 @@ pub struct ForumModel {
 type ModelRow =
     (i64, String, String, String, String, i64, i64, String, String, String, String, i64, Option<i64>, Option<String>);
 
-const MODEL_COLS: &str = "id, forum, version, base, sha256, LENGTH(bytes), labels, evaluation, status, reason, \
+const MODEL_COLS: &str = "id, forum, version, base, sha256, CAST(LENGTH(bytes) AS BIGINT), labels, evaluation, status, reason, \
                           created_by, created_at, promoted_at, promoted_by";
 
 fn model_of(r: ModelRow) -> Result<ForumModel, StoreError> {
@@ -230,6 +230,15 @@ pub struct LearnerRun {
     pub last_run_at: i64,
     /// What came of it (`candidate 12 stored: …`, `too few labels: …`).
     pub outcome: String,
+}
+
+/// The decided items that are labels: approved, or removed for a category
+/// (as the export labels them; a removal for another reason is no label).
+macro_rules! labelled {
+    () => {
+        "decided_post IS NOT NULL AND (status = 'approved' OR (status = 'removed' \
+         AND reason IN ('spam', 'scam', 'misinformation', 'exposure')))"
+    };
 }
 
 impl Store {
@@ -451,16 +460,22 @@ impl Store {
 
     /// How many labels `forum` has (decided items and imported history).
     pub async fn label_count(&self, forum: &str) -> Result<i64, StoreError> {
-        const SQL: &str = "SELECT (SELECT COUNT(*) FROM items WHERE forum = $1 AND status IN ('approved', 'removed') \
-                           AND decided_post IS NOT NULL) + (SELECT COUNT(*) FROM imported_labels WHERE forum = $1)";
+        const SQL: &str = concat!(
+            "SELECT (SELECT COUNT(*) FROM items WHERE forum = $1 AND ",
+            labelled!(),
+            ") + (SELECT COUNT(*) FROM imported_labels WHERE forum = $1)"
+        );
         let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(SQL).bind(forum).fetch_one(p).await?);
         Ok(n)
     }
 
     /// Forums that have labels: what the learner visits.
     pub async fn labelled_forums(&self) -> Result<Vec<String>, StoreError> {
-        const SQL: &str = "SELECT DISTINCT forum FROM items WHERE status IN ('approved', 'removed') \
-                           AND decided_post IS NOT NULL UNION SELECT DISTINCT forum FROM imported_labels ORDER BY 1";
+        const SQL: &str = concat!(
+            "SELECT DISTINCT forum FROM items WHERE ",
+            labelled!(),
+            " UNION SELECT DISTINCT forum FROM imported_labels ORDER BY 1"
+        );
         let rows: Vec<(String,)> = on_pool!(self, p => sqlx::query_as(SQL).fetch_all(p).await?);
         Ok(rows.into_iter().map(|(f,)| f).collect())
     }
@@ -469,17 +484,19 @@ impl Store {
     /// items (the post as decided, labelled as the export labels it) and
     /// imported history.
     pub async fn labels(&self, forum: &str, limit: u32) -> Result<Vec<LabelRow>, StoreError> {
-        const SQL: &str = "SELECT post, spam, scam, decided_by, decided_at, id FROM ( \
+        const SQL: &str = concat!(
+            "SELECT post, spam, scam, decided_by, decided_at, id FROM ( \
              SELECT decided_post AS post, \
-               CASE WHEN status = 'approved' THEN 0 WHEN reason = 'spam' THEN 1 \
-                    WHEN reason IN ('scam', 'misinformation', 'exposure') THEN 0 END AS spam, \
-               CASE WHEN status = 'approved' THEN 0 WHEN reason = 'scam' THEN 1 \
-                    WHEN reason IN ('spam', 'misinformation', 'exposure') THEN 0 END AS scam, \
+               CAST(CASE WHEN status = 'approved' THEN 0 WHEN reason = 'spam' THEN 1 ELSE 0 END AS BIGINT) AS spam, \
+               CAST(CASE WHEN status = 'approved' THEN 0 WHEN reason = 'scam' THEN 1 ELSE 0 END AS BIGINT) AS scam, \
                decided_by, decided_at, id FROM items \
-             WHERE forum = $1 AND status IN ('approved', 'removed') AND decided_post IS NOT NULL \
+             WHERE forum = $1 AND ",
+            labelled!(),
+            " \
              UNION ALL \
              SELECT post, spam, scam, decided_by, decided_at, -id FROM imported_labels WHERE forum = $1 \
-           ) AS labels WHERE spam IS NOT NULL OR scam IS NOT NULL ORDER BY decided_at DESC, id DESC LIMIT $2";
+           ) AS labels ORDER BY decided_at DESC, id DESC LIMIT $2"
+        );
         type Row = (String, Option<i64>, Option<i64>, Option<String>, i64, i64);
         let mut rows: Vec<Row> =
             on_pool!(self, p => sqlx::query_as(SQL).bind(forum).bind(i64::from(limit)).fetch_all(p).await?);
