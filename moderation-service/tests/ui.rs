@@ -11,9 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use harness::{Db, T0, TestServer, http_session, post_form};
+use harness::{Db, T0, TestServer, eventually, http_session, post_form};
 use moderation_service::clock::ManualClock;
 use moderation_service::keys::Role;
+use moderation_service::store::{ModelStatus, NewModel};
 use serde_json::json;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -302,7 +303,7 @@ async fn pages_refuse_without_a_session_and_forms_without_the_token() {
         server.call("POST", "/v1/posts", Some(&forum), Some(json!({"id": "p", "body": "hi"}).to_string())).await;
     let item = v["item_id"].as_i64().unwrap();
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    for path in ["/ui", &format!("/ui/items/{item}"), "/ui/audit", "/ui/rules"] {
+    for path in ["/ui", &format!("/ui/items/{item}"), "/ui/audit", "/ui/rules", "/ui/models", "/ui/models/1"] {
         let resp = client.get(format!("{}{path}", server.base)).send().await.unwrap();
         assert_eq!(resp.status().as_u16(), 303, "{path}");
         assert_eq!(resp.headers()["location"], "/ui/login");
@@ -395,6 +396,282 @@ async fn scoped_moderators_see_only_their_forums_on_the_pages() {
     .unwrap();
     let resp = post_form(&client, &format!("{}/ui/rules/check", server.base), &session, body).await;
     assert_eq!(resp.status().as_u16(), 400);
+    server.shutdown().await;
+    db.remove().await;
+}
+
+/// Why the stored candidate has its status, as the learner words it.
+const NOT_BETTER: &str = "not better than the live model on the 250 most recent labels (PR-AUC 0.812 vs live 0.840)";
+
+/// Stores a candidate for `forum` directly, built from the shipped model.
+async fn store_candidate(server: &TestServer, forum: &str, reason: &str) -> i64 {
+    let model = harness::model();
+    let new = NewModel {
+        forum: forum.into(),
+        version: model.version().to_string(),
+        base: model.version().to_string(),
+        bytes: model.to_bytes(),
+        labels: 750,
+        evaluation: json!({
+            "trained_on": 750, "held_out": 250, "better": false, "enough": true,
+            "candidate": {"pr_auc": 0.8123, "review_fpr": 0.0314},
+            "live": {"pr_auc": 0.84, "review_fpr": null},
+        }),
+        status: ModelStatus::Candidate,
+        reason: reason.into(),
+        created_by: "learner".into(),
+    };
+    server.store.insert_model(&new, T0).await.unwrap()
+}
+
+async fn page(client: &reqwest::Client, server: &TestServer, session: &str, path: &str) -> (u16, String) {
+    let resp = client.get(format!("{}{path}", server.base)).header("cookie", session).send().await.unwrap();
+    let status = resp.status().as_u16();
+    assert!(resp.headers()["content-security-policy"].to_str().unwrap().contains("script-src 'self'"), "{path}");
+    (status, resp.text().await.unwrap())
+}
+
+fn location(resp: &reqwest::Response) -> String {
+    resp.headers()["location"].to_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn an_admin_sees_promotes_and_rolls_back_a_forum_model_on_the_pages() {
+    let db = Db::sqlite("ui-models");
+    let server = TestServer::start(&db, harness::config(), Arc::new(ManualClock::new(T0))).await;
+    let (admin_id, admin) = server.key(Role::Admin, &[]).await;
+    let (_, elsewhere) = server.key(Role::Moderator, &["other"]).await;
+    let id = store_candidate(&server, "main", NOT_BETTER).await;
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let (session, csrf) = http_session(&client, &server.base, &admin).await;
+
+    // The list: the model's row (id, status, labels, creator, why), the
+    // base model, and the nav link.
+    let (status, list) = page(&client, &server, &session, "/ui/models").await;
+    assert_eq!(status, 200, "{list}");
+    assert!(list.contains("<a href=\"/ui/models\">Models</a>"), "the nav links the page: {list}");
+    assert!(list.contains(&format!("<tr data-model=\"{id}\" data-status=\"candidate\">")), "{list}");
+    assert!(list.contains(&format!("<a href=\"/ui/models/{id}\">{id}</a>")), "{list}");
+    assert!(list.contains(NOT_BETTER), "the reason is shown: {list}");
+    assert!(list.contains("<td>750</td>") && list.contains("by learner"), "{list}");
+    assert!(list.contains(&format!("Base model: <code>{}</code>", harness::model().version())), "{list}");
+    // The candidate scores in shadow on this instance, nothing is live.
+    let list = eventually("the candidate to load in shadow", || async {
+        let (_, list) = page(&client, &server, &session, "/ui/models").await;
+        list.contains(&format!("<td><a href=\"/ui/models/{id}\">model {id}</a>")).then_some(list)
+    })
+    .await;
+    assert!(list.contains("<span class=\"muted\">the base model</span>"), "{list}");
+    // With `forum`: the forum's labels and the learner's (absent) last run.
+    let (_, forum_page) = page(&client, &server, &session, "/ui/models?forum=main").await;
+    assert!(forum_page.contains("<b id=\"labels\">0</b>"), "{forum_page}");
+    assert!(forum_page.contains("The learner has not run on this forum."), "{forum_page}");
+
+    // A moderator of another forum sees none of it.
+    let (other_session, _) = http_session(&client, &server.base, &elsewhere).await;
+    let (_, theirs) = page(&client, &server, &other_session, "/ui/models").await;
+    assert!(!theirs.contains(&format!("data-model=\"{id}\"")) && !theirs.contains(NOT_BETTER), "{theirs}");
+    assert_eq!(page(&client, &server, &other_session, "/ui/models?forum=main").await.0, 403);
+    let (status, missing) = page(&client, &server, &other_session, &format!("/ui/models/{id}")).await;
+    assert_eq!(status, 404);
+    assert!(missing.contains("No such model."), "{missing}");
+
+    // The model's page: its evaluation summarized (null as —) and the promote form.
+    let (status, detail) = page(&client, &server, &session, &format!("/ui/models/{id}")).await;
+    assert_eq!(status, 200, "{detail}");
+    assert!(detail.contains("<tr><td>PR-AUC</td><td>0.812</td><td>0.840</td></tr>"), "{detail}");
+    assert!(detail.contains("<tr><td>Review false-positive rate</td><td>0.031</td><td>—</td></tr>"), "{detail}");
+    assert!(detail.contains("<tr><th>Held-out labels</th><td>250</td></tr>"), "{detail}");
+    assert!(detail.contains("<tr><th>Trained on</th><td>750</td></tr>"), "{detail}");
+    assert!(detail.contains(&format!("action=\"/ui/models/{id}/promote\"")), "{detail}");
+
+    // Promoted through the form: live, audited with the note.
+    let body = serde_urlencoded::to_string([("csrf", csrf.as_str()), ("note", "shadow looked right")]).unwrap();
+    let resp = post_form(&client, &format!("{}/ui/models/{id}/promote", server.base), &session, body.clone()).await;
+    assert_eq!(resp.status().as_u16(), 303);
+    assert_eq!(location(&resp), format!("/ui/models/{id}?done=promoted"));
+    let (_, promoted) = page(&client, &server, &session, &location(&resp)).await;
+    assert!(promoted.contains(&format!("Model {id} is live for main")), "the notice: {promoted}");
+    assert!(promoted.contains("<span id=\"status\" class=\"status-live\">live</span>"), "{promoted}");
+    assert!(!promoted.contains("id=\"promote\"") && promoted.contains("id=\"rollback\""), "{promoted}");
+    let (status, v) = server.call("GET", "/v1/models?forum=main", Some(&admin), None).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!((v["models"][0]["id"].as_i64(), v["models"][0]["status"].as_str()), (Some(id), Some("live")), "{v}");
+    assert_eq!(v["models"][0]["promoted_by"], admin_id.as_str());
+    assert_eq!(v["live"]["main"]["id"], id, "this instance scores with it at once: {v}");
+    let (_, audit) = server.call("GET", "/v1/audit?action=model.promote", Some(&admin), None).await;
+    assert_eq!(audit.as_array().unwrap().len(), 1, "{audit}");
+    assert_eq!((audit[0]["model_id"].as_i64(), audit[0]["actor"].as_str()), (Some(id), Some(admin_id.as_str())));
+    assert_eq!(audit[0]["note"], "shadow looked right");
+    let (_, list) = page(&client, &server, &session, "/ui/models").await;
+    assert!(list.contains(&format!("<tr data-model=\"{id}\" data-status=\"live\">")), "{list}");
+    assert!(list.contains(&format!("promoted by {admin_id}")), "the new reason: {list}");
+
+    // Use-case errors are pages with their status.
+    let resp = post_form(&client, &format!("{}/ui/models/{id}/promote", server.base), &session, body.clone()).await;
+    assert_eq!(resp.status().as_u16(), 409);
+    let text = resp.text().await.unwrap();
+    assert!(text.contains(&format!("Model {id} is already live.")), "{text}");
+    let resp = post_form(&client, &format!("{}/ui/models/{}/promote", server.base, id + 100), &session, body).await;
+    assert_eq!(resp.status().as_u16(), 404);
+    assert_eq!(page(&client, &server, &session, "/ui/models/nope").await.0, 404);
+
+    // Rolled back through the form: the base model again, audited.
+    let body =
+        serde_urlencoded::to_string([("csrf", csrf.as_str()), ("forum", "main"), ("note", "too eager")]).unwrap();
+    let resp = post_form(&client, &format!("{}/ui/models/rollback", server.base), &session, body.clone()).await;
+    assert_eq!(resp.status().as_u16(), 303);
+    assert_eq!(location(&resp), "/ui/models?forum=main&done=rolled-back");
+    let (_, rolled) = page(&client, &server, &session, &location(&resp)).await;
+    assert!(rolled.contains("Rolled back: forum main scores with the base model now"), "{rolled}");
+    assert_eq!(server.store.model(id).await.unwrap().unwrap().status, ModelStatus::Retired);
+    let (_, audit) = server.call("GET", "/v1/audit?action=model.rollback", Some(&admin), None).await;
+    assert_eq!((audit[0]["model_id"].as_i64(), audit[0]["note"].as_str()), (Some(id), Some("too eager")), "{audit}");
+    let resp = post_form(&client, &format!("{}/ui/models/rollback", server.base), &session, body).await;
+    assert_eq!(resp.status().as_u16(), 409, "nothing left to roll back");
+
+    // Learn now: too few labels stores nothing; the learner's run says why.
+    let body = serde_urlencoded::to_string([("csrf", csrf.as_str()), ("forum", "main")]).unwrap();
+    let resp = post_form(&client, &format!("{}/ui/models/learn", server.base), &session, body).await;
+    assert_eq!(resp.status().as_u16(), 303);
+    assert_eq!(location(&resp), "/ui/models?forum=main&done=learned");
+    let (_, learned) = page(&client, &server, &session, &location(&resp)).await;
+    let run = server.store.learner_run("main").await.unwrap().expect("the learner ran");
+    assert!(run.outcome.starts_with("too few labels: 0"), "{}", run.outcome);
+    assert!(learned.contains(&format!("<span id=\"outcome\">{}</span>", run.outcome)), "{learned}");
+    assert!(learned.contains("The learner stored no model for main"), "{learned}");
+
+    // A stored model this instance cannot load is an error notice, by id.
+    let broken = server
+        .store
+        .insert_model(
+            &NewModel {
+                forum: "broken".into(),
+                version: "broken@0".into(),
+                base: String::new(),
+                bytes: b"not a model".to_vec(),
+                labels: 1,
+                evaluation: json!({}),
+                status: ModelStatus::Candidate,
+                reason: "test".into(),
+                created_by: "learner".into(),
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    let list = eventually("the broken model to be refused", || async {
+        let (_, list) = page(&client, &server, &session, "/ui/models").await;
+        list.contains("id=\"refused\"").then_some(list)
+    })
+    .await;
+    assert!(list.contains(&format!("model <a href=\"/ui/models/{broken}\">{broken}</a>: ")), "{list}");
+    server.shutdown().await;
+    db.remove().await;
+}
+
+#[tokio::test]
+async fn moderators_cannot_change_models_and_model_forms_need_the_token() {
+    let db = Db::sqlite("ui-models-refused");
+    let server = TestServer::start(&db, harness::config(), Arc::new(ManualClock::new(T0))).await;
+    let (_, admin) = server.key(Role::Admin, &[]).await;
+    let (_, moderator) = server.key(Role::Moderator, &[]).await;
+    let id = store_candidate(&server, "main", NOT_BETTER).await;
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let still_candidate = || async {
+        assert_eq!(server.store.model(id).await.unwrap().unwrap().status, ModelStatus::Candidate);
+        let (_, audit) = server.call("GET", "/v1/audit?action=model.promote", Some(&admin), None).await;
+        assert_eq!(audit, json!([]), "nothing audited");
+    };
+
+    // A moderator reads the pages, gets no forms, and a valid form of theirs is refused.
+    let (session, csrf) = http_session(&client, &server.base, &moderator).await;
+    let (status, detail) = page(&client, &server, &session, &format!("/ui/models/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(detail.contains(NOT_BETTER) && !detail.contains("id=\"promote\""), "{detail}");
+    let (_, list) = page(&client, &server, &session, "/ui/models").await;
+    assert!(list.contains(&format!("data-model=\"{id}\"")), "{list}");
+    assert!(!list.contains("/ui/models/learn") && !list.contains("/ui/models/rollback"), "{list}");
+    for (path, body) in [
+        (format!("/ui/models/{id}/promote"), vec![("note", "mine now")]),
+        ("/ui/models/rollback".to_string(), vec![("forum", "main")]),
+        ("/ui/models/learn".to_string(), vec![("forum", "main")]),
+    ] {
+        let mut fields = vec![("csrf", csrf.as_str())];
+        fields.extend(body);
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        let resp = post_form(&client, &format!("{}{path}", server.base), &session, body).await;
+        assert_eq!(resp.status().as_u16(), 403, "{path}");
+        let text = resp.text().await.unwrap();
+        assert!(text.contains("Only admins can"), "{path}: {text}");
+    }
+    still_candidate().await;
+    assert!(server.store.learner_run("main").await.unwrap().is_none(), "the learner did not run");
+
+    // An admin's form without the session's token, or with a forged one, is refused.
+    let (session, csrf) = http_session(&client, &server.base, &admin).await;
+    let url = format!("{}/ui/models/{id}/promote", server.base);
+    for body in ["note=x".to_string(), "csrf=forged&note=x".to_string()] {
+        let resp = post_form(&client, &url, &session, body.clone()).await;
+        assert_eq!(resp.status().as_u16(), 403, "{body}");
+        assert!(resp.text().await.unwrap().contains("The form expired"), "{body}");
+    }
+    // Another session's token is not this one's.
+    let (other_session, other_csrf) = http_session(&client, &server.base, &admin).await;
+    assert_ne!(other_csrf, csrf);
+    let resp = post_form(&client, &url, &other_session, format!("csrf={csrf}")).await;
+    assert_eq!(resp.status().as_u16(), 403);
+    // Without a session at all: the login page.
+    let resp = client
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((resp.status().as_u16(), location(&resp).as_str()), (303, "/ui/login"));
+    still_candidate().await;
+    server.shutdown().await;
+    db.remove().await;
+}
+
+#[tokio::test]
+async fn the_model_page_shows_what_the_candidate_decided_in_shadow() {
+    let db = Db::sqlite("ui-models-shadow");
+    let server = TestServer::start(&db, harness::config(), Arc::new(ManualClock::new(T0))).await;
+    let (_, forum) = server.key(Role::Forum, &["main"]).await;
+    let (_, moderator) = server.key(Role::Moderator, &["main"]).await;
+    let mut items = Vec::new();
+    for (id, body) in [("p1", "DM me on Telegram if your withdrawal is stuck"), ("p2", "When does the vote start?")] {
+        let (status, v) =
+            server.call("POST", "/v1/posts", Some(&forum), Some(json!({"id": id, "body": body}).to_string())).await;
+        assert!((200..300).contains(&status), "{v}");
+        items.push(v["item_id"].as_i64().unwrap());
+    }
+    let id = store_candidate(&server, "main", NOT_BETTER).await;
+    // The candidate would have held the first post; it agreed on the second.
+    server.store.put_shadow(id, items[0], "hold", "allow", "scam", 0.9, T0).await.unwrap();
+    server.store.put_shadow(id, items[1], "allow", "allow", "spam", 0.1, T0).await.unwrap();
+
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let (session, _) = http_session(&client, &server.base, &moderator).await;
+    let (status, detail) = page(&client, &server, &session, &format!("/ui/models/{id}")).await;
+    assert_eq!(status, 200, "{detail}");
+    assert!(
+        detail.contains("<p id=\"shadow-summary\">Scored 2 posts in shadow; would have decided differently on 1.</p>"),
+        "{detail}"
+    );
+    assert!(detail.contains("<li>allow→hold: <b>1</b></li>"), "{detail}");
+    let row = format!(
+        "<tr data-item=\"{0}\"><td><a href=\"/ui/items/{0}\">{0}</a></td><td>allow → hold</td><td>scam</td><td>0.90</td></tr>",
+        items[0]
+    );
+    assert!(detail.contains(&row), "{detail}");
+    assert!(!detail.contains(&format!("/ui/items/{}\"", items[1])), "only changed verdicts are listed: {detail}");
+    // The link leads to the item.
+    let (status, item) = page(&client, &server, &session, &format!("/ui/items/{}", items[0])).await;
+    assert_eq!(status, 200);
+    assert!(item.contains("withdrawal is stuck"), "{item}");
     server.shutdown().await;
     db.remove().await;
 }

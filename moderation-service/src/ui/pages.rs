@@ -1,4 +1,5 @@
-//! The pages: queue, item, audit log, rules (with a dry run).
+//! The pages: queue, item, audit log, rules (with a dry run), forum models
+//! (with promotion, rollback and "learn now" for admins).
 
 use std::sync::Arc;
 
@@ -11,10 +12,12 @@ use moderation_core::{Category, Decision, Field, Format};
 use serde::Deserialize;
 
 use super::{Moderator, Page, UiError, form, html, moderator, render, sentence};
-use crate::app::{App, AppError, AuditInput, ListInput, in_scope};
+use crate::app::{
+    App, AppError, AuditInput, LearnInput, ListInput, ModelChangeInput, ModelDetail, RollbackInput, in_scope,
+};
 use crate::keys::Role;
 use crate::review::{Action, DecisionInput, Status};
-use crate::store::{Item, RuleLayer};
+use crate::store::{ForumModel, Item, ModelStatus, RuleLayer};
 
 /// Reason codes offered with a decision; removals naming a category label
 /// the export.
@@ -605,4 +608,356 @@ pub(super) async fn rules_check(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Only admins change which model a forum scores with: a moderator gets
+/// the 403 page, as for saving rules.
+fn admin_only(m: &Moderator, what: &str) -> Result<(), UiError> {
+    if m.key.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(UiError::Bad(StatusCode::FORBIDDEN, format!("Only admins can {what}.")))
+    }
+}
+
+/// A use case's error on the model pages ("no such model", not "item").
+fn model_error(e: AppError) -> UiError {
+    match e {
+        AppError::NotFound(_) => UiError::Bad(StatusCode::NOT_FOUND, "No such model.".into()),
+        e => e.into(),
+    }
+}
+
+fn model_id(path: Result<Path<String>, PathRejection>) -> Result<i64, UiError> {
+    path.ok().and_then(|p| p.0.parse().ok()).ok_or_else(|| UiError::Bad(StatusCode::NOT_FOUND, "No such model.".into()))
+}
+
+/// A forum named in a query or form: empty is none; one that is not a
+/// forum id is refused (as on the rules page).
+fn forum_param(forum: &str) -> Result<Option<String>, UiError> {
+    let forum = forum.trim();
+    if forum.is_empty() {
+        return Ok(None);
+    }
+    if !crate::keys::valid_forum_id(forum) {
+        return Err(UiError::Bad(
+            StatusCode::BAD_REQUEST,
+            "That is not a forum id (letters, digits, `-`, `_`, `.`).".into(),
+        ));
+    }
+    Ok(Some(forum.to_string()))
+}
+
+/// `/ui/models` for `forum` (none: every forum of the key), with a notice code.
+fn models_url(forum: Option<&str>, done: &str) -> String {
+    let mut params = Vec::new();
+    if let Some(f) = forum {
+        params.push(("forum", f));
+    }
+    if !done.is_empty() {
+        params.push(("done", done));
+    }
+    if params.is_empty() {
+        "/ui/models".to_string()
+    } else {
+        format!("/ui/models?{}", serde_urlencoded::to_string(params).unwrap_or_default())
+    }
+}
+
+pub(super) struct ModelLine {
+    id: i64,
+    forum: String,
+    status: &'static str,
+    version: String,
+    labels: i64,
+    created: String,
+    created_by: String,
+    promoted: Option<(String, String)>,
+    reason: String,
+}
+
+fn model_line(m: &ForumModel) -> ModelLine {
+    ModelLine {
+        id: m.id,
+        forum: m.forum.clone(),
+        status: m.status.as_str(),
+        version: m.version.clone(),
+        labels: m.labels,
+        created: when(m.created_at),
+        created_by: m.created_by.clone(),
+        promoted: m.promoted_at.map(|at| (when(at), m.promoted_by.clone().unwrap_or_default())),
+        reason: render::defang(&m.reason),
+    }
+}
+
+/// What one forum scores with on this instance.
+pub(super) struct ForumLine {
+    forum: String,
+    live: Option<(i64, String)>,
+    shadow: Option<(i64, String)>,
+    /// A model is live (stored or loaded): there is something to roll back.
+    has_live: bool,
+}
+
+#[derive(askama::Template)]
+#[template(path = "models.html")]
+struct ModelsPage {
+    page: Page,
+    forum: String,
+    base: Option<String>,
+    forums: Vec<ForumLine>,
+    refused: Vec<(i64, String)>,
+    /// With `forum`: the learner's last run (when, outcome), if it ran.
+    learner: Option<(String, String)>,
+    labels: Option<i64>,
+    models: Vec<ModelLine>,
+    can_edit: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct ModelsQuery {
+    #[serde(default)]
+    forum: String,
+    #[serde(default)]
+    done: String,
+}
+
+/// The stored forum models (newest first), what this instance scores
+/// each forum with, and with `?forum=` the learner's last run there.
+pub(super) async fn models(
+    State(state): State<Arc<App>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, UiError> {
+    let m = moderator(&state, &headers).await?;
+    let q: ModelsQuery = query(raw.as_deref());
+    let forum = forum_param(&q.forum)?;
+    let view = state.models(&m.key, forum.as_deref()).await.map_err(model_error)?;
+    let mut names: std::collections::BTreeSet<String> = view.live.keys().chain(view.shadow.keys()).cloned().collect();
+    names.extend(
+        view.models
+            .iter()
+            .filter(|x| matches!(x.status, ModelStatus::Live | ModelStatus::Candidate))
+            .map(|x| x.forum.clone()),
+    );
+    let forums: Vec<ForumLine> = names
+        .into_iter()
+        .map(|f| ForumLine {
+            live: view.live.get(&f).map(|l| (l.id, l.version.clone())),
+            shadow: view.shadow.get(&f).map(|l| (l.id, l.version.clone())),
+            has_live: view.live.contains_key(&f)
+                || view.models.iter().any(|x| x.forum == f && x.status == ModelStatus::Live),
+            forum: f,
+        })
+        .collect();
+    let learner =
+        view.learner.as_ref().filter(|r| r.last_run_at > 0).map(|r| (when(r.last_run_at), render::defang(&r.outcome)));
+    let mut page = m.page();
+    page.notice = match (q.done.as_str(), forum.as_deref()) {
+        ("rolled-back", Some(f)) => Some(match forums.iter().find(|l| l.forum == f).and_then(|l| l.live.as_ref()) {
+            Some((id, version)) => {
+                format!(
+                    "Rolled back: forum {f} scores with model {id} ({version}) now; other instances follow within their poll interval."
+                )
+            }
+            None => format!(
+                "Rolled back: forum {f} scores with the base model now; other instances follow within their poll interval."
+            ),
+        }),
+        ("learned", Some(f)) => Some(format!(
+            "The learner stored no model for {f} (too few labels, one class only, or another instance was training it); its last run is below."
+        )),
+        _ => None,
+    };
+    Ok(html(&ModelsPage {
+        page,
+        forum: forum.unwrap_or_default(),
+        base: view.base,
+        forums,
+        refused: view.refused.into_iter().map(|r| (r.id, render::defang(&r.error))).collect(),
+        learner,
+        labels: view.labels,
+        models: view.models.iter().map(model_line).collect(),
+        can_edit: m.key.role == Role::Admin,
+    }))
+}
+
+pub(super) struct ShadowLine {
+    item_id: i64,
+    live: String,
+    shadow: String,
+    category: String,
+    score: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "model.html")]
+struct ModelPage {
+    page: Page,
+    model: ModelLine,
+    base: String,
+    sha256: String,
+    size: i64,
+    is_live: bool,
+    /// (measure, candidate, live) from the evaluation.
+    metrics: Vec<(&'static str, String, String)>,
+    /// Other facts of the evaluation (held out, trained on, …).
+    facts: Vec<(&'static str, String)>,
+    evaluation: String,
+    scored: i64,
+    differ: i64,
+    changed: Vec<(String, i64)>,
+    items: Vec<ShadowLine>,
+    can_edit: bool,
+}
+
+/// An evaluation value for people: numbers to 3 places, `—` for null or
+/// missing.
+fn figure(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "—".into(),
+        serde_json::Value::Bool(b) => if *b { "yes" } else { "no" }.into(),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => i.to_string(),
+            None => n.as_f64().map_or_else(|| n.to_string(), |f| format!("{f:.3}")),
+        },
+        serde_json::Value::String(s) => render::defang(s),
+        other => render::defang(&other.to_string()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct DoneQuery {
+    #[serde(default)]
+    done: String,
+}
+
+/// One model: every field, its evaluation against the live model, and
+/// what it decided differently in shadow, each item linked.
+pub(super) async fn model(
+    State(state): State<Arc<App>>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, UiError> {
+    let m = moderator(&state, &headers).await?;
+    let id = model_id(path)?;
+    let q: DoneQuery = query(raw.as_deref());
+    let ModelDetail { model, shadow } = state.model(&m.key, id).await.map_err(model_error)?;
+    let e = &model.evaluation;
+    let metrics = vec![
+        ("PR-AUC", figure(&e["candidate"]["pr_auc"]), figure(&e["live"]["pr_auc"])),
+        ("Review false-positive rate", figure(&e["candidate"]["review_fpr"]), figure(&e["live"]["review_fpr"])),
+        ("Review recall", figure(&e["candidate"]["review_recall"]), figure(&e["live"]["review_recall"])),
+    ];
+    let facts = vec![
+        ("Held-out labels", figure(&e["held_out"])),
+        ("Trained on", figure(&e["trained_on"])),
+        ("Live model judged against", figure(&e["live_model"])),
+        ("Better than live", figure(&e["better"])),
+        ("Enough held-out labels to promote on", figure(&e["enough"])),
+    ];
+    let mut page = m.page();
+    page.notice = match q.done.as_str() {
+        "promoted" if model.status == ModelStatus::Live => {
+            Some(format!("Model {id} is live for {}; other instances load it within their poll interval.", model.forum))
+        }
+        "learned" => Some(format!("The learner stored model {id} as {}.", model.status.as_str())),
+        _ => None,
+    };
+    Ok(html(&ModelPage {
+        page,
+        base: model.base.clone(),
+        sha256: model.sha256.clone(),
+        size: model.size,
+        is_live: model.status == ModelStatus::Live,
+        metrics,
+        facts,
+        evaluation: serde_json::to_string_pretty(e).map(|s| render::defang(&s)).unwrap_or_default(),
+        scored: shadow.scored,
+        differ: shadow.changed.values().sum(),
+        changed: shadow.changed.into_iter().collect(),
+        items: shadow
+            .items
+            .into_iter()
+            .map(|c| ShadowLine {
+                item_id: c.item_id,
+                live: c.live,
+                shadow: c.shadow,
+                category: c.category,
+                score: format!("{:.2}", c.score),
+            })
+            .collect(),
+        model: model_line(&model),
+        can_edit: m.key.role == Role::Admin,
+    }))
+}
+
+#[derive(Deserialize)]
+struct PromoteForm {
+    #[serde(default)]
+    note: String,
+}
+
+/// Makes a model its forum's live model (admins), then shows it.
+pub(super) async fn promote_model(
+    State(state): State<Arc<App>>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, UiError> {
+    let m = moderator(&state, &headers).await?;
+    let id = model_id(path)?;
+    let f: PromoteForm = form(&body, &m.csrf)?;
+    admin_only(&m, "promote models")?;
+    state.promote_model(&m.key, id, ModelChangeInput { note: f.note }).await.map_err(model_error)?;
+    Ok(Redirect::to(&format!("/ui/models/{id}?done=promoted")).into_response())
+}
+
+#[derive(Deserialize)]
+struct RollbackForm {
+    #[serde(default)]
+    forum: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Retires a forum's live model and brings back the one before it (admins).
+pub(super) async fn rollback_model(
+    State(state): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, UiError> {
+    let m = moderator(&state, &headers).await?;
+    let f: RollbackForm = form(&body, &m.csrf)?;
+    admin_only(&m, "roll back models")?;
+    let forum = forum_param(&f.forum)?
+        .ok_or_else(|| UiError::Bad(StatusCode::BAD_REQUEST, "Name the forum to roll back.".into()))?;
+    state.rollback_model(&m.key, RollbackInput { forum: forum.clone(), note: f.note }).await.map_err(model_error)?;
+    Ok(Redirect::to(&models_url(Some(&forum), "rolled-back")).into_response())
+}
+
+#[derive(Deserialize)]
+struct LearnForm {
+    #[serde(default)]
+    forum: String,
+}
+
+/// Trains, judges and stores a candidate for a forum now (admins), then
+/// shows the model stored, or the forum's models and the learner's run.
+pub(super) async fn learn(
+    State(state): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, UiError> {
+    let m = moderator(&state, &headers).await?;
+    let f: LearnForm = form(&body, &m.csrf)?;
+    admin_only(&m, "run the learner")?;
+    let forum = forum_param(&f.forum)?
+        .ok_or_else(|| UiError::Bad(StatusCode::BAD_REQUEST, "Name the forum to learn from.".into()))?;
+    let outcome = state.learn(&m.key, LearnInput { forum: forum.clone() }).await.map_err(model_error)?;
+    Ok(match outcome.model_id {
+        Some(id) => Redirect::to(&format!("/ui/models/{id}?done=learned")).into_response(),
+        None => Redirect::to(&models_url(Some(&forum), "learned")).into_response(),
+    })
 }
