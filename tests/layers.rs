@@ -356,6 +356,7 @@ fn check_order(krate_dir: &str, order: &[&str]) {
 const CORE_LAYERS: &[&str] = &[
     "vocab",
     "error",
+    "fingerprint",
     "text",
     "signals",
     "verdict",
@@ -365,6 +366,7 @@ const CORE_LAYERS: &[&str] = &[
     "classifier",
     "engine",
     "redact",
+    "labels",
     "adapt",
     "train",
 ];
@@ -379,6 +381,7 @@ const SERVICE_LAYERS: &[&str] = &[
     "writer",
     "delivery",
     "live_engine",
+    "learner",
     "app",
     "api",
     "ui",

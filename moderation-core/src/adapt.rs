@@ -32,8 +32,9 @@
 //! not raise them (moderators mostly decide reported posts, so the labels'
 //! class balance and vocabulary are not the forum's); without 100, the
 //! re-chosen thresholds may be stricter than the base's, not more lenient.
-//! Duplicate posts (the same normalized text) count once, their first
-//! label kept.
+//! Duplicate posts (the same normalized text) and near-duplicates (a wave
+//! of copies that differ in numbers and a word or two: see
+//! [`fingerprint`](crate::fingerprint)) count once, their first label kept.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -64,6 +65,7 @@ use crate::classifier::evaluation::{self, Confusion};
 use crate::classifier::model::{Adaptation, AdaptedHead, HeadMetrics, Model, ModelData};
 use crate::engine::Engine;
 use crate::error::{Error, TrainingError};
+use crate::fingerprint::{Fingerprint, GOLDEN, NearDuplicates, splitmix};
 use crate::post::Example;
 use crate::text::hex;
 use crate::vocab::Category;
@@ -100,6 +102,10 @@ pub struct AdaptConfig {
     pub folds: u32,
     /// Seed of the fold assignment.
     pub seed: u64,
+    /// Posts whose [fingerprints](crate::fingerprint) agree on at least this
+    /// share are one label (the first): one decision on a wave of copies
+    /// teaches once. Above 1: exact duplicates only.
+    pub near_duplicate: f64,
 }
 
 impl Default for AdaptConfig {
@@ -118,6 +124,7 @@ impl Default for AdaptConfig {
             hold_fpr: 0.01,
             folds: 5,
             seed: 1,
+            near_duplicate: 0.7,
         }
     }
 }
@@ -172,8 +179,10 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
     let categories: Vec<Category> = base.categories().collect();
     let h = categories.len();
 
-    // The base's view of every labelled post; duplicates count once.
+    // The base's view of every labelled post; duplicates and
+    // near-duplicates count once.
     let mut seen: HashSet<String> = HashSet::new();
+    let mut near = NearDuplicates::new(config.near_duplicate);
     let mut rows: Vec<Row> = Vec::new();
     let mut digest = Sha256::new();
     let mut grams: HashMap<u32, String> = HashMap::new();
@@ -185,6 +194,15 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
         let texts = scorer.model_texts(&ex.post);
         let key = texts.join("\n");
         if !seen.insert(key.clone()) {
+            continue;
+        }
+        // Fingerprinted on the text as written: the normalized view reads
+        // digits as the letters they imitate, and copies differ in numbers.
+        let written = format!("{}\n{}", ex.post.title.as_deref().unwrap_or(""), ex.post.body);
+        if config.near_duplicate <= 1.0
+            && let Some(print) = Fingerprint::of(&written)
+            && near.find_or_insert(print).is_some()
+        {
             continue;
         }
         digest.update(key.as_bytes());
@@ -565,17 +583,6 @@ fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
 
 fn fold_of(seed: u64, i: u64, folds: u32) -> u32 {
     (splitmix(seed.wrapping_add(i.wrapping_mul(GOLDEN))) % u64::from(folds)) as u32
-}
-
-/// SplitMix64's increment.
-pub(crate) const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
-
-/// SplitMix64's output function: a well-mixed 64-bit value from a
-/// counter, for seeded, platform-independent fold and sample draws.
-pub(crate) fn splitmix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 fn sigmoid(z: f64) -> f64 {

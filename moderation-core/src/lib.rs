@@ -104,6 +104,9 @@
 //! | `engine` | rule layers compiled once, scoring and decisions ([`Engine`]) |
 //! | `redact` | masking exposure spans in a post ([`redact()`]) |
 //! | `train` (feature `train`) | naive Bayes + linfa-logistic stacking, cross-validated |
+//! | [`fingerprint`] | MinHash fingerprints of normalized text and an LSH index of near-duplicates |
+//! | [`adapt`] | a model adapted to one forum's moderator decisions (residual logistic, L-BFGS) |
+//! | [`labels`] | decision lines as labels, the moderator-share cap, an engine judged on held-out labels |
 //!
 //! No async runtime, no database, no network: the crate is a pure function
 //! of the post, the rule sets and (optionally) a model.
@@ -116,6 +119,7 @@ mod analysis;
 mod classifier;
 mod engine;
 mod error;
+pub mod fingerprint;
 pub mod labels;
 mod post;
 mod redact;

@@ -37,7 +37,6 @@ use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2};
 use sha2::{Digest, Sha256};
 
-use crate::adapt::{GOLDEN, splitmix};
 use crate::classifier::evaluation;
 use crate::classifier::features::FeatureConfig;
 use crate::classifier::model::{
@@ -45,6 +44,7 @@ use crate::classifier::model::{
 };
 use crate::engine::Engine;
 use crate::error::{Error, TrainingError};
+use crate::fingerprint::{GOLDEN, splitmix};
 use crate::vocab::Category;
 
 pub use crate::post::Example;

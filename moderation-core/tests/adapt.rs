@@ -126,8 +126,9 @@ fn the_base_s_knowledge_of_crypto_scams_is_not_forgotten() {
 fn adapting_is_deterministic_and_the_file_round_trips_as_format_3() {
     let engine = Engine::builder().model(base()).build().unwrap();
     let data = labelled(15, 35, 3);
-    let a = adapt(&engine, &data, &AdaptConfig::default()).unwrap();
-    let b = adapt(&engine, &data, &AdaptConfig::default()).unwrap();
+    let exact = AdaptConfig { near_duplicate: 2.0, ..AdaptConfig::default() };
+    let a = adapt(&engine, &data, &exact).unwrap();
+    let b = adapt(&engine, &data, &exact).unwrap();
     assert!(a.to_bytes() == b.to_bytes(), "two fits differ");
     let bytes = a.to_bytes();
     assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 3);
@@ -141,7 +142,7 @@ fn adapting_is_deterministic_and_the_file_round_trips_as_format_3() {
     let shipped = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.model")).unwrap();
     assert!(base().to_bytes() == shipped, "the shipped model re-encodes differently");
     // Adapting an adapted model starts again from its base.
-    let again = adapt(&engine.with_model(Some(Arc::new(loaded))), &data, &AdaptConfig::default()).unwrap();
+    let again = adapt(&engine.with_model(Some(Arc::new(loaded))), &data, &exact).unwrap();
     assert!(again.to_bytes() == a.to_bytes(), "re-adapting {} differs from {}", again.version(), a.version());
     // A truncated or altered adaptation is refused, never a panic.
     let mut cut = bytes[..bytes.len() - 10].to_vec();
@@ -177,11 +178,38 @@ fn too_few_labels_or_one_class_only_are_refused_with_the_reason() {
     let no_model = adapt(&Engine::new().unwrap(), &labelled(10, 30, 1), &AdaptConfig::default()).unwrap_err();
     assert!(no_model.to_string().contains("base model"), "{no_model}");
     // Copies of one post count once.
+    let exact = AdaptConfig { near_duplicate: 2.0, ..AdaptConfig::default() };
     let mut copies = labelled(10, 30, 1);
     let first = copies[0].clone();
     copies.extend(std::iter::repeat_n(first, 50));
-    let adapted = adapt(&engine, &copies, &AdaptConfig::default()).unwrap();
+    let adapted = adapt(&engine, &copies, &exact).unwrap();
     assert_eq!(adapted.data().adaptation.as_ref().unwrap().labels, 40);
+}
+
+#[test]
+fn a_wave_of_near_copies_is_one_label() {
+    let engine = Engine::builder().model(base()).build().unwrap();
+    let labels = |data: &[Example], config: &AdaptConfig| {
+        adapt(&engine, data, config).unwrap().data().adaptation.as_ref().unwrap().labels
+    };
+    let exact = AdaptConfig { near_duplicate: 2.0, ..AdaptConfig::default() };
+    let mut data = labelled(10, 30, 21);
+    let before = labels(&data, &AdaptConfig::default());
+    // One moderator decision on a wave: 60 copies with other amounts,
+    // handles and a changed greeting, all labelled "approve".
+    for i in 0..60 {
+        let greeting = ["Hi", "Hello", "Hey"][i % 3];
+        let body = format!(
+            "{greeting} all, send {i}.5 USDT to my wallet and get {} USDT back, message @trader{i} on telegram today",
+            i * 2
+        );
+        data.push(Example::new(
+            Post::new(format!("w{i}"), body),
+            vec![(Category::Spam, false), (Category::Scam, false)],
+        ));
+    }
+    assert_eq!(labels(&data, &AdaptConfig::default()), before + 1, "the wave counts once");
+    assert_eq!(labels(&data, &exact), labels(&data[..40], &exact) + 60, "exact dedup alone keeps every copy");
 }
 
 #[test]

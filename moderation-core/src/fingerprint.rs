@@ -1,0 +1,243 @@
+//! Near-duplicate detection: MinHash fingerprints of a post's normalized
+//! text and an LSH index over them.
+//!
+//! A wave of copies of one lure ("send 0.5 BTC to …", then "send 2 BTC to
+//! …" from the next account) differs in numbers, names and a word or two.
+//! A [`Fingerprint`] is the MinHash signature of the text's words and word
+//! pairs, with case folded, punctuation dropped and digits left out of
+//! words (a word of digits alone reads `0`); Chinese, Japanese and Korean
+//! characters count as words of their own. Two fingerprints agree in about
+//! the share of positions that the texts' sets of words and pairs overlap
+//! (Jaccard similarity). [`NearDuplicates`] finds, among fingerprints seen so far,
+//! one at least as similar as its threshold, looking only at those that
+//! share a band of the signature (locality-sensitive hashing), so a search
+//! among thousands costs a few hash lookups.
+//!
+//! ```
+//! use moderation_core::fingerprint::{Fingerprint, NearDuplicates};
+//!
+//! let a = Fingerprint::of("send 0.5 btc to the wallet below and get 1 btc back within the hour").unwrap();
+//! let b = Fingerprint::of("send 2 btc to the wallet below and get 4 btc back within the hour!").unwrap();
+//! let c = Fingerprint::of("my tomatoes have yellow leaves, should i water them less this week").unwrap();
+//! assert!(a.similarity(&b) > 0.7 && a.similarity(&c) < 0.2);
+//!
+//! let mut seen = NearDuplicates::new(0.7);
+//! assert_eq!(seen.find_or_insert(a), None);
+//! assert_eq!(seen.find_or_insert(c), None);
+//! assert_eq!(seen.find_or_insert(b), Some(0), "b is a copy of the first");
+//! ```
+
+use std::collections::HashMap;
+
+/// MinHash positions in a fingerprint.
+pub const POSITIONS: usize = 32;
+/// LSH bands (of `POSITIONS / BANDS` positions each).
+const BANDS: usize = 16;
+const ROWS: usize = POSITIONS / BANDS;
+/// Fewest words for a fingerprint; shorter texts ("thanks!", "gm") are
+/// compared exactly, never as near-duplicates.
+pub const MIN_WORDS: usize = 5;
+
+/// The MinHash signature of a text's words and word pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint([u32; POSITIONS]);
+
+impl Fingerprint {
+    /// The fingerprint of a normalized text, or `None` when it has fewer
+    /// than [`MIN_WORDS`] words.
+    pub fn of(text: &str) -> Option<Fingerprint> {
+        let words = tokens(text);
+        if words.len() < MIN_WORDS {
+            return None;
+        }
+        let mut mins = [u32::MAX; POSITIONS];
+        let mut add = |feature: u64| {
+            for (i, m) in mins.iter_mut().enumerate() {
+                let h = (splitmix(feature ^ SEEDS[i]) >> 32) as u32;
+                *m = (*m).min(h);
+            }
+        };
+        for w in &words {
+            add(splitmix(*w));
+        }
+        for w in words.windows(2) {
+            add(splitmix(w[0] ^ splitmix(w[1] ^ GOLDEN)));
+        }
+        Some(Fingerprint(mins))
+    }
+
+    /// The share of positions where two fingerprints agree: an estimate of
+    /// the Jaccard similarity of the two texts' 3-gram sets.
+    pub fn similarity(&self, other: &Fingerprint) -> f64 {
+        self.0.iter().zip(&other.0).filter(|(a, b)| a == b).count() as f64 / POSITIONS as f64
+    }
+
+    fn band(&self, b: usize) -> u64 {
+        self.0[b * ROWS..(b + 1) * ROWS].iter().fold(b as u64, |acc, &x| splitmix(acc ^ u64::from(x)))
+    }
+}
+
+/// Fingerprints seen so far, indexed by band.
+#[derive(Debug, Clone)]
+pub struct NearDuplicates {
+    threshold: f64,
+    prints: Vec<Fingerprint>,
+    bands: HashMap<u64, Vec<u32>>,
+}
+
+impl NearDuplicates {
+    /// An empty index; two texts are near-duplicates when their fingerprints
+    /// agree on at least `threshold` of the positions.
+    pub fn new(threshold: f64) -> NearDuplicates {
+        NearDuplicates { threshold, prints: Vec::new(), bands: HashMap::new() }
+    }
+
+    /// The index (in insertion order) of a fingerprint seen before that is
+    /// a near-duplicate of `print`; if there is none, `print` is added and
+    /// `None` returned.
+    pub fn find_or_insert(&mut self, print: Fingerprint) -> Option<usize> {
+        let keys: Vec<u64> = (0..BANDS).map(|b| print.band(b)).collect();
+        let mut best: Option<(usize, f64)> = None;
+        for k in &keys {
+            for &i in self.bands.get(k).into_iter().flatten() {
+                let s = self.prints[i as usize].similarity(&print);
+                if s >= self.threshold && best.is_none_or(|(j, t)| s > t || (s == t && (i as usize) < j)) {
+                    best = Some((i as usize, s));
+                }
+            }
+        }
+        if let Some((i, _)) = best {
+            return Some(i);
+        }
+        let id = self.prints.len() as u32;
+        self.prints.push(print);
+        for k in keys {
+            self.bands.entry(k).or_default().push(id);
+        }
+        None
+    }
+
+    /// Fingerprints in the index.
+    pub fn len(&self) -> usize {
+        self.prints.len()
+    }
+
+    /// Whether the index is empty.
+    pub fn is_empty(&self) -> bool {
+        self.prints.is_empty()
+    }
+}
+
+/// The hashes of a text's words: runs of letters and digits, lowercased,
+/// digits left out (amounts, counts, phone numbers and numbered handles
+/// vary between copies of one lure; a word of digits alone reads `0`);
+/// every Chinese, Japanese or Korean character is a word.
+fn tokens(text: &str) -> Vec<u64> {
+    const FNV: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut out = Vec::new();
+    let (mut h, mut open) = (FNV, false);
+    let mut push = |h: &mut u64, open: &mut bool, out: &mut Vec<u64>| {
+        if *open {
+            out.push(if *h == FNV { fnv(FNV, '0') } else { *h });
+        }
+        *h = FNV;
+        *open = false;
+    };
+    for c in text.chars() {
+        if is_cjk(c) {
+            push(&mut h, &mut open, &mut out);
+            out.push(fnv(FNV, c));
+        } else if c.is_alphanumeric() {
+            open = true;
+            if !c.is_numeric() {
+                for l in c.to_lowercase() {
+                    h = fnv(h, l);
+                }
+            }
+        } else {
+            push(&mut h, &mut open, &mut out);
+        }
+    }
+    push(&mut h, &mut open, &mut out);
+    out
+}
+
+fn fnv(mut h: u64, c: char) -> u64 {
+    let mut buf = [0u8; 4];
+    for &b in c.encode_utf8(&mut buf).as_bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Scripts written without spaces between words.
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0xFF66..=0xFF9D)
+}
+
+/// Per-position seeds of the MinHash permutations.
+const SEEDS: [u64; POSITIONS] = {
+    let mut s = [0u64; POSITIONS];
+    let mut i = 0;
+    while i < POSITIONS {
+        s[i] = splitmix((i as u64 + 1).wrapping_mul(GOLDEN));
+        i += 1;
+    }
+    s
+};
+
+/// SplitMix64's increment.
+pub(crate) const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// SplitMix64's output function: a well-mixed 64-bit value from a
+/// counter, for seeded, platform-independent draws and hashes.
+pub(crate) const fn splitmix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_with_other_numbers_and_a_changed_word_are_near_duplicates() {
+        let base = "dear user your wallet 123 is locked contact support at wa.me 5550100 to restore access today";
+        let copy = "dear user your wallet 98765 is locked contact support at wa.me 5550199 to restore access now";
+        let a = Fingerprint::of(base).unwrap();
+        let b = Fingerprint::of(copy).unwrap();
+        assert!(a.similarity(&b) >= 0.6, "{}", a.similarity(&b));
+        let other =
+            Fingerprint::of("dear user your order 123 has shipped and will arrive at your door on monday").unwrap();
+        assert!(a.similarity(&other) < 0.4, "{}", a.similarity(&other));
+        assert_eq!(Fingerprint::of("thanks a lot!"), None, "short texts are compared exactly");
+        let ja = Fingerprint::of("公式サポートです。ウォレットの復元はこちらのリンクから100円で").unwrap();
+        let ja2 = Fingerprint::of("公式サポートです!ウォレットの復元はこちらのリンクから5000円で").unwrap();
+        let ja3 = Fingerprint::of("今日のビットコインの値動きについて皆さんの意見を聞かせてください").unwrap();
+        assert!(
+            ja.similarity(&ja2) >= 0.8 && ja.similarity(&ja3) < 0.3,
+            "{} {}",
+            ja.similarity(&ja2),
+            ja.similarity(&ja3)
+        );
+    }
+
+    #[test]
+    fn the_index_finds_the_first_of_a_wave() {
+        let mut seen = NearDuplicates::new(0.6);
+        let wave: Vec<String> = (0..50)
+            .map(|i| format!("claim your {i} free usdt airdrop at the official portal before {i} pm today friends"))
+            .collect();
+        assert_eq!(
+            seen.find_or_insert(Fingerprint::of("how do i prune my apple tree in late winter please").unwrap()),
+            None
+        );
+        assert_eq!(seen.find_or_insert(Fingerprint::of(&wave[0]).unwrap()), None);
+        for w in &wave[1..] {
+            assert_eq!(seen.find_or_insert(Fingerprint::of(w).unwrap()), Some(1), "{w}");
+        }
+        assert_eq!(seen.len(), 2);
+    }
+}
