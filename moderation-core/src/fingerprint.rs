@@ -136,7 +136,7 @@ fn tokens(text: &str) -> Vec<u64> {
     const FNV: u64 = 0xcbf2_9ce4_8422_2325;
     let mut out = Vec::new();
     let (mut h, mut open) = (FNV, false);
-    let mut push = |h: &mut u64, open: &mut bool, out: &mut Vec<u64>| {
+    let push = |h: &mut u64, open: &mut bool, out: &mut Vec<u64>| {
         if *open {
             out.push(if *h == FNV { fnv(FNV, '0') } else { *h });
         }

@@ -559,16 +559,20 @@ impl Model {
             let mut n = 0u32;
             let mut adapted = [0f32; 4];
             let mut m = 0u32;
-            let mut base = |col: u16, marks: &mut [u32]| {
-                if marks[col as usize] != stamp {
-                    marks[col as usize] = stamp;
-                    n += 1;
-                    let w = &self.weights[col as usize * h..col as usize * h + h];
-                    for (s, w) in sums.iter_mut().zip(w) {
-                        *s += *w;
-                    }
+            // Adds a column's weights once per post (`marks` holds the
+            // stamp of the posts that already counted it).
+            #[inline(always)]
+            fn add(marks: &mut [u32], at: usize, stamp: u32, weights: &[f32], h: usize, sums: &mut [f32; 4]) -> u32 {
+                if marks[at] == stamp {
+                    return 0;
                 }
-            };
+                marks[at] = stamp;
+                let col = at;
+                for (s, w) in sums.iter_mut().zip(&weights[col * h..col * h + h]) {
+                    *s += *w;
+                }
+                1
+            }
             match &self.adapted {
                 // The shipped model's path: one bucket map.
                 None => {
@@ -576,7 +580,7 @@ impl Model {
                         self.data.features.for_each_bucket(text, |bucket| {
                             let col = self.column_of[bucket as usize];
                             if col != NO_COLUMN {
-                                base(col, marks);
+                                n += add(marks, col as usize, stamp, &self.weights, h, &mut sums);
                             }
                         });
                     }
@@ -584,6 +588,7 @@ impl Model {
                 // An adapted model: one map for both column sets, so a
                 // bucket in neither costs what it costs without adaptation.
                 Some(a) => {
+                    let (marks_base, marks_adapted) = marks.split_at_mut(k);
                     for text in texts {
                         self.data.features.for_each_bucket(text, |bucket| {
                             let both = a.both_of[bucket as usize];
@@ -592,15 +597,10 @@ impl Model {
                             }
                             let (col, acol) = (both as u16, (both >> 16) as u16);
                             if col != NO_COLUMN {
-                                base(col, marks);
+                                n += add(marks_base, col as usize, stamp, &self.weights, h, &mut sums);
                             }
-                            if acol != NO_COLUMN && marks[k + acol as usize] != stamp {
-                                marks[k + acol as usize] = stamp;
-                                m += 1;
-                                let w = &a.weights[acol as usize * h..acol as usize * h + h];
-                                for (s, w) in adapted.iter_mut().zip(w) {
-                                    *s += *w;
-                                }
+                            if acol != NO_COLUMN {
+                                m += add(marks_adapted, acol as usize, stamp, &a.weights, h, &mut adapted);
                             }
                         });
                     }
@@ -624,22 +624,24 @@ impl Model {
     /// as written in the post's normalized text, strongest first (allocates;
     /// called only to explain flagged posts).
     pub fn top_grams<'t>(&self, texts: &[&'t str], category: Category, count: usize) -> Vec<(&'t str, f32)> {
-        self.strongest(texts, category, count, &self.column_of, &self.weights)
+        self.strongest(&self.grams_of(texts), category, count, &self.column_of, &self.weights)
     }
 
-    /// Like [`Model::top_grams`], for the forum adaptation's n-grams.
-    fn top_adapted_grams<'t>(&self, texts: &[&'t str], category: Category, count: usize) -> Vec<(&'t str, f32)> {
-        match &self.adapted {
-            Some(a) => self.strongest(texts, category, count, &a.column_of, &a.weights),
-            None => Vec::new(),
+    /// Every n-gram of `texts` with its bucket, in order: read once to
+    /// explain every signal of a post.
+    fn grams_of<'t>(&self, texts: &[&'t str]) -> Vec<(u32, &'t str)> {
+        let mut grams = Vec::new();
+        for text in texts {
+            self.data.features.for_each(text, |bucket, gram| grams.push((bucket, gram)));
         }
+        grams
     }
 
-    /// The `count` n-grams of `texts` whose columns (`column_of`) weigh most
-    /// for `category` in `weights` (interleaved by head), positive only.
+    /// The `count` n-grams among `grams` whose columns (`column_of`) weigh
+    /// most for `category` in `weights` (interleaved by head), positive only.
     fn strongest<'t>(
         &self,
-        texts: &[&'t str],
+        grams: &[(u32, &'t str)],
         category: Category,
         count: usize,
         column_of: &[u16],
@@ -647,15 +649,13 @@ impl Model {
     ) -> Vec<(&'t str, f32)> {
         let Some(head) = self.data.heads.iter().position(|h| h.category == category) else { return Vec::new() };
         let h = self.data.heads.len();
-        let mut found: Vec<(u16, &'t str)> = Vec::new();
-        for text in texts {
-            self.data.features.for_each(text, |bucket, gram| {
+        let mut found: Vec<(u16, &'t str)> = grams
+            .iter()
+            .filter_map(|&(bucket, gram)| {
                 let col = column_of[bucket as usize];
-                if col != NO_COLUMN {
-                    found.push((col, gram));
-                }
-            });
-        }
+                (col != NO_COLUMN).then_some((col, gram))
+            })
+            .collect();
         // One entry per column: its first occurrence in the post.
         found.sort_by_key(|&(c, _)| c);
         found.dedup_by_key(|&mut (c, _)| c);
@@ -799,14 +799,17 @@ impl Model {
     /// these, and the ranking costs more than the score itself.
     pub(crate) fn explain(&self, analysis: &Analysis<'_>, signals: &mut [Signal]) {
         let texts = model_texts(analysis);
+        let mut read: Option<Vec<(u32, &str)>> = None;
         for s in signals.iter_mut().filter(|s| s.weight > 0.0) {
-            let grams = if s.id.starts_with("classifier.") {
-                self.top_grams(&texts, s.category, 5)
-            } else if s.id.starts_with("adapted.") {
-                self.top_adapted_grams(&texts, s.category, 5)
+            let (column_of, weights) = if s.id.starts_with("classifier.") {
+                (&self.column_of, &self.weights)
+            } else if let (true, Some(a)) = (s.id.starts_with("adapted."), &self.adapted) {
+                (&a.column_of, &a.weights)
             } else {
                 continue;
             };
+            let all = read.get_or_insert_with(|| self.grams_of(&texts));
+            let grams = self.strongest(all, s.category, 5, column_of, weights);
             if !grams.is_empty() {
                 let list: Vec<String> = grams.iter().map(|(g, _)| format!("\"{}\"", g.trim())).collect();
                 s.description.push_str(&format!("; strongest n-grams {}", list.join(", ")));
