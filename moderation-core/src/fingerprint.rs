@@ -67,7 +67,7 @@ impl Fingerprint {
     }
 
     /// The share of positions where two fingerprints agree: an estimate of
-    /// the Jaccard similarity of the two texts' 3-gram sets.
+    /// the Jaccard similarity of the two texts' sets of words and pairs.
     pub fn similarity(&self, other: &Fingerprint) -> f64 {
         self.0.iter().zip(&other.0).filter(|(a, b)| a == b).count() as f64 / POSITIONS as f64
     }
@@ -98,8 +98,12 @@ impl NearDuplicates {
     pub fn find_or_insert(&mut self, print: Fingerprint) -> Option<usize> {
         let keys: Vec<u64> = (0..BANDS).map(|b| print.band(b)).collect();
         let mut best: Option<(usize, f64)> = None;
+        let mut checked = std::collections::HashSet::new();
         for k in &keys {
             for &i in self.bands.get(k).into_iter().flatten() {
+                if !checked.insert(i) {
+                    continue;
+                }
                 let s = self.prints[i as usize].similarity(&print);
                 if s >= self.threshold && best.is_none_or(|(j, t)| s > t || (s == t && (i as usize) < j)) {
                     best = Some((i as usize, s));

@@ -54,9 +54,10 @@ pub struct LabelError(pub String);
 impl Labelled {
     /// Reads one decision line: a post (as [`Post::from_json`] reads it)
     /// with `labels` (`{"spam": 0|1, "scam": 0|1, …}`) or with the final
-    /// `action` (`"approve"`, or `"remove"` with a `reason`: `spam`, `scam`,
-    /// `misinformation`, `exposure`), labelled as the export would have
-    /// labelled it. A category the line does not mention is unknown;
+    /// `action` (`"approve"`, or `"remove"` with a `reason`: `spam` or
+    /// `scam`; a removal for another reason, misinformation or a leaked
+    /// secret included, says nothing about spam or scam). A category the
+    /// line does not mention is unknown;
     /// `spam` means unwanted but not a scam when both are given. `None`: the
     /// line says nothing about spam or scam (a removal for another reason,
     /// an escalation).
@@ -75,7 +76,7 @@ impl Labelled {
                 let reason = v["reason"].as_str().unwrap_or("");
                 return match action.as_str() {
                     Some("approve" | "approved" | "restore" | "restored") => Ok(Some(false)),
-                    Some("remove" | "removed") if Category::ALL.iter().any(|c| c.as_str() == reason) => {
+                    Some("remove" | "removed") if TAUGHT.iter().any(|c| c.as_str() == reason) => {
                         Ok(Some(reason == name))
                     }
                     Some("remove" | "removed" | "escalate" | "escalated") => Ok(None),
@@ -272,6 +273,7 @@ mod tests {
         assert_eq!(spam.example.label(Category::Spam), Some(true));
         assert_eq!(spam.example.label(Category::Scam), Some(false));
         assert!(l(r#""action": "remove", "reason": "off-topic""#).is_none());
+        assert!(l(r#""action": "remove", "reason": "exposure""#).is_none(), "a leaked secret is not a spam label");
         assert!(l(r#""action": "escalate""#).is_none());
         let both = l(r#""labels": {"spam": 1, "scam": 1}, "source": {"decided_by": "key_b"}"#).unwrap();
         assert_eq!(both.example.label(Category::Spam), Some(false), "spam means unwanted but not a scam");

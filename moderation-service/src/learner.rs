@@ -135,8 +135,12 @@ impl Learner {
             let due = new >= i64::try_from(self.config.every_labels).unwrap_or(i64::MAX)
                 || (new > 0 && self.clock.now_ms().saturating_sub(last) >= minutes);
             if due {
-                let outcome = self.learn(&forum, "learner").await?;
-                tracing::info!(forum = %forum, labels = outcome.labels, model = ?outcome.model_id, outcome = %outcome.outcome, "learner ran");
+                match self.learn(&forum, "learner").await {
+                    Ok(o) => {
+                        tracing::info!(forum = %forum, labels = o.labels, model = ?o.model_id, outcome = %o.outcome, "learner ran")
+                    }
+                    Err(e) => tracing::warn!(forum = %forum, error = %e, "the learner failed on this forum"),
+                }
             }
         }
         Ok(())
@@ -161,7 +165,11 @@ impl Learner {
             Ok(o) => o.outcome.clone(),
             Err(e) => format!("failed: {e}"),
         };
-        self.store.finish_learner(forum, &self.owner, labels, &outcome, self.clock.now_ms()).await?;
+        // The outcome stands (its model is stored) even if the bookkeeping
+        // fails; the lease then runs out on its own.
+        if let Err(e) = self.store.finish_learner(forum, &self.owner, labels, &outcome, self.clock.now_ms()).await {
+            tracing::warn!(forum, error = %e, "cannot record the learner's run");
+        }
         result
     }
 
@@ -183,6 +191,7 @@ impl Learner {
         let base = self.engine.get();
         let live = self.engine.for_forum(Some(forum));
         let live_model = live.model().map(|m| m.version().to_string());
+        let judged_against = self.engine.forum_models().live.get(forum).map(|m| m.id);
         let config = self.config.clone();
         let permit = TRAININGS.acquire().await.ok();
         let trained = tokio::task::spawn_blocking(move || {
@@ -248,8 +257,9 @@ impl Learner {
             status,
             reason: reason.clone(),
             created_by: actor.to_string(),
+            judged_against,
         };
-        let id = self.store.insert_model(&new, self.clock.now_ms()).await?;
+        let (id, status) = self.store.insert_model(&new, self.clock.now_ms()).await?;
         if let Err(e) = self.engine.refresh_models(&self.store).await {
             tracing::warn!(error = %e, "cannot reload forum models");
         }
@@ -258,7 +268,15 @@ impl Learner {
             labels,
             model_id: Some(id),
             status: Some(status),
-            outcome: format!("model {id} stored as {}: {reason}", status.as_str()),
+            outcome: format!(
+                "model {id} stored as {}: {reason}{}",
+                status.as_str(),
+                if status == new.status {
+                    ""
+                } else {
+                    " (not promoted: the forum's live model changed while it was trained)"
+                }
+            ),
         })
     }
 }

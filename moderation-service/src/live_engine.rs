@@ -59,8 +59,8 @@ pub struct ForumEngines {
     pub live: HashMap<String, LoadedModel>,
     /// Per forum: its candidate, scoring in shadow.
     pub shadow: HashMap<String, LoadedModel>,
-    /// Stored models refused at the last load: (id, why).
-    pub refused: Vec<(i64, String)>,
+    /// Stored models refused at the last load: (id, forum, why).
+    pub refused: Vec<(i64, String, String)>,
 }
 
 impl LiveEngine {
@@ -245,7 +245,7 @@ impl LiveEngine {
                 }
                 Err(why) => {
                     tracing::error!(model = m.id, forum = %m.forum, error = %why, "stored model refused; the forum keeps its model");
-                    next.refused.push((m.id, why));
+                    next.refused.push((m.id, m.forum.clone(), why));
                     let kept =
                         if m.status == ModelStatus::Live { old.live.get(&m.forum) } else { old.shadow.get(&m.forum) };
                     if let Some(kept) = kept {
@@ -314,7 +314,7 @@ async fn off_the_workers<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'stat
 
 /// A stored model file, checked: its SHA-256 must match the one stored
 /// with it, then it decodes as any model file.
-fn decode(file: &crate::store::ModelFile) -> Result<Arc<Model>, String> {
+pub fn decode(file: &crate::store::ModelFile) -> Result<Arc<Model>, String> {
     checksum(file)?;
     Model::from_bytes(&file.bytes).map(Arc::new).map_err(|e| format!("model {}: {e}", file.model.id))
 }

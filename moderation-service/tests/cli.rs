@@ -375,13 +375,39 @@ fn rules_check_refuses_an_exponential_rule_file_without_saying_ok() {
 /// category labelled, `kind` and `source` beside): **team-written** posts of
 /// a gardening forum and the sneaker-shop spam its moderators removed.
 fn decisions(n: usize) -> String {
+    // Varied wording: copies that differ only in a number are one label
+    // (near-duplicates count once), so each post is its own sentence.
+    let mut state = 7u64;
+    let mut pick = |xs: &[&'static str]| -> &'static str {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        xs[(state >> 33) as usize % xs.len()]
+    };
     let mut out = String::new();
     for i in 0..n {
         let spam = i % 3 == 0;
         let body = if spam {
-            format!("Fresh Jordan sneakers drop {i} at kicksvault, free shipping worldwide, message me for sizes")
+            format!(
+                "{} {} {} sneakers {} at kicksvault, {}",
+                pick(&["Hey guys", "Hello", "Friends", "Morning all", "Hi everyone"]),
+                pick(&["fresh", "new", "latest", "limited", "top"]),
+                pick(&["Jordan", "Yeezy", "Dunk", "Air Max", "Samba"]),
+                pick(&["drop just landed", "restock is live", "pairs in stock", "sizes 6-13 available"]),
+                pick(&[
+                    "free shipping worldwide",
+                    "message me for sizes",
+                    "half price this week",
+                    "link in my profile"
+                ]),
+            )
         } else {
-            format!("My tomatoes {i} have yellow leaves, should I water less or add compost?")
+            format!(
+                "{} my {} {}, {} {}",
+                pick(&["Question:", "Help,", "Update:", "Hi all,", "Quick one:"]),
+                pick(&["tomatoes", "roses", "basil", "apple tree", "hydrangeas", "courgettes"]),
+                pick(&["have yellow leaves", "are wilting", "got aphids", "stopped flowering", "look leggy"]),
+                pick(&["should I", "is it time to", "would you", "do I need to"]),
+                pick(&["prune them?", "water less?", "repot it?", "add compost?", "move them to shade?"]),
+            )
         };
         let labels = serde_json::json!({"spam": u8::from(spam), "scam": 0, "misinformation": 0, "exposure": 0});
         let line = serde_json::json!({"id": format!("p{i}"), "body": body, "labels": labels,
@@ -403,7 +429,7 @@ fn train_with_a_base_adapts_the_model_to_a_forum_s_decisions() {
     let args = ["train", "--base", base, "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap()];
     let (code, _, err) = moderation(&args, "");
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("adapted forum-default@") && err.contains("60 labelled posts"), "{err}");
+    assert!(err.contains("adapted forum-default@") && err.contains(" labelled posts of "), "{err}");
     assert!(err.contains("scam   kept the base's"), "only spam has positives: {err}");
     // Deterministic: a second run writes the same bytes.
     let first = std::fs::read(&out).unwrap();

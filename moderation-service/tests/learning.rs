@@ -350,6 +350,10 @@ both!(
         let (status, v) = s.call("POST", "/v1/labels?forum=garden", Some(&admin), Some(lines)).await;
         assert_eq!(status, 400, "{v}");
         assert!(v["error"]["message"].as_str().unwrap().starts_with("line 5: action must be"), "{v}");
+        let seconds = json!({"id": "t", "body": "x", "action": "approve", "decided_at": 1_764_000_000}).to_string();
+        let (status, v) = s.call("POST", "/v1/labels?forum=garden", Some(&admin), Some(seconds)).await;
+        assert_eq!(status, 400, "{v}");
+        assert!(v["error"]["message"].as_str().unwrap().contains("Unix milliseconds"), "{v}");
         assert_eq!(models(&s, &admin, "garden").await["labels"], 0, "nothing stored");
         let (status, _) =
             s.call("POST", "/v1/labels?forum=garden", Some(&moderator), Some(history(4, 5, T0, false))).await;
@@ -397,8 +401,25 @@ both!(
             status: moderation_service::store::ModelStatus::Live,
             reason: "test".into(),
             created_by: "test".into(),
+            judged_against: Some(id),
         };
-        let id2 = s.store.insert_model(&second, T0).await.unwrap();
+        // Judged against a model that is no longer live: stored as a
+        // candidate, never made live over a model it did not see.
+        let stale = moderation_service::store::NewModel { judged_against: None, ..second.clone() };
+        let (_, status) = s.store.insert_model(&stale, T0).await.unwrap();
+        assert_eq!(status, moderation_service::store::ModelStatus::Candidate);
+        // A file that does not load is never promoted (409), whatever its checksum.
+        let broken = moderation_service::store::NewModel {
+            bytes: b"not a model".to_vec(),
+            status: moderation_service::store::ModelStatus::Candidate,
+            ..second.clone()
+        };
+        let (broken_id, _) = s.store.insert_model(&broken, T0).await.unwrap();
+        let (status, v) = s.call("POST", &format!("/v1/models/{broken_id}/promote"), Some(&admin), None).await;
+        assert_eq!((status, v["error"]["code"].as_str()), (409, Some("conflict")), "{v}");
+        assert!(v["error"]["message"].as_str().unwrap().contains("cannot be promoted"), "{v}");
+        let (id2, status) = s.store.insert_model(&second, T0).await.unwrap();
+        assert_eq!(status, moderation_service::store::ModelStatus::Live);
         assert_eq!(s.store.model(id).await.unwrap().unwrap().status, moderation_service::store::ModelStatus::Retired);
         let (status, v) =
             s.call("POST", "/v1/models/rollback", Some(&admin), Some(json!({"forum": "garden"}).to_string())).await;
@@ -423,11 +444,12 @@ both!(
         }
         let state = eventually("the corrupt model to be refused", || async {
             let v = models(&s, &admin, "garden").await;
-            (!v["refused"].as_array().unwrap().is_empty()).then_some(v)
+            v["refused"].as_array().unwrap().iter().any(|r| r["id"] == id).then_some(v)
         })
         .await;
-        assert_eq!(state["refused"][0]["id"], id, "{state}");
-        assert!(state["refused"][0]["error"].as_str().unwrap().contains("checksum"), "{state}");
+        let refused = state["refused"].as_array().unwrap().iter().find(|r| r["id"] == id).cloned();
+        let refused = refused.unwrap_or_else(|| panic!("model {id} is not among the refused: {state}"));
+        assert!(refused["error"].as_str().unwrap().contains("checksum"), "{state}");
         let (_, verdict) =
             s.call("POST", "/v1/score", Some(&forum), Some(json!({"id": "1", "body": "hi"}).to_string())).await;
         assert_eq!(verdict["versions"]["model"], live.as_str(), "the forum keeps the model it had");

@@ -420,8 +420,9 @@ async fn store_candidate(server: &TestServer, forum: &str, reason: &str) -> i64 
         status: ModelStatus::Candidate,
         reason: reason.into(),
         created_by: "learner".into(),
+        judged_against: None,
     };
-    server.store.insert_model(&new, T0).await.unwrap()
+    server.store.insert_model(&new, T0).await.unwrap().0
 }
 
 async fn page(client: &reqwest::Client, server: &TestServer, session: &str, path: &str) -> (u16, String) {
@@ -555,11 +556,13 @@ async fn an_admin_sees_promotes_and_rolls_back_a_forum_model_on_the_pages() {
                 status: ModelStatus::Candidate,
                 reason: "test".into(),
                 created_by: "learner".into(),
+                judged_against: None,
             },
             T0,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .0;
     let list = eventually("the broken model to be refused", || async {
         let (_, list) = page(&client, &server, &session, "/ui/models").await;
         list.contains("id=\"refused\"").then_some(list)

@@ -15,6 +15,8 @@ use crate::store::{ForumModel, ImportedLabel, LearnerRun, ModelChangeError, Shad
 
 /// Most shadow verdicts listed with a model.
 const SHADOW_ITEMS: u32 = 50;
+/// 2000-01-01 in Unix milliseconds: the earliest `decided_at` an import takes.
+const EARLIEST_MS: i64 = 946_684_800_000;
 /// Most lines in one import.
 pub const MAX_IMPORT_LINES: usize = 10_000;
 
@@ -167,7 +169,12 @@ impl App {
                 .filter(|(f, _)| visible(f))
                 .map(|(f, m)| (f.clone(), LoadedView { id: m.id, version: m.version.clone() }))
                 .collect(),
-            refused: loaded.refused.iter().map(|(id, error)| RefusedView { id: *id, error: error.clone() }).collect(),
+            refused: loaded
+                .refused
+                .iter()
+                .filter(|(_, f, _)| visible(f))
+                .map(|(id, _, error)| RefusedView { id: *id, error: error.clone() })
+                .collect(),
             learner,
             labels,
             models: models.into_iter().filter(|m| visible(&m.forum)).collect(),
@@ -195,6 +202,21 @@ impl App {
         input: ModelChangeInput,
     ) -> Result<ForumModel, AppError> {
         check_text("note", &input.note, MAX_NOTE_BYTES)?;
+        // A file that would not load is never made live: instances that
+        // already run keep their model, a restarted one would fall back to
+        // the base, and the two would disagree.
+        let file = self
+            .store
+            .model_file(id)
+            .await?
+            .filter(|f| in_scope(key, &f.model.forum))
+            .ok_or_else(|| AppError::NotFound(format!("no model {id}")))?;
+        let checked = tokio::task::spawn_blocking(move || crate::live_engine::decode(&file).map(|_| ()))
+            .await
+            .map_err(|_| AppError::Unavailable("checking the model was interrupted".into()))?;
+        if let Err(why) = checked {
+            return Err(AppError::Conflict(format!("model {id} cannot be promoted: {why}")));
+        }
         let model = self.store.promote_model(id, &key.forums, &key.id, &input.note, self.now()).await?;
         self.engine.refresh_models(&self.store).await?;
         tracing::info!(model = id, forum = %model.forum, by = %key.id, "model promoted");
@@ -217,7 +239,11 @@ impl App {
         scoped(key, &input.forum)?;
         let learner =
             Learner::new(self.store.clone(), self.engine.clone(), self.config.learning.clone(), self.clock.clone());
-        Ok(learner.learn(&input.forum, &key.id).await?)
+        // In its own task: a client that goes away does not stop a training
+        // half-way with the forum's lease held.
+        let (forum, actor) = (input.forum.clone(), key.id.clone());
+        let run = tokio::spawn(async move { learner.learn(&forum, &actor).await });
+        Ok(run.await.map_err(|_| AppError::Unavailable("the training was interrupted".into()))??)
     }
 
     /// Imports a forum's past moderation (JSON lines: a post with `labels`,
@@ -251,7 +277,14 @@ impl App {
             if post.id.is_empty() {
                 return Err(at("the post id is empty".into()));
             }
-            let decided_at = v["source"]["decided_at"].as_i64().or_else(|| v["decided_at"].as_i64()).unwrap_or(now);
+            // Undated history is older than every decision (0); a date must
+            // be Unix milliseconds, not seconds or microseconds.
+            let decided_at = v["source"]["decided_at"].as_i64().or_else(|| v["decided_at"].as_i64()).unwrap_or(0);
+            if decided_at != 0 && !(EARLIEST_MS..=now + 86_400_000).contains(&decided_at) {
+                return Err(at(format!(
+                    "decided_at {decided_at} is not a time in Unix milliseconds between 2000-01-01 and now"
+                )));
+            }
             let moderator = labelled.moderator;
             if let Some(m) = &moderator {
                 check_text("decided_by", m, super::MAX_ID_BYTES).map_err(|e| at(e.to_string()))?;
@@ -259,6 +292,8 @@ impl App {
             let label = |c| labelled.example.labels.iter().find(|(k, _)| *k == c).map(|(_, y)| *y);
             let (spam, scam) = (label(moderation_core::Category::Spam), label(moderation_core::Category::Scam));
             let engine = self.engine.get();
+            let mut post = post;
+            post.forum = Some(forum.to_string());
             let scored = tokio::task::spawn_blocking(move || {
                 let verdict = engine.score(&post);
                 Scored::new("", post, verdict)

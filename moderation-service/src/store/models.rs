@@ -127,6 +127,11 @@ pub struct NewModel {
     pub reason: String,
     /// Who trained it.
     pub created_by: String,
+    /// For a `Live` model: the live model it was judged against (`None`:
+    /// the base). If another became live meanwhile, it is stored as a
+    /// candidate instead, so a judgement never replaces a model it did not
+    /// see.
+    pub judged_against: Option<i64>,
 }
 
 /// A stored model's file, as loaded by every instance.
@@ -232,16 +237,26 @@ pub struct LearnerRun {
     pub outcome: String,
 }
 
-/// The decided items that are labels: approved, or removed for a category
-/// (as the export labels them; a removal for another reason is no label).
+/// The decided items that are spam or scam labels: approved, or removed
+/// for spam or scam (a removal for another reason, misinformation or a
+/// leaked secret included, says nothing about spam or scam).
 macro_rules! labelled {
     () => {
-        "decided_post IS NOT NULL AND (status = 'approved' OR (status = 'removed' \
-         AND reason IN ('spam', 'scam', 'misinformation', 'exposure')))"
+        "decided_post IS NOT NULL AND (status = 'approved' OR (status = 'removed' AND reason IN ('spam', 'scam')))"
     };
 }
 
 impl Store {
+    /// The statement that serialises changes to one forum's models (`$1`:
+    /// the forum) for the rest of the transaction: PostgreSQL's
+    /// transaction-scoped advisory lock; SQLite's `BEGIN IMMEDIATE`
+    /// already serialises every writer.
+    fn forum_lock(&self) -> &'static str {
+        super::dialect!(self,
+            sqlite: "SELECT $1",
+            postgres: "SELECT pg_advisory_xact_lock(hashtext('forum_models:' || $1))")
+    }
+
     /// The version every instance polls to reload forum models.
     pub async fn models_version(&self) -> Result<i64, StoreError> {
         const SQL: &str = "SELECT version FROM models_version WHERE id = 1";
@@ -253,27 +268,32 @@ impl Store {
     /// replaces the forum's live model (retired, audited); a `Candidate`
     /// replaces the forum's previous candidate (rejected as superseded).
     /// Either bumps the models version.
-    pub async fn insert_model(&self, new: &NewModel, now: i64) -> Result<i64, StoreError> {
+    pub async fn insert_model(&self, new: &NewModel, now: i64) -> Result<(i64, ModelStatus), StoreError> {
         let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&new.bytes));
         let evaluation = new.evaluation.to_string();
+        let lock = self.forum_lock();
         on_pool!(self, p => {
             let mut tx = p.write_tx().await?;
-            if new.status == ModelStatus::Candidate {
+            sqlx::query(lock).bind(new.forum.as_str()).execute(&mut *tx).await?;
+            let current: Option<(i64,)> = sqlx::query_as("SELECT id FROM forum_models WHERE forum = $1 AND status = 'live'")
+                .bind(new.forum.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let mut status = new.status;
+            let mut reason = new.reason.clone();
+            if status == ModelStatus::Live && current.map(|(id,)| id) != new.judged_against {
+                status = ModelStatus::Candidate;
+                reason.push_str(" (not promoted: the forum's live model changed while it was trained)");
+            }
+            if status == ModelStatus::Candidate {
                 sqlx::query("UPDATE forum_models SET status = 'rejected', reason = $1 WHERE forum = $2 AND status = 'candidate'")
                     .bind("superseded by a newer candidate")
                     .bind(new.forum.as_str())
                     .execute(&mut *tx)
                     .await?;
             }
-            let live = new.status == ModelStatus::Live;
-            let old: Option<(i64,)> = if live {
-                sqlx::query_as("SELECT id FROM forum_models WHERE forum = $1 AND status = 'live'")
-                    .bind(new.forum.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?
-            } else {
-                None
-            };
+            let live = status == ModelStatus::Live;
+            let old = if live { current } else { None };
             if let Some((old,)) = old {
                 sqlx::query("UPDATE forum_models SET status = 'retired', reason = $1 WHERE id = $2")
                     .bind("replaced by a better model")
@@ -293,8 +313,8 @@ impl Store {
             .bind(sha.as_str())
             .bind(new.labels)
             .bind(evaluation.as_str())
-            .bind(new.status.as_str())
-            .bind(new.reason.as_str())
+            .bind(status.as_str())
+            .bind(reason.as_str())
             .bind(new.created_by.as_str())
             .bind(now)
             .bind(live.then_some(now))
@@ -302,11 +322,14 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             if live {
-                audit_model(&mut tx, id, &new.created_by, "model.promote", None, "live", &new.reason, now).await?;
+                audit_model(&mut tx, id, &new.created_by, "model.promote", None, "live", &reason, now).await?;
             }
-            sqlx::query("UPDATE models_version SET version = version + 1 WHERE id = 1").execute(&mut *tx).await?;
+            // A rejected model changes nothing any instance scores with.
+            if status != ModelStatus::Rejected {
+                sqlx::query("UPDATE models_version SET version = version + 1 WHERE id = 1").execute(&mut *tx).await?;
+            }
             tx.commit().await?;
-            Ok(id)
+            Ok((id, status))
         })
     }
 
@@ -333,6 +356,17 @@ impl Store {
         let row: Option<ModelRow> =
             on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await?);
         row.map(model_of).transpose()
+    }
+
+    /// One model's file, for checking before it is promoted.
+    pub async fn model_file(&self, id: i64) -> Result<Option<ModelFile>, StoreError> {
+        let model = match self.model(id).await? {
+            Some(m) => m,
+            None => return Ok(None),
+        };
+        const SQL: &str = "SELECT bytes FROM forum_models WHERE id = $1";
+        let (bytes,): (Vec<u8>,) = on_pool!(self, p => sqlx::query_as(SQL).bind(id).fetch_one(p).await?);
+        Ok(Some(ModelFile { model, bytes }))
     }
 
     /// The files of every live model and shadow candidate: what an instance
@@ -367,15 +401,18 @@ impl Store {
         note: &str,
         now: i64,
     ) -> Result<ForumModel, ModelChangeError> {
+        let forum = self.model(id).await?.map(|m| m.forum).ok_or(ModelChangeError::NotFound)?;
+        if !crate::keys::scope_covers(forums, &forum) {
+            return Err(ModelChangeError::NotFound);
+        }
+        let lock = self.forum_lock();
         on_pool!(self, p => {
             let mut tx = p.write_tx().await?;
-            let row: Option<(String, String)> = sqlx::query_as("SELECT forum, status FROM forum_models WHERE id = $1")
+            sqlx::query(lock).bind(forum.as_str()).execute(&mut *tx).await?;
+            let (status,): (String,) = sqlx::query_as("SELECT status FROM forum_models WHERE id = $1")
                 .bind(id)
-                .fetch_optional(&mut *tx)
+                .fetch_one(&mut *tx)
                 .await?;
-            let (forum, status) = row
-                .filter(|(f, _)| crate::keys::scope_covers(forums, f))
-                .ok_or(ModelChangeError::NotFound)?;
             if status == "live" {
                 return Err(ModelChangeError::Conflict(format!("model {id} is already live")));
             }
@@ -416,8 +453,10 @@ impl Store {
         note: &str,
         now: i64,
     ) -> Result<Option<ForumModel>, ModelChangeError> {
+        let lock = self.forum_lock();
         let back = on_pool!(self, p => {
             let mut tx = p.write_tx().await?;
+            sqlx::query(lock).bind(forum).execute(&mut *tx).await?;
             let live: Option<(i64,)> = sqlx::query_as("SELECT id FROM forum_models WHERE forum = $1 AND status = 'live'")
                 .bind(forum)
                 .fetch_optional(&mut *tx)
