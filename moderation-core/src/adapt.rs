@@ -34,7 +34,9 @@
 //! re-chosen thresholds may be stricter than the base's, not more lenient.
 //! Duplicate posts (the same normalized text) and near-duplicates (a wave
 //! of copies that differ in numbers and a word or two: see
-//! [`fingerprint`](crate::fingerprint)) count once, their first label kept.
+//! [`fingerprint`](crate::fingerprint)) count once: the latest of them
+//! (examples are in decision order), a later decision being the
+//! moderators' corrected view of a wave.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -181,19 +183,17 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
 
     // The base's view of every labelled post; duplicates and
     // near-duplicates count once.
+    // Which posts count: of copies, the latest (`examples` are in decision
+    // order, and a later decision on a wave is the moderators' corrected view).
     let mut seen: HashSet<String> = HashSet::new();
     let mut near = NearDuplicates::new(config.near_duplicate);
-    let mut rows: Vec<Row> = Vec::new();
-    let mut digest = Sha256::new();
-    let mut grams: HashMap<u32, String> = HashMap::new();
-    for ex in examples {
-        let labels: [Option<bool>; 4] = std::array::from_fn(|i| categories.get(i).and_then(|&c| ex.label(c)));
-        if labels.iter().all(Option::is_none) {
+    let mut kept: Vec<Option<Vec<String>>> = vec![None; examples.len()];
+    for (i, ex) in examples.iter().enumerate().rev() {
+        if categories.iter().all(|&c| ex.label(c).is_none()) {
             continue;
         }
         let texts = scorer.model_texts(&ex.post);
-        let key = texts.join("\n");
-        if !seen.insert(key.clone()) {
+        if !seen.insert(texts.join("\n")) {
             continue;
         }
         // Fingerprinted on the text as written: the normalized view reads
@@ -205,6 +205,15 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
         {
             continue;
         }
+        kept[i] = Some(texts);
+    }
+    let mut rows: Vec<Row> = Vec::new();
+    let mut digest = Sha256::new();
+    let mut grams: HashMap<u32, String> = HashMap::new();
+    for (ex, texts) in examples.iter().zip(kept) {
+        let Some(texts) = texts else { continue };
+        let labels: [Option<bool>; 4] = std::array::from_fn(|i| categories.get(i).and_then(|&c| ex.label(c)));
+        let key = texts.join("\n");
         digest.update(key.as_bytes());
         digest.update(labels.map(|l| l.map_or(2u8, u8::from)));
         let verdict = scorer.score(&ex.post);

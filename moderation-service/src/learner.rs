@@ -9,7 +9,8 @@
 //!
 //! 1. reads the `max_labels` most recent labels, caps any one moderator's
 //!    share (`max_moderator_share`), and holds out the most recent
-//!    `holdout_share` of them in time order;
+//!    `holdout_share` of them in time order (copies of posts trained on
+//!    are left out of the judgement);
 //! 2. adapts the base model ([`moderation_core::adapt`]) on the rest, off
 //!    the async workers, one training at a time per process;
 //! 3. scores the held-out labels with the candidate and with the forum's
@@ -32,6 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use moderation_core::adapt::{AdaptConfig, adapt};
+use moderation_core::fingerprint::{Fingerprint, NearDuplicates};
 use moderation_core::labels::{Evaluation, Labelled, ModeratorShare, cap_moderator_share, evaluate};
 use moderation_core::{Category, Example, Post};
 use serde::Serialize;
@@ -69,7 +71,7 @@ pub struct LearnOutcome {
 pub struct Judgement {
     /// Labels the candidate was trained on.
     pub trained_on: usize,
-    /// Labels held out (the most recent).
+    /// Labels held out (the most recent, copies of training posts left out).
     pub held_out: usize,
     /// The candidate on them.
     pub candidate: Evaluation,
@@ -302,7 +304,31 @@ fn train(
         ));
     }
     let examples: Vec<Example> = labelled.into_iter().map(|l| l.example).collect();
-    let (train, holdout) = examples.split_at(split);
+    let (train, recent) = examples.split_at(split);
+    // A held-out post that is a copy of one trained on would judge the
+    // candidate on what it memorised: copies of training posts are left
+    // out of the judgement.
+    let written = |e: &Example| format!("{}\n{}", e.post.title.as_deref().unwrap_or(""), e.post.body);
+    let mut near = NearDuplicates::new(AdaptConfig::default().near_duplicate);
+    let mut exact = std::collections::HashSet::new();
+    for e in train {
+        exact.insert(written(e));
+        if let Some(print) = Fingerprint::of(&written(e)) {
+            near.find_or_insert(print);
+        }
+    }
+    let trained_prints = near.len();
+    let holdout: Vec<Example> = recent
+        .iter()
+        .filter(|e| {
+            let text = written(e);
+            !exact.contains(&text)
+                && Fingerprint::of(&text)
+                    .is_none_or(|print| near.find_or_insert(print).is_none_or(|j| j >= trained_prints))
+        })
+        .cloned()
+        .collect();
+    let holdout = holdout.as_slice();
     let model = Arc::new(adapt(base, train, &adapt_config).map_err(|e| format!("no candidate: {e}"))?);
     let candidate_engine = base.with_model(Some(model.clone()));
     let candidate = evaluate(&candidate_engine, holdout);

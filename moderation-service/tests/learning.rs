@@ -28,12 +28,21 @@ impl Picks {
     }
 }
 
-/// Post bodies of the forum: sneaker-shop spam (true) or gardening talk.
+/// A made-up word of three syllables (letters only, so the fingerprints
+/// of near-duplicates, which ignore digits, still tell posts apart).
+fn word(p: &mut Picks) -> String {
+    const SYLLABLES: &[&str] = &["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "be", "du", "fa", "go"];
+    (0..3).map(|_| p.pick(SYLLABLES)).collect()
+}
+
+/// Post bodies of the forum: sneaker-shop spam (true) or gardening talk,
+/// each signed with three made-up words so that no two are near-copies.
 fn bodies(n: usize, spam: bool, seed: u64) -> Vec<String> {
     let mut p = Picks(seed);
     (0..n)
         .map(|_| {
-            if spam {
+            let sign = format!(" ({} {} {})", word(&mut p), word(&mut p), word(&mut p));
+            let text = if spam {
                 format!(
                     "{} {} {} sneakers {} at kicksvault, {} {}",
                     p.pick(&["Hey guys", "Hello", "Friends", "Morning all", "Hi everyone"]),
@@ -57,7 +66,8 @@ fn bodies(n: usize, spam: bool, seed: u64) -> Vec<String> {
                     p.pick(&["should I", "is it time to", "would you", "do I need to"]),
                     p.pick(&["prune them?", "water less?", "repot it?", "add compost?", "move them to shade?"]),
                 )
-            }
+            };
+            text + &sign
         })
         .collect()
 }
@@ -144,27 +154,28 @@ both!(
         }
         assert_eq!(models(&b, &admin, "garden").await["labels"], 40);
 
-        // A forum's history is imported as labels; with 840 labels the
+        // A forum's history is imported as labels; with 940 labels the
         // learner of instance A (B's is off) trains a candidate by itself.
-        let lines = history(800, 11, T0 - 100_000_000, false);
+        let lines = history(900, 11, T0 - 100_000_000, false);
         let (status, v) = b.call("POST", "/v1/labels?forum=garden", Some(&admin), Some(lines)).await;
         assert_eq!(status, 200, "{v}");
         assert_eq!(
             (v["lines"].as_u64(), v["imported"].as_u64(), v["labels"].as_i64()),
-            (Some(800), Some(800), Some(840))
+            (Some(900), Some(900), Some(940))
         );
 
         let candidate = eventually("the learner to store a candidate and record its run", || async {
             let v = models(&a, &admin, "garden").await;
-            (v["learner"]["labels_seen"] == 840).then(|| v["models"][0].clone())
+            (v["learner"]["labels_seen"] == 940).then(|| v["models"][0].clone())
         })
         .await;
         let id = candidate["id"].as_i64().unwrap();
         assert_eq!(candidate["status"], "candidate", "auto_promote is off: {candidate}");
         assert_eq!(candidate["created_by"], "learner");
         let e = &candidate["evaluation"];
-        assert_eq!(e["held_out"], 210, "the most recent quarter is held out: {e}");
-        assert_eq!(e["trained_on"], 630);
+        let held = e["held_out"].as_u64().unwrap();
+        assert!((200..=235).contains(&held), "the most recent quarter (235), copies of training posts left out: {e}");
+        assert_eq!(e["trained_on"], 705);
         assert_eq!(e["better"], true, "{e}");
         assert_eq!(e["enough"], true, "{e}");
         assert!(e["candidate"]["pr_auc"].as_f64().unwrap() > e["live"]["pr_auc"].as_f64().unwrap(), "{e}");
@@ -175,7 +186,7 @@ both!(
         assert!(e["candidate"]["review_fpr"].as_f64().unwrap() <= 0.05, "{e}");
         assert!(candidate["reason"].as_str().unwrap().contains("until an admin promotes it"), "{candidate}");
         let state = models(&a, &admin, "garden").await;
-        assert_eq!(state["learner"]["labels_seen"], 840, "{state}");
+        assert_eq!(state["learner"]["labels_seen"], 940, "{state}");
         assert!(state["learner"]["outcome"].as_str().unwrap().starts_with(&format!("model {id} stored as candidate")));
         assert!(state["live"].as_object().unwrap().is_empty(), "nothing promoted: {state}");
 
@@ -300,7 +311,7 @@ both!(
         // An honest forum: better on enough held-out labels, promoted at once.
         let (_, forum2) = s.key(Role::Forum, &["garden2"]).await;
         let (status, _) = s
-            .call("POST", "/v1/labels?forum=garden2", Some(&admin), Some(history(800, 4, T0 - 90_000_000, false)))
+            .call("POST", "/v1/labels?forum=garden2", Some(&admin), Some(history(900, 4, T0 - 90_000_000, false)))
             .await;
         assert_eq!(status, 200);
         let (status, v) = s.call("POST", "/v1/models/learn", Some(&admin), Some(learn("garden2"))).await;
@@ -373,7 +384,7 @@ both!(
         // A stored model whose bytes no longer match their checksum is
         // refused by id; the forum keeps the model it had.
         let (status, _) = s
-            .call("POST", "/v1/labels?forum=garden", Some(&admin), Some(history(800, 6, T0 - 90_000_000, false)))
+            .call("POST", "/v1/labels?forum=garden", Some(&admin), Some(history(900, 6, T0 - 90_000_000, false)))
             .await;
         assert_eq!(status, 200);
         let mut c = s.state.config.learning.clone();
