@@ -134,6 +134,9 @@ pub struct LearningConfig {
     /// Most recent labels a candidate is trained and judged on (bounds the
     /// learner's memory and CPU).
     pub max_labels: u32,
+    /// Most bytes of posts (as stored JSON) the learner reads for one
+    /// training; older labels beyond it are left out.
+    pub max_label_bytes: usize,
     /// Share of the labels, the most recent, held out to judge a candidate
     /// against the live model.
     pub holdout_share: f64,
@@ -160,6 +163,7 @@ impl Default for LearningConfig {
             auto_promote: false,
             shadow: true,
             max_labels: 20_000,
+            max_label_bytes: 64 << 20,
             holdout_share: 0.25,
             min_holdout: 200,
             min_holdout_per_class: 20,

@@ -176,7 +176,7 @@ impl Learner {
     }
 
     async fn train_and_store(&self, forum: &str, actor: &str, labels: i64) -> Result<LearnOutcome, StoreError> {
-        let rows = self.store.labels(forum, self.config.max_labels).await?;
+        let rows = self.store.labels_within(forum, self.config.max_labels, self.config.max_label_bytes).await?;
         let mut labelled = Vec::with_capacity(rows.len());
         for row in rows {
             let post: Post = serde_json::from_str(&row.post)

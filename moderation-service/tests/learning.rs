@@ -387,6 +387,13 @@ both!(
             .call("POST", "/v1/labels?forum=garden", Some(&admin), Some(history(900, 6, T0 - 90_000_000, false)))
             .await;
         assert_eq!(status, 200);
+        // The learner's reads stop at a byte budget, keeping the most recent.
+        let all = s.store.labels("garden", 100_000).await.unwrap();
+        let some = s.store.labels_within("garden", 100_000, 20_000).await.unwrap();
+        assert!(!some.is_empty() && some.len() < all.len() / 4, "{} of {}", some.len(), all.len());
+        assert!(some.iter().map(|r| r.post.len()).sum::<usize>() <= 20_000);
+        assert_eq!(some.last().unwrap().decided_at, all.last().unwrap().decided_at);
+        assert_eq!(some[0].decided_at, all[all.len() - some.len()].decided_at, "the oldest are left out");
         let mut c = s.state.config.learning.clone();
         c.auto_promote = true;
         let learner =

@@ -523,6 +523,12 @@ impl Store {
     /// items (the post as decided, labelled as the export labels it) and
     /// imported history.
     pub async fn labels(&self, forum: &str, limit: u32) -> Result<Vec<LabelRow>, StoreError> {
+        self.labels_within(forum, limit, usize::MAX).await
+    }
+
+    /// [`Store::labels`], stopping (at the older end) once the posts read
+    /// reach `max_bytes` of JSON: what bounds the learner's memory.
+    pub async fn labels_within(&self, forum: &str, limit: u32, max_bytes: usize) -> Result<Vec<LabelRow>, StoreError> {
         const SQL: &str = concat!(
             "SELECT post, spam, scam, decided_by, decided_at, id FROM ( \
              SELECT decided_post AS post, \
@@ -534,11 +540,33 @@ impl Store {
             " \
              UNION ALL \
              SELECT post, spam, scam, decided_by, decided_at, -id FROM imported_labels WHERE forum = $1 \
-           ) AS labels ORDER BY decided_at DESC, id DESC LIMIT $2"
+           ) AS labels ORDER BY decided_at DESC, id DESC LIMIT $2 OFFSET $3"
         );
         type Row = (String, Option<i64>, Option<i64>, Option<String>, i64, i64);
-        let mut rows: Vec<Row> =
-            on_pool!(self, p => sqlx::query_as(SQL).bind(forum).bind(i64::from(limit)).fetch_all(p).await?);
+        const PAGE: u32 = 1000;
+        let mut rows: Vec<Row> = Vec::new();
+        let mut bytes = 0usize;
+        'pages: while (rows.len() as u32) < limit {
+            let want = PAGE.min(limit - rows.len() as u32);
+            let offset = rows.len() as i64;
+            let page: Vec<Row> = on_pool!(self, p => sqlx::query_as(SQL)
+                .bind(forum)
+                .bind(i64::from(want))
+                .bind(offset)
+                .fetch_all(p)
+                .await?);
+            let done = (page.len() as u32) < want;
+            for row in page {
+                bytes += row.0.len();
+                if bytes > max_bytes {
+                    break 'pages;
+                }
+                rows.push(row);
+            }
+            if done {
+                break;
+            }
+        }
         rows.reverse();
         Ok(rows
             .into_iter()
