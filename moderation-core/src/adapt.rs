@@ -45,15 +45,37 @@
 //!
 //! let base = Model::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.model"))?;
 //! let engine = Engine::builder().model(Arc::new(base)).build()?;
+//! // A forum's decisions: removed watch adverts, approved questions.
+//! let removed = [
+//!     "replica rolex watches in stock, order now",
+//!     "cheap luxury watches outlet with free shipping",
+//!     "buy discount omega copies from our online shop",
+//!     "best fake cartier deals this weekend only",
+//!     "watch sale: swiss replicas at factory prices",
+//!     "top quality imitation timepieces, message for the catalogue",
+//!     "wholesale designer watches, lowest price guaranteed",
+//!     "get a luxury watch for under fifty dollars today",
+//! ];
+//! let approved = [
+//!     "how do I change my password on this forum?", "where can I upload an avatar image",
+//!     "is there a dark mode for the mobile app", "my notifications stopped arriving since monday",
+//!     "can moderators merge two of my old threads", "what does the trust level badge mean here",
+//!     "the search box ignores quoted phrases for me", "thanks everyone for the warm welcome",
+//!     "which category is right for a gardening question", "I cannot find the button to edit my signature",
+//!     "does the forum support markdown tables", "how long until a new member can send messages",
+//!     "is the meetup next month still happening", "the page loads slowly on older phones",
+//!     "who do I ask about deleting my account", "great writeup, I learned a lot from this thread",
+//! ];
 //! let mut labelled = Vec::new();
-//! for i in 0..30 {
-//!     let spam = i % 3 == 0;
-//!     let body = if spam { format!("cheap watches replica outlet {i}") } else { format!("how do I reset my password {i}") };
-//!     labelled.push(Example::new(Post::new(i.to_string(), body), vec![(Category::Spam, spam)]));
+//! for (i, body) in removed.iter().enumerate() {
+//!     labelled.push(Example::new(Post::new(format!("r{i}"), *body), vec![(Category::Spam, true)]));
+//! }
+//! for (i, body) in approved.iter().enumerate() {
+//!     labelled.push(Example::new(Post::new(format!("a{i}"), *body), vec![(Category::Spam, false)]));
 //! }
 //! let adapted = adapt(&engine, &labelled, &AdaptConfig::default())?;
 //! let engine = engine.with_model(Some(Arc::new(adapted)));
-//! let verdict = engine.score(&Post::new("new", "replica watches outlet sale"));
+//! let verdict = engine.score(&Post::new("new", "replica watches outlet sale, order now"));
 //! assert!(verdict.signals.iter().any(|s| s.id == "adapted.spam"));
 //! # Ok::<(), moderation_core::Error>(())
 //! ```
