@@ -356,11 +356,11 @@ fn check_order(krate_dir: &str, order: &[&str]) {
 const CORE_LAYERS: &[&str] = &[
     "vocab",
     "error",
-    "fingerprint",
     "text",
     "signals",
     "verdict",
     "post",
+    "fingerprint",
     "rules",
     "analysis",
     "classifier",

@@ -218,11 +218,8 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
         if !seen.insert(texts.join("\n")) {
             continue;
         }
-        // Fingerprinted on the text as written: the normalized view reads
-        // digits as the letters they imitate, and copies differ in numbers.
-        let written = format!("{}\n{}", ex.post.title.as_deref().unwrap_or(""), ex.post.body);
         if config.near_duplicate <= 1.0
-            && let Some(print) = Fingerprint::of(&written)
+            && let Some(print) = Fingerprint::of_post(&ex.post)
             && near.find_or_insert(print).is_some()
         {
             continue;

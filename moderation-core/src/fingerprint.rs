@@ -29,6 +29,8 @@
 
 use std::collections::HashMap;
 
+use crate::post::Post;
+
 /// MinHash positions in a fingerprint.
 pub const POSITIONS: usize = 32;
 /// LSH bands (of `POSITIONS / BANDS` positions each).
@@ -64,6 +66,13 @@ impl Fingerprint {
             add(splitmix(w[0] ^ splitmix(w[1] ^ GOLDEN)));
         }
         Some(Fingerprint(mins))
+    }
+
+    /// The fingerprint of a post's title and body as written (not the
+    /// normalized view, which reads digits as the letters they imitate:
+    /// copies of a lure differ in their numbers).
+    pub fn of_post(post: &Post) -> Option<Fingerprint> {
+        Fingerprint::of(&format!("{}\n{}", post.title.as_deref().unwrap_or(""), post.body))
     }
 
     /// The share of positions where two fingerprints agree: an estimate of

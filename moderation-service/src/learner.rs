@@ -308,12 +308,11 @@ fn train(
     // A held-out post that is a copy of one trained on would judge the
     // candidate on what it memorised: copies of training posts are left
     // out of the judgement.
-    let written = |e: &Example| format!("{}\n{}", e.post.title.as_deref().unwrap_or(""), e.post.body);
     let mut near = NearDuplicates::new(AdaptConfig::default().near_duplicate);
     let mut exact = std::collections::HashSet::new();
     for e in train {
-        exact.insert(written(e));
-        if let Some(print) = Fingerprint::of(&written(e)) {
+        exact.insert((e.post.title.as_deref(), e.post.body.as_str()));
+        if let Some(print) = Fingerprint::of_post(&e.post) {
             near.find_or_insert(print);
         }
     }
@@ -321,9 +320,8 @@ fn train(
     let holdout: Vec<Example> = recent
         .iter()
         .filter(|e| {
-            let text = written(e);
-            !exact.contains(&text)
-                && Fingerprint::of(&text)
+            !exact.contains(&(e.post.title.as_deref(), e.post.body.as_str()))
+                && Fingerprint::of_post(&e.post)
                     .is_none_or(|print| near.find_or_insert(print).is_none_or(|j| j >= trained_prints))
         })
         .cloned()

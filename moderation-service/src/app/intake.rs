@@ -73,7 +73,7 @@ impl App {
         if let Some((model_id, shadow)) = shadow {
             // Advisory: a failure costs the candidate one shadow verdict,
             // never the submission, which is already stored.
-            let (category, score) = top(&shadow);
+            let (category, score) = crate::review::top(&shadow);
             if let Err(e) = self
                 .store
                 .put_shadow(
@@ -81,7 +81,7 @@ impl App {
                     outcome.item.id,
                     shadow.decision.as_str(),
                     verdict.decision.as_str(),
-                    category,
+                    category.as_str(),
                     score,
                     self.now(),
                 )
@@ -157,12 +157,4 @@ impl App {
         crate::metrics::verdict(&verdict);
         Ok((post, verdict, shadow))
     }
-}
-
-/// A verdict's highest-scoring category and its score.
-fn top(v: &Verdict) -> (&'static str, f64) {
-    moderation_core::Category::ALL
-        .into_iter()
-        .map(|c| (c.as_str(), v.scores.get(c)))
-        .fold(("spam", f64::NEG_INFINITY), |best, x| if x.1 > best.1 { x } else { best })
 }
