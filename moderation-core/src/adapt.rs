@@ -86,7 +86,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use crate::classifier::evaluation::{self, Confusion};
-use crate::classifier::model::{Adaptation, AdaptedHead, HeadMetrics, Model, ModelData};
+use crate::classifier::model::{Adaptation, AdaptedHead, HeadMetrics, MAX_SLOPE, MIN_SLOPE, Model, ModelData};
 use crate::engine::Engine;
 use crate::error::{Error, TrainingError};
 use crate::fingerprint::{Fingerprint, GOLDEN, NearDuplicates, splitmix};
@@ -130,6 +130,11 @@ pub struct AdaptConfig {
     /// share are one label (the first): one decision on a wave of copies
     /// teaches once. Above 1: exact duplicates only.
     pub near_duplicate: f64,
+    /// Fixed values of δ tried against fitting it freely, chosen per head
+    /// by out-of-fold log-loss on the labels (−1 drops the base's
+    /// log-odds where no rule fired), when the head has at least
+    /// `min_negatives_to_raise` negative labels.
+    pub scale_choices: Vec<f64>,
 }
 
 impl Default for AdaptConfig {
@@ -137,7 +142,7 @@ impl Default for AdaptConfig {
         AdaptConfig {
             name: None,
             l2_text: 0.02,
-            l2_evidence: 2.0,
+            l2_evidence: 0.1,
             l2_bias: 0.5,
             l2_scale: 1.0,
             iterations: 200,
@@ -149,6 +154,7 @@ impl Default for AdaptConfig {
             folds: 5,
             seed: 1,
             near_duplicate: 0.7,
+            scale_choices: vec![-1.0, -0.5],
         }
     }
 }
@@ -190,6 +196,9 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
         if !(v.is_finite() && v > 0.0) {
             return Err(cfg_err(format!("{name} must be a positive number, not {v}")));
         }
+    }
+    if let Some(v) = config.scale_choices.iter().find(|v| !(-1.0..=SCALE.1).contains(*v)) {
+        return Err(cfg_err(format!("a fixed δ must be within -1..={}, not {v}", SCALE.1)));
     }
     if config.folds < 2 {
         return Err(cfg_err(format!("folds must be at least 2, not {}", config.folds)));
@@ -304,7 +313,7 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
             ids.dedup();
             ids
         };
-        let problem = Problem::new(&rows, i, k, &evidence_ids, config);
+        let mut problem = Problem::new(&rows, i, k, &evidence_ids, config);
         let mut metrics = None;
         let foldable = (0..config.folds).all(|f| {
             let train: Vec<usize> = members.iter().copied().filter(|&j| rows[j].fold != f).collect();
@@ -312,12 +321,34 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
             pos > 0 && pos < train.len()
         });
         if foldable && members.len() >= 2 * config.folds as usize {
-            for f in 0..config.folds {
-                let train: Vec<usize> = members.iter().copied().filter(|&j| rows[j].fold != f).collect();
-                let w = problem.fit(&train, config.iterations);
-                for j in (0..rows.len()).filter(|&j| rows[j].fold == f) {
-                    oof[j][i] = problem.margin_of(&w, j);
+            // How much of the base to keep is chosen on the forum's own
+            // labels, out of fold: fitted freely, or fixed (the base
+            // dropped, or halved) where that predicts the held-out folds
+            // better.
+            // Only with enough approved posts: on fewer, the choice is noise.
+            let negatives = members.len() - positives;
+            let choices: &[f64] = if negatives >= config.min_negatives_to_raise { &config.scale_choices } else { &[] };
+            let mut best: Option<(f64, Option<f64>, Vec<f64>)> = None;
+            for fixed in std::iter::once(None).chain(choices.iter().copied().map(Some)) {
+                problem.fixed_scale = fixed;
+                let mut margins = vec![0.0; rows.len()];
+                for f in 0..config.folds {
+                    let train: Vec<usize> = members.iter().copied().filter(|&j| rows[j].fold != f).collect();
+                    let w = problem.fit(&train, config.iterations);
+                    for j in (0..rows.len()).filter(|&j| rows[j].fold == f) {
+                        margins[j] = problem.margin_of(&w, j);
+                    }
                 }
+                let loss = members.iter().map(|&j| log_loss(margins[j], rows[j].labels[i] == Some(true))).sum::<f64>()
+                    / members.len() as f64;
+                if best.as_ref().is_none_or(|b| loss < b.0 - 1e-9) {
+                    best = Some((loss, fixed, margins));
+                }
+            }
+            let (_, fixed, margins) = best.expect("at least the free fit");
+            problem.fixed_scale = fixed;
+            for (j, m) in margins.into_iter().enumerate() {
+                oof[j][i] = m;
             }
             let probs: Vec<f64> = members.iter().map(|&j| sigmoid(oof[j][i])).collect();
             let y: Vec<bool> = members.iter().map(|&j| rows[j].labels[i] == Some(true)).collect();
@@ -336,7 +367,7 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
         adapted_heads.push(AdaptedHead {
             category,
             bias: round6(w[0]),
-            scale: round6(w[1].clamp(SCALE.0, SCALE.1)),
+            scale: round6(problem.scale(&w)),
             text_weights: w[TEXT..TEXT + k].iter().map(|&x| x as f32).collect(),
             evidence: evidence_ids.iter().zip(&w[TEXT + k..]).map(|(id, &x)| (id.clone(), round6(x))).collect(),
             examples: members.len() as u32,
@@ -358,10 +389,14 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
         .map(|(_, z)| z[..h].iter().copied().fold(f64::NEG_INFINITY, f64::max))
         .collect();
     let folded = adapted_heads.iter().all(|a| a.metrics.is_some());
-    let (offset, thresholds) = if !folded {
-        (0.0, format!("kept the base's: {} labels are too few for {} folds", rows.len(), config.folds))
+    let (slope, offset, thresholds) = if !folded {
+        (1.0, 0.0, format!("kept the base's: {} labels are too few for {} folds", rows.len(), config.folds))
     } else if approved.len() < config.min_negatives {
-        (0.0, format!("kept the base's: {} approved posts (at least {} needed)", approved.len(), config.min_negatives))
+        (
+            1.0,
+            0.0,
+            format!("kept the base's: {} approved posts (at least {} needed)", approved.len(), config.min_negatives),
+        )
     } else {
         let removed: Vec<f64> = rows
             .iter()
@@ -369,18 +404,21 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
             .filter(|(r, _)| r.labels[..h].iter().any(|l| *l == Some(true)))
             .map(|(_, z)| z[..h].iter().copied().fold(f64::NEG_INFINITY, f64::max))
             .collect();
-        let review = tightest(budget(&approved, config.review_fpr), &approved, &removed);
-        let hold = tightest(budget(&approved, config.hold_fpr), &approved, &removed);
-        let offset = (logit(REVIEW) - review).min(logit(HOLD) - hold);
-        let offset = if offset.is_finite() { round6(offset) } else { 0.0 };
+        let mut review = tightest(budget(&approved, config.review_fpr), &approved, &removed);
+        let mut hold = tightest(budget(&approved, config.hold_fpr), &approved, &removed);
         // Twenty approved posts can say the thresholds are too lenient, not
         // that they may be lowered: the 5% cut of so few is noise.
-        let (offset, only_stricter) = if approved.len() < config.min_negatives_to_raise && offset > 0.0 {
-            (0.0, format!(", not lowered: fewer than {} approved posts", config.min_negatives_to_raise))
-        } else {
-            (offset, String::new())
-        };
+        let only_stricter =
+            if approved.len() < config.min_negatives_to_raise && (review < logit(REVIEW) || hold < logit(HOLD)) {
+                review = review.max(logit(REVIEW));
+                hold = hold.max(logit(HOLD));
+                format!(", not lowered: fewer than {} approved posts", config.min_negatives_to_raise)
+            } else {
+                String::new()
+            };
+        let (slope, offset) = calibration(review, hold);
         (
+            slope,
             offset,
             format!(
                 "re-chosen on {} approved posts (out of fold): at most {:.0}% reach review and {:.0}% hold{only_stricter}",
@@ -407,8 +445,24 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
         thresholds,
         lower_only,
         heads: adapted_heads,
+        slope,
     });
     Model::from_data(data)
+}
+
+/// The slope and offset that map the adapted log-odds `review` to the
+/// default review threshold and `hold` to the default hold threshold; where
+/// the slope's bounds keep one from landing exactly, both land at or above
+/// their budgets' cut (the stricter wins, never the more lenient).
+fn calibration(review: f64, hold: f64) -> (f64, f64) {
+    let (to_review, to_hold) = (logit(REVIEW), logit(HOLD));
+    if !(review.is_finite() && hold.is_finite()) {
+        return (1.0, 0.0);
+    }
+    let slope = if hold > review { (to_hold - to_review) / (hold - review) } else { MAX_SLOPE };
+    let slope = round6(slope.clamp(MIN_SLOPE, MAX_SLOPE));
+    let offset = (to_review - slope * review).min(to_hold - slope * hold);
+    (slope, round6(offset))
 }
 
 /// The log-odds threshold at which at most `fpr` of `scores` (log-odds of
@@ -449,6 +503,8 @@ struct Problem<'a> {
     evidence: Vec<Vec<usize>>,
     l2: (f64, f64, f64, f64),
     width: usize,
+    /// δ fixed rather than fitted.
+    fixed_scale: Option<f64>,
 }
 
 impl<'a> Problem<'a> {
@@ -465,7 +521,13 @@ impl<'a> Problem<'a> {
             evidence,
             l2: (config.l2_bias, config.l2_scale, config.l2_text, config.l2_evidence),
             width: TEXT + k + ids.len(),
+            fixed_scale: None,
         }
+    }
+
+    /// δ under parameters `w`.
+    fn scale(&self, w: &[f64]) -> f64 {
+        self.fixed_scale.unwrap_or_else(|| w[1].clamp(SCALE.0, SCALE.1))
     }
 
     /// The adapted log-odds of row `j` under parameters `w`.
@@ -475,7 +537,7 @@ impl<'a> Problem<'a> {
         let text: f64 = r.cols.iter().map(|&c| w[TEXT + c as usize]).sum::<f64>() / norm;
         let ev: f64 = self.evidence[j].iter().map(|&e| w[TEXT + self.k + e]).sum();
         let z = r.base[self.head];
-        z + w[1].clamp(SCALE.0, SCALE.1) * z + w[0] + text + ev
+        z + self.scale(w) * z + w[0] + text + ev
     }
 
     /// Loss and gradient over `members`.
@@ -495,12 +557,11 @@ impl<'a> Problem<'a> {
         for &j in members {
             let m = self.margin_of(w, j);
             let y = self.rows[j].labels[self.head] == Some(true);
-            // softplus(m) - y m, computed stably.
-            loss += if m > 0.0 { m + (-m).exp().ln_1p() } else { m.exp().ln_1p() } - if y { m } else { 0.0 };
+            loss += log_loss(m, y);
             let g = sigmoid(m) - f64::from(u8::from(y));
             grad[0] += g;
             let r = &self.rows[j];
-            if (SCALE.0..=SCALE.1).contains(&w[1]) {
+            if self.fixed_scale.is_none() && (SCALE.0..=SCALE.1).contains(&w[1]) {
                 grad[1] += g * r.base[self.head];
             }
             let gn = g / (r.cols.len().max(1) as f64).sqrt();
@@ -613,6 +674,11 @@ fn fold_of(seed: u64, i: u64, folds: u32) -> u32 {
     (splitmix(seed.wrapping_add(i.wrapping_mul(GOLDEN))) % u64::from(folds)) as u32
 }
 
+/// The logistic loss of log-odds `m` for label `y`, computed stably.
+fn log_loss(m: f64, y: bool) -> f64 {
+    (if m > 0.0 { m + (-m).exp().ln_1p() } else { m.exp().ln_1p() }) - if y { m } else { 0.0 }
+}
+
 fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
 }
@@ -624,4 +690,31 @@ fn logit(p: f64) -> f64 {
 
 fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_threshold_lands_on_its_own_cut() {
+        let (to_review, to_hold) = (logit(REVIEW), logit(HOLD));
+        // The forum's cuts: review at −2, hold at −1 (log-odds of the
+        // adapted model): both land exactly.
+        let (slope, offset) = calibration(-2.0, -1.0);
+        assert!((slope * -2.0 + offset - to_review).abs() < 1e-5, "{slope} {offset}");
+        assert!((slope * -1.0 + offset - to_hold).abs() < 1e-5, "{slope} {offset}");
+        // Cuts too far apart for the slope's bounds: the slope is clamped
+        // and neither threshold is more lenient than its cut.
+        let (slope, offset) = calibration(-10.0, 10.0);
+        assert_eq!(slope, MIN_SLOPE);
+        assert!(slope * -10.0 + offset <= to_review + 1e-9);
+        assert!(slope * 10.0 + offset <= to_hold + 1e-9);
+        // Equal cuts: the steepest slope, both at or below.
+        let (slope, offset) = calibration(1.0, 1.0);
+        assert_eq!(slope, MAX_SLOPE);
+        assert!(slope + offset <= to_review + 1e-9);
+        // No finite cut: unchanged.
+        assert_eq!(calibration(f64::NEG_INFINITY, 1.0), (1.0, 0.0));
+    }
 }

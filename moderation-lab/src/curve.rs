@@ -25,7 +25,7 @@ use anyhow::Context as _;
 use cpu_time::ProcessTime;
 use moderation_core::adapt::{AdaptConfig, adapt};
 use moderation_core::evaluation::{self, Confusion};
-use moderation_core::{Category, Decision, Engine, Example, Post, RuleSet};
+use moderation_core::{Category, Decision, Engine, Example, Model, Post, RuleSet};
 
 use crate::options::{DataArgs, ModelArgs};
 use crate::sources::Corpus;
@@ -71,6 +71,12 @@ pub struct CurveArgs {
     /// Fewest approved posts to re-choose thresholds on.
     #[arg(long)]
     pub min_negatives: Option<usize>,
+    /// Keep the installed (leave-one-source-out) models in this folder, one
+    /// `<source>.model` each, and reuse them when every one needed is there
+    /// (for trying adaptation settings without retraining; delete the folder
+    /// when the corpus or the model settings change).
+    #[arg(long, value_name = "DIR")]
+    pub installed_cache: Option<PathBuf>,
 }
 
 /// The largest pool of "decisions" drawn from one source.
@@ -87,7 +93,33 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
     config.l2_bias = args.l2_bias.unwrap_or(config.l2_bias);
     config.min_negatives = args.min_negatives.unwrap_or(config.min_negatives);
     config.l2_scale = args.l2_scale.unwrap_or(config.l2_scale);
-    let loso = Loso::run(&corpus, &args.model, 0.05, 0.01)?;
+    let wanted: Vec<usize> = (0..corpus.sources.len())
+        .filter(|&s| {
+            let source = &corpus.sources[s];
+            source.choose() && (args.only.is_empty() || args.only.iter().any(|o| o == source.name))
+        })
+        .collect();
+    let cached = |s: usize| args.installed_cache.as_ref().map(|d| d.join(format!("{}.model", corpus.sources[s].name)));
+    let mut installed_models: Vec<Option<Arc<Model>>> = vec![None; corpus.sources.len()];
+    if wanted.iter().all(|&s| cached(s).is_some_and(|p| p.is_file())) {
+        for &s in &wanted {
+            let path = cached(s).expect("checked");
+            eprintln!("  installed model for {} from {}", corpus.sources[s].name, path.display());
+            installed_models[s] = Some(Arc::new(Model::load(&path)?));
+        }
+    } else {
+        let loso = Loso::run(&corpus, &args.model, 0.05, 0.01)?;
+        for &s in &wanted {
+            let m = loso.installed(s)?;
+            if let Some(path) = cached(s) {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                std::fs::write(&path, m.to_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            installed_models[s] = Some(m);
+        }
+    }
 
     for path in [&args.out, &args.splits_out] {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -105,10 +137,8 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
         .collect();
     let mut macro_rows: Vec<(usize, f64, f64)> = Vec::new();
     for (s, source) in corpus.sources.iter().enumerate() {
-        if !source.choose() || (!args.only.is_empty() && !args.only.iter().any(|o| o == source.name)) {
-            continue;
-        }
-        let installed = Engine::builder().model(loso.installed(s)?).build()?;
+        let Some(model) = installed_models[s].clone() else { continue };
+        let installed = Engine::builder().model(model).build()?;
         let order = shuffled(&corpus, s, args.shuffle_seed);
         let pool = POOL.min(order.len() / 2);
         let test = &order[pool..];
@@ -168,12 +198,13 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
             let row = measure(&corpus, &engine, test);
             let pack_adapted = flagged(&engine, &pack);
             eprintln!(
-                "{:<20} k={k:<5} F1 {:.3} PR-AUC {:.3} benign→review {:.3} ({positives} positive; adapted in {seconds:.2} s CPU; {} columns; offset {:+.2}; pack fire examples flagged {pack_base} → {pack_adapted} of {})",
+                "{:<20} k={k:<5} F1 {:.3} PR-AUC {:.3} benign→review {:.3} ({positives} positive; adapted in {seconds:.2} s CPU; {} columns; thresholds ×{:.2} {:+.2}; pack fire examples flagged {pack_base} → {pack_adapted} of {})",
                 source.name,
                 row.f1,
                 row.pr_auc,
                 row.benign_flagged,
                 a.columns.len(),
+                a.slope,
                 a.offset,
                 pack.len()
             );
@@ -183,7 +214,7 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
                 k,
                 &row,
                 serde_json::json!({"model": "ours (adapted)", "train_positives": positives,
-                    "adapt_seconds": seconds, "columns": a.columns.len(), "offset": a.offset,
+                    "adapt_seconds": seconds, "columns": a.columns.len(), "offset": a.offset, "slope": a.slope,
                     "thresholds": a.thresholds, "model_bytes": model.to_bytes().len(),
                     "pack_fire_flagged": pack_adapted, "pack_fire_flagged_installed": pack_base,
                     "pack_fire_examples": pack.len()}),

@@ -223,7 +223,7 @@ fn adapt(base: &Path, input: &Path, out: &Path, name: Option<String>, share: f64
             None => eprintln!("  {:<6} kept the base's: no label of both classes", category.as_str()),
         }
     }
-    eprintln!("  thresholds: {} (log-odds shift {:+.3})", a.thresholds, a.offset);
+    eprintln!("  thresholds: {} (log-odds × {:.3} {:+.3})", a.thresholds, a.slope, a.offset);
     Ok(())
 }
 

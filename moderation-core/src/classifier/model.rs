@@ -22,12 +22,13 @@
 //!
 //! ```text
 //! magic     8 bytes  "MODMODEL"
-//! version   u32 LE   format version (this build writes 2, or 3 for a model
-//!                    adapted to a forum; it reads 1, 2 and 3)
+//! version   u32 LE   format version (this build writes 2, or 4 for a model
+//!                    adapted to a forum; it reads 1 to 4)
 //! length    u64 LE   payload length in bytes
 //! digest   32 bytes  SHA-256 of the payload
-//! payload            postcard-encoded `ModelData` (format 3: followed by
-//!                    the postcard-encoded `Adaptation`)
+//! payload            postcard-encoded `ModelData` (formats 3 and 4:
+//!                    followed by the postcard-encoded `Adaptation`; format
+//!                    3's has no slope, read as 1)
 //! ```
 //!
 //! Every way a file can be wrong — not a model, truncated, corrupt, from a
@@ -44,16 +45,17 @@ use crate::analysis::Analysis;
 use crate::classifier::features::FeatureConfig;
 use crate::error::{Error, ModelError};
 use crate::rules::settings::DEFAULT_PRIOR;
-use crate::text::hex;
+use crate::text::{hex, push_fixed2, push_u64};
 use crate::verdict::Signal;
 use crate::vocab::{Category, SignalKind};
 
 /// The first bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"MODMODEL";
-/// The newest format version this build reads: 3, a model adapted to a
+/// The newest format version this build reads: 4, a model adapted to a
 /// forum ([`Adaptation`]). A model without an adaptation is still written as
-/// format 2, byte for byte as before; format 1 (no text floor) is still read.
-pub const FORMAT_VERSION: u32 = 3;
+/// format 2, byte for byte as before; format 3 (an adaptation without a
+/// slope) and format 1 (no text floor) are still read.
+pub const FORMAT_VERSION: u32 = 4;
 /// The format of a model without an adaptation.
 const PLAIN_FORMAT: u32 = 2;
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
@@ -64,6 +66,10 @@ pub const MAX_PAYLOAD_BYTES: u64 = 1 << 30;
 /// Selected columns are stored as `u16` in the bucket map.
 const MAX_COLUMNS: usize = u16::MAX as usize;
 const NO_COLUMN: u16 = u16::MAX;
+/// The bounds of an adaptation's [slope](Adaptation::slope).
+pub const MIN_SLOPE: f64 = 0.2;
+/// See [`MIN_SLOPE`].
+pub const MAX_SLOPE: f64 = 5.0;
 
 /// A rule weight fitted from data, valid only for the exact rule it was
 /// fitted on.
@@ -202,8 +208,11 @@ pub struct Adaptation {
     pub columns: Vec<u32>,
     /// One n-gram that hashed to each column, to explain scores.
     pub grams: Vec<String>,
-    /// Log-odds shift of every head, base or adapted: where the forum's
-    /// labels put the review and hold thresholds (0 when too few labels).
+    /// Log-odds shift of every head, base or adapted: with [`slope`],
+    /// where the forum's labels put the review and hold thresholds (0 when
+    /// too few labels).
+    ///
+    /// [`slope`]: Adaptation::slope
     pub offset: f64,
     /// How the offset was chosen, for people.
     pub thresholds: String,
@@ -213,6 +222,11 @@ pub struct Adaptation {
     /// One per head that had both classes among the labels; the other
     /// heads keep the base's.
     pub heads: Vec<AdaptedHead>,
+    /// Every head's adapted log-odds are multiplied by the slope before the
+    /// offset is added: the review and hold thresholds each land where the
+    /// forum's labels put them, not only the stricter of the two (1 when
+    /// too few labels; format 3 files read as 1).
+    pub slope: f64,
 }
 
 /// One head's residual.
@@ -262,14 +276,29 @@ pub struct Model {
 struct Adapted {
     /// Bucket → adaptation column, `NO_COLUMN` when none.
     column_of: Vec<u16>,
-    /// Bucket → base column (low 16 bits) and adaptation column (high 16
-    /// bits), `u32::MAX` when in neither: the scoring path's one lookup.
-    both_of: Vec<u32>,
+    /// Bucket → joint column, `u32::MAX` when in neither the base's nor
+    /// the adaptation's columns: the scoring path's one lookup. Joint
+    /// columns in both come first, then the base's only, then the
+    /// adaptation's only.
+    joint_of: Vec<u32>,
+    /// Per joint column: the base heads' weights then the adapted heads'
+    /// (0 where a column is not in that set or a head does not exist), for
+    /// a model of at most two heads (the shipped one) …
+    joint2: Vec<[f32; 4]>,
+    /// … or of three or four.
+    joint4: Vec<[f32; 8]>,
+    /// Joint columns below this are in both sets.
+    both_end: u32,
+    /// Joint columns below this are the base's.
+    base_end: u32,
     /// Text weights interleaved: `[column * heads + head]`, base head order
     /// (0 for a head that was not adapted).
     weights: Vec<f32>,
-    /// Per base head: bias + offset.
+    /// Per base head: the head's bias (0 for a head not adapted).
     bias: [f64; 4],
+    /// The calibration: adapted log-odds × slope + offset.
+    slope: f64,
+    offset: f64,
     /// Per base head: δ.
     scale: [f64; 4],
     /// Per base head: evidence id → weight.
@@ -281,6 +310,77 @@ struct Adapted {
 }
 
 impl Adapted {
+    /// Sums the joint weights of the distinct joint columns of `texts`
+    /// (base heads, then adapted heads) and counts the distinct base and
+    /// adapted columns among them into `counts`.
+    #[inline(always)]
+    fn walk<const W: usize>(
+        &self,
+        features: &FeatureConfig,
+        texts: &[&str],
+        joint: &[[f32; W]],
+        marks: &mut [u32],
+        stamp: u32,
+        counts: (&mut u32, &mut u32),
+    ) -> [f32; W] {
+        let (both_end, base_end) = (self.both_end, self.base_end);
+        let (n, m) = counts;
+        let mut both = [0f32; W];
+        for text in texts {
+            features.for_each_bucket(text, |bucket| {
+                let j = self.joint_of[bucket as usize];
+                if j == u32::MAX || marks[j as usize] == stamp {
+                    return;
+                }
+                marks[j as usize] = stamp;
+                for (s, w) in both.iter_mut().zip(&joint[j as usize]) {
+                    *s += *w;
+                }
+                *n += u32::from(j < base_end);
+                *m += u32::from(j < both_end || j >= base_end);
+            });
+        }
+        both
+    }
+
+    /// Lays the base's columns (`column_of`, `weights`) and the
+    /// adaptation's out as one map, so that scoring an adapted model
+    /// costs one lookup and one pass per bucket, as the base does.
+    fn join(&mut self, column_of: &[u16], weights: &[f32], h: usize) {
+        let mut joint_of = vec![u32::MAX; column_of.len()];
+        let (mut joint2, mut joint4) = (Vec::new(), Vec::new());
+        let mut next = 0u32;
+        let kinds = [(true, true), (true, false), (false, true)];
+        let mut ends = [0u32; 3];
+        for (kind, (want_base, want_adapted)) in kinds.into_iter().enumerate() {
+            for (bucket, (&b, &a)) in column_of.iter().zip(&self.column_of).enumerate() {
+                if (b != NO_COLUMN) != want_base || (a != NO_COLUMN) != want_adapted {
+                    continue;
+                }
+                joint_of[bucket] = next;
+                next += 1;
+                let mut row = [0f32; 8];
+                let half = if h <= 2 { 2 } else { 4 };
+                for (at, (set, col)) in [(weights, b), (&self.weights[..], a)].into_iter().enumerate() {
+                    if col != NO_COLUMN {
+                        row[at * half..at * half + h].copy_from_slice(&set[col as usize * h..col as usize * h + h]);
+                    }
+                }
+                if h <= 2 {
+                    joint2.push([row[0], row[1], row[2], row[3]]);
+                } else {
+                    joint4.push(row);
+                }
+            }
+            ends[kind] = next;
+        }
+        self.joint_of = joint_of;
+        self.joint2 = joint2;
+        self.joint4 = joint4;
+        self.both_end = ends[0];
+        self.base_end = ends[1];
+    }
+
     fn new(a: &Adaptation, data: &ModelData) -> Result<Adapted, ModelError> {
         let invalid = |m: String| Err(ModelError::Invalid(format!("adaptation: {m}")));
         let k = a.columns.len();
@@ -299,12 +399,21 @@ impl Adapted {
         if !a.offset.is_finite() {
             return invalid("the offset is not a finite number".into());
         }
+        if !(a.slope.is_finite() && (MIN_SLOPE..=MAX_SLOPE).contains(&a.slope)) {
+            return invalid(format!("the slope {} is outside {MIN_SLOPE}..={MAX_SLOPE}", a.slope));
+        }
         let h = data.heads.len();
         let mut out = Adapted {
             column_of: vec![NO_COLUMN; data.features.buckets()],
-            both_of: Vec::new(),
+            joint_of: Vec::new(),
+            joint2: Vec::new(),
+            joint4: Vec::new(),
+            both_end: 0,
+            base_end: 0,
             weights: vec![0.0; k * h],
-            bias: [a.offset; 4],
+            bias: [0.0; 4],
+            slope: a.slope,
+            offset: a.offset,
             scale: [0.0; 4],
             evidence: vec![HashMap::new(); h],
             adapted: [false; 4],
@@ -413,14 +522,19 @@ impl Model {
         let data: ModelData = match version {
             1 => postcard::from_bytes::<v1::ModelData>(payload).map_err(corrupt)?.into(),
             2 => postcard::from_bytes(payload).map_err(corrupt)?,
+            3 => {
+                let (mut data, rest) = postcard::take_from_bytes::<ModelData>(payload).map_err(corrupt)?;
+                data.adaptation = Some(postcard::from_bytes::<v3::Adaptation>(rest).map_err(corrupt)?.into());
+                data
+            }
             _ => {
                 let (mut data, rest) = postcard::take_from_bytes::<ModelData>(payload).map_err(corrupt)?;
                 data.adaptation = Some(postcard::from_bytes(rest).map_err(corrupt)?);
                 data
             }
         };
-        if version == 3 && data.adaptation.is_none() {
-            return Err(ModelError::Corrupt("format 3 without an adaptation".into()));
+        if version >= 3 && data.adaptation.is_none() {
+            return Err(ModelError::Corrupt(format!("format {version} without an adaptation")));
         }
         Model::new(data, &hex(&digest[..6]))
     }
@@ -492,11 +606,7 @@ impl Model {
         let adapted = match &data.adaptation {
             Some(a) => {
                 let mut adapted = Adapted::new(a, &data)?;
-                adapted.both_of = column_of
-                    .iter()
-                    .zip(&adapted.column_of)
-                    .map(|(&b, &a)| u32::from(b) | (u32::from(a) << 16))
-                    .collect();
+                adapted.join(&column_of, &weights, h);
                 Some(adapted)
             }
             None => None,
@@ -587,23 +697,15 @@ impl Model {
                 }
                 // An adapted model: one map for both column sets, so a
                 // bucket in neither costs what it costs without adaptation.
+                Some(a) if h <= 2 => {
+                    let both = a.walk(&self.data.features, texts, &a.joint2, marks, stamp, (&mut n, &mut m));
+                    sums[..2].copy_from_slice(&both[..2]);
+                    adapted[..2].copy_from_slice(&both[2..]);
+                }
                 Some(a) => {
-                    let (marks_base, marks_adapted) = marks.split_at_mut(k);
-                    for text in texts {
-                        self.data.features.for_each_bucket(text, |bucket| {
-                            let both = a.both_of[bucket as usize];
-                            if both == u32::MAX {
-                                return;
-                            }
-                            let (col, acol) = (both as u16, (both >> 16) as u16);
-                            if col != NO_COLUMN {
-                                n += add(marks_base, col as usize, stamp, &self.weights, h, &mut sums);
-                            }
-                            if acol != NO_COLUMN {
-                                m += add(marks_adapted, acol as usize, stamp, &a.weights, h, &mut adapted);
-                            }
-                        });
-                    }
+                    let both = a.walk(&self.data.features, texts, &a.joint4, marks, stamp, (&mut n, &mut m));
+                    sums.copy_from_slice(&both[..4]);
+                    adapted.copy_from_slice(&both[4..]);
                 }
             }
             let norm = f64::from(n.max(1)).sqrt();
@@ -725,11 +827,20 @@ impl Model {
             let t = floor.map_or(raw, |f| raw.max(-f));
             let f: f64 = head.signal_coefs.iter().zip(values.iter()).map(|(c, v)| c * v).sum();
             let base = head.intercept - DEFAULT_PRIOR;
-            let bounded = if t > raw { format!(" (bounded; unbounded {raw:+.2})") } else { String::new() };
-            let description = format!(
-                "Statistical model for {}: text n-grams {t:+.2}{bounded}, post features {f:+.2}, baseline {base:+.2}",
-                head.category.as_str()
-            );
+            let mut description = String::with_capacity(96);
+            description.push_str("Statistical model for ");
+            description.push_str(head.category.as_str());
+            description.push_str(": text n-grams ");
+            push_fixed2(&mut description, t, true);
+            if t > raw {
+                description.push_str(" (bounded; unbounded ");
+                push_fixed2(&mut description, raw, true);
+                description.push(')');
+            }
+            description.push_str(", post features ");
+            push_fixed2(&mut description, f, true);
+            description.push_str(", baseline ");
+            push_fixed2(&mut description, base, true);
             let adapted = self.adapted.as_ref().map(|a| {
                 // The forum's words may not cancel a fired rule either.
                 let forum_raw = text.adapted[i];
@@ -751,30 +862,60 @@ impl Model {
                 // words, scale and baseline may raise the post but not lower
                 // it: only the weights the forum's decisions gave that very
                 // evidence may (the base's knowledge is not forgotten).
-                let raw_weight = forum + scaled + a.bias[i];
+                // The forum's thresholds: the adapted log-odds (the base's
+                // and this signal's) × slope + offset.
+                let raw_weight = a.slope * (z + forum + scaled + a.bias[i]) + a.offset - z;
+                let e = a.slope * e;
                 let weight = if raised[head.category.index()] { raw_weight.max(0.0) } else { raw_weight };
-                let kept = if weight > raw_weight { format!(" (kept at 0: evidence fired; {raw_weight:+.2})") } else { String::new() };
-                let (weight, lower_only) = if a.lower_only && weight + e > 0.0 {
-                    (-e, " (may only lower: too few approved posts among the labels)")
-                } else {
-                    (weight, "")
-                };
-                let listed: Vec<String> = named.iter().take(3).map(|(id, w)| format!("{id} {w:+.2}")).collect();
-                let detail = if listed.is_empty() { String::new() } else { format!(" ({})", listed.join(", ")) };
+                let kept = weight > raw_weight;
+                let (weight, lower_only) = if a.lower_only && weight + e > 0.0 { (-e, true) } else { (weight, false) };
                 let labels = self.data.adaptation.as_ref().map_or(0, |d| d.labels);
-                let description = if a.adapted[i] {
-                    format!(
-                        "Adapted to this forum ({labels} moderator labels): its n-grams {forum:+.2}, base ×{:.2} ({scaled:+.2}), baseline {:+.2}{kept}, evidence {e:+.2}{detail}{lower_only}",
-                        1.0 + a.scale[i],
-                        a.bias[i]
-                    )
+                let d = &mut String::with_capacity(160);
+                d.push_str("Adapted to this forum (");
+                push_u64(d, u64::from(labels));
+                if a.adapted[i] {
+                    d.push_str(" moderator labels): its n-grams ");
+                    push_fixed2(d, forum, true);
+                    d.push_str(", base ×");
+                    push_fixed2(d, 1.0 + a.scale[i], false);
+                    d.push_str(" (");
+                    push_fixed2(d, scaled, true);
+                    d.push_str("), baseline ");
+                    push_fixed2(d, a.bias[i], true);
+                    if a.slope != 1.0 || a.offset != 0.0 {
+                        d.push_str(", forum thresholds ×");
+                        push_fixed2(d, a.slope, false);
+                        d.push(' ');
+                        push_fixed2(d, a.offset, true);
+                    }
+                    if kept {
+                        d.push_str(" (kept at 0: evidence fired; ");
+                        push_fixed2(d, raw_weight, true);
+                        d.push(')');
+                    }
+                    d.push_str(", evidence ");
+                    push_fixed2(d, e, true);
+                    for (n, (id, w)) in named.iter().take(3).enumerate() {
+                        d.push_str(if n == 0 { " (" } else { ", " });
+                        d.push_str(id);
+                        d.push(' ');
+                        push_fixed2(d, *w, true);
+                    }
+                    if !named.is_empty() {
+                        d.push(')');
+                    }
+                    if lower_only {
+                        d.push_str(" (may only lower: too few approved posts among the labels)");
+                    }
                 } else {
-                    format!(
-                        "Adapted to this forum ({labels} moderator labels, none for {}): threshold shift {:+.2}",
-                        head.category.as_str(),
-                        a.bias[i]
-                    )
-                };
+                    d.push_str(" moderator labels, none for ");
+                    d.push_str(head.category.as_str());
+                    d.push_str("): thresholds ×");
+                    push_fixed2(d, a.slope, false);
+                    d.push(' ');
+                    push_fixed2(d, a.offset, true);
+                }
+                let description = std::mem::take(d);
                 Signal {
                     id: format!("adapted.{}", head.category.as_str()),
                     category: head.category,
@@ -830,7 +971,7 @@ pub(crate) fn encode(data: &ModelData) -> Vec<u8> {
     out
 }
 
-/// The format version and payload of model data: format 2, or format 3
+/// The format version and payload of model data: format 2, or format 4
 /// with the adaptation after the rest.
 fn payload(data: &ModelData) -> (u32, Vec<u8>) {
     // Encoding plain data into a Vec cannot fail.
@@ -952,6 +1093,43 @@ impl TextStats {
             }
         }
         t
+    }
+}
+
+/// Format 3's adaptation: the same as format 4's without the slope.
+mod v3 {
+    use serde::Deserialize;
+
+    use super::AdaptedHead;
+
+    #[derive(Deserialize)]
+    pub(super) struct Adaptation {
+        base: String,
+        labels: u32,
+        data_digest: String,
+        columns: Vec<u32>,
+        grams: Vec<String>,
+        offset: f64,
+        thresholds: String,
+        lower_only: bool,
+        heads: Vec<AdaptedHead>,
+    }
+
+    impl From<Adaptation> for super::Adaptation {
+        fn from(a: Adaptation) -> Self {
+            super::Adaptation {
+                base: a.base,
+                labels: a.labels,
+                data_digest: a.data_digest,
+                columns: a.columns,
+                grams: a.grams,
+                offset: a.offset,
+                thresholds: a.thresholds,
+                lower_only: a.lower_only,
+                heads: a.heads,
+                slope: 1.0,
+            }
+        }
     }
 }
 

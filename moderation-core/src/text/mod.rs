@@ -83,9 +83,67 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Appends `x` with two decimals, with its sign when `signed` (`+1.25`,
+/// `-0.50`), as `{x:+.2}` / `{x:.2}` would (halves round away from zero)
+/// but without the float formatter: signal descriptions are written on the
+/// scoring path.
+pub(crate) fn push_fixed2(out: &mut String, x: f64, signed: bool) {
+    if !x.is_finite() || x.abs() >= 1e15 {
+        use std::fmt::Write as _;
+        let _ = if signed { write!(out, "{x:+.2}") } else { write!(out, "{x:.2}") };
+        return;
+    }
+    let cents = (x * 100.0).round() as i64;
+    if cents < 0 {
+        out.push('-');
+    } else if signed {
+        out.push('+');
+    }
+    let a = cents.unsigned_abs();
+    push_u64(out, a / 100);
+    out.push('.');
+    out.push(char::from(b'0' + (a / 10 % 10) as u8));
+    out.push(char::from(b'0' + (a % 10) as u8));
+}
+
+/// Appends the decimal digits of `n`.
+pub(crate) fn push_u64(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[i..]).expect("ASCII digits"));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fixed_two_decimals_match_the_formatter() {
+        for x in [0.0, 1.0, -1.0, 0.004, -0.004, 2.5, -3.14159, 12.345678, -99.999, 1234567.891, f64::NAN, 1e20, -0.5] {
+            let (mut signed, mut plain) = (String::new(), String::new());
+            push_fixed2(&mut signed, x, true);
+            push_fixed2(&mut plain, x, false);
+            let rounds_to_zero = x.is_finite() && (x * 100.0).round() == 0.0;
+            let want_signed = if rounds_to_zero { "+0.00".to_string() } else { format!("{x:+.2}") };
+            let want_plain = if rounds_to_zero { "0.00".to_string() } else { format!("{x:.2}") };
+            assert_eq!(signed, want_signed, "{x}");
+            assert_eq!(plain, want_plain, "{x}");
+        }
+        let mut n = String::new();
+        push_u64(&mut n, 0);
+        n.push(' ');
+        push_u64(&mut n, 18_446_744_073_709_551_615);
+        assert_eq!(n, "0 18446744073709551615");
+    }
 
     #[test]
     fn script_change_is_a_word_boundary() {
