@@ -22,16 +22,21 @@
 //!   What the base knows about crypto scams and never saw contradicted stays.
 //!
 //! The fit is deterministic (full-batch L-BFGS, no random order), needs no
-//! linfa, and runs in the default build. Then, when the labels include
-//! enough approved posts, one log-odds offset moves the default review and
-//! hold thresholds to where the forum's approved posts (scored out of fold)
-//! keep within the review and hold budgets — and no lower than needed to
-//! flag the removed posts those budgets would flag. Heads without both classes among
-//! the labels keep the base's weights. Without 20 approved posts to check
-//! the review rate against, the adaptation may lower a post's log-odds but
-//! not raise them (moderators mostly decide reported posts, so the labels'
-//! class balance and vocabulary are not the forum's); without 100, the
-//! re-chosen thresholds may be stricter than the base's, not more lenient.
+//! linfa, and runs in the default build. With enough negative labels, how
+//! much of the base to keep (δ fitted, or fixed at −0.5 or −1) is chosen by
+//! out-of-fold log-loss on the forum's labels. Then, when the labels
+//! include enough approved posts, a slope and an offset on the adapted
+//! log-odds move the default review and hold thresholds, each to where the
+//! forum's approved posts (scored out of fold) keep within its budget with
+//! the configured confidence (a one-sided Clopper–Pearson bound) — and no
+//! lower than needed to flag the removed posts that budget would flag.
+//! Where the approved posts are too few to show a budget with that
+//! confidence, that threshold may be stricter than the base's, not more
+//! lenient. Heads without both classes among the labels keep the base's
+//! weights. Without 20 approved posts to check the review rate against,
+//! the adaptation may lower a post's log-odds but not raise them
+//! (moderators mostly decide reported posts, so the labels' class balance
+//! and vocabulary are not the forum's).
 //! Duplicate posts (the same normalized text) and near-duplicates (a wave
 //! of copies that differ in numbers and a word or two: see
 //! [`fingerprint`](crate::fingerprint)) count once: the latest of them
@@ -115,9 +120,16 @@ pub struct AdaptConfig {
     /// Fewest approved (all-negative) posts to re-choose thresholds; with
     /// fewer, the adaptation may only lower a post's log-odds.
     pub min_negatives: usize,
-    /// Fewest approved posts for re-chosen thresholds to flag more posts
-    /// than the base's (a positive shift); with fewer, only stricter.
-    pub min_negatives_to_raise: usize,
+    /// How sure the re-chosen thresholds must be of keeping the budgets:
+    /// a threshold is placed where the one-sided Clopper–Pearson bound at
+    /// this confidence on the share of approved posts reaching it is
+    /// within the budget. Where even a threshold above every approved
+    /// post cannot be that sure (too few of them), it may be stricter than
+    /// the base's, never more lenient.
+    pub confidence: f64,
+    /// Fewest negative labels of a category for how much of the base to
+    /// keep to be chosen out of fold (see `scale_choices`).
+    pub min_negatives_to_choose: usize,
     /// Share of approved posts that may reach review.
     pub review_fpr: f64,
     /// Share of approved posts that may reach hold.
@@ -133,7 +145,7 @@ pub struct AdaptConfig {
     /// Fixed values of δ tried against fitting it freely, chosen per head
     /// by out-of-fold log-loss on the labels (−1 drops the base's
     /// log-odds where no rule fired), when the head has at least
-    /// `min_negatives_to_raise` negative labels.
+    /// `min_negatives_to_choose` negative labels.
     pub scale_choices: Vec<f64>,
 }
 
@@ -148,7 +160,8 @@ impl Default for AdaptConfig {
             iterations: 200,
             min_labels: 20,
             min_negatives: 20,
-            min_negatives_to_raise: 100,
+            confidence: 0.75,
+            min_negatives_to_choose: 100,
             review_fpr: 0.05,
             hold_fpr: 0.01,
             folds: 5,
@@ -199,6 +212,9 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
     }
     if let Some(v) = config.scale_choices.iter().find(|v| !(-1.0..=SCALE.1).contains(*v)) {
         return Err(cfg_err(format!("a fixed δ must be within -1..={}, not {v}", SCALE.1)));
+    }
+    if !(config.confidence > 0.0 && config.confidence < 1.0) {
+        return Err(cfg_err(format!("confidence must be within (0, 1), not {}", config.confidence)));
     }
     if config.folds < 2 {
         return Err(cfg_err(format!("folds must be at least 2, not {}", config.folds)));
@@ -327,7 +343,7 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
             // better.
             // Only with enough approved posts: on fewer, the choice is noise.
             let negatives = members.len() - positives;
-            let choices: &[f64] = if negatives >= config.min_negatives_to_raise { &config.scale_choices } else { &[] };
+            let choices: &[f64] = if negatives >= config.min_negatives_to_choose { &config.scale_choices } else { &[] };
             let mut best: Option<(f64, Option<f64>, Vec<f64>)> = None;
             for fixed in std::iter::once(None).chain(choices.iter().copied().map(Some)) {
                 problem.fixed_scale = fixed;
@@ -404,18 +420,32 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
             .filter(|(r, _)| r.labels[..h].iter().any(|l| *l == Some(true)))
             .map(|(_, z)| z[..h].iter().copied().fold(f64::NEG_INFINITY, f64::max))
             .collect();
-        let mut review = tightest(budget(&approved, config.review_fpr), &approved, &removed);
-        let mut hold = tightest(budget(&approved, config.hold_fpr), &approved, &removed);
-        // Twenty approved posts can say the thresholds are too lenient, not
-        // that they may be lowered: the 5% cut of so few is noise.
-        let only_stricter =
-            if approved.len() < config.min_negatives_to_raise && (review < logit(REVIEW) || hold < logit(HOLD)) {
-                review = review.max(logit(REVIEW));
-                hold = hold.max(logit(HOLD));
-                format!(", not lowered: fewer than {} approved posts", config.min_negatives_to_raise)
-            } else {
-                String::new()
+        // A few dozen approved posts can say a threshold is too lenient,
+        // not that it may be lowered: where the budget cannot be kept with
+        // the configured confidence, the base's threshold is a floor.
+        let mut floored = Vec::new();
+        let mut cut = |fpr: f64, default: f64, name: &'static str| {
+            let at = match certified_cut(&approved, fpr, config.confidence) {
+                Some(cut) => cut,
+                None => {
+                    let cut = budget(&approved, fpr).max(default);
+                    floored.push(name);
+                    cut
+                }
             };
+            tightest(at, &approved, &removed)
+        };
+        let review = cut(config.review_fpr, logit(REVIEW), "review");
+        let hold = cut(config.hold_fpr, logit(HOLD), "hold");
+        let only_stricter = if floored.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", {} not lowered: too few approved posts to be {:.0}% sure",
+                floored.join(" and "),
+                config.confidence * 100.0
+            )
+        };
         let (slope, offset) = calibration(review, hold);
         (
             slope,
@@ -475,6 +505,39 @@ fn budget(scores: &[f64], fpr: f64) -> f64 {
         Some(&x) => x + 1e-9,
         None => f64::NEG_INFINITY,
     }
+}
+
+/// The lowest threshold (log-odds) at which the share of approved posts
+/// (`scores`) reaching it is at most `fpr` with `confidence`: the most
+/// approved posts `x` that may sit at or above it is the largest for which
+/// a share of `fpr` would give `x` or fewer with probability at most
+/// 1 − `confidence` (the one-sided Clopper–Pearson bound). `None` when not
+/// even a threshold above every approved post is that sure.
+fn certified_cut(scores: &[f64], fpr: f64, confidence: f64) -> Option<f64> {
+    let allowed = certified_count(scores.len(), fpr, 1.0 - confidence)?;
+    let mut s = scores.to_vec();
+    s.sort_by(|a, b| b.total_cmp(a));
+    Some(s.get(allowed).map_or(f64::NEG_INFINITY, |&x| x + 1e-9))
+}
+
+/// The largest `x` with P(X ≤ x) ≤ `alpha` for X ~ Binomial(`n`, `p`).
+fn certified_count(n: usize, p: f64, alpha: f64) -> Option<usize> {
+    if !(p > 0.0 && p < 1.0 && alpha > 0.0) {
+        return None;
+    }
+    let (lp, lq) = (p.ln(), (-p).ln_1p());
+    let mut ln_term = n as f64 * lq;
+    let mut cdf = 0.0;
+    let mut best = None;
+    for x in 0..n {
+        cdf += ln_term.exp();
+        if cdf > alpha {
+            break;
+        }
+        best = Some(x);
+        ln_term += ((n - x) as f64).ln() - ((x + 1) as f64).ln() + lp - lq;
+    }
+    best
 }
 
 /// The strictest threshold at or above `cut` that flags as many `removed`
@@ -716,5 +779,25 @@ mod tests {
         assert!(slope + offset <= to_review + 1e-9);
         // No finite cut: unchanged.
         assert_eq!(calibration(f64::NEG_INFINITY, 1.0), (1.0, 0.0));
+    }
+
+    #[test]
+    fn thresholds_are_certified_to_keep_the_budget() {
+        // Binomial(100, 0.05): P(X = 0) = 0.0059, P(X ≤ 1) = 0.037,
+        // P(X ≤ 2) = 0.118.
+        assert_eq!(certified_count(100, 0.05, 0.1), Some(1));
+        assert_eq!(certified_count(100, 0.05, 0.01), Some(0));
+        // Thirty approved posts cannot show a 5% budget with 90%
+        // confidence (0.95^30 = 0.21), nor 200 a 1% one (0.99^200 = 0.13).
+        assert_eq!(certified_count(30, 0.05, 0.1), None);
+        assert_eq!(certified_count(200, 0.01, 0.1), None);
+        // Many posts: close to the budget itself, never above it.
+        let x = certified_count(20_000, 0.05, 0.1).unwrap();
+        assert!((930..1000).contains(&x), "{x}");
+        // The cut: above the allowed count of approved posts.
+        let scores: Vec<f64> = (0..100).map(f64::from).collect();
+        let cut = certified_cut(&scores, 0.05, 0.9).unwrap();
+        assert_eq!(scores.iter().filter(|&&s| s >= cut).count(), 1);
+        assert!(certified_cut(&scores[..30], 0.05, 0.9).is_none());
     }
 }

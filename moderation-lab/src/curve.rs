@@ -71,6 +71,9 @@ pub struct CurveArgs {
     /// Fewest approved posts to re-choose thresholds on.
     #[arg(long)]
     pub min_negatives: Option<usize>,
+    /// Confidence that the re-chosen thresholds keep the budgets.
+    #[arg(long)]
+    pub confidence: Option<f64>,
     /// Keep the installed (leave-one-source-out) models in this folder, one
     /// `<source>.model` each, and reuse them when every one needed is there
     /// (for trying adaptation settings without retraining; delete the folder
@@ -93,6 +96,7 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
     config.l2_bias = args.l2_bias.unwrap_or(config.l2_bias);
     config.min_negatives = args.min_negatives.unwrap_or(config.min_negatives);
     config.l2_scale = args.l2_scale.unwrap_or(config.l2_scale);
+    config.confidence = args.confidence.unwrap_or(config.confidence);
     let wanted: Vec<usize> = (0..corpus.sources.len())
         .filter(|&s| {
             let source = &corpus.sources[s];
