@@ -92,6 +92,16 @@ pub const PUBLIC_SETS: [PublicSet; 5] = [
 /// `None` when neither of those has `splits/` (a fresh clone).
 pub fn root(explicit: Option<&Path>) -> anyhow::Result<Option<PathBuf>> {
     if let Some(p) = explicit {
+        if !p.exists() {
+            bail!(
+                "the datasets folder {} does not exist (the shared datasets sit beside the checkout, \
+                 in ../shared/datasets; a clone without them trains with `--corpus-only` or `--input FILE`)",
+                p.display()
+            );
+        }
+        if !p.is_dir() {
+            bail!("{} is not a folder: `--datasets` names the shared datasets folder", p.display());
+        }
         if !p.join("splits").is_dir() {
             bail!("{} has no splits/ folder: not the shared datasets", p.display());
         }

@@ -39,8 +39,9 @@ struct Args {
 #[derive(Subcommand)]
 enum Command {
     /// Score posts: JSON lines on standard input, one verdict per line on
-    /// standard output, in order. A malformed line yields an error object
-    /// with its line number, and processing continues.
+    /// standard output, in order. A malformed line (not JSON, not a post, not
+    /// UTF-8) yields an error object with its line number, and processing
+    /// continues; the exit status is then 1 (0 when every line was scored).
     Score {
         /// Extra rule files, layered in order on the default pack.
         #[arg(long = "rules", value_name = "FILE")]
@@ -57,6 +58,11 @@ enum Command {
         /// Score with the rules only.
         #[arg(long)]
         no_model: bool,
+        /// Print each verdict for people instead of JSON: the decision, the
+        /// scores, and every signal with its weight and the spans of the post
+        /// it points at (coloured on a terminal unless NO_COLOR is set).
+        #[arg(long)]
+        explain: bool,
     },
     /// Train the shipped model (spam and scam heads) on every trainable
     /// source in the shared datasets and the team corpus, with thresholds
@@ -178,19 +184,30 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
-        Command::Score { rules, no_default_rules, input, model, no_model } => {
+        Command::Score { rules, no_default_rules, input, model, no_model, explain } => {
             let model = if no_model { None } else { Some(cli::load_model(model.as_deref())?) };
             let engine = cli::engine(&rules, no_default_rules, model)?;
             let stdout = std::io::stdout();
+            let format = if !explain {
+                cli::Format::Json
+            } else if std::io::IsTerminal::is_terminal(&stdout) && std::env::var_os("NO_COLOR").is_none() {
+                cli::Format::Explain { color: true }
+            } else {
+                cli::Format::Explain { color: false }
+            };
             let mut out = BufWriter::new(stdout.lock());
-            match input {
+            let failed = match input {
                 Some(path) => {
                     let file = std::fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
-                    score_lines(&engine, std::io::BufReader::new(file), &mut out)?
+                    score_lines(&engine, std::io::BufReader::new(file), &mut out, format)?
                 }
-                None => score_lines(&engine, std::io::stdin().lock(), &mut out)?,
-            }
+                None => score_lines(&engine, std::io::stdin().lock(), &mut out, format)?,
+            };
             out.flush()?;
+            if failed > 0 {
+                eprintln!("{failed} line(s) could not be scored (see their error objects)");
+                return Ok(ExitCode::from(1));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Keys { command, database, config } => {
@@ -247,6 +264,13 @@ fn serve(config: moderation_service::config::Config) -> anyhow::Result<ExitCode>
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         tracing::info!(address = %listener.local_addr()?, database, model = ?engine.get().model().map(|m| m.version().to_string()), "serving");
+        if store.list_keys().await.is_ok_and(|keys| keys.iter().all(|k| k.revoked_at.is_some())) {
+            tracing::warn!(
+                database,
+                "no API key exists yet: every route but /healthz, /readyz and /openapi.json answers 401; \
+                 create the first with `moderation keys create --role admin --label me` (same database)"
+            );
+        }
         moderation_service::metrics::handle();
         let app = std::sync::Arc::new(App::new(store.clone(), engine, config, std::sync::Arc::new(SystemClock)));
         server::run(listener, app, shutdown_signal()).await?;
@@ -323,13 +347,28 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Scores each line; blank lines are skipped, bad lines become error objects.
-fn score_lines(engine: &Engine, input: impl BufRead, out: &mut impl Write) -> anyhow::Result<()> {
+/// Scores each line; blank lines are skipped, bad lines become error
+/// objects. Returns how many lines could not be scored.
+fn score_lines(
+    engine: &Engine,
+    input: impl BufRead,
+    out: &mut impl Write,
+    format: cli::Format,
+) -> anyhow::Result<usize> {
+    let mut failed = 0;
     for (i, line) in input.split(b'\n').enumerate() {
         let line_no = i + 1;
         let bytes = line.context("cannot read input")?;
-        let text = String::from_utf8_lossy(&bytes);
-        let text = text.trim();
+        // Like the API, which refuses a body that is not UTF-8: never
+        // score a silently repaired text.
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(text) => text.trim(),
+            Err(e) => {
+                failed += 1;
+                cli::write_error(out, &cli::not_utf8(line_no, &e), format)?;
+                continue;
+            }
+        };
         if text.is_empty() {
             continue;
         }
@@ -341,11 +380,22 @@ fn score_lines(engine: &Engine, input: impl BufRead, out: &mut impl Write) -> an
             Post::from_json(text).map(|post| engine.score(&post))
         }));
         match scored {
-            Ok(Ok(verdict)) => serde_json::to_writer(&mut *out, &verdict)?,
-            Ok(Err(e)) => serde_json::to_writer(&mut *out, &cli::line_error(line_no, &e))?,
-            Err(_) => serde_json::to_writer(&mut *out, &cli::line_failed(line_no))?,
+            Ok(Ok(verdict)) => match format {
+                cli::Format::Json => {
+                    serde_json::to_writer(&mut *out, &verdict)?;
+                    out.write_all(b"\n")?;
+                }
+                cli::Format::Explain { color } => out.write_all(cli::explain(line_no, &verdict, color).as_bytes())?,
+            },
+            Ok(Err(e)) => {
+                failed += 1;
+                cli::write_error(out, &cli::line_error(line_no, &e), format)?;
+            }
+            Err(_) => {
+                failed += 1;
+                cli::write_error(out, &cli::line_failed(line_no), format)?;
+            }
         }
-        out.write_all(b"\n")?;
     }
-    Ok(())
+    Ok(failed)
 }

@@ -142,6 +142,8 @@ async fn bad_input_is_a_400_naming_the_field_never_a_500() {
     let big = json!({"id": "x", "body": "a".repeat(10_000)}).to_string();
     let (status, v, _) = post(&url, Some(&key), big).await;
     assert_eq!((status, v["error"]["code"].as_str()), (413, Some("body_too_large")));
+    // The message says the limit.
+    assert!(v["error"]["message"].as_str().unwrap().contains("4096 bytes"), "{v}");
 
     let (status, v, _) = post(&format!("{}/v1/nothing-here", server.base), Some(&key), "{}").await;
     assert_eq!((status, v["error"]["code"].as_str()), (404, Some("not_found")));

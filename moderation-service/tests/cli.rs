@@ -12,6 +12,10 @@ fn moderation(args: &[&str], stdin: &str) -> (i32, String, String) {
 }
 
 fn moderation_env(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (i32, String, String) {
+    moderation_bytes(args, stdin.as_bytes(), env)
+}
+
+fn moderation_bytes(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> (i32, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_moderation"))
         .args(args)
         .envs(env.iter().copied())
@@ -20,7 +24,7 @@ fn moderation_env(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (i32, Str
         .stderr(Stdio::piped())
         .spawn()
         .expect("the binary starts");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
     let out = child.wait_with_output().unwrap();
     (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
 }
@@ -77,8 +81,10 @@ fn score_writes_one_verdict_per_line_in_order_and_reports_bad_lines() {
         r#"{"id":"d"}"#,
         "\n",
     );
-    let (code, out, _) = moderation(&["score"], input);
-    assert_eq!(code, 0);
+    // Bad lines are reported and the rest scored; the status says some failed.
+    let (code, out, err) = moderation(&["score"], input);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("2 line(s) could not be scored"), "{err}");
     let v = lines(&out);
     assert_eq!(v.len(), 4);
     assert_eq!(v[0]["id"], "a");
@@ -90,14 +96,51 @@ fn score_writes_one_verdict_per_line_in_order_and_reports_bad_lines() {
     assert_eq!(v[2]["decision"], "allow");
     assert_eq!(v[3]["line"], 5);
     assert_eq!(v[3]["error"]["field"], "body");
+
+    // Every line scored: status 0.
+    let (code, out, _) = moderation(&["score"], r#"{"id":"c","body":"Thanks, my withdrawal arrived."}"#);
+    assert_eq!((code, lines(&out).len()), (0, 1));
+}
+
+#[test]
+fn a_line_that_is_not_utf8_is_an_error_like_the_api_s_not_a_repaired_text() {
+    let mut input = br#"{"id":"a","body":"hello "#.to_vec();
+    input.extend_from_slice(&[0xff, 0xfe]);
+    input.extend_from_slice(b"\"}\n{\"id\":\"b\",\"body\":\"fine\"}\n");
+    let (code, out, _) = moderation_bytes(&["score"], &input, &[]);
+    assert_eq!(code, 1);
+    let v = lines(&out);
+    assert_eq!(v.len(), 2, "{out}");
+    assert_eq!(v[0]["line"], 1);
+    assert!(v[0]["error"]["message"].as_str().unwrap().starts_with("the line is not UTF-8"), "{}", v[0]);
+    assert_eq!(v[1]["id"], "b");
+}
+
+#[test]
+fn score_explain_prints_the_decision_scores_and_each_signal_with_its_span() {
+    let input =
+        concat!(r#"{"id":"a","body":"Contact our support team on Telegram @BinanceHelpDesk247"}"#, "\n", "not json\n",);
+    let (code, out, _) = moderation(&["score", "--explain"], input);
+    assert_eq!(code, 1);
+    let first = out.lines().next().unwrap();
+    assert!(first.starts_with("line 1  a  ") && first.contains("spam 0.") && first.contains("scam "), "{out}");
+    assert!(["REVIEW", "HOLD", "REJECT"].iter().any(|d| first.contains(d)), "{out}");
+    // Each signal: weight, id, description; its span quoted from the post.
+    assert!(out.contains("scam.fake-support.messenger"), "{out}");
+    assert!(out.contains("\"Telegram @BinanceHelpDesk247\"") || out.contains("\"@BinanceHelpDesk247\""), "{out}");
+    assert!(out.contains("(body, bytes "), "{out}");
+    assert!(out.contains("line 2  ERROR  "), "{out}");
+    // Not a terminal: no colours.
+    assert!(!out.contains('\x1b'), "{out:?}");
 }
 
 #[test]
 fn the_readme_sample_file_scores() {
     let sample =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../datasets/samples/posts.jsonl")).unwrap();
+    // Its last line is malformed on purpose: reported, and the status is 1.
     let (code, out, _) = moderation(&["score"], &sample);
-    assert_eq!(code, 0);
+    assert_eq!(code, 1);
     let v = lines(&out);
     assert_eq!(v.len(), sample.lines().count());
     let decision = |id: &str| v.iter().find(|x| x["id"] == id).map(|x| x["decision"].as_str().unwrap().to_string());
@@ -196,6 +239,11 @@ fn train_is_reproducible_and_eval_reports_and_plots() {
     let (code, _, err) = moderation(&["eval", "--datasets", dir.to_str().unwrap()], "");
     assert_eq!(code, 2);
     assert!(err.contains("has no splits/ folder"), "{err}");
+    // …and one that does not exist says so, and how to train without it.
+    let missing = dir.join("no-such-datasets");
+    let (code, _, err) = moderation(&["train", "--datasets", missing.to_str().unwrap()], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("does not exist") && err.contains("--corpus-only"), "{err}");
     // …while none found at all evaluates the team corpus only.
     let (code, stdout, err) = moderation_env(
         &[
@@ -296,6 +344,16 @@ fn serve_logs_json_answers_and_stops_cleanly_on_sigterm() {
     let v = log_line(&mut logs, "serving");
     assert_eq!(v["level"], "INFO");
     let address = v["fields"]["address"].as_str().unwrap().to_string();
+    // A new database has no key yet: serve says so, and how to make one.
+    let mut next = String::new();
+    std::io::BufRead::read_line(&mut logs, &mut next).unwrap();
+    let warning: Value = serde_json::from_str(&next).unwrap();
+    assert_eq!(warning["level"], "WARN", "{warning}");
+    let message = warning["fields"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("no API key exists yet") && message.contains("moderation keys create --role admin"),
+        "{message}"
+    );
     let mut conn = std::net::TcpStream::connect(&address).unwrap();
     conn.write_all(b"GET /healthz HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
     let mut answer = String::new();
@@ -309,6 +367,18 @@ fn serve_logs_json_answers_and_stops_cleanly_on_sigterm() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "{rest}");
     assert!(rest.lines().any(|l| l.contains("\"stopped\"")), "{rest}");
+
+    // With a key, no warning.
+    let (code, _, err) = moderation(&["keys", "create", "--role", "admin", "--database", &db], "");
+    assert_eq!(code, 0, "{err}");
+    let mut child = serve(&db, &[]);
+    let mut logs = BufReader::new(child.stderr.take().unwrap());
+    log_line(&mut logs, "serving");
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let mut rest = String::new();
+    logs.read_to_string(&mut rest).unwrap();
+    child.wait().unwrap();
+    assert!(!rest.contains("no API key exists yet"), "{rest}");
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -347,7 +417,7 @@ fn score_survives_any_input_line() {
     input.push_str(r#"{"id":"last","body":"Thanks, my withdrawal arrived."}"#);
     input.push('\n');
     let (code, out, _) = moderation(&["score"], &input);
-    assert_eq!(code, 0);
+    assert_eq!(code, 1, "five lines failed");
     let v = lines(&out);
     assert_eq!(v.len(), 6, "{out}");
     for (i, line) in v[..5].iter().enumerate() {

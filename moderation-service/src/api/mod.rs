@@ -83,6 +83,18 @@ pub fn finish(router: Router<Arc<App>>, app: Arc<App>) -> Router {
     router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Every 413, whichever extractor refused the body, says the limit.
+        .layer(axum::middleware::map_response(move |response: axum::response::Response| async move {
+            if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    Code::BodyTooLarge,
+                    format!("the request body is over the size limit of {body_limit} bytes (`body_limit`)"),
+                )
+                .into_response()
+            } else {
+                response
+            }
+        }))
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(app)
