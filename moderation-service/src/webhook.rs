@@ -34,15 +34,18 @@ pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 /// The body of a decision webhook (the README's "Webhooks"). Fields are
 /// serialized in this order, which is alphabetical: forums have received
 /// exactly these bytes since the first version.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(description = "The body of the `decision` webhook: compact JSON, fields in alphabetical order.")]
 pub struct DecisionEvent {
     /// `approve`, `restore` (approval of a rejected or removed post), `remove`, `escalate`.
+    #[schema(schema_with = action_schema)]
     pub action: &'static str,
     /// The item's top category.
     pub category: Category,
     /// When (Unix ms).
     pub decided_at: i64,
     /// Always `decision`.
+    #[schema(schema_with = event_schema)]
     pub event: &'static str,
     /// The item's forum.
     pub forum: String,
@@ -61,9 +64,34 @@ pub struct DecisionEvent {
     /// The top category's score.
     pub score: f64,
     /// The item's status after the decision.
+    #[schema(schema_with = status_schema)]
     pub status: &'static str,
     /// The item's version after the decision.
     pub version: i64,
+}
+
+/// A string schema with these values.
+fn one_of(values: &[&str], description: &str) -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(values.iter().copied()))
+        .description(Some(description))
+        .build()
+}
+
+fn action_schema() -> utoipa::openapi::schema::Object {
+    one_of(
+        &["approve", "restore", "remove", "escalate"],
+        "`approve`, `restore` (approval of a rejected or removed post), `remove`, `escalate`.",
+    )
+}
+
+fn event_schema() -> utoipa::openapi::schema::Object {
+    one_of(&["decision"], "The event type: always `decision` (the only event sent).")
+}
+
+fn status_schema() -> utoipa::openapi::schema::Object {
+    one_of(&["approved", "removed", "escalated"], "The item's status after the decision.")
 }
 
 impl DecisionEvent {

@@ -153,6 +153,144 @@ async fn bad_input_is_a_400_naming_the_field_never_a_500() {
     server.shutdown().await;
 }
 
+/// The official OpenAPI 3.1 schema (JSON Schema 2020-12), vendored: see
+/// `tests/testdata/README.md` for where it comes from.
+const OPENAPI_31_SCHEMA: &str = include_str!("testdata/openapi-3.1-schema.json");
+
+/// What a standard OpenAPI 3.1 validator says of `doc`: one line per error.
+fn openapi_errors(validator: &jsonschema::Validator, doc: &Value) -> Vec<String> {
+    validator.iter_errors(doc).map(|e| format!("{}: {e}", e.instance_path())).collect()
+}
+
+/// Every `$ref` in `doc` that does not name a part of it.
+fn dangling_refs(doc: &Value, at: &Value, out: &mut Vec<String>) {
+    match at {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get("$ref") {
+                match r.strip_prefix('#') {
+                    Some(pointer) if doc.pointer(pointer).is_some() => {}
+                    _ => out.push(r.clone()),
+                }
+            }
+            map.values().for_each(|v| dangling_refs(doc, v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| dangling_refs(doc, v, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_served_openapi_document_is_valid_openapi_3_1_with_every_response_and_the_webhooks_described() {
+    let server = Server::start("openapi-valid", api::DEFAULT_BODY_LIMIT).await;
+    let (status, doc) = get(&format!("{}/openapi.json", server.base)).await;
+    server.shutdown().await;
+    assert_eq!(status, 200);
+
+    let schema: Value = serde_json::from_str(OPENAPI_31_SCHEMA).unwrap();
+    let validator = jsonschema::draft202012::new(&schema).expect("the OpenAPI 3.1 schema compiles");
+    assert_eq!(openapi_errors(&validator, &doc), Vec::<String>::new(), "not valid OpenAPI 3.1");
+    let mut dangling = Vec::new();
+    dangling_refs(&doc, &doc, &mut dangling);
+    assert_eq!(dangling, Vec::<String>::new(), "$refs that name nothing");
+
+    // The validator is not a rubber stamp: a response without its
+    // description, or a webhook's header without its `in`, is refused.
+    let mut broken = doc.clone();
+    broken["paths"]["/v1/score"]["post"]["responses"]["200"].as_object_mut().unwrap().remove("description");
+    assert!(!openapi_errors(&validator, &broken).is_empty(), "a response without a description passed");
+    let mut broken = doc.clone();
+    broken["webhooks"]["decision"]["post"]["parameters"][0].as_object_mut().unwrap().remove("in");
+    assert!(!openapi_errors(&validator, &broken).is_empty(), "a webhook parameter without `in` passed");
+
+    // Operation ids are unique (the validator's schema cannot say so);
+    // every response says what it is (not just present: not empty), and
+    // every error answers with the shared error body.
+    let mut operation_ids = std::collections::BTreeSet::new();
+    for op in doc["webhooks"].as_object().unwrap().values().flat_map(|item| item.as_object().unwrap().values()) {
+        assert!(operation_ids.insert(op["operationId"].as_str().unwrap()), "operationId {} twice", op["operationId"]);
+    }
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            operations += 1;
+            assert!(
+                operation_ids.insert(op["operationId"].as_str().unwrap()),
+                "{method} {path}: operationId {} twice",
+                op["operationId"]
+            );
+            let responses = op["responses"].as_object().unwrap();
+            assert!(
+                responses.contains_key("401") == op.get("security").is_some(),
+                "{method} {path}: 401 iff a key is needed"
+            );
+            for (status, response) in responses {
+                let description = response["description"].as_str().unwrap_or_default();
+                assert!(!description.trim().is_empty(), "{method} {path} {status}: no description");
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert_eq!(
+                        response["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/ErrorBody",
+                        "{method} {path} {status}: not the shared error body"
+                    );
+                }
+            }
+        }
+    }
+    assert!(operations >= 28, "{operations} operations");
+
+    // The webhook: the `decision` event, its signature and idempotency
+    // headers, and a body schema that is the payload actually sent.
+    let hook = &doc["webhooks"]["decision"]["post"];
+    let headers: Vec<(&str, bool)> = hook["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["in"] == "header")
+        .map(|p| (p["name"].as_str().unwrap(), p["required"] == true))
+        .collect();
+    assert_eq!(headers, [("Moderation-Signature", true), ("Idempotency-Key", true)]);
+    assert!(hook["parameters"][0]["description"].as_str().unwrap().contains("HMAC-SHA256"));
+    assert_eq!(
+        hook["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/DecisionEvent"
+    );
+    assert!(hook["responses"]["2XX"]["description"].is_string());
+    let webhook_scheme = &doc["components"]["securitySchemes"]["webhook_signature"];
+    assert_eq!((&webhook_scheme["type"], &webhook_scheme["in"]), (&json!("apiKey"), &json!("header")));
+    assert_eq!(webhook_scheme["name"], "Moderation-Signature");
+
+    let payload = &doc["components"]["schemas"]["DecisionEvent"];
+    assert_eq!(payload["properties"]["event"]["enum"], json!(["decision"]));
+    assert_eq!(payload["properties"]["action"]["enum"], json!(["approve", "restore", "remove", "escalate"]));
+    let sent: Value = serde_json::from_str(
+        &moderation_service::webhook::DecisionEvent {
+            action: "remove",
+            category: moderation_core::Category::Scam,
+            decided_at: 1,
+            event: "decision",
+            forum: "main".into(),
+            idempotency_key: "item-1-v2".into(),
+            item_id: 1,
+            moderator: "key_1".into(),
+            note: String::new(),
+            post_id: "p-1".into(),
+            reason: "scam".into(),
+            score: 0.9,
+            status: "removed",
+            version: 2,
+        }
+        .to_json(),
+    )
+    .unwrap();
+    let mut sent_fields: Vec<&String> = sent.as_object().unwrap().keys().collect();
+    let mut described: Vec<&String> = payload["properties"].as_object().unwrap().keys().collect();
+    let mut required: Vec<&str> = payload["required"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    sent_fields.sort();
+    described.sort();
+    required.sort();
+    assert_eq!(sent_fields, described, "the DecisionEvent schema is not the payload sent");
+    assert_eq!(sent_fields, required);
+}
+
 #[tokio::test]
 async fn health_readiness_and_the_openapi_document() {
     let server = Server::start("health", api::DEFAULT_BODY_LIMIT).await;

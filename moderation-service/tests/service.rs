@@ -578,6 +578,10 @@ both!(every_route_is_documented_and_guarded, postgres_every_route_is_documented_
         );
         for (role, key) in &keys {
             let (status, v) = server.call(method, called, Some(key), Some("{}".into())).await;
+            assert!(
+                op["responses"][status.to_string()].is_object(),
+                "{method} {documented} answered {status}, which its OpenAPI responses do not describe"
+            );
             if allowed.contains(role) {
                 assert!(
                     status < 500 && ![401, 403, 405].contains(&status),

@@ -20,7 +20,9 @@ use crate::app::{ADMIN, App, Code, KeyView, NewKeyInput, RulesView, STAFF, Valid
     get,
     path = "/metrics",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
-              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+              (status = 401, description = "No bearer token, or neither the metrics token nor a known key", body = ErrorBody),
+              (status = 403, description = "A key that is not an admin key", body = ErrorBody),
+              (status = 503, description = "Metrics are not recorded in this process, or the database did not answer (`unavailable`)", body = ErrorBody)),
     security(("api_key" = []))
 )]
 pub async fn metrics(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, ApiError> {
@@ -65,7 +67,10 @@ fn layer(query: Option<&str>) -> Result<String, ApiError> {
 #[utoipa::path(
     get,
     path = "/v1/rules",
-    responses((status = 200, body = RulesView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses(
+        (status = 200, description = "The stored layers the key may read and the rules this instance has loaded", body = RulesView),
+        (status = 401, body = ErrorBody), (status = 403, description = "Not a moderator or admin key", body = ErrorBody),
+    ),
     security(("api_key" = []))
 )]
 pub async fn rules(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<RulesView>, ApiError> {
@@ -80,7 +85,8 @@ pub async fn rules(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Js
     path = "/v1/rules/validate",
     params(LayerQuery),
     request_body(content = String, content_type = "application/toml"),
-    responses((status = 200, body = Validated), (status = 400, description = "`line` and `rule_id` locate the error", body = ErrorBody),
+    responses((status = 200, description = "The layer is valid; the rule sets it would put in force (nothing is saved)", body = Validated),
+              (status = 400, description = "The rules do not validate (`invalid_rules`; `line` and `rule_id` locate the error), or `forum` is not a forum id", body = ErrorBody),
               (status = 401, body = ErrorBody),
               (status = 403, description = "Not a moderator or admin key, or `forum` is outside the key's forums", body = ErrorBody)),
     security(("api_key" = []))
@@ -104,7 +110,12 @@ pub async fn validate_rules(
     path = "/v1/rules",
     params(LayerQuery),
     request_body(content = String, content_type = "application/toml"),
-    responses((status = 200, body = Validated), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses(
+        (status = 200, description = "The layer is saved and in force on this instance; `version` is the new rules version", body = Validated),
+        (status = 400, description = "The rules do not validate (`invalid_rules`; `line` and `rule_id` locate the error), or `forum` is not a forum id", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, description = "Not an admin key, or `forum` is outside the key's forums", body = ErrorBody),
+        (status = 413, body = ErrorBody),
+    ),
     security(("api_key" = []))
 )]
 pub async fn put_rules(
@@ -125,7 +136,12 @@ pub async fn put_rules(
     delete,
     path = "/v1/rules",
     params(LayerQuery),
-    responses((status = 200, body = Validated), (status = 400, description = "The layers left would not compile", body = ErrorBody), (status = 404, description = "No such layer", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses(
+        (status = 200, description = "The layer is deleted; the rule sets now in force for its forum and the new rules version", body = Validated),
+        (status = 400, description = "The layers left would not compile, or `forum` is not a forum id", body = ErrorBody),
+        (status = 404, description = "No such layer", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, description = "Not an admin key, or `forum` is outside the key's forums", body = ErrorBody),
+    ),
     security(("api_key" = []))
 )]
 pub async fn delete_rules(
@@ -142,7 +158,10 @@ pub async fn delete_rules(
 #[utoipa::path(
     get,
     path = "/v1/keys",
-    responses((status = 200, body = [KeyView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses(
+        (status = 200, description = "Every key, revoked ones included (tokens are never shown again)", body = [KeyView]),
+        (status = 401, body = ErrorBody), (status = 403, description = "Not an admin key", body = ErrorBody),
+    ),
     security(("api_key" = []))
 )]
 pub async fn list_keys(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<Vec<KeyView>>, ApiError> {
@@ -155,7 +174,11 @@ pub async fn list_keys(State(app): State<Arc<App>>, headers: HeaderMap) -> Resul
     post,
     path = "/v1/keys",
     request_body = NewKeyInput,
-    responses((status = 201, body = KeyView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses(
+        (status = 201, description = "The new key with its token, shown only this once", body = KeyView),
+        (status = 400, description = "Not a key request; `field` names what is wrong", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, description = "Not an admin key", body = ErrorBody),
+    ),
     security(("api_key" = []))
 )]
 pub async fn create_key(
@@ -174,7 +197,11 @@ pub async fn create_key(
     delete,
     path = "/v1/keys/{id}",
     params(("id" = String, Path, description = "Key id (`key_…`)")),
-    responses((status = 200, body = KeyView), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses(
+        (status = 200, description = "The key, now revoked", body = KeyView),
+        (status = 404, description = "No such key, or it is already revoked", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, description = "Not an admin key", body = ErrorBody),
+    ),
     security(("api_key" = []))
 )]
 pub async fn revoke_key(

@@ -58,7 +58,8 @@ pub async fn score(
     responses(
         (status = 201, description = "First submission: stored", body = Submitted),
         (status = 200, description = "Resubmission: rescored and updated (or unchanged)", body = Submitted),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 400, description = "Not a post; `field` names what is wrong", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, description = "Not a forum key", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 503, body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -82,8 +83,9 @@ pub async fn submit(
     path = "/v1/reports",
     request_body = ReportInput,
     responses(
-        (status = 200, body = Reported),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 200, description = "The report is recorded (`counted`: false for a user's second report on a post), with the item after it", body = Reported),
+        (status = 400, description = "Not a report; `field` names what is wrong", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, description = "Not a forum key", body = ErrorBody),
         (status = 404, description = "The forum never submitted that post", body = ErrorBody),
     ),
     security(("api_key" = []))

@@ -113,10 +113,127 @@ pub fn finish(router: Router<Arc<App>>, app: Arc<App>) -> Router {
         admin::list_keys, admin::create_key, admin::revoke_key,
         models::list, models::get, models::promote, models::rollback, models::learn, models::import,
     ),
-    components(schemas(ErrorBody, ErrorDetail, Status)),
-    modifiers(&BearerAuth)
+    components(schemas(ErrorBody, ErrorDetail, Status, crate::webhook::DecisionEvent)),
+    modifiers(&BearerAuth, &SharedErrors, &Webhooks)
 )]
 pub struct ApiDoc;
+
+/// An OpenAPI object written as JSON (a fixed literal: it always decodes).
+fn from_json<T: DeserializeOwned>(value: serde_json::Value) -> T {
+    serde_json::from_value(value).expect("a valid OpenAPI object")
+}
+
+/// The errors every route with a key shares, described once: each such
+/// route answers 401 without a known key, 403 for a key of another role
+/// and 503 when the database does not answer, and each that reads a body
+/// 413 when it is over the limit. A route's own description of these,
+/// when it has one, is kept.
+struct SharedErrors;
+
+impl SharedErrors {
+    fn description(status: &str) -> Option<&'static str> {
+        Some(match status {
+            "401" => {
+                "No API key, or an unknown or revoked one (`unauthorized`; the answer has `WWW-Authenticate: Bearer`)"
+            }
+            "403" => "The key's role may not use this route (`forbidden`)",
+            "413" => "The body is over the size limit (`body_too_large`)",
+            "503" => "The database did not answer (`unavailable`)",
+            _ => return None,
+        })
+    }
+}
+
+impl utoipa::Modify for SharedErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for op in operations.into_iter().flatten() {
+                let mut shared = Vec::new();
+                if op.security.is_some() {
+                    shared.extend(["401", "403", "503"]);
+                }
+                if op.request_body.is_some() {
+                    shared.push("413");
+                }
+                for status in shared {
+                    op.responses.responses.entry(status.to_string()).or_insert_with(|| {
+                        RefOr::T(from_json(serde_json::json!({
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+                        })))
+                    });
+                }
+                for (status, response) in op.responses.responses.iter_mut() {
+                    if let (RefOr::T(response), Some(text)) = (response, SharedErrors::description(status))
+                        && response.description.is_empty()
+                    {
+                        response.description = text.to_string();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What the service sends to forums (OpenAPI 3.1 `webhooks`): the
+/// `decision` event of [`crate::webhook`], its signature and delivery.
+struct Webhooks;
+
+impl utoipa::Modify for Webhooks {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+        const SIGNATURE: &str = "HMAC-SHA256 over `\"<t>.<body>\"` (the raw body as received), hex, keyed with each \
+             of the configured `webhook.secrets` (one or two during a rotation): `t=<unix seconds>,v1=<hex>[,v1=<hex>]`. \
+             `t` is the time of the attempt; refuse timestamps more than a few minutes off, and compare in constant time.";
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "webhook_signature",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description("Moderation-Signature", SIGNATURE))),
+        );
+        let decision = from_json(serde_json::json!({
+            "post": {
+                "operationId": "decision_webhook",
+                "summary": "A moderator decided an item",
+                "description": "Sent to the forum's webhook URL (`webhook.forums`, else `webhook.url`) for every moderator \
+                    decision on its items, once the decision is committed (an outbox). Delivery is at least once: deduplicate \
+                    by `Idempotency-Key` and ignore a decision whose `version` is lower than one already applied. An item's \
+                    decisions are sent in version order. `decision` is the only event type (`event` in the body).",
+                "parameters": [
+                    {
+                        "name": "Moderation-Signature",
+                        "in": "header",
+                        "required": true,
+                        "description": SIGNATURE,
+                        "schema": {"type": "string", "pattern": "^t=[0-9]+(,v1=[0-9a-f]{64}){1,2}$"}
+                    },
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": true,
+                        "description": "`item-<id>-v<version>`, the body's `idempotency_key`: the same on every retry.",
+                        "schema": {"type": "string", "pattern": "^item-[0-9]+-v[0-9]+$"}
+                    }
+                ],
+                "requestBody": {
+                    "required": true,
+                    "description": "The decision, compact JSON with the fields in alphabetical order.",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DecisionEvent"}}}
+                },
+                "responses": {
+                    "2XX": {"description": "Delivered: any 2xx status ends the delivery (the answer's body is ignored)."},
+                    "default": {
+                        "description": "Not delivered: any other status, a redirect, no answer within `webhook.timeout_ms` or no \
+                            connection. Retried after `webhook.backoff_base_ms`, doubling per failed attempt up to \
+                            `webhook.backoff_max_ms`, plus up to 20 % jitter, with no limit on attempts."
+                    }
+                },
+                "security": [{"webhook_signature": []}]
+            }
+        }));
+        openapi.webhooks.get_or_insert_with(Default::default).paths.insert("decision".to_string(), decision);
+    }
+}
 
 struct BearerAuth;
 
@@ -334,13 +451,20 @@ pub fn read_query<T: DeserializeOwned>(query: Option<&str>) -> Result<T, ApiErro
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Status)))]
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "The process answers (`status`: `ok`)", body = Status)))]
 async fn healthz() -> Json<Status> {
     Json(Status { status: "ok" })
 }
 
 /// Readiness: the database answers.
-#[utoipa::path(get, path = "/readyz", responses((status = 200, body = Status), (status = 503, body = ErrorBody)))]
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    responses(
+        (status = 200, description = "The database answers (`status`: `ready`)", body = Status),
+        (status = 503, description = "The database did not answer (`unavailable`)", body = ErrorBody),
+    )
+)]
 async fn readyz(State(app): State<Arc<App>>) -> Result<Json<Status>, ApiError> {
     app.store.ping().await.map_err(AppError::from)?;
     Ok(Json(Status { status: "ready" }))

@@ -37,6 +37,7 @@ fn model_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> 
 #[utoipa::path(
     get,
     path = "/v1/models",
+    operation_id = "list_models",
     params(ForumQuery),
     responses((status = 200, description = "Forum models", body = ModelsView),
               (status = 400, description = "`forum` is not a forum id", body = ErrorBody),

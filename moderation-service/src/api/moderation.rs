@@ -37,7 +37,11 @@ async fn staff_and_item(
     get,
     path = "/v1/queue",
     params(ListInput),
-    responses((status = 200, body = QueuePage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses(
+        (status = 200, description = "A page of items in queue order; `next` is the cursor of the next page", body = QueuePage),
+        (status = 400, description = "A query parameter is not valid (`invalid_query`); `field` names it", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ),
     security(("api_key" = []))
 )]
 pub async fn list(
@@ -57,7 +61,8 @@ pub async fn list(
     path = "/v1/queue/claim",
     request_body = ClaimNextInput,
     responses((status = 200, description = "The claimed items (none when the queue is empty)", body = QueuePage),
-              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+              (status = 400, description = "The body is not valid; `field` names what is wrong", body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("api_key" = []))
 )]
 pub async fn claim_next(
@@ -79,7 +84,11 @@ pub async fn claim_next(
     get,
     path = "/v1/items/{id}",
     params(("id" = i64, Path, description = "Item id")),
-    responses((status = 200, body = ItemDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses(
+        (status = 200, description = "The item with its post (secrets masked), verdict, reports and audit log", body = ItemDetail),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, description = "No such item in the key's forums", body = ErrorBody),
+    ),
     security(("api_key" = []))
 )]
 pub async fn item(
@@ -96,7 +105,12 @@ pub async fn item(
     post,
     path = "/v1/items/{id}/claim",
     params(("id" = i64, Path, description = "Item id")),
-    responses((status = 200, body = Item), (status = 404, body = ErrorBody), (status = 409, description = "Held by another moderator", body = ErrorBody)),
+    responses(
+        (status = 200, description = "The item, claimed by this key for the lease", body = Item),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, description = "No such item in the key's forums", body = ErrorBody),
+        (status = 409, description = "Held by another moderator (`claimed`; `claim` says by whom and until when)", body = ErrorBody),
+    ),
     security(("api_key" = []))
 )]
 pub async fn claim(
@@ -113,7 +127,12 @@ pub async fn claim(
     post,
     path = "/v1/items/{id}/release",
     params(("id" = i64, Path, description = "Item id")),
-    responses((status = 200, body = Item), (status = 404, body = ErrorBody), (status = 409, description = "Held by another moderator", body = ErrorBody)),
+    responses(
+        (status = 200, description = "The item, not claimed by this key any more", body = Item),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, description = "No such item in the key's forums", body = ErrorBody),
+        (status = 409, description = "Held by another moderator (`claimed`; `claim` says by whom and until when)", body = ErrorBody),
+    ),
     security(("api_key" = []))
 )]
 pub async fn release(
@@ -134,8 +153,10 @@ pub async fn release(
     params(("id" = i64, Path, description = "Item id")),
     request_body = DecisionInput,
     responses(
-        (status = 200, body = Item),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 200, description = "The item after the decision", body = Item),
+        (status = 400, description = "Not a decision; `field` names what is wrong", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, description = "No such item in the key's forums", body = ErrorBody),
         (status = 409, description = "Claimed by another moderator, changed since (`expected_version`), or already in that status", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -184,7 +205,11 @@ pub struct BulkResult {
     post,
     path = "/v1/decisions",
     request_body = BulkDecision,
-    responses((status = 200, body = [BulkResult]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses(
+        (status = 200, description = "Per item, in the order given: its status and version after the decision, or why it was not decided", body = [BulkResult]),
+        (status = 400, description = "Not a bulk decision, or more than 500 items; `field` names what is wrong", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ),
     security(("api_key" = []))
 )]
 pub async fn decide_many(
@@ -223,7 +248,11 @@ pub async fn decide_many(
     get,
     path = "/v1/audit",
     params(AuditInput),
-    responses((status = 200, body = [AuditEntry]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses(
+        (status = 200, description = "Audit entries, newest first", body = [AuditEntry]),
+        (status = 400, description = "A query parameter is not valid (`invalid_query`); `field` names it", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ),
     security(("api_key" = []))
 )]
 pub async fn audit(
@@ -248,7 +277,8 @@ pub async fn audit(
     path = "/v1/export",
     params(ExportInput),
     responses((status = 200, description = "JSON lines", content_type = "application/x-ndjson", body = String),
-              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+              (status = 400, description = "A query parameter is not valid (`invalid_query`); `field` names it", body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("api_key" = []))
 )]
 pub async fn export(
