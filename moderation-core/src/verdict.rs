@@ -80,7 +80,10 @@ pub struct Verdict {
     pub decision: Decision,
     /// Per-category scores.
     pub scores: Scores,
-    /// Every reason, strongest first.
+    /// Every reason, strongest first: for a flagged post (any decision but
+    /// allow), the signals that pushed it up (positive weight, largest
+    /// first), then those that held it back; for an allowed post, by
+    /// magnitude.
     pub signals: Vec<Signal>,
     /// What produced the verdict.
     pub versions: Versions,

@@ -108,7 +108,7 @@ fn a_forum_s_own_spam_is_learned_from_sixty_labels_and_its_talk_stays_allowed() 
     let v = after.score(&spam[0]);
     let s = v.signals.iter().find(|s| s.id == "adapted.spam").expect("adapted.spam signal");
     assert!(s.weight > 0.0, "{s:?}");
-    assert!(s.description.contains("Adapted to this forum") && s.description.contains("strongest n-grams"), "{s:?}");
+    assert!(s.description.contains("Adapted to this forum") && s.description.contains("strongest words"), "{s:?}");
     assert!(v.versions.model.as_deref().is_some_and(|m| m.starts_with("forum-default-forum@")), "{:?}", v.versions);
 }
 

@@ -237,7 +237,7 @@ fn scores_are_the_stacked_probabilities() {
     assert!(v.has_signal("classifier.scam") && v.has_signal("classifier.spam"));
     assert!(v.scores.scam > 0.9, "{v:?}");
     let c = v.signals.iter().find(|s| s.id == "classifier.scam").unwrap();
-    assert!(c.description.contains("strongest n-grams"), "a flagged post names its n-grams: {}", c.description);
+    assert!(c.description.contains("strongest words"), "a flagged post names its words: {}", c.description);
 }
 
 #[test]

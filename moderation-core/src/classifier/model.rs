@@ -36,18 +36,19 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::analysis::Analysis;
-use crate::classifier::features::FeatureConfig;
+use crate::classifier::features::{FeatureConfig, unspaced};
 use crate::error::{Error, ModelError};
 use crate::rules::settings::DEFAULT_PRIOR;
 use crate::text::{hex, push_fixed2, push_u64};
 use crate::verdict::Signal;
-use crate::vocab::{Category, SignalKind};
+use crate::vocab::{Category, Field, SignalKind, Span};
 
 /// The first bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"MODMODEL";
@@ -935,12 +936,19 @@ impl Model {
         }
     }
 
-    /// Names the n-grams behind a classifier signal that pushed a flagged
-    /// post up. Done only for posts that are not allowed: moderators read
-    /// these, and the ranking costs more than the score itself.
+    /// Names the words and phrases of the post behind a classifier signal
+    /// that pushed a flagged post up, most decisive first, as the post
+    /// wrote them, and marks them as the signal's spans. Done only for posts
+    /// that are not allowed: moderators read these, and the ranking costs
+    /// more than the score itself.
     pub(crate) fn explain(&self, analysis: &Analysis<'_>, signals: &mut [Signal]) {
-        let texts = model_texts(analysis);
-        let mut read: Option<Vec<(u32, &str)>> = None;
+        // Never quote a leaked secret: words under an exposure span are left out.
+        let secret: Vec<(Field, Range<usize>)> = signals
+            .iter()
+            .filter(|s| s.category == Category::Exposure)
+            .flat_map(|s| s.spans.iter().map(|sp| (sp.field, sp.start..sp.end)))
+            .collect();
+        let mut read: Option<Vec<GramAt>> = None;
         for s in signals.iter_mut().filter(|s| s.weight > 0.0) {
             let (column_of, weights) = if s.id.starts_with("classifier.") {
                 (&self.column_of, &self.weights)
@@ -949,13 +957,271 @@ impl Model {
             } else {
                 continue;
             };
-            let all = read.get_or_insert_with(|| self.grams_of(&texts));
-            let grams = self.strongest(all, s.category, 5, column_of, weights);
-            if !grams.is_empty() {
-                let list: Vec<String> = grams.iter().map(|(g, _)| format!("\"{}\"", g.trim())).collect();
-                s.description.push_str(&format!("; strongest n-grams {}", list.join(", ")));
+            let grams = read.get_or_insert_with(|| self.grams_at(analysis));
+            let words = self.decisive(analysis, grams, s.category, column_of, weights, &secret, EXPLAINED_WORDS);
+            for (n, w) in words.into_iter().enumerate() {
+                s.description.push_str(if n == 0 { "; strongest words \"" } else { ", \"" });
+                push_collapsed(&mut s.description, &w.shown);
+                s.description.push('"');
+                s.spans.extend(w.span);
             }
         }
+    }
+
+    /// Every n-gram of the post's normalized fields with its bucket and
+    /// position: read once to explain every signal of a post.
+    fn grams_at(&self, analysis: &Analysis<'_>) -> Vec<GramAt> {
+        let mut out = Vec::new();
+        for (field, f) in analysis.fields.iter().enumerate().take(2) {
+            let text = f.norm.text.as_str();
+            let base = text.as_ptr() as usize;
+            self.data.features.for_each(text, |bucket, gram| {
+                // Grams are slices of `text` (an empty one may not be).
+                let start = (gram.as_ptr() as usize).wrapping_sub(base);
+                if !gram.is_empty() && start.checked_add(gram.len()).is_some_and(|end| end <= text.len()) {
+                    out.push(GramAt {
+                        field: field as u8,
+                        bucket,
+                        start: start as u32,
+                        end: (start + gram.len()) as u32,
+                    });
+                }
+            });
+        }
+        out
+    }
+
+    /// The `count` words or phrases of the post whose n-grams pushed
+    /// `category` up most (`column_of` and `weights` as in
+    /// [`Model::strongest`]), most decisive first, distinct: the n-grams
+    /// of positive weight (each column once, where it first occurs) merged
+    /// where they overlap or touch, widened to whole words, and ranked by
+    /// their summed weight. A run of more than [`MAX_PHRASE_WORDS`] words
+    /// or [`MAX_SHOWN_BYTES`] bytes is split into its words; a word longer
+    /// than that is not named.
+    #[allow(clippy::too_many_arguments)]
+    fn decisive(
+        &self,
+        analysis: &Analysis<'_>,
+        grams: &[GramAt],
+        category: Category,
+        column_of: &[u16],
+        weights: &[f32],
+        secret: &[(Field, Range<usize>)],
+        count: usize,
+    ) -> Vec<Decisive> {
+        let Some(head) = self.data.heads.iter().position(|h| h.category == category) else { return Vec::new() };
+        let h = self.data.heads.len();
+        let mut seen = std::collections::HashSet::new();
+        let mut found: Vec<(GramAt, f32)> = grams
+            .iter()
+            .filter_map(|g| {
+                let col = column_of[g.bucket as usize];
+                if col == NO_COLUMN || !seen.insert(col) {
+                    return None;
+                }
+                let w = weights[col as usize * h + head];
+                (w > 0.0).then_some((*g, w))
+            })
+            .collect();
+        found.sort_unstable_by_key(|(g, _)| (g.field, g.start, g.end));
+        let texts = model_texts(analysis);
+        // Runs of overlapping or touching grams, widened to whole words.
+        let mut runs: Vec<Piece> = Vec::new();
+        let mut i = 0;
+        while i < found.len() {
+            let (first, _) = found[i];
+            let mut run =
+                Piece { field: first.field, start: first.start as usize, end: first.end as usize, weight: 0.0 };
+            let from = i;
+            while i < found.len() && found[i].0.field == run.field && found[i].0.start as usize <= run.end {
+                run.end = run.end.max(found[i].0.end as usize);
+                run.weight += found[i].1;
+                i += 1;
+            }
+            let text = texts[usize::from(run.field)];
+            let Some((start, end)) = whole_words(text, run.start, run.end) else { continue };
+            (run.start, run.end) = (start, end);
+            if end - start <= MAX_SHOWN_BYTES && text[start..end].split_whitespace().nth(MAX_PHRASE_WORDS).is_none() {
+                push_merged(&mut runs, run);
+                continue;
+            }
+            // Too long to be a phrase: its words, each weighted by the
+            // grams centred in it.
+            let mut words: Vec<Piece> = Vec::new();
+            let mut at = start;
+            for word in text[start..end].split_whitespace() {
+                let s = at + text[at..].find(word).unwrap_or(0);
+                at = s + word.len();
+                if let Some((s, e)) = whole_words(text, s, at).filter(|(s, e)| e - s <= MAX_SHOWN_BYTES) {
+                    words.push(Piece { field: run.field, start: s, end: e, weight: 0.0 });
+                }
+            }
+            for (g, w) in &found[from..i] {
+                let mid = (g.start as usize + g.end as usize) / 2;
+                let k = words.partition_point(|p| p.end <= mid);
+                if let Some(p) = words.get_mut(k).filter(|p| p.start <= mid) {
+                    p.weight += w;
+                }
+            }
+            for p in words.into_iter().filter(|p| p.weight > 0.0) {
+                push_merged(&mut runs, p);
+            }
+        }
+        runs.sort_by(|a, b| b.weight.total_cmp(&a.weight).then_with(|| (a.field, a.start).cmp(&(b.field, b.start))));
+        let mut out: Vec<Decisive> = Vec::with_capacity(count);
+        let mut chosen: Vec<&str> = Vec::with_capacity(count);
+        for p in runs {
+            if out.len() == count {
+                break;
+            }
+            let norm = &texts[usize::from(p.field)][p.start..p.end];
+            if chosen.contains(&norm) {
+                continue;
+            }
+            let field = &analysis.fields[usize::from(p.field)];
+            let orig = field.norm.text.origin(p.start..p.end);
+            if secret
+                .iter()
+                .any(|(f, r)| *f == field.field && r.start < orig.end.max(orig.start + 1) && orig.start < r.end)
+            {
+                continue;
+            }
+            let source = match field.field {
+                Field::Title => analysis.post.title.as_deref(),
+                Field::Body => Some(analysis.post.body.as_str()),
+                Field::AuthorName => None,
+            };
+            let written = source.and_then(|t| t.get(orig.clone())).filter(|w| !w.trim().is_empty());
+            // The post as written, unless markup or an expansion made it
+            // much longer than the word itself.
+            let shown = written.filter(|w| w.len() <= 4 * norm.len() + 16).unwrap_or(norm);
+            chosen.push(norm);
+            out.push(Decisive {
+                shown: shown.to_string(),
+                weight: p.weight,
+                span: written.map(|w| Span {
+                    field: field.field,
+                    start: orig.start,
+                    end: orig.end,
+                    text: w.to_string(),
+                }),
+            });
+        }
+        out
+    }
+}
+
+/// Words or phrases a flagged post's explanation names per signal.
+const EXPLAINED_WORDS: usize = 5;
+/// A run of decisive n-grams longer than this many words is named word by
+/// word.
+const MAX_PHRASE_WORDS: usize = 4;
+/// A word or phrase longer than this (bytes of the normalized text) is not
+/// named: widening a run to whole words looks no further, so a post of one
+/// endless "word" costs linear time.
+const MAX_SHOWN_BYTES: usize = 100;
+
+/// One n-gram of a normalized field: its bucket and byte range.
+#[derive(Debug, Clone, Copy)]
+struct GramAt {
+    field: u8,
+    bucket: u32,
+    start: u32,
+    end: u32,
+}
+
+/// A stretch of a normalized field and the weight of the n-grams in it.
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    field: u8,
+    start: usize,
+    end: usize,
+    weight: f32,
+}
+
+/// A word or phrase an explanation names.
+#[derive(Debug)]
+struct Decisive {
+    /// As the post wrote it (else as normalized).
+    shown: String,
+    /// The summed weight of its n-grams.
+    #[allow(dead_code)]
+    weight: f32,
+    /// Where the post wrote it, when that maps back.
+    span: Option<Span>,
+}
+
+/// Adds `p` to `runs` (in text order), merged into the last one when they
+/// overlap.
+fn push_merged(runs: &mut Vec<Piece>, p: Piece) {
+    if let Some(last) = runs.last_mut()
+        && last.field == p.field
+        && p.start < last.end
+        && last.start < p.end
+    {
+        last.start = last.start.min(p.start);
+        last.end = last.end.max(p.end);
+        last.weight += p.weight;
+        return;
+    }
+    runs.push(p);
+}
+
+/// `text[start..end]` widened to whole words of spaced scripts (runs of
+/// non-space characters; characters of unspaced scripts are their own
+/// words) and trimmed of spaces and punctuation at either end. `None` when
+/// nothing is left or a word runs on for more than [`MAX_SHOWN_BYTES`]
+/// beyond either end (so widening costs at most that).
+fn whole_words(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
+    let inner = text.get(start..end)?;
+    let mut start = start + (inner.len() - inner.trim_start().len());
+    let mut end = start + inner.trim().len();
+    if start >= end {
+        return None;
+    }
+    let widen = |c: char| !c.is_whitespace() && !unspaced(c);
+    let (low, high) = (start.saturating_sub(MAX_SHOWN_BYTES), end + MAX_SHOWN_BYTES);
+    if text[start..].chars().next().is_some_and(widen) {
+        while let Some(c) = text[..start].chars().next_back().filter(|&c| widen(c)) {
+            if start <= low {
+                return None;
+            }
+            start -= c.len_utf8();
+        }
+    }
+    if text[..end].chars().next_back().is_some_and(widen) {
+        while let Some(c) = text[end..].chars().next().filter(|&c| widen(c)) {
+            if end >= high {
+                return None;
+            }
+            end += c.len_utf8();
+        }
+    }
+    let first = |c: char| c.is_alphanumeric() || matches!(c, '@' | '#' | '$' | '€' | '£' | '¥');
+    while let Some(c) = text[start..end].chars().next().filter(|&c| !first(c)) {
+        start += c.len_utf8();
+    }
+    while let Some(c) = text[start..end].chars().next_back().filter(|&c| !c.is_alphanumeric()) {
+        end -= c.len_utf8();
+    }
+    (start < end).then_some((start, end))
+}
+
+/// Appends `s` with every run of whitespace or control characters as one
+/// space.
+fn push_collapsed(out: &mut String, s: &str) {
+    let mut space = false;
+    for c in s.chars() {
+        if c.is_whitespace() || c.is_control() {
+            space = true;
+            continue;
+        }
+        if space {
+            out.push(' ');
+            space = false;
+        }
+        out.push(c);
     }
 }
 
@@ -1200,6 +1466,62 @@ mod v1 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether `text[start..end]` starts and ends between words.
+    fn at_word_edges(text: &str, start: usize, end: usize) -> bool {
+        let word = |c: char| c.is_alphanumeric() || c == '_';
+        !text[..start].chars().next_back().is_some_and(word) && !text[end..].chars().next().is_some_and(word)
+    }
+
+    #[test]
+    fn explanations_name_whole_words_of_the_post_most_decisive_first() {
+        let model = Model::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.model")).unwrap();
+        let engine = crate::Engine::builder().model(std::sync::Arc::new(model)).build().unwrap();
+        let model = engine.model().unwrap();
+        let body = "Official support here: DM me on Telegram @binance_help_desk to recover your funds. \
+                    Wallet RECOVERY service, claim the free airdrop now!";
+        let mut post = crate::Post::new("x", body);
+        post.title = Some("Urgent: airdrop recovery".into());
+        let analysis = Analysis::new(&post, &engine.compiled(None).settings);
+        let grams = model.grams_at(&analysis);
+        for category in model.categories() {
+            let words = model.decisive(&analysis, &grams, category, &model.column_of, &model.weights, &[], 5);
+            assert!(!words.is_empty(), "{category:?}");
+            assert!(words.len() <= 5);
+            assert!(words.windows(2).all(|w| w[0].weight >= w[1].weight), "{words:?}");
+            for (i, w) in words.iter().enumerate() {
+                assert!(w.weight > 0.0, "{w:?}");
+                assert!(words[..i].iter().all(|o| o.shown.to_lowercase() != w.shown.to_lowercase()), "{words:?}");
+                let span = w.span.as_ref().expect("plain text maps back");
+                let field = if span.field == Field::Title { post.title.as_deref().unwrap() } else { body };
+                assert_eq!(&field[span.start..span.end], span.text);
+                assert_eq!(w.shown, span.text, "plain text is shown as written");
+                assert!(at_word_edges(field, span.start, span.end), "{:?} is a fragment", span.text);
+            }
+        }
+    }
+
+    #[test]
+    fn whole_words_widen_runs_and_trim_punctuation() {
+        let t = "dm me on telegram @binance_help_desk, now";
+        let at = |s: &str| t.find(s).unwrap();
+        // A character 4-gram across a word edge: both whole words.
+        let (s, e) = whole_words(t, at("am @"), at("am @") + 4).unwrap();
+        assert_eq!(&t[s..e], "telegram @binance_help_desk");
+        let (s, e) = whole_words(t, at("ce_h"), at("ce_h") + 4).unwrap();
+        assert_eq!(&t[s..e], "@binance_help_desk");
+        let (s, e) = whole_words(t, at("sk, "), at("sk, ") + 4).unwrap();
+        assert_eq!(&t[s..e], "@binance_help_desk");
+        // Spaces and punctuation alone name nothing.
+        assert_eq!(whole_words(t, at(", ") + 1, at(", ") + 2), None);
+        assert_eq!(whole_words("now !!! ok", 4, 7), None);
+        // Unspaced scripts are not widened.
+        let j = "無料でサポート";
+        assert_eq!(whole_words(j, 9, 15), Some((9, 15)));
+        // An endless word is not named, and costs no more than the bound.
+        let long = "x".repeat(10_000);
+        assert_eq!(whole_words(&long, 5000, 5004), None);
+    }
 
     /// Format 1 wrote the same payload without the heads' text floor.
     #[derive(Serialize)]

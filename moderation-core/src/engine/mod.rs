@@ -138,7 +138,7 @@ impl Engine {
         &self.compiled(forum).settings
     }
 
-    fn compiled(&self, forum: Option<&str>) -> &Compiled {
+    pub(crate) fn compiled(&self, forum: Option<&str>) -> &Compiled {
         forum.and_then(|f| self.forums.get(f)).unwrap_or(&self.default)
     }
 
@@ -261,8 +261,7 @@ impl Engine {
         {
             model.explain(&analysis, &mut signals);
         }
-        // Strongest reasons first; ties keep a stable, readable order.
-        signals.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()).then_with(|| a.id.cmp(&b.id)));
+        sort_signals(&mut signals, decision > Decision::Allow);
         Verdict {
             id: post.id.clone(),
             decision,
@@ -274,6 +273,21 @@ impl Engine {
             },
         }
     }
+}
+
+/// Orders a verdict's signals, strongest first; ties keep a stable,
+/// readable order (by id). A flagged post's reasons for flagging come
+/// first: the signals of positive weight, largest first, then the rest
+/// (negative, largest magnitude first, then zero). An allowed post's are
+/// ordered by magnitude alone.
+fn sort_signals(signals: &mut [Signal], flagged: bool) {
+    signals.sort_by(|a, b| {
+        let against = |s: &Signal| flagged && s.weight <= 0.0;
+        against(a)
+            .cmp(&against(b))
+            .then_with(|| b.weight.abs().total_cmp(&a.weight.abs()))
+            .then_with(|| a.id.cmp(&b.id))
+    });
 }
 
 /// Category index → the model's head index for it.
