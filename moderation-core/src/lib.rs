@@ -7,7 +7,78 @@
 //! homoglyphs, fullwidth letters, zero-width characters, leetspeak or
 //! s p a c i n g.
 //!
+//! # An embedding program
+//!
+//! With the `default-model` feature (on by default) the crate carries the
+//! model the project ships, so an embedder gets the same verdicts as the
+//! `moderation` service and its `score` command (the service also passes
+//! what its store remembers of earlier posts: [`Engine::score_with`] and a
+//! [`Context`]):
+//!
+//! ```toml
+//! [dependencies]
+//! moderation-core = "0.1"
+//! ```
+//!
+//! ```
+//! use moderation_core::{Engine, Post};
+//!
+//! # #[cfg(not(feature = "default-model"))] fn main() {}
+//! # #[cfg(feature = "default-model")]
+//! fn main() -> Result<(), moderation_core::Error> {
+//!     // The default rule pack and the shipped model. Build once (it compiles
+//!     // the rules and decodes the model), then share across threads.
+//!     let engine = Engine::with_default_model()?;
+//!
+//!     // A post as the forum sends it (the README's JSON contract), or
+//!     // `Post::new(id, body)` for a plain-text body.
+//!     let post = Post::from_json(r#"{
+//!         "id": "p1",
+//!         "title": "Withdrawal stuck?",
+//!         "body": "Official support here: DM me on Telegram @binance_help_desk and send your 12 words to verify",
+//!         "author": {"id": "u9", "name": "Binance Support", "account_age_days": 1}
+//!     }"#)?;
+//!     let verdict = engine.score(&post);
+//!
+//!     // `Decision` and `Category` print their JSON names: "hold", "scam".
+//!     println!("{}: {} ({} {:.2})", verdict.id, verdict.decision,
+//!              verdict.top_category(), verdict.scores.get(verdict.top_category()));
+//!     for signal in &verdict.signals {
+//!         println!("  {} [{}] {:+.2}: {}", signal.id, signal.category, signal.weight, signal.description);
+//!         for span in &signal.spans {
+//!             // Byte ranges of the field as sent, with the text there.
+//!             println!("    {:?} {}..{} {:?}", span.field, span.start, span.end, span.text);
+//!         }
+//!     }
+//!     // The whole verdict as one line of JSON (the verdict contract).
+//!     println!("{}", verdict.to_json());
+//!     # assert!(verdict.decision >= moderation_core::Decision::Hold);
+//!     # assert_eq!(verdict.top_category(), moderation_core::Category::Scam);
+//!     # assert!(verdict.versions.model.is_some());
+//!     Ok(())
+//! }
+//! ```
+//!
+//! [`Engine::new`] builds the rules alone, without a model: its scores are
+//! the rules' hand-set weights, uncalibrated, and its decisions can differ
+//! from the service's. Use it when the 1.1 MB model is unwanted (turn the
+//! feature off), or stack a model of your own with
+//! [`EngineBuilder::model`].
+//!
+//! # Cargo features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `default-model` | on | the shipped model (`models/default.model` of the repository, about 1.1 MB) compiled in: [`Model::shipped`](Model#method.shipped), [`Engine::with_default_model`](Engine#method.with_default_model), [`EngineBuilder::default_model`](EngineBuilder#method.default_model) |
+//! | `train` | off | training (`train`: naive Bayes + logistic stacking, linfa) |
+//! | `openapi` | off | `utoipa` JSON schemas of the contract types, for the service's OpenAPI document |
+//!
+//! Without `default-model` (`default-features = false`), load a model file
+//! with [`Model::load`] or [`Model::from_bytes`], or score with rules only.
+//!
 //! # Scoring a post
+//!
+//! With the rules only ([`Engine::new`]):
 //!
 //! ```
 //! use moderation_core::{Category, Decision, Engine, Post};
@@ -70,7 +141,9 @@
 //! A [`Model`] (see [`model`] for the file format) adds a statistical
 //! opinion per category it was trained on and replaces the hand-set weights
 //! of the rules it was fitted with. Training is behind the `train` cargo
-//! feature (`train`, linfa); loading and scoring are not.
+//! feature (`train`, linfa); loading and scoring are not. The shipped model
+//! is [`Model::shipped`](Model#method.shipped); a model file of your own (say, one adapted to
+//! your forum with `moderation train --base`) loads like this:
 //!
 //! ```no_run
 //! use std::sync::Arc;

@@ -105,4 +105,22 @@ impl Verdict {
     pub fn has_signal(&self, id: &str) -> bool {
         self.signals.iter().any(|s| s.id == id)
     }
+
+    /// The verdict as one line of JSON in the crate's JSON contract (its
+    /// serde form: `decision` and categories by their lowercase names, spans
+    /// with `field`, `start`, `end`, `text`); `serde_json::from_str::<Verdict>`
+    /// reads it back.
+    ///
+    /// ```
+    /// use moderation_core::{Engine, Post, Verdict};
+    ///
+    /// let verdict = Engine::new()?.score(&Post::new("p1", "hello"));
+    /// let json = verdict.to_json();
+    /// assert!(json.starts_with(r#"{"id":"p1","decision":"allow","scores":{"spam":"#));
+    /// assert_eq!(serde_json::from_str::<Verdict>(&json).unwrap(), verdict);
+    /// # Ok::<(), moderation_core::Error>(())
+    /// ```
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a verdict always serializes (string keys, no maps of non-strings)")
+    }
 }

@@ -39,6 +39,17 @@ impl Category {
     }
 }
 
+/// Prints the JSON name (`scam`), as [`Category::as_str`].
+///
+/// ```
+/// assert_eq!(moderation_core::Category::Misinformation.to_string(), "misinformation");
+/// ```
+impl std::fmt::Display for Category {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// What the forum should do with the post. Ordered from mildest to strictest.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -64,6 +75,17 @@ impl Decision {
             Decision::Hold => "hold",
             Decision::Reject => "reject",
         }
+    }
+}
+
+/// Prints the JSON name (`hold`), as [`Decision::as_str`].
+///
+/// ```
+/// assert_eq!(moderation_core::Decision::Hold.to_string(), "hold");
+/// ```
+impl std::fmt::Display for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
     }
 }
 

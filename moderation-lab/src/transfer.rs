@@ -1,7 +1,7 @@
 //! `moderation transfer`: the leave-one-source-out protocol that chooses the
 //! text model, its settings, the source weighting and the thresholds.
 //!
-//! For every source in [`sources`](crate::sources) a model is trained on all
+//! For every source in [`sources`] a model is trained on all
 //! *other* trainable sources and the whole engine (rules and model) scores
 //! the held-out source, as a forum that installs the engine would meet it.
 //! Evaluation-only sources are always held out, so they share one model

@@ -18,13 +18,12 @@ mod cli;
 #[cfg(feature = "training")]
 use moderation_lab::training;
 
-/// The model shipped in `models/`, compiled into the binary so `score` and
-/// `serve` need no file beside them.
-static SHIPPED_MODEL: &[u8] = include_bytes!("../../models/default.model");
-
-/// Decodes the shipped model (verified like any model file).
+/// Decodes the model shipped in `models/` (verified like any model file),
+/// compiled into the binary by moderation-core's `default-model` feature so
+/// `score` and `serve` need no file beside them, and an embedder's
+/// `Engine::with_default_model()` scores with the very same bytes.
 pub fn shipped_model() -> anyhow::Result<moderation_core::Model> {
-    Ok(moderation_core::Model::from_bytes(SHIPPED_MODEL)?)
+    Ok(moderation_core::Model::shipped()?)
 }
 
 /// Forum moderation engine: scores posts for spam, scams, misinformation and

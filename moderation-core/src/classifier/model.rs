@@ -50,6 +50,12 @@ use crate::text::{hex, push_fixed2, push_u64};
 use crate::verdict::Signal;
 use crate::vocab::{Category, Field, SignalKind, Span};
 
+/// The bytes of `models/default.model` (feature `default-model`): the
+/// workspace's one copy, read at compile time, so the library and the
+/// service can never ship different models.
+#[cfg(feature = "default-model")]
+pub const SHIPPED_MODEL: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.model"));
+
 /// The first bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"MODMODEL";
 /// The newest format version this build reads: 4, a model adapted to a
@@ -486,6 +492,28 @@ impl Model {
     /// Decodes and verifies a model from its file bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Model, Error> {
         Ok(Model::decode(bytes)?)
+    }
+
+    /// The model the project ships (`models/default.model`), compiled into
+    /// the library by the `default-model` cargo feature (on by default).
+    ///
+    /// It is the model the `moderation` service scores with, so an engine
+    /// built with it ([`Engine::with_default_model`](crate::Engine::with_default_model))
+    /// gives the service's verdicts. It is decoded and verified on every
+    /// call: call it once and share the model, or the engine, behind an
+    /// `Arc`.
+    ///
+    /// ```
+    /// use moderation_core::{Category, Model};
+    ///
+    /// let model = Model::shipped()?;
+    /// assert!(model.version().starts_with("forum-default@"));
+    /// assert!(model.categories().any(|c| c == Category::Scam));
+    /// # Ok::<(), moderation_core::Error>(())
+    /// ```
+    #[cfg(feature = "default-model")]
+    pub fn shipped() -> Result<Model, Error> {
+        Model::from_bytes(SHIPPED_MODEL)
     }
 
     fn decode(bytes: &[u8]) -> Result<Model, ModelError> {

@@ -31,6 +31,10 @@ pub struct EngineBuilder {
     base: Vec<RuleSet>,
     forums: Vec<(String, RuleSet)>,
     model: Option<Arc<Model>>,
+    /// `default_model()` was the last model choice: decode the shipped model
+    /// in `build`.
+    #[cfg(feature = "default-model")]
+    shipped: bool,
     no_default: bool,
 }
 
@@ -56,13 +60,43 @@ impl EngineBuilder {
     /// Stacks a trained [`Model`] on the rules: its heads add a
     /// `classifier.<category>` signal and replace the hand-set weights of
     /// the rules it fitted (unless a rule changed since).
+    ///
+    /// Replaces an earlier [`model`](Self::model) or
+    /// [`default_model`](Self#method.default_model).
     pub fn model(mut self, model: Arc<Model>) -> Self {
         self.model = Some(model);
+        #[cfg(feature = "default-model")]
+        {
+            self.shipped = false;
+        }
+        self
+    }
+
+    /// Stacks the model the project ships ([`Model::shipped`], feature
+    /// `default-model`, on by default): the engine then scores as the
+    /// `moderation` service does. The model is decoded and verified in
+    /// [`build`](Self::build). Replaces an earlier [`model`](Self::model).
+    ///
+    /// ```
+    /// use moderation_core::Engine;
+    ///
+    /// let engine = Engine::builder().default_model().build()?;
+    /// assert!(engine.model().is_some());
+    /// # Ok::<(), moderation_core::Error>(())
+    /// ```
+    #[cfg(feature = "default-model")]
+    pub fn default_model(mut self) -> Self {
+        self.model = None;
+        self.shipped = true;
         self
     }
 
     /// Compiles every layered set once. A broken layer fails the build whole.
     pub fn build(self) -> Result<Engine, Error> {
+        #[cfg(feature = "default-model")]
+        let model = if self.shipped { Some(Arc::new(Model::shipped()?)) } else { self.model };
+        #[cfg(not(feature = "default-model"))]
+        let model = self.model;
         let mut base = Vec::new();
         if !self.no_default {
             base.push(RuleSet::default_pack());
@@ -79,7 +113,7 @@ impl EngineBuilder {
             layers.extend(sets);
             forums.insert(forum, Arc::new(Compiled::new(&layers)?));
         }
-        Ok(Engine { default, forums, heads: heads_of(self.model.as_deref()), model: self.model })
+        Ok(Engine { default, forums, heads: heads_of(model.as_deref()), model })
     }
 }
 
@@ -118,9 +152,33 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// An engine with the default pack only.
+    /// An engine with the default rule pack only: no model, so its scores
+    /// are the rules' hand-set weights and differ from the service's, which
+    /// stacks the shipped model. For the service's verdicts use
+    /// [`Engine::with_default_model`](Engine#method.with_default_model).
     pub fn new() -> Result<Engine, Error> {
         Engine::builder().build()
+    }
+
+    /// An engine with the default rule pack and the shipped model
+    /// ([`Model::shipped`], feature `default-model`, on by default): the
+    /// rules and model the `moderation` service and `moderation score` use
+    /// by default, so it gives their verdicts.
+    ///
+    /// ```
+    /// use moderation_core::{Category, Decision, Engine, Post};
+    ///
+    /// let engine = Engine::with_default_model()?;
+    /// let verdict = engine.score(&Post::new("1", "DM me on Telegram for a 2x airdrop, send 0.1 ETH first"));
+    /// assert!(verdict.has_signal("classifier.scam"));
+    /// assert!(verdict.decision >= Decision::Review);
+    /// assert_eq!(verdict.top_category(), Category::Scam);
+    /// assert_eq!(verdict.versions.model.as_deref(), engine.model().map(|m| m.version()));
+    /// # Ok::<(), moderation_core::Error>(())
+    /// ```
+    #[cfg(feature = "default-model")]
+    pub fn with_default_model() -> Result<Engine, Error> {
+        Engine::builder().default_model().build()
     }
 
     /// Starts building an engine.

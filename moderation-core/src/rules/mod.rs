@@ -1,35 +1,149 @@
 //! Rule sets: the human-editable TOML format, parsing and validation.
 //!
-//! A rule set is a TOML file with an optional `[ruleset]` header, optional
-//! `[settings]`, and any number of `[[rule]]` tables:
+//! A rule set is one TOML file (one *layer*). Layers stack: the default pack
+//! ([`DEFAULT_PACK`]), then the sets given to
+//! [`EngineBuilder::rules`](crate::EngineBuilder::rules) (every forum), then
+//! those given to [`EngineBuilder::forum_rules`](crate::EngineBuilder::forum_rules)
+//! (one forum's posts). A rule with the id of an earlier layer's rule replaces
+//! it; `enabled = false` removes it. Each forum's layers are compiled once
+//! when the engine is built.
 //!
-//! ```toml
+//! # A complete file
+//!
+//! ```
+//! use moderation_core::{Decision, Engine, Post, RuleSet};
+//!
+//! let set = RuleSet::from_toml("my-forum.toml", r#"
 //! [ruleset]
 //! name = "my-forum"
 //! version = "3"
 //!
 //! [settings]
-//! protected_brands = ["example-exchange.com"]
+//! protected_brands = ["example-exchange.com"]   # replaces the default list
+//! allow_domains = ["docs.example-exchange.com"]
+//!
+//! [conditions]
+//! asking = { phrases = ["is this legit", "is this real", "本物ですか"] }
 //!
 //! [[rule]]
-//! id = "scam.dm-support"
+//! id = "scam.my-forum.otc-desk"
 //! category = "scam"
-//! weight = 3.0
-//! description = "Asks readers to contact 'support' in private messages"
+//! weight = 3.5
+//! action = "hold"            # minimum decision when it fires (optional)
+//! description = "Offers a private OTC desk, a common lure on our forum"
 //! when = { all = [
-//!   { phrases = ["dm me", "message me", "サポートに連絡"] },
+//!   { phrases = ["otc desk", "private otc", "相対取引"] },
+//!   { any = [{ signal = "messenger_contact" }, { signal = "external_link" }] },
+//!   { not = { use = "asking" } },
 //!   { not = { author = { official = true } } },
 //! ] }
-//! fire = ["Having trouble? DM me, I am from support"]
-//! pass = ["Is this DM from support real? Someone said DM me"]
+//! fire = ["Best rates at our private OTC desk, telegram @otc_king_desk"]
+//! pass = ["Someone offered me a private OTC desk on telegram @otc_king_desk. Is this legit?"]
+//! "#)?;
+//! assert_eq!((set.name.as_str(), set.version.as_str()), ("my-forum", "3"));
+//!
+//! let engine = Engine::builder().rules(set).build()?;
+//! let lure = engine.score(&Post::new("1", "Best rates at our private OTC desk, telegram @otc_king_desk"));
+//! assert!(lure.has_signal("scam.my-forum.otc-desk"));
+//! assert!(lure.decision >= Decision::Hold); // the rule's `action`
+//! let question = engine.score(&Post::new("2", "Someone offered me a private OTC desk on telegram @otc_king_desk. Is this legit?"));
+//! assert!(!question.has_signal("scam.my-forum.otc-desk"));
+//! # Ok::<(), moderation_core::Error>(())
 //! ```
 //!
-//! Conditions are one-key tables: `phrases`, `regex`, `link_domain`,
-//! `link_count`, `signal`, `language`, `author`, `flag`, and the combinators
-//! `all`, `any`, `not`. See the README for the full reference.
+//! # Tables
+//!
+//! Every table is optional. Unknown keys are errors everywhere, so a typo
+//! such as `wieght` never silently disables a rule.
+//!
+//! | table | keys |
+//! |---|---|
+//! | `[ruleset]` | `name` (else the source name), `version` (else `"0"`), `description`; `name@version` of each layer is reported in [`Versions::rules`](crate::Versions::rules) |
+//! | `[settings]` | see [`LayerSettings`]: `protected_brands`, `official_domains`, `official_accounts` (author ids), `allow_domains`, `priors.<category>` (log-odds), `thresholds.<category>.{review,hold,reject}` (scores in `[0, 1]`); a later layer replaces each key it sets, giving the [`Settings`](crate::Settings) in force |
+//! | `[conditions]` | named conditions, `name = { <condition> }`, used by `use = "name"` in this layer or a later one |
+//! | `[[rule]]` | one per rule, below |
+//!
+//! # Rules
+//!
+//! | key | |
+//! |---|---|
+//! | `id` | required; 1–100 letters, digits, `.`, `-`, `_`; unique in the file; conventionally `category.family.name` |
+//! | `category` | required: `spam`, `scam`, `misinformation` or `exposure` ([`Category`]) |
+//! | `weight` | required: log-odds added to the category's score when the rule fires, −20 to 20; a negative weight lowers the score |
+//! | `description` | required, not blank: what moderators see in the verdict's signal |
+//! | `when` | required: the [condition](#conditions) under which the rule fires |
+//! | `action` | optional: the least decision when it fires (`review`, `hold`, `reject`; [`Decision`]) |
+//! | `at_most` | optional, `review` or `hold`: the highest decision the rule can bring a post to on its own; its weight still counts in the score, and `action` may not be above it |
+//! | `enabled` | default `true`; `false` removes the rule of an earlier layer with this id (no other key is then needed) |
+//! | `fire` | example posts that must fire the rule |
+//! | `pass` | benign example posts with the rule's trigger words that must not |
+//!
+//! An example is a string (a plain-text body) or a table
+//! `{ title, body, format, lang, author, flags }` ([`ExamplePost`]); `author`
+//! has the fields of a post's author (`{ id, name, account_age_days,
+//! trust_level, post_count, prior_removals, is_staff }`), `flags` those of
+//! [`Context::flags`](crate::Context::flags).
+//!
+//! # Conditions
+//!
+//! A condition is a TOML table with exactly one key ([`Condition`]):
+//!
+//! | condition | true when |
+//! |---|---|
+//! | `phrases = ["dm me", "サポート"]` | any phrase occurs in the `normalized` view. Phrases are normalized the same way, so `"dm me"` also matches `ＤＭ　ｍ３`. Latin and digit edges match whole words only, and a change of script is a word boundary (`btc` matches in 「BTCを送って」, not in `btcx`); Japanese, Chinese, Thai and Korean match as substrings |
+//! | `regex = { pattern = '…', view = "words" }` | the Rust [`regex`](https://docs.rs/regex) pattern matches the declared view, `raw`, `words` or `normalized` ([`ViewName`]); the view is required |
+//! | `link_domain = ["example.com"]` | a link goes to one of these domains or a subdomain |
+//! | `link_count = { min = 3, max = 10 }` | the number of distinct external links (not official, not allow-listed) is in range; either bound may be left out |
+//! | `signal = "messenger_contact"` or `signal = { name = "lookalike_domain", min_confidence = 0.9 }` | the extractor found that signal ([`SignalKind`]: `crypto_address`, `invalid_crypto_address`, `lookalike_domain`, `messenger_contact`, `email`, `phone`, `mixed_script`, `shortener`, `anchor_mismatch`, `idn_link`, `defanged_link`, `external_link`, `official_link`, `seed_phrase`, `private_key`, `author_impersonation`, `evasion`, `lossy_utf16`) |
+//! | `language = ["ja", "ko"]` | the post's language (given, else identified), ISO 639-1 |
+//! | `author = { max_account_age_days = 7 }` | every given bound holds ([`AuthorCondition`]): `max_account_age_days`, `min_account_age_days`, `max_trust_level`, `min_trust_level`, `max_post_count`, `min_prior_removals`, `staff`, `official`; a fact the forum did not send fails its bound |
+//! | `flag = "near_duplicate"` | the caller set that flag in [`Context::flags`](crate::Context::flags) |
+//! | `use = "name"` | the named condition holds |
+//! | `all = [..]`, `any = [..]`, `not = { .. }` | combinators |
+//!
+//! A rule must have a positive condition (text, link, signal or flag): one
+//! made only of `not`, `author` and `language` would fire on every post and
+//! is refused.
+//!
+//! Regular expressions use Rust's `regex` crate (linear time, no
+//! backtracking). In a pattern written in ASCII, `\b` is an ASCII word
+//! boundary, so a change to another script is a boundary as for phrases
+//! (write `(?u)` for Unicode boundaries). Each pattern is limited to 1 MiB
+//! compiled and each view's combined set to 16 MiB; a set holds at most 1,000
+//! distinct patterns.
+//!
+//! ```
+//! use moderation_core::{Engine, Post, RuleSet};
+//!
+//! let set = RuleSet::from_toml("regex.toml", r#"
+//! [[rule]]
+//! id = "spam.example.promo-code"
+//! category = "spam"
+//! weight = 2.5
+//! description = "Posts a promo code"
+//! when = { all = [
+//!   { regex = { pattern = '\bpromo code [a-z0-9]{6,}\b', view = "words" } },
+//!   { author = { max_post_count = 5 } },
+//! ] }
+//! "#)?;
+//! let engine = Engine::builder().rules(set).build()?;
+//! let mut post = Post::from_json(r#"{"id": "1", "body": "Use PROMO CODE x7k2p9q now",
+//!                                    "author": {"id": "u1", "post_count": 1}}"#)?;
+//! assert!(engine.score(&post).has_signal("spam.example.promo-code"));
+//! post.author = None; // the post count is unknown: the bound fails
+//! assert!(!engine.score(&post).has_signal("spam.example.promo-code"));
+//! # Ok::<(), moderation_core::Error>(())
+//! ```
+//!
+//! # Errors
 //!
 //! A rule set that fails validation is refused whole with a [`RuleError`]
-//! naming the file, the line and the rule id.
+//! (inside [`Error::Rules`]) naming the file, the line
+//! and the rule id, e.g. ``mine.toml:9: rule `broken`: invalid regex: …``.
+//! Compiling the layers ([`EngineBuilder::build`](crate::EngineBuilder::build))
+//! also bounds their cost: `use` nests at most 8 deep, one rule expands to at
+//! most 10,000 conditions and a forum's layers together to 200,000, and the
+//! layers hold at most 1,000 patterns and 50,000 distinct phrases.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
