@@ -103,6 +103,16 @@ impl Server {
     }
 }
 
+impl Drop for Server {
+    /// A failed test leaves no server behind.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// One request; `None` when there was no answer (the server was killed).
 async fn call(
     client: &reqwest::Client,
