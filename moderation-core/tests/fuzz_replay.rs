@@ -180,6 +180,27 @@ fn read_corpus(target: &str) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// `GENERATED` mutations of `corpus`, each at most `max_len` bytes.
+fn generated(corpus: &[Vec<u8>], seed: u64, max_len: usize) -> Vec<Vec<u8>> {
+    let mut rng = Rng(seed);
+    (0..GENERATED)
+        .map(|_| {
+            let mut input = corpus[rng.below(corpus.len())].clone();
+            // Mostly small inputs: they reach the same code faster.
+            if input.len() > max_len {
+                let start = rng.below(input.len() - max_len + 1);
+                input =
+                    if rng.below(2) == 0 { input[..max_len].to_vec() } else { input[start..start + max_len].to_vec() };
+            }
+            for _ in 0..1 + rng.below(5) {
+                mutate_once(&mut rng, &mut input, corpus);
+            }
+            input.truncate(max_len);
+            input
+        })
+        .collect()
+}
+
 /// Runs `check` on every corpus file of `target`, then on `GENERATED`
 /// mutations of them (each at most `max_len` bytes).
 fn replay(target: &str, seed: u64, max_len: usize, check: fn(&[u8])) {
@@ -199,19 +220,8 @@ fn replay(target: &str, seed: u64, max_len: usize, check: fn(&[u8])) {
         run(&mut failures, name, input);
     }
     let inputs: Vec<Vec<u8>> = corpus.into_iter().map(|(_, b)| b).collect();
-    let mut rng = Rng(seed);
-    for n in 0..GENERATED {
-        let mut input = inputs[rng.below(inputs.len())].clone();
-        // Mostly small inputs: they reach the same code faster.
-        if input.len() > max_len {
-            let start = rng.below(input.len() - max_len + 1);
-            input = if rng.below(2) == 0 { input[..max_len].to_vec() } else { input[start..start + max_len].to_vec() };
-        }
-        for _ in 0..1 + rng.below(5) {
-            mutate_once(&mut rng, &mut input, &inputs);
-        }
-        input.truncate(max_len);
-        run(&mut failures, &format!("generated #{n}"), &input);
+    for (n, input) in generated(&inputs, seed, max_len).iter().enumerate() {
+        run(&mut failures, &format!("generated #{n}"), input);
         if failures.len() >= 5 {
             break;
         }
@@ -251,4 +261,26 @@ fn wrapped_model_payloads_reach_the_decoder() {
     let err = moderation_core::Model::from_bytes(&fuzzing::wrap_model_payload(4, b"\x05hello")).unwrap_err();
     let message = err.to_string();
     assert!(!message.contains("checksum") && !message.contains("truncated"), "{message}");
+}
+
+/// The generated inputs are not all rejected at the door: a fair share
+/// still decodes as a post or parses as a rule file, so the replay reaches
+/// the scoring and compiling behind the parsers.
+#[test]
+fn generated_inputs_reach_past_the_parsers() {
+    let corpus = |t: &str| read_corpus(t).into_iter().map(|(_, b)| b).collect::<Vec<_>>();
+    let posts = generated(&corpus("post_json"), 1, 2048);
+    let decoded = posts
+        .iter()
+        .filter(|b| std::str::from_utf8(b).is_ok_and(|s| moderation_core::Post::from_json(s).is_ok()))
+        .count();
+    let files = generated(&corpus("rules"), 3, 4096);
+    let parsed = files
+        .iter()
+        .filter(|b| std::str::from_utf8(b).is_ok_and(|s| moderation_core::RuleSet::from_toml("f.toml", s).is_ok()))
+        .count();
+    eprintln!("post_json: {decoded} of {GENERATED} decode; rules: {parsed} of {GENERATED} parse");
+    // (The score target scores all of its 10,000; these reach it through JSON.)
+    assert!(decoded >= GENERATED / 20, "only {decoded} generated posts decode");
+    assert!(parsed >= GENERATED / 100, "only {parsed} generated rule files parse");
 }
