@@ -203,6 +203,9 @@ mod text;
 pub mod train;
 mod verdict;
 mod vocab;
+// The checks of the fuzz targets and their replay in the test suite.
+#[doc(hidden)]
+pub mod fuzzing;
 
 pub use analysis::{MAX_SCAN_BYTES, scanned_prefix};
 pub use classifier::features::FeatureConfig;
