@@ -369,6 +369,7 @@ const CORE_LAYERS: &[&str] = &[
     "labels",
     "adapt",
     "train",
+    "fuzzing",
 ];
 const SERVICE_LAYERS: &[&str] = &[
     "clock",
