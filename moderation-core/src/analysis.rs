@@ -6,6 +6,7 @@ use std::ops::Range;
 
 use crate::post::Post;
 use crate::rules::settings::Settings;
+use crate::signals::lookalike::HostJudgement;
 use crate::signals::{contacts, crypto, seed, urls};
 use crate::text::is_whole_word;
 use crate::text::markup::{self, Link};
@@ -92,6 +93,9 @@ pub(crate) struct Analysis<'p> {
     /// Seed phrases that are published test vectors: not leaks, not flagged.
     pub seed_details: Vec<(Evidence, seed::SeedHit)>,
     pub key_details: Vec<(Evidence, crypto::KeyHit)>,
+    /// What the host signals found, described (the brand imitated, the lure
+    /// words): verdicts append it to the rules that used the link.
+    pub host_details: Vec<(Field, Range<usize>, String)>,
 }
 
 impl<'p> Analysis<'p> {
@@ -117,6 +121,7 @@ impl<'p> Analysis<'p> {
             lang: OnceCell::new(),
             seed_details: Vec::new(),
             key_details: Vec::new(),
+            host_details: Vec::new(),
         };
         a.extract(settings);
         a
@@ -174,9 +179,19 @@ impl<'p> Analysis<'p> {
             let official = settings.is_official_host(&hit.host);
             let allowed = official || settings.is_allowed_host(&hit.host);
             // Allow-listed domains are trusted by the operator: not checked for look-alikes.
-            let lookalike = if allowed { None } else { settings.brands.check(&hit.host) };
-            if let Some(l) = &lookalike {
-                self.add(SignalKind::LookalikeDomain, field, range.clone(), l.confidence);
+            if !allowed {
+                match settings.brands.judge(&hit.host) {
+                    HostJudgement::Lookalike(l) => {
+                        self.add(SignalKind::LookalikeDomain, field, range.clone(), l.confidence);
+                        self.host_details.push((field, range.clone(), l.describe(&hit.host)));
+                    }
+                    HostJudgement::Lure(l) => {
+                        self.add(SignalKind::LookalikeLure, field, range.clone(), l.confidence);
+                        let what = l.evidence.describe();
+                        self.host_details.push((field, range.clone(), format!("`{}` imitates no brand: {what}", hit.host)));
+                    }
+                    HostJudgement::Official(_) | HostJudgement::Clean => {}
+                }
             }
             if official {
                 self.add(SignalKind::OfficialLink, field, range.clone(), 1.0);

@@ -157,6 +157,11 @@ pub enum SignalKind {
     InvalidCryptoAddress,
     /// A look-alike of a protected brand's domain (graded by closeness).
     LookalikeDomain,
+    /// A host naming a drainer's lure (claim, airdrop, connect…) and no brand,
+    /// graded with free hosting and cheap TLDs.
+    LookalikeLure,
+    /// A host on a phishing block list (a feed).
+    LookalikeFeed,
     /// A Telegram/WhatsApp/LINE/Discord/Signal contact.
     MessengerContact,
     /// An e-mail address.
@@ -191,10 +196,12 @@ pub enum SignalKind {
 
 impl SignalKind {
     /// Every signal kind.
-    pub const ALL: [SignalKind; 18] = [
+    pub const ALL: [SignalKind; 20] = [
         SignalKind::CryptoAddress,
         SignalKind::InvalidCryptoAddress,
         SignalKind::LookalikeDomain,
+        SignalKind::LookalikeLure,
+        SignalKind::LookalikeFeed,
         SignalKind::MessengerContact,
         SignalKind::Email,
         SignalKind::Phone,
@@ -218,6 +225,8 @@ impl SignalKind {
             SignalKind::CryptoAddress => "crypto_address",
             SignalKind::InvalidCryptoAddress => "invalid_crypto_address",
             SignalKind::LookalikeDomain => "lookalike_domain",
+            SignalKind::LookalikeLure => "lookalike_lure",
+            SignalKind::LookalikeFeed => "lookalike_feed",
             SignalKind::MessengerContact => "messenger_contact",
             SignalKind::Email => "email",
             SignalKind::Phone => "phone",

@@ -1297,7 +1297,17 @@ impl SignalFeature {
     pub(crate) fn all() -> Vec<SignalFeature> {
         let mut out: Vec<SignalFeature> = SignalKind::ALL
             .iter()
-            .filter(|k| !matches!(k, SignalKind::LossyUtf16 | SignalKind::ExternalLink))
+            // Host signals added after the shipped model was fitted are not
+            // features yet: adding them changes every trained model (#12).
+            .filter(|k| {
+                !matches!(
+                    k,
+                    SignalKind::LossyUtf16
+                        | SignalKind::ExternalLink
+                        | SignalKind::LookalikeLure
+                        | SignalKind::LookalikeFeed
+                )
+            })
             .map(|k| SignalFeature::Has(*k))
             .collect();
         // No length feature: the public sets are SMS (160 characters), where

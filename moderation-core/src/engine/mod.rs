@@ -265,7 +265,8 @@ impl Engine {
             if let Some(action) = rule.action {
                 floor = floor.max(action);
             }
-            let (weight, description) = self.rule_weight(rule);
+            let (weight, mut description) = self.rule_weight(rule);
+            append_host_details(&mut description, &analysis, &evidence);
             if let Some(cap) = rule.at_most
                 && weight > 0.0
             {
@@ -346,6 +347,25 @@ fn sort_signals(signals: &mut [Signal], flagged: bool) {
             .then_with(|| b.weight.abs().total_cmp(&a.weight.abs()))
             .then_with(|| a.id.cmp(&b.id))
     });
+}
+
+/// Names what the host signals found on the links a rule used (the brand a
+/// host imitates, its lure words), after the rule's own description.
+fn append_host_details(description: &mut String, a: &Analysis<'_>, evidence: &[Evidence]) {
+    if a.host_details.is_empty() {
+        return;
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for (field, range, detail) in &a.host_details {
+        let used = evidence.iter().any(|e| e.field == *field && e.range == *range);
+        if used && !seen.contains(&detail.as_str()) {
+            seen.push(detail);
+        }
+    }
+    if !seen.is_empty() {
+        description.push_str(" — ");
+        description.push_str(&seen.join("; "));
+    }
 }
 
 /// Category index → the model's head index for it.

@@ -154,7 +154,10 @@ use crate::error::{Error, RuleError};
 use crate::post::{Author, Context, Post};
 use crate::vocab::{Category, Decision, Format, SignalKind, ViewName};
 
+mod registry;
 pub(crate) mod settings;
+
+pub use registry::{BrandEntry, BrandKind, DEFAULT_REGISTRY, MAX_BRANDS, MAX_NAMES_PER_BRAND, Registry};
 
 /// The default rule pack for an exchange community, English and Japanese.
 pub const DEFAULT_PACK: &str = include_str!("../../rules/default.toml");
@@ -174,6 +177,8 @@ pub struct RuleSet {
     pub conditions: BTreeMap<String, Condition>,
     /// The rules, in file order.
     pub rules: Vec<Rule>,
+    /// Brands this layer adds to the registry (`[[brand]]` tables, see [`Registry`]).
+    pub brands: Vec<BrandEntry>,
 }
 
 /// Settings a layer may set (its `[settings]` table); later layers override
@@ -181,6 +186,9 @@ pub struct RuleSet {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LayerSettings {
+    /// Whether the shipped brand registry ([`Registry::default_registry`]) is
+    /// protected; the default pack turns it on.
+    pub brand_registry: Option<bool>,
     /// Domains whose look-alikes are scams (`binance.com`).
     pub protected_brands: Option<Vec<String>>,
     /// Domains that official announcements link to; a link here is `official_link`.
@@ -416,6 +424,8 @@ struct FileDef {
     conditions: BTreeMap<String, Condition>,
     #[serde(default)]
     rule: Vec<RuleDef>,
+    #[serde(default)]
+    brand: Vec<registry::BrandDef>,
 }
 
 #[derive(Deserialize)]
@@ -567,6 +577,7 @@ impl RuleSet {
         for (name, c) in &file.conditions {
             validate_condition(c, &mut patterns).map_err(|m| err(None, None, format!("conditions.{name}: {m}")))?;
         }
+        let brands = registry::validate_brands(source_name, text, file.brand)?;
         Ok(RuleSet {
             name: header.name.unwrap_or_else(|| source_name.to_string()),
             version: header.version.unwrap_or_else(|| "0".to_string()),
@@ -574,6 +585,7 @@ impl RuleSet {
             settings: file.settings,
             conditions: file.conditions,
             rules,
+            brands,
         })
     }
 }

@@ -4,7 +4,7 @@
 use aho_corasick::AhoCorasick;
 
 use crate::post::Author;
-use crate::rules::{RuleSet, Thresholds};
+use crate::rules::{BrandEntry, Registry, RuleSet, Thresholds};
 use crate::signals::lookalike::{BrandList, is_same_or_subdomain};
 use crate::text::normalize;
 use crate::text::view::View;
@@ -73,8 +73,14 @@ impl Settings {
         let mut priors = [DEFAULT_PRIOR; 4];
         let mut thresholds = Category::ALL.map(default_thresholds);
         let (mut brands, mut official, mut accounts, mut allow) = (vec![], vec![], vec![], vec![]);
+        let mut use_registry = false;
+        let mut layer_brands: Vec<BrandEntry> = Vec::new();
         for layer in layers {
             let s = &layer.settings;
+            if let Some(on) = s.brand_registry {
+                use_registry = on;
+            }
+            layer_brands.extend(layer.brands.iter().cloned());
             if let Some(p) = &s.priors {
                 for (c, v) in p {
                     priors[c.index()] = *v;
@@ -100,6 +106,8 @@ impl Settings {
                 allow = lower(v);
             }
         }
+        let mut registry: Vec<BrandEntry> = if use_registry { default_registry().brands.clone() } else { Vec::new() };
+        registry.extend(layer_brands);
         let mut words: Vec<String> = STAFF_WORDS.iter().map(|w| normalize_literal(w)).collect();
         for b in &brands {
             let label = b.split('.').next().unwrap_or(b);
@@ -116,7 +124,7 @@ impl Settings {
         Settings {
             priors,
             thresholds,
-            brands: BrandList::new(&brands),
+            brands: BrandList::with_registry(&brands, &registry),
             official_domains: official,
             official_accounts: accounts,
             allow_domains: allow,
@@ -138,6 +146,12 @@ impl Settings {
     pub fn is_official_author(&self, author: &Author) -> bool {
         author.is_staff == Some(true) || self.official_accounts.contains(&author.id)
     }
+}
+
+/// The shipped registry, parsed once per process.
+fn default_registry() -> &'static Registry {
+    static REGISTRY: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
+    REGISTRY.get_or_init(Registry::default_registry)
 }
 
 /// `host` is one of `domains` or a subdomain of one.

@@ -54,11 +54,18 @@
 //! registrable domain is a brand's registrable domain are never flagged: protecting
 //! `launchpad.ethereum.org` protects `ethereum.org` as a whole.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use super::urls::{is_ip_literal, normalize_host, normalize_host_cow, registrable_domain};
+use crate::rules::BrandEntry;
+use index::BrandIndex;
+pub use lure::{HostEvidence, LureHost};
+
+mod index;
+mod lure;
 
 /// What makes a host look like a brand's domain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -111,20 +118,60 @@ impl LookalikeKind {
 /// A host found to imitate a protected brand.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lookalike {
-    /// The protected domain it imitates, as given to [`BrandList::new`] (normalised
-    /// to lowercase ASCII), e.g. `binance.com`.
+    /// The brand's main official domain (normalised to lowercase ASCII), e.g.
+    /// `binance.com`; for a brand given by domain to [`BrandList::new`], that domain.
     pub brand: String,
+    /// The brand's display name (`Binance`); for a brand given by domain, its name
+    /// label (`binance`).
+    pub name: String,
+    /// The brand name that matched (`binance`, `gmocoin`).
+    pub token: String,
     /// Which rule matched.
     pub kind: LookalikeKind,
     /// How sure the rule is, in `0.0..=1.0` (see the module documentation).
     pub confidence: f64,
+    /// What else the host says: lure words, free hosting, a cheap TLD.
+    pub evidence: HostEvidence,
 }
 
-/// One protected domain, pre-processed for matching.
+impl Lookalike {
+    /// One line for a verdict: "`okx-poll.pages.dev` imitates OKX (okx.com): the
+    /// name `okx` in a label; lure word `poll`; free hosting `pages.dev`".
+    pub fn describe(&self, host: &str) -> String {
+        let how = match self.kind {
+            LookalikeKind::Homoglyph => "a label that reads as",
+            LookalikeKind::BrandInLabel => "a label containing",
+            LookalikeKind::BrandAsSubdomain => "a subdomain spelling",
+            LookalikeKind::TyposquatClose => "a typo of",
+            LookalikeKind::TyposquatFar => "two typos of",
+            LookalikeKind::OtherTld => "another suffix under",
+        };
+        let evidence = self.evidence.describe();
+        let evidence = if evidence.is_empty() { String::new() } else { format!("; {evidence}") };
+        format!("`{host}` imitates {} ({}): {how} `{}`{evidence}", self.name, self.brand, self.token)
+    }
+}
+
+/// How one host is judged (see [`BrandList::judge`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum HostJudgement {
+    /// An official host of a brand (its name): never a look-alike.
+    Official(String),
+    /// It imitates a brand.
+    Lookalike(Lookalike),
+    /// It names a drainer's lure and no brand.
+    Lure(LureHost),
+    /// Nothing found.
+    Clean,
+}
+
+/// One brand name, pre-processed for matching.
 #[derive(Debug, Clone)]
 struct Brand {
-    /// The protected domain, lowercase ASCII (`binance.com`, `coin.z.com`).
+    /// The brand's main domain, lowercase ASCII (`binance.com`, `coin.z.com`).
     domain: String,
+    /// Display name (`Binance`; the name itself for brands given by domain).
+    display: String,
     /// The name matched against labels (`binance`; for `coin.z.com`, whose registrable
     /// label `z` says nothing, the labels left of the suffix joined: `coinz`).
     name: String,
@@ -143,16 +190,35 @@ struct Brand {
     distinctive: bool,
     /// Two-typo matches apply (long names only).
     far: bool,
+    /// The name is an ordinary word (Curve, Safe): matched only as a whole token
+    /// or glued to a lure word, and only with lure or hosting evidence.
+    word: bool,
     /// The ASCII characters of `folded` (see [`ascii_set`]).
     folded_set: u128,
 }
 
+impl Brand {
+    /// Short names and ordinary words match only with lure or hosting evidence.
+    fn needs_evidence(&self) -> bool {
+        !self.distinctive || self.word
+    }
+}
+
 /// The protected brands, built once and shared; cheap to clone.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct BrandList {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
     brands: Vec<Brand>,
-    /// Registrable domains of all brands: hosts under them are never flagged.
-    registrables: Vec<String>,
+    /// Official registrable domains and exact hosts: a host equal to one, or
+    /// under one, is never flagged.
+    official: HashMap<String, u32>,
+    /// Brands with a composite name (`coin` + `z`): always candidates.
+    composite: Vec<u32>,
+    index: BrandIndex,
 }
 
 /// Names at most this long only match exactly, by homoglyph or as delimited tokens.
@@ -242,6 +308,15 @@ const SCAM_WORDS: &[&str] = &[
     "withdraw",
     "deposit",
     "japan",
+    "list",
+    "listing",
+    "vote",
+    "voting",
+    "poll",
+    "eligibility",
+    "checker",
+    "drop",
+    "swap",
 ];
 
 /// The scam words, folded, with an automaton to find them inside a label remainder.
@@ -268,7 +343,8 @@ fn scam_words() -> &'static ScamWords {
 /// Whether a folded token is a scam word (trailing digits ignored: `support24`).
 fn is_scam_token(token: &str) -> bool {
     let t = token.trim_end_matches(|c: char| c.is_ascii_digit());
-    !t.is_empty() && scam_words().sorted.binary_search_by(|w| w.as_str().cmp(t)).is_ok()
+    let known = |t: &str| !t.is_empty() && scam_words().sorted.binary_search_by(|w| w.as_str().cmp(t)).is_ok();
+    known(t) || t.strip_suffix('s').is_some_and(known)
 }
 
 /// Whether a folded string contains a scam word.
@@ -624,8 +700,45 @@ impl BrandList {
     /// "coinbase.com", "metamask.io"]`. Entries are trimmed, lowercased and converted
     /// to ASCII; entries that are empty, IP addresses or not convertible are skipped.
     pub fn new<S: AsRef<str>>(protected_domains: &[S]) -> BrandList {
+        BrandList::with_registry(protected_domains, &[])
+    }
+
+    /// [`BrandList::new`] plus the brands of a registry (see
+    /// [`crate::rules::Registry`]): each of their tokens is a name, each of their
+    /// domains and hosts official.
+    pub fn with_registry<S: AsRef<str>>(protected_domains: &[S], registry: &[BrandEntry]) -> BrandList {
         let mut brands = Vec::new();
-        let mut registrables: Vec<String> = Vec::new();
+        let mut official: HashMap<String, u32> = HashMap::new();
+        for entry in registry {
+            let Some(main) = entry.domains.first().or(entry.hosts.first()) else { continue };
+            let main_suffix = registrable_domain(main)
+                .and_then(|r| r.split_once('.').map(|(_, s)| s.to_string()))
+                .unwrap_or_default();
+            let embedded: Vec<String> = entry.domains.iter().chain(&entry.hosts).map(|d| format!(".{d}.")).collect();
+            for token in &entry.tokens {
+                let id = u32::try_from(brands.len()).unwrap_or(u32::MAX);
+                for d in entry.domains.iter().chain(&entry.hosts) {
+                    official.entry(d.clone()).or_insert(id);
+                }
+                let chars = token.chars().count();
+                let distinctive = chars > SHORT_NAME;
+                let folded: Vec<char> = fold(token).chars().collect();
+                brands.push(Brand {
+                    domain: main.clone(),
+                    display: entry.name.clone(),
+                    name: token.clone(),
+                    parts: vec![token.clone()],
+                    folded_set: ascii_set(&folded),
+                    folded,
+                    folded_name: fold(token),
+                    folded_with_suffix: fold(&format!("{token}{}", main_suffix.replace('.', ""))),
+                    embedded: embedded.clone(),
+                    distinctive,
+                    far: distinctive && !entry.word && chars >= FAR_MIN,
+                    word: entry.word,
+                });
+            }
+        }
         for raw in protected_domains {
             let Some(domain) = normalize_host(raw.as_ref()) else {
                 continue;
@@ -647,6 +760,13 @@ impl BrandList {
             if name.is_empty() {
                 continue;
             }
+            let id = u32::try_from(brands.len()).unwrap_or(u32::MAX);
+            official.entry(domain.clone()).or_insert(id);
+            official.entry(registrable.clone()).or_insert(id);
+            // A registry brand of the same name already protects it.
+            if brands.iter().any(|b| b.parts.len() == 1 && parts.len() == 1 && b.name == name) {
+                continue;
+            }
             let name_chars = name.chars().count();
             // A composite name (`coin` + `z`) is only as distinctive as its shortest part.
             let shortest_part = parts.iter().map(|p| p.chars().count()).min().unwrap_or(0);
@@ -664,53 +784,132 @@ impl BrandList {
                 folded_with_suffix,
                 far: distinctive && name_chars >= FAR_MIN,
                 distinctive,
+                word: false,
                 embedded,
+                display: name.clone(),
                 parts,
                 name,
                 domain,
             });
-            if !registrables.contains(&registrable) {
-                registrables.push(registrable);
-            }
         }
-        BrandList { brands, registrables }
+        let composite = (0..brands.len())
+            .filter(|&i| brands.get(i).is_some_and(|b| b.parts.len() > 1))
+            .filter_map(|i| u32::try_from(i).ok())
+            .collect();
+        let index = BrandIndex::new(brands.iter().map(|b| index::Entry {
+            name: &b.folded,
+            embedded: &b.embedded,
+            typos: if !b.distinctive || b.word {
+                0
+            } else if b.far {
+                2
+            } else {
+                1
+            },
+        }));
+        BrandList { inner: Arc::new(Inner { brands, official, composite, index }) }
+    }
+
+    /// How many brand names are matched.
+    pub fn len(&self) -> usize {
+        self.inner.brands.len()
+    }
+
+    /// Whether no brand is protected.
+    pub fn is_empty(&self) -> bool {
+        self.inner.brands.is_empty()
     }
 
     /// Whether `host` is one of the protected domains or a subdomain of one
-    /// (`accounts.binance.com` for `binance.com`).
+    /// (`accounts.binance.com` for `binance.com`), or an official host of a
+    /// registry brand.
     pub fn is_official(&self, host: &str) -> bool {
-        normalize_host(host).is_some_and(|h| self.is_official_normalized(&h))
+        normalize_host(host).is_some_and(|h| self.official_brand(&h).is_some())
     }
 
-    /// [`BrandList::is_official`] for a host already in lowercase ASCII.
-    fn is_official_normalized(&self, host: &str) -> bool {
-        self.brands.iter().any(|b| is_same_or_subdomain(host, &b.domain))
+    /// The brand whose official host `host` (normalized) is or is under.
+    fn official_brand(&self, host: &str) -> Option<&Brand> {
+        let mut rest = host;
+        loop {
+            if let Some(&id) = self.inner.official.get(rest) {
+                return self.inner.brands.get(id as usize);
+            }
+            rest = rest.split_once('.')?.1;
+        }
     }
 
     /// Grades `host` (lowercase ASCII/punycode, as in `UrlHit::host`) against every
     /// brand and returns the strongest finding, or `None` for official hosts, hosts
     /// under a brand's registrable domain, IP addresses and unrelated domains.
     pub fn check(&self, host: &str) -> Option<Lookalike> {
-        if self.brands.is_empty() {
-            return None;
+        match self.judge(host) {
+            HostJudgement::Lookalike(l) => Some(l),
+            _ => None,
         }
-        let host = normalize_host_cow(host)?;
+    }
+
+    /// Judges `host`: official host of a brand, look-alike of one, a host naming a
+    /// drainer's lure without a brand ([`LureHost`]), or clean. A platform or public
+    /// suffix itself (`pages.dev`) is clean.
+    ///
+    /// ```
+    /// use moderation_core::rules::Registry;
+    /// use moderation_core::signals::lookalike::{BrandList, HostJudgement};
+    ///
+    /// let brands = BrandList::with_registry::<&str>(&[], &Registry::default_registry().brands);
+    /// assert!(matches!(brands.judge("www.binance.org"), HostJudgement::Official(_)));
+    /// let HostJudgement::Lookalike(l) = brands.judge("okx-listingpoll.pages.dev") else { panic!() };
+    /// assert_eq!(l.token, "okx");
+    /// assert!(matches!(brands.judge("claim-rewards-eligibility.pages.dev"), HostJudgement::Lure(_)));
+    /// assert_eq!(brands.judge("pages.dev"), HostJudgement::Clean);
+    /// ```
+    pub fn judge(&self, host: &str) -> HostJudgement {
+        let Some(host) = normalize_host_cow(host) else { return HostJudgement::Clean };
         if is_ip_literal(&host) {
-            return None;
+            return HostJudgement::Clean;
         }
-        if self.is_official_normalized(&host) {
-            return None;
+        if let Some(b) = self.official_brand(&host) {
+            return HostJudgement::Official(b.display.clone());
         }
-        if registrable_domain(&host).is_some_and(|reg| self.registrables.contains(&reg)) {
-            return None;
+        let suffix = psl::suffix(host.as_bytes()).filter(|s| s.is_known());
+        if suffix.is_some_and(|s| s.as_bytes().len() >= host.len()) {
+            return HostJudgement::Clean;
         }
-        let suffix_len = psl::suffix(host.as_bytes())
-            .filter(|s| s.is_known())
+        let Some(suffix_len) = suffix
             .map(|s| s.as_bytes().len())
-            .filter(|&len| len < host.len())
             // Unknown suffix: treat the last label as the suffix so the rest is checked.
-            .or_else(|| host.rfind('.').map(|i| host.len() - i - 1))?;
-        let left = host.get(..host.len() - suffix_len)?.trim_end_matches('.');
+            .or_else(|| host.rfind('.').map(|i| host.len() - i - 1))
+        else {
+            return HostJudgement::Clean;
+        };
+        let Some(left) = host.get(..host.len() - suffix_len).map(|l| l.trim_end_matches('.')) else {
+            return HostJudgement::Clean;
+        };
+        let evidence = HostEvidence::of(&host, left);
+        match self.lookalike(&host, left, &evidence) {
+            Some(best) => {
+                let Some(brand) = self.inner.brands.get(best.brand) else { return HostJudgement::Clean };
+                HostJudgement::Lookalike(Lookalike {
+                    brand: brand.domain.clone(),
+                    name: brand.display.clone(),
+                    token: brand.name.clone(),
+                    kind: best.kind,
+                    confidence: best.confidence,
+                    evidence,
+                })
+            }
+            None => match lure::grade(evidence) {
+                Some(l) => HostJudgement::Lure(l),
+                None => HostJudgement::Clean,
+            },
+        }
+    }
+
+    /// The strongest brand finding for a host that is not official.
+    fn lookalike(&self, host: &str, left: &str, evidence: &HostEvidence) -> Option<Finding> {
+        if self.inner.brands.is_empty() {
+            return None;
+        }
         let all_labels: Vec<&str> = left.split('.').filter(|l| !l.is_empty()).collect();
         let skip = all_labels.len().saturating_sub(MAX_LABELS);
         let labels: Vec<Label> = all_labels.iter().skip(skip).map(|l| Label::new(l)).collect();
@@ -719,25 +918,70 @@ impl BrandList {
         }
         let mut dotted = String::with_capacity(host.len() + 2);
         dotted.push('.');
-        dotted.push_str(&host);
+        dotted.push_str(host);
         dotted.push('.');
 
+        let index = &self.inner.index;
+        let mut embedded = Vec::new();
+        index.embedded_in(&dotted, &mut embedded);
+        let mut candidates = self.inner.composite.clone();
+        candidates.extend_from_slice(&embedded);
+        for label in &labels {
+            index.containing(&label.folded_joined, &mut candidates);
+            if label.hyphen_tokens.len() > 1 {
+                for t in &label.hyphen_tokens {
+                    index.containing(t, &mut candidates);
+                }
+            }
+            for cand in &label.typo_candidates {
+                index.typos_of(cand, &mut candidates);
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+
+        let hosted = evidence.hosted();
+        let lured = !evidence.lure_words.is_empty() || labels.iter().any(|l| l.has_scam_token);
+        let non_ascii = labels.iter().any(|l| !l.unicode.is_ascii());
         let mut best: Option<Finding> = None;
-        for (index, brand) in self.brands.iter().enumerate() {
-            let mut consider = |kind: LookalikeKind, confidence: f64| {
+        for id in candidates {
+            let Some(brand) = self.inner.brands.get(id as usize) else { continue };
+            let index = id as usize;
+            let mut consider = |kind: LookalikeKind, confidence: f64, lure: bool| {
+                let Some(confidence) = gate(brand, kind, confidence, hosted, lured || lure, non_ascii) else { return };
                 let f = Finding { brand: index, kind, confidence };
                 if f.better_than(&best) {
                     best = Some(f);
                 }
             };
-            if brand.embedded.iter().any(|e| contains_at_dot(&dotted, e)) {
-                consider(LookalikeKind::BrandAsSubdomain, 0.9);
+            if embedded.binary_search(&id).is_ok() || brand.embedded.iter().any(|e| contains_at_dot(&dotted, e)) {
+                consider(LookalikeKind::BrandAsSubdomain, 0.9, false);
             }
             evaluate_labels(brand, &labels, &mut consider);
         }
-        let best = best?;
-        let brand = self.brands.get(best.brand)?;
-        Some(Lookalike { brand: brand.domain.clone(), kind: best.kind, confidence: best.confidence })
+        best
+    }
+}
+
+/// Applies the evidence rule for short names and ordinary words: without lure
+/// words or hosting evidence they do not match (an IDN homoglyph or a whole
+/// brand domain in the host is evidence enough); with one kind of evidence a
+/// match keeps its confidence, with both it is strong. Ordinary words never
+/// match by typo or by plain containment.
+fn gate(brand: &Brand, kind: LookalikeKind, confidence: f64, hosted: bool, lured: bool, non_ascii: bool) -> Option<f64> {
+    if !brand.needs_evidence() || kind == LookalikeKind::BrandAsSubdomain && confidence >= 0.9 {
+        return Some(confidence);
+    }
+    if brand.word && matches!(kind, LookalikeKind::TyposquatClose | LookalikeKind::TyposquatFar) {
+        return None;
+    }
+    if kind == LookalikeKind::Homoglyph && non_ascii {
+        return Some(confidence);
+    }
+    match (hosted, lured) {
+        (false, false) => None,
+        (true, true) => Some(confidence.max(0.9)),
+        _ => Some(confidence),
     }
 }
 
@@ -771,8 +1015,9 @@ pub(crate) fn is_same_or_subdomain(host: &str, domain: &str) -> bool {
 }
 
 /// Runs the label rules of one brand over the host's labels (the last one is the
-/// registrable label), reporting each match to `consider`.
-fn evaluate_labels(brand: &Brand, labels: &[Label], consider: &mut impl FnMut(LookalikeKind, f64)) {
+/// registrable label), reporting each match to `consider` with whether the match
+/// itself involves a scam word (`okxsupport`).
+fn evaluate_labels(brand: &Brand, labels: &[Label], consider: &mut impl FnMut(LookalikeKind, f64, bool)) {
     let last = labels.len().saturating_sub(1);
     let folded_name = brand.folded_name.as_str();
     let name_len = brand.folded.len();
@@ -783,9 +1028,9 @@ fn evaluate_labels(brand: &Brand, labels: &[Label], consider: &mut impl FnMut(Lo
         let window = labels.get(start..start + k);
         if window.is_some_and(|w| w.iter().zip(&brand.parts).all(|(l, p)| l.unicode == *p)) {
             if start + k - 1 == last {
-                consider(LookalikeKind::OtherTld, 0.8);
+                consider(LookalikeKind::OtherTld, 0.8, false);
             } else {
-                consider(LookalikeKind::BrandAsSubdomain, 0.85);
+                consider(LookalikeKind::BrandAsSubdomain, 0.85, false);
             }
         }
     }
@@ -794,7 +1039,7 @@ fn evaluate_labels(brand: &Brand, labels: &[Label], consider: &mut impl FnMut(Lo
         let is_name = label.unicode == brand.name;
         // Homoglyph: the label *is* the name once folded, but not as written.
         if !is_name && label.folded == folded_name {
-            consider(LookalikeKind::Homoglyph, 0.95);
+            consider(LookalikeKind::Homoglyph, 0.95, false);
             continue;
         }
         if is_name {
@@ -802,7 +1047,7 @@ fn evaluate_labels(brand: &Brand, labels: &[Label], consider: &mut impl FnMut(Lo
         }
         // Hyphenation (`bin-ance`) is a typo, not a token match.
         if label.folded_joined == folded_name {
-            consider(LookalikeKind::TyposquatClose, 0.75);
+            consider(LookalikeKind::TyposquatClose, 0.75, false);
             continue;
         }
         let has_scam_token = label.has_scam_token;
@@ -815,8 +1060,8 @@ fn evaluate_labels(brand: &Brand, labels: &[Label], consider: &mut impl FnMut(Lo
                 .chain(&label.alpha_tokens)
                 .any(|t| *t == folded_name || *t == brand.folded_with_suffix);
             if token_hit {
-                let strong = brand.distinctive || has_scam_token;
-                consider(LookalikeKind::BrandInLabel, if strong { 0.9 } else { 0.75 });
+                let strong = (brand.distinctive && !brand.word) || has_scam_token;
+                consider(LookalikeKind::BrandInLabel, if strong { 0.9 } else { 0.75 }, has_scam_token);
                 continue;
             }
         }
@@ -827,20 +1072,30 @@ fn evaluate_labels(brand: &Brand, labels: &[Label], consider: &mut impl FnMut(Lo
         {
             let before = label.folded_joined.get(..pos).unwrap_or("");
             let after = label.folded_joined.get(pos + folded_name.len()..).unwrap_or("");
-            if brand.distinctive {
+            if brand.distinctive && !brand.word {
                 let scam = contains_scam_word(before) || contains_scam_word(after);
-                consider(LookalikeKind::BrandInLabel, if scam { 0.9 } else { 0.7 });
+                consider(LookalikeKind::BrandInLabel, if scam { 0.9 } else { 0.7 }, scam);
                 continue;
             }
-            // Short names only when the rest is exactly a scam word (`okxsupport`).
-            if (before.is_empty() && is_scam_token(after)) || (after.is_empty() && is_scam_token(before)) {
-                consider(LookalikeKind::BrandInLabel, 0.9);
+            // Short names and words only when the rest of their hyphen token is
+            // scam words (`okxsupport`, `votes-okxlist`).
+            let glued_to_scam_word = |t: &str| {
+                find_str(t, folded_name).is_some_and(|pos| {
+                    let before = t.get(..pos).unwrap_or("");
+                    let after = t.get(pos + folded_name.len()..).unwrap_or("");
+                    (!before.is_empty() || !after.is_empty())
+                        && (before.is_empty() || is_scam_token(before))
+                        && (after.is_empty() || is_scam_token(after))
+                })
+            };
+            if label.hyphen_tokens.iter().any(|t| glued_to_scam_word(t)) {
+                consider(LookalikeKind::BrandInLabel, 0.9, true);
                 continue;
             }
         }
 
         // Typos of the name, as the whole label or as one of its hyphen tokens.
-        if brand.distinctive {
+        if brand.distinctive && !brand.word {
             let boost = if has_scam_token { 0.1 } else { 0.0 };
             // On a long name one wrong letter goes unnoticed whatever the letter
             // (`myetherwalleu`): for those an implausible substitution is a far match.
@@ -850,8 +1105,8 @@ fn evaluate_labels(brand: &Brand, labels: &[Label], consider: &mut impl FnMut(Lo
                     continue;
                 }
                 match typo_distance(&brand.folded, cand, 2, implausible) {
-                    1 => consider(LookalikeKind::TyposquatClose, 0.7 + boost),
-                    2 if brand.far => consider(LookalikeKind::TyposquatFar, 0.5 + boost),
+                    1 => consider(LookalikeKind::TyposquatClose, 0.7 + boost, has_scam_token),
+                    2 if brand.far => consider(LookalikeKind::TyposquatFar, 0.5 + boost, has_scam_token),
                     _ => {}
                 }
             }
