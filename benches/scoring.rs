@@ -185,7 +185,7 @@ fn scaling(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group! { name = benches; config = config(); targets = sizes, stages, baseline, worst_cases, scaling, classifier }
+criterion_group! { name = benches; config = config(); targets = sizes, stages, baseline, worst_cases, scaling, classifier, lookalike }
 criterion_main!(benches);
 
 /// The classifier on a 1 KB post: hashing n-grams alone, features + sparse
@@ -238,4 +238,96 @@ fn team_corpus() -> Vec<moderation_core::Example> {
         }
     }
     out
+}
+
+/// A 1 KB post with 20 links: official hosts, look-alikes, lure hosts and
+/// ordinary sites, as a moderator sees in a link dump.
+fn twenty_links() -> String {
+    const HOSTS: [&str; 20] = [
+        "www.binance.com/en/support",
+        "binance-support.xyz/login",
+        "okx-listingpoll.pages.dev",
+        "aave-rewards-portal.pages.dev/claim",
+        "uniswap-lp-upgrade.vercel.app",
+        "claim-rewards-eligibility.pages.dev",
+        "mempool.space/tx/abc",
+        "en.wikipedia.org/wiki/Bitcoin",
+        "github.com/rust-lang/rust",
+        "docs.rs/regex",
+        "metamask.io/download",
+        "blnance.com",
+        "news.ycombinator.com/item?id=1",
+        "www.coingecko.com/en/coins/bitcoin",
+        "safe-wallet-claim.netlify.app",
+        "medium.com/@someone/post",
+        "etherscan.io/tx/0xabc",
+        "kraken.io/web-interface",
+        "connect.garmin.com/modern",
+        "app.uniswap.org/swap",
+    ];
+    let mut s = String::new();
+    for (i, h) in HOSTS.iter().enumerate() {
+        s.push_str(&format!("Link {i}: https://{h} — what do you think about this one? "));
+    }
+    let mut out = typical(1_000 - s.len().min(900));
+    out.push(' ');
+    out.push_str(&s);
+    out
+}
+
+/// A registry of `n` generated brands (pronounceable names, 5–12 letters).
+fn generated_registry(n: usize) -> Vec<moderation_core::rules::BrandEntry> {
+    const C: &[u8] = b"bcdfghjklmnprstvz";
+    const V: &[u8] = b"aeiou";
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut text = String::new();
+    for i in 0..n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let len = 5 + (x % 8) as usize;
+        let name: String = (0..len)
+            .map(|k| {
+                let r = (x >> (k * 4)) as usize + k * 7 + i;
+                char::from(if k % 2 == 0 { C[r % C.len()] } else { V[r % V.len()] })
+            })
+            .collect();
+        text.push_str(&format!(
+            "[[brand]]\nname = \"B{i}\"\nkind = \"defi\"\ndomains = [\"{name}{i}.com\"]\ntokens = [\"{name}\"]\n"
+        ));
+    }
+    moderation_core::rules::Registry::from_toml("generated", &text).unwrap().brands
+}
+
+/// Look-alike checks: cost per host as the registry grows (must stay flat),
+/// and a 1 KB post with 20 links with and without the shipped registry.
+fn lookalike(c: &mut Criterion) {
+    use moderation_core::signals::lookalike::BrandList;
+    let hosts: Vec<String> = twenty_links()
+        .split("https://")
+        .skip(1)
+        .filter_map(|s| s.split(['/', ' ']).next().map(str::to_string))
+        .collect();
+    let mut g = c.benchmark_group("brands-scaling");
+    let shipped = moderation_core::rules::Registry::default_registry().brands;
+    let brands = BrandList::with_registry::<&str>(&[], &shipped);
+    g.bench_function(BenchmarkId::new("20 hosts", format!("shipped ({} names)", brands.len())), |b| {
+        b.iter(|| hosts.iter().map(|h| black_box(brands.judge(h))).count())
+    });
+    for n in [300, 3_000, 30_000] {
+        let brands = BrandList::with_registry::<&str>(&[], &generated_registry(n));
+        g.bench_function(BenchmarkId::new("20 hosts", n), |b| {
+            b.iter(|| hosts.iter().map(|h| black_box(brands.judge(h))).count())
+        });
+    }
+    g.finish();
+
+    let post = Post::new("p", twenty_links());
+    let with_registry = Engine::new().unwrap();
+    let off = RuleSet::from_toml("off", "[settings]\nbrand_registry = false\n").unwrap();
+    let without = Engine::builder().rules(off).build().unwrap();
+    let mut g = c.benchmark_group("links-1KB");
+    g.bench_function("20 links, 14 protected domains (registry off)", |b| b.iter(|| without.score(black_box(&post))));
+    g.bench_function("20 links, shipped registry", |b| b.iter(|| with_registry.score(black_box(&post))));
+    g.finish();
 }

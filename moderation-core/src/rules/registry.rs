@@ -337,7 +337,7 @@ mod tests {
             assert!(err.contains(want), "{text:?}: {err}");
         }
         let err = Registry::from_toml("x.toml", cases[1].0).unwrap_err().to_string();
-        assert!(err.starts_with("x.toml:2: brand `A`"), "{err}");
+        assert!(err.starts_with("x.toml:3: brand `A`"), "{err}");
     }
 
     #[test]
