@@ -417,7 +417,7 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
         let removed: Vec<f64> = rows
             .iter()
             .zip(&oof)
-            .filter(|(r, _)| r.labels[..h].iter().any(|l| *l == Some(true)))
+            .filter(|(r, _)| r.labels[..h].contains(&Some(true)))
             .map(|(_, z)| z[..h].iter().copied().fold(f64::NEG_INFINITY, f64::max))
             .collect();
         // A few dozen approved posts can say a threshold is too lenient,
@@ -766,7 +766,7 @@ mod tests {
         // adapted model): both land exactly.
         let (slope, offset) = calibration(-2.0, -1.0);
         assert!((slope * -2.0 + offset - to_review).abs() < 1e-5, "{slope} {offset}");
-        assert!((slope * -1.0 + offset - to_hold).abs() < 1e-5, "{slope} {offset}");
+        assert!((-slope + offset - to_hold).abs() < 1e-5, "{slope} {offset}");
         // Cuts too far apart for the slope's bounds: the slope is clamped
         // and neither threshold is more lenient than its cut.
         let (slope, offset) = calibration(-10.0, 10.0);

@@ -1,5 +1,5 @@
 //! The error types of this crate: [`Error`] and the precise reasons it
-//! carries ([`RuleError`], [`ModelError`], [`TrainingError`]).
+//! carries ([`RuleError`], [`FeedError`], [`ModelError`], [`TrainingError`]).
 
 use std::path::PathBuf;
 
@@ -17,6 +17,10 @@ pub enum Error {
     /// A rule set was refused. The whole set is rejected; nothing is half-loaded.
     #[error("{}", .0)]
     Rules(#[from] RuleError),
+    /// A phishing feed file (a block or allow list of hosts) was refused.
+    /// The whole file is rejected; nothing is half-loaded.
+    #[error("{}", .0)]
+    Feed(#[from] FeedError),
     /// The input is not a post (malformed JSON, a missing or mistyped field).
     #[error("invalid post: {message}")]
     Post {
@@ -68,6 +72,35 @@ impl std::fmt::Display for RuleError {
 }
 
 impl std::error::Error for RuleError {}
+
+/// Why a phishing feed file was refused: the file, the line and what is wrong
+/// (naming the offending entry). See [`crate::signals::feeds`].
+///
+/// Displays as `name:line: message`, or `name: message` when the problem is
+/// not on one line (a file over the size limit, a JSON object without any
+/// list).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedError {
+    /// The name the feed was loaded under (its file name for
+    /// [`Feed::from_file`](crate::signals::feeds::Feed::from_file)).
+    pub source_name: String,
+    /// 1-based line in the feed file, when known.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for FeedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.source_name)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for FeedError {}
 
 /// Why a model file was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -167,9 +167,9 @@
 //! | module | job |
 //! |---|---|
 //! | `vocab` | the shared vocabulary: [`Category`], [`Decision`], [`Field`], [`Span`], [`Format`], [`ViewName`], [`SignalKind`] |
-//! | `error` | [`Error`] and its reasons: [`RuleError`], [`ModelError`], [`TrainingError`] |
+//! | `error` | [`Error`] and its reasons: [`RuleError`], [`FeedError`], [`ModelError`], [`TrainingError`] |
 //! | `text` | views with offset maps ([`View`]), visible text and links of text, Markdown and HTML bodies ([`parse_markup`]), the `words` and `normalized` views that undo evasion ([`words_view`], [`normalized_view`]) |
-//! | [`signals`] | URLs, look-alike domains, contacts, crypto addresses, keys, seed phrases |
+//! | [`signals`] | URLs, look-alike domains, contacts, crypto addresses, keys, seed phrases; phishing feeds (block and allow lists of hosts) |
 //! | `verdict`, `post` | the JSON contract: [`Verdict`] out; [`Post`] and the caller's [`Context`] in |
 //! | [`rules`] | the rule file format and its validation; the [`Settings`] its layers resolve to |
 //! | `analysis` | one post seen through every view, with its signals |
@@ -212,7 +212,7 @@ pub use classifier::features::FeatureConfig;
 pub use classifier::model::Model;
 pub use classifier::{evaluation, model};
 pub use engine::{Engine, EngineBuilder, RuleExplanation};
-pub use error::{Error, ModelError, RuleError, TrainingError};
+pub use error::{Error, FeedError, ModelError, RuleError, TrainingError};
 pub use post::{Author, Context, Example, Post};
 pub use redact::redact;
 pub use rules::RuleSet;
