@@ -6,6 +6,7 @@ use std::ops::Range;
 
 use crate::post::Post;
 use crate::rules::settings::Settings;
+use crate::signals::feeds::{Feeds, ListKind};
 use crate::signals::lookalike::HostJudgement;
 use crate::signals::{contacts, crypto, seed, urls};
 use crate::text::is_whole_word;
@@ -99,7 +100,10 @@ pub(crate) struct Analysis<'p> {
 }
 
 impl<'p> Analysis<'p> {
-    pub fn new(post: &'p Post, settings: &Settings) -> Analysis<'p> {
+    /// Analyzes a post under `settings`; links are checked against the phishing
+    /// `feeds`: a host on a block list is a `lookalike_feed` signal, a host on
+    /// an allow list is never a look-alike.
+    pub fn with_feeds(post: &'p Post, settings: &Settings, feeds: &Feeds) -> Analysis<'p> {
         let mut fields = Vec::with_capacity(2);
         if let Some(title) = post.title.as_deref().filter(|t| !t.is_empty()) {
             fields.push(FieldText::new(Field::Title, title, Format::Text));
@@ -123,7 +127,7 @@ impl<'p> Analysis<'p> {
             key_details: Vec::new(),
             host_details: Vec::new(),
         };
-        a.extract(settings);
+        a.extract(settings, feeds);
         a
     }
 
@@ -152,7 +156,7 @@ impl<'p> Analysis<'p> {
         &self.fields[self.fields.len() - 1]
     }
 
-    fn extract(&mut self, settings: &Settings) {
+    fn extract(&mut self, settings: &Settings, feeds: &Feeds) {
         let mut found = Vec::new();
         let mut mismatches = Vec::new();
         for f in &self.fields {
@@ -179,7 +183,14 @@ impl<'p> Analysis<'p> {
             let official = settings.is_official_host(&hit.host);
             let allowed = official || settings.is_allowed_host(&hit.host);
             // Allow-listed domains are trusted by the operator: not checked for look-alikes.
-            if !allowed {
+            let listed = if feeds.is_empty() { None } else { feeds.lookup(&hit.host) };
+            if let Some(l) = listed.as_ref().filter(|l| l.kind == ListKind::Block) {
+                self.add(SignalKind::LookalikeFeed, field, range.clone(), 1.0);
+                let detail = format!("`{}` is on the block list {} (entry `{}`)", hit.host, l.feed, l.entry);
+                self.host_details.push((field, range.clone(), detail));
+            }
+            let feed_allowed = listed.as_ref().is_some_and(|l| l.kind == ListKind::Allow);
+            if !allowed && !feed_allowed {
                 match settings.brands.judge(&hit.host) {
                     HostJudgement::Lookalike(l) => {
                         self.add(SignalKind::LookalikeDomain, field, range.clone(), l.confidence);

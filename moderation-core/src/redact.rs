@@ -116,7 +116,7 @@ mod tests {
                 signal("scam.title", Category::Scam, Field::Title, 0..5, "alpha"),
                 signal("scam.dm", Category::Scam, Field::Body, 23..28, "DM me"),
             ],
-            versions: Versions { rules: "t".into(), model: None },
+            versions: Versions { rules: "t".into(), model: None, feeds: Vec::new() },
         };
         let (stored, v) = redact(&post, &verdict);
         assert_eq!(stored.body, "鍵: ****************, DM me");

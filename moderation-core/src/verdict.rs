@@ -68,6 +68,10 @@ pub struct Versions {
     pub rules: String,
     /// The classifier model, or `null` when none is loaded.
     pub model: Option<String>,
+    /// The phishing feeds links were checked against (`name@sha256-prefix`);
+    /// absent when none is loaded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feeds: Vec<String>,
 }
 
 /// The engine's judgement of one post.

@@ -1,4 +1,4 @@
-//! Phishing feed files: the cases of `tests/testdata/feeds/cases.toml` (each
+//! Phishing feed files: the cases of `tests/data/feeds/cases.toml` (each
 //! format, lookups, refused files with their lines), allow beating block
 //! across feeds, and the real MetaMask config when the shared datasets are
 //! present.
@@ -65,7 +65,7 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOCATOR: Counting = Counting;
 
 fn testdata() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("testdata").join("feeds")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("data").join("feeds")
 }
 
 #[derive(Deserialize)]

@@ -125,3 +125,42 @@ fn platforms_themselves_are_never_flagged() {
         assert_eq!(brands.judge(p), HostJudgement::Clean, "{p}");
     }
 }
+
+#[test]
+fn feeds_block_and_allow_hosts_and_verdicts_name_them() {
+    use moderation_core::signals::feeds::{Feed, Feeds, ListKind};
+    let block = Feed::parse("block.txt", "# team-written\nwallet-sync-node.com\n", ListKind::Block).unwrap();
+    let allow = Feed::parse("allow.json", r#"["binance-support.xyz"]"#, ListKind::Allow).unwrap();
+    let engine = Engine::builder().feeds(Feeds::new(vec![block, allow])).build().unwrap();
+
+    let v = engine.score(&Post::new("1", "Fix your wallet at https://app.wallet-sync-node.com/start"));
+    let s = v.signals.iter().find(|s| s.id == "scam.link.lookalike-feed").expect("feed signal");
+    assert!(s.description.contains("block.txt@") && s.description.contains("entry `wallet-sync-node.com`"), "{}", s.description);
+    assert_eq!(s.spans[0].text, "https://app.wallet-sync-node.com/start");
+    assert!(v.decision >= Decision::Hold, "{:?}", v.decision);
+    assert_eq!(v.versions.feeds.len(), 2);
+    assert!(v.versions.feeds[0].starts_with("block.txt@"));
+
+    // An allow-listed host is never a look-alike; without the feed it is one.
+    let post = Post::new("2", "https://binance-support.xyz/login");
+    assert!(!engine.score(&post).signals.iter().any(|s| s.id.contains("lookalike")));
+    assert!(Engine::new().unwrap().score(&post).signals.iter().any(|s| s.id == "scam.link.lookalike-strong"));
+
+    // Swapping feeds keeps the rules and changes the verdicts.
+    let none = engine.with_feeds(Feeds::default());
+    let v = none.score(&Post::new("1", "Fix your wallet at https://app.wallet-sync-node.com/start"));
+    assert!(v.versions.feeds.is_empty() && !v.signals.iter().any(|s| s.id == "scam.link.lookalike-feed"));
+}
+
+#[test]
+fn verdicts_name_the_brand_a_host_imitates_or_say_it_names_none() {
+    let engine = Engine::new().unwrap();
+    let v = engine.score(&Post::new("1", "Vote for the listing: https://okx-listingpoll.pages.dev"));
+    let s = v.signals.iter().find(|s| s.id.contains("lookalike")).expect("a look-alike signal");
+    assert!(s.description.contains("imitates OKX (okx.com)"), "{}", s.description);
+    assert!(s.description.contains("free hosting `pages.dev`"), "{}", s.description);
+    let v = engine.score(&Post::new("2", "Check it: https://claim-rewards-eligibility.pages.dev"));
+    let s = v.signals.iter().find(|s| s.id == "scam.link.lookalike-lure-host").expect("a lure-host signal");
+    assert!(s.description.contains("imitates no brand"), "{}", s.description);
+    assert!(v.decision >= Decision::Review);
+}

@@ -1520,7 +1520,7 @@ mod tests {
                     Wallet RECOVERY service, claim the free airdrop now!";
         let mut post = crate::Post::new("x", body);
         post.title = Some("Urgent: airdrop recovery".into());
-        let analysis = Analysis::new(&post, &engine.compiled(None).settings);
+        let analysis = Analysis::with_feeds(&post, &engine.compiled(None).settings, engine.feeds());
         let grams = model.grams_at(&analysis);
         for category in model.categories() {
             let words = model.decisive(&analysis, &grams, category, &model.column_of, &model.weights, &[], 5);

@@ -10,6 +10,7 @@ use crate::classifier::model::Model;
 use crate::error::Error;
 use crate::post::{Context, Post};
 use crate::rules::RuleSet;
+use crate::signals::feeds::Feeds;
 use crate::rules::settings::Settings;
 use crate::signals::seed::SeedLanguage;
 use crate::verdict::{Scores, Signal, Verdict, Versions};
@@ -29,6 +30,7 @@ pub struct RuleExplanation {
 #[derive(Default)]
 pub struct EngineBuilder {
     base: Vec<RuleSet>,
+    feeds: Feeds,
     forums: Vec<(String, RuleSet)>,
     model: Option<Arc<Model>>,
     /// `default_model()` was the last model choice: decode the shipped model
@@ -91,6 +93,15 @@ impl EngineBuilder {
         self
     }
 
+    /// Checks links against phishing feeds (block and allow lists, see
+    /// [`Feeds`]): a host on a block list adds the signal
+    /// `scam.link.lookalike-feed`; a host on an allow list is never a look-alike.
+    /// Verdicts name the feed versions. Replaces earlier feeds.
+    pub fn feeds(mut self, feeds: Feeds) -> Self {
+        self.feeds = feeds;
+        self
+    }
+
     /// Compiles every layered set once. A broken layer fails the build whole.
     pub fn build(self) -> Result<Engine, Error> {
         #[cfg(feature = "default-model")]
@@ -113,7 +124,8 @@ impl EngineBuilder {
             layers.extend(sets);
             forums.insert(forum, Arc::new(Compiled::new(&layers)?));
         }
-        Ok(Engine { default, forums, heads: heads_of(model.as_deref()), model })
+        let feed_versions = self.feeds.versions();
+        Ok(Engine { default, forums, heads: heads_of(model.as_deref()), model, feeds: Arc::new(self.feeds), feed_versions })
     }
 }
 
@@ -139,6 +151,8 @@ pub struct Engine {
     model: Option<Arc<Model>>,
     /// Category index → model head index.
     heads: [Option<usize>; 4],
+    feeds: Arc<Feeds>,
+    feed_versions: Vec<String>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -228,7 +242,7 @@ impl Engine {
     pub fn explain_rule(&self, rule_id: &str, post: &Post, ctx: &Context) -> Option<RuleExplanation> {
         let compiled = self.compiled(post.forum.as_deref());
         let index = compiled.rules.iter().position(|r| r.id == rule_id)? as u32;
-        let analysis = Analysis::new(post, &compiled.settings);
+        let analysis = Analysis::with_feeds(post, &compiled.settings, &self.feeds);
         let scan = compiled.scan(&analysis);
         let flags = Flags(&ctx.flags);
         Some(RuleExplanation {
@@ -243,14 +257,14 @@ impl Engine {
     #[doc(hidden)]
     pub fn analyze_only(&self, post: &Post) -> usize {
         let compiled = self.compiled(post.forum.as_deref());
-        let analysis = Analysis::new(post, &compiled.settings);
+        let analysis = Analysis::with_feeds(post, &compiled.settings, &self.feeds);
         SignalKind::ALL.iter().map(|k| analysis.signal(*k).len()).sum()
     }
 
     /// Scores one post with what the caller knows from earlier posts.
     pub fn score_with(&self, post: &Post, ctx: &Context) -> Verdict {
         let compiled = self.compiled(post.forum.as_deref());
-        let analysis = Analysis::new(post, &compiled.settings);
+        let analysis = Analysis::with_feeds(post, &compiled.settings, &self.feeds);
         let scan = compiled.scan(&analysis);
         let flags = Flags(&ctx.flags);
 
@@ -329,6 +343,7 @@ impl Engine {
             versions: Versions {
                 rules: compiled.version.clone(),
                 model: self.model.as_ref().map(|m| m.version().to_string()),
+                feeds: self.feed_versions.clone(),
             },
         }
     }
@@ -421,13 +436,38 @@ impl Engine {
     /// The same rule layers with another model (or none): cheap, the
     /// compiled layers are shared.
     pub fn with_model(&self, model: Option<Arc<Model>>) -> Engine {
-        Engine { default: self.default.clone(), forums: self.forums.clone(), heads: heads_of(model.as_deref()), model }
+        Engine {
+            default: self.default.clone(),
+            forums: self.forums.clone(),
+            heads: heads_of(model.as_deref()),
+            model,
+            feeds: self.feeds.clone(),
+            feed_versions: self.feed_versions.clone(),
+        }
+    }
+
+    /// The same rules and model with other phishing feeds: cheap, the compiled
+    /// layers are shared (the service swaps feeds in this way when a file changes).
+    pub fn with_feeds(&self, feeds: Feeds) -> Engine {
+        Engine {
+            default: self.default.clone(),
+            forums: self.forums.clone(),
+            heads: self.heads,
+            model: self.model.clone(),
+            feed_versions: feeds.versions(),
+            feeds: Arc::new(feeds),
+        }
+    }
+
+    /// The phishing feeds links are checked against.
+    pub fn feeds(&self) -> &Feeds {
+        &self.feeds
     }
 
     /// A post's normalized title and body, as the model reads them.
     pub(crate) fn model_texts(&self, post: &Post) -> Vec<String> {
         let compiled = self.compiled(post.forum.as_deref());
-        let analysis = Analysis::new(post, &compiled.settings);
+        let analysis = Analysis::with_feeds(post, &compiled.settings, &self.feeds);
         analysis.fields.iter().map(|f| f.norm.text.as_str().to_string()).collect()
     }
 
@@ -436,7 +476,7 @@ impl Engine {
     #[cfg(feature = "train")]
     pub(crate) fn inspect<R>(&self, post: &Post, f: impl FnOnce(&Analysis<'_>, &[&CompiledRule]) -> R) -> R {
         let compiled = self.compiled(post.forum.as_deref());
-        let analysis = Analysis::new(post, &compiled.settings);
+        let analysis = Analysis::with_feeds(post, &compiled.settings, &self.feeds);
         let scan = compiled.scan(&analysis);
         let flags = Flags(&[]);
         let fired: Vec<&CompiledRule> = compiled
@@ -497,6 +537,22 @@ fn builtin_signals(post: &Post, a: &Analysis<'_>, out: &mut Vec<Signal>) -> Deci
             (4.0, "64 hexadecimal digits next to words about a private key".to_string())
         };
         out.push(builtin("exposure.private-key", Category::Exposure, weight, description, post, ev));
+    }
+    let listed = a.signal(SignalKind::LookalikeFeed);
+    if !listed.is_empty() {
+        let hosts: Vec<&str> = a
+            .host_details
+            .iter()
+            .filter(|(f, r, _)| listed.iter().any(|e| e.field == *f && e.range == *r))
+            .map(|(_, _, d)| d.as_str())
+            .collect();
+        out.push(Signal {
+            id: "scam.link.lookalike-feed".into(),
+            category: Category::Scam,
+            weight: 6.0,
+            description: format!("Links to a host on a phishing block list: {}", hosts.join("; ")),
+            spans: spans(post, Category::Scam, listed),
+        });
     }
     let lossy = a.signal(SignalKind::LossyUtf16);
     if !lossy.is_empty() {

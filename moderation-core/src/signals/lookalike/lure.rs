@@ -41,6 +41,7 @@ const DRAINER_WORDS: &[&str] = &[
     "sync",
     "synchronize",
     "unlock",
+    "upgrade",
     "validate",
     "validation",
     "validator",

@@ -317,6 +317,9 @@ const SCAM_WORDS: &[&str] = &[
     "checker",
     "drop",
     "swap",
+    "jp",
+    "kr",
+    "global",
 ];
 
 /// The scam words, folded, with an automaton to find them inside a label remainder.
@@ -967,10 +970,17 @@ impl BrandList {
 /// words or hosting evidence they do not match (an IDN homoglyph or a whole
 /// brand domain in the host is evidence enough); with one kind of evidence a
 /// match keeps its confidence, with both it is strong. Ordinary words never
-/// match by typo or by plain containment.
+/// match by typo or by plain containment. Distinctive names need no evidence;
+/// free hosting or a cheap TLD adds 0.1 to a weak match, up to 0.8.
 fn gate(brand: &Brand, kind: LookalikeKind, confidence: f64, hosted: bool, lured: bool, non_ascii: bool) -> Option<f64> {
-    if !brand.needs_evidence() || kind == LookalikeKind::BrandAsSubdomain && confidence >= 0.9 {
+    if kind == LookalikeKind::BrandAsSubdomain && confidence >= 0.9 {
         return Some(confidence);
+    }
+    if !brand.needs_evidence() {
+        // A distinctive name on free hosting or a cheap TLD is a little more
+        // suspicious (`pancakeswapfix.netlify.app`), never strong on that alone.
+        let boost = if hosted && kind != LookalikeKind::Homoglyph { 0.1 } else { 0.0 };
+        return Some(if confidence < 0.8 { (confidence + boost).min(0.8) } else { confidence });
     }
     if brand.word && matches!(kind, LookalikeKind::TyposquatClose | LookalikeKind::TyposquatFar) {
         return None;
