@@ -23,6 +23,11 @@
 //! auto_promote = false
 //! shadow = true
 //!
+//! [feeds]
+//! block = ["/etc/moderation/metamask-config.json"]
+//! allow = ["/etc/moderation/partners.txt"]
+//! poll_ms = 30000
+//!
 //! [webhook]
 //! url = "https://forum.example/moderation-hook"
 //! secrets = ["current-secret", "previous-secret"]
@@ -107,6 +112,30 @@ pub struct Config {
     pub webhook: WebhookConfig,
     /// The learner that adapts each forum's model to its decisions.
     pub learning: LearningConfig,
+    /// Phishing feeds links are checked against.
+    pub feeds: FeedsConfig,
+}
+
+/// Phishing feed files: block lists and allow lists of hosts, in the formats
+/// people publish (a MetaMask `config.json`, whose own allow list counts too;
+/// a JSON array of hosts; one host per line). Each file is refused whole, with
+/// its line, when it does not parse; the service then keeps the feeds it has.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeedsConfig {
+    /// Block lists (`MODERATION_FEEDS`, comma-separated paths).
+    pub block: Vec<std::path::PathBuf>,
+    /// Allow lists (`MODERATION_ALLOW_FEEDS`, comma-separated paths).
+    pub allow: Vec<std::path::PathBuf>,
+    /// How often the files are checked for changes, in ms
+    /// (`MODERATION_FEEDS_POLL_MS`); a changed file is reloaded without a restart.
+    pub poll_ms: u64,
+}
+
+impl Default for FeedsConfig {
+    fn default() -> FeedsConfig {
+        FeedsConfig { block: Vec::new(), allow: Vec::new(), poll_ms: 30_000 }
+    }
 }
 
 /// When and how each forum's model learns from its moderators' decisions
@@ -189,6 +218,7 @@ impl Default for Config {
             queue: Policy::default(),
             webhook: WebhookConfig::default(),
             learning: LearningConfig::default(),
+            feeds: FeedsConfig::default(),
         }
     }
 }
@@ -404,6 +434,18 @@ impl Config {
                     });
                 }
             };
+        }
+        let paths = |v: &str| -> Vec<std::path::PathBuf> {
+            v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(std::path::PathBuf::from).collect()
+        };
+        if let Some(v) = var("MODERATION_FEEDS") {
+            self.feeds.block = paths(&v);
+        }
+        if let Some(v) = var("MODERATION_ALLOW_FEEDS") {
+            self.feeds.allow = paths(&v);
+        }
+        if let Some(v) = var("MODERATION_FEEDS_POLL_MS") {
+            self.feeds.poll_ms = num("MODERATION_FEEDS_POLL_MS", &v)?;
         }
         if let Some(v) = var("MODERATION_WEBHOOK_URL") {
             self.webhook.url = Some(v).filter(|u| !u.is_empty());

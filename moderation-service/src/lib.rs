@@ -27,6 +27,7 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod delivery;
+pub mod feeds;
 pub mod keys;
 pub mod learner;
 pub mod live_engine;

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use moderation_core::signals::feeds::Feeds;
 use moderation_core::{Engine, Model, RuleSet};
 use tokio::sync::watch;
 
@@ -38,6 +39,8 @@ pub struct LiveEngine {
     models_version: AtomicI64,
     /// Decoded forum models by stored id, kept across reloads.
     decoded: Mutex<HashMap<i64, Arc<Model>>>,
+    /// The phishing feeds every engine checks links against.
+    feeds: ArcSwap<Feeds>,
 }
 
 /// A stored forum model an instance scores with.
@@ -66,7 +69,7 @@ pub struct ForumEngines {
 impl LiveEngine {
     /// The default pack (and `model`), before any stored layer is loaded.
     pub fn new(model: Option<Arc<Model>>) -> Result<LiveEngine, moderation_core::Error> {
-        let engine = LiveEngine::compile(&model, &[], None)?;
+        let engine = LiveEngine::compile(&model, &Arc::new(Feeds::default()), &[], None)?;
         Ok(LiveEngine {
             current: ArcSwap::from_pointee(engine),
             version: AtomicI64::new(-1),
@@ -75,7 +78,32 @@ impl LiveEngine {
             forums: ArcSwap::from_pointee(ForumEngines::default()),
             models_version: AtomicI64::new(-1),
             decoded: Mutex::new(HashMap::new()),
+            feeds: ArcSwap::from_pointee(Feeds::default()),
         })
+    }
+
+    /// The phishing feeds in force.
+    pub fn feeds(&self) -> Arc<Feeds> {
+        self.feeds.load_full()
+    }
+
+    /// Swaps in new phishing feeds: the base engine and every forum model's
+    /// engine check links against them from the next request on.
+    pub async fn set_feeds(&self, feeds: Arc<Feeds>) {
+        let _swap = self.swap.lock().await;
+        self.feeds.store(feeds.clone());
+        self.current.store(Arc::new(self.get().with_feeds(feeds.clone())));
+        let old = self.forums.load_full();
+        let rebuilt = |m: &HashMap<String, LoadedModel>| -> HashMap<String, LoadedModel> {
+            m.iter()
+                .map(|(f, l)| (f.clone(), LoadedModel { engine: Arc::new(l.engine.with_feeds(feeds.clone())), ..l.clone() }))
+                .collect()
+        };
+        self.forums.store(Arc::new(ForumEngines {
+            live: rebuilt(&old.live),
+            shadow: rebuilt(&old.shadow),
+            refused: old.refused.clone(),
+        }));
     }
 
     /// The engine with the base model: rules of every forum.
@@ -126,8 +154,9 @@ impl LiveEngine {
         proposed: Option<(String, String)>,
     ) -> Result<Engine, moderation_core::Error> {
         let model = self.model.clone();
+        let feeds = self.feeds();
         off_the_workers(move || {
-            LiveEngine::compile(&model, &layers, proposed.as_ref().map(|(f, t)| (f.as_str(), t.as_str())))
+            LiveEngine::compile(&model, &feeds, &layers, proposed.as_ref().map(|(f, t)| (f.as_str(), t.as_str())))
         })
         .await
     }
@@ -137,15 +166,17 @@ impl LiveEngine {
     pub async fn build_without(&self, layers: Vec<RuleLayer>, forum: &str) -> Result<Engine, moderation_core::Error> {
         let rest: Vec<RuleLayer> = layers.into_iter().filter(|l| l.forum != forum).collect();
         let model = self.model.clone();
-        off_the_workers(move || LiveEngine::compile(&model, &rest, None)).await
+        let feeds = self.feeds();
+        off_the_workers(move || LiveEngine::compile(&model, &feeds, &rest, None)).await
     }
 
     fn compile(
         model: &Option<Arc<Model>>,
+        feeds: &Arc<Feeds>,
         layers: &[RuleLayer],
         proposed: Option<(&str, &str)>,
     ) -> Result<Engine, moderation_core::Error> {
-        let mut builder = Engine::builder();
+        let mut builder = Engine::builder().feeds(feeds.clone());
         let mut sources: Vec<(&str, &str)> = layers
             .iter()
             .filter(|l| Some(l.forum.as_str()) != proposed.map(|p| p.0))
@@ -179,7 +210,8 @@ impl LiveEngine {
                 if version <= self.version() {
                     return Ok(false);
                 }
-                self.current.store(Arc::new(engine));
+                // Feeds swapped in while this compiled are the ones to keep.
+                self.current.store(Arc::new(engine.with_feeds(self.feeds())));
                 self.version.store(version, Ordering::SeqCst);
                 tracing::info!(version, rules = self.get().rules_version(None), "rules loaded");
                 // The forum models score with the new rules too.

@@ -1,5 +1,5 @@
 //! The whole service: HTTP, the webhook worker, the rules and models
-//! poller and the learner, with
+//! poller, the phishing-feed watcher and the learner, with
 //! one shutdown. Like mini-redis's `server::run`, it takes a bound listener
 //! (tests bind port 0) and a future that completes when it should stop.
 
@@ -34,7 +34,17 @@ pub async fn run(
     if let Err(e) = app.engine.refresh_models(&app.store).await {
         tracing::warn!(error = %e, "cannot load forum models; serving the base model until the next poll");
     }
+    // Feed files that do not load stop the start: there are no feeds in
+    // force yet to keep, and an operator who configured them expects them.
+    let mut feeds = crate::feeds::FeedFiles::new(&app.config.feeds);
+    if !feeds.is_empty() {
+        feeds.reload(&app.engine).await.map_err(|e| std::io::Error::other(format!("phishing feed: {e}")))?;
+    }
     let (stop, stopped) = watch::channel(false);
+    let feed_poller = (!feeds.is_empty()).then(|| {
+        let every = Duration::from_millis(app.config.feeds.poll_ms.max(10));
+        tokio::spawn(feeds.poll(app.engine.clone(), every, stopped.clone()))
+    });
     let poll = Duration::from_millis(app.config.rules_poll_ms.max(10));
     let poller = tokio::spawn(app.engine.clone().poll(app.store.clone(), poll, stopped.clone()));
     let worker =
@@ -52,5 +62,8 @@ pub async fn run(
     let _ = worker.await;
     let _ = poller.await;
     let _ = learner.await;
+    if let Some(p) = feed_poller {
+        let _ = p.await;
+    }
     served
 }

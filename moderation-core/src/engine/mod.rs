@@ -30,7 +30,7 @@ pub struct RuleExplanation {
 #[derive(Default)]
 pub struct EngineBuilder {
     base: Vec<RuleSet>,
-    feeds: Feeds,
+    feeds: Arc<Feeds>,
     forums: Vec<(String, RuleSet)>,
     model: Option<Arc<Model>>,
     /// `default_model()` was the last model choice: decode the shipped model
@@ -97,8 +97,8 @@ impl EngineBuilder {
     /// [`Feeds`]): a host on a block list adds the signal
     /// `scam.link.lookalike-feed`; a host on an allow list is never a look-alike.
     /// Verdicts name the feed versions. Replaces earlier feeds.
-    pub fn feeds(mut self, feeds: Feeds) -> Self {
-        self.feeds = feeds;
+    pub fn feeds(mut self, feeds: impl Into<Arc<Feeds>>) -> Self {
+        self.feeds = feeds.into();
         self
     }
 
@@ -125,7 +125,7 @@ impl EngineBuilder {
             forums.insert(forum, Arc::new(Compiled::new(&layers)?));
         }
         let feed_versions = self.feeds.versions();
-        Ok(Engine { default, forums, heads: heads_of(model.as_deref()), model, feeds: Arc::new(self.feeds), feed_versions })
+        Ok(Engine { default, forums, heads: heads_of(model.as_deref()), model, feeds: self.feeds, feed_versions })
     }
 }
 
@@ -448,14 +448,15 @@ impl Engine {
 
     /// The same rules and model with other phishing feeds: cheap, the compiled
     /// layers are shared (the service swaps feeds in this way when a file changes).
-    pub fn with_feeds(&self, feeds: Feeds) -> Engine {
+    pub fn with_feeds(&self, feeds: impl Into<Arc<Feeds>>) -> Engine {
+        let feeds: Arc<Feeds> = feeds.into();
         Engine {
             default: self.default.clone(),
             forums: self.forums.clone(),
             heads: self.heads,
             model: self.model.clone(),
             feed_versions: feeds.versions(),
-            feeds: Arc::new(feeds),
+            feeds,
         }
     }
 
