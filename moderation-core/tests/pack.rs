@@ -135,7 +135,7 @@ const MECHANICS: &[(&str, &[&str])] = &[
     ("doubling", &["scam.giveaway.doubling"]),
     ("fake support", &["scam.fake-support.messenger", "scam.fake-support.phone", "scam.fake-support.dm-offer"]),
     ("seed-phrase phishing", &["scam.phishing.seed-phrase"]),
-    ("drainer links", &["scam.drainer.free-hosting", "scam.drainer.lure-host", "scam.airdrop.claim-link"]),
+    ("drainer links", &["scam.drainer.free-hosting", "scam.link.lookalike-lure-host", "scam.airdrop.claim-link"]),
     ("recovery services", &["scam.recovery-service"]),
     ("mentors and investment platforms", &["scam.investment.mentor"]),
     ("task and job scams", &["scam.task-job"]),

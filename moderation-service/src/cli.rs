@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use moderation_core::signals::feeds::{Feed, Feeds, ListKind};
+use moderation_core::signals::lookalike::HostJudgement;
 use moderation_core::{Engine, Error, Model, RuleSet};
 use serde_json::json;
 
@@ -170,4 +172,91 @@ pub fn explain(line: usize, v: &moderation_core::Verdict, color: bool) -> String
         v.versions.model.as_deref().unwrap_or("none")
     );
     out
+}
+
+/// Loads feed files: block lists, then allow lists.
+pub fn feeds(block: &[PathBuf], allow: &[PathBuf]) -> anyhow::Result<Feeds> {
+    let mut feeds = Vec::new();
+    for (files, kind) in [(block, ListKind::Block), (allow, ListKind::Allow)] {
+        for f in files {
+            feeds.push(Feed::from_file(f, kind)?);
+        }
+    }
+    Ok(Feeds::new(feeds))
+}
+
+/// How `engine` judges one host (or URL): text for people, or one JSON object.
+pub fn check_domain(engine: &Engine, input: &str, as_json: bool) -> String {
+    let trimmed = input.trim();
+    let host = moderation_core::signals::urls::parse_link(trimmed)
+        .or_else(|| moderation_core::signals::urls::parse_link(&format!("https://{trimmed}/")))
+        .map(|h| h.host);
+    let Some(host) = host else {
+        return if as_json {
+            json!({"input": input, "error": "not a host or URL"}).to_string()
+        } else {
+            format!("{input}\n  not a host or URL")
+        };
+    };
+    let settings = engine.settings(None);
+    let listed = engine.feeds().lookup(&host);
+    let judgement = if settings.is_allowed_host(&host) {
+        None
+    } else if listed.as_ref().is_some_and(|l| l.kind == ListKind::Allow) {
+        None
+    } else {
+        Some(settings.judge_host(&host))
+    };
+    let verdict = engine.score(&moderation_core::Post::new("check", format!("https://{host}/")));
+    let fired: Vec<&str> = verdict.signals.iter().filter(|s| s.weight > 0.0).map(|s| s.id.as_str()).collect();
+    if as_json {
+        let mut v = json!({"input": input, "host": host, "decision": verdict.decision, "scam": verdict.scores.scam, "signals": fired});
+        v["allowed"] = json!(settings.is_allowed_host(&host));
+        v["feed"] = match &listed {
+            Some(l) => json!({"feed": l.feed, "list": l.kind.as_str(), "entry": l.entry}),
+            None => serde_json::Value::Null,
+        };
+        v["judgement"] = match &judgement {
+            Some(HostJudgement::Official(name)) => json!({"kind": "official", "brand": name}),
+            Some(HostJudgement::Lookalike(l)) => json!({
+                "kind": "lookalike", "brand": l.name, "domain": l.brand, "token": l.token,
+                "rule": l.kind.as_str(), "confidence": l.confidence,
+                "lure_words": l.evidence.lure_words, "platform": l.evidence.platform, "cheap_tld": l.evidence.cheap_tld,
+            }),
+            Some(HostJudgement::Lure(l)) => json!({
+                "kind": "lure", "brand": null, "confidence": l.confidence,
+                "lure_words": l.evidence.lure_words, "platform": l.evidence.platform, "cheap_tld": l.evidence.cheap_tld,
+            }),
+            Some(HostJudgement::Clean) => json!({"kind": "clean"}),
+            None => json!({"kind": "allowed"}),
+        };
+        return v.to_string();
+    }
+    let mut lines = vec![host.clone()];
+    match &judgement {
+        Some(HostJudgement::Official(name)) => lines.push(format!("  official host of {name} (brand registry): never a look-alike")),
+        Some(HostJudgement::Lookalike(l)) => {
+            lines.push(format!("  look-alike: {}", l.describe(&host)));
+            lines.push(format!("  rule: {} at confidence {:.2}", l.kind.as_str(), l.confidence));
+        }
+        Some(HostJudgement::Lure(l)) => {
+            lines.push(format!("  no brand; {} (confidence {:.2})", l.evidence.describe(), l.confidence));
+        }
+        Some(HostJudgement::Clean) => lines.push("  no brand, no lure".to_string()),
+        None => lines.push("  allow-listed: not checked for look-alikes".to_string()),
+    }
+    let feeds = engine.feeds();
+    lines.push(match &listed {
+        Some(l) => format!("  feed: on the {} list of {} (entry `{}`)", l.kind.as_str(), l.feed, l.entry),
+        None if feeds.is_empty() => "  feed: no feeds loaded".to_string(),
+        None => format!("  feed: not listed by {}", feeds.versions().join(", ")),
+    });
+    lines.push(format!(
+        "  a post with only this link: {} (scam {:.2}){}{}",
+        verdict.decision,
+        verdict.scores.scam,
+        if fired.is_empty() { "" } else { ": " },
+        fired.join(", ")
+    ));
+    lines.join("\n")
 }

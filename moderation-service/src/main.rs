@@ -131,6 +131,38 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Explain how hosts are judged: the brand a host imitates and by which
+    /// evidence, the lure words, the feed that lists it.
+    Domains {
+        #[command(subcommand)]
+        command: DomainsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DomainsCommand {
+    /// Judge each host (or URL) as a link in a post would be: official host of
+    /// a registry brand, look-alike of one (which brand, which rule, which
+    /// evidence), a host naming a drainer's lure, listed by a feed, or clean;
+    /// and what the default pack decides for a post holding only that link
+    /// (rules only, without the model).
+    Check {
+        /// Hosts or URLs.
+        #[arg(required = true, value_name = "HOST")]
+        hosts: Vec<String>,
+        /// Extra rule files (their `[[brand]]` tables and settings count).
+        #[arg(long = "rules", value_name = "FILE")]
+        rules: Vec<PathBuf>,
+        /// Block-list feed files (a MetaMask config.json, a JSON array of hosts, one host per line).
+        #[arg(long = "feed", value_name = "FILE")]
+        feeds: Vec<PathBuf>,
+        /// Allow-list feed files.
+        #[arg(long = "allow-feed", value_name = "FILE")]
+        allow_feeds: Vec<PathBuf>,
+        /// One JSON object per host instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -233,6 +265,16 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Transfer(args) => moderation_lab::transfer::transfer(&args).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "training")]
         Command::Curve(args) => moderation_lab::curve::curve(&args).map(|()| ExitCode::SUCCESS),
+        Command::Domains { command: DomainsCommand::Check { hosts, rules, feeds, allow_feeds, json } } => {
+            let engine = cli::engine(&rules, false, None)?.with_feeds(cli::feeds(&feeds, &allow_feeds)?);
+            let out = std::io::stdout();
+            let mut out = BufWriter::new(out.lock());
+            for host in &hosts {
+                writeln!(out, "{}", cli::check_domain(&engine, host, json))?;
+            }
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Rules { command: RulesCommand::Check { files, no_default_rules } } => {
             Ok(if cli::check(&files, no_default_rules) { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }

@@ -132,6 +132,13 @@ impl Settings {
         }
     }
 
+    /// How the look-alike checks judge a host under these settings: an official
+    /// host of a registry brand, a look-alike of one, an unbranded lure host, or
+    /// clean (what `moderation domains check` prints).
+    pub fn judge_host(&self, host: &str) -> crate::signals::lookalike::HostJudgement {
+        self.brands.judge(host)
+    }
+
     /// Whether a host is an official domain or a subdomain of one.
     pub fn is_official_host(&self, host: &str) -> bool {
         host_in(host, &self.official_domains)

@@ -172,8 +172,8 @@ pub struct LureHost {
     /// What the host says about itself.
     pub evidence: HostEvidence,
     /// How sure, in `0.0..=1.0`: 0.8 for two or more lure words on free
-    /// hosting or a cheap TLD, 0.75 for three or more anywhere, 0.5 for two,
-    /// 0.4 for one on free hosting.
+    /// hosting or a cheap TLD, 0.75 for three or more anywhere, 0.6 for one
+    /// on free hosting, 0.5 for two elsewhere.
     pub confidence: f64,
 }
 
@@ -185,7 +185,7 @@ pub(super) fn grade(evidence: HostEvidence) -> Option<LureHost> {
         (2.., true) => 0.8,
         (3.., false) => 0.75,
         (2, false) => 0.5,
-        (1, true) if evidence.platform.is_some() => 0.4,
+        (1, true) if evidence.platform.is_some() => 0.6,
         _ => return None,
     };
     Some(LureHost { evidence, confidence })
@@ -223,6 +223,7 @@ mod tests {
         };
         assert_eq!(g("claim-rewards-eligibility.pages.dev"), Some(0.8));
         assert_eq!(g("airdrop-claim-portal.com"), Some(0.5));
+        assert_eq!(g("eth-claim-portal.netlify.app"), Some(0.6));
         assert_eq!(g("wallet-connect-sync-restore.com"), Some(0.75));
         assert_eq!(g("sync.com"), None);
         assert_eq!(g("connect.garmin.com"), None);
