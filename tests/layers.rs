@@ -382,6 +382,7 @@ const SERVICE_LAYERS: &[&str] = &[
     "writer",
     "delivery",
     "live_engine",
+    "feeds",
     "learner",
     "app",
     "api",

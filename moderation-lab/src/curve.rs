@@ -160,7 +160,7 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
         );
         write_row(
             &mut out,
-            &source.name,
+            source.name,
             0,
             &row,
             serde_json::json!({"model": "ours (installed)", "pack_fire_flagged": pack_base}),
@@ -214,7 +214,7 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
             );
             write_row(
                 &mut out,
-                &source.name,
+                source.name,
                 k,
                 &row,
                 serde_json::json!({"model": "ours (adapted)", "train_positives": positives,

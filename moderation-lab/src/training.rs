@@ -83,6 +83,7 @@ impl Progress for Bar {
 /// One source: `--input`, or the team corpus's training side
 /// (`--corpus-only`). The shipped model's many sources are
 /// [`crate::sources`].
+#[allow(clippy::type_complexity)] // (examples, per-source counts)
 pub fn training_data(args: &TrainArgs) -> anyhow::Result<(Vec<Example>, Vec<(String, u32)>)> {
     if let Some(path) = &args.input {
         let rows = datasets::load_forum_posts(path)?;
@@ -263,6 +264,7 @@ pub struct EvalArgs {
 
 /// The test sides to evaluate on: every public set (licensed or not: this
 /// is evaluation) and the team corpus by language.
+#[allow(clippy::type_complexity)] // (name, its public set, its labelled texts) per test side
 fn test_sets(data: &DataArgs) -> anyhow::Result<Vec<(String, Option<&'static PublicSet>, Vec<Labelled>)>> {
     let mut out = Vec::new();
     match datasets::root(data.datasets.as_deref())? {

@@ -256,6 +256,7 @@ pub struct Loso {
     pub rates: Vec<f64>,
     /// Per text scale of [`TEXT_SCALES`]: held-out scores of every text, and
     /// per source its unwanted scores and labels.
+    #[allow(clippy::type_complexity)]
     pub per_alpha: Vec<(Vec<Scored>, Vec<(Vec<f64>, Vec<bool>)>)>,
     /// Per source: the calibration chosen on the other trainable sources.
     pub calibrations: Vec<Calibration>,

@@ -34,6 +34,7 @@
 use serde::Deserialize;
 
 use crate::error::{Error, RuleError};
+pub use crate::signals::lookalike::{BrandEntry, BrandKind};
 use crate::signals::urls::{normalize_host, registrable_domain};
 
 /// The registry the project ships (see the module documentation).
@@ -43,63 +44,6 @@ pub const DEFAULT_REGISTRY: &str = include_str!("../../brands/registry.toml");
 pub const MAX_BRANDS: usize = 100_000;
 /// Most domains, hosts or tokens one brand may list.
 pub const MAX_NAMES_PER_BRAND: usize = 64;
-
-/// What a brand is (for reports; matching treats all kinds alike).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BrandKind {
-    /// A centralized exchange.
-    Exchange,
-    /// A wallet (software or hardware).
-    Wallet,
-    /// A DeFi protocol: exchanges, lending, staking, bridges.
-    Defi,
-    /// An NFT market.
-    Nft,
-    /// A chain or layer 2.
-    Chain,
-    /// A token launchpad.
-    Launchpad,
-    /// A service crypto users trust: explorers, price sites, tools.
-    Service,
-}
-
-impl BrandKind {
-    /// Stable snake-case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BrandKind::Exchange => "exchange",
-            BrandKind::Wallet => "wallet",
-            BrandKind::Defi => "defi",
-            BrandKind::Nft => "nft",
-            BrandKind::Chain => "chain",
-            BrandKind::Launchpad => "launchpad",
-            BrandKind::Service => "service",
-        }
-    }
-}
-
-/// One brand of a registry, validated and normalized.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BrandEntry {
-    /// Display name (`Binance`).
-    pub name: String,
-    /// What it is.
-    pub kind: BrandKind,
-    /// Registrable domains it owns, lowercase ASCII.
-    pub domains: Vec<String>,
-    /// Exact official hosts, lowercase ASCII.
-    pub hosts: Vec<String>,
-    /// Names matched inside other hosts: the listed tokens, else each domain's
-    /// registrable label of 3+ characters.
-    pub tokens: Vec<String>,
-    /// The name is an ordinary word: matched only with lure or hosting evidence.
-    pub word: bool,
-    /// Where the entry's domains come from.
-    pub sources: Vec<String>,
-    /// Line of the entry in its file.
-    pub line: usize,
-}
 
 /// A parsed brand registry.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -129,7 +129,7 @@ impl HostEvidence {
         let tld = host.rsplit('.').next().unwrap_or_default();
         let cheap_tld = CHEAP_TLDS.binary_search(&tld).ok().map(|_| tld.to_string());
         let mut lure_words: Vec<String> = Vec::new();
-        for token in left.split(|c: char| c == '.' || c == '-' || c == '_').filter(|t| !t.is_empty()) {
+        for token in left.split(['.', '-', '_']).filter(|t| !t.is_empty()) {
             let token = token.trim_matches(|c: char| c.is_ascii_digit());
             let words = match drainer_word(token) {
                 Some(w) => vec![w],

@@ -60,7 +60,7 @@ use std::sync::{Arc, OnceLock};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use super::urls::{is_ip_literal, normalize_host, normalize_host_cow, registrable_domain};
-use crate::rules::BrandEntry;
+use serde::Deserialize;
 use index::BrandIndex;
 pub use lure::{HostEvidence, LureHost};
 
@@ -113,6 +113,63 @@ impl LookalikeKind {
             LookalikeKind::TyposquatFar => 1,
         }
     }
+}
+
+/// What a brand is (for reports; matching treats all kinds alike).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BrandKind {
+    /// A centralized exchange.
+    Exchange,
+    /// A wallet (software or hardware).
+    Wallet,
+    /// A DeFi protocol: exchanges, lending, staking, bridges.
+    Defi,
+    /// An NFT market.
+    Nft,
+    /// A chain or layer 2.
+    Chain,
+    /// A token launchpad.
+    Launchpad,
+    /// A service crypto users trust: explorers, price sites, tools.
+    Service,
+}
+
+impl BrandKind {
+    /// Stable snake-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BrandKind::Exchange => "exchange",
+            BrandKind::Wallet => "wallet",
+            BrandKind::Defi => "defi",
+            BrandKind::Nft => "nft",
+            BrandKind::Chain => "chain",
+            BrandKind::Launchpad => "launchpad",
+            BrandKind::Service => "service",
+        }
+    }
+}
+
+/// One brand of a registry, validated and normalized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrandEntry {
+    /// Display name (`Binance`).
+    pub name: String,
+    /// What it is.
+    pub kind: BrandKind,
+    /// Registrable domains it owns, lowercase ASCII.
+    pub domains: Vec<String>,
+    /// Exact official hosts, lowercase ASCII.
+    pub hosts: Vec<String>,
+    /// Names matched inside other hosts: the listed tokens, else each domain's
+    /// registrable label of 3+ characters.
+    pub tokens: Vec<String>,
+    /// The name is an ordinary word: matched only with lure or hosting evidence.
+    pub word: bool,
+    /// Where the entry's domains come from.
+    pub sources: Vec<String>,
+    /// Line of the entry in its file.
+    pub line: usize,
 }
 
 /// A host found to imitate a protected brand.
