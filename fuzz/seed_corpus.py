@@ -85,3 +85,16 @@ payload = model[52:]
 write("model", "shipped-head", model[:512])
 for n in (64, 512, 4096):
     write("model", f"shipped-payload-{n}", bytes([version - 1]) + payload[:n])
+
+# feeds: the feed test files (every format, good and bad), the head of the
+# brand registry (its header and first brands) and hosts to judge.
+feed_dir = os.path.join(root, "moderation-core/tests/data/feeds")
+for name in sorted(os.listdir(feed_dir)):
+    if name != "cases.toml":
+        write("feeds", name, open(os.path.join(feed_dir, name), "rb").read())
+registry = open(os.path.join(root, "moderation-core/brands/registry.toml"), encoding="utf-8").read()
+reg_head, _, reg_body = registry.partition("\n[[brand]]\n")
+brands = ["[[brand]]\n" + b for b in ("\n[[brand]]\n" + reg_body).split("\n[[brand]]\n")[1:]]
+write("feeds", "registry-head", reg_head + "\n" + "\n".join(brands[:6]))
+write("feeds", "registry-japan", "\n".join(b for b in brands if ".jp" in b or "z.com" in b))
+write("feeds", "hosts", "okx-listingpoll.pages.dev\nwww.binance.th\nclaim-rewards-eligibility.pages.dev\nxn--bnance-pvf.com\nbinance.com.verify-account.io\n||evil.example^\n0.0.0.0 evil.example\nhttps://a.evil.example/x\n")

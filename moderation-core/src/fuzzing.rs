@@ -88,6 +88,39 @@ pub fn rules(data: &[u8]) {
     }
 }
 
+/// Phishing feed files and brand registry files: parsing arbitrary text in
+/// each format must not panic; a feed that parses finds every host it
+/// blocks, and a registry that parses judges each of its own hosts official.
+pub fn feeds(data: &[u8]) {
+    use crate::signals::feeds::{Feed, ListKind};
+    use crate::signals::lookalike::{BrandList, HostJudgement};
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    for kind in [ListKind::Block, ListKind::Allow] {
+        if let Ok(feed) = Feed::parse("fuzz.txt", text, kind) {
+            let _ = feed.version();
+            for line in text.lines().take(64) {
+                let _ = feed.lookup(line.trim());
+            }
+        }
+    }
+    if let Ok(registry) = crate::rules::Registry::from_toml("fuzz.toml", text) {
+        let brands = BrandList::with_registry::<&str>(&[], &registry.brands);
+        for b in registry.brands.iter().take(64) {
+            for h in b.domains.iter().chain(&b.hosts) {
+                assert!(matches!(brands.judge(h), HostJudgement::Official(_)), "{h} of {} is not official", b.name);
+            }
+            for t in &b.tokens {
+                let _ = brands.judge(&format!("{t}-claim.pages.dev"));
+            }
+        }
+    }
+    // Any text as a host: the look-alike checks must not panic on it.
+    let brands = engine().settings(None);
+    for line in text.lines().take(16) {
+        let _ = brands.judge_host(line);
+    }
+}
+
 /// Model files: `Model::from_bytes` on the bytes as given, and on the bytes
 /// wrapped as the payload of a well-formed header (magic, a format version
 /// picked by the first byte, the length and the SHA-256), so that the

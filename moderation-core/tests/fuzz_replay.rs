@@ -245,6 +245,11 @@ fn fuzz_replay_rules() {
 }
 
 #[test]
+fn fuzz_replay_feeds() {
+    replay("feeds", 6, 4096, fuzzing::feeds);
+}
+
+#[test]
 fn fuzz_replay_model() {
     replay("model", 4, 4096, fuzzing::model);
 }
