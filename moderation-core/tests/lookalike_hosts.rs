@@ -164,3 +164,41 @@ fn verdicts_name_the_brand_a_host_imitates_or_say_it_names_none() {
     assert!(s.description.contains("imitates no brand"), "{}", s.description);
     assert!(v.decision >= Decision::Review);
 }
+
+#[test]
+fn a_rule_layer_adds_brands_or_turns_the_registry_off() {
+    use moderation_core::RuleSet;
+    let layer = RuleSet::from_toml(
+        "forum.toml",
+        r#"
+[[brand]]
+name = "Example Exchange"
+kind = "exchange"
+domains = ["exex-trade.com"]
+hosts = ["exex-trade.zendesk.com"]
+tokens = ["exextrade"]
+sources = ["team"]
+"#,
+    )
+    .unwrap();
+    assert_eq!(layer.brands.len(), 1);
+    let engine = Engine::builder().rules(layer).build().unwrap();
+    let settings = engine.settings(None);
+    assert!(matches!(settings.judge_host("help.exex-trade.com"), HostJudgement::Official(n) if n == "Example Exchange"));
+    assert!(matches!(settings.judge_host("exex-trade.zendesk.com"), HostJudgement::Official(_)));
+    assert!(matches!(settings.judge_host("exextrade-support.xyz"), HostJudgement::Lookalike(l) if l.name == "Example Exchange"));
+    // The shipped registry is still there beneath the layer.
+    assert!(matches!(settings.judge_host("www.binance.th"), HostJudgement::Official(_)));
+
+    let off = RuleSet::from_toml("off.toml", "[settings]\nbrand_registry = false\n").unwrap();
+    let engine = Engine::builder().rules(off).build().unwrap();
+    assert!(!matches!(engine.settings(None).judge_host("www.binance.th"), HostJudgement::Official(_)));
+
+    let err = RuleSet::from_toml(
+        "bad.toml",
+        "[ruleset]\nname = \"b\"\n\n[[brand]]\nname = \"X\"\nkind = \"exchange\"\ndomains = [\"pages.dev\"]\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.starts_with("bad.toml:5: brand `X`: `pages.dev` is a public suffix"), "{err}");
+}
