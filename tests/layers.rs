@@ -365,6 +365,7 @@ const CORE_LAYERS: &[&str] = &[
     "analysis",
     "classifier",
     "engine",
+    "memory",
     "redact",
     "labels",
     "adapt",

@@ -34,7 +34,7 @@ use crate::post::Post;
 /// MinHash positions in a fingerprint.
 pub const POSITIONS: usize = 32;
 /// LSH bands (of `POSITIONS / BANDS` positions each).
-const BANDS: usize = 16;
+pub const BANDS: usize = 16;
 const ROWS: usize = POSITIONS / BANDS;
 /// Fewest words for a fingerprint; shorter texts ("thanks!", "gm") are
 /// compared exactly, never as near-duplicates.
@@ -79,6 +79,34 @@ impl Fingerprint {
     /// the Jaccard similarity of the two texts' sets of words and pairs.
     pub fn similarity(&self, other: &Fingerprint) -> f64 {
         self.0.iter().zip(&other.0).filter(|(a, b)| a == b).count() as f64 / POSITIONS as f64
+    }
+
+    /// The key of each LSH band: two fingerprints that share one are
+    /// candidates for a near-duplicate (a store indexes posts by these).
+    pub fn band_keys(&self) -> [u64; BANDS] {
+        std::array::from_fn(|b| self.band(b))
+    }
+
+    /// The signature as bytes (little-endian), for storing.
+    pub fn to_bytes(&self) -> [u8; POSITIONS * 4] {
+        let mut out = [0u8; POSITIONS * 4];
+        for (chunk, v) in out.chunks_exact_mut(4).zip(self.0) {
+            chunk.copy_from_slice(&v.to_le_bytes());
+        }
+        out
+    }
+
+    /// A signature stored with [`Fingerprint::to_bytes`]; `None` when the
+    /// length is wrong.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Fingerprint> {
+        if bytes.len() != POSITIONS * 4 {
+            return None;
+        }
+        let mut v = [0u32; POSITIONS];
+        for (x, chunk) in v.iter_mut().zip(bytes.chunks_exact(4)) {
+            *x = u32::from_le_bytes(chunk.try_into().ok()?);
+        }
+        Some(Fingerprint(v))
     }
 
     fn band(&self, b: usize) -> u64 {

@@ -194,6 +194,7 @@ mod engine;
 mod error;
 pub mod fingerprint;
 pub mod labels;
+pub mod memory;
 mod post;
 mod redact;
 pub mod rules;

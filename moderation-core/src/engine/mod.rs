@@ -296,6 +296,12 @@ impl Engine {
             });
         }
         floor = floor.max(builtin_signals(post, &analysis, &mut signals));
+        // Memory of earlier posts (a wave, a burst) raises a post at most to
+        // review: it says "this looks like a campaign", a moderator decides.
+        for m in ctx.signals.iter().filter(|s| s.weight > 0.0 && s.id.starts_with("memory.")) {
+            let c = &mut capped[m.category.index()];
+            *c = (c.0 + m.weight, c.1.max(Decision::Review));
+        }
         signals.extend(ctx.signals.iter().cloned());
 
         if let Some(model) = &self.model {
@@ -463,6 +469,26 @@ impl Engine {
     /// The phishing feeds links are checked against.
     pub fn feeds(&self) -> &Feeds {
         &self.feeds
+    }
+
+    /// A post's links (registrable domain, and whether official or
+    /// allow-listed) and the text of its addresses, messenger contacts and
+    /// phone numbers: what [`crate::memory::traces`] remembers.
+    pub(crate) fn link_facts(&self, post: &Post) -> (Vec<(Option<String>, bool)>, Vec<(SignalKind, String)>) {
+        let compiled = self.compiled(post.forum.as_deref());
+        let analysis = Analysis::with_feeds(post, &compiled.settings, &self.feeds);
+        let links = analysis
+            .urls
+            .iter()
+            .map(|u| (crate::signals::urls::registrable_domain(&u.hit.host), u.allowed))
+            .collect();
+        let mut texts = Vec::new();
+        for kind in [SignalKind::CryptoAddress, SignalKind::MessengerContact, SignalKind::Phone] {
+            for s in spans(post, Category::Spam, analysis.signal(kind)) {
+                texts.push((kind, s.text));
+            }
+        }
+        (links, texts)
     }
 
     /// A post's normalized title and body, as the model reads them.
