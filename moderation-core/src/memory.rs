@@ -208,9 +208,10 @@ pub struct MemorySettings {
     pub shared_accounts: usize,
     /// Posts in the burst window that make a burst.
     pub burst_posts: u32,
-    /// An account younger than this many days is new…
+    /// An account younger than this many days is new, as is one at trust
+    /// level 0…
     pub new_account_days: u32,
-    /// …as is one with fewer posts than this (or trust level 0).
+    /// …and, when its age is not given, one with fewer posts than this.
     pub new_account_posts: u32,
 }
 
@@ -230,10 +231,11 @@ impl MemorySettings {
     /// Whether the post's author counts as a new account (unknown: no).
     pub fn is_new_account(&self, post: &Post) -> bool {
         let Some(a) = &post.author else { return false };
-        a.is_staff != Some(true)
-            && (a.account_age_days.is_some_and(|d| d < self.new_account_days)
-                || a.post_count.is_some_and(|n| n < self.new_account_posts)
-                || a.trust_level == Some(0))
+        let young = match a.account_age_days {
+            Some(d) => d < self.new_account_days,
+            None => a.post_count.is_some_and(|n| n < self.new_account_posts),
+        };
+        a.is_staff != Some(true) && (young || a.trust_level == Some(0))
     }
 }
 

@@ -28,6 +28,11 @@
 //! allow = ["/etc/moderation/partners.txt"]
 //! poll_ms = 30000
 //!
+//! [memory]
+//! enabled = true
+//! window_minutes = 120
+//! retention_hours = 72
+//!
 //! [webhook]
 //! url = "https://forum.example/moderation-hook"
 //! secrets = ["current-secret", "previous-secret"]
@@ -114,6 +119,32 @@ pub struct Config {
     pub learning: LearningConfig,
     /// Phishing feeds links are checked against.
     pub feeds: FeedsConfig,
+    /// Memory of each forum's recent posts (waves, shared links, bursts).
+    pub memory: MemoryConfig,
+}
+
+/// Memory of each forum's recent posts, in the database so that every
+/// instance shares it (see `moderation_core::memory`): submissions leave
+/// their fingerprint and traces; submissions and `/v1/score` read them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MemoryConfig {
+    /// Remember and recall (`MODERATION_MEMORY`: `on`/`off`).
+    pub enabled: bool,
+    /// How far back a post looks for near-duplicates and shared traces, in minutes.
+    pub window_minutes: u64,
+    /// How far back an author's posts count towards a burst, in minutes.
+    pub burst_minutes: u64,
+    /// How long memory keeps a post, in hours (`MODERATION_MEMORY_RETENTION_HOURS`).
+    pub retention_hours: u64,
+    /// Fingerprint similarity at which two posts are near-duplicates.
+    pub near_threshold: f64,
+}
+
+impl Default for MemoryConfig {
+    fn default() -> MemoryConfig {
+        MemoryConfig { enabled: true, window_minutes: 120, burst_minutes: 10, retention_hours: 72, near_threshold: 0.6 }
+    }
 }
 
 /// Phishing feed files: block lists and allow lists of hosts, in the formats
@@ -219,6 +250,7 @@ impl Default for Config {
             webhook: WebhookConfig::default(),
             learning: LearningConfig::default(),
             feeds: FeedsConfig::default(),
+            memory: MemoryConfig::default(),
         }
     }
 }
@@ -446,6 +478,18 @@ impl Config {
         }
         if let Some(v) = var("MODERATION_FEEDS_POLL_MS") {
             self.feeds.poll_ms = num("MODERATION_FEEDS_POLL_MS", &v)?;
+        }
+        if let Some(v) = var("MODERATION_MEMORY") {
+            self.memory.enabled = match v.as_str() {
+                "on" | "true" | "1" => true,
+                "off" | "false" | "0" => false,
+                _ => {
+                    return Err(ConfigError::Env { name: "MODERATION_MEMORY", message: format!("`{v}` is not on or off") });
+                }
+            };
+        }
+        if let Some(v) = var("MODERATION_MEMORY_RETENTION_HOURS") {
+            self.memory.retention_hours = num("MODERATION_MEMORY_RETENTION_HOURS", &v)?;
         }
         if let Some(v) = var("MODERATION_WEBHOOK_URL") {
             self.webhook.url = Some(v).filter(|u| !u.is_empty());

@@ -45,6 +45,7 @@ pub async fn run(
         let every = Duration::from_millis(app.config.feeds.poll_ms.max(10));
         tokio::spawn(feeds.poll(app.engine.clone(), every, stopped.clone()))
     });
+    let sweeper = app.config.memory.enabled.then(|| tokio::spawn(sweep_memory(app.clone(), stopped.clone())));
     let poll = Duration::from_millis(app.config.rules_poll_ms.max(10));
     let poller = tokio::spawn(app.engine.clone().poll(app.store.clone(), poll, stopped.clone()));
     let worker =
@@ -65,5 +66,35 @@ pub async fn run(
     if let Some(p) = feed_poller {
         let _ = p.await;
     }
+    if let Some(s) = sweeper {
+        let _ = s.await;
+    }
     served
+}
+
+/// Deletes memory older than the retention every minute, in bounded
+/// batches (5,000 posts a statement) so a sweep never holds the database long.
+async fn sweep_memory(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
+    const BATCH: i64 = 5_000;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        let hours = i64::try_from(app.config.memory.retention_hours).unwrap_or(i64::MAX / 3_600_000);
+        let before = app.clock.now_ms().saturating_sub(hours.saturating_mul(3_600_000));
+        for _ in 0..100 {
+            match app.store.sweep_memory(before, BATCH).await {
+                Ok(n) if n < BATCH as u64 => break,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot sweep memory; trying again in a minute");
+                    break;
+                }
+            }
+        }
+    }
 }

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use moderation_core::{Post, Verdict};
 
 use super::{ApiError, ErrorBody, authorize, body_text, read_json};
-use crate::app::{App, Code, FORUM, ReportInput, Reported, Submitted};
+use crate::app::{App, Code, FORUM, Forgotten, ReportInput, Reported, Submitted};
 
 /// Reads a post (lone surrogates repaired, except in ids).
 fn read_post(body: &Result<Bytes, BytesRejection>) -> Result<Post, ApiError> {
@@ -98,4 +98,31 @@ pub async fn report(
     let key = authorize(&app, &headers, FORUM).await?;
     let input: ReportInput = read_json(&body)?;
     Ok(Json(app.report(&key, input).await?))
+}
+
+/// Erases what the forum's memory holds about one author: the fingerprints
+/// and traces of their posts (links, addresses, hashed handles and numbers),
+/// so they count in no later wave. Queue items and decisions stay.
+#[utoipa::path(
+    delete,
+    path = "/v1/authors/{forum}/{id}",
+    params(("forum" = String, Path, description = "The forum"), ("id" = String, Path, description = "The author id, as the forum sends it")),
+    responses(
+        (status = 200, description = "Erased; `posts` says how many of their posts memory held (0 when none)", body = Forgotten),
+        (status = 400, description = "`forum` is not a forum id, or the id is too long", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Not a forum or admin key, or a forum key of another forum", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn forget_author(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    path: Result<axum::extract::Path<(String, String)>, axum::extract::rejection::PathRejection>,
+) -> Result<Json<Forgotten>, ApiError> {
+    let key = authorize(&app, &headers, &[crate::keys::Role::Forum, crate::keys::Role::Admin]).await?;
+    let (forum, author) = path
+        .map(|p| p.0)
+        .map_err(|_| ApiError::new(Code::NotFound, "no such author (the path is not valid UTF-8)"))?;
+    Ok(Json(app.forget_author(&key, &forum, &author).await?))
 }

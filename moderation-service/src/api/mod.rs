@@ -55,6 +55,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/v1/score", post(intake::score))
         .route("/v1/posts", post(intake::submit))
         .route("/v1/reports", post(intake::report))
+        .route("/v1/authors/{forum}/{id}", axum::routing::delete(intake::forget_author))
         .route("/v1/queue", get(moderation::list))
         .route("/v1/queue/claim", post(moderation::claim_next))
         .route("/v1/items/{id}", get(moderation::item))
@@ -106,7 +107,7 @@ pub fn finish(router: Router<Arc<App>>, app: Arc<App>) -> Router {
     info(title = "moderation", description = "Scores forum posts for spam, scams, misinformation and leaked secrets; keeps the review queue."),
     paths(
         healthz, readyz, admin::metrics,
-        intake::score, intake::submit, intake::report,
+        intake::score, intake::submit, intake::report, intake::forget_author,
         moderation::list, moderation::claim_next, moderation::item, moderation::claim, moderation::release,
         moderation::decide, moderation::decide_many, moderation::audit, moderation::export,
         admin::rules, admin::put_rules, admin::delete_rules, admin::validate_rules,

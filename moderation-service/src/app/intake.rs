@@ -5,8 +5,8 @@
 use moderation_core::{Post, Verdict};
 use serde::{Deserialize, Serialize};
 
-use super::{App, AppError, MAX_ID_BYTES, MAX_NOTE_BYTES, check_text};
-use crate::keys::KeyRecord;
+use super::{App, AppError, MAX_ID_BYTES, MAX_NOTE_BYTES, check_forum, check_text, in_scope, require};
+use crate::keys::{KeyRecord, Role};
 use crate::review::{Scored, Status, mask_secrets};
 use crate::store::{Item, Report};
 
@@ -65,11 +65,24 @@ impl App {
     /// or hold. Idempotent on (forum, post id): a resubmission is rescored
     /// and its item updated, never duplicated.
     pub async fn submit(&self, key: &KeyRecord, post: Post) -> Result<Submitted, AppError> {
-        let (post, verdict, shadow) = self.score_post(key, post, self.config.learning.shadow).await?;
+        let (post, verdict, shadow, traces) = self.score_post(key, post, self.config.learning.shadow).await?;
         let forum = post.forum.clone().unwrap_or_default();
+        let author = post.author.as_ref().map(|a| a.id.clone()).unwrap_or_default();
+        let new_account = moderation_core::memory::MemorySettings::default().is_new_account(&post);
+        let post_id = post.id.clone();
         let scored = Scored::new(&forum, post, verdict);
         let verdict = scored.verdict.clone();
         let outcome = self.writer.submit(scored, &key.id).await?;
+        // Memory is derived from the stored post: a failure to remember costs
+        // the next posts one comparison, never this submission.
+        if let Some(traces) = &traces
+            && outcome.created
+        {
+            let r = crate::store::Remember { forum: &forum, post_id: &post_id, author: &author, new_account, at: self.now(), traces };
+            if let Err(e) = self.store.remember(&r).await {
+                tracing::warn!(error = %e, post = %post_id, "cannot remember a post");
+            }
+        }
         if let Some((model_id, shadow)) = shadow {
             // Advisory: a failure costs the candidate one shadow verdict,
             // never the submission, which is already stored.
@@ -136,7 +149,7 @@ impl App {
         key: &KeyRecord,
         mut post: Post,
         shadow: bool,
-    ) -> Result<(Post, Verdict, Option<(i64, Verdict)>), AppError> {
+    ) -> Result<(Post, Verdict, Option<(i64, Verdict)>, Option<moderation_core::memory::Traces>), AppError> {
         if post.id.is_empty() {
             return Err(AppError::invalid("id", "the post id is empty"));
         }
@@ -147,14 +160,81 @@ impl App {
         post.forum = key.forums.first().cloned();
         let engine = self.engine.for_forum(post.forum.as_deref());
         let candidate = if shadow { self.engine.shadow_for(post.forum.as_deref()) } else { None };
+        let memory = if self.config.memory.enabled { Some(self.memory_key().await?) } else { None };
+        let (post, traces) = match memory {
+            Some(key) => {
+                let engine = engine.clone();
+                tokio::task::spawn_blocking(move || {
+                    let traces = moderation_core::memory::traces(&engine, &post, key.as_bytes());
+                    (post, Some(traces))
+                })
+                .await
+                .map_err(|_| AppError::Unavailable("scoring was interrupted".into()))?
+            }
+            None => (post, None),
+        };
+        let ctx = match &traces {
+            Some(traces) => self.recall(&post, traces).await?,
+            None => moderation_core::Context::default(),
+        };
         let (post, verdict, shadow) = tokio::task::spawn_blocking(move || {
-            let v = engine.score(&post);
-            let shadow = candidate.map(|c| (c.id, c.engine.score(&post)));
+            let v = engine.score_with(&post, &ctx);
+            let shadow = candidate.map(|c| (c.id, c.engine.score_with(&post, &ctx)));
             (post, v, shadow)
         })
         .await
         .map_err(|_| AppError::Unavailable("scoring was interrupted".into()))?;
         crate::metrics::verdict(&verdict);
-        Ok((post, verdict, shadow))
+        Ok((post, verdict, shadow, traces))
     }
+
+    /// The key of memory's handle hashes (read once per process).
+    async fn memory_key(&self) -> Result<String, AppError> {
+        if let Some(k) = self.memory_key.get() {
+            return Ok(k.clone());
+        }
+        let k = self.store.memory_key().await?;
+        Ok(self.memory_key.get_or_init(|| k).clone())
+    }
+
+    /// What the forum's memory says about a post, as signals and flags.
+    async fn recall(&self, post: &Post, traces: &moderation_core::memory::Traces) -> Result<moderation_core::Context, AppError> {
+        let m = &self.config.memory;
+        let now = self.now();
+        let minutes = |n: u64| i64::try_from(n.saturating_mul(60_000)).unwrap_or(i64::MAX);
+        let forum = post.forum.as_deref().unwrap_or("");
+        let author = post.author.as_ref().map_or("", |a| a.id.as_str());
+        let recall = self
+            .store
+            .recall(forum, author, traces, now.saturating_sub(minutes(m.window_minutes)), now.saturating_sub(minutes(m.burst_minutes)))
+            .await?;
+        let settings = moderation_core::memory::MemorySettings { near_threshold: m.near_threshold, ..Default::default() };
+        Ok(moderation_core::memory::context(post, traces, &recall, &settings))
+    }
+
+    /// Erases everything the forum's memory holds about one author (its
+    /// fingerprints and traces): a forum key for its own forum, or an admin.
+    /// Stored queue items and decisions are not touched.
+    pub async fn forget_author(&self, key: &KeyRecord, forum: &str, author: &str) -> Result<Forgotten, AppError> {
+        require(key, &[Role::Forum, Role::Admin])?;
+        check_forum(Some(forum))?;
+        check_text("author", author, MAX_ID_BYTES)?;
+        if key.role == Role::Forum && !in_scope(key, forum) {
+            return Err(AppError::Forbidden(format!("this key may not act on forum `{forum}`")));
+        }
+        let posts = self.store.forget_author(forum, author).await?;
+        tracing::info!(forum = %forum, author = %author, posts, key = %key.id, "author memory erased");
+        Ok(Forgotten { forum: forum.to_string(), author: author.to_string(), posts })
+    }
+}
+
+/// What `DELETE /v1/authors/{forum}/{id}` erased.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Forgotten {
+    /// The forum.
+    pub forum: String,
+    /// The author id.
+    pub author: String,
+    /// Posts of theirs memory held (0 when it held none).
+    pub posts: u64,
 }

@@ -33,7 +33,7 @@ mod moderation;
 
 pub use admin::{KeyView, NewKeyInput, RulesView, Validated};
 pub use error::{AppError, Code};
-pub use intake::{ReportInput, Reported, Submitted};
+pub use intake::{Forgotten, ReportInput, Reported, Submitted};
 pub use models::{
     Imported, LearnInput, LoadedView, MAX_IMPORT_LINES, ModelChangeInput, ModelDetail, ModelsView, RefusedView,
     RollbackInput, RolledBack,
@@ -74,6 +74,8 @@ pub struct App {
     pub writer: SubmitWriter,
     /// Recently used keys (see [`KeyCache`] for the revocation bound).
     pub keys: KeyCache,
+    /// The key of memory's handle and phone hashes, read once.
+    memory_key: std::sync::OnceLock<String>,
 }
 
 impl App {
@@ -83,7 +85,16 @@ impl App {
         let writer =
             SubmitWriter::start(store.clone(), config.queue.clone(), clock.clone(), config.pg_pool as usize / 2);
         let keys = KeyCache::new(i64::try_from(config.key_cache_ms).unwrap_or(i64::MAX));
-        App { engine, store, config: Arc::new(config), clock, webhook_wake: Arc::new(Notify::new()), writer, keys }
+        App {
+            engine,
+            store,
+            config: Arc::new(config),
+            clock,
+            webhook_wake: Arc::new(Notify::new()),
+            writer,
+            keys,
+            memory_key: std::sync::OnceLock::new(),
+        }
     }
 
     /// Milliseconds now, by the injected clock.

@@ -30,6 +30,7 @@ mod decisions;
 mod items;
 mod keys;
 mod listing;
+mod memory;
 mod models;
 mod outbox;
 mod rules;
@@ -40,6 +41,7 @@ pub use claims::ClaimError;
 pub use decisions::{DecideError, Decided};
 pub use items::{Item, SubmitOutcome};
 pub use listing::{ListFilter, Page, decode_cursor};
+pub use memory::{MAX_RECALLED, Remember};
 pub use models::{
     ForumModel, ImportedLabel, LabelRow, LearnerRun, ModelChangeError, ModelFile, ModelStatus, NewModel, ShadowChange,
     ShadowSummary,
