@@ -550,6 +550,18 @@ impl Config {
         if !(100..=1_000_000).contains(&l.max_labels) {
             return invalid("learning.max_labels must be between 100 and 1000000");
         }
+        let w = &self.webhook;
+        if w.timeout_ms == 0 {
+            return invalid("webhook.timeout_ms must be at least 1 (every attempt would time out at once)");
+        }
+        if w.backoff_base_ms == 0 {
+            return invalid(
+                "webhook.backoff_base_ms must be at least 1 (a failing receiver would be retried at every poll)",
+            );
+        }
+        if w.backoff_max_ms < w.backoff_base_ms {
+            return invalid("webhook.backoff_max_ms must be at least webhook.backoff_base_ms");
+        }
         if self.webhook.secrets.len() > 2 {
             return invalid("webhook.secrets holds at most two secrets (current and previous)");
         }

@@ -50,7 +50,7 @@ pub struct Normalized {
 /// Builds the `words` view: NFKC, lowercase, default-ignorables removed,
 /// katakana folded to hiragana. Separators are kept.
 pub fn words_view(raw: &View) -> View {
-    View::from_units(&words_units(raw))
+    View::from_units(&words_units(raw).0)
 }
 
 /// Views stop growing at this many characters. NFKC can expand one
@@ -59,11 +59,14 @@ pub fn words_view(raw: &View) -> View {
 pub const MAX_VIEW_CHARS: usize = 64 * 1024;
 
 /// The characters of the `words` view with their original ranges (at most
-/// [`MAX_VIEW_CHARS`]).
-pub(crate) fn words_units(raw: &View) -> Vec<Unit> {
+/// [`MAX_VIEW_CHARS`]), and whether any character of `raw` was left out for
+/// the cap (a view of exactly [`MAX_VIEW_CHARS`] characters lost nothing).
+pub(crate) fn words_units(raw: &View) -> (Vec<Unit>, bool) {
     let mut out: Vec<Unit> = Vec::with_capacity(raw.as_str().len());
+    let mut cut = false;
     raw.for_each_unit(|u| {
         if out.len() >= MAX_VIEW_CHARS {
+            cut = true;
             return;
         }
         let c = u.ch;
@@ -96,7 +99,7 @@ pub(crate) fn words_units(raw: &View) -> Vec<Unit> {
             }
         }
     });
-    out
+    (out, cut)
 }
 
 /// Builds the `normalized` view from the `words` view.

@@ -217,7 +217,10 @@ impl App {
         check_text("label", &input.label, MAX_LABEL_BYTES)?;
         let role = Role::parse(&input.role).map_err(|e| AppError::invalid("role", e.to_string()))?;
         let new = NewKey { role, forums: input.forums, label: input.label };
-        new.validate().map_err(|e| AppError::invalid("forums", e.to_string()))?;
+        new.validate().map_err(|e| {
+            let field = if e == crate::keys::KeyError::Label { "label" } else { "forums" };
+            AppError::invalid(field, e.to_string())
+        })?;
         let (record, token) = self.store.create_key(&new, self.now()).await?;
         Ok(KeyView::new(record, Some(token)))
     }
