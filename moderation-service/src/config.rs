@@ -10,6 +10,7 @@
 //! metrics_token = "a-long-random-string"
 //! rules_poll_ms = 2000
 //! key_cache_ms = 1000
+//! db_timeout_ms = 5000
 //!
 //! [queue]
 //! report_weights = [0.5, 1.0, 1.5, 2.0, 3.0]
@@ -100,6 +101,15 @@ pub struct Config {
     pub rules_poll_ms: u64,
     /// Connections per instance to PostgreSQL (`MODERATION_PG_POOL`).
     pub pg_pool: u32,
+    /// The longest the service waits on the database, in ms
+    /// (`MODERATION_DB_TIMEOUT_MS`, default 5000): for a pooled connection
+    /// (connecting included: the pool's acquire timeout), for one statement
+    /// on PostgreSQL (its `statement_timeout`, set on every connection) and
+    /// for SQLite's write lock (its busy timeout). While the database is
+    /// unreachable, a request that needs it answers 503 `unavailable`
+    /// within about this long instead of waiting, `/readyz` answers 503,
+    /// and the service recovers by itself when the database is back.
+    pub db_timeout_ms: u64,
     /// How long an API key found in the database is trusted without a new
     /// lookup, in ms (`MODERATION_KEY_CACHE_MS`): the longest a key revoked
     /// on another instance keeps working here. 0 looks every request up.
@@ -243,6 +253,7 @@ impl Default for Config {
             metrics_token: None,
             rules_poll_ms: 2000,
             pg_pool: 8,
+            db_timeout_ms: crate::store::DEFAULT_DB_TIMEOUT_MS,
             key_cache_ms: 1_000,
             secure_cookies: false,
             log_format: LogFormat::Text,
@@ -407,6 +418,9 @@ impl Config {
         if let Some(v) = var("MODERATION_PG_POOL") {
             self.pg_pool = num("MODERATION_PG_POOL", &v)?;
         }
+        if let Some(v) = var("MODERATION_DB_TIMEOUT_MS") {
+            self.db_timeout_ms = num("MODERATION_DB_TIMEOUT_MS", &v)?;
+        }
         if let Some(v) = var("MODERATION_KEY_CACHE_MS") {
             self.key_cache_ms = num("MODERATION_KEY_CACHE_MS", &v)?;
         }
@@ -530,6 +544,9 @@ impl Config {
         if self.pg_pool == 0 {
             return invalid("pg_pool must be positive");
         }
+        if !(10..=600_000).contains(&self.db_timeout_ms) {
+            return invalid("db_timeout_ms must be between 10 and 600000");
+        }
         let has_url = self.webhook.url.is_some() || !self.webhook.forums.is_empty();
         if has_url && self.webhook.secrets.is_empty() {
             return invalid("a webhook URL is set but webhook.secrets is empty: deliveries must be signed");
@@ -632,6 +649,18 @@ mod tests {
         assert!(e.contains("MODERATION_BODY_LIMIT"), "{e}");
         c.webhook.url = Some("http://x".into());
         assert!(c.validate().unwrap_err().to_string().contains("secrets"));
+    }
+
+    #[test]
+    fn db_timeout_defaults_to_five_seconds_and_is_bounded() {
+        let mut c = Config::default();
+        assert_eq!(c.db_timeout_ms, 5_000);
+        c.apply_env(|n| (n == "MODERATION_DB_TIMEOUT_MS").then(|| "1500".into())).unwrap();
+        assert_eq!(c.db_timeout_ms, 1_500);
+        c.validate().unwrap();
+        assert_eq!(Config::from_toml("t.toml", "db_timeout_ms = 250").unwrap().db_timeout_ms, 250);
+        c.db_timeout_ms = 0;
+        assert!(c.validate().unwrap_err().to_string().contains("db_timeout_ms"));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use std::io::{BufRead, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -300,7 +301,9 @@ fn serve(config: moderation_service::config::Config) -> anyhow::Result<ExitCode>
     runtime.block_on(async {
         let database = moderation_service::store::redact_url(&config.database);
         let store =
-            Store::open_with(&config.database, config.pg_pool).await.with_context(|| format!("cannot open {database}"))?;
+            Store::open_with_timeout(&config.database, config.pg_pool, Duration::from_millis(config.db_timeout_ms))
+                .await
+                .with_context(|| format!("cannot open {database}"))?;
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;

@@ -9,8 +9,19 @@
 //! share a flush; idle, a lone post is written at once. Should a batch
 //! fail (a race with another instance on the same post id, say), its posts
 //! are retried one by one so each request gets its own answer.
+//!
+//! When the database cannot be reached (the pool times out, a connection
+//! breaks, the backend is terminated), a failed batch is not retried post
+//! by post: every request in it is answered with the error at once (a 503
+//! for the client, which may resubmit: resubmitting a post is idempotent).
+//! A request waits for the writer at most the pool's acquire timeout
+//! (`db_timeout_ms`); one that gave up is not written afterwards unless
+//! its batch was already under way. A post is acknowledged only after its
+//! transaction committed, and the writer keeps taking jobs, so it goes on
+//! as soon as the database is back.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{Mutex, mpsc, oneshot};
 
@@ -31,6 +42,8 @@ struct Job {
 #[derive(Debug, Clone)]
 pub struct SubmitWriter {
     jobs: mpsc::Sender<Job>,
+    /// The longest a request waits for its post to be stored.
+    wait: Duration,
 }
 
 impl std::fmt::Debug for Job {
@@ -53,15 +66,28 @@ impl SubmitWriter {
         for _ in 0..writers {
             tokio::spawn(run(rx.clone(), store.clone(), policy.clone(), clock.clone()));
         }
-        SubmitWriter { jobs }
+        let wait = store.timeout();
+        SubmitWriter { jobs, wait }
     }
 
-    /// Stores one scored post; returns once it is committed.
+    /// Stores one scored post; returns once it is committed, or with
+    /// [`StoreError::Unreachable`] when that takes longer than the pool's
+    /// acquire timeout (the database is gone, or the writer is stuck
+    /// behind a batch waiting for it).
     pub async fn submit(&self, scored: Scored, actor: &str) -> Result<SubmitOutcome, StoreError> {
         let (reply, answer) = oneshot::channel();
         let job = Job { scored, actor: actor.to_string(), reply };
-        self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
-        answer.await.map_err(|_| StoreError::Closed)?
+        let stored = async {
+            self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
+            answer.await.map_err(|_| StoreError::Closed)?
+        };
+        match tokio::time::timeout(self.wait, stored).await {
+            Ok(answer) => answer,
+            Err(_) => Err(StoreError::Unreachable(format!(
+                "the submission was not stored within {} ms",
+                self.wait.as_millis()
+            ))),
+        }
     }
 }
 
@@ -72,6 +98,12 @@ async fn run(rx: Arc<Mutex<mpsc::Receiver<Job>>>, store: Store, policy: Policy, 
         if rx.lock().await.recv_many(&mut jobs, MAX_BATCH).await == 0 {
             return;
         }
+        // Requests that stopped waiting (past the timeout) are not written:
+        // they were answered 503 and may come again.
+        jobs.retain(|j| !j.reply.is_closed());
+        if jobs.is_empty() {
+            continue;
+        }
         let now = clock.now_ms();
         let batch: Vec<(&Scored, &str)> = jobs.iter().map(|j| (&j.scored, j.actor.as_str())).collect();
         metrics::histogram!("moderation_submit_batch_size").record(batch.len() as f64);
@@ -81,13 +113,37 @@ async fn run(rx: Arc<Mutex<mpsc::Receiver<Job>>>, store: Store, policy: Policy, 
                     let _ = job.reply.send(Ok(outcome));
                 }
             }
+            Err(e) if e.is_unreachable() => {
+                tracing::warn!(error = %e, size = batch.len(), "database unreachable; a batch of submissions is refused");
+                refuse(&mut jobs, &e);
+            }
             Err(e) => {
                 tracing::debug!(error = %e, size = batch.len(), "batch failed; writing its posts one by one");
-                for job in jobs.drain(..) {
+                let mut jobs = jobs.drain(..);
+                while let Some(job) = jobs.next() {
+                    if job.reply.is_closed() {
+                        continue;
+                    }
                     let result = store.submit(&job.scored, &job.actor, &policy, now).await;
+                    let unreachable = result.as_ref().err().filter(|e| e.is_unreachable()).map(|e| e.to_string());
                     let _ = job.reply.send(result);
+                    if let Some(e) = unreachable {
+                        // The database went away meanwhile: do not wait a
+                        // timeout per post.
+                        for job in jobs.by_ref() {
+                            let _ = job.reply.send(Err(StoreError::Unreachable(e.clone())));
+                        }
+                    }
                 }
             }
         }
+    }
+}
+
+/// Answers every job with the database's unreachability.
+fn refuse(jobs: &mut Vec<Job>, e: &StoreError) {
+    let message = e.to_string();
+    for job in jobs.drain(..) {
+        let _ = job.reply.send(Err(StoreError::Unreachable(message.clone())));
     }
 }

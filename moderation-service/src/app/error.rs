@@ -175,7 +175,16 @@ impl From<StoreError> for AppError {
         {
             return AppError::Unstorable;
         }
-        tracing::error!(error = %e, "store");
+        // Everything else is the machine's fault, not the request's: a
+        // database that cannot be reached (pool timeout, broken or
+        // terminated connection, statement timeout) or that failed
+        // otherwise is a 503 `unavailable` (see `Code::http_status`),
+        // never a 500.
+        if e.is_unreachable() {
+            tracing::warn!(error = %e, "database unreachable");
+        } else {
+            tracing::error!(error = %e, "store");
+        }
         AppError::Unavailable("the database is unavailable; retry later".into())
     }
 }
@@ -190,5 +199,40 @@ impl From<moderation_core::Error> for AppError {
                 AppError::Rules { message: other.to_string(), detail: other.to_string(), line: None, rule_id: None }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database that cannot be reached is a 503 `unavailable` through the
+    /// one table, whichever way the connection failed; never a 500.
+    #[test]
+    fn unreachable_database_errors_are_503_unavailable() {
+        let io = |kind| StoreError::Database(sqlx::Error::Io(std::io::Error::from(kind)));
+        let unreachable = [
+            StoreError::Database(sqlx::Error::PoolTimedOut),
+            StoreError::Database(sqlx::Error::PoolClosed),
+            StoreError::Database(sqlx::Error::WorkerCrashed),
+            io(std::io::ErrorKind::UnexpectedEof),
+            io(std::io::ErrorKind::ConnectionReset),
+            io(std::io::ErrorKind::ConnectionRefused),
+            StoreError::Unreachable("no answer within 5000 ms".into()),
+            StoreError::Closed,
+        ];
+        for e in unreachable {
+            assert!(e.is_unreachable(), "{e}");
+            let code = AppError::from(e).code(Code::InvalidJson);
+            assert_eq!(
+                (code, code.as_str(), code.http_status()),
+                (Code::Unavailable, "unavailable", StatusCode::SERVICE_UNAVAILABLE)
+            );
+        }
+        // A database that answered is not "unreachable" (a batch that hit
+        // one is retried post by post), though still no 500.
+        let answered = StoreError::Database(sqlx::Error::RowNotFound);
+        assert!(!answered.is_unreachable());
+        assert_eq!(AppError::from(answered).code(Code::InvalidJson).http_status(), StatusCode::SERVICE_UNAVAILABLE);
     }
 }

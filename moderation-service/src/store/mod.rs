@@ -19,7 +19,7 @@ use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::keys::KeyError;
@@ -55,6 +55,10 @@ pub use crate::review::{Claim, Report};
 /// The default database: `moderation.db` in the working directory.
 pub const DEFAULT_URL: &str = "sqlite://moderation.db";
 
+/// The default `db_timeout_ms`: the longest wait for a pooled connection,
+/// for one PostgreSQL statement and for SQLite's write lock.
+pub const DEFAULT_DB_TIMEOUT_MS: u64 = 5_000;
+
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -76,6 +80,11 @@ pub enum StoreError {
     /// The service is shutting down and no longer writes.
     #[error("the store is shutting down")]
     Closed,
+    /// The database did not answer in time, or the connection to it broke
+    /// (for requests that shared a failed batch, or waited past the
+    /// timeout for the writer).
+    #[error("database unreachable: {0}")]
+    Unreachable(String),
     /// A stored row is not what this version writes.
     #[error("corrupt row in {table}: {message}")]
     Corrupt {
@@ -84,6 +93,41 @@ pub enum StoreError {
         /// What is wrong.
         message: String,
     },
+}
+
+impl StoreError {
+    /// Whether the database could not be reached, or the connection to it
+    /// broke or timed out (as opposed to refusing a statement): the same
+    /// request may succeed once the database is back, and nothing about
+    /// the request itself is at fault.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            StoreError::Unreachable(_) | StoreError::Closed => true,
+            StoreError::Database(e) => sqlx_unreachable(e),
+            StoreError::Migrate(sqlx::migrate::MigrateError::Execute(e)) => sqlx_unreachable(e),
+            _ => false,
+        }
+    }
+}
+
+/// [`StoreError::is_unreachable`] for a sqlx error.
+fn sqlx_unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL: class 08 (connection exception), 57P01–57P05 (the
+        // backend was terminated: `pg_terminate_backend`, a shutdown, a
+        // server starting up, idle session timeout), 57014 (the statement
+        // ran past `statement_timeout`).
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || (c.starts_with("57P") && c.as_ref() != "57P04") || c == "57014"),
+        _ => false,
+    }
 }
 
 /// A connection pool to one of the two backends.
@@ -187,19 +231,26 @@ impl Store {
     /// [`Store::open`] with `pg_pool` connections to PostgreSQL (SQLite
     /// always uses 4: it has one writer at a time anyway).
     pub async fn open_with(url: &str, pg_pool: u32) -> Result<Store, StoreError> {
+        Store::open_with_timeout(url, pg_pool, Duration::from_millis(DEFAULT_DB_TIMEOUT_MS)).await
+    }
+
+    /// [`Store::open_with`], waiting at most `timeout` (`db_timeout_ms`)
+    /// for a pooled connection (connecting included), for one statement on
+    /// PostgreSQL (`statement_timeout`, set at connection start-up) and for
+    /// SQLite's write lock.
+    pub async fn open_with_timeout(url: &str, pg_pool: u32, timeout: Duration) -> Result<Store, StoreError> {
         let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = PgPoolOptions::new()
-                .max_connections(pg_pool)
-                .acquire_timeout(Duration::from_secs(5))
-                .connect(url)
-                .await?;
+            let ms = timeout.as_millis().max(1).to_string();
+            let options = PgConnectOptions::from_str(url)?.options([("statement_timeout", ms)]);
+            let pool =
+                PgPoolOptions::new().max_connections(pg_pool).acquire_timeout(timeout).connect_with(options).await?;
             Store::Postgres(pool)
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
-                .busy_timeout(Duration::from_secs(5))
+                .busy_timeout(timeout)
                 .foreign_keys(true);
             Store::Sqlite(SqlitePoolOptions::new().max_connections(4).connect_with(options).await?)
         } else {
@@ -213,15 +264,39 @@ impl Store {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await?,
-            Store::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await?,
+            Store::Postgres(p) => {
+                // Not under `statement_timeout`: a migration may rewrite a
+                // large table, and an instance starting beside another
+                // waits for its migration lock. The connection is closed
+                // after, not handed back with the timeout off.
+                let mut conn = p.acquire().await?;
+                sqlx::query("SET statement_timeout = 0").execute(&mut *conn).await?;
+                sqlx::migrate!("migrations/postgres").run(&mut *conn).await?;
+                conn.close().await?;
+            }
         }
         Ok(())
     }
 
-    /// Whether the database answers (for `/readyz`).
+    /// Whether the database answers (for `/readyz`), within the pool's
+    /// acquire timeout (`db_timeout_ms`) all told: a connection that no
+    /// longer answers does not hold the probe past it.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ())?);
-        Ok(())
+        let limit = self.timeout();
+        let ping = async {
+            on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ())?);
+            Ok(())
+        };
+        match tokio::time::timeout(limit, ping).await {
+            Ok(answer) => answer,
+            Err(_) => Err(StoreError::Unreachable(format!("no answer within {} ms", limit.as_millis()))),
+        }
+    }
+
+    /// The longest wait for a pooled connection (`db_timeout_ms` on
+    /// PostgreSQL).
+    pub fn timeout(&self) -> Duration {
+        on_pool!(self, p => p.options().get_acquire_timeout())
     }
 
     /// Closes the pool, waiting for connections to finish.

@@ -149,8 +149,14 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server on `db` with `config` and a manual clock.
     pub async fn start(db: &Db, config: Config, clock: Arc<ManualClock>) -> TestServer {
+        TestServer::start_url(&db.url, config, clock).await
+    }
+
+    /// [`TestServer::start`] on a database URL (a [`PgProxy`]'s, say).
+    pub async fn start_url(url: &str, config: Config, clock: Arc<ManualClock>) -> TestServer {
         // The pool the configuration asks for, as `moderation serve` opens it.
-        let store = Store::open_with(&db.url, config.pg_pool).await.unwrap();
+        let timeout = Duration::from_millis(config.db_timeout_ms);
+        let store = Store::open_with_timeout(url, config.pg_pool, timeout).await.unwrap();
         let engine = Arc::new(LiveEngine::new(Some(model())).unwrap());
         moderation_service::metrics::handle();
         let state = Arc::new(App::new(store.clone(), engine, config, clock.clone()));
@@ -347,4 +353,101 @@ pub fn hostile(levels: usize) -> String {
         );
     }
     t
+}
+
+/// How a [`PgProxy`] treats connections while the database is cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// New connections are accepted and closed at once (the client sees
+    /// the connection end during its handshake).
+    Refuse,
+    /// New connections are accepted and never answered (a dropped route:
+    /// the client waits for its own timeout).
+    BlackHole,
+}
+
+/// A TCP proxy in front of the PostgreSQL server that a test can cut:
+/// [`PgProxy::cut`] closes every live connection and refuses or
+/// black-holes new ones until [`PgProxy::restore`]. The server itself (which
+/// a parallel suite shares) is never touched.
+pub struct PgProxy {
+    /// `127.0.0.1:PORT` the proxy listens on.
+    pub addr: std::net::SocketAddr,
+    /// `None` while up; the cut mode while cut.
+    state: tokio::sync::watch::Sender<Option<Cut>>,
+    /// Connections forwarded so far.
+    pub forwarded: Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl PgProxy {
+    /// Starts a proxy to `upstream` (`host:port`).
+    pub async fn start(upstream: String) -> PgProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (state, watch) = tokio::sync::watch::channel(None::<Cut>);
+        let forwarded = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = forwarded.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else { continue };
+                let mut watch = watch.clone();
+                let upstream = upstream.clone();
+                let count = count.clone();
+                tokio::spawn(async move {
+                    let cut = *watch.borrow_and_update();
+                    match cut {
+                        Some(Cut::Refuse) => drop(client),
+                        Some(Cut::BlackHole) => {
+                            // Held, unread, until the database is restored.
+                            let _ = watch.wait_for(|s| s.is_none()).await;
+                            drop(client);
+                        }
+                        None => {
+                            let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else { return };
+                            count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            // Ends (closing both sides) at the next cut.
+                            tokio::select! {
+                                _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                                _ = watch.wait_for(|s| s.is_some()) => {}
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        PgProxy { addr, state, forwarded, task }
+    }
+
+    /// A proxy to the server of `db` (its host and port).
+    pub async fn to(db: &Db) -> PgProxy {
+        let url = url::Url::parse(&db.url).unwrap();
+        let upstream = format!("{}:{}", url.host_str().unwrap_or("127.0.0.1"), url.port().unwrap_or(5432));
+        PgProxy::start(upstream).await
+    }
+
+    /// `db`'s URL, through this proxy.
+    pub fn url(&self, db: &Db) -> String {
+        let mut url = url::Url::parse(&db.url).unwrap();
+        url.set_host(Some("127.0.0.1")).unwrap();
+        url.set_port(Some(self.addr.port())).unwrap();
+        url.to_string()
+    }
+
+    /// Cuts the database: every live connection is closed, new ones are
+    /// treated as `how` says.
+    pub fn cut(&self, how: Cut) {
+        self.state.send_replace(Some(how));
+    }
+
+    /// Restores the database: new connections are forwarded again.
+    pub fn restore(&self) {
+        self.state.send_replace(None);
+    }
+}
+
+impl Drop for PgProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
