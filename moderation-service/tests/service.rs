@@ -548,6 +548,7 @@ const ROUTES: &[(&str, &str, &str, &[Role])] = &[
     ("POST", "/v1/models/rollback", "/v1/models/rollback", &[Role::Admin]),
     ("POST", "/v1/models/learn", "/v1/models/learn", &[Role::Admin]),
     ("POST", "/v1/labels", "/v1/labels?forum=main", &[Role::Admin]),
+    ("DELETE", "/v1/authors/{forum}/{id}", "/v1/authors/main/a1", &[Role::Forum, Role::Admin]),
 ];
 
 both!(every_route_is_documented_and_guarded, postgres_every_route_is_documented_and_guarded, |db: Db| async move {
