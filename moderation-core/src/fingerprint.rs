@@ -53,9 +53,11 @@ impl Fingerprint {
             return None;
         }
         let mut mins = [u32::MAX; POSITIONS];
+        // Each position's permutation is a multiply-shift hash of the
+        // (already mixed) feature: one multiplication per position.
         let mut add = |feature: u64| {
             for (i, m) in mins.iter_mut().enumerate() {
-                let h = (splitmix(feature ^ SEEDS[i]) >> 32) as u32;
+                let h = (feature.wrapping_mul(MULTIPLIERS[i]).wrapping_add(SEEDS[i]) >> 32) as u32;
                 *m = (*m).min(h);
             }
         };
@@ -70,9 +72,11 @@ impl Fingerprint {
 
     /// The fingerprint of a post's title and body as written (not the
     /// normalized view, which reads digits as the letters they imitate:
-    /// copies of a lure differ in their numbers).
+    /// copies of a lure differ in their numbers), without what the post
+    /// quotes ([`own_words`]): a post quoting a lure to warn others is not
+    /// a copy of it.
     pub fn of_post(post: &Post) -> Option<Fingerprint> {
-        Fingerprint::of(&format!("{}\n{}", post.title.as_deref().unwrap_or(""), post.body))
+        Fingerprint::of(&own_words(post))
     }
 
     /// The share of positions where two fingerprints agree: an estimate of
@@ -112,6 +116,73 @@ impl Fingerprint {
     fn band(&self, b: usize) -> u64 {
         self.0[b * ROWS..(b + 1) * ROWS].iter().fold(b as u64, |acc, &x| splitmix(acc ^ u64::from(x)))
     }
+}
+
+/// A post's title and body without what it quotes: Markdown quote lines
+/// (`> …`), HTML `<blockquote>…</blockquote>` and BBCode/Discourse
+/// `[quote…]…[/quote]` blocks (nested ones too).
+pub fn own_words(post: &Post) -> String {
+    let body = strip_block(&strip_block(&post.body, "<blockquote", "</blockquote>"), "[quote", "[/quote]");
+    let mut out = String::with_capacity(body.len() + 64);
+    out.push_str(post.title.as_deref().unwrap_or(""));
+    out.push('\n');
+    for line in body.lines() {
+        if !line.trim_start().starts_with('>') {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// `text` without the blocks from `open` to the matching `close` (ASCII
+/// case-insensitive; nested blocks nest; an unclosed block runs to the end).
+fn strip_block(text: &str, open: &str, close: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    if !lower.contains(open) {
+        return text.to_string();
+    }
+    let (mut out, mut depth, mut i) = (String::with_capacity(text.len()), 0usize, 0usize);
+    while i < text.len() {
+        let rest = &lower[i..];
+        if rest.starts_with(open) {
+            depth += 1;
+            i += open.len();
+        } else if depth > 0 && rest.starts_with(close) {
+            depth -= 1;
+            i += close.len();
+        } else {
+            // Step one character (the lowercased text keeps byte offsets: ASCII only changes).
+            let c = text[i..].chars().next().unwrap_or(' ');
+            if depth == 0 {
+                out.push(c);
+            }
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
+/// How much a text says, in words: runs of letters and digits count one
+/// each, Chinese, Japanese and Korean characters a third each (a word of
+/// those scripts is two or three characters). Greetings and thanks ("gm",
+/// "thanks!", 「ありがとうございます」) stay under a few words.
+pub fn content_words(text: &str) -> f64 {
+    let (mut words, mut cjk, mut open) = (0usize, 0usize, false);
+    for c in text.chars() {
+        if is_cjk(c) {
+            cjk += 1;
+            open = false;
+        } else if c.is_alphanumeric() {
+            if !open {
+                words += 1;
+            }
+            open = true;
+        } else {
+            open = false;
+        }
+    }
+    words as f64 + cjk as f64 / 3.0
 }
 
 /// Fingerprints seen so far, indexed by band.
@@ -228,6 +299,17 @@ const SEEDS: [u64; POSITIONS] = {
     s
 };
 
+/// Per-position odd multipliers of the MinHash permutations.
+const MULTIPLIERS: [u64; POSITIONS] = {
+    let mut s = [0u64; POSITIONS];
+    let mut i = 0;
+    while i < POSITIONS {
+        s[i] = splitmix((i as u64 + 1_000).wrapping_mul(GOLDEN)) | 1;
+        i += 1;
+    }
+    s
+};
+
 /// SplitMix64's increment.
 pub(crate) const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
 
@@ -242,6 +324,27 @@ pub(crate) const fn splitmix(mut z: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn own_words_leave_quotes_out() {
+        let post = |body: &str| Post::new("p", body);
+        assert_eq!(own_words(&post("> quoted\nmine")), "\nmine\n");
+        assert_eq!(own_words(&post("a [QUOTE=\"x\"]q [quote]inner[/quote] q[/quote] b")), "\na  b\n");
+        assert_eq!(own_words(&post("é<BlockQuote>ü</blockquote>ß")), "\néß\n");
+        assert_eq!(own_words(&post("keep [quote]never closed")), "\nkeep \n");
+        assert_eq!(own_words(&post("a [/quote] stray close")), "\na [/quote] stray close\n");
+        let mut titled = post("body");
+        titled.title = Some("Title".into());
+        assert_eq!(own_words(&titled), "Title\nbody\n");
+    }
+
+    #[test]
+    fn content_words_count_a_cjk_character_as_a_third() {
+        assert_eq!(content_words("gm, fren!"), 2.0);
+        assert_eq!(content_words("send 2 btc"), 3.0);
+        assert_eq!(content_words("ありがとう"), 5.0 / 3.0);
+        assert_eq!(content_words("ok ありがとう ok"), 2.0 + 5.0 / 3.0);
+    }
 
     #[test]
     fn copies_with_other_numbers_and_a_changed_word_are_near_duplicates() {

@@ -122,6 +122,11 @@ pub struct Context {
     pub flags: Vec<String>,
     /// Signals to add to the verdict as they are (they count towards scores).
     pub signals: Vec<Signal>,
+    /// Moderators' decisions that reach this post (it joins a campaign they
+    /// removed): each is shown as it is and holds the post at least
+    /// (`hold`), whatever its score; the caller decides when they apply
+    /// (never to staff posts or posts quoting a lure to warn).
+    pub decided: Vec<Signal>,
 }
 
 /// Decodes a post and, on failure, names the field serde was in

@@ -85,6 +85,7 @@ fn caller_context_flags_and_signals_count() {
             description: "The same link was posted by 5 new accounts".into(),
             spans: vec![],
         }],
+        ..Context::default()
     };
     let v = engine.score_with(&post, &ctx);
     assert!(v.has_signal("spam.repeated-post") && v.has_signal("service.same-link-new-accounts"));

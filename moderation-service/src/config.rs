@@ -149,11 +149,24 @@ pub struct MemoryConfig {
     pub retention_hours: u64,
     /// Fingerprint similarity at which two posts are near-duplicates.
     pub near_threshold: f64,
+    /// Most posts each instance keeps in its in-process index (the newest
+    /// of the window; about 0.5 KB each).
+    pub max_posts: usize,
+    /// How often an instance reads the posts other instances remembered, in ms.
+    pub poll_ms: u64,
 }
 
 impl Default for MemoryConfig {
     fn default() -> MemoryConfig {
-        MemoryConfig { enabled: true, window_minutes: 120, burst_minutes: 10, retention_hours: 72, near_threshold: 0.6 }
+        MemoryConfig {
+            enabled: true,
+            window_minutes: 120,
+            burst_minutes: 10,
+            retention_hours: 72,
+            near_threshold: 0.6,
+            max_posts: 200_000,
+            poll_ms: 500,
+        }
     }
 }
 
@@ -546,6 +559,28 @@ impl Config {
         }
         if !(10..=600_000).contains(&self.db_timeout_ms) {
             return invalid("db_timeout_ms must be between 10 and 600000");
+        }
+        let m = &self.memory;
+        if !(1..=8_760).contains(&m.retention_hours) {
+            return invalid("memory.retention_hours must be between 1 and 8760 (a year)");
+        }
+        if m.window_minutes == 0 || m.window_minutes > m.retention_hours * 60 {
+            return invalid("memory.window_minutes must be positive and at most memory.retention_hours × 60");
+        }
+        if m.burst_minutes == 0 || m.burst_minutes > m.window_minutes {
+            return invalid("memory.burst_minutes must be positive and at most memory.window_minutes");
+        }
+        if !(m.near_threshold >= 0.3 && m.near_threshold <= 1.0) {
+            return invalid("memory.near_threshold must be between 0.3 and 1");
+        }
+        if !(1_000..=10_000_000).contains(&m.max_posts) {
+            return invalid("memory.max_posts must be between 1000 and 10000000");
+        }
+        if m.poll_ms < 10 {
+            return invalid("memory.poll_ms must be at least 10");
+        }
+        if self.feeds.poll_ms < 100 {
+            return invalid("feeds.poll_ms must be at least 100");
         }
         let has_url = self.webhook.url.is_some() || !self.webhook.forums.is_empty();
         if has_url && self.webhook.secrets.is_empty() {

@@ -32,6 +32,7 @@ pub mod keys;
 pub mod learner;
 pub mod live_engine;
 pub mod metrics;
+pub mod recent;
 pub mod review;
 pub mod server;
 pub mod store;

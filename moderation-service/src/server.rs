@@ -46,6 +46,20 @@ pub async fn run(
         tokio::spawn(feeds.poll(app.engine.clone(), every, stopped.clone()))
     });
     let sweeper = app.config.memory.enabled.then(|| tokio::spawn(sweep_memory(app.clone(), stopped.clone())));
+    // Memory: the window loaded from the database before serving (a
+    // database that cannot be read leaves it to the first poll), then the
+    // other instances' posts read every `memory.poll_ms`.
+    let memory_poller = match &app.recent {
+        Some(recent) => {
+            match recent.sync(&app.store, app.now()).await {
+                Ok(n) => tracing::info!(posts = n, "memory loaded"),
+                Err(e) => tracing::warn!(error = %e, "cannot load memory; reading it at the next poll"),
+            }
+            let every = Duration::from_millis(app.config.memory.poll_ms.max(10));
+            Some(tokio::spawn(recent.clone().poll(app.store.clone(), app.clock.clone(), every, stopped.clone())))
+        }
+        None => None,
+    };
     let poll = Duration::from_millis(app.config.rules_poll_ms.max(10));
     let poller = tokio::spawn(app.engine.clone().poll(app.store.clone(), poll, stopped.clone()));
     let worker =
@@ -68,6 +82,9 @@ pub async fn run(
     }
     if let Some(s) = sweeper {
         let _ = s.await;
+    }
+    if let Some(p) = memory_poller {
+        let _ = p.await;
     }
     served
 }

@@ -19,6 +19,10 @@
 //! its batch was already under way. A post is acknowledged only after its
 //! transaction committed, and the writer keeps taking jobs, so it goes on
 //! as soon as the database is back.
+//!
+//! Memory of submitted posts (`crate::recent`) rides on the same
+//! transactions: what was remembered since the last batch is written with
+//! the next one, or alone when no submission comes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,7 +31,10 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::clock::Clock;
 use crate::review::{Policy, Scored};
-use crate::store::{Store, StoreError, SubmitOutcome};
+use crate::store::{Remember, Store, StoreError, SubmitOutcome};
+
+/// Memory rows waiting for the writer, and the instance that wrote them.
+pub type MemoryQueue = (mpsc::Receiver<Remember>, String);
 
 /// Most posts per transaction.
 pub const MAX_BATCH: usize = 256;
@@ -59,12 +66,20 @@ impl SubmitWriter {
     /// SQLite has one writer at a time, so it gets one task; PostgreSQL
     /// gets `writers` tasks taking turns at the queue, each with its own
     /// transaction, so round trips to the server overlap.
-    pub fn start(store: Store, policy: Policy, clock: Arc<dyn Clock>, writers: usize) -> SubmitWriter {
+    pub fn start(
+        store: Store,
+        policy: Policy,
+        clock: Arc<dyn Clock>,
+        writers: usize,
+        memory: Option<MemoryQueue>,
+    ) -> SubmitWriter {
         let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
         let rx = Arc::new(Mutex::new(rx));
         let writers = if matches!(store, Store::Sqlite(_)) { 1 } else { writers.max(1) };
+        // The first writer also writes memory.
+        let mut memory = memory;
         for _ in 0..writers {
-            tokio::spawn(run(rx.clone(), store.clone(), policy.clone(), clock.clone()));
+            tokio::spawn(run(rx.clone(), store.clone(), policy.clone(), clock.clone(), memory.take()));
         }
         let wait = store.timeout();
         SubmitWriter { jobs, wait }
@@ -91,12 +106,43 @@ impl SubmitWriter {
     }
 }
 
-async fn run(rx: Arc<Mutex<mpsc::Receiver<Job>>>, store: Store, policy: Policy, clock: Arc<dyn Clock>) {
+async fn run(
+    rx: Arc<Mutex<mpsc::Receiver<Job>>>,
+    store: Store,
+    policy: Policy,
+    clock: Arc<dyn Clock>,
+    mut memory: Option<MemoryQueue>,
+) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
+    let mut remembered: Vec<Remember> = Vec::new();
     loop {
         // The lock is held only while taking jobs, not while writing them.
-        if rx.lock().await.recv_many(&mut jobs, MAX_BATCH).await == 0 {
+        // Submissions come first; memory alone when there is none.
+        let taken = match &mut memory {
+            Some((queue, instance)) => {
+                tokio::select! {
+                    biased;
+                    n = async { rx.lock().await.recv_many(&mut jobs, MAX_BATCH).await } => n,
+                    n = queue.recv_many(&mut remembered, MAX_BATCH) => {
+                        if n > 0 {
+                            write_memory(&store, instance, &mut remembered).await;
+                        }
+                        continue;
+                    }
+                }
+            }
+            None => rx.lock().await.recv_many(&mut jobs, MAX_BATCH).await,
+        };
+        if taken == 0 {
             return;
+        }
+        if let Some((queue, _)) = &mut memory {
+            while remembered.len() < MAX_BATCH {
+                match queue.try_recv() {
+                    Ok(r) => remembered.push(r),
+                    Err(_) => break,
+                }
+            }
         }
         // Requests that stopped waiting (past the timeout) are not written:
         // they were answered 503 and may come again.
@@ -107,7 +153,16 @@ async fn run(rx: Arc<Mutex<mpsc::Receiver<Job>>>, store: Store, policy: Policy, 
         let now = clock.now_ms();
         let batch: Vec<(&Scored, &str)> = jobs.iter().map(|j| (&j.scored, j.actor.as_str())).collect();
         metrics::histogram!("moderation_submit_batch_size").record(batch.len() as f64);
-        match store.submit_batch(&batch, &policy, now).await {
+        let instance = memory.as_ref().map_or("", |(_, i)| i.as_str());
+        let result = store.submit_batch(&batch, &policy, now, (instance, &remembered)).await;
+        if result.is_ok() {
+            remembered.clear();
+        } else if let Some((_, instance)) = &memory {
+            // The batch failed: memory is tried on its own (and dropped,
+            // logged, if that fails too: it is derived data).
+            write_memory(&store, instance, &mut remembered).await;
+        }
+        match result {
             Ok(outcomes) => {
                 for (job, outcome) in jobs.drain(..).zip(outcomes) {
                     let _ = job.reply.send(Ok(outcome));
@@ -138,6 +193,15 @@ async fn run(rx: Arc<Mutex<mpsc::Receiver<Job>>>, store: Store, policy: Policy, 
             }
         }
     }
+}
+
+/// Writes remembered posts in their own transaction; on failure they are
+/// logged and dropped (this instance's index still has them).
+async fn write_memory(store: &Store, instance: &str, remembered: &mut Vec<Remember>) {
+    if let Err(e) = store.remember_many(instance, remembered).await {
+        tracing::warn!(error = %e, posts = remembered.len(), "cannot write memory; these posts are remembered by this instance only");
+    }
+    remembered.clear();
 }
 
 /// Answers every job with the database's unreachability.

@@ -195,6 +195,48 @@ const LIMITS: &[Limit] = &[
         CONFIG,
     ),
     l(
+        "`db_timeout_ms`",
+        "10–600,000 ms (default 5,000): pool acquire, PostgreSQL statement, SQLite busy timeout",
+        "`db_timeout_ms` / `MODERATION_DB_TIMEOUT_MS`",
+        "start refused, naming the key; at run time a request waiting longer answers 503 `unavailable` (`tests/db_outage.rs`)",
+        CONFIG,
+    ),
+    l(
+        "`memory.retention_hours`",
+        "1–8,760 (default 72)",
+        "`memory.retention_hours` / `MODERATION_MEMORY_RETENTION_HOURS`",
+        "start refused, naming the key",
+        CONFIG,
+    ),
+    l(
+        "`memory.window_minutes`",
+        "1 to `retention_hours` × 60 (default 120)",
+        "`memory.window_minutes`",
+        "start refused, naming the key",
+        CONFIG,
+    ),
+    l(
+        "`memory.burst_minutes`",
+        "1 to `window_minutes` (default 10)",
+        "`memory.burst_minutes`",
+        "start refused, naming the key",
+        CONFIG,
+    ),
+    l(
+        "`memory.near_threshold`",
+        "0.3–1 (default 0.6)",
+        "`memory.near_threshold`",
+        "start refused, naming the key",
+        CONFIG,
+    ),
+    l(
+        "`feeds.poll_ms`",
+        "at least 100 (default 30,000)",
+        "`feeds.poll_ms` / `MODERATION_FEEDS_POLL_MS`",
+        "start refused, naming the key",
+        CONFIG,
+    ),
+    l(
         "`webhook.secrets`",
         "1–2 when a URL is set",
         "`webhook.secrets` / `MODERATION_WEBHOOK_SECRETS`",
@@ -960,6 +1002,69 @@ const CONFIG_CASES: &[ConfigCase] = &[
         set: |c, past| c.pg_pool = u32::from(!past).try_into().unwrap(),
     },
     ConfigCase {
+        limit: "`db_timeout_ms`",
+        says: "db_timeout_ms must be between 10 and 600000",
+        set: |c, past| c.db_timeout_ms = 10 - u64::from(past),
+    },
+    ConfigCase {
+        limit: "`db_timeout_ms`",
+        says: "db_timeout_ms must be between 10 and 600000",
+        set: |c, past| c.db_timeout_ms = 600_000 + u64::from(past),
+    },
+    ConfigCase {
+        limit: "`memory.retention_hours`",
+        says: "memory.retention_hours must be between 1 and 8760",
+        set: |c, past| {
+            c.memory.retention_hours = 8_760 + u64::from(past);
+        },
+    },
+    ConfigCase {
+        limit: "`memory.retention_hours`",
+        says: "memory.retention_hours must be between 1 and 8760",
+        set: |c, past| {
+            c.memory.retention_hours = 1 - u64::from(past);
+            c.memory.window_minutes = 60;
+        },
+    },
+    ConfigCase {
+        limit: "`memory.window_minutes`",
+        says: "memory.window_minutes must be positive",
+        set: |c, past| c.memory.window_minutes = c.memory.retention_hours * 60 + u64::from(past),
+    },
+    ConfigCase {
+        limit: "`memory.window_minutes`",
+        says: "memory.window_minutes must be positive",
+        set: |c, past| {
+            c.memory.window_minutes = u64::from(!past);
+            c.memory.burst_minutes = 1;
+        },
+    },
+    ConfigCase {
+        limit: "`memory.burst_minutes`",
+        says: "memory.burst_minutes must be positive and at most memory.window_minutes",
+        set: |c, past| c.memory.burst_minutes = c.memory.window_minutes + u64::from(past),
+    },
+    ConfigCase {
+        limit: "`memory.burst_minutes`",
+        says: "memory.burst_minutes must be positive and at most memory.window_minutes",
+        set: |c, past| c.memory.burst_minutes = u64::from(!past),
+    },
+    ConfigCase {
+        limit: "`memory.near_threshold`",
+        says: "memory.near_threshold must be between 0.3 and 1",
+        set: |c, past| c.memory.near_threshold = if past { 0.299 } else { 0.3 },
+    },
+    ConfigCase {
+        limit: "`memory.near_threshold`",
+        says: "memory.near_threshold must be between 0.3 and 1",
+        set: |c, past| c.memory.near_threshold = if past { 1.001 } else { 1.0 },
+    },
+    ConfigCase {
+        limit: "`feeds.poll_ms`",
+        says: "feeds.poll_ms must be at least 100",
+        set: |c, past| c.feeds.poll_ms = 100 - u64::from(past),
+    },
+    ConfigCase {
         limit: "`webhook.secrets`",
         says: "webhook.secrets holds at most two secrets",
         set: |c, past| {
@@ -1030,8 +1135,8 @@ fn limits_table_is_complete() {
     for limit in CASES.iter().map(|c| c.limit).chain(CONFIG_CASES.iter().map(|c| c.limit)) {
         assert!(names.contains(limit), "a case tries `{limit}`, which LIMITS does not list");
     }
-    // The README's table.
-    println!("| limit | value | where set | past it | test |\n|---|---|---|---|---|");
+    // The README's table, which must be this one.
+    let mut table = String::from("| limit | value | where set | past it | test |\n|---|---|---|---|---|\n");
     for r in LIMITS {
         let test = match r.test.split_once(": ") {
             Some(("core", f)) => format!("`moderation-core/tests/limits.rs` `{f}`"),
@@ -1039,6 +1144,11 @@ fn limits_table_is_complete() {
             Some((_, f)) => format!("`moderation-service/tests/limits.rs` `{f}`"),
             None => r.test.to_string(),
         };
-        println!("| {} | {} | {} | {} | {test} |", r.limit, r.value, r.set, r.past);
+        table.push_str(&format!("| {} | {} | {} | {} | {test} |\n", r.limit, r.value, r.set, r.past));
     }
+    println!("{table}");
+    assert!(
+        include_str!("../../README.md").contains(&table),
+        "the README's limits table differs from LIMITS: paste the table printed above (--no-capture)"
+    );
 }

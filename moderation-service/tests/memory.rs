@@ -54,6 +54,26 @@ fn memory_ids(v: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Posts in a server's in-process memory.
+fn held(server: &TestServer) -> usize {
+    server.state.recent.as_ref().expect("memory is on").len()
+}
+
+/// Waits until each instance has read the other's posts.
+async fn settle(a: &TestServer, b: &TestServer) {
+    harness::eventually("both instances to hold the same posts", || async { (held(a) == held(b)).then_some(()) }).await;
+}
+
+/// Waits until the database holds what the instance holds (the batch
+/// writer has written it); returns that count.
+async fn flushed(server: &TestServer) -> i64 {
+    harness::eventually("memory to be written to the database", || async {
+        let n = server.store.memory_size().await.unwrap();
+        (n == held(server) as i64).then_some(n)
+    })
+    .await
+}
+
 async fn waves_are_recognised(a: &TestServer, b: &TestServer) {
     let (_, key_a) = a.key(Role::Forum, &["f"]).await;
     let (_, key_b) = b.key(Role::Forum, &["f"]).await;
@@ -63,12 +83,14 @@ async fn waves_are_recognised(a: &TestServer, b: &TestServer) {
         // Copies alternate between the two instances: they share memory.
         let (server, key) = if n % 2 == 0 { (a, &key_a) } else { (b, &key_b) };
         let v = submit(server, key, &format!("lure-{n}"), &format!("acct{}", n % 30), 1, &lure(n)).await;
+        settle(a, b).await;
         lures += 1;
         if memory_ids(&v).contains(&"memory.near-duplicate".to_string()) {
             caught += 1;
         }
         if let Some(text) = benign.get(n) {
             let v = submit(server, key, &format!("benign-{n}"), &format!("member{n}"), 400, text).await;
+            settle(a, b).await;
             if !memory_ids(&v).is_empty() {
                 benign_flagged.push((text.clone(), memory_ids(&v)));
             }
@@ -80,12 +102,12 @@ async fn waves_are_recognised(a: &TestServer, b: &TestServer) {
     println!("copies recognised: {caught}/{lures}; benign with memory signals: 0/{}", benign.len().min(60));
 
     // /v1/score reads memory and writes none.
-    let before = a.store.memory_size().await.unwrap();
+    let before = flushed(a).await;
     let (status, v) =
         a.call("POST", "/v1/score", Some(&key_a), Some(json!({"id": "s1", "body": lure(99)}).to_string())).await;
     assert_eq!(status, 200, "{v}");
     assert!(memory_ids(&v).contains(&"memory.near-duplicate".to_string()), "{v}");
-    assert_eq!(a.store.memory_size().await.unwrap(), before);
+    assert_eq!(flushed(a).await, before);
 
     // Memory alone brings an ordinary question at most to review.
     let q = "Anyone else waiting for the new listing announcement this week? Really curious about the date";
@@ -93,6 +115,7 @@ async fn waves_are_recognised(a: &TestServer, b: &TestServer) {
     for n in 0..6 {
         last = submit(a, &key_a, &format!("q-{n}"), &format!("new{n}"), 0, q).await;
     }
+    settle(a, b).await;
     assert!(memory_ids(&last).contains(&"memory.near-duplicate".to_string()), "{last}");
     assert_eq!(last["verdict"]["decision"], "review", "{last}");
 
@@ -105,7 +128,9 @@ async fn waves_are_recognised(a: &TestServer, b: &TestServer) {
     assert_eq!(v["posts"], 2, "{v}");
     let (_, v) = a.call("DELETE", "/v1/authors/f/acct1", Some(&key_a), None).await;
     assert_eq!(v["posts"], 0, "{v}");
-    assert_eq!(a.store.memory_size().await.unwrap(), before + 6 - 2);
+    assert_eq!(flushed(a).await, before + 6 - 2);
+    // The other instance reads the erasure too.
+    settle(a, b).await;
 }
 
 #[tokio::test]

@@ -113,7 +113,7 @@ both!(
             (scored("b", "edited text"), "key_1".to_string()),
         ];
         let refs: Vec<(&Scored, &str)> = batch.iter().map(|(s, a)| (s, a.as_str())).collect();
-        let out = store.submit_batch(&refs, &Policy::default(), NOW).await.unwrap();
+        let out = store.submit_batch(&refs, &Policy::default(), NOW, ("", &[])).await.unwrap();
         let got: Vec<(&str, bool, bool, i64)> =
             out.iter().map(|o| (o.item.post_id.as_str(), o.created, o.changed, o.item.version)).collect();
         assert_eq!(got, [("b", true, true, 1), ("a", true, true, 1), ("b", false, true, 2)]);

@@ -303,6 +303,10 @@ impl Engine {
             *c = (c.0 + m.weight, c.1.max(Decision::Review));
         }
         signals.extend(ctx.signals.iter().cloned());
+        if !ctx.decided.is_empty() {
+            floor = floor.max(Decision::Hold);
+            signals.extend(ctx.decided.iter().cloned());
+        }
 
         if let Some(model) = &self.model {
             let before = signals.len();

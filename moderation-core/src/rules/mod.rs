@@ -390,7 +390,7 @@ impl Example {
     pub fn context(&self) -> Context {
         match self {
             Example::Body(_) => Context::default(),
-            Example::Post(p) => Context { flags: p.flags.clone(), signals: Vec::new() },
+            Example::Post(p) => Context { flags: p.flags.clone(), ..Context::default() },
         }
     }
 

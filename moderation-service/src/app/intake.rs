@@ -73,15 +73,13 @@ impl App {
         let scored = Scored::new(&forum, post, verdict);
         let verdict = scored.verdict.clone();
         let outcome = self.writer.submit(scored, &key.id).await?;
-        // Memory is derived from the stored post: a failure to remember costs
-        // the next posts one comparison, never this submission.
-        if let Some(traces) = &traces
+        // Memory is derived from the stored post: this instance's index
+        // has it at once, the database with the next batch; a failure to
+        // write it costs later posts one comparison, never this submission.
+        if let (Some(traces), Some(recent)) = (traces, &self.recent)
             && outcome.created
         {
-            let r = crate::store::Remember { forum: &forum, post_id: &post_id, author: &author, new_account, at: self.now(), traces };
-            if let Err(e) = self.store.remember(&r).await {
-                tracing::warn!(error = %e, post = %post_id, "cannot remember a post");
-            }
+            recent.remember(crate::store::Remember { forum, post_id, author, new_account, at: self.now(), traces });
         }
         if let Some((model_id, shadow)) = shadow {
             // Advisory: a failure costs the candidate one shadow verdict,
@@ -160,27 +158,30 @@ impl App {
         post.forum = key.forums.first().cloned();
         let engine = self.engine.for_forum(post.forum.as_deref());
         let candidate = if shadow { self.engine.shadow_for(post.forum.as_deref()) } else { None };
-        let memory = if self.config.memory.enabled { Some(self.memory_key().await?) } else { None };
-        let (post, traces) = match memory {
-            Some(key) => {
-                let engine = engine.clone();
-                tokio::task::spawn_blocking(move || {
-                    let traces = moderation_core::memory::traces(&engine, &post, key.as_bytes());
-                    (post, Some(traces))
-                })
-                .await
-                .map_err(|_| AppError::Unavailable("scoring was interrupted".into()))?
+        // Memory and scoring in one trip to the blocking pool.
+        let memory = match &self.recent {
+            Some(recent) => {
+                let m = &self.config.memory;
+                let now = self.now();
+                let minutes = |n: u64| i64::try_from(n.saturating_mul(60_000)).unwrap_or(i64::MAX);
+                let settings =
+                    moderation_core::memory::MemorySettings { near_threshold: m.near_threshold, ..Default::default() };
+                let window = (now.saturating_sub(minutes(m.window_minutes)), now.saturating_sub(minutes(m.burst_minutes)));
+                Some((recent.clone(), self.memory_key().await?, window, settings))
             }
-            None => (post, None),
+            None => None,
         };
-        let ctx = match &traces {
-            Some(traces) => self.recall(&post, traces).await?,
-            None => moderation_core::Context::default(),
-        };
-        let (post, verdict, shadow) = tokio::task::spawn_blocking(move || {
+        let (post, verdict, shadow, traces) = tokio::task::spawn_blocking(move || {
+            let (traces, ctx) = match memory {
+                Some((recent, key, (since, burst_since), settings)) => {
+                    let (traces, ctx) = recent.read(&engine, &post, key.as_bytes(), since, burst_since, &settings);
+                    (Some(traces), ctx)
+                }
+                None => (None, moderation_core::Context::default()),
+            };
             let v = engine.score_with(&post, &ctx);
             let shadow = candidate.map(|c| (c.id, c.engine.score_with(&post, &ctx)));
-            (post, v, shadow)
+            (post, v, shadow, traces)
         })
         .await
         .map_err(|_| AppError::Unavailable("scoring was interrupted".into()))?;
@@ -197,21 +198,6 @@ impl App {
         Ok(self.memory_key.get_or_init(|| k).clone())
     }
 
-    /// What the forum's memory says about a post, as signals and flags.
-    async fn recall(&self, post: &Post, traces: &moderation_core::memory::Traces) -> Result<moderation_core::Context, AppError> {
-        let m = &self.config.memory;
-        let now = self.now();
-        let minutes = |n: u64| i64::try_from(n.saturating_mul(60_000)).unwrap_or(i64::MAX);
-        let forum = post.forum.as_deref().unwrap_or("");
-        let author = post.author.as_ref().map_or("", |a| a.id.as_str());
-        let recall = self
-            .store
-            .recall(forum, author, traces, now.saturating_sub(minutes(m.window_minutes)), now.saturating_sub(minutes(m.burst_minutes)))
-            .await?;
-        let settings = moderation_core::memory::MemorySettings { near_threshold: m.near_threshold, ..Default::default() };
-        Ok(moderation_core::memory::context(post, traces, &recall, &settings))
-    }
-
     /// Erases everything the forum's memory holds about one author (its
     /// fingerprints and traces): a forum key for its own forum, or an admin.
     /// Stored queue items and decisions are not touched.
@@ -222,7 +208,10 @@ impl App {
         if key.role == Role::Forum && !in_scope(key, forum) {
             return Err(AppError::Forbidden(format!("this key may not act on forum `{forum}`")));
         }
-        let posts = self.store.forget_author(forum, author).await?;
+        let posts = self.store.forget_author(forum, author, self.now()).await?;
+        if let Some(recent) = &self.recent {
+            recent.forget_author(forum, author);
+        }
         tracing::info!(forum = %forum, author = %author, posts, key = %key.id, "author memory erased");
         Ok(Forgotten { forum: forum.to_string(), author: author.to_string(), posts })
     }

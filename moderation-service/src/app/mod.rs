@@ -76,16 +76,32 @@ pub struct App {
     pub keys: KeyCache,
     /// The key of memory's handle and phone hashes, read once.
     memory_key: std::sync::OnceLock<String>,
+    /// This instance's index of recent posts (`None` when memory is off).
+    pub recent: Option<Arc<crate::recent::Recent>>,
 }
 
 impl App {
     /// The service's state. Starts the submission writer, so call it inside
     /// the tokio runtime.
     pub fn new(store: Store, engine: Arc<LiveEngine>, config: Config, clock: Arc<dyn Clock>) -> App {
-        let writer =
-            SubmitWriter::start(store.clone(), config.queue.clone(), clock.clone(), config.pg_pool as usize / 2);
+        let (recent, memory) = match config.memory.enabled {
+            true => {
+                let (recent, rx) = crate::recent::Recent::new(&config.memory);
+                let instance = recent.instance().to_string();
+                (Some(recent), Some((rx, instance)))
+            }
+            false => (None, None),
+        };
+        let writer = SubmitWriter::start(
+            store.clone(),
+            config.queue.clone(),
+            clock.clone(),
+            config.pg_pool as usize / 2,
+            memory,
+        );
         let keys = KeyCache::new(i64::try_from(config.key_cache_ms).unwrap_or(i64::MAX));
         App {
+            recent,
             engine,
             store,
             config: Arc::new(config),

@@ -406,6 +406,7 @@ impl Store {
         batch: &[(&Scored, &str)],
         policy: &Policy,
         now: i64,
+        memory: (&str, &[super::Remember]),
     ) -> Result<Vec<SubmitOutcome>, StoreError> {
         let select = self.select_post_for_update();
         // Rows are locked in (forum, post id) order, whatever order the
@@ -420,6 +421,9 @@ impl Store {
                 let (scored, actor) = batch[i];
                 outcomes[i] = Some(submit_in(&mut tx, select, scored, actor, policy, now).await?);
             }
+            // Memory of earlier submissions (`memory`: the writing instance
+            // and its posts) rides on this commit.
+            super::memory::remember_in(&mut tx, memory.0, memory.1).await?;
             tx.commit().await?;
             Ok(outcomes.into_iter().flatten().collect())
         })

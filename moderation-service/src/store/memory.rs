@@ -1,31 +1,51 @@
-//! Memory of each forum's recent posts (see `moderation_core::memory`):
-//! what a submission leaves, what the next one recalls, an author's
-//! memory erased on request, and the retention sweep.
+//! Memory of each forum's recent posts (see `moderation_core::memory`),
+//! the shared and durable record behind each instance's in-process index
+//! (`crate::recent`): what submissions leave (written in batches), what an
+//! instance reads of the others' in id order, an author's memory erased on
+//! request, and the retention sweep.
 
 use moderation_core::fingerprint::Fingerprint;
-use moderation_core::memory::{Recall, Remembered, SharedTrace, Traces};
+use moderation_core::memory::{Trace, TraceKind, Traces};
 
 use super::{Store, StoreError, WriteTx, on_pool};
 
-/// Most earlier posts one recall reads per kind (bounds a recall's cost
-/// whatever the size of a wave).
-pub const MAX_RECALLED: i64 = 500;
-
 /// What a submission leaves in memory.
-#[derive(Debug, Clone)]
-pub struct Remember<'a> {
+#[derive(Debug, Clone, PartialEq)]
+pub struct Remember {
     /// The forum.
-    pub forum: &'a str,
+    pub forum: String,
     /// The post's id.
-    pub post_id: &'a str,
+    pub post_id: String,
     /// Its author's id ('' when unknown).
-    pub author: &'a str,
+    pub author: String,
     /// Whether the author was a new account.
     pub new_account: bool,
     /// When (Unix ms).
     pub at: i64,
-    /// Its traces.
-    pub traces: &'a Traces,
+    /// Its traces (the band keys are not stored: they follow from the print).
+    pub traces: Traces,
+}
+
+/// A post memory holds, as another instance reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Remembered {
+    /// Its row id (rows are read in this order).
+    pub id: i64,
+    /// The instance that wrote it.
+    pub instance: String,
+    /// The post.
+    pub post: Remember,
+}
+
+/// An author's erasure, as another instance reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Erasure {
+    /// Its row id.
+    pub id: i64,
+    /// The forum.
+    pub forum: String,
+    /// The author.
+    pub author: String,
 }
 
 impl Store {
@@ -48,121 +68,90 @@ impl Store {
         Ok(k)
     }
 
-    /// What memory holds about a new post: earlier posts sharing a band of
-    /// its fingerprint since `since`, earlier posts carrying its traces since
-    /// `since`, and the author's posts since `burst_since`.
-    pub async fn recall(
-        &self,
-        forum: &str,
-        author: &str,
-        traces: &Traces,
-        since: i64,
-        burst_since: i64,
-    ) -> Result<Recall, StoreError> {
-        let mut recall = Recall::default();
-        if !traces.bands.is_empty() {
-            let in_list = placeholders(4, traces.bands.len());
-            let sql = format!(
-                "SELECT DISTINCT p.post_id, p.author, p.at, p.new_account, p.print FROM memory_bands b \
-                 JOIN memory_posts p ON p.id = b.post \
-                 WHERE b.forum = $1 AND b.at >= $2 AND b.band IN ({in_list}) ORDER BY p.at DESC LIMIT $3"
-            );
-            let rows: Vec<(String, String, i64, bool, Option<Vec<u8>>)> = on_pool!(self, p => {
-                // Only placeholders are formatted into the text: the values are bound.
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(forum).bind(since).bind(MAX_RECALLED);
-                for b in &traces.bands {
-                    q = q.bind(*b);
-                }
-                q.fetch_all(p).await?
-            });
-            recall.similar = rows
-                .into_iter()
-                .map(|(post, author, at, new_account, print)| Remembered {
-                    post,
-                    author,
-                    at,
-                    new_account,
-                    print: print.as_deref().and_then(Fingerprint::from_bytes),
-                })
-                .collect();
+    /// Remembers submitted posts written by `instance`, in one transaction.
+    pub async fn remember_many(&self, instance: &str, posts: &[Remember]) -> Result<(), StoreError> {
+        if posts.is_empty() {
+            return Ok(());
         }
-        for t in &traces.traces {
-            const SQL: &str = "SELECT p.author, p.new_account FROM memory_traces t JOIN memory_posts p ON p.id = t.post \
-                               WHERE t.forum = $1 AND t.kind = $2 AND t.value = $3 AND t.at >= $4 \
-                               ORDER BY t.at DESC LIMIT $5";
-            let rows: Vec<(String, bool)> = on_pool!(self, p => sqlx::query_as(SQL)
-                .bind(forum)
-                .bind(t.kind.as_str())
-                .bind(&t.value)
-                .bind(since)
-                .bind(MAX_RECALLED)
-                .fetch_all(p)
-                .await?);
-            recall.shared.extend(
-                rows.into_iter()
-                    .map(|(author, new_account)| SharedTrace { trace: t.clone(), author, new_account }),
-            );
-        }
-        if !author.is_empty() {
-            const SQL: &str = "SELECT COUNT(*) FROM memory_posts WHERE forum = $1 AND author = $2 AND at >= $3";
-            let (n,): (i64,) =
-                on_pool!(self, p => sqlx::query_as(SQL).bind(forum).bind(author).bind(burst_since).fetch_one(p).await?);
-            recall.author_recent = u32::try_from(n).unwrap_or(u32::MAX);
-        }
-        Ok(recall)
-    }
-
-    /// Remembers a submitted post, in one transaction.
-    pub async fn remember(&self, r: &Remember<'_>) -> Result<(), StoreError> {
-        let print = r.traces.print.map(|p| p.to_bytes().to_vec());
         on_pool!(self, p => {
             let mut tx = p.write_tx().await?;
-            const INSERT: &str = "INSERT INTO memory_posts (forum, post_id, author, new_account, at, print) \
-                                  VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
-            let (id,): (i64,) = sqlx::query_as(INSERT)
-                .bind(r.forum)
-                .bind(r.post_id)
-                .bind(r.author)
-                .bind(r.new_account)
-                .bind(r.at)
-                .bind(print)
-                .fetch_one(&mut *tx)
-                .await?;
-            for b in &r.traces.bands {
-                sqlx::query("INSERT INTO memory_bands (forum, band, post, at) VALUES ($1, $2, $3, $4)")
-                    .bind(r.forum)
-                    .bind(*b)
-                    .bind(id)
-                    .bind(r.at)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for t in &r.traces.traces {
-                sqlx::query("INSERT INTO memory_traces (forum, kind, value, post, at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(r.forum)
-                    .bind(t.kind.as_str())
-                    .bind(&t.value)
-                    .bind(id)
-                    .bind(r.at)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            remember_in(&mut tx, instance, posts).await?;
             tx.commit().await?;
             Ok(())
         })
     }
 
-    /// Erases everything memory holds about one author of one forum; returns
-    /// how many of their posts it held.
-    pub async fn forget_author(&self, forum: &str, author: &str) -> Result<u64, StoreError> {
+    /// Up to `limit` remembered posts after row `after` (in id order) that
+    /// are at least as recent as `since`, with their traces.
+    pub async fn memory_since(&self, after: i64, since: i64, limit: i64) -> Result<Vec<Remembered>, StoreError> {
+        // The first read of a large memory starts at the window, not at row 0.
+        let after = if after == 0 {
+            const FIRST: &str = "SELECT MIN(id) FROM memory_posts WHERE at >= $1";
+            let (first,): (Option<i64>,) = on_pool!(self, p => sqlx::query_as(FIRST).bind(since).fetch_one(p).await?);
+            first.map_or(after, |f| f - 1)
+        } else {
+            after
+        };
+        const POSTS: &str = "SELECT id, instance, forum, post_id, author, new_account, at, print FROM memory_posts \
+                             WHERE id > $1 AND at >= $2 ORDER BY id LIMIT $3";
+        type Row = (i64, String, String, String, String, bool, i64, Option<Vec<u8>>);
+        let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(POSTS).bind(after).bind(since).bind(limit).fetch_all(p).await?);
+        let (Some(first), Some(last)) = (rows.first().map(|r| r.0), rows.last().map(|r| r.0)) else {
+            return Ok(Vec::new());
+        };
+        const TRACES: &str = "SELECT post, kind, value FROM memory_traces WHERE post >= $1 AND post <= $2";
+        let traces: Vec<(i64, String, String)> =
+            on_pool!(self, p => sqlx::query_as(TRACES).bind(first).bind(last).fetch_all(p).await?);
+        let mut by_post: std::collections::HashMap<i64, Vec<Trace>> = std::collections::HashMap::new();
+        for (post, kind, value) in traces {
+            if let Some(kind) = TraceKind::parse(&kind) {
+                by_post.entry(post).or_default().push(Trace { kind, value });
+            }
+        }
+        Ok(rows
+            .into_iter()
+            .map(|(id, instance, forum, post_id, author, new_account, at, print)| {
+                let print = print.as_deref().and_then(Fingerprint::from_bytes);
+                let mut traces = by_post.remove(&id).unwrap_or_default();
+                traces.sort();
+                let traces = Traces {
+                    bands: print.map(|p| p.band_keys().iter().map(|&k| k as i64).collect()).unwrap_or_default(),
+                    print,
+                    traces,
+                    ..Traces::default()
+                };
+                Remembered { id, instance, post: Remember { forum, post_id, author, new_account, at, traces } }
+            })
+            .collect())
+    }
+
+    /// The last row id of memory's posts and of its erasures (0 when none):
+    /// where an instance that has just loaded memory starts reading.
+    pub async fn memory_heads(&self) -> Result<(i64, i64), StoreError> {
+        const SQL: &str = "SELECT (SELECT COALESCE(MAX(id), 0) FROM memory_posts), (SELECT COALESCE(MAX(id), 0) FROM memory_erasures)";
+        let heads: (i64, i64) = on_pool!(self, p => sqlx::query_as(SQL).fetch_one(p).await?);
+        Ok(heads)
+    }
+
+    /// Erasures after row `after`, in id order.
+    pub async fn erasures_since(&self, after: i64) -> Result<Vec<Erasure>, StoreError> {
+        const SQL: &str = "SELECT id, forum, author FROM memory_erasures WHERE id > $1 ORDER BY id LIMIT 1000";
+        let rows: Vec<(i64, String, String)> = on_pool!(self, p => sqlx::query_as(SQL).bind(after).fetch_all(p).await?);
+        Ok(rows.into_iter().map(|(id, forum, author)| Erasure { id, forum, author }).collect())
+    }
+
+    /// Erases everything memory holds about one author of one forum and
+    /// records the erasure for the other instances; returns how many of
+    /// their posts it held.
+    pub async fn forget_author(&self, forum: &str, author: &str, at: i64) -> Result<u64, StoreError> {
         on_pool!(self, p => {
             let mut tx = p.write_tx().await?;
-            sqlx::query("DELETE FROM memory_bands WHERE post IN (SELECT id FROM memory_posts WHERE forum = $1 AND author = $2)")
-                .bind(forum).bind(author).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM memory_traces WHERE post IN (SELECT id FROM memory_posts WHERE forum = $1 AND author = $2)")
                 .bind(forum).bind(author).execute(&mut *tx).await?;
             let n = sqlx::query("DELETE FROM memory_posts WHERE forum = $1 AND author = $2")
                 .bind(forum).bind(author).execute(&mut *tx).await?.rows_affected();
+            sqlx::query("INSERT INTO memory_erasures (forum, author, at) VALUES ($1, $2, $3)")
+                .bind(forum).bind(author).bind(at).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(n)
         })
@@ -173,12 +162,12 @@ impl Store {
     pub async fn sweep_memory(&self, before: i64, limit: i64) -> Result<u64, StoreError> {
         on_pool!(self, p => {
             let mut tx = p.write_tx().await?;
-            sqlx::query("DELETE FROM memory_bands WHERE post IN (SELECT id FROM memory_posts WHERE at < $1 ORDER BY at LIMIT $2)")
-                .bind(before).bind(limit).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM memory_traces WHERE post IN (SELECT id FROM memory_posts WHERE at < $1 ORDER BY at LIMIT $2)")
                 .bind(before).bind(limit).execute(&mut *tx).await?;
             let n = sqlx::query("DELETE FROM memory_posts WHERE id IN (SELECT id FROM memory_posts WHERE at < $1 ORDER BY at LIMIT $2)")
                 .bind(before).bind(limit).execute(&mut *tx).await?.rows_affected();
+            sqlx::query("DELETE FROM memory_erasures WHERE id IN (SELECT id FROM memory_erasures WHERE at < $1 ORDER BY id LIMIT $2)")
+                .bind(before).bind(limit).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(n)
         })
@@ -191,7 +180,47 @@ impl Store {
     }
 }
 
-/// `$first, $first+1, …` (`n` of them).
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+/// Remembers posts inside the open write transaction `tx` (the submission
+/// writer's: memory rides on its group commit instead of contending with
+/// it for SQLite's one write lock).
+pub(super) async fn remember_in<DB>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    instance: &str,
+    posts: &[Remember],
+) -> Result<(), StoreError>
+where
+    DB: sqlx::Database,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<Vec<u8>>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> (i64,): sqlx::FromRow<'r, DB::Row>,
+{
+    const INSERT: &str = "INSERT INTO memory_posts (forum, post_id, author, new_account, at, print, instance) \
+                          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+    for r in posts {
+        let (id,): (i64,) = sqlx::query_as(INSERT)
+            .bind(r.forum.as_str())
+            .bind(r.post_id.as_str())
+            .bind(r.author.as_str())
+            .bind(r.new_account)
+            .bind(r.at)
+            .bind(r.traces.print.map(|p| p.to_bytes().to_vec()))
+            .bind(instance)
+            .fetch_one(&mut **tx)
+            .await?;
+        for t in &r.traces.traces {
+            sqlx::query("INSERT INTO memory_traces (forum, kind, value, post, at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(r.forum.as_str())
+                .bind(t.kind.as_str())
+                .bind(t.value.as_str())
+                .bind(id)
+                .bind(r.at)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(())
 }

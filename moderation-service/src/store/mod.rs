@@ -41,7 +41,7 @@ pub use claims::ClaimError;
 pub use decisions::{DecideError, Decided};
 pub use items::{Item, SubmitOutcome};
 pub use listing::{ListFilter, Page, decode_cursor};
-pub use memory::{MAX_RECALLED, Remember};
+pub use memory::{Erasure, Remember, Remembered};
 pub use models::{
     ForumModel, ImportedLabel, LabelRow, LearnerRun, ModelChangeError, ModelFile, ModelStatus, NewModel, ShadowChange,
     ShadowSummary,

@@ -129,6 +129,7 @@ pub fn config() -> Config {
     c.webhook.backoff_base_ms = 10_000;
     c.webhook.backoff_max_ms = 60_000;
     c.metrics_token = Some("metrics-secret".into());
+    c.memory.poll_ms = 20;
     c
 }
 

@@ -49,6 +49,10 @@
 
 use sha2::{Digest, Sha256};
 
+mod index;
+
+pub use index::{Index, PER_BAND, PER_TRACE};
+
 use crate::engine::Engine;
 use crate::fingerprint::Fingerprint;
 use crate::post::{Context, Post};
@@ -107,13 +111,19 @@ pub struct Traces {
     pub traces: Vec<Trace>,
     /// The post has links that are neither official nor allow-listed.
     pub has_links: bool,
+    /// How much the post says in its own words (quotes left out), by
+    /// [`content_words`](crate::fingerprint::content_words): greetings and
+    /// thanks stay under [`MemorySettings::min_words`] and never form waves.
+    pub words: f64,
 }
 
 /// Reads a post's traces as the engine sees it (its forum's settings decide
 /// which domains are official or allow-listed). `key` keys the hashes of
 /// handles and phone numbers: keep it secret and the same across instances.
 pub fn traces(engine: &Engine, post: &Post, key: &[u8]) -> Traces {
-    let print = Fingerprint::of_post(post);
+    let own = crate::fingerprint::own_words(post);
+    let words = crate::fingerprint::content_words(&own);
+    let print = Fingerprint::of(&own);
     let bands = print.map(|p| p.band_keys().iter().map(|&k| k as i64).collect()).unwrap_or_default();
     let (facts, texts) = engine.link_facts(post);
     let mut traces = Vec::new();
@@ -142,7 +152,7 @@ pub fn traces(engine: &Engine, post: &Post, key: &[u8]) -> Traces {
     }
     traces.sort();
     traces.dedup();
-    Traces { print, bands, traces, has_links }
+    Traces { print, bands, traces, has_links, words }
 }
 
 /// A handle as it identifies an account: lowercase, without `@`, `t.me/`
@@ -213,6 +223,10 @@ pub struct MemorySettings {
     pub new_account_days: u32,
     /// …and, when its age is not given, one with fewer posts than this.
     pub new_account_posts: u32,
+    /// Fewest words of its own (quotes left out; a Chinese, Japanese or
+    /// Korean character is a third of a word) a post needs to be part of a
+    /// wave: "thanks!", "gm", "+1" and greetings never are.
+    pub min_words: f64,
 }
 
 impl Default for MemorySettings {
@@ -223,6 +237,7 @@ impl Default for MemorySettings {
             burst_posts: 10,
             new_account_days: 7,
             new_account_posts: 3,
+            min_words: 6.0,
         }
     }
 }
@@ -239,6 +254,39 @@ impl MemorySettings {
     }
 }
 
+/// Earlier posts a post is a near-duplicate of, from other accounts: a wave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Wave<'a> {
+    /// The earlier copies, newest first, each once.
+    pub copies: Vec<&'a Remembered>,
+    /// Their authors other than the post's own, sorted, each once.
+    pub accounts: Vec<&'a str>,
+}
+
+/// The wave a post belongs to: near-duplicates (at least
+/// [`MemorySettings::near_threshold`]) of it among the recalled posts, when
+/// there are at least two from at least two other accounts. Never for a
+/// staff post or one under [`MemorySettings::min_words`] of its own words.
+pub fn wave<'a>(post: &Post, traces: &Traces, recall: &'a Recall, settings: &MemorySettings) -> Option<Wave<'a>> {
+    if post.author.as_ref().is_some_and(|a| a.is_staff == Some(true)) || traces.words < settings.min_words {
+        return None;
+    }
+    let print = traces.print.as_ref()?;
+    let author = post.author.as_ref().map(|a| a.id.as_str()).unwrap_or("");
+    let mut copies: Vec<&Remembered> = recall
+        .similar
+        .iter()
+        .filter(|r| r.post != post.id && r.print.is_some_and(|p| p.similarity(print) >= settings.near_threshold))
+        .collect();
+    copies.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.post.cmp(&b.post)));
+    copies.dedup_by(|a, b| a.post == b.post);
+    let mut accounts: Vec<&str> =
+        copies.iter().map(|r| r.author.as_str()).filter(|a| !a.is_empty() && *a != author).collect();
+    accounts.sort_unstable();
+    accounts.dedup();
+    (copies.len() >= 2 && accounts.len() >= 2).then_some(Wave { copies, accounts })
+}
+
 /// The memory signals and flags for a post (see the module table). Staff
 /// posts get none.
 pub fn context(post: &Post, traces: &Traces, recall: &Recall, settings: &MemorySettings) -> Context {
@@ -247,35 +295,23 @@ pub fn context(post: &Post, traces: &Traces, recall: &Recall, settings: &MemoryS
     if post.author.as_ref().is_some_and(|a| a.is_staff == Some(true)) {
         return ctx;
     }
-    if let Some(print) = &traces.print {
-        let mut copies: Vec<&Remembered> = recall
-            .similar
-            .iter()
-            .filter(|r| r.post != post.id && r.print.is_some_and(|p| p.similarity(print) >= settings.near_threshold))
-            .collect();
-        copies.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.post.cmp(&b.post)));
-        copies.dedup_by(|a, b| a.post == b.post);
-        let mut accounts: Vec<&str> =
-            copies.iter().map(|r| r.author.as_str()).filter(|a| !a.is_empty() && *a != author).collect();
-        accounts.sort_unstable();
-        accounts.dedup();
-        if copies.len() >= 2 && accounts.len() >= 2 {
-            let weight = if copies.len() >= 3 && accounts.len() >= 3 { 3.0 } else { 2.0 };
-            let ids: Vec<&str> = copies.iter().take(5).map(|r| r.post.as_str()).collect();
-            let more = if copies.len() > ids.len() { format!(" and {} more", copies.len() - ids.len()) } else { String::new() };
-            ctx.flags.push("near_duplicate".into());
-            ctx.signals.push(signal(
-                "memory.near-duplicate",
-                Category::Spam,
-                weight,
-                format!(
-                    "Near-duplicate of {} earlier posts from {} other accounts (posts {}{more})",
-                    copies.len(),
-                    accounts.len(),
-                    ids.join(", ")
-                ),
-            ));
-        }
+    if let Some(wave) = wave(post, traces, recall, settings) {
+        let (copies, accounts) = (&wave.copies, &wave.accounts);
+        let weight = if copies.len() >= 3 && accounts.len() >= 3 { 3.0 } else { 2.0 };
+        let ids: Vec<&str> = copies.iter().take(5).map(|r| r.post.as_str()).collect();
+        let more = if copies.len() > ids.len() { format!(" and {} more", copies.len() - ids.len()) } else { String::new() };
+        ctx.flags.push("near_duplicate".into());
+        ctx.signals.push(signal(
+            "memory.near-duplicate",
+            Category::Spam,
+            weight,
+            format!(
+                "Near-duplicate of {} earlier posts from {} other accounts (posts {}{more})",
+                copies.len(),
+                accounts.len(),
+                ids.join(", ")
+            ),
+        ));
     }
     let mut shared: Vec<(&Trace, Vec<&str>)> = Vec::new();
     for t in &traces.traces {
@@ -387,8 +423,54 @@ mod tests {
                 signal("memory.shared-trace", Category::Spam, 2.5, "y".into()),
                 signal("memory.burst", Category::Spam, 1.5, "z".into()),
             ],
+            ..Context::default()
         };
         let v = engine.score_with(&post, &ctx);
         assert_eq!(v.decision, crate::Decision::Review, "{:?}", v.scores);
+        // A moderators' decision (a removed campaign) holds it, and says so.
+        let decided = Context {
+            decided: vec![signal("campaign.removed", Category::Scam, 0.0, "joins campaign 7, removed".into())],
+            ..ctx
+        };
+        let v = engine.score_with(&post, &decided);
+        assert_eq!(v.decision, crate::Decision::Hold);
+        assert!(v.has_signal("campaign.removed"));
+    }
+
+    #[test]
+    fn greetings_and_quotes_never_make_a_wave() {
+        let engine = Engine::new().unwrap();
+        let settings = MemorySettings::default();
+        let remembered = |n: usize, text: &str| Remembered {
+            post: format!("e{n}"),
+            author: format!("a{n}"),
+            at: n as i64,
+            new_account: true,
+            print: traces(&engine, &Post::new("x", text), b"k").print,
+        };
+        let lure = "Send 100 USDT to the wallet below and receive double back within one hour, only ten slots left";
+        let recall = Recall { similar: (0..4).map(|n| remembered(n, lure)).collect(), ..Recall::default() };
+        let mut copy = Post::new("p", lure.replace("100", "250"));
+        copy.author = author("new", 1);
+        let t = traces(&engine, &copy, b"k");
+        assert_eq!(wave(&copy, &t, &recall, &settings).map(|w| (w.copies.len(), w.accounts.len())), Some((4, 4)));
+        // Quoting the lure to warn others is not a copy of it.
+        for warning in [
+            format!("> {lure}\n\nThis is a scam, do not send anything, report it"),
+            format!("[quote=\"a1, post:3\"]{lure}[/quote]\nScam alert: mods please remove"),
+            format!("<blockquote><p>{lure}</p></blockquote><p>Scam! Never send coins to strangers.</p>"),
+        ] {
+            let post = Post::new("w", warning.clone());
+            assert!(wave(&post, &traces(&engine, &post, b"k"), &recall, &settings).is_none(), "{warning}");
+        }
+        // Staff repeating an announcement is not a wave.
+        copy.author.as_mut().unwrap().is_staff = Some(true);
+        assert!(wave(&copy, &t, &recall, &settings).is_none());
+        // Thanks and greetings, however many accounts post them.
+        for greeting in ["thanks so much everyone!", "ありがとうございます！", "감사합니다 좋은 하루 되세요", "大家好，谢谢你们的帮助"] {
+            let recall = Recall { similar: (0..6).map(|n| remembered(n, greeting)).collect(), ..Recall::default() };
+            let post = Post::new("g", greeting);
+            assert!(wave(&post, &traces(&engine, &post, b"k"), &recall, &settings).is_none(), "{greeting}");
+        }
     }
 }

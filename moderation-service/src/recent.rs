@@ -1,0 +1,219 @@
+//! Each instance's index of its forums' recent posts
+//! ([`moderation_core::memory::Index`]), so recalling a post's wave at
+//! submit and score costs no database round trip.
+//!
+//! The database stays the shared, durable record (`store::memory`):
+//! a submission goes into this instance's index at once and to the
+//! database with the submission writer's next transaction (`crate::writer`:
+//! memory rides on its group commit instead of contending with it for
+//! SQLite's one write lock; off the request path: memory is derived data,
+//! and a post lost from it in a crash costs later posts one comparison,
+//! never a submission). Every
+//! `memory.poll_ms` the instance reads the rows other instances wrote
+//! since its last read (re-reading a margin of recent ids, since
+//! PostgreSQL can commit ids out of order) and the authors they erased,
+//! and forgets what fell out of the window. At start it loads the window
+//! from the database.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use moderation_core::memory::{Index, Recall, Traces};
+use tokio::sync::{mpsc, watch};
+
+use crate::config::MemoryConfig;
+use crate::store::{Remember, Store, StoreError};
+
+use crate::writer::MAX_BATCH;
+
+/// Posts waiting for the submission writer before new ones are dropped from
+/// the database (they stay in this instance's index).
+const MAX_WAITING: usize = 16 * MAX_BATCH;
+/// Rows re-read behind the newest id seen: a row committed after a row with
+/// a higher id (PostgreSQL, concurrent writers) is still found.
+const REREAD: i64 = 4 * MAX_BATCH as i64;
+/// Rows read per query while catching up.
+const READ_PAGE: i64 = 5_000;
+
+/// This instance's memory of recent posts.
+#[derive(Debug)]
+pub struct Recent {
+    index: Mutex<Index>,
+    instance: String,
+    queue: mpsc::Sender<Remember>,
+    sync: tokio::sync::Mutex<SyncState>,
+    window_ms: i64,
+}
+
+#[derive(Debug, Default)]
+struct SyncState {
+    /// Whether the window was loaded.
+    loaded: bool,
+    /// The highest memory row id read.
+    last_post: i64,
+    /// Ids read within `REREAD` of `last_post` (not to insert twice).
+    seen: BTreeSet<i64>,
+    /// The highest erasure row id applied.
+    last_erasure: i64,
+}
+
+impl Recent {
+    /// An empty memory for this instance, and the receiving end of what it
+    /// remembers, for the submission writer to store. It is filled from the
+    /// database by [`Recent::sync`].
+    pub fn new(config: &MemoryConfig) -> (Arc<Recent>, mpsc::Receiver<Remember>) {
+        let (queue, rx) = mpsc::channel(MAX_WAITING);
+        let mut id = [0u8; 8];
+        // A random instance id; should the system have no randomness, the
+        // process id and time still tell instances apart.
+        if getrandom::fill(&mut id).is_err() {
+            let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            id = (u64::from(std::process::id()) ^ t.as_nanos() as u64).to_le_bytes();
+        }
+        let instance = hex::encode(id);
+        let recent = Arc::new(Recent {
+            index: Mutex::new(Index::new(config.max_posts)),
+            instance,
+            queue,
+            sync: tokio::sync::Mutex::new(SyncState::default()),
+            window_ms: i64::try_from(config.window_minutes.saturating_mul(60_000)).unwrap_or(i64::MAX),
+        });
+        (recent, rx)
+    }
+
+    /// This instance's id in memory rows.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// Posts this instance's index holds.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether the index holds no post.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Index> {
+        // A panic while holding the lock cannot leave the index half
+        // changed in a way recall would trip on: keep serving it.
+        self.index.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What memory holds about a new post (see [`Index::recall`]).
+    pub fn recall(&self, forum: &str, author: &str, traces: &Traces, since: i64, burst_since: i64) -> Recall {
+        self.lock().recall(forum, author, traces, since, burst_since)
+    }
+
+    /// A post's traces and what memory says about it, as signals and flags
+    /// (CPU work: call it on the blocking pool, with the scoring).
+    pub fn read(
+        &self,
+        engine: &moderation_core::Engine,
+        post: &moderation_core::Post,
+        key: &[u8],
+        since: i64,
+        burst_since: i64,
+        settings: &moderation_core::memory::MemorySettings,
+    ) -> (Traces, moderation_core::Context) {
+        let traces = moderation_core::memory::traces(engine, post, key);
+        let forum = post.forum.as_deref().unwrap_or("");
+        let author = post.author.as_ref().map_or("", |a| a.id.as_str());
+        let recall = self.recall(forum, author, &traces, since, burst_since);
+        let ctx = moderation_core::memory::context(post, &traces, &recall, settings);
+        (traces, ctx)
+    }
+
+    /// Remembers a submitted post: in this index at once, in the database
+    /// with the next batch. When the batch writer is far behind (the
+    /// database is slow or gone) the post is kept here only, and logged.
+    pub fn remember(&self, post: Remember) {
+        self.lock().insert(&post.forum, &post.post_id, &post.author, post.at, post.new_account, &post.traces);
+        if let Err(e) = self.queue.try_send(post) {
+            tracing::warn!(error = %e, "the submission writer is behind on memory; a post is remembered by this instance only");
+        }
+    }
+
+    /// Forgets an author here (the database erasure is the caller's).
+    pub fn forget_author(&self, forum: &str, author: &str) -> usize {
+        self.lock().forget_author(forum, author)
+    }
+
+    /// Reads what other instances remembered and erased since the last
+    /// call (the whole window on the first call) and forgets what fell out
+    /// of the window. Returns how many posts were added.
+    pub async fn sync(&self, store: &Store, now: i64) -> Result<usize, StoreError> {
+        let mut state = self.sync.lock().await;
+        let since = now.saturating_sub(self.window_ms);
+        if !state.loaded {
+            // Erasures before the load are already applied to the rows.
+            state.last_erasure = store.memory_heads().await?.1;
+        }
+        let mut added = 0;
+        loop {
+            let after = if state.loaded { state.last_post.saturating_sub(REREAD).max(0) } else { state.last_post };
+            let rows = store.memory_since(after, since, READ_PAGE).await?;
+            let n = rows.len();
+            let mut fresh = 0;
+            {
+                let mut index = self.lock();
+                for row in rows {
+                    if row.id <= state.last_post && state.seen.contains(&row.id) {
+                        continue;
+                    }
+                    state.seen.insert(row.id);
+                    state.last_post = state.last_post.max(row.id);
+                    fresh += 1;
+                    // Own rows are in the index since they were submitted,
+                    // except when loading at start.
+                    if row.instance != self.instance || !state.loaded {
+                        let p = &row.post;
+                        index.insert(&p.forum, &p.post_id, &p.author, p.at, p.new_account, &p.traces);
+                        added += 1;
+                    }
+                }
+            }
+            let floor = state.last_post.saturating_sub(REREAD);
+            state.seen = state.seen.split_off(&floor);
+            // A full page that brought nothing new is the re-read margin
+            // itself: caught up.
+            if n < READ_PAGE as usize || fresh == 0 {
+                break;
+            }
+        }
+        state.loaded = true;
+        loop {
+            let erasures = store.erasures_since(state.last_erasure).await?;
+            if erasures.is_empty() {
+                break;
+            }
+            let mut index = self.lock();
+            for e in erasures {
+                index.forget_author(&e.forum, &e.author);
+                state.last_erasure = state.last_erasure.max(e.id);
+            }
+        }
+        self.lock().evict(since);
+        Ok(added)
+    }
+
+    /// Syncs every `every` until `shutdown` changes; a failed read is
+    /// logged and tried again at the next tick.
+    pub async fn poll(self: Arc<Self>, store: Store, clock: Arc<dyn crate::clock::Clock>, every: Duration, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = shutdown.changed() => {}
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+            if let Err(e) = self.sync(&store, clock.now_ms()).await {
+                tracing::warn!(error = %e, "cannot read memory of other instances; trying again");
+            }
+        }
+    }
+}
