@@ -98,3 +98,18 @@ brands = ["[[brand]]\n" + b for b in ("\n[[brand]]\n" + reg_body).split("\n[[bra
 write("feeds", "registry-head", reg_head + "\n" + "\n".join(brands[:6]))
 write("feeds", "registry-japan", "\n".join(b for b in brands if ".jp" in b or "z.com" in b))
 write("feeds", "hosts", "okx-listingpoll.pages.dev\nwww.binance.th\nclaim-rewards-eligibility.pages.dev\nxn--bnance-pvf.com\nbinance.com.verify-account.io\n||evil.example^\n0.0.0.0 evil.example\nhttps://a.evil.example/x\n")
+
+# webhook: `now` (8 bytes, little-endian), the signature header, NUL, the body.
+# The headers are made here as the service makes them (HMAC-SHA256 over
+# "<t>.<body>"), so the seeds start from valid signatures.
+import hmac as _hmac
+def signed(t, body, secrets):
+    parts = ["t=%d" % t] + ["v1=" + _hmac.new(s.encode(), ("%d." % t).encode() + body, "sha256").hexdigest() for s in secrets]
+    return ",".join(parts)
+event = b'{"event":"decision","action":"remove","item_id":1,"version":2}'
+for name, now, t, secrets in [("valid", 1000, 1000, ["k1"]), ("rotation", 1010, 1000, ["k2", "k1"]),
+                              ("stale", 5000, 1000, ["k1"]), ("other-secret", 1000, 1000, ["nope"]),
+                              ("extreme", -2**63, 2**63 - 1, ["k1"])]:
+    write("webhook", name, struct.pack("<q", now) + signed(t, event, secrets).encode() + b"\0" + event)
+write("webhook", "malformed", struct.pack("<q", 0) + b"t=,v1=zz,,=\0")
+

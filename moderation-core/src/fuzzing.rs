@@ -25,6 +25,36 @@ fn format_of(b: u8) -> Format {
     }
 }
 
+/// Webhook signature verification ([`crate::signature::verify`]) on
+/// arbitrary headers and bodies. The input is `now` (8 bytes,
+/// little-endian; fewer are zero-padded), then the header, a NUL byte and
+/// the body. Never a panic; a header that verifies no longer does once the
+/// body changes, and a header [`crate::signature::sign`] makes for the
+/// body verifies at its own time.
+pub fn webhook(data: &[u8]) {
+    use crate::signature::{sign, verify};
+    const SECRETS: [&str; 2] = ["k1", "k2"];
+    let mut now = [0u8; 8];
+    let head = data.len().min(8);
+    now[..head].copy_from_slice(&data[..head]);
+    let now = i64::from_le_bytes(now);
+    let rest = &data[head..];
+    let (header, body) = match rest.iter().position(|&b| b == 0) {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => (rest, &[][..]),
+    };
+    let header = String::from_utf8_lossy(header);
+    for tolerance in [0, 300, i64::MAX] {
+        if verify(&header, body, &SECRETS, now, tolerance).is_ok() {
+            let mut changed = body.to_vec();
+            changed.push(b'!');
+            assert!(verify(&header, &changed, &SECRETS, now, tolerance).is_err(), "{header:?} verifies a changed body");
+        }
+    }
+    let made = sign(&["k2".to_string()], now, body);
+    assert_eq!(verify(&made, body, &SECRETS, now, 0), Ok(()), "{made:?}");
+}
+
 /// `Post::from_json` on arbitrary bytes: errors are fine, panics are not;
 /// a decoded post scores without panicking and with exact spans.
 pub fn post_json(data: &[u8]) {

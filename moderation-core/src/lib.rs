@@ -199,6 +199,7 @@ mod post;
 mod redact;
 pub mod rules;
 pub mod signals;
+pub mod signature;
 mod text;
 #[cfg(feature = "train")]
 pub mod train;

@@ -250,6 +250,11 @@ fn fuzz_replay_feeds() {
 }
 
 #[test]
+fn fuzz_replay_webhook() {
+    replay("webhook", 7, 1024, fuzzing::webhook);
+}
+
+#[test]
 fn fuzz_replay_model() {
     replay("model", 4, 4096, fuzzing::model);
 }

@@ -37,6 +37,24 @@ pub fn handle() -> Option<PrometheusHandle> {
         .clone()
 }
 
+/// Drains the recorder's buffered histogram observations into their buckets
+/// every five seconds until `shutdown` changes. Without it they pile up
+/// between scrapes (a recorder installed with `install_recorder` leaves
+/// this to its owner): memory grew by about 26 bytes a request on a server
+/// whose `/metrics` nobody read.
+pub async fn upkeep(mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let Some(handle) = handle() else { return };
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => handle.run_upkeep(),
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+    }
+}
+
 /// Middleware: one histogram observation per request, labelled by the
 /// route pattern (`/v1/items/{id}`, never the raw path, so labels stay few).
 pub async fn track(matched: Option<MatchedPath>, request: Request, next: Next) -> Response {

@@ -60,6 +60,7 @@ pub async fn run(
         }
         None => None,
     };
+    let upkeep = tokio::spawn(crate::metrics::upkeep(stopped.clone()));
     let poll = Duration::from_millis(app.config.rules_poll_ms.max(10));
     let poller = tokio::spawn(app.engine.clone().poll(app.store.clone(), poll, stopped.clone()));
     let worker =
@@ -76,6 +77,7 @@ pub async fn run(
     let _ = stop.send(true);
     let _ = worker.await;
     let _ = poller.await;
+    let _ = upkeep.await;
     let _ = learner.await;
     if let Some(p) = feed_poller {
         let _ = p.await;

@@ -230,6 +230,20 @@ const LIMITS: &[Limit] = &[
         CONFIG,
     ),
     l(
+        "`memory.max_posts`",
+        "1,000–10,000,000 (default 200,000)",
+        "`memory.max_posts`",
+        "start refused, naming the key; at run time the oldest post leaves the index (`moderation-core` `memory::Index`)",
+        CONFIG,
+    ),
+    l(
+        "`memory.poll_ms`",
+        "at least 10 (default 500)",
+        "`memory.poll_ms`",
+        "start refused, naming the key",
+        CONFIG,
+    ),
+    l(
         "`feeds.poll_ms`",
         "at least 100 (default 30,000)",
         "`feeds.poll_ms` / `MODERATION_FEEDS_POLL_MS`",
@@ -1058,6 +1072,21 @@ const CONFIG_CASES: &[ConfigCase] = &[
         limit: "`memory.near_threshold`",
         says: "memory.near_threshold must be between 0.3 and 1",
         set: |c, past| c.memory.near_threshold = if past { 1.001 } else { 1.0 },
+    },
+    ConfigCase {
+        limit: "`memory.max_posts`",
+        says: "memory.max_posts must be between 1000 and 10000000",
+        set: |c, past| c.memory.max_posts = 1_000 - usize::from(past),
+    },
+    ConfigCase {
+        limit: "`memory.max_posts`",
+        says: "memory.max_posts must be between 1000 and 10000000",
+        set: |c, past| c.memory.max_posts = 10_000_000 + usize::from(past),
+    },
+    ConfigCase {
+        limit: "`memory.poll_ms`",
+        says: "memory.poll_ms must be at least 10",
+        set: |c, past| c.memory.poll_ms = 10 - u64::from(past),
     },
     ConfigCase {
         limit: "`feeds.poll_ms`",

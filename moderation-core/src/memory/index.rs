@@ -52,8 +52,66 @@ struct Entry {
     at: i64,
     new_account: bool,
     print: Option<Fingerprint>,
-    bands: Vec<i64>,
     traces: Vec<Trace>,
+}
+
+/// The posts on one list (a band, a trace, an author), oldest first. Most
+/// lists hold one post: it is kept inline.
+#[derive(Debug, Clone)]
+enum Ids {
+    One(u64),
+    Many(VecDeque<u64>),
+}
+
+impl Ids {
+    /// Newest first.
+    fn newest(&self) -> Box<dyn Iterator<Item = u64> + '_> {
+        match self {
+            Ids::One(a) => Box::new(std::iter::once(*a)),
+            Ids::Many(q) => Box::new(q.iter().rev().copied()),
+        }
+    }
+
+    /// Removes `id`; whether the list is now empty.
+    fn remove(&mut self, id: u64) -> bool {
+        match self {
+            Ids::One(a) => *a == id,
+            Ids::Many(q) => {
+                // Usually the oldest: at the front.
+                if q.front() == Some(&id) {
+                    q.pop_front();
+                } else {
+                    q.retain(|x| *x != id);
+                }
+                q.is_empty()
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        match self {
+            Ids::One(_) => 1,
+            Ids::Many(q) => q.len(),
+        }
+    }
+}
+
+/// Appends `id` to the list at `key`.
+fn push<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Ids>, key: K, id: u64) {
+    use std::collections::hash_map::Entry;
+    match map.entry(key) {
+        Entry::Vacant(v) => {
+            v.insert(Ids::One(id));
+        }
+        Entry::Occupied(mut o) => {
+            let ids = o.get_mut();
+            match ids {
+                Ids::One(a) => *ids = Ids::Many(VecDeque::from([*a, id])),
+                Ids::Many(q) => q.push_back(id),
+            }
+        }
+    }
 }
 
 /// Recent posts of every forum, bounded in number (the oldest go first).
@@ -65,9 +123,9 @@ pub struct Index {
     entries: HashMap<u64, Entry>,
     /// Entry ids in the order they were inserted (roughly their time).
     order: VecDeque<u64>,
-    bands: HashMap<(u32, i64), VecDeque<u64>>,
-    traces: HashMap<(u32, Trace), VecDeque<u64>>,
-    authors: HashMap<(u32, String), VecDeque<u64>>,
+    bands: HashMap<(u32, i64), Ids>,
+    traces: HashMap<(u32, Trace), Ids>,
+    authors: HashMap<(u32, String), Ids>,
 }
 
 impl Index {
@@ -115,13 +173,13 @@ impl Index {
         let id = self.next;
         self.next += 1;
         for b in &traces.bands {
-            self.bands.entry((f, *b)).or_default().push_back(id);
+            push(&mut self.bands, (f, *b), id);
         }
         for t in &traces.traces {
-            self.traces.entry((f, t.clone())).or_default().push_back(id);
+            push(&mut self.traces, (f, t.clone()), id);
         }
         if !author.is_empty() {
-            self.authors.entry((f, author.to_string())).or_default().push_back(id);
+            push(&mut self.authors, (f, author.to_string()), id);
         }
         self.entries.insert(
             id,
@@ -132,7 +190,6 @@ impl Index {
                 at,
                 new_account,
                 print: traces.print,
-                bands: traces.bands.clone(),
                 traces: traces.traces.clone(),
             },
         );
@@ -143,18 +200,17 @@ impl Index {
         }
     }
 
-    /// What the index holds about a new post of `forum` (the same as a
-    /// store's recall): posts sharing a band of its fingerprint and posts
-    /// carrying its traces since `since`, and the author's posts since
-    /// `burst_since`.
+    /// What the index holds about a new post of `forum`: posts sharing a
+    /// band of its fingerprint and new accounts' posts carrying its traces
+    /// since `since`, and the author's posts since `burst_since`.
     pub fn recall(&self, forum: &str, author: &str, traces: &Traces, since: i64, burst_since: i64) -> Recall {
         let mut recall = Recall::default();
         let Some(f) = self.find_forum(forum) else { return recall };
         let mut seen = FxHashSet::default();
         for b in &traces.bands {
-            let ids = self.bands.get(&(f, *b)).into_iter().flat_map(|q| q.iter().rev());
-            for e in ids.filter_map(|id| self.entries.get(id).map(|e| (id, e))).filter(|(_, e)| e.at >= since).take(PER_BAND) {
-                if seen.insert(*e.0) {
+            let ids = self.bands.get(&(f, *b)).into_iter().flat_map(Ids::newest);
+            for e in ids.filter_map(|id| self.entries.get(&id).map(|e| (id, e))).filter(|(_, e)| e.at >= since).take(PER_BAND) {
+                if seen.insert(e.0) {
                     let e = e.1;
                     recall.similar.push(Remembered {
                         post: e.post.clone(),
@@ -168,14 +224,15 @@ impl Index {
         }
         recall.similar.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.post.cmp(&b.post)));
         for t in &traces.traces {
-            let ids = self.traces.get(&(f, t.clone())).into_iter().flat_map(|q| q.iter().rev());
-            for e in ids.filter_map(|id| self.entries.get(id)).filter(|e| e.at >= since).take(PER_TRACE) {
+            let ids = self.traces.get(&(f, t.clone())).into_iter().flat_map(Ids::newest);
+            // Only new accounts' posts count for a shared trace (`context`).
+            for e in ids.filter_map(|id| self.entries.get(&id)).filter(|e| e.at >= since && e.new_account).take(PER_TRACE) {
                 recall.shared.push(SharedTrace { trace: t.clone(), author: e.author.clone(), new_account: e.new_account });
             }
         }
         if !author.is_empty() {
-            let ids = self.authors.get(&(f, author.to_string())).into_iter().flatten();
-            let n = ids.filter_map(|id| self.entries.get(id)).filter(|e| e.at >= burst_since).count();
+            let ids = self.authors.get(&(f, author.to_string())).into_iter().flat_map(Ids::newest);
+            let n = ids.filter_map(|id| self.entries.get(&id)).filter(|e| e.at >= burst_since).count();
             recall.author_recent = u32::try_from(n).unwrap_or(u32::MAX);
         }
         recall
@@ -199,7 +256,7 @@ impl Index {
     /// Forgets every post of one author of one forum; returns how many.
     pub fn forget_author(&mut self, forum: &str, author: &str) -> usize {
         let Some(f) = self.find_forum(forum) else { return 0 };
-        let ids: Vec<u64> = self.authors.get(&(f, author.to_string())).map(|q| q.iter().copied().collect()).unwrap_or_default();
+        let ids: Vec<u64> = self.authors.get(&(f, author.to_string())).map(|q| q.newest().collect()).unwrap_or_default();
         let gone = ids.iter().filter(|id| self.remove(**id)).count();
         self.order.retain(|id| self.entries.contains_key(id));
         gone
@@ -208,21 +265,17 @@ impl Index {
     /// Removes one entry from every list it is on.
     fn remove(&mut self, id: u64) -> bool {
         let Some(e) = self.entries.remove(&id) else { return false };
-        fn drop_id<K: std::hash::Hash + Eq>(map: &mut HashMap<K, VecDeque<u64>>, key: K, id: u64) {
-            if let Some(q) = map.get_mut(&key) {
-                // Usually the oldest: at the front.
-                if q.front() == Some(&id) {
-                    q.pop_front();
-                } else {
-                    q.retain(|x| *x != id);
-                }
-                if q.is_empty() {
-                    map.remove(&key);
-                }
+        fn drop_id<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Ids>, key: K, id: u64) {
+            if let Some(q) = map.get_mut(&key)
+                && q.remove(id)
+            {
+                map.remove(&key);
             }
         }
-        for b in &e.bands {
-            drop_id(&mut self.bands, (e.forum, *b), id);
+        if let Some(print) = &e.print {
+            for b in print.band_keys() {
+                drop_id(&mut self.bands, (e.forum, b as i64), id);
+            }
         }
         for t in e.traces {
             drop_id(&mut self.traces, (e.forum, t), id);
@@ -248,7 +301,7 @@ mod tests {
         let t = traces(&engine, &Post::new("x", text), b"k");
         let mut index = Index::new(10_000);
         for n in 0..2_000 {
-            index.insert("main", &format!("p{n}"), &format!("a{}", n % 700), n, true, &t);
+            index.insert("main", &format!("p{n}"), &format!("a{}", n % 700), n, n % 2 == 0, &t);
         }
         index.insert("other", "o1", "a1", 5, true, &t);
         let r = index.recall("main", "a1", &t, 0, 1_990);
@@ -256,6 +309,7 @@ mod tests {
         assert_eq!(r.similar[0].post, "p1999");
         assert!(r.similar.iter().all(|s| s.at >= 1_999 - PER_BAND as i64));
         assert_eq!(r.shared.len(), PER_TRACE * t.traces.len());
+        assert!(r.shared.iter().all(|s| s.new_account), "only new accounts' posts are read for traces");
         assert_eq!(r.author_recent, 0, "a1 posted at 1, 701 and 1401");
         assert_eq!(index.recall("main", "a1", &t, 0, 0).author_recent, 3);
         assert!(index.recall("main", "a1", &t, 5_000, 0).similar.is_empty(), "since is respected");
@@ -273,7 +327,17 @@ mod tests {
         }
         assert_eq!(small.len(), 10);
         assert_eq!(small.recall("main", "a", &t, 0, 0).author_recent, 10);
-        assert_eq!(small.bands.values().map(VecDeque::len).max(), Some(10), "no list keeps evicted ids");
+        assert_eq!(small.bands.values().map(Ids::len).max(), Some(10), "no list keeps evicted ids");
         assert!(small.traces.values().all(|q| q.len() == 10));
+        // Distinct posts: one post per list, every list gone with its post.
+        let mut distinct = Index::new(3);
+        for n in 0..5 {
+            let post = Post::new("x", format!("a distinct text {} about nothing in particular at all", ["one", "two", "three", "four", "five"][n]));
+            distinct.insert("main", &format!("d{n}"), &format!("u{n}"), n as i64, false, &traces(&engine, &post, b"k"));
+        }
+        assert_eq!(distinct.len(), 3);
+        assert!(distinct.authors.len() == 3 && distinct.bands.len() <= 3 * 16);
+        distinct.evict(100);
+        assert!(distinct.is_empty() && distinct.bands.is_empty() && distinct.authors.is_empty());
     }
 }
