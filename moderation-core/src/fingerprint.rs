@@ -170,6 +170,9 @@ fn strip_block(text: &str, open: &str, close: &str) -> String {
 pub fn content_words(text: &str) -> f64 {
     let (mut words, mut cjk, mut open) = (0usize, 0usize, false);
     for c in text.chars() {
+        // Look-alike letters read as the Latin ones they imitate (a copy
+        // spelled with Cyrillic `а` and `о` is still a copy).
+        let c = if c.is_ascii() || is_cjk(c) { c } else { crate::text::normalize::fold_char(c).unwrap_or(c) };
         if is_cjk(c) {
             cjk += 1;
             open = false;
@@ -241,7 +244,7 @@ impl NearDuplicates {
 }
 
 /// The hashes of a text's words: runs of letters and digits, lowercased,
-/// digits left out (amounts, counts, phone numbers and numbered handles
+/// look-alike letters folded to Latin (UTS #39), digits left out (amounts, counts, phone numbers and numbered handles
 /// vary between copies of one lure; a word of digits alone reads `0`);
 /// every Chinese, Japanese or Korean character is a word.
 fn tokens(text: &str) -> Vec<u64> {
@@ -256,6 +259,9 @@ fn tokens(text: &str) -> Vec<u64> {
         *open = false;
     };
     for c in text.chars() {
+        // Look-alike letters read as the Latin ones they imitate (a copy
+        // spelled with Cyrillic `а` and `о` is still a copy).
+        let c = if c.is_ascii() || is_cjk(c) { c } else { crate::text::normalize::fold_char(c).unwrap_or(c) };
         if is_cjk(c) {
             push(&mut h, &mut open, &mut out);
             out.push(fnv(FNV, c));
@@ -336,6 +342,15 @@ mod tests {
         let mut titled = post("body");
         titled.title = Some("Title".into());
         assert_eq!(own_words(&titled), "Title\nbody\n");
+    }
+
+    #[test]
+    fn look_alike_letters_do_not_hide_a_copy() {
+        let plain = Fingerprint::of("send your seed phrase to the support desk to unlock the wallet today").unwrap();
+        let cyrillic = Fingerprint::of("sеnd yоur sееd phrаsе tо thе suppоrt dеsk tо unlосk thе wаllеt tоdаy").unwrap();
+        assert_eq!(plain, cyrillic);
+        let russian = Fingerprint::of("отправьте фразу в поддержку чтобы разблокировать кошелек сегодня").unwrap();
+        assert!(russian.similarity(&plain) < 0.2);
     }
 
     #[test]

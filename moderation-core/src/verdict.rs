@@ -94,6 +94,15 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// Holds the post at least (`hold`) for a reason outside the post, such
+    /// as a moderators' decision on the campaign it joins (the same as
+    /// [`Context::decided`](crate::Context::decided) at scoring): the
+    /// reason is added to the signals, first among them, the scores stay.
+    pub fn hold(&mut self, reason: Signal) {
+        self.decision = self.decision.max(Decision::Hold);
+        self.signals.insert(0, reason);
+    }
+
     /// The category with the highest score.
     pub fn top_category(&self) -> Category {
         let mut best = Category::Spam;

@@ -154,6 +154,8 @@ pub struct MemoryConfig {
     pub max_posts: usize,
     /// How often an instance reads the posts other instances remembered, in ms.
     pub poll_ms: u64,
+    /// Hold (for a moderator) new posts of a campaign the moderators removed.
+    pub hold_removed_campaigns: bool,
 }
 
 impl Default for MemoryConfig {
@@ -164,8 +166,9 @@ impl Default for MemoryConfig {
             burst_minutes: 10,
             retention_hours: 72,
             near_threshold: 0.6,
-            max_posts: 200_000,
+            max_posts: 100_000,
             poll_ms: 500,
+            hold_removed_campaigns: true,
         }
     }
 }

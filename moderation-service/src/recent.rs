@@ -108,8 +108,9 @@ impl Recent {
         self.lock().recall(forum, author, traces, since, burst_since)
     }
 
-    /// A post's traces and what memory says about it, as signals and flags
-    /// (CPU work: call it on the blocking pool, with the scoring).
+    /// A post's traces, what memory says about it (signals and flags) and
+    /// the earlier posts of its wave, if it is in one (CPU work: call it on
+    /// the blocking pool, with the scoring).
     pub fn read(
         &self,
         engine: &moderation_core::Engine,
@@ -118,13 +119,16 @@ impl Recent {
         since: i64,
         burst_since: i64,
         settings: &moderation_core::memory::MemorySettings,
-    ) -> (Traces, moderation_core::Context) {
+    ) -> (Traces, moderation_core::Context, Vec<(String, String, i64)>) {
         let traces = moderation_core::memory::traces(engine, post, key);
         let forum = post.forum.as_deref().unwrap_or("");
         let author = post.author.as_ref().map_or("", |a| a.id.as_str());
         let recall = self.recall(forum, author, &traces, since, burst_since);
         let ctx = moderation_core::memory::context(post, &traces, &recall, settings);
-        (traces, ctx)
+        let wave = moderation_core::memory::wave(post, &traces, &recall, settings)
+            .map(|w| w.copies.iter().map(|c| (c.post.clone(), c.author.clone(), c.at)).collect())
+            .unwrap_or_default();
+        (traces, ctx, wave)
     }
 
     /// Remembers a submitted post: in this index at once, in the database

@@ -231,7 +231,7 @@ const LIMITS: &[Limit] = &[
     ),
     l(
         "`memory.max_posts`",
-        "1,000–10,000,000 (default 200,000)",
+        "1,000–10,000,000 (default 100,000)",
         "`memory.max_posts`",
         "start refused, naming the key; at run time the oldest post leaves the index (`moderation-core` `memory::Index`)",
         CONFIG,

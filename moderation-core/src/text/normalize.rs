@@ -205,7 +205,7 @@ fn fold_word(word: &[Unit], out: &mut Vec<Unit>, result: &mut Normalized) {
 /// UTS #39 skeleton, then combining marks stripped (`ị` → `i`, `Ð` → `D` + a
 /// stroke → `d`). The skeleton of some lowercase letters is not Latin (`ð` →
 /// `∂`) while their capital's is, so the capital is tried too.
-fn fold_char(c: char) -> Option<char> {
+pub(crate) fn fold_char(c: char) -> Option<char> {
     if c.is_ascii() {
         return None;
     }

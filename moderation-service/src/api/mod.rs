@@ -35,6 +35,7 @@ use crate::app::{App, AppError, Code};
 use crate::keys::{KeyRecord, Role};
 
 pub mod admin;
+pub mod campaigns;
 pub mod intake;
 pub mod models;
 pub mod moderation;
@@ -63,6 +64,9 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/v1/items/{id}/release", post(moderation::release))
         .route("/v1/items/{id}/decision", post(moderation::decide))
         .route("/v1/decisions", post(moderation::decide_many))
+        .route("/v1/campaigns", get(campaigns::list))
+        .route("/v1/campaigns/{id}", get(campaigns::get))
+        .route("/v1/campaigns/{id}/decision", post(campaigns::decide))
         .route("/v1/audit", get(moderation::audit))
         .route("/v1/export", get(moderation::export))
         .route("/v1/rules", get(admin::rules).put(admin::put_rules).delete(admin::delete_rules))
@@ -110,6 +114,7 @@ pub fn finish(router: Router<Arc<App>>, app: Arc<App>) -> Router {
         intake::score, intake::submit, intake::report, intake::forget_author,
         moderation::list, moderation::claim_next, moderation::item, moderation::claim, moderation::release,
         moderation::decide, moderation::decide_many, moderation::audit, moderation::export,
+        campaigns::list, campaigns::get, campaigns::decide,
         admin::rules, admin::put_rules, admin::delete_rules, admin::validate_rules,
         admin::list_keys, admin::create_key, admin::revoke_key,
         models::list, models::get, models::promote, models::rollback, models::learn, models::import,

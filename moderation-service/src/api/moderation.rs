@@ -221,25 +221,16 @@ pub async fn decide_many(
     let req: BulkDecision = read_json(&body)?;
     let d = DecisionInput { action: req.action, reason: req.reason, note: req.note, expected_version: None };
     let results = app.decide_many(&key, &req.items, &d).await?;
-    Ok(Json(
-        results
-            .into_iter()
-            .map(|r| match r.outcome {
-                Ok(item) => BulkResult {
-                    item_id: r.item_id,
-                    status: Some(item.status),
-                    version: Some(item.version),
-                    error: None,
-                },
-                Err(e) => BulkResult {
-                    item_id: r.item_id,
-                    status: None,
-                    version: None,
-                    error: Some(ApiError::from(e).detail()),
-                },
-            })
-            .collect(),
-    ))
+    Ok(Json(results.into_iter().map(BulkResult::from).collect()))
+}
+
+impl From<crate::app::BulkResult> for BulkResult {
+    fn from(r: crate::app::BulkResult) -> BulkResult {
+        match r.outcome {
+            Ok(item) => BulkResult { item_id: r.item_id, status: Some(item.status), version: Some(item.version), error: None },
+            Err(e) => BulkResult { item_id: r.item_id, status: None, version: None, error: Some(ApiError::from(e).detail()) },
+        }
+    }
 }
 
 /// The audit log, newest first: every submission, edit, report, claim,

@@ -125,6 +125,13 @@ pub enum AppError {
         /// Its version now.
         current: i64,
     },
+    /// The campaign changed since the moderator saw it (a post joined, or
+    /// another moderator decided it).
+    #[error("the campaign changed: its version is now {current}; read it again before deciding")]
+    CampaignChanged {
+        /// Its version now.
+        current: i64,
+    },
     /// The item is already in the status the decision asks for.
     #[error("the item is already {}", .0.as_str())]
     NoChange(Status),
@@ -156,7 +163,7 @@ impl AppError {
             AppError::Forbidden(_) => Code::Forbidden,
             AppError::NotFound(_) => Code::NotFound,
             AppError::Held(_) => Code::Claimed,
-            AppError::Stale { .. } => Code::Stale,
+            AppError::Stale { .. } | AppError::CampaignChanged { .. } => Code::Stale,
             AppError::NoChange(_) => Code::NoChange,
             AppError::Conflict(_) => Code::Conflict,
             AppError::Unstorable => Code::InvalidInput,

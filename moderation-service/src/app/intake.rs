@@ -10,6 +10,16 @@ use crate::keys::{KeyRecord, Role};
 use crate::review::{Scored, Status, mask_secrets};
 use crate::store::{Item, Report};
 
+/// A scored post, with what memory said about it.
+struct Scoring {
+    post: Post,
+    verdict: Verdict,
+    shadow: Option<(i64, Verdict)>,
+    traces: Option<moderation_core::memory::Traces>,
+    /// The earlier posts of its wave (post id, author, time), if in one.
+    wave: Vec<(String, String, i64)>,
+}
+
 /// What a submission did.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Submitted {
@@ -57,7 +67,7 @@ pub struct Reported {
 impl App {
     /// Scores a post without storing it.
     pub async fn score(&self, key: &KeyRecord, post: Post) -> Result<Verdict, AppError> {
-        Ok(self.score_post(key, post, false).await?.1)
+        Ok(self.score_post(key, post, false).await?.verdict)
     }
 
     /// Scores a post, stores it with its verdict (leaked secrets starred
@@ -65,21 +75,61 @@ impl App {
     /// or hold. Idempotent on (forum, post id): a resubmission is rescored
     /// and its item updated, never duplicated.
     pub async fn submit(&self, key: &KeyRecord, post: Post) -> Result<Submitted, AppError> {
-        let (post, verdict, shadow, traces) = self.score_post(key, post, self.config.learning.shadow).await?;
+        let Scoring { post, mut verdict, shadow, traces, wave } =
+            self.score_post(key, post, self.config.learning.shadow).await?;
         let forum = post.forum.clone().unwrap_or_default();
         let author = post.author.as_ref().map(|a| a.id.clone()).unwrap_or_default();
         let new_account = moderation_core::memory::MemorySettings::default().is_new_account(&post);
         let post_id = post.id.clone();
+        let now = self.now();
+        // A post in a wave joins its campaign; one joining a campaign the
+        // moderators removed is held for them, saying why.
+        let campaign = match wave.is_empty() {
+            true => None,
+            false => self.store.campaign_of(&forum, &wave.iter().map(|w| w.0.clone()).collect::<Vec<_>>()).await?,
+        };
+        let held = match &campaign {
+            Some((id, status)) if status == crate::store::campaigns::REMOVED && self.config.memory.hold_removed_campaigns => {
+                verdict.hold(moderation_core::Signal {
+                    id: "campaign.removed".into(),
+                    category: moderation_core::Category::Spam,
+                    weight: 0.0,
+                    description: format!(
+                        "Joins campaign {id}, which moderators removed: held for a moderator (near-duplicate of {} recent posts)",
+                        wave.len()
+                    ),
+                    spans: Vec::new(),
+                });
+                true
+            }
+            _ => false,
+        };
         let scored = Scored::new(&forum, post, verdict);
         let verdict = scored.verdict.clone();
         let outcome = self.writer.submit(scored, &key.id).await?;
+        if !wave.is_empty() && outcome.created {
+            // Derived from stored posts: a failure costs the campaign a
+            // member, never this submission, which is stored.
+            let mut joining = vec![crate::store::Joining { post_id: post_id.clone(), author: author.clone(), at: now, held }];
+            if campaign.is_none() {
+                joining.extend(wave.iter().map(|(post_id, author, at)| crate::store::Joining {
+                    post_id: post_id.clone(),
+                    author: author.clone(),
+                    at: *at,
+                    held: false,
+                }));
+            }
+            if let Err(e) = self.store.join_campaign(&forum, campaign.as_ref().map(|c| c.0), &joining).await {
+                tracing::warn!(error = %e, post = %post_id, "cannot add a post to its campaign");
+            }
+        }
         // Memory is derived from the stored post: this instance's index
         // has it at once, the database with the next batch; a failure to
         // write it costs later posts one comparison, never this submission.
         if let (Some(traces), Some(recent)) = (traces, &self.recent)
             && outcome.created
         {
-            recent.remember(crate::store::Remember { forum, post_id, author, new_account, at: self.now(), traces });
+            recent.remember(crate::store::Remember { forum, post_id, author, new_account, at: now, traces });
         }
         if let Some((model_id, shadow)) = shadow {
             // Advisory: a failure costs the candidate one shadow verdict,
@@ -147,7 +197,7 @@ impl App {
         key: &KeyRecord,
         mut post: Post,
         shadow: bool,
-    ) -> Result<(Post, Verdict, Option<(i64, Verdict)>, Option<moderation_core::memory::Traces>), AppError> {
+    ) -> Result<Scoring, AppError> {
         if post.id.is_empty() {
             return Err(AppError::invalid("id", "the post id is empty"));
         }
@@ -171,22 +221,23 @@ impl App {
             }
             None => None,
         };
-        let (post, verdict, shadow, traces) = tokio::task::spawn_blocking(move || {
-            let (traces, ctx) = match memory {
+        let scoring = tokio::task::spawn_blocking(move || {
+            let (traces, ctx, wave) = match memory {
                 Some((recent, key, (since, burst_since), settings)) => {
-                    let (traces, ctx) = recent.read(&engine, &post, key.as_bytes(), since, burst_since, &settings);
-                    (Some(traces), ctx)
+                    let (traces, ctx, wave) =
+                        recent.read(&engine, &post, key.as_bytes(), since, burst_since, &settings);
+                    (Some(traces), ctx, wave)
                 }
-                None => (None, moderation_core::Context::default()),
+                None => (None, moderation_core::Context::default(), Vec::new()),
             };
-            let v = engine.score_with(&post, &ctx);
+            let verdict = engine.score_with(&post, &ctx);
             let shadow = candidate.map(|c| (c.id, c.engine.score_with(&post, &ctx)));
-            (post, v, shadow, traces)
+            Scoring { post, verdict, shadow, traces, wave }
         })
         .await
         .map_err(|_| AppError::Unavailable("scoring was interrupted".into()))?;
-        crate::metrics::verdict(&verdict);
-        Ok((post, verdict, shadow, traces))
+        crate::metrics::verdict(&scoring.verdict);
+        Ok(scoring)
     }
 
     /// The key of memory's handle hashes (read once per process).

@@ -26,12 +26,14 @@ use crate::store::Store;
 use crate::writer::SubmitWriter;
 
 mod admin;
+mod campaigns;
 pub mod error;
 mod intake;
 mod models;
 mod moderation;
 
 pub use admin::{KeyView, NewKeyInput, RulesView, Validated};
+pub use campaigns::{CampaignDecided, CampaignDecision, CampaignsInput};
 pub use error::{AppError, Code};
 pub use intake::{Forgotten, ReportInput, Reported, Submitted};
 pub use models::{

@@ -25,6 +25,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use crate::keys::KeyError;
 
 mod audit;
+pub mod campaigns;
 mod claims;
 mod decisions;
 mod items;
@@ -37,6 +38,7 @@ mod rules;
 mod sessions;
 
 pub use audit::{AuditEntry, AuditFilter};
+pub use campaigns::{Campaign, CampaignChangeError, CampaignDetail, Evidence, Joining, Member};
 pub use claims::ClaimError;
 pub use decisions::{DecideError, Decided};
 pub use items::{Item, SubmitOutcome};
