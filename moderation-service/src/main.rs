@@ -19,6 +19,24 @@ mod cli;
 #[cfg(feature = "training")]
 use moderation_lab::training;
 
+/// Caps glibc's malloc arenas at two per core (its default is eight): a
+/// freed engine (every rule reload frees one) otherwise stays scattered
+/// over many arenas as fragments, and memory grew reload after reload
+/// under load (see the README's soak). Other platforms' allocators: as is.
+fn limit_malloc_arenas(cores: usize) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let arenas = libc::c_int::try_from(2 * cores).unwrap_or(4);
+        // SAFETY: `mallopt` only sets an allocator parameter; it is called
+        // before the runtime starts any thread, so no allocation races it.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, arenas);
+        }
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = cores;
+}
+
 /// Decodes the model shipped in `models/` (verified like any model file),
 /// compiled into the binary by moderation-core's `default-model` feature so
 /// `score` and `serve` need no file beside them, and an embedder's
@@ -297,7 +315,14 @@ fn serve(config: moderation_service::config::Config) -> anyhow::Result<ExitCode>
     let model = cli::load_model(config.model.as_deref())?;
     tracing::info!(model = model.version(), "model loaded");
     let engine = std::sync::Arc::new(LiveEngine::new(Some(std::sync::Arc::new(model)))?);
-    let runtime = tokio::runtime::Runtime::new()?;
+    // Scoring runs on the blocking pool. It is CPU work: more threads than
+    // a few per core add no throughput, and each thread may take its own
+    // malloc arena, where the engines a rule reload frees stay as
+    // fragments (memory grew with every reload under load: see the
+    // README's soak).
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    limit_malloc_arenas(cores);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let database = moderation_service::store::redact_url(&config.database);
         let store =

@@ -149,6 +149,16 @@ async fn settle(a: &TestServer, b: &TestServer) {
     harness::eventually("both instances to hold the same posts", || async { (held(a) == held(b)).then_some(()) }).await;
 }
 
+/// Waits until the database holds every post the instance holds: memory
+/// rows, and the campaign joins written with them.
+async fn flushed(server: &TestServer) {
+    let held = server.state.recent.as_ref().expect("memory is on").len() as i64;
+    harness::eventually("memory and campaigns to be written", || async {
+        (server.store.memory_size().await.unwrap() == held).then_some(())
+    })
+    .await;
+}
+
 async fn campaigns_form_and_are_decided(a: &TestServer, b: &TestServer) {
     let (_, key_a) = a.key(Role::Forum, &["f"]).await;
     let (_, key_b) = b.key(Role::Forum, &["f"]).await;
@@ -176,6 +186,8 @@ async fn campaigns_form_and_are_decided(a: &TestServer, b: &TestServer) {
     assert!(askers_held.is_empty(), "askers held or queued: {askers_held:#?}");
 
     // One campaign holds the wave, seen alike from both instances.
+    settle(a, b).await;
+    flushed(a).await;
     let (status, list) = b.call("GET", "/v1/campaigns", Some(&moderator), None).await;
     assert_eq!(status, 200, "{list}");
     let list = list.as_array().unwrap().clone();
@@ -236,6 +248,8 @@ async fn campaigns_form_and_are_decided(a: &TestServer, b: &TestServer) {
     assert!(!signal_ids(&v).contains(&"campaign.removed".to_string()), "{v}");
     let v = submit(b, &key_b, "staff-1", json!({"id": "staff", "is_staff": true}), &variant(303)).await;
     assert!(!signal_ids(&v).contains(&"campaign.removed".to_string()), "{v}");
+    settle(a, b).await;
+    flushed(a).await;
     let (_, after) = a.call("GET", &format!("/v1/campaigns/{id}"), Some(&moderator), None).await;
     let late = after["posts"].as_array().unwrap().iter().find(|p| p["post_id"] == "lure-late").expect("the late copy joined");
     assert_eq!(late["held"], true);

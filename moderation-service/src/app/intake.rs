@@ -86,7 +86,8 @@ impl App {
         // moderators removed is held for them, saying why.
         let campaign = match wave.is_empty() {
             true => None,
-            false => self.store.campaign_of(&forum, &wave.iter().map(|w| w.0.clone()).collect::<Vec<_>>()).await?,
+            // Its newest copies are enough to find the campaign.
+            false => self.store.campaign_of(&forum, &wave.iter().take(8).map(|w| w.0.clone()).collect::<Vec<_>>()).await?,
         };
         let held = match &campaign {
             Some((id, status)) if status == crate::store::campaigns::REMOVED && self.config.memory.hold_removed_campaigns => {
@@ -107,29 +108,30 @@ impl App {
         let scored = Scored::new(&forum, post, verdict);
         let verdict = scored.verdict.clone();
         let outcome = self.writer.submit(scored, &key.id).await?;
-        if !wave.is_empty() && outcome.created {
-            // Derived from stored posts: a failure costs the campaign a
-            // member, never this submission, which is stored.
-            let mut joining = vec![crate::store::Joining { post_id: post_id.clone(), author: author.clone(), at: now, held }];
-            if campaign.is_none() {
-                joining.extend(wave.iter().map(|(post_id, author, at)| crate::store::Joining {
-                    post_id: post_id.clone(),
-                    author: author.clone(),
-                    at: *at,
-                    held: false,
-                }));
-            }
-            if let Err(e) = self.store.join_campaign(&forum, campaign.as_ref().map(|c| c.0), &joining).await {
-                tracing::warn!(error = %e, post = %post_id, "cannot add a post to its campaign");
-            }
-        }
         // Memory is derived from the stored post: this instance's index
         // has it at once, the database with the next batch; a failure to
         // write it costs later posts one comparison, never this submission.
         if let (Some(traces), Some(recent)) = (traces, &self.recent)
             && outcome.created
         {
-            recent.remember(crate::store::Remember { forum, post_id, author, new_account, at: now, traces });
+            // A post in a wave joins its campaign (or forms one) with the
+            // same write.
+            let wave = wave
+                .into_iter()
+                .map(|(post_id, author, at)| crate::store::Joining { post_id, author, at, held: false })
+                .collect();
+            let campaign = campaign.map(|c| c.0);
+            recent.remember(crate::store::Remember {
+                forum,
+                post_id,
+                author,
+                new_account,
+                at: now,
+                traces,
+                wave,
+                held,
+                campaign,
+            });
         }
         if let Some((model_id, shadow)) = shadow {
             // Advisory: a failure costs the candidate one shadow verdict,

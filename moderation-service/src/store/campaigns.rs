@@ -6,6 +6,88 @@ use serde::Serialize;
 
 use super::{Store, StoreError, WriteTx, on_pool};
 
+/// Adds posts of `forum` to campaign `known`, or else to the campaign the
+/// first of them (the new post) or any of the others (its wave) belongs
+/// to, or to a new campaign when none does, inside the open write transaction `tx` (the submission
+/// writer's: campaigns are derived from memory and written with it). A post
+/// already in a campaign stays where it is. Returns the campaign's id.
+pub(super) async fn join_in<DB>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    forum: &str,
+    known: Option<i64>,
+    posts: &[Joining],
+) -> Result<i64, StoreError>
+where
+    DB: sqlx::Database,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> (i64,): sqlx::FromRow<'r, DB::Row>,
+{
+    let first = posts.iter().map(|p| p.at).min().unwrap_or(0);
+    let last = posts.iter().map(|p| p.at).max().unwrap_or(0);
+    let found = match known {
+        Some(id) => Some((id,)),
+        None => {
+            let list = (0..posts.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+            let sql = format!(
+                "SELECT campaign FROM campaign_members WHERE forum = $1 AND post_id IN ({list}) \
+                 ORDER BY campaign DESC LIMIT 1"
+            );
+            // Only placeholders are formatted into the text: the values are bound.
+            let mut q = sqlx::query_as::<DB, (i64,)>(sqlx::AssertSqlSafe(sql)).bind(forum);
+            for p in posts {
+                q = q.bind(p.post_id.as_str());
+            }
+            q.fetch_optional(&mut **tx).await?
+        }
+    };
+    let id = match found {
+        Some((id,)) => id,
+        None => {
+            let (id,): (i64,) =
+                sqlx::query_as("INSERT INTO campaigns (forum, first_seen, last_seen) VALUES ($1, $2, $3) RETURNING id")
+                    .bind(forum)
+                    .bind(first)
+                    .bind(last)
+                    .fetch_one(&mut **tx)
+                    .await?;
+            id
+        }
+    };
+    let mut joined = 0;
+    for m in posts {
+        let inserted: Option<(i64,)> = sqlx::query_as(
+            "INSERT INTO campaign_members (forum, post_id, campaign, author, at, held) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (forum, post_id) DO NOTHING RETURNING campaign",
+        )
+        .bind(forum)
+        .bind(m.post_id.as_str())
+        .bind(id)
+        .bind(m.author.as_str())
+        .bind(m.at)
+        .bind(m.held)
+        .fetch_optional(&mut **tx)
+        .await?;
+        joined += usize::from(inserted.is_some());
+    }
+    if joined > 0 {
+        sqlx::query(
+            "UPDATE campaigns SET version = version + 1, \
+             first_seen = CASE WHEN first_seen < $2 THEN first_seen ELSE $2 END, \
+             last_seen = CASE WHEN last_seen > $3 THEN last_seen ELSE $3 END WHERE id = $1",
+        )
+        .bind(id)
+        .bind(first)
+        .bind(last)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(id)
+}
+
 /// A campaign's status.
 pub const OPEN: &str = "open";
 /// Moderators removed it: new members are held.
@@ -161,61 +243,6 @@ impl Store {
             q.fetch_optional(p).await?
         });
         Ok(row)
-    }
-
-    /// Adds posts to campaign `id` of `forum`, or to a new one when `id` is
-    /// `None`; a post already in a campaign stays where it is. Returns the
-    /// campaign's id.
-    pub async fn join_campaign(&self, forum: &str, id: Option<i64>, posts: &[Joining]) -> Result<i64, StoreError> {
-        let first = posts.iter().map(|p| p.at).min().unwrap_or(0);
-        let last = posts.iter().map(|p| p.at).max().unwrap_or(0);
-        on_pool!(self, p => {
-            let mut tx = p.write_tx().await?;
-            let id = match id {
-                Some(id) => id,
-                None => {
-                    let (id,): (i64,) = sqlx::query_as(
-                        "INSERT INTO campaigns (forum, first_seen, last_seen) VALUES ($1, $2, $3) RETURNING id",
-                    )
-                    .bind(forum)
-                    .bind(first)
-                    .bind(last)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    id
-                }
-            };
-            let mut joined = 0;
-            for m in posts {
-                joined += sqlx::query(
-                    "INSERT INTO campaign_members (forum, post_id, campaign, author, at, held) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (forum, post_id) DO NOTHING",
-                )
-                .bind(forum)
-                .bind(m.post_id.as_str())
-                .bind(id)
-                .bind(m.author.as_str())
-                .bind(m.at)
-                .bind(m.held)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            }
-            if joined > 0 {
-                sqlx::query(
-                    "UPDATE campaigns SET version = version + 1, \
-                     first_seen = CASE WHEN first_seen < $2 THEN first_seen ELSE $2 END, \
-                     last_seen = CASE WHEN last_seen > $3 THEN last_seen ELSE $3 END WHERE id = $1",
-                )
-                .bind(id)
-                .bind(first)
-                .bind(last)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await?;
-            Ok(id)
-        })
     }
 
     /// Campaigns of `forums` (every forum when empty), most recently active

@@ -24,6 +24,14 @@ pub struct Remember {
     pub at: i64,
     /// Its traces (the band keys are not stored: they follow from the print).
     pub traces: Traces,
+    /// The earlier posts of its wave, if it is in one: it joins their
+    /// campaign, or forms one with them (written with the memory rows).
+    pub wave: Vec<super::Joining>,
+    /// Held because the campaign it joins had been removed.
+    pub held: bool,
+    /// The campaign it joins, when it was found at submit (then `wave` is
+    /// not needed to find it).
+    pub campaign: Option<i64>,
 }
 
 /// A post memory holds, as another instance reads it.
@@ -120,7 +128,9 @@ impl Store {
                     traces,
                     ..Traces::default()
                 };
-                Remembered { id, instance, post: Remember { forum, post_id, author, new_account, at, traces } }
+                let post =
+                    Remember { forum, post_id, author, new_account, at, traces, wave: Vec::new(), held: false, campaign: None };
+                Remembered { id, instance, post }
             })
             .collect())
     }
@@ -197,6 +207,7 @@ where
     for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'q> Option<Vec<u8>>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'r> (i64,): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (i64, String): sqlx::FromRow<'r, DB::Row>,
 {
     const INSERT: &str = "INSERT INTO memory_posts (forum, post_id, author, new_account, at, print, instance) \
                           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
@@ -220,6 +231,14 @@ where
                 .bind(r.at)
                 .execute(&mut **tx)
                 .await?;
+        }
+        if r.campaign.is_some() || !r.wave.is_empty() {
+            let mut joining = Vec::with_capacity(r.wave.len() + 1);
+            joining.push(super::Joining { post_id: r.post_id.clone(), author: r.author.clone(), at: r.at, held: r.held });
+            if r.campaign.is_none() {
+                joining.extend(r.wave.iter().cloned());
+            }
+            super::campaigns::join_in(tx, &r.forum, r.campaign, &joining).await?;
         }
     }
     Ok(())
