@@ -28,7 +28,7 @@
 //! let registry = Registry::default_registry();
 //! assert!(registry.brands.len() >= 300);
 //! let err = Registry::from_toml("mine.toml", "[[brand]]\nname = \"X\"\nkind = \"exchange\"\ndomains = [\"github.io\"]\nsources = [\"curated\"]\n").unwrap_err();
-//! assert!(err.to_string().starts_with("mine.toml:1: brand `X`: `github.io` is a public suffix"), "{err}");
+//! assert!(err.to_string().starts_with("mine.toml:2: brand `X`: `github.io` is a public suffix"), "{err}");
 //! ```
 
 use serde::Deserialize;
