@@ -356,6 +356,7 @@ fn check_order(krate_dir: &str, order: &[&str]) {
 const CORE_LAYERS: &[&str] = &[
     "vocab",
     "error",
+    "signature",
     "text",
     "signals",
     "verdict",
@@ -381,6 +382,7 @@ const SERVICE_LAYERS: &[&str] = &[
     "metrics",
     "config",
     "writer",
+    "recent",
     "delivery",
     "live_engine",
     "feeds",
