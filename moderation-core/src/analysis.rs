@@ -199,7 +199,11 @@ impl<'p> Analysis<'p> {
                     HostJudgement::Lure(l) => {
                         self.add(SignalKind::LookalikeLure, field, range.clone(), l.confidence);
                         let what = l.evidence.describe();
-                        self.host_details.push((field, range.clone(), format!("`{}` imitates no brand: {what}", hit.host)));
+                        self.host_details.push((
+                            field,
+                            range.clone(),
+                            format!("`{}` imitates no brand: {what}", hit.host),
+                        ));
                     }
                     HostJudgement::Official(_) | HostJudgement::Clean => {}
                 }

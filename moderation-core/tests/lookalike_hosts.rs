@@ -74,13 +74,21 @@ fn fire_hosts_are_flagged_and_pass_hosts_are_not() {
     for h in &t.pass {
         let v = engine.score(&Post::new("t", format!("https://{}/", h.host)));
         if v.decision >= Decision::Review {
-            let why: Vec<String> = v.signals.iter().filter(|s| s.weight > 0.0).map(|s| format!("{} {:+.1}: {}", s.id, s.weight, s.description)).collect();
+            let why: Vec<String> = v
+                .signals
+                .iter()
+                .filter(|s| s.weight > 0.0)
+                .map(|s| format!("{} {:+.1}: {}", s.id, s.weight, s.description))
+                .collect();
             false_alarms.push(format!("{} → {} ({}) [{}]", h.host, v.decision, h.why, why.join(" | ")));
         }
     }
     println!("pass: {}/{} flagged", false_alarms.len(), t.pass.len());
     let model_flags = t.pass.iter().filter(|h| bare_link(&with_model, &h.host) >= Decision::Review).count();
-    println!("pass, with the shipped model stacked: {model_flags}/{} bare links reach review (the model, not the host signals)", t.pass.len());
+    println!(
+        "pass, with the shipped model stacked: {model_flags}/{} bare links reach review (the model, not the host signals)",
+        t.pass.len()
+    );
     for f in &false_alarms {
         println!("  false alarm: {f}");
     }
@@ -121,7 +129,9 @@ fn no_official_host_of_the_registry_is_flagged() {
 fn platforms_themselves_are_never_flagged() {
     let registry = Registry::default_registry();
     let brands = BrandList::with_registry::<&str>(&[], &registry.brands);
-    for p in ["pages.dev", "vercel.app", "netlify.app", "web.app", "github.io", "workers.dev", "gitbook.io", "zendesk.com"] {
+    for p in
+        ["pages.dev", "vercel.app", "netlify.app", "web.app", "github.io", "workers.dev", "gitbook.io", "zendesk.com"]
+    {
         assert_eq!(brands.judge(p), HostJudgement::Clean, "{p}");
     }
 }
@@ -135,7 +145,11 @@ fn feeds_block_and_allow_hosts_and_verdicts_name_them() {
 
     let v = engine.score(&Post::new("1", "Fix your wallet at https://app.wallet-sync-node.com/start"));
     let s = v.signals.iter().find(|s| s.id == "scam.link.lookalike-feed").expect("feed signal");
-    assert!(s.description.contains("block.txt@") && s.description.contains("entry `wallet-sync-node.com`"), "{}", s.description);
+    assert!(
+        s.description.contains("block.txt@") && s.description.contains("entry `wallet-sync-node.com`"),
+        "{}",
+        s.description
+    );
     assert_eq!(s.spans[0].text, "https://app.wallet-sync-node.com/start");
     assert!(v.decision >= Decision::Hold, "{:?}", v.decision);
     assert_eq!(v.versions.feeds.len(), 2);
@@ -184,9 +198,13 @@ sources = ["team"]
     assert_eq!(layer.brands.len(), 1);
     let engine = Engine::builder().rules(layer).build().unwrap();
     let settings = engine.settings(None);
-    assert!(matches!(settings.judge_host("help.exex-trade.com"), HostJudgement::Official(n) if n == "Example Exchange"));
+    assert!(
+        matches!(settings.judge_host("help.exex-trade.com"), HostJudgement::Official(n) if n == "Example Exchange")
+    );
     assert!(matches!(settings.judge_host("exex-trade.zendesk.com"), HostJudgement::Official(_)));
-    assert!(matches!(settings.judge_host("exextrade-support.xyz"), HostJudgement::Lookalike(l) if l.name == "Example Exchange"));
+    assert!(
+        matches!(settings.judge_host("exextrade-support.xyz"), HostJudgement::Lookalike(l) if l.name == "Example Exchange")
+    );
     // The shipped registry is still there beneath the layer.
     assert!(matches!(settings.judge_host("www.binance.th"), HostJudgement::Official(_)));
 

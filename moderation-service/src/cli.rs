@@ -234,7 +234,9 @@ pub fn check_domain(engine: &Engine, input: &str, as_json: bool) -> String {
     }
     let mut lines = vec![host.clone()];
     match &judgement {
-        Some(HostJudgement::Official(name)) => lines.push(format!("  official host of {name} (brand registry): never a look-alike")),
+        Some(HostJudgement::Official(name)) => {
+            lines.push(format!("  official host of {name} (brand registry): never a look-alike"))
+        }
         Some(HostJudgement::Lookalike(l)) => {
             lines.push(format!("  look-alike: {}", l.describe(&host)));
             lines.push(format!("  rule: {} at confidence {:.2}", l.kind.as_str(), l.confidence));

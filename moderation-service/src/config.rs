@@ -514,7 +514,10 @@ impl Config {
                 "on" | "true" | "1" => true,
                 "off" | "false" | "0" => false,
                 _ => {
-                    return Err(ConfigError::Env { name: "MODERATION_MEMORY", message: format!("`{v}` is not on or off") });
+                    return Err(ConfigError::Env {
+                        name: "MODERATION_MEMORY",
+                        message: format!("`{v}` is not on or off"),
+                    });
                 }
             };
         }

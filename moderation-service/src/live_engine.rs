@@ -96,7 +96,9 @@ impl LiveEngine {
         let old = self.forums.load_full();
         let rebuilt = |m: &HashMap<String, LoadedModel>| -> HashMap<String, LoadedModel> {
             m.iter()
-                .map(|(f, l)| (f.clone(), LoadedModel { engine: Arc::new(l.engine.with_feeds(feeds.clone())), ..l.clone() }))
+                .map(|(f, l)| {
+                    (f.clone(), LoadedModel { engine: Arc::new(l.engine.with_feeds(feeds.clone())), ..l.clone() })
+                })
                 .collect()
         };
         self.forums.store(Arc::new(ForumEngines {

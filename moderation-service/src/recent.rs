@@ -206,7 +206,13 @@ impl Recent {
 
     /// Syncs every `every` until `shutdown` changes; a failed read is
     /// logged and tried again at the next tick.
-    pub async fn poll(self: Arc<Self>, store: Store, clock: Arc<dyn crate::clock::Clock>, every: Duration, mut shutdown: watch::Receiver<bool>) {
+    pub async fn poll(
+        self: Arc<Self>,
+        store: Store,
+        clock: Arc<dyn crate::clock::Clock>,
+        every: Duration,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}

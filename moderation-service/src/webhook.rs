@@ -21,8 +21,8 @@
 //! `Idempotency-Key` and ignore a decision whose `version` is lower than
 //! one it has applied. An item's decisions are sent in version order.
 
-pub use moderation_core::signature::{VerifyError, sign, verify};
 use moderation_core::Category;
+pub use moderation_core::signature::{VerifyError, sign, verify};
 use serde::Serialize;
 
 /// The signature header.

@@ -41,8 +41,10 @@ fn variant(n: usize) -> String {
 /// The team corpus's benign posts (English, then Japanese), written by the team.
 fn benign() -> Vec<String> {
     let mut out = Vec::new();
-    for text in [include_str!("../../datasets/forum-posts/en.jsonl"), include_str!("../../datasets/forum-posts/ja-benign.jsonl")]
-    {
+    for text in [
+        include_str!("../../datasets/forum-posts/en.jsonl"),
+        include_str!("../../datasets/forum-posts/ja-benign.jsonl"),
+    ] {
         out.extend(
             text.lines()
                 .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -220,9 +222,11 @@ async fn campaigns_form_and_are_decided(a: &TestServer, b: &TestServer) {
     // A decision on what the moderator no longer sees is refused.
     let version = detail["version"].as_i64().unwrap();
     let decision = |v: i64| json!({"action": "remove", "reason": "scam", "expected_version": v}).to_string();
-    let (status, v) = a.call("POST", &format!("/v1/campaigns/{id}/decision"), Some(&moderator), Some(decision(version - 1))).await;
+    let (status, v) =
+        a.call("POST", &format!("/v1/campaigns/{id}/decision"), Some(&moderator), Some(decision(version - 1))).await;
     assert_eq!((status, v["error"]["code"].as_str()), (409, Some("stale")), "{v}");
-    let (status, v) = a.call("POST", &format!("/v1/campaigns/{id}/decision"), Some(&moderator), Some(decision(version))).await;
+    let (status, v) =
+        a.call("POST", &format!("/v1/campaigns/{id}/decision"), Some(&moderator), Some(decision(version))).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["campaign"]["status"], "removed");
     let decided = v["items"].as_array().unwrap();
@@ -251,7 +255,8 @@ async fn campaigns_form_and_are_decided(a: &TestServer, b: &TestServer) {
     settle(a, b).await;
     flushed(a).await;
     let (_, after) = a.call("GET", &format!("/v1/campaigns/{id}"), Some(&moderator), None).await;
-    let late = after["posts"].as_array().unwrap().iter().find(|p| p["post_id"] == "lure-late").expect("the late copy joined");
+    let late =
+        after["posts"].as_array().unwrap().iter().find(|p| p["post_id"] == "lure-late").expect("the late copy joined");
     assert_eq!(late["held"], true);
     assert!(after["version"].as_i64().unwrap() > version);
 }

@@ -236,13 +236,7 @@ const LIMITS: &[Limit] = &[
         "start refused, naming the key; at run time the oldest post leaves the index (`moderation-core` `memory::Index`)",
         CONFIG,
     ),
-    l(
-        "`memory.poll_ms`",
-        "at least 10 (default 500)",
-        "`memory.poll_ms`",
-        "start refused, naming the key",
-        CONFIG,
-    ),
+    l("`memory.poll_ms`", "at least 10 (default 500)", "`memory.poll_ms`", "start refused, naming the key", CONFIG),
     l(
         "`feeds.poll_ms`",
         "at least 100 (default 30,000)",

@@ -10,8 +10,8 @@ use crate::classifier::model::Model;
 use crate::error::Error;
 use crate::post::{Context, Post};
 use crate::rules::RuleSet;
-use crate::signals::feeds::Feeds;
 use crate::rules::settings::Settings;
+use crate::signals::feeds::Feeds;
 use crate::signals::seed::SeedLanguage;
 use crate::verdict::{Scores, Signal, Verdict, Versions};
 use crate::vocab::{Category, Decision, Field, SignalKind, Span};
@@ -481,11 +481,8 @@ impl Engine {
     pub(crate) fn link_facts(&self, post: &Post) -> (Vec<(Option<String>, bool)>, Vec<(SignalKind, String)>) {
         let compiled = self.compiled(post.forum.as_deref());
         let analysis = Analysis::with_feeds(post, &compiled.settings, &self.feeds);
-        let links = analysis
-            .urls
-            .iter()
-            .map(|u| (crate::signals::urls::registrable_domain(&u.hit.host), u.allowed))
-            .collect();
+        let links =
+            analysis.urls.iter().map(|u| (crate::signals::urls::registrable_domain(&u.hit.host), u.allowed)).collect();
         let mut texts = Vec::new();
         for kind in [SignalKind::CryptoAddress, SignalKind::MessengerContact, SignalKind::Phone] {
             for s in spans(post, Category::Spam, analysis.signal(kind)) {

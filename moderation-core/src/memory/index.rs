@@ -209,7 +209,11 @@ impl Index {
         let mut seen = FxHashSet::default();
         for b in &traces.bands {
             let ids = self.bands.get(&(f, *b)).into_iter().flat_map(Ids::newest);
-            for e in ids.filter_map(|id| self.entries.get(&id).map(|e| (id, e))).filter(|(_, e)| e.at >= since).take(PER_BAND) {
+            for e in ids
+                .filter_map(|id| self.entries.get(&id).map(|e| (id, e)))
+                .filter(|(_, e)| e.at >= since)
+                .take(PER_BAND)
+            {
                 if seen.insert(e.0) {
                     let e = e.1;
                     recall.similar.push(Remembered {
@@ -226,8 +230,14 @@ impl Index {
         for t in &traces.traces {
             let ids = self.traces.get(&(f, t.clone())).into_iter().flat_map(Ids::newest);
             // Only new accounts' posts count for a shared trace (`context`).
-            for e in ids.filter_map(|id| self.entries.get(&id)).filter(|e| e.at >= since && e.new_account).take(PER_TRACE) {
-                recall.shared.push(SharedTrace { trace: t.clone(), author: e.author.clone(), new_account: e.new_account });
+            for e in
+                ids.filter_map(|id| self.entries.get(&id)).filter(|e| e.at >= since && e.new_account).take(PER_TRACE)
+            {
+                recall.shared.push(SharedTrace {
+                    trace: t.clone(),
+                    author: e.author.clone(),
+                    new_account: e.new_account,
+                });
             }
         }
         if !author.is_empty() {
@@ -256,7 +266,8 @@ impl Index {
     /// Forgets every post of one author of one forum; returns how many.
     pub fn forget_author(&mut self, forum: &str, author: &str) -> usize {
         let Some(f) = self.find_forum(forum) else { return 0 };
-        let ids: Vec<u64> = self.authors.get(&(f, author.to_string())).map(|q| q.newest().collect()).unwrap_or_default();
+        let ids: Vec<u64> =
+            self.authors.get(&(f, author.to_string())).map(|q| q.newest().collect()).unwrap_or_default();
         let gone = ids.iter().filter(|id| self.remove(**id)).count();
         self.order.retain(|id| self.entries.contains_key(id));
         gone
@@ -332,7 +343,13 @@ mod tests {
         // Distinct posts: one post per list, every list gone with its post.
         let mut distinct = Index::new(3);
         for n in 0..5 {
-            let post = Post::new("x", format!("a distinct text {} about nothing in particular at all", ["one", "two", "three", "four", "five"][n]));
+            let post = Post::new(
+                "x",
+                format!(
+                    "a distinct text {} about nothing in particular at all",
+                    ["one", "two", "three", "four", "five"][n]
+                ),
+            );
             distinct.insert("main", &format!("d{n}"), &format!("u{n}"), n as i64, false, &traces(&engine, &post, b"k"));
         }
         assert_eq!(distinct.len(), 3);

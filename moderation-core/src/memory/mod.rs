@@ -85,7 +85,9 @@ impl TraceKind {
 
     /// The kind a stored name stands for.
     pub fn parse(s: &str) -> Option<TraceKind> {
-        [TraceKind::Domain, TraceKind::Address, TraceKind::Handle, TraceKind::Phone].into_iter().find(|k| k.as_str() == s)
+        [TraceKind::Domain, TraceKind::Address, TraceKind::Handle, TraceKind::Phone]
+            .into_iter()
+            .find(|k| k.as_str() == s)
     }
 }
 
@@ -129,7 +131,8 @@ pub fn traces(engine: &Engine, post: &Post, key: &[u8]) -> Traces {
     let mut traces = Vec::new();
     for (domain, allowed) in &facts {
         // Messenger links are handles (below), not a domain a wave shares.
-        const MESSENGERS: &[&str] = &["t.me", "telegram.me", "wa.me", "line.me", "discord.gg", "discord.com", "signal.me"];
+        const MESSENGERS: &[&str] =
+            &["t.me", "telegram.me", "wa.me", "line.me", "discord.gg", "discord.com", "signal.me"];
         match domain {
             Some(d) if !allowed && !MESSENGERS.contains(&d.as_str()) => {
                 traces.push(Trace { kind: TraceKind::Domain, value: d.clone() });
@@ -299,7 +302,8 @@ pub fn context(post: &Post, traces: &Traces, recall: &Recall, settings: &MemoryS
         let (copies, accounts) = (&wave.copies, &wave.accounts);
         let weight = if copies.len() >= 3 && accounts.len() >= 3 { 3.0 } else { 2.0 };
         let ids: Vec<&str> = copies.iter().take(5).map(|r| r.post.as_str()).collect();
-        let more = if copies.len() > ids.len() { format!(" and {} more", copies.len() - ids.len()) } else { String::new() };
+        let more =
+            if copies.len() > ids.len() { format!(" and {} more", copies.len() - ids.len()) } else { String::new() };
         ctx.flags.push("near_duplicate".into());
         ctx.signals.push(signal(
             "memory.near-duplicate",
@@ -400,14 +404,19 @@ mod tests {
         assert!(traces.traces.iter().any(|t| t.kind == TraceKind::Handle && !t.value.contains("claimdesk")));
         let shared = |who: &str, new: bool| SharedTrace { trace: domain.clone(), author: who.into(), new_account: new };
         let settings = MemorySettings::default();
-        let mut recall = Recall { shared: vec![shared("a", true), shared("b", true), shared("me", true)], ..Recall::default() };
+        let mut recall =
+            Recall { shared: vec![shared("a", true), shared("b", true), shared("me", true)], ..Recall::default() };
         assert!(!context(&post, &traces, &recall, &settings).flags.contains(&"shared_trace_new_accounts".into()));
         recall.shared.push(shared("c", false));
         assert!(!context(&post, &traces, &recall, &settings).flags.contains(&"shared_trace_new_accounts".into()));
         recall.shared.push(shared("d", true));
         let ctx = context(&post, &traces, &recall, &settings);
         assert!(ctx.flags.contains(&"shared_trace_new_accounts".into()));
-        assert!(ctx.signals.iter().any(|s| s.description.contains("3 new accounts posted the domain `wallet-sync-node.com`")));
+        assert!(
+            ctx.signals
+                .iter()
+                .any(|s| s.description.contains("3 new accounts posted the domain `wallet-sync-node.com`"))
+        );
         post.author.as_mut().unwrap().is_staff = Some(true);
         assert!(context(&post, &traces, &recall, &settings).signals.is_empty());
     }
@@ -467,7 +476,12 @@ mod tests {
         copy.author.as_mut().unwrap().is_staff = Some(true);
         assert!(wave(&copy, &t, &recall, &settings).is_none());
         // Thanks and greetings, however many accounts post them.
-        for greeting in ["thanks so much everyone!", "ありがとうございます！", "감사합니다 좋은 하루 되세요", "大家好，谢谢你们的帮助"] {
+        for greeting in [
+            "thanks so much everyone!",
+            "ありがとうございます！",
+            "감사합니다 좋은 하루 되세요",
+            "大家好，谢谢你们的帮助",
+        ] {
             let recall = Recall { similar: (0..6).map(|n| remembered(n, greeting)).collect(), ..Recall::default() };
             let post = Post::new("g", greeting);
             assert!(wave(&post, &traces(&engine, &post, b"k"), &recall, &settings).is_none(), "{greeting}");

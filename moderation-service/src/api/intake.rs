@@ -121,8 +121,7 @@ pub async fn forget_author(
     path: Result<axum::extract::Path<(String, String)>, axum::extract::rejection::PathRejection>,
 ) -> Result<Json<Forgotten>, ApiError> {
     let key = authorize(&app, &headers, &[crate::keys::Role::Forum, crate::keys::Role::Admin]).await?;
-    let (forum, author) = path
-        .map(|p| p.0)
-        .map_err(|_| ApiError::new(Code::NotFound, "no such author (the path is not valid UTF-8)"))?;
+    let (forum, author) =
+        path.map(|p| p.0).map_err(|_| ApiError::new(Code::NotFound, "no such author (the path is not valid UTF-8)"))?;
     Ok(Json(app.forget_author(&key, &forum, &author).await?))
 }

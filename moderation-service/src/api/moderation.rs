@@ -227,8 +227,12 @@ pub async fn decide_many(
 impl From<crate::app::BulkResult> for BulkResult {
     fn from(r: crate::app::BulkResult) -> BulkResult {
         match r.outcome {
-            Ok(item) => BulkResult { item_id: r.item_id, status: Some(item.status), version: Some(item.version), error: None },
-            Err(e) => BulkResult { item_id: r.item_id, status: None, version: None, error: Some(ApiError::from(e).detail()) },
+            Ok(item) => {
+                BulkResult { item_id: r.item_id, status: Some(item.status), version: Some(item.version), error: None }
+            }
+            Err(e) => {
+                BulkResult { item_id: r.item_id, status: None, version: None, error: Some(ApiError::from(e).detail()) }
+            }
         }
     }
 }

@@ -56,7 +56,10 @@ impl App {
         if let Some(s) = &input.status
             && ![campaigns::OPEN, campaigns::REMOVED, campaigns::APPROVED].contains(&s.as_str())
         {
-            return Err(AppError::invalid("status", format!("unknown campaign status `{s}` (open, removed, approved)")));
+            return Err(AppError::invalid(
+                "status",
+                format!("unknown campaign status `{s}` (open, removed, approved)"),
+            ));
         }
         let forums = match &input.forum {
             Some(f) => {

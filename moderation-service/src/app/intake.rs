@@ -87,10 +87,14 @@ impl App {
         let campaign = match wave.is_empty() {
             true => None,
             // Its newest copies are enough to find the campaign.
-            false => self.store.campaign_of(&forum, &wave.iter().take(8).map(|w| w.0.clone()).collect::<Vec<_>>()).await?,
+            false => {
+                self.store.campaign_of(&forum, &wave.iter().take(8).map(|w| w.0.clone()).collect::<Vec<_>>()).await?
+            }
         };
         let held = match &campaign {
-            Some((id, status)) if status == crate::store::campaigns::REMOVED && self.config.memory.hold_removed_campaigns => {
+            Some((id, status))
+                if status == crate::store::campaigns::REMOVED && self.config.memory.hold_removed_campaigns =>
+            {
                 verdict.hold(moderation_core::Signal {
                     id: "campaign.removed".into(),
                     category: moderation_core::Category::Spam,
@@ -194,12 +198,7 @@ impl App {
     /// Checks the post's ids, sets its forum to the key's and scores it on
     /// the blocking pool (it is CPU work) with the forum's live model; with
     /// `shadow`, also with the forum's candidate, if it has one.
-    async fn score_post(
-        &self,
-        key: &KeyRecord,
-        mut post: Post,
-        shadow: bool,
-    ) -> Result<Scoring, AppError> {
+    async fn score_post(&self, key: &KeyRecord, mut post: Post, shadow: bool) -> Result<Scoring, AppError> {
         if post.id.is_empty() {
             return Err(AppError::invalid("id", "the post id is empty"));
         }
@@ -218,7 +217,8 @@ impl App {
                 let minutes = |n: u64| i64::try_from(n.saturating_mul(60_000)).unwrap_or(i64::MAX);
                 let settings =
                     moderation_core::memory::MemorySettings { near_threshold: m.near_threshold, ..Default::default() };
-                let window = (now.saturating_sub(minutes(m.window_minutes)), now.saturating_sub(minutes(m.burst_minutes)));
+                let window =
+                    (now.saturating_sub(minutes(m.window_minutes)), now.saturating_sub(minutes(m.burst_minutes)));
                 Some((recent.clone(), self.memory_key().await?, window, settings))
             }
             None => None,

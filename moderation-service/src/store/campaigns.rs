@@ -205,7 +205,8 @@ const SUMMARY: &str = "SELECT c.id, c.forum, c.status, c.version, \
 type SummaryRow = (i64, String, String, i64, i64, i64, i64, i64, i64, Option<String>, Option<i64>, Option<String>);
 
 fn campaign(r: SummaryRow) -> Campaign {
-    let (id, forum, status, version, members, accounts, pending, first_seen, last_seen, decided_by, decided_at, reason) = r;
+    let (id, forum, status, version, members, accounts, pending, first_seen, last_seen, decided_by, decided_at, reason) =
+        r;
     Campaign {
         id,
         forum,
@@ -247,7 +248,12 @@ impl Store {
 
     /// Campaigns of `forums` (every forum when empty), most recently active
     /// first, optionally of one status; at most `limit`.
-    pub async fn campaigns(&self, forums: &[String], status: Option<&str>, limit: i64) -> Result<Vec<Campaign>, StoreError> {
+    pub async fn campaigns(
+        &self,
+        forums: &[String],
+        status: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Campaign>, StoreError> {
         let mut sql = format!("{SUMMARY} WHERE ($1 = '' OR c.status = $1)");
         if !forums.is_empty() {
             let list = (0..forums.len()).map(|i| format!("${}", i + 3)).collect::<Vec<_>>().join(", ");
@@ -288,7 +294,14 @@ impl Store {
             campaign: campaign(row),
             posts: members
                 .into_iter()
-                .map(|(post_id, item_id, status, author, at, held)| Member { post_id, item_id, status, author, at, held })
+                .map(|(post_id, item_id, status, author, at, held)| Member {
+                    post_id,
+                    item_id,
+                    status,
+                    author,
+                    at,
+                    held,
+                })
                 .collect(),
             evidence: evidence.into_iter().map(|(kind, value, accounts)| Evidence { kind, value, accounts }).collect(),
         }))

@@ -103,7 +103,8 @@ impl Store {
         const POSTS: &str = "SELECT id, instance, forum, post_id, author, new_account, at, print FROM memory_posts \
                              WHERE id > $1 AND at >= $2 ORDER BY id LIMIT $3";
         type Row = (i64, String, String, String, String, bool, i64, Option<Vec<u8>>);
-        let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(POSTS).bind(after).bind(since).bind(limit).fetch_all(p).await?);
+        let rows: Vec<Row> =
+            on_pool!(self, p => sqlx::query_as(POSTS).bind(after).bind(since).bind(limit).fetch_all(p).await?);
         let (Some(first), Some(last)) = (rows.first().map(|r| r.0), rows.last().map(|r| r.0)) else {
             return Ok(Vec::new());
         };
@@ -128,8 +129,17 @@ impl Store {
                     traces,
                     ..Traces::default()
                 };
-                let post =
-                    Remember { forum, post_id, author, new_account, at, traces, wave: Vec::new(), held: false, campaign: None };
+                let post = Remember {
+                    forum,
+                    post_id,
+                    author,
+                    new_account,
+                    at,
+                    traces,
+                    wave: Vec::new(),
+                    held: false,
+                    campaign: None,
+                };
                 Remembered { id, instance, post }
             })
             .collect())
@@ -234,7 +244,12 @@ where
         }
         if r.campaign.is_some() || !r.wave.is_empty() {
             let mut joining = Vec::with_capacity(r.wave.len() + 1);
-            joining.push(super::Joining { post_id: r.post_id.clone(), author: r.author.clone(), at: r.at, held: r.held });
+            joining.push(super::Joining {
+                post_id: r.post_id.clone(),
+                author: r.author.clone(),
+                at: r.at,
+                held: r.held,
+            });
             if r.campaign.is_none() {
                 joining.extend(r.wave.iter().cloned());
             }

@@ -56,8 +56,8 @@ const DRAINER_WORDS: &[&str] = &[
 /// (cheap or free registration, lax abuse handling; Spamhaus and Interisle
 /// phishing-landscape reports).
 const CHEAP_TLDS: &[&str] = &[
-    "bond", "buzz", "cc", "cfd", "click", "cyou", "fun", "icu", "info", "lol", "monster", "online", "pw", "quest", "rest",
-    "sbs", "shop", "site", "space", "store", "top", "vip", "website", "win", "work", "ws", "xyz",
+    "bond", "buzz", "cc", "cfd", "click", "cyou", "fun", "icu", "info", "lol", "monster", "online", "pw", "quest",
+    "rest", "sbs", "shop", "site", "space", "store", "top", "vip", "website", "win", "work", "ws", "xyz",
 ];
 
 fn drainer_words() -> &'static [String] {
@@ -209,7 +209,9 @@ mod tests {
         assert_eq!(e.lure_words, ["claim", "reward"]);
         assert_eq!(e.cheap_tld.as_deref(), Some("xyz"));
         // Words inside ordinary words are not lures.
-        for (host, left) in [("connecticut.gov", "connecticut"), ("bridgewater.com", "bridgewater"), ("stakeholder.org", "stakeholder")] {
+        for (host, left) in
+            [("connecticut.gov", "connecticut"), ("bridgewater.com", "bridgewater"), ("stakeholder.org", "stakeholder")]
+        {
             assert!(HostEvidence::of(host, left).lure_words.is_empty(), "{host}");
         }
     }

@@ -60,9 +60,9 @@ use std::sync::{Arc, OnceLock};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use super::urls::{is_ip_literal, normalize_host, normalize_host_cow, registrable_domain};
-use serde::Deserialize;
 use index::BrandIndex;
 pub use lure::{HostEvidence, LureHost};
+use serde::Deserialize;
 
 mod index;
 mod lure;
@@ -1029,7 +1029,14 @@ impl BrandList {
 /// match keeps its confidence, with both it is strong. Ordinary words never
 /// match by typo or by plain containment. Distinctive names need no evidence;
 /// free hosting or a cheap TLD adds 0.1 to a weak match, up to 0.8.
-fn gate(brand: &Brand, kind: LookalikeKind, confidence: f64, hosted: bool, lured: bool, non_ascii: bool) -> Option<f64> {
+fn gate(
+    brand: &Brand,
+    kind: LookalikeKind,
+    confidence: f64,
+    hosted: bool,
+    lured: bool,
+    non_ascii: bool,
+) -> Option<f64> {
     if kind == LookalikeKind::BrandAsSubdomain && confidence >= 0.9 {
         return Some(confidence);
     }
