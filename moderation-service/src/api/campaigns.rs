@@ -11,23 +11,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use serde::Serialize;
 
-use super::moderation::BulkResult;
-use super::{ApiError, ErrorBody, authorize, path_segment, read_json, read_query};
-use crate::app::{App, AppError, CampaignDecision, CampaignsInput, STAFF};
-use crate::keys::KeyRecord;
+use super::moderation::{BulkResult, staff_and_id};
+use super::{ApiError, ErrorBody, authorize, read_json, read_query};
+use crate::app::{App, CampaignDecision, CampaignsInput, STAFF};
 use crate::store::{Campaign, CampaignDetail};
-
-/// The staff key behind a request and the campaign its path names.
-async fn staff_and_campaign(
-    app: &App,
-    headers: &HeaderMap,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<(KeyRecord, i64), ApiError> {
-    let key = authorize(app, headers, STAFF).await?;
-    let raw = path_segment(path)?;
-    let id = raw.parse().map_err(|_| ApiError::from(AppError::NotFound(format!("no campaign `{raw}`"))))?;
-    Ok((key, id))
-}
 
 /// Lists campaigns, most recently active first: near-duplicate posts from
 /// several accounts, each as one row with its counts.
@@ -72,7 +59,7 @@ pub async fn get(
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<CampaignDetail>, ApiError> {
-    let (key, id) = staff_and_campaign(&app, &headers, path).await?;
+    let (key, id) = staff_and_id(&app, &headers, path, "campaign").await?;
     Ok(Json(app.campaign(&key, id).await?))
 }
 
@@ -112,7 +99,7 @@ pub async fn decide(
     path: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<CampaignDecided>, ApiError> {
-    let (key, id) = staff_and_campaign(&app, &headers, path).await?;
+    let (key, id) = staff_and_id(&app, &headers, path, "campaign").await?;
     let d: CampaignDecision = read_json(&body)?;
     let done = app.decide_campaign(&key, id, &d).await?;
     Ok(Json(CampaignDecided { campaign: done.campaign, items: done.items.into_iter().map(BulkResult::from).collect() }))

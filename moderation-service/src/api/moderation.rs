@@ -19,15 +19,17 @@ use crate::keys::KeyRecord;
 use crate::review::{Action, DecisionInput, Status};
 use crate::store::{AuditEntry, Item};
 
-/// The staff key behind a request and the item its path names.
-async fn staff_and_item(
+/// The staff key behind a request and the id its path names (`what`: the
+/// kind of thing, for the 404 when the id is not a number).
+pub(super) async fn staff_and_id(
     app: &App,
     headers: &HeaderMap,
     path: Result<Path<String>, PathRejection>,
+    what: &str,
 ) -> Result<(KeyRecord, i64), ApiError> {
     let key = authorize(app, headers, STAFF).await?;
     let raw = path_segment(path)?;
-    let id = raw.parse().map_err(|_| ApiError::from(AppError::NotFound(format!("no item `{raw}`"))))?;
+    let id = raw.parse().map_err(|_| ApiError::from(AppError::NotFound(format!("no {what} `{raw}`"))))?;
     Ok((key, id))
 }
 
@@ -96,7 +98,7 @@ pub async fn item(
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<ItemDetail>, ApiError> {
-    let (key, id) = staff_and_item(&app, &headers, path).await?;
+    let (key, id) = staff_and_id(&app, &headers, path, "item").await?;
     Ok(Json(app.item(&key, id).await?))
 }
 
@@ -118,7 +120,7 @@ pub async fn claim(
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Item>, ApiError> {
-    let (key, id) = staff_and_item(&app, &headers, path).await?;
+    let (key, id) = staff_and_id(&app, &headers, path, "item").await?;
     Ok(Json(app.claim(&key, id).await?))
 }
 
@@ -140,7 +142,7 @@ pub async fn release(
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Item>, ApiError> {
-    let (key, id) = staff_and_item(&app, &headers, path).await?;
+    let (key, id) = staff_and_id(&app, &headers, path, "item").await?;
     Ok(Json(app.release(&key, id).await?))
 }
 
@@ -167,7 +169,7 @@ pub async fn decide(
     path: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Item>, ApiError> {
-    let (key, id) = staff_and_item(&app, &headers, path).await?;
+    let (key, id) = staff_and_id(&app, &headers, path, "item").await?;
     let d: DecisionInput = read_json(&body)?;
     Ok(Json(app.decide(&key, id, &d).await?))
 }

@@ -31,7 +31,7 @@ where
     let found = match known {
         Some(id) => Some((id,)),
         None => {
-            let list = (0..posts.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+            let list = placeholders(2, posts.len());
             let sql = format!(
                 "SELECT campaign FROM campaign_members WHERE forum = $1 AND post_id IN ({list}) \
                  ORDER BY campaign DESC LIMIT 1"
@@ -230,7 +230,7 @@ impl Store {
         if post_ids.is_empty() {
             return Ok(None);
         }
-        let list = (0..post_ids.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+        let list = placeholders(2, post_ids.len());
         let sql = format!(
             "SELECT c.id, c.status FROM campaign_members m JOIN campaigns c ON c.id = m.campaign \
              WHERE m.forum = $1 AND m.post_id IN ({list}) ORDER BY c.id DESC LIMIT 1"
@@ -256,7 +256,7 @@ impl Store {
     ) -> Result<Vec<Campaign>, StoreError> {
         let mut sql = format!("{SUMMARY} WHERE ($1 = '' OR c.status = $1)");
         if !forums.is_empty() {
-            let list = (0..forums.len()).map(|i| format!("${}", i + 3)).collect::<Vec<_>>().join(", ");
+            let list = placeholders(3, forums.len());
             sql.push_str(&format!(" AND c.forum IN ({list})"));
         }
         sql.push_str(" ORDER BY c.last_seen DESC, c.id DESC LIMIT $2");
@@ -346,4 +346,9 @@ impl Store {
             Ok(())
         })
     }
+}
+
+/// `$first, $first+1, …` (`n` of them): the placeholders of an `IN` list.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }

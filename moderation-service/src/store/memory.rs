@@ -36,7 +36,7 @@ pub struct Remember {
 
 /// A post memory holds, as another instance reads it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Remembered {
+pub struct MemoryRow {
     /// Its row id (rows are read in this order).
     pub id: i64,
     /// The instance that wrote it.
@@ -91,7 +91,7 @@ impl Store {
 
     /// Up to `limit` remembered posts after row `after` (in id order) that
     /// are at least as recent as `since`, with their traces.
-    pub async fn memory_since(&self, after: i64, since: i64, limit: i64) -> Result<Vec<Remembered>, StoreError> {
+    pub async fn memory_since(&self, after: i64, since: i64, limit: i64) -> Result<Vec<MemoryRow>, StoreError> {
         // The first read of a large memory starts at the window, not at row 0.
         let after = if after == 0 {
             const FIRST: &str = "SELECT MIN(id) FROM memory_posts WHERE at >= $1";
@@ -140,7 +140,7 @@ impl Store {
                     held: false,
                     campaign: None,
                 };
-                Remembered { id, instance, post }
+                MemoryRow { id, instance, post }
             })
             .collect())
     }

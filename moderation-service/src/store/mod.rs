@@ -43,7 +43,7 @@ pub use claims::ClaimError;
 pub use decisions::{DecideError, Decided};
 pub use items::{Item, SubmitOutcome};
 pub use listing::{ListFilter, Page, decode_cursor};
-pub use memory::{Erasure, Remember, Remembered};
+pub use memory::{Erasure, MemoryRow, Remember};
 pub use models::{
     ForumModel, ImportedLabel, LabelRow, LearnerRun, ModelChangeError, ModelFile, ModelStatus, NewModel, ShadowChange,
     ShadowSummary,
