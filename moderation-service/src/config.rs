@@ -312,6 +312,10 @@ pub struct WebhookConfig {
     pub backoff_max_ms: u64,
     /// How often the worker looks for due webhooks when idle, in ms.
     pub poll_ms: u64,
+    /// Whether webhooks carry the deciding moderator's display name
+    /// (`moderator_name`) beside the key id; off by default, since forums
+    /// may show it to the people sanctioned. A key's contact is never sent.
+    pub moderator_name: bool,
 }
 
 impl Default for WebhookConfig {
@@ -324,6 +328,7 @@ impl Default for WebhookConfig {
             backoff_base_ms: 1_000,
             backoff_max_ms: 3_600_000,
             poll_ms: 1_000,
+            moderator_name: false,
         }
     }
 }

@@ -52,6 +52,13 @@ pub struct KeyRecord {
     pub forums: Vec<String>,
     /// A note for operators ("discourse prod").
     pub label: String,
+    /// The moderator's display name, shown in claims, audit entries, item
+    /// logs and pages (and in webhooks when `webhook.moderator_name` is
+    /// on); empty when none was given.
+    pub name: String,
+    /// How to reach the moderator (an e-mail, a chat handle): shown to
+    /// admins only, never in webhooks or to other moderators.
+    pub contact: String,
     /// Creation time, Unix milliseconds.
     pub created_at: i64,
     /// Revocation time, if revoked.
@@ -67,6 +74,10 @@ pub struct NewKey {
     pub forums: Vec<String>,
     /// A note for operators.
     pub label: String,
+    /// The display name (may be empty).
+    pub name: String,
+    /// The contact, for admins (may be empty).
+    pub contact: String,
 }
 
 /// Why a key could not be made.
@@ -87,6 +98,24 @@ pub enum KeyError {
     /// A label over 200 characters.
     #[error("the label is longer than 200 characters")]
     Label,
+    /// A display name over 80 characters, with control characters, or
+    /// blank around its ends.
+    #[error("a display name is at most 80 characters, without control characters or spaces at its ends")]
+    Name,
+    /// A contact over 200 characters or with control characters.
+    #[error("a contact is at most 200 characters, without control characters")]
+    Contact,
+}
+
+/// Checks a display name and a contact (both may be empty).
+pub fn check_person(name: &str, contact: &str) -> Result<(), KeyError> {
+    if name.chars().count() > 80 || name.chars().any(char::is_control) || name.trim() != name {
+        return Err(KeyError::Name);
+    }
+    if contact.chars().count() > 200 || contact.chars().any(char::is_control) {
+        return Err(KeyError::Contact);
+    }
+    Ok(())
 }
 
 impl NewKey {
@@ -106,7 +135,7 @@ impl NewKey {
         if self.label.chars().count() > 200 {
             return Err(KeyError::Label);
         }
-        Ok(())
+        check_person(&self.name, &self.contact)
     }
 }
 
@@ -165,8 +194,22 @@ mod tests {
             role,
             forums: forums.iter().map(|f| f.to_string()).collect(),
             label: String::new(),
+            name: String::new(),
+            contact: String::new(),
         };
         assert_eq!(key(Role::Forum, &[]).validate(), Err(KeyError::ForumScope));
+        let named = |name: &str, contact: &str| NewKey {
+            name: name.into(),
+            contact: contact.into(),
+            ..key(Role::Moderator, &[])
+        };
+        assert!(named("Aiko Tanaka (JP team)", "aiko@example.org").validate().is_ok());
+        assert!(named("", "").validate().is_ok());
+        assert_eq!(named(" Aiko", "").validate(), Err(KeyError::Name));
+        assert_eq!(named("Ai\u{7}ko", "").validate(), Err(KeyError::Name));
+        assert_eq!(named(&"a".repeat(81), "").validate(), Err(KeyError::Name));
+        assert!(named(&"名".repeat(80), "").validate().is_ok());
+        assert_eq!(named("Aiko", "line\nbreak").validate(), Err(KeyError::Contact));
         assert_eq!(key(Role::Forum, &["a", "b"]).validate(), Err(KeyError::ForumScope));
         assert!(key(Role::Forum, &["jp-main"]).validate().is_ok());
         assert!(key(Role::Moderator, &[]).validate().is_ok());

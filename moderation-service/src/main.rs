@@ -198,6 +198,13 @@ enum KeysCommand {
         /// A note for operators.
         #[arg(long, default_value = "")]
         label: String,
+        /// The moderator's display name, shown in claims, the audit log and
+        /// the pages (at most 80 characters).
+        #[arg(long, default_value = "")]
+        name: String,
+        /// How to reach the moderator; shown to admins only.
+        #[arg(long, default_value = "")]
+        contact: String,
     },
     /// Revoke a key by id.
     Revoke {
@@ -376,12 +383,13 @@ fn keys(command: KeysCommand, database: &str) -> anyhow::Result<ExitCode> {
         let store = Store::open(database).await.with_context(|| format!("cannot open {shown}"))?;
         let now = now_ms();
         let code = match command {
-            KeysCommand::Create { role, forums, label } => {
-                let new = NewKey { role: Role::parse(&role)?, forums, label };
+            KeysCommand::Create { role, forums, label, name, contact } => {
+                let new = NewKey { role: Role::parse(&role)?, forums, label, name, contact };
                 let (key, token) = store.create_key(&new, now).await?;
                 println!(
                     "{}",
-                    serde_json::json!({"id": key.id, "role": key.role.as_str(), "forums": key.forums, "label": key.label, "token": token})
+                    serde_json::json!({"id": key.id, "role": key.role.as_str(), "forums": key.forums, "label": key.label,
+                        "name": key.name, "contact": key.contact, "token": token})
                 );
                 ExitCode::SUCCESS
             }
@@ -399,7 +407,7 @@ fn keys(command: KeysCommand, database: &str) -> anyhow::Result<ExitCode> {
                     println!(
                         "{}",
                         serde_json::json!({"id": k.id, "role": k.role.as_str(), "forums": k.forums, "label": k.label,
-                            "created_at": k.created_at, "revoked_at": k.revoked_at})
+                            "name": k.name, "contact": k.contact, "created_at": k.created_at, "revoked_at": k.revoked_at})
                     );
                 }
                 ExitCode::SUCCESS

@@ -118,6 +118,9 @@ pub struct DecisionInput {
 pub struct Claim {
     /// The moderator's key id.
     pub by: String,
+    /// The moderator's display name, when their key has one.
+    #[serde(default)]
+    pub by_name: Option<String>,
     /// When the lease runs out (Unix ms) unless renewed.
     pub expires_at: i64,
 }
@@ -309,6 +312,7 @@ pub fn decide(
         idempotency_key: DecisionEvent::key(item.id, version),
         item_id: item.id,
         moderator: actor.to_string(),
+        moderator_name: None,
         note: input.note.clone(),
         post_id: item.post_id.clone(),
         reason: input.reason.clone(),
@@ -327,7 +331,7 @@ pub fn claim(item: &ItemState, actor: &str, lease_ms: i64, now: i64) -> Result<T
         return Err(ClaimError::Held(held));
     }
     let audit = record(item, actor, "claimed", item.status, item.version, now);
-    let claim = Claim { by: actor.to_string(), expires_at: now.saturating_add(lease_ms) };
+    let claim = Claim { by: actor.to_string(), by_name: None, expires_at: now.saturating_add(lease_ms) };
     Ok(Transition { claim: Some(claim), ..transition(item, item.status, item.version, audit) })
 }
 
@@ -574,7 +578,7 @@ mod tests {
             post_id: "p-7".into(),
             status,
             version: 3,
-            claim: claim.map(|(by, until)| Claim { by: by.into(), expires_at: until }),
+            claim: claim.map(|(by, until)| Claim { by: by.into(), by_name: None, expires_at: until }),
             category: Category::Scam,
             score: 0.9,
             report_weight: 1.0,
@@ -616,7 +620,7 @@ mod tests {
     #[test]
     fn a_decision_is_refused_while_another_moderator_holds_the_item_but_not_after_the_lease() {
         let held = item(Status::Pending, Some(("key_b", 2_000)));
-        let claim = Claim { by: "key_b".into(), expires_at: 2_000 };
+        let claim = Claim { by: "key_b".into(), by_name: None, expires_at: 2_000 };
         assert_eq!(
             decide(&held, &input(Action::Approve, None), "key_a", 1_999, true),
             Err(DecideError::Held(claim.clone()))
@@ -662,6 +666,7 @@ mod tests {
                 idempotency_key: "item-7-v4".into(),
                 item_id: 7,
                 moderator: "key_a".into(),
+                moderator_name: None,
                 note: "fake support".into(),
                 post_id: "p-7".into(),
                 reason: "scam".into(),
@@ -677,7 +682,7 @@ mod tests {
     #[test]
     fn claims_and_releases_keep_the_version_and_record_who() {
         let t = claim(&item(Status::Pending, Some(("key_b", 100))), "key_a", 600, 1_000).unwrap();
-        assert_eq!(t.claim, Some(Claim { by: "key_a".into(), expires_at: 1_600 }));
+        assert_eq!(t.claim, Some(Claim { by: "key_a".into(), by_name: None, expires_at: 1_600 }));
         assert_eq!((t.status, t.version, t.audit.action, t.audit.version), (Status::Pending, 3, "claimed", 3));
         let t = release(&item(Status::Pending, Some(("key_a", 2_000))), "key_a", 1_000).unwrap();
         assert_eq!((t.claim, t.audit.action, t.audit.note.as_str()), (None, "released", ""));

@@ -54,6 +54,10 @@ pub struct DecisionEvent {
     pub item_id: i64,
     /// The deciding key's id.
     pub moderator: String,
+    /// The deciding moderator's display name: only when the service is
+    /// configured to send it (`webhook.moderator_name`) and the key has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moderator_name: Option<String>,
     /// The moderator's note.
     pub note: String,
     /// The forum's id for the post.
@@ -120,6 +124,7 @@ mod tests {
             idempotency_key: DecisionEvent::key(1, 2),
             item_id: 1,
             moderator: "key_3e3f4e93d199".into(),
+            moderator_name: None,
             note: "fake support".into(),
             post_id: "p-1".into(),
             reason: "scam".into(),

@@ -542,6 +542,7 @@ const ROUTES: &[(&str, &str, &str, &[Role])] = &[
     ("GET", "/v1/keys", "/v1/keys", &[Role::Admin]),
     ("POST", "/v1/keys", "/v1/keys", &[Role::Admin]),
     ("DELETE", "/v1/keys/{id}", "/v1/keys/key_000000000000", &[Role::Admin]),
+    ("PATCH", "/v1/keys/{id}", "/v1/keys/key_000000000000", &[Role::Admin]),
     ("GET", "/v1/models", "/v1/models", &[Role::Moderator, Role::Admin]),
     ("GET", "/v1/models/{id}", "/v1/models/1", &[Role::Moderator, Role::Admin]),
     ("POST", "/v1/models/{id}/promote", "/v1/models/1/promote", &[Role::Admin]),

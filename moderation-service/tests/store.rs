@@ -13,7 +13,13 @@ const NOW: i64 = 1_764_000_000_000;
 
 both!(keys_are_created_found_and_revoked, postgres_keys_are_created_found_and_revoked, |db: Db| async move {
     let store = db.open().await;
-    let new = NewKey { role: Role::Forum, forums: vec!["jp-main".into()], label: "discourse".into() };
+    let new = NewKey {
+        role: Role::Forum,
+        forums: vec!["jp-main".into()],
+        label: "discourse".into(),
+        name: String::new(),
+        contact: String::new(),
+    };
     let (key, token) = store.create_key(&new, NOW).await.unwrap();
     assert!(token.starts_with("mod_") && token.len() == 68);
     let found = store.find_key(&token).await.unwrap().expect("the token finds its key");
@@ -35,7 +41,8 @@ both!(keys_are_created_found_and_revoked, postgres_keys_are_created_found_and_re
 
 both!(only_the_hash_is_stored, postgres_only_the_hash_is_stored, |db: Db| async move {
     let store = db.open().await;
-    let new = NewKey { role: Role::Admin, forums: vec![], label: String::new() };
+    let new =
+        NewKey { role: Role::Admin, forums: vec![], label: String::new(), name: String::new(), contact: String::new() };
     let (_, token) = store.create_key(&new, NOW).await.unwrap();
     let stored: Vec<(String,)> = match &store {
         Store::Sqlite(p) => sqlx::query_as("SELECT token_sha256 FROM api_keys").fetch_all(p).await.unwrap(),
@@ -50,9 +57,16 @@ both!(only_the_hash_is_stored, postgres_only_the_hash_is_stored, |db: Db| async 
 
 both!(bad_key_requests_are_refused, postgres_bad_key_requests_are_refused, |db: Db| async move {
     let store = db.open().await;
-    let no_forum = NewKey { role: Role::Forum, forums: vec![], label: String::new() };
+    let no_forum =
+        NewKey { role: Role::Forum, forums: vec![], label: String::new(), name: String::new(), contact: String::new() };
     assert!(matches!(store.create_key(&no_forum, NOW).await, Err(StoreError::Key(KeyError::ForumScope))));
-    let bad_id = NewKey { role: Role::Moderator, forums: vec!["a;DROP TABLE api_keys".into()], label: String::new() };
+    let bad_id = NewKey {
+        role: Role::Moderator,
+        forums: vec!["a;DROP TABLE api_keys".into()],
+        label: String::new(),
+        name: String::new(),
+        contact: String::new(),
+    };
     assert!(matches!(store.create_key(&bad_id, NOW).await, Err(StoreError::Key(KeyError::ForumId(_)))));
     assert!(store.list_keys().await.unwrap().is_empty(), "nothing half-written");
     store.close().await;
@@ -77,7 +91,13 @@ async fn sqlite_keys_survive_a_restart() {
     let db = Db::sqlite("restart");
     let url = db.url.clone();
     let store = Store::open(&url).await.unwrap();
-    let new = NewKey { role: Role::Moderator, forums: vec!["a".into(), "b".into()], label: "night shift".into() };
+    let new = NewKey {
+        role: Role::Moderator,
+        forums: vec!["a".into(), "b".into()],
+        label: "night shift".into(),
+        name: "Night shift".into(),
+        contact: String::new(),
+    };
     let (key, token) = store.create_key(&new, NOW).await.unwrap();
     store.close().await;
     let reopened = Store::open(&url).await.unwrap();

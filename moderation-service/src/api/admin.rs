@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{ApiError, ErrorBody, authorize, bearer, body_text, path_segment, read_json, read_query};
-use crate::app::{ADMIN, App, Code, KeyView, NewKeyInput, RulesView, STAFF, Validated};
+use crate::app::{ADMIN, App, Code, KeyView, NameKeyInput, NewKeyInput, RulesView, STAFF, Validated};
 
 /// Prometheus metrics. Needs the configured `metrics_token` as a bearer
 /// token, or an admin key.
@@ -189,6 +189,34 @@ pub async fn create_key(
     let key = authorize(&app, &headers, ADMIN).await?;
     let input: NewKeyInput = read_json(&body)?;
     Ok((StatusCode::CREATED, Json(app.create_key(&key, input).await?)))
+}
+
+/// Sets a key's display name or contact (revoked keys too: their audit
+/// entries still name them). Names show at once on this instance, on the
+/// others within their `key_cache_ms`.
+#[utoipa::path(
+    patch,
+    path = "/v1/keys/{id}",
+    params(("id" = String, Path, description = "Key id (`key_…`)")),
+    request_body = NameKeyInput,
+    responses(
+        (status = 200, description = "The key with its new name and contact", body = KeyView),
+        (status = 400, description = "A name or contact that is too long or has control characters; `field` names it", body = ErrorBody),
+        (status = 404, description = "No such key", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, description = "Not an admin key", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn name_key(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<KeyView>, ApiError> {
+    let key = authorize(&app, &headers, ADMIN).await?;
+    let id = path_segment(path)?;
+    let input: NameKeyInput = read_json(&body)?;
+    Ok(Json(app.name_key(&key, &id, input).await?))
 }
 
 /// Revokes a key. This instance refuses it from the next request; the

@@ -72,7 +72,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/v1/rules", get(admin::rules).put(admin::put_rules).delete(admin::delete_rules))
         .route("/v1/rules/validate", post(admin::validate_rules))
         .route("/v1/keys", get(admin::list_keys).post(admin::create_key))
-        .route("/v1/keys/{id}", axum::routing::delete(admin::revoke_key))
+        .route("/v1/keys/{id}", axum::routing::delete(admin::revoke_key).patch(admin::name_key))
         .route("/v1/models", get(models::list))
         .route("/v1/models/rollback", post(models::rollback))
         .route("/v1/models/learn", post(models::learn))
@@ -116,7 +116,7 @@ pub fn finish(router: Router<Arc<App>>, app: Arc<App>) -> Router {
         moderation::decide, moderation::decide_many, moderation::audit, moderation::export,
         campaigns::list, campaigns::get, campaigns::decide,
         admin::rules, admin::put_rules, admin::delete_rules, admin::validate_rules,
-        admin::list_keys, admin::create_key, admin::revoke_key,
+        admin::list_keys, admin::create_key, admin::name_key, admin::revoke_key,
         models::list, models::get, models::promote, models::rollback, models::learn, models::import,
     ),
     components(schemas(ErrorBody, ErrorDetail, Status, crate::webhook::DecisionEvent)),

@@ -60,6 +60,26 @@ pub struct NewKeyInput {
     /// A note for people (who or what uses the key).
     #[serde(default)]
     pub label: String,
+    /// The moderator's display name (at most 80 characters), shown in
+    /// claims, the audit log, item logs and pages.
+    #[serde(default)]
+    pub name: String,
+    /// How to reach them (at most 200 characters): shown to admins only.
+    #[serde(default)]
+    pub contact: String,
+}
+
+/// A key's new display name and contact (each left as it is when absent).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = NameKey)]
+#[serde(deny_unknown_fields)]
+pub struct NameKeyInput {
+    /// The display name (`""` removes it).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The contact (`""` removes it).
+    #[serde(default)]
+    pub contact: Option<String>,
 }
 
 /// A key as the API shows it; the token only when it was just created.
@@ -73,6 +93,10 @@ pub struct KeyView {
     pub forums: Vec<String>,
     /// Its label.
     pub label: String,
+    /// The moderator's display name (`""`: none).
+    pub name: String,
+    /// How to reach them (`""`: none); only admins see keys.
+    pub contact: String,
     /// When it was created (Unix ms).
     pub created_at: i64,
     /// When it was revoked, if it was.
@@ -89,6 +113,8 @@ impl KeyView {
             role: k.role.as_str().into(),
             forums: k.forums,
             label: k.label,
+            name: k.name,
+            contact: k.contact,
             created_at: k.created_at,
             revoked_at: k.revoked_at,
             token,
@@ -216,13 +242,36 @@ impl App {
         require(key, ADMIN)?;
         check_text("label", &input.label, MAX_LABEL_BYTES)?;
         let role = Role::parse(&input.role).map_err(|e| AppError::invalid("role", e.to_string()))?;
-        let new = NewKey { role, forums: input.forums, label: input.label };
-        new.validate().map_err(|e| {
-            let field = if e == crate::keys::KeyError::Label { "label" } else { "forums" };
-            AppError::invalid(field, e.to_string())
-        })?;
+        let new = NewKey { role, forums: input.forums, label: input.label, name: input.name, contact: input.contact };
+        new.validate().map_err(key_error)?;
         let (record, token) = self.store.create_key(&new, self.now()).await?;
+        self.names.clear();
         Ok(KeyView::new(record, Some(token)))
+    }
+
+    /// Changes a key's display name or contact (admins); revoked keys too,
+    /// since their audit entries still name them.
+    pub async fn name_key(&self, key: &KeyRecord, id: &str, input: NameKeyInput) -> Result<KeyView, AppError> {
+        require(key, ADMIN)?;
+        let current = self
+            .store
+            .list_keys()
+            .await?
+            .into_iter()
+            .find(|k| k.id == id)
+            .ok_or_else(|| AppError::NotFound(format!("no key `{id}`")))?;
+        let name = input.name.unwrap_or(current.name);
+        let contact = input.contact.unwrap_or(current.contact);
+        crate::keys::check_person(&name, &contact).map_err(key_error)?;
+        let named = self
+            .store
+            .name_key(id, &name, &contact)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no key `{id}`")))?;
+        self.names.clear();
+        self.keys.clear();
+        tracing::info!(key = %id, by = %key.id, "key renamed");
+        Ok(KeyView::new(named, None))
     }
 
     /// Revokes a key (admins). This instance forgets its cached keys at once.
@@ -241,6 +290,19 @@ impl App {
             .ok_or_else(|| AppError::NotFound(format!("no key `{id}`")))?;
         Ok(KeyView::new(revoked, None))
     }
+}
+
+/// A refused key's field and reason.
+fn key_error(e: crate::keys::KeyError) -> AppError {
+    use crate::keys::KeyError;
+    let field = match e {
+        KeyError::Label => "label",
+        KeyError::Name => "name",
+        KeyError::Contact => "contact",
+        KeyError::Role(_) => "role",
+        KeyError::AdminScope | KeyError::ForumScope | KeyError::ForumId(_) => "forums",
+    };
+    AppError::invalid(field, e.to_string())
 }
 
 fn rules_version(engine: &Engine, forum: &str) -> String {

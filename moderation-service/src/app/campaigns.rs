@@ -71,14 +71,15 @@ impl App {
             }
             None => key.forums.clone(),
         };
-        Ok(self.store.campaigns(&forums, input.status.as_deref(), i64::from(limit)).await?)
+        let found = self.store.campaigns(&forums, input.status.as_deref(), i64::from(limit)).await?;
+        self.named(found).await
     }
 
     /// One campaign with its posts and shared evidence.
     pub async fn campaign(&self, key: &KeyRecord, id: i64) -> Result<CampaignDetail, AppError> {
         require(key, &[Role::Moderator, Role::Admin])?;
         match self.store.campaign(id).await? {
-            Some(c) if in_scope(key, &c.campaign.forum) => Ok(c),
+            Some(c) if in_scope(key, &c.campaign.forum) => self.named(c).await,
             _ => Err(AppError::NotFound(format!("no campaign {id}"))),
         }
     }

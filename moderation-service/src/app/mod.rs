@@ -31,8 +31,9 @@ pub mod error;
 mod intake;
 mod models;
 mod moderation;
+mod names;
 
-pub use admin::{KeyView, NewKeyInput, RulesView, Validated};
+pub use admin::{KeyView, NameKeyInput, NewKeyInput, RulesView, Validated};
 pub use campaigns::{CampaignDecided, CampaignDecision, CampaignsInput};
 pub use error::{AppError, Code};
 pub use intake::{Forgotten, ReportInput, Reported, Submitted};
@@ -44,6 +45,7 @@ pub use moderation::{
     AuditInput, BulkResult, ClaimNextInput, EXPORT_SETTLE_MS, ExportInput, ExportStart, ItemDetail, ListInput,
     QueuePage, export_line,
 };
+pub use names::{NameCache, Named, Names};
 
 /// Longest id (post, author, reporter) and reason code accepted, in bytes.
 pub const MAX_ID_BYTES: usize = 256;
@@ -80,6 +82,8 @@ pub struct App {
     memory_key: std::sync::OnceLock<String>,
     /// This instance's index of recent posts (`None` when memory is off).
     pub recent: Option<Arc<crate::recent::Recent>>,
+    /// Moderators' display names, read at most once per `key_cache_ms`.
+    pub names: NameCache,
 }
 
 impl App {
@@ -112,6 +116,7 @@ impl App {
             writer,
             keys,
             memory_key: std::sync::OnceLock::new(),
+            names: NameCache::default(),
         }
     }
 

@@ -6,11 +6,11 @@
 use moderation_core::Category;
 use serde::{Deserialize, Serialize};
 
-use super::{App, AppError, MAX_ID_BYTES, MAX_NOTE_BYTES, check_forum, check_text, in_scope, within};
+use super::{App, AppError, MAX_ID_BYTES, MAX_NOTE_BYTES, Named, check_forum, check_text, in_scope, within};
 use crate::keys::KeyRecord;
 use crate::review::{DecisionInput, Status, mask_secrets};
 use crate::store::{
-    AuditEntry, AuditFilter, ClaimError, DecideError, Decided, Item, ListFilter, Report, decode_cursor,
+    AuditEntry, AuditFilter, ClaimError, DecideError, Decided, Decider, Item, ListFilter, Report, decode_cursor,
 };
 
 /// Which part of the queue to list.
@@ -87,7 +87,8 @@ pub struct BulkResult {
 pub struct AuditInput {
     /// One item's entries.
     pub item_id: Option<i64>,
-    /// One actor's (a key id, `key_…`).
+    /// One actor's: a key id (`key_…`) or a moderator's display name (every
+    /// key that has it).
     pub actor: Option<String>,
     /// One action (`approve`, `remove`, `claimed`, …).
     pub action: Option<String>,
@@ -162,7 +163,7 @@ impl App {
         };
         let f = filter(input.status, input.category, input.forum, input.min_score)?;
         let page = self.store.list(&f, &key.forums, cursor, limit, self.now()).await?;
-        Ok(QueuePage { items: page.items, next: page.next })
+        Ok(QueuePage { items: self.named(page.items).await?, next: page.next })
     }
 
     /// Items per (status, category) in the key's forums.
@@ -176,7 +177,8 @@ impl App {
         let count = within("count", input.count.unwrap_or(1), 1..=100)?;
         let f = filter(input.status, input.category, input.forum, input.min_score)?;
         let lease = self.config.queue.lease_ms();
-        Ok(self.store.claim_next(&f, &key.forums, &key.id, count, lease, self.now()).await?)
+        let items = self.store.claim_next(&f, &key.forums, &key.id, count, lease, self.now()).await?;
+        self.named(items).await
     }
 
     /// An item with its reports and audit log.
@@ -188,19 +190,30 @@ impl App {
             .ok_or_else(|| AppError::NotFound(format!("no item {id}")))?;
         let reports = self.store.reports(id).await?;
         let audit = self.store.audit(&AuditFilter { item_id: Some(id), ..AuditFilter::default() }, 200).await?;
-        Ok(ItemDetail { item, reports, audit })
+        Ok(ItemDetail { item: self.named(item).await?, reports, audit: self.named(audit).await? })
     }
 
     /// The author's other posts in the item's forum, newest first.
     pub async fn author_history(&self, item: &Item, limit: u32) -> Result<Vec<Item>, AppError> {
         let Some(author) = item.post.author.as_ref() else { return Ok(Vec::new()) };
-        Ok(self.store.author_history(&item.forum, &author.id, item.id, limit, self.now()).await?)
+        let items = self.store.author_history(&item.forum, &author.id, item.id, limit, self.now()).await?;
+        self.named(items).await
     }
 
     /// Claims an item (or renews one's own claim) for the configured lease.
     pub async fn claim(&self, key: &KeyRecord, id: i64) -> Result<Item, AppError> {
         let lease = self.config.queue.lease_ms();
-        self.store.claim(id, &key.id, &key.forums, lease, self.now()).await.map_err(|e| claim_error(e, id))
+        let claimed = self.store.claim(id, &key.id, &key.forums, lease, self.now()).await;
+        self.named_claim(claimed, id).await
+    }
+
+    /// A claim's outcome with names: the item's, or the holder's in a refusal.
+    async fn named_claim(&self, outcome: Result<Item, ClaimError>, id: i64) -> Result<Item, AppError> {
+        match outcome.map_err(|e| claim_error(e, id)) {
+            Ok(item) => self.named(item).await,
+            Err(AppError::Held(claim)) => Err(AppError::Held(self.named(claim).await?)),
+            Err(e) => Err(e),
+        }
     }
 
     /// Claims an item and releases every other item the moderator holds
@@ -213,7 +226,8 @@ impl App {
 
     /// Gives up one's claim on an item.
     pub async fn release(&self, key: &KeyRecord, id: i64) -> Result<Item, AppError> {
-        self.store.release(id, &key.id, &key.forums, self.now()).await.map_err(|e| claim_error(e, id))
+        let released = self.store.release(id, &key.id, &key.forums, self.now()).await;
+        self.named_claim(released, id).await
     }
 
     /// A moderator's decision: checked, notes masked for secrets, written
@@ -244,14 +258,21 @@ impl App {
     async fn apply_decision(&self, key: &KeyRecord, id: i64, d: &DecisionInput) -> Result<Item, AppError> {
         let webhooks = &self.config.webhook;
         let webhook_for = |forum: &str| webhooks.url_for(forum).is_some();
-        let item =
-            self.store.decide(id, &key.id, &key.forums, d, &webhook_for, self.now()).await.map_err(|e| match e {
-                DecideError::NotFound => AppError::NotFound(format!("no item {id}")),
-                DecideError::Held(claim) => AppError::Held(claim),
-                DecideError::Stale { current } => AppError::Stale { current },
-                DecideError::NoChange(s) => AppError::NoChange(s),
-                DecideError::Store(e) => e.into(),
-            })?;
+        let names = self.names().await?;
+        let webhook_name = names.get(&key.id).map(String::as_str).filter(|_| webhooks.moderator_name);
+        let by = Decider { key: &key.id, forums: &key.forums, webhook_name };
+        let decided = self.store.decide(id, by, d, &webhook_for, self.now()).await;
+        let mut item = decided.map_err(|e| match e {
+            DecideError::NotFound => AppError::NotFound(format!("no item {id}")),
+            DecideError::Held(mut claim) => {
+                claim.name(&names);
+                AppError::Held(claim)
+            }
+            DecideError::Stale { current } => AppError::Stale { current },
+            DecideError::NoChange(s) => AppError::NoChange(s),
+            DecideError::Store(e) => e.into(),
+        })?;
+        item.name(&names);
         metrics::counter!("moderation_decisions_total", "action" => d.action.as_str()).increment(1);
         self.webhook_wake.notify_one();
         Ok(item)
@@ -293,14 +314,19 @@ impl App {
                 check_text(field, v, MAX_ID_BYTES)?;
             }
         }
+        let actors = match &input.actor {
+            Some(actor) => self.actors_named(actor).await?,
+            None => Vec::new(),
+        };
         let f = AuditFilter {
             item_id: input.item_id,
-            actor: input.actor,
+            actors,
             action: input.action,
             before: input.before,
             forums: key.forums.clone(),
         };
-        Ok(self.store.audit(&f, limit).await?)
+        let entries = self.store.audit(&f, limit).await?;
+        self.named(entries).await
     }
 
     /// Where an export of decisions starts, within the key's forums.

@@ -17,6 +17,9 @@ pub struct AuditEntry {
     pub model_id: Option<i64>,
     /// The key id that acted (`key_…`).
     pub actor: String,
+    /// That key's display name, when it has one.
+    #[sqlx(skip)]
+    pub actor_name: Option<String>,
     /// `submitted`, `edited`, `reported`, `claimed`, `released`, `approve`, `remove`, `escalate`, `restore`; for models `model.promote`, `model.retire`, `model.rollback`, `model.restore`.
     pub action: String,
     /// Status before.
@@ -38,8 +41,8 @@ pub struct AuditEntry {
 pub struct AuditFilter {
     /// One item's.
     pub item_id: Option<i64>,
-    /// One actor's (key id).
-    pub actor: Option<String>,
+    /// These actors' (key ids; empty: anyone's).
+    pub actors: Vec<String>,
     /// One action.
     pub action: Option<String>,
     /// Entries with ids below this (pagination, newest first).
@@ -83,15 +86,16 @@ impl Store {
             "SELECT id, item_id, model_id, actor, action, from_status, to_status, reason, note, version, at FROM audit_log WHERE id < $1",
         );
         let mut n = 2;
-        for (present, column) in [
-            (filter.item_id.is_some(), "item_id"),
-            (filter.actor.is_some(), "actor"),
-            (filter.action.is_some(), "action"),
-        ] {
+        for (present, column) in [(filter.item_id.is_some(), "item_id"), (filter.action.is_some(), "action")] {
             if present {
                 sql.push_str(&format!(" AND {column} = ${n}"));
                 n += 1;
             }
+        }
+        if !filter.actors.is_empty() {
+            let marks: Vec<String> = (0..filter.actors.len()).map(|i| format!("${}", n + i)).collect();
+            sql.push_str(&format!(" AND actor IN ({})", marks.join(", ")));
+            n += filter.actors.len();
         }
         if !filter.forums.is_empty() {
             let marks: Vec<String> = (0..filter.forums.len()).map(|i| format!("${}", n + i)).collect();
@@ -105,10 +109,10 @@ impl Store {
             if let Some(i) = filter.item_id {
                 q = q.bind(i);
             }
-            if let Some(a) = &filter.actor {
+            if let Some(a) = &filter.action {
                 q = q.bind(a);
             }
-            if let Some(a) = &filter.action {
+            for a in &filter.actors {
                 q = q.bind(a);
             }
             for f in &filter.forums {

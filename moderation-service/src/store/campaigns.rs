@@ -118,6 +118,8 @@ pub struct Campaign {
     pub last_seen: i64,
     /// Who decided it (a key id), when decided.
     pub decided_by: Option<String>,
+    /// That moderator's display name, when their key has one.
+    pub decided_by_name: Option<String>,
     /// When (Unix ms).
     pub decided_at: Option<i64>,
     /// The decision's reason code.
@@ -218,6 +220,7 @@ fn campaign(r: SummaryRow) -> Campaign {
         first_seen,
         last_seen,
         decided_by,
+        decided_by_name: None,
         decided_at,
         reason,
     }

@@ -51,6 +51,18 @@ impl From<sqlx::Error> for DecideError {
     }
 }
 
+/// Who decides: the key, the forums it is scoped to, and the display name
+/// webhooks carry (`None` unless the service sends names).
+#[derive(Debug, Clone, Copy)]
+pub struct Decider<'a> {
+    /// The key id.
+    pub key: &'a str,
+    /// Its forums (empty: every forum).
+    pub forums: &'a [String],
+    /// The name to put in webhooks, if any.
+    pub webhook_name: Option<&'a str>,
+}
+
 /// A decision as exported: the post as it was when decided.
 #[derive(Debug, Clone)]
 pub struct Decided {
@@ -124,8 +136,7 @@ impl Store {
     pub async fn decide(
         &self,
         id: i64,
-        actor: &str,
-        forums: &[String],
+        by: Decider<'_>,
         decision: &DecisionInput,
         webhook_for: &(dyn Fn(&str) -> bool + Sync),
         now: i64,
@@ -134,8 +145,11 @@ impl Store {
         let row = on_pool!(self, p => {
             let mut tx = p.write_tx().await?;
             let row = load_item(&mut tx, select, id).await?;
-            let row = row.filter(|r| crate::keys::scope_covers(forums, &r.forum)).ok_or(DecideError::NotFound)?;
-            let t = review::decide(&row.state()?, decision, actor, now, webhook_for(&row.forum))?;
+            let row = row.filter(|r| crate::keys::scope_covers(by.forums, &r.forum)).ok_or(DecideError::NotFound)?;
+            let mut t = review::decide(&row.state()?, decision, by.key, now, webhook_for(&row.forum))?;
+            if let Some(event) = &mut t.webhook {
+                event.moderator_name = by.webhook_name.map(str::to_string);
+            }
             let row = apply_decision(&mut tx, row, &t).await?;
             tx.commit().await?;
             row

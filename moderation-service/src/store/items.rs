@@ -60,7 +60,7 @@ impl ItemRow {
     /// The claim as stored (possibly expired).
     fn stored_claim(&self) -> Option<Claim> {
         match (&self.claimed_by, self.claim_expires_at) {
-            (Some(by), Some(until)) => Some(Claim { by: by.clone(), expires_at: until }),
+            (Some(by), Some(until)) => Some(Claim { by: by.clone(), by_name: None, expires_at: until }),
             _ => None,
         }
     }
@@ -113,6 +113,7 @@ impl ItemRow {
             version: self.version,
             reason: self.reason,
             decided_by: self.decided_by,
+            decided_by_name: None,
             decided_at: self.decided_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -155,6 +156,8 @@ pub struct Item {
     pub reason: String,
     /// The key that made the last moderator decision.
     pub decided_by: Option<String>,
+    /// That moderator's display name, when their key has one.
+    pub decided_by_name: Option<String>,
     /// When (Unix ms).
     pub decided_at: Option<i64>,
     /// First submitted (Unix ms).

@@ -40,7 +40,7 @@ mod sessions;
 pub use audit::{AuditEntry, AuditFilter};
 pub use campaigns::{Campaign, CampaignChangeError, CampaignDetail, Evidence, Joining, Member};
 pub use claims::ClaimError;
-pub use decisions::{DecideError, Decided};
+pub use decisions::{DecideError, Decided, Decider};
 pub use items::{Item, SubmitOutcome};
 pub use listing::{ListFilter, Page, decode_cursor};
 pub use memory::{Erasure, MemoryRow, Remember};

@@ -39,16 +39,16 @@ impl Store {
 
     /// The live session of a cookie token, with its (unrevoked) key.
     pub async fn session(&self, token: &str, now: i64) -> Result<Option<Session>, StoreError> {
-        const SQL: &str = "SELECT k.id, k.role, k.forums, k.label, k.created_at, s.csrf, s.expires_at \
+        const SQL: &str = "SELECT k.id, k.role, k.forums, k.label, k.name, k.contact, k.created_at, s.csrf, s.expires_at \
                            FROM ui_sessions s JOIN api_keys k ON k.id = s.key_id \
                            WHERE s.token_sha256 = $1 AND s.expires_at > $2 AND k.revoked_at IS NULL";
-        type Row = (String, String, String, String, i64, String, i64);
+        type Row = (String, String, String, String, String, String, i64, String, i64);
         let row: Option<Row> =
             on_pool!(self, p => sqlx::query_as(SQL).bind(keys::token_hash(token)).bind(now).fetch_optional(p).await?);
-        let Some((id, role, forums, label, created_at, csrf, expires_at)) = row else { return Ok(None) };
+        let Some((id, role, forums, label, name, contact, created_at, csrf, expires_at)) = row else { return Ok(None) };
         let role = Role::parse(&role).map_err(|e| StoreError::Corrupt { table: "api_keys", message: e.to_string() })?;
         let forums = forums.split(',').filter(|f| !f.is_empty()).map(str::to_string).collect();
-        let key = KeyRecord { id, role, forums, label, created_at, revoked_at: None };
+        let key = KeyRecord { id, role, forums, label, name, contact, created_at, revoked_at: None };
         Ok(Some(Session { key, csrf, expires_at }))
     }
 

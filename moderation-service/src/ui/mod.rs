@@ -109,10 +109,10 @@ pub struct Moderator {
 impl Moderator {
     /// The page frame for them.
     pub fn page(&self) -> Page {
-        let label = if self.key.label.is_empty() {
-            self.key.id.clone()
-        } else {
-            format!("{} ({})", self.key.label, self.key.id)
+        let shown = [&self.key.name, &self.key.label].into_iter().find(|s| !s.is_empty());
+        let label = match shown {
+            Some(shown) => format!("{shown} ({})", self.key.id),
+            None => self.key.id.clone(),
         };
         Page { who: Some(format!("{label} · {}", self.key.role.as_str())), csrf: self.csrf.clone(), notice: None }
     }

@@ -87,7 +87,7 @@ fn row(item: &Item, now: i64) -> Row {
         score_text: format!("{:.2}", item.score),
         reports: item.report_count,
         age: render::age(now, item.created_at),
-        claim: item.claim.as_ref().map(|c| c.by.clone()),
+        claim: item.claim.as_ref().map(|c| who(&c.by, c.by_name.as_deref())),
     }
 }
 
@@ -187,6 +187,15 @@ fn item_id(path: Result<Path<String>, PathRejection>) -> Result<i64, UiError> {
     path.ok().and_then(|p| p.0.parse().ok()).ok_or_else(|| UiError::Bad(StatusCode::NOT_FOUND, "No such item.".into()))
 }
 
+/// A moderator as pages show them: the display name with the key id, or
+/// the key id alone.
+fn who(key: &str, name: Option<&str>) -> String {
+    match name {
+        Some(name) => format!("{name} ({key})"),
+        None => key.to_string(),
+    }
+}
+
 fn when(ms: i64) -> String {
     match jiff::Timestamp::from_millisecond(ms) {
         Ok(t) => t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
@@ -252,7 +261,11 @@ async fn item_page(
             (h.id, render::opening(h.post.title.as_deref(), &h.post.body, 60), h.status.as_str(), h.decision.as_str())
         })
         .collect();
-    let audit = audit.into_iter().take(50).map(|e| (when(e.at), e.action, e.actor, e.reason)).collect();
+    let audit = audit
+        .into_iter()
+        .take(50)
+        .map(|e| (when(e.at), e.action, who(&e.actor, e.actor_name.as_deref()), e.reason))
+        .collect();
     let default_reason = match item.category {
         Category::Scam => "scam",
         Category::Spam => "spam",
@@ -273,7 +286,7 @@ async fn item_page(
         rendered,
         signals,
         scores,
-        claim: item.claim.as_ref().map(|c| (c.by.clone(), when(c.expires_at))),
+        claim: item.claim.as_ref().map(|c| (who(&c.by, c.by_name.as_deref()), when(c.expires_at))),
         reasons: REASONS.to_vec(),
         default_reason,
         reports,
@@ -461,7 +474,7 @@ pub(super) async fn audit(
             at: when(e.at),
             item_id: e.item_id,
             action: e.action,
-            actor: e.actor,
+            actor: who(&e.actor, e.actor_name.as_deref()),
             from: e.from_status.unwrap_or_default(),
             to: e.to_status,
             reason: render::defang(&e.reason),

@@ -172,7 +172,13 @@ impl TestServer {
 
     /// Creates a key directly in the store; returns (id, token).
     pub async fn key(&self, role: Role, forums: &[&str]) -> (String, String) {
-        let new = NewKey { role, forums: forums.iter().map(|f| f.to_string()).collect(), label: String::new() };
+        let new = NewKey {
+            role,
+            forums: forums.iter().map(|f| f.to_string()).collect(),
+            label: String::new(),
+            name: String::new(),
+            contact: String::new(),
+        };
         let (rec, token) = self.store.create_key(&new, T0).await.unwrap();
         (rec.id, token)
     }
