@@ -22,6 +22,7 @@
 //! | [`metrics`] | Prometheus metrics |
 //! | [`clock`] | injectable time (tests move it instead of sleeping) |
 
+pub mod accounts;
 pub mod api;
 pub mod app;
 pub mod clock;

@@ -111,6 +111,10 @@ pub struct DecisionInput {
     /// changed it since the moderator looked.
     #[serde(default)]
     pub expected_version: Option<i64>,
+    /// An action on the post's author, taken in the same transaction as
+    /// the decision (with its own audit entry and `account` webhook).
+    #[serde(default)]
+    pub account: Option<crate::accounts::AccountInput>,
 }
 
 /// A moderator's hold on an item.
@@ -586,7 +590,7 @@ mod tests {
     }
 
     fn input(action: Action, expected_version: Option<i64>) -> DecisionInput {
-        DecisionInput { action, reason: "scam".into(), note: "fake support".into(), expected_version }
+        DecisionInput { action, reason: "scam".into(), note: "fake support".into(), expected_version, account: None }
     }
 
     #[test]

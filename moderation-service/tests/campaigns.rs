@@ -221,7 +221,9 @@ async fn campaigns_form_and_are_decided(a: &TestServer, b: &TestServer) {
 
     // A decision on what the moderator no longer sees is refused.
     let version = detail["version"].as_i64().unwrap();
-    let decision = |v: i64| json!({"action": "remove", "reason": "scam", "expected_version": v}).to_string();
+    let decision = |v: i64| {
+        json!({"action": "remove", "reason": "scam", "expected_version": v, "account": {"action": "ban"}}).to_string()
+    };
     let (status, v) =
         a.call("POST", &format!("/v1/campaigns/{id}/decision"), Some(&moderator), Some(decision(version - 1))).await;
     assert_eq!((status, v["error"]["code"].as_str()), (409, Some("stale")), "{v}");
@@ -238,6 +240,16 @@ async fn campaigns_form_and_are_decided(a: &TestServer, b: &TestServer) {
         .filter(|p| ["allowed", "pending", "escalated"].contains(&p["status"].as_str().unwrap_or("")))
         .count();
     assert_eq!(decided.len(), up, "every member still up was removed");
+    // Every account that posted in it is banned, each once.
+    let banned = v["accounts"].as_array().unwrap();
+    assert_eq!(banned.len() as i64, detail["accounts"].as_i64().unwrap(), "{v}");
+    assert!(banned.iter().all(|acc| acc["standing"] == "banned" && acc["version"] == 1), "{v}");
+    let one = banned[0]["author_id"].as_str().unwrap();
+    let (status, author) = a.call("GET", &format!("/v1/authors/f/{one}"), Some(&moderator), None).await;
+    assert_eq!(status, 200, "{author}");
+    assert_eq!(author["standing"], "banned");
+    assert_eq!(author["actions"][0]["campaign"], id, "{author}");
+    assert_eq!(author["campaigns"][0]["id"], id, "{author}");
     // One audit entry per item.
     let first = decided[0]["item_id"].as_i64().unwrap();
     let (_, audit) = a.call("GET", &format!("/v1/audit?item_id={first}"), Some(&moderator), None).await;

@@ -142,3 +142,127 @@ both!(webhooks_carry_names_when_configured, postgres_webhooks_carry_names_when_c
     server.shutdown().await;
     db.remove().await;
 });
+
+/// Team-written: a benign question.
+const BENIGN: &str = "Does anyone know when the next listing vote starts? Thanks!";
+
+both!(authors_and_account_actions, postgres_authors_and_account_actions, |db: Db| async move {
+    let receiver = Receiver::start(0).await;
+    let server = server(&db, &receiver, false).await;
+    let clock = server.clock.clone();
+    let (_, forum) = server.key(Role::Forum, &["main"]).await;
+    let (mod_id, moderator) = server.key(Role::Moderator, &[]).await;
+    let (_, elsewhere) = server.key(Role::Moderator, &["other"]).await;
+
+    // u1: two scams waiting and one benign post; u2: one scam.
+    let mut ids = Vec::new();
+    for (post_id, author, body) in [("p1", "u1", SCAM), ("p2", "u1", SCAM), ("p3", "u1", BENIGN), ("p4", "u2", SCAM)] {
+        let (status, v) = server.call("POST", "/v1/posts", Some(&forum), Some(post(post_id, author, body))).await;
+        assert_eq!(status, 201, "{v}");
+        ids.push(v["item_id"].as_i64().unwrap());
+    }
+
+    // Unknown authors are 404s; other forums' authors are refused.
+    assert_eq!(server.call("GET", "/v1/authors/main/nobody", Some(&moderator), None).await.0, 404);
+    assert_eq!(server.call("GET", "/v1/authors/main/u1", Some(&elsewhere), None).await.0, 403);
+    let ban = json!({"action": "ban", "reason": "scam"}).to_string();
+    let (status, _) = server.call("POST", "/v1/authors/main/u2/actions", Some(&elsewhere), Some(ban.clone())).await;
+    assert_eq!(status, 403, "an action on another forum's author is refused");
+    assert_eq!(
+        server.call("GET", "/v1/authors/main/u1", Some(&forum), None).await.0,
+        403,
+        "forum keys do not read authors"
+    );
+
+    let (status, v) = server.call("GET", "/v1/authors/main/u1", Some(&moderator), None).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!((v["standing"].as_str(), v["version"].as_i64()), (Some("good"), Some(0)));
+    assert_eq!(v["trust"]["posts"], 3);
+    assert_eq!(v["posts"]["pending"], 2, "{v}");
+    assert_eq!(v["trust"]["latest"]["account_age_days"], 2);
+    assert_eq!(v["items"].as_array().unwrap().len(), 3);
+
+    // Bad account actions say which field.
+    let d = json!({"action": "remove", "reason": "scam", "account": {"action": "suspend"}}).to_string();
+    let (status, v) = server.call("POST", &format!("/v1/items/{}/decision", ids[0]), Some(&moderator), Some(d)).await;
+    assert_eq!((status, v["error"]["field"].as_str()), (400, Some("account.duration_hours")), "{v}");
+    let d = json!({"action": "ban", "duration_hours": 5, "reason": "scam"}).to_string();
+    let (status, v) = server.call("POST", "/v1/authors/main/u2/actions", Some(&moderator), Some(d)).await;
+    assert_eq!((status, v["error"]["field"].as_str()), (400, Some("duration_hours")), "{v}");
+    let d = json!({"action": "exile", "reason": "scam"}).to_string();
+    let (status, _) = server.call("POST", "/v1/authors/main/u2/actions", Some(&moderator), Some(d)).await;
+    assert_eq!(status, 400);
+    let (_, v) = server.call("GET", "/v1/authors/main/u1", Some(&moderator), None).await;
+    assert_eq!(v["posts"]["pending"], 2, "a refused decision changed nothing: {v}");
+
+    // A removal that suspends the author for 72 h and removes their other
+    // waiting post: one transaction for the decision and the account, then
+    // one decision per waiting post.
+    let d = json!({"action": "remove", "reason": "scam", "note": "fake support",
+                   "account": {"action": "suspend", "duration_hours": 72, "remove_pending": true}})
+    .to_string();
+    let (status, v) = server.call("POST", &format!("/v1/items/{}/decision", ids[0]), Some(&moderator), Some(d)).await;
+    assert_eq!(status, 200, "{v}");
+    let (_, v) = server.call("GET", "/v1/authors/main/u1", Some(&moderator), None).await;
+    assert_eq!((v["standing"].as_str(), v["version"].as_i64()), (Some("suspended"), Some(1)), "{v}");
+    assert_eq!(v["until"].as_i64(), Some(T0 + 72 * 3_600_000));
+    assert_eq!(v["posts"]["removed"], 2, "the other waiting post went too: {v}");
+    assert_eq!(v["posts"]["allowed"], 1, "a published post is not a waiting one: {v}");
+    let action = &v["actions"][0];
+    assert_eq!((action["action"].as_str(), action["item_id"].as_i64()), (Some("suspend"), Some(ids[0])));
+    assert_eq!((action["from_standing"].as_str(), action["to_standing"].as_str()), (Some("good"), Some("suspended")));
+    assert_eq!(action["actor"], mod_id.as_str());
+    let (_, audit) = server.call("GET", &format!("/v1/audit?item_id={}", ids[0]), Some(&moderator), None).await;
+    let entry = audit.as_array().unwrap().iter().find(|e| e["action"] == "account.suspend").cloned().expect("audited");
+    assert_eq!((entry["to_status"].as_str(), entry["version"].as_i64()), (Some("suspended"), Some(1)));
+    assert!(entry["account_id"].is_i64());
+    let (_, audit) = server.call("GET", &format!("/v1/audit?item_id={}", ids[1]), Some(&moderator), None).await;
+    assert_eq!(audit[0]["action"], "remove", "{audit}");
+
+    // Webhooks: two decisions and one account event, signed like decisions.
+    let got = eventually("three webhooks", || async {
+        let got = receiver.accepted();
+        (got.len() >= 3).then_some(got)
+    })
+    .await;
+    let account = got.iter().find(|r| r.idempotency_key.starts_with("account-")).expect("an account webhook");
+    moderation_service::webhook::verify(&account.signature, account.body.as_bytes(), &["s"], T0 / 1000, 300)
+        .expect("signed");
+    let body: Value = serde_json::from_str(&account.body).unwrap();
+    assert_eq!(
+        (body["event"].as_str(), body["event_version"].as_i64(), body["action"].as_str(), body["standing"].as_str()),
+        (Some("account"), Some(1), Some("suspend"), Some("suspended"))
+    );
+    assert_eq!((body["author_id"].as_str(), body["item_id"].as_i64()), (Some("u1"), Some(ids[0])));
+    assert_eq!((body["duration_hours"].as_i64(), body["remove_pending"].as_bool()), (Some(72), Some(true)));
+    assert_eq!(account.idempotency_key, body["idempotency_key"].as_str().unwrap());
+    let decisions = got.iter().filter(|r| r.idempotency_key.starts_with("item-")).count();
+    assert_eq!(decisions, 2);
+
+    // On the author page: a ban with the version seen; a second one with
+    // the same version is stale; a lift puts them back.
+    let act = |action: &str, version: i64| {
+        json!({"action": action, "reason": "scam", "expected_version": version}).to_string()
+    };
+    let (status, v) = server.call("POST", "/v1/authors/main/u2/actions", Some(&moderator), Some(act("ban", 0))).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!((v["account"]["standing"].as_str(), v["account"]["version"].as_i64()), (Some("banned"), Some(1)));
+    assert_eq!(v["removed"], json!([]));
+    let (status, v) = server.call("POST", "/v1/authors/main/u2/actions", Some(&moderator), Some(act("ban", 0))).await;
+    assert_eq!((status, v["error"]["code"].as_str()), (409, Some("stale")), "{v}");
+    let (status, v) = server.call("POST", "/v1/authors/main/u2/actions", Some(&moderator), Some(act("lift", 1))).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["account"]["standing"], "good");
+    let (_, v) = server.call("GET", "/v1/audit?action=account.ban", Some(&moderator), None).await;
+    assert_eq!((v[0]["item_id"].as_i64(), v[0]["to_status"].as_str()), (Some(0), Some("banned")), "{v}");
+    let (_, v) = server.call("GET", "/v1/audit?action=account.ban", Some(&elsewhere), None).await;
+    assert_eq!(v, json!([]), "a moderator of another forum does not see it");
+
+    // A suspension runs out.
+    clock.advance(72 * 3_600_000);
+    let (_, v) = server.call("GET", "/v1/authors/main/u1", Some(&moderator), None).await;
+    assert_eq!((v["standing"].as_str(), v["until"].as_i64()), (Some("good"), None), "{v}");
+
+    server.shutdown().await;
+    db.remove().await;
+});

@@ -550,6 +550,8 @@ const ROUTES: &[(&str, &str, &str, &[Role])] = &[
     ("POST", "/v1/models/learn", "/v1/models/learn", &[Role::Admin]),
     ("POST", "/v1/labels", "/v1/labels?forum=main", &[Role::Admin]),
     ("DELETE", "/v1/authors/{forum}/{id}", "/v1/authors/main/a1", &[Role::Forum, Role::Admin]),
+    ("GET", "/v1/authors/{forum}/{id}", "/v1/authors/main/a1", &[Role::Moderator, Role::Admin]),
+    ("POST", "/v1/authors/{forum}/{id}/actions", "/v1/authors/main/a1/actions", &[Role::Moderator, Role::Admin]),
     ("GET", "/v1/campaigns", "/v1/campaigns", &[Role::Moderator, Role::Admin]),
     ("GET", "/v1/campaigns/{id}", "/v1/campaigns/1", &[Role::Moderator, Role::Admin]),
     ("POST", "/v1/campaigns/{id}/decision", "/v1/campaigns/1/decision", &[Role::Moderator, Role::Admin]),

@@ -72,6 +72,8 @@ pub struct CampaignDecided {
     /// why it was not decided (claimed by another moderator, …). Each has
     /// its own audit entry and webhook.
     pub items: Vec<BulkResult>,
+    /// With `account`: every account that posted in the campaign, after the action.
+    pub accounts: Vec<crate::accounts::Account>,
 }
 
 /// Decides a whole campaign: `remove` takes down every member still up
@@ -102,5 +104,9 @@ pub async fn decide(
     let (key, id) = staff_and_id(&app, &headers, path, "campaign").await?;
     let d: CampaignDecision = read_json(&body)?;
     let done = app.decide_campaign(&key, id, &d).await?;
-    Ok(Json(CampaignDecided { campaign: done.campaign, items: done.items.into_iter().map(BulkResult::from).collect() }))
+    Ok(Json(CampaignDecided {
+        campaign: done.campaign,
+        items: done.items.into_iter().map(BulkResult::from).collect(),
+        accounts: done.accounts,
+    }))
 }

@@ -8,6 +8,8 @@
 //! | [`moderation`] | the review queue, decisions, audit log, export (moderator and admin keys) |
 //! | [`admin`] | rule layers and API keys (admin keys; moderators may read and validate rules) |
 //! | [`models`] | forum models and imported labels (admin keys; moderators may read) |
+//! | [`campaigns`] | waves of near-duplicate posts, listed, read and decided as one (moderator and admin keys) |
+//! | [`authors`] | one author of a forum, and account actions on them (moderator and admin keys) |
 //!
 //! Each handler reads the request, finds the key, calls one use case of
 //! [`App`] and writes its answer; [`ApiError`] maps the use cases' errors
@@ -35,6 +37,7 @@ use crate::app::{App, AppError, Code};
 use crate::keys::{KeyRecord, Role};
 
 pub mod admin;
+pub mod authors;
 pub mod campaigns;
 pub mod intake;
 pub mod models;
@@ -56,7 +59,8 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/v1/score", post(intake::score))
         .route("/v1/posts", post(intake::submit))
         .route("/v1/reports", post(intake::report))
-        .route("/v1/authors/{forum}/{id}", axum::routing::delete(intake::forget_author))
+        .route("/v1/authors/{forum}/{id}", axum::routing::delete(intake::forget_author).get(authors::get))
+        .route("/v1/authors/{forum}/{id}/actions", post(authors::act))
         .route("/v1/queue", get(moderation::list))
         .route("/v1/queue/claim", post(moderation::claim_next))
         .route("/v1/items/{id}", get(moderation::item))
@@ -114,12 +118,12 @@ pub fn finish(router: Router<Arc<App>>, app: Arc<App>) -> Router {
         intake::score, intake::submit, intake::report, intake::forget_author,
         moderation::list, moderation::claim_next, moderation::item, moderation::claim, moderation::release,
         moderation::decide, moderation::decide_many, moderation::audit, moderation::export,
-        campaigns::list, campaigns::get, campaigns::decide,
+        campaigns::list, campaigns::get, campaigns::decide, authors::get, authors::act,
         admin::rules, admin::put_rules, admin::delete_rules, admin::validate_rules,
         admin::list_keys, admin::create_key, admin::name_key, admin::revoke_key,
         models::list, models::get, models::promote, models::rollback, models::learn, models::import,
     ),
-    components(schemas(ErrorBody, ErrorDetail, Status, crate::webhook::DecisionEvent)),
+    components(schemas(ErrorBody, ErrorDetail, Status, crate::webhook::DecisionEvent, crate::accounts::AccountEvent)),
     modifiers(&BearerAuth, &SharedErrors, &Webhooks)
 )]
 pub struct ApiDoc;
@@ -197,47 +201,74 @@ impl utoipa::Modify for Webhooks {
             "webhook_signature",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description("Moderation-Signature", SIGNATURE))),
         );
-        let decision = from_json(serde_json::json!({
-            "post": {
-                "operationId": "decision_webhook",
-                "summary": "A moderator decided an item",
-                "description": "Sent to the forum's webhook URL (`webhook.forums`, else `webhook.url`) for every moderator \
-                    decision on its items, once the decision is committed (an outbox). Delivery is at least once: deduplicate \
-                    by `Idempotency-Key` and ignore a decision whose `version` is lower than one already applied. An item's \
-                    decisions are sent in version order. `decision` is the only event type (`event` in the body).",
-                "parameters": [
-                    {
-                        "name": "Moderation-Signature",
-                        "in": "header",
+        let webhook = |operation: &str, summary: &str, description: &str, key: (&str, &str), schema: &str| {
+            from_json::<utoipa::openapi::path::PathItem>(serde_json::json!({
+                "post": {
+                    "operationId": operation,
+                    "summary": summary,
+                    "description": description,
+                    "parameters": [
+                        {
+                            "name": "Moderation-Signature",
+                            "in": "header",
+                            "required": true,
+                            "description": SIGNATURE,
+                            "schema": {"type": "string", "pattern": "^t=[0-9]+(,v1=[0-9a-f]{64}){1,2}$"}
+                        },
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": true,
+                            "description": key.0,
+                            "schema": {"type": "string", "pattern": key.1}
+                        }
+                    ],
+                    "requestBody": {
                         "required": true,
-                        "description": SIGNATURE,
-                        "schema": {"type": "string", "pattern": "^t=[0-9]+(,v1=[0-9a-f]{64}){1,2}$"}
+                        "description": "Compact JSON with the fields in alphabetical order.",
+                        "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}
                     },
-                    {
-                        "name": "Idempotency-Key",
-                        "in": "header",
-                        "required": true,
-                        "description": "`item-<id>-v<version>`, the body's `idempotency_key`: the same on every retry.",
-                        "schema": {"type": "string", "pattern": "^item-[0-9]+-v[0-9]+$"}
-                    }
-                ],
-                "requestBody": {
-                    "required": true,
-                    "description": "The decision, compact JSON with the fields in alphabetical order.",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DecisionEvent"}}}
-                },
-                "responses": {
-                    "2XX": {"description": "Delivered: any 2xx status ends the delivery (the answer's body is ignored)."},
-                    "default": {
-                        "description": "Not delivered: any other status, a redirect, no answer within `webhook.timeout_ms` or no \
-                            connection. Retried after `webhook.backoff_base_ms`, doubling per failed attempt up to \
-                            `webhook.backoff_max_ms`, plus up to 20 % jitter, with no limit on attempts."
-                    }
-                },
-                "security": [{"webhook_signature": []}]
-            }
-        }));
-        openapi.webhooks.get_or_insert_with(Default::default).paths.insert("decision".to_string(), decision);
+                    "responses": {
+                        "2XX": {"description": "Delivered: any 2xx status ends the delivery (the answer's body is ignored)."},
+                        "default": {
+                            "description": "Not delivered: any other status, a redirect, no answer within `webhook.timeout_ms` or no \
+                                connection. Retried after `webhook.backoff_base_ms`, doubling per failed attempt up to \
+                                `webhook.backoff_max_ms`, plus up to 20 % jitter, with no limit on attempts."
+                        }
+                    },
+                    "security": [{"webhook_signature": []}]
+                }
+            }))
+        };
+        let decision = webhook(
+            "decision_webhook",
+            "A moderator decided an item",
+            "Sent to the forum's webhook URL (`webhook.forums`, else `webhook.url`) for every moderator decision on its \
+             items, once the decision is committed (an outbox). Delivery is at least once: deduplicate by \
+             `Idempotency-Key` and ignore a decision whose `version` is lower than one already applied. An item's \
+             decisions are sent in version order. The body's `event` is `decision` (version 1; it has no \
+             `event_version` field). A moderator's display name (`moderator_name`) is sent only when \
+             `webhook.moderator_name` is on.",
+            ("`item-<id>-v<version>`, the body's `idempotency_key`: the same on every retry.", "^item-[0-9]+-v[0-9]+$"),
+            "DecisionEvent",
+        );
+        let account = webhook(
+            "account_webhook",
+            "A moderator acted on an account",
+            "Sent to the same URL for every account action (silence, suspend, ban, lift) taken beside a decision, on a \
+             campaign or on the author page; the forum enforces it. The body's `event` is `account`, `event_version` 1. \
+             An account's actions are sent in its `version` order; deduplicate by `Idempotency-Key` and ignore a \
+             version lower than one already applied. Posts removed with `remove_pending` each get their own \
+             `decision` webhook.",
+            (
+                "`account-<account id>-v<version>`, the body's `idempotency_key`: the same on every retry.",
+                "^account-[0-9]+-v[0-9]+$",
+            ),
+            "AccountEvent",
+        );
+        let hooks = openapi.webhooks.get_or_insert_with(Default::default);
+        hooks.paths.insert("decision".to_string(), decision);
+        hooks.paths.insert("account".to_string(), account);
     }
 }
 

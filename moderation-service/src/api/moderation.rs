@@ -221,7 +221,8 @@ pub async fn decide_many(
 ) -> Result<Json<Vec<BulkResult>>, ApiError> {
     let key = authorize(&app, &headers, STAFF).await?;
     let req: BulkDecision = read_json(&body)?;
-    let d = DecisionInput { action: req.action, reason: req.reason, note: req.note, expected_version: None };
+    let d =
+        DecisionInput { action: req.action, reason: req.reason, note: req.note, expected_version: None, account: None };
     let results = app.decide_many(&key, &req.items, &d).await?;
     Ok(Json(results.into_iter().map(BulkResult::from).collect()))
 }

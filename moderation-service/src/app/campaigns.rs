@@ -4,9 +4,10 @@
 use serde::Deserialize;
 
 use super::{App, AppError, BulkResult, MAX_ID_BYTES, MAX_NOTE_BYTES, check_forum, check_text, in_scope, require};
+use crate::accounts::{Account, AccountInput};
 use crate::keys::{KeyRecord, Role};
-use crate::review::{Action, DecisionInput, Status};
-use crate::store::{Campaign, CampaignChangeError, CampaignDetail, campaigns};
+use crate::review::{Action, DecisionInput, Status, mask_secrets};
+use crate::store::{AccountChange, ActError, Campaign, CampaignChangeError, CampaignDetail, campaigns};
 
 /// Which campaigns to list.
 #[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
@@ -34,6 +35,10 @@ pub struct CampaignDecision {
     /// The campaign's version as the moderator saw it: refused (409
     /// `stale`) if a post joined or someone decided it since.
     pub expected_version: i64,
+    /// An action on every account that posted in the campaign (each with
+    /// its audit entry and `account` webhook naming the campaign).
+    #[serde(default)]
+    pub account: Option<AccountInput>,
 }
 
 /// What a campaign decision did.
@@ -41,8 +46,11 @@ pub struct CampaignDecision {
 pub struct CampaignDecided {
     /// The campaign after.
     pub campaign: Campaign,
-    /// Per member the decision reached.
+    /// Per member the decision reached (and, with `remove_pending`, per
+    /// other waiting post of its accounts).
     pub items: Vec<BulkResult>,
+    /// The accounts acted on, after the action.
+    pub accounts: Vec<Account>,
 }
 
 impl App {
@@ -101,6 +109,9 @@ impl App {
         }
         check_text("reason", &d.reason, MAX_ID_BYTES)?;
         check_text("note", &d.note, MAX_NOTE_BYTES)?;
+        if let Some(account) = &d.account {
+            super::authors::check_account(account, "account.duration_hours")?;
+        }
         let status = match d.action {
             Action::Remove => campaigns::REMOVED,
             Action::Approve => campaigns::APPROVED,
@@ -116,7 +127,8 @@ impl App {
         // The members as they were when the version matched (the decision
         // was taken on them); the note says which campaign decided them.
         let note = if d.note.is_empty() { format!("campaign {id}") } else { format!("{} (campaign {id})", d.note) };
-        let input = DecisionInput { action: d.action, reason: d.reason.clone(), note, expected_version: None };
+        let input =
+            DecisionInput { action: d.action, reason: d.reason.clone(), note, expected_version: None, account: None };
         let waiting = |s: &str| s == Status::Pending.as_str() || s == Status::Escalated.as_str();
         let targets: Vec<i64> = detail
             .posts
@@ -131,8 +143,45 @@ impl App {
         for chunk in targets.chunks(500) {
             items.extend(self.decide_many(key, chunk, &input).await?);
         }
+        let mut accounts = Vec::new();
+        if let Some(account) = &d.account {
+            let forum = detail.campaign.forum.as_str();
+            let mut authors: Vec<&str> = detail.posts.iter().map(|m| m.author.as_str()).collect();
+            authors.sort_unstable();
+            authors.dedup();
+            let names = self.names().await?;
+            let webhook_name = names.get(&key.id).map(String::as_str).filter(|_| self.config.webhook.moderator_name);
+            let engine = self.engine.get();
+            let (reason, note) = (mask_secrets(&engine, d.reason.clone()), mask_secrets(&engine, input.note.clone()));
+            drop(engine);
+            for author in authors {
+                let change = AccountChange {
+                    forum,
+                    author,
+                    input: account,
+                    reason: &reason,
+                    note: &note,
+                    actor: &key.id,
+                    webhook_name,
+                    item_id: None,
+                    campaign: Some(id),
+                    webhook: self.config.webhook.url_for(forum).is_some(),
+                    expected_version: None,
+                };
+                let acted = self.store.act_on_account(&change, self.now()).await.map_err(|e| match e {
+                    ActError::Stale { current } => AppError::Stale { current },
+                    ActError::Store(e) => AppError::from(e),
+                })?;
+                metrics::counter!("moderation_account_actions_total", "action" => account.action.as_str()).increment(1);
+                accounts.push(acted.at(self.now()));
+                if account.remove_pending {
+                    items.extend(self.remove_waiting(key, forum, author, &reason, &note).await?);
+                }
+            }
+            self.webhook_wake.notify_one();
+        }
         let campaign = self.campaign(key, id).await?.campaign;
-        tracing::info!(campaign = id, action = d.action.as_str(), items = items.len(), key = %key.id, "campaign decided");
-        Ok(CampaignDecided { campaign, items })
+        tracing::info!(campaign = id, action = d.action.as_str(), items = items.len(), accounts = accounts.len(), key = %key.id, "campaign decided");
+        Ok(CampaignDecided { campaign, items, accounts })
     }
 }

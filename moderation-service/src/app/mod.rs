@@ -26,6 +26,7 @@ use crate::store::Store;
 use crate::writer::SubmitWriter;
 
 mod admin;
+mod authors;
 mod campaigns;
 pub mod error;
 mod intake;
@@ -34,6 +35,7 @@ mod moderation;
 mod names;
 
 pub use admin::{KeyView, NameKeyInput, NewKeyInput, RulesView, Validated};
+pub use authors::{AuthorActed, AuthorActionInput, AuthorView, Trust};
 pub use campaigns::{CampaignDecided, CampaignDecision, CampaignsInput};
 pub use error::{AppError, Code};
 pub use intake::{Forgotten, ReportInput, Reported, Submitted};

@@ -235,7 +235,13 @@ impl App {
     /// counted, and the webhook worker woken.
     pub async fn decide(&self, key: &KeyRecord, id: i64, d: &DecisionInput) -> Result<Item, AppError> {
         let d = self.prepare_decision(d)?;
-        self.apply_decision(key, id, &d).await
+        let item = self.apply_decision(key, id, &d).await?;
+        if let (Some(account), Some(author)) = (&d.account, &item.author_id)
+            && account.remove_pending
+        {
+            self.remove_waiting(key, &item.forum, author, &d.reason, &d.note).await?;
+        }
+        Ok(item)
     }
 
     /// A decision's input checked, its reason and note masked for secrets
@@ -246,6 +252,9 @@ impl App {
         }
         check_text("reason", &d.reason, MAX_ID_BYTES)?;
         check_text("note", &d.note, MAX_NOTE_BYTES)?;
+        if let Some(account) = &d.account {
+            super::authors::check_account(account, "account.duration_hours")?;
+        }
         let engine = self.engine.get();
         Ok(DecisionInput {
             reason: mask_secrets(&engine, d.reason.clone()),
@@ -270,6 +279,7 @@ impl App {
             }
             DecideError::Stale { current } => AppError::Stale { current },
             DecideError::NoChange(s) => AppError::NoChange(s),
+            DecideError::NoAuthor => AppError::invalid("account", "this post has no author to act on"),
             DecideError::Store(e) => e.into(),
         })?;
         item.name(&names);

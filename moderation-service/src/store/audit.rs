@@ -11,16 +11,19 @@ use crate::review::{AuditRecord, Status};
 pub struct AuditEntry {
     /// Increasing id.
     pub id: i64,
-    /// The item (0 for a model's entry).
+    /// The item (0 for a model's entry, and for an account action taken on the author page).
     pub item_id: i64,
     /// The forum model, for `model.promote`, `model.retire`, `model.rollback`, `model.restore`.
     pub model_id: Option<i64>,
+    /// The account, for `account.silence`, `account.suspend`, `account.ban`, `account.lift`
+    /// (`from_status` and `to_status` are then standings, `version` the account's).
+    pub account_id: Option<i64>,
     /// The key id that acted (`key_…`).
     pub actor: String,
     /// That key's display name, when it has one.
     #[sqlx(skip)]
     pub actor_name: Option<String>,
-    /// `submitted`, `edited`, `reported`, `claimed`, `released`, `approve`, `remove`, `escalate`, `restore`; for models `model.promote`, `model.retire`, `model.rollback`, `model.restore`.
+    /// `submitted`, `edited`, `reported`, `claimed`, `released`, `approve`, `remove`, `escalate`, `restore`; for models `model.promote`, `model.retire`, `model.rollback`, `model.restore`; for accounts `account.silence`, `account.suspend`, `account.ban`, `account.lift`.
     pub action: String,
     /// Status before.
     pub from_status: Option<String>,
@@ -83,7 +86,8 @@ impl Store {
     /// Audit entries, newest first.
     pub async fn audit(&self, filter: &AuditFilter, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         let mut sql = String::from(
-            "SELECT id, item_id, model_id, actor, action, from_status, to_status, reason, note, version, at FROM audit_log WHERE id < $1",
+            "SELECT id, item_id, model_id, account_id, actor, action, from_status, to_status, reason, note, version, at \
+             FROM audit_log WHERE id < $1",
         );
         let mut n = 2;
         for (present, column) in [(filter.item_id.is_some(), "item_id"), (filter.action.is_some(), "action")] {
@@ -99,7 +103,11 @@ impl Store {
         }
         if !filter.forums.is_empty() {
             let marks: Vec<String> = (0..filter.forums.len()).map(|i| format!("${}", n + i)).collect();
-            sql.push_str(&format!(" AND item_id IN (SELECT id FROM items WHERE forum IN ({}))", marks.join(", ")));
+            let marks = marks.join(", ");
+            sql.push_str(&format!(
+                " AND (item_id IN (SELECT id FROM items WHERE forum IN ({marks})) \
+                 OR account_id IN (SELECT id FROM accounts WHERE forum IN ({marks})))"
+            ));
             n += filter.forums.len();
         }
         sql.push_str(&format!(" ORDER BY id DESC LIMIT ${n}"));

@@ -274,6 +274,19 @@ impl Store {
         Ok(rows.into_iter().map(campaign).collect())
     }
 
+    /// The campaigns an author of `forum` posted in, most recently active
+    /// first; at most `limit`.
+    pub async fn author_campaigns(&self, forum: &str, author: &str, limit: i64) -> Result<Vec<Campaign>, StoreError> {
+        let sql = format!(
+            "{SUMMARY} WHERE c.id IN (SELECT campaign FROM campaign_members WHERE forum = $1 AND author = $2) \
+             ORDER BY c.last_seen DESC, c.id DESC LIMIT $3"
+        );
+        let rows: Vec<SummaryRow> = on_pool!(self, p => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(forum).bind(author).bind(limit).fetch_all(p).await?
+        });
+        Ok(rows.into_iter().map(campaign).collect())
+    }
+
     /// One campaign with its members (oldest first, at most 1,000) and what
     /// two or more of its accounts share.
     pub async fn campaign(&self, id: i64) -> Result<Option<CampaignDetail>, StoreError> {

@@ -5,10 +5,11 @@
 
 use moderation_core::Post;
 
+use super::accounts::{AccountChange, act_in};
 use super::audit::append;
 use super::items::{Item, ItemRow, load_item};
 use super::outbox::enqueue;
-use super::{Store, StoreError, WriteTx, on_pool};
+use super::{Store, StoreError, WriteTx, dialect, on_pool};
 use crate::review::{self, Claim, DecisionInput, Status, Transition};
 
 /// Why a decision was refused, or failed.
@@ -25,6 +26,8 @@ pub enum DecideError {
     },
     /// It already has that status.
     NoChange(Status),
+    /// An account action on a post without an author.
+    NoAuthor,
     /// The database failed.
     Store(StoreError),
 }
@@ -35,6 +38,15 @@ impl From<review::DecideError> for DecideError {
             review::DecideError::Held(claim) => DecideError::Held(claim),
             review::DecideError::Stale { current } => DecideError::Stale { current },
             review::DecideError::NoChange(status) => DecideError::NoChange(status),
+        }
+    }
+}
+
+impl From<super::accounts::ActError> for DecideError {
+    fn from(e: super::accounts::ActError) -> DecideError {
+        match e {
+            super::accounts::ActError::Stale { current } => DecideError::Stale { current },
+            super::accounts::ActError::Store(e) => DecideError::Store(e),
         }
     }
 }
@@ -142,13 +154,32 @@ impl Store {
         now: i64,
     ) -> Result<Item, DecideError> {
         let select = self.select_item_for_update();
+        let lock = dialect!(self, sqlite: "", postgres: " FOR UPDATE");
         let row = on_pool!(self, p => {
             let mut tx = p.write_tx().await?;
             let row = load_item(&mut tx, select, id).await?;
             let row = row.filter(|r| crate::keys::scope_covers(by.forums, &r.forum)).ok_or(DecideError::NotFound)?;
-            let mut t = review::decide(&row.state()?, decision, by.key, now, webhook_for(&row.forum))?;
+            let webhook = webhook_for(&row.forum);
+            let mut t = review::decide(&row.state()?, decision, by.key, now, webhook)?;
             if let Some(event) = &mut t.webhook {
                 event.moderator_name = by.webhook_name.map(str::to_string);
+            }
+            if let Some(input) = &decision.account {
+                let author = row.author_id.clone().ok_or(DecideError::NoAuthor)?;
+                let change = AccountChange {
+                    forum: &row.forum,
+                    author: &author,
+                    input,
+                    reason: &decision.reason,
+                    note: &decision.note,
+                    actor: by.key,
+                    webhook_name: by.webhook_name,
+                    item_id: Some(row.id),
+                    campaign: None,
+                    webhook,
+                    expected_version: None,
+                };
+                act_in(&mut tx, lock, &change, now).await?;
             }
             let row = apply_decision(&mut tx, row, &t).await?;
             tx.commit().await?;

@@ -31,7 +31,7 @@ pub(super) struct ItemRow {
     pub(super) id: i64,
     pub(super) forum: String,
     post_id: String,
-    author_id: Option<String>,
+    pub(super) author_id: Option<String>,
     pub(super) post: String,
     verdict: String,
     decision: String,

@@ -24,6 +24,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 use crate::keys::KeyError;
 
+mod accounts;
 mod audit;
 pub mod campaigns;
 mod claims;
@@ -37,6 +38,7 @@ mod outbox;
 mod rules;
 mod sessions;
 
+pub use accounts::{AccountActionEntry, AccountChange, ActError, AuthorCount};
 pub use audit::{AuditEntry, AuditFilter};
 pub use campaigns::{Campaign, CampaignChangeError, CampaignDetail, Evidence, Joining, Member};
 pub use claims::ClaimError;

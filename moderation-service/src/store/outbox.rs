@@ -17,25 +17,46 @@ where
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
     for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
     let payload = event.to_json();
+    enqueue_payload(tx, event.item_id, &event.forum, event.version, &event.idempotency_key, &payload, event.decided_at)
+        .await
+}
+
+/// Queues one webhook body inside `tx`. Deliveries with the same `order`
+/// (an item's id; minus an account's id) go out one at a time in the order
+/// they were queued.
+pub(super) async fn enqueue_payload<DB>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    order: i64,
+    forum: &str,
+    version: i64,
+    idempotency_key: &str,
+    payload: &str,
+    at: i64,
+) -> Result<(), StoreError>
+where
+    DB: sqlx::Database,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
     sqlx::query(
         "INSERT INTO outbox (item_id, forum, version, idempotency_key, payload, next_attempt_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $6)",
     )
-    .bind(event.item_id)
-    .bind(event.forum.as_str())
-    .bind(event.version)
-    .bind(event.idempotency_key.as_str())
-    .bind(payload.as_str())
-    .bind(event.decided_at)
+    .bind(order)
+    .bind(forum)
+    .bind(version)
+    .bind(idempotency_key)
+    .bind(payload)
+    .bind(at)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-/// One webhook to send.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Delivery {
     /// Outbox row id.

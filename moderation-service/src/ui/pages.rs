@@ -368,7 +368,7 @@ pub(super) async fn decide(
     } else {
         f.reason
     };
-    let d = DecisionInput { action, reason, note: f.note, expected_version: f.version };
+    let d = DecisionInput { action, reason, note: f.note, expected_version: f.version, account: None };
     let problem = match state.decide(&m.key, id, &d).await {
         Ok(_) => return Ok(Redirect::to(&format!("/ui/next?after={id}&decided={id}")).into_response()),
         Err(AppError::Held(c)) => format!("{} holds this item until {}.", c.by, when(c.expires_at)),
