@@ -274,6 +274,26 @@ impl Store {
         Ok(rows.into_iter().map(campaign).collect())
     }
 
+    /// The campaign of each of these items that belongs to one: (item, campaign).
+    pub async fn campaigns_of_items(&self, items: &[i64]) -> Result<Vec<(i64, i64)>, StoreError> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = placeholders(1, items.len());
+        let sql = format!(
+            "SELECT i.id, m.campaign FROM items i JOIN campaign_members m ON m.forum = i.forum AND m.post_id = i.post_id \
+             WHERE i.id IN ({list})"
+        );
+        Ok(on_pool!(self, p => {
+            // Only placeholders are formatted into the text: the values are bound.
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+            for id in items {
+                q = q.bind(*id);
+            }
+            q.fetch_all(p).await?
+        }))
+    }
+
     /// The campaigns an author of `forum` posted in, most recently active
     /// first; at most `limit`.
     pub async fn author_campaigns(&self, forum: &str, author: &str, limit: i64) -> Result<Vec<Campaign>, StoreError> {

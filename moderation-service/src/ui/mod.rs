@@ -30,6 +30,8 @@ use serde::de::DeserializeOwned;
 use crate::app::{App, AppError, Code};
 use crate::keys::{KeyRecord, Role};
 
+mod authors;
+mod campaigns;
 mod pages;
 pub mod render;
 
@@ -52,6 +54,10 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/ui/items/{id}", get(pages::item))
         .route("/ui/items/{id}/claim", post(pages::claim))
         .route("/ui/items/{id}/decide", post(pages::decide))
+        .route("/ui/campaigns/{id}", get(campaigns::campaign))
+        .route("/ui/campaigns/{id}/decide", post(campaigns::decide))
+        .route("/ui/authors/{forum}/{id}", get(authors::author))
+        .route("/ui/authors/{forum}/{id}/act", post(authors::act))
         .route("/ui/next", get(pages::next))
         .route("/ui/audit", get(pages::audit))
         .route("/ui/rules", get(pages::rules))

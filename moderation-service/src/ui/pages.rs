@@ -58,6 +58,11 @@ pub(super) struct Row {
     reports: i64,
     age: String,
     claim: Option<String>,
+    /// The post's campaign and how many of its posts this page folds into
+    /// this row (the campaign's first post on the page stands for them all).
+    campaign: Option<(i64, usize)>,
+    /// The author's id, for the link to their page.
+    author_id: Option<String>,
 }
 
 #[derive(askama::Template)]
@@ -88,7 +93,33 @@ fn row(item: &Item, now: i64) -> Row {
         reports: item.report_count,
         age: render::age(now, item.created_at),
         claim: item.claim.as_ref().map(|c| who(&c.by, c.by_name.as_deref())),
+        campaign: None,
+        author_id: item.author_id.clone(),
     }
+}
+
+/// The rows of a queue page with each campaign's posts folded into one row
+/// (at its first post's place), so a wave is one line to decide.
+async fn fold_campaigns(state: &App, items: &[Item], now: i64) -> Result<Vec<Row>, UiError> {
+    let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
+    let of: std::collections::HashMap<i64, i64> = state.store.campaigns_of_items(&ids).await?.into_iter().collect();
+    let mut per_campaign: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
+    for c in of.values() {
+        *per_campaign.entry(*c).or_default() += 1;
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut rows = Vec::with_capacity(items.len());
+    for item in items {
+        let mut r = row(item, now);
+        if let Some(&c) = of.get(&item.id) {
+            if !seen.insert(c) {
+                continue;
+            }
+            r.campaign = Some((c, per_campaign[&c]));
+        }
+        rows.push(r);
+    }
+    Ok(rows)
 }
 
 /// The queue: counts, filters, rows in priority order.
@@ -138,7 +169,7 @@ pub(super) async fn queue(
         forum: forum.unwrap_or_default(),
         min_score: if min_score > 0.0 { min_score.to_string() } else { String::new() },
         counts,
-        rows: page.items.iter().map(|i| row(i, now)).collect(),
+        rows: fold_campaigns(&state, &page.items, now).await?,
         next,
     }))
 }
@@ -189,14 +220,14 @@ fn item_id(path: Result<Path<String>, PathRejection>) -> Result<i64, UiError> {
 
 /// A moderator as pages show them: the display name with the key id, or
 /// the key id alone.
-fn who(key: &str, name: Option<&str>) -> String {
+pub(super) fn who(key: &str, name: Option<&str>) -> String {
     match name {
         Some(name) => format!("{name} ({key})"),
         None => key.to_string(),
     }
 }
 
-fn when(ms: i64) -> String {
+pub(super) fn when(ms: i64) -> String {
     match jiff::Timestamp::from_millisecond(ms) {
         Ok(t) => t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
         Err(_) => ms.to_string(),
@@ -325,7 +356,8 @@ pub(super) async fn claim(
     match state.claim_only(&m.key, id).await {
         Ok(_) => Ok(Redirect::to(&format!("/ui/items/{id}")).into_response()),
         Err(AppError::Held(c)) => {
-            item_page(&state, &m, id, Some(format!("{} holds this item until {}.", c.by, when(c.expires_at))), None)
+            let holder = who(&c.by, c.by_name.as_deref());
+            item_page(&state, &m, id, Some(format!("{holder} holds this item until {}.", when(c.expires_at))), None)
                 .await
         }
         Err(e) => Err(e.into()),
@@ -371,7 +403,9 @@ pub(super) async fn decide(
     let d = DecisionInput { action, reason, note: f.note, expected_version: f.version, account: None };
     let problem = match state.decide(&m.key, id, &d).await {
         Ok(_) => return Ok(Redirect::to(&format!("/ui/next?after={id}&decided={id}")).into_response()),
-        Err(AppError::Held(c)) => format!("{} holds this item until {}.", c.by, when(c.expires_at)),
+        Err(AppError::Held(c)) => {
+            format!("{} holds this item until {}.", who(&c.by, c.by_name.as_deref()), when(c.expires_at))
+        }
         Err(AppError::Stale { current }) => {
             format!("The item changed while you looked (now version {current}); check it again.")
         }
