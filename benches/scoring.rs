@@ -185,7 +185,75 @@ fn scaling(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group! { name = benches; config = config(); targets = sizes, stages, baseline, worst_cases, scaling, classifier, lookalike }
+/// A distinct forum-length text for post `n`: twenty words drawn from a
+/// 2,000-word vocabulary by a fixed generator (deterministic, no two alike).
+fn synthetic(n: u64) -> String {
+    let mut x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut words = Vec::with_capacity(20);
+    for _ in 0..20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        words.push(format!("w{}", x % 2_000));
+    }
+    words.join(" ")
+}
+
+fn remembered(text: &str) -> moderation_core::memory::Traces {
+    let print = moderation_core::fingerprint::Fingerprint::of(text);
+    moderation_core::memory::Traces {
+        bands: print.map(|p| p.band_keys().iter().map(|&k| k as i64).collect()).unwrap_or_default(),
+        print,
+        traces: Vec::new(),
+        has_links: false,
+        words: 20.0,
+    }
+}
+
+/// Near-duplicate lookup (`Index::recall` plus the wave over what it
+/// recalls) against memories of 10k, 100k and 1M posts: the cost must not
+/// grow with the memory's size. The probe is a near-copy of a remembered
+/// post (one word changed), so the lookup finds it.
+fn memory(c: &mut Criterion) {
+    use moderation_core::memory::{Index, MemorySettings, wave};
+    let settings = MemorySettings::default();
+    let mut g = c.benchmark_group("memory");
+    g.sample_size(50);
+    let mut index = Index::new(1_000_000);
+    let mut filled = 0u64;
+    for size in [10_000u64, 100_000, 1_000_000] {
+        while filled < size {
+            let t = synthetic(filled);
+            index.insert(
+                "main",
+                &format!("p{filled}"),
+                &format!("u{}", filled % 50_000),
+                filled as i64,
+                true,
+                &remembered(&t),
+            );
+            filled += 1;
+        }
+        let target = synthetic(size / 2);
+        let probe_text = target.replacen(target.split(' ').nth(3).unwrap(), "changed", 1);
+        let probe = remembered(&probe_text);
+        let post = Post::new("probe", probe_text.clone());
+        g.bench_with_input(BenchmarkId::new("near-duplicate lookup", size), &probe, |b, probe| {
+            b.iter(|| {
+                let recall = index.recall("main", "someone", black_box(probe), 0, 0);
+                black_box(wave(&post, probe, &recall, &settings).map(|w| w.copies.len()))
+            })
+        });
+        // And a probe with no near-duplicate at all.
+        let fresh = remembered(&synthetic(u64::MAX - size));
+        g.bench_with_input(BenchmarkId::new("lookup, no near-duplicate", size), &fresh, |b, fresh| {
+            b.iter(|| black_box(index.recall("main", "someone", black_box(fresh), 0, 0).similar.len()))
+        });
+    }
+    g.finish();
+}
+
+criterion_group! { name = benches; config = config(); targets = sizes, stages, baseline, worst_cases, scaling, classifier, lookalike, memory }
 criterion_main!(benches);
 
 /// The classifier on a 1 KB post: hashing n-grams alone, features + sparse

@@ -222,7 +222,7 @@ impl App {
             expected_version: input.expected_version,
         };
         let account = self.store.act_on_account(&change, self.now()).await.map_err(|e| match e {
-            ActError::Stale { current } => AppError::Stale { current },
+            ActError::Stale { current } => AppError::AccountChanged { current },
             ActError::Store(e) => e.into(),
         })?;
         let account = account.at(self.now());

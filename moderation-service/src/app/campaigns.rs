@@ -169,7 +169,7 @@ impl App {
                     expected_version: None,
                 };
                 let acted = self.store.act_on_account(&change, self.now()).await.map_err(|e| match e {
-                    ActError::Stale { current } => AppError::Stale { current },
+                    ActError::Stale { current } => AppError::AccountChanged { current },
                     ActError::Store(e) => AppError::from(e),
                 })?;
                 metrics::counter!("moderation_account_actions_total", "action" => account.action.as_str()).increment(1);

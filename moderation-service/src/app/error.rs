@@ -132,6 +132,12 @@ pub enum AppError {
         /// Its version now.
         current: i64,
     },
+    /// Another action was taken on the account since the moderator saw it.
+    #[error("the account changed: its version is now {current}; read it again before acting")]
+    AccountChanged {
+        /// Its version now.
+        current: i64,
+    },
     /// The item is already in the status the decision asks for.
     #[error("the item is already {}", .0.as_str())]
     NoChange(Status),
@@ -163,7 +169,7 @@ impl AppError {
             AppError::Forbidden(_) => Code::Forbidden,
             AppError::NotFound(_) => Code::NotFound,
             AppError::Held(_) => Code::Claimed,
-            AppError::Stale { .. } | AppError::CampaignChanged { .. } => Code::Stale,
+            AppError::Stale { .. } | AppError::CampaignChanged { .. } | AppError::AccountChanged { .. } => Code::Stale,
             AppError::NoChange(_) => Code::NoChange,
             AppError::Conflict(_) => Code::Conflict,
             AppError::Unstorable => Code::InvalidInput,

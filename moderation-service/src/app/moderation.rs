@@ -284,6 +284,9 @@ impl App {
         })?;
         item.name(&names);
         metrics::counter!("moderation_decisions_total", "action" => d.action.as_str()).increment(1);
+        if let Some(account) = &d.account {
+            metrics::counter!("moderation_account_actions_total", "action" => account.action.as_str()).increment(1);
+        }
         self.webhook_wake.notify_one();
         Ok(item)
     }

@@ -168,7 +168,7 @@ pub(super) async fn act(
             let to = format!("/ui/authors/{}/{}", urlencoding(&forum), urlencoding(&author));
             return Ok(Redirect::to(&to).into_response());
         }
-        Err(AppError::Stale { current }) => {
+        Err(AppError::AccountChanged { current }) => {
             format!("Someone acted on this account while you looked (now version {current}); check it again.")
         }
         Err(e @ AppError::Invalid { .. }) => sentence(&e.to_string()),
