@@ -377,6 +377,7 @@ const SERVICE_LAYERS: &[&str] = &[
     "clock",
     "keys",
     "webhook",
+    "accounts",
     "review",
     "store",
     "metrics",

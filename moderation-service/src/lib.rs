@@ -10,6 +10,7 @@
 //! | [`server`] | the whole service: `run(listener, state, shutdown)` starts HTTP, the webhook worker and the rules poller (tests bind port 0) |
 //! | [`api`] | the JSON routes: decoding, the key behind a request, errors (one code → status table), the OpenAPI document |
 //! | [`ui`] | the moderator pages: sessions, CSRF, CSP, templates, keyboard |
+//! | [`accounts`] | account actions without a database: silence, suspend, ban, lift, the standing each leaves, the `account` webhook body |
 //! | [`review`] | the queue's rules without a database: statuses, priority, and each change (submission, edit, report, claim, release, decision) as a pure transition with its audit entry and webhook |
 //! | [`store`] | the database: SQLite embedded by default, PostgreSQL for several instances; migrations; claims, decisions, audit log, outbox |
 //! | [`writer`] | group commit of submissions |

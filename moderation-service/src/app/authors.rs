@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 use moderation_core::Author;
 use serde::{Deserialize, Serialize};
 
+use super::moderation::check_account;
 use super::{
     App, AppError, BulkResult, MAX_ID_BYTES, MAX_NOTE_BYTES, Named, check_forum, check_text, in_scope, require,
 };
 use crate::accounts::{Account, AccountInput, Standing};
 use crate::keys::{KeyRecord, Role};
-use crate::review::{Action, DecisionInput};
 use crate::store::{AccountActionEntry, AccountChange, ActError, Campaign, Item};
 
 /// Posts shown on an author's view, newest first.
@@ -114,12 +114,6 @@ fn author_path(key: &KeyRecord, forum: &str, author: &str) -> Result<(), AppErro
         return Err(AppError::Forbidden(format!("this key is not scoped to forum `{forum}`")));
     }
     Ok(())
-}
-
-/// Checks an account action; `field` names where it was given
-/// (`account.duration_hours` beside a decision, `duration_hours` alone).
-pub(super) fn check_account(input: &AccountInput, field: &str) -> Result<(), AppError> {
-    input.validate().map_err(|e| AppError::invalid(field, e.to_string()))
 }
 
 impl App {
@@ -234,34 +228,5 @@ impl App {
         };
         tracing::info!(forum, author, action = input.action.as_str(), removed = removed.len(), key = %key.id, "account action");
         Ok(AuthorActed { account, removed })
-    }
-
-    /// Removes every post of an author still waiting in the queue (pending
-    /// or escalated), each as its own decision.
-    pub(super) async fn remove_waiting(
-        &self,
-        key: &KeyRecord,
-        forum: &str,
-        author: &str,
-        reason: &str,
-        note: &str,
-    ) -> Result<Vec<BulkResult>, AppError> {
-        let note = if note.is_empty() { "account action".to_string() } else { format!("{note} (account action)") };
-        let input = DecisionInput {
-            action: Action::Remove,
-            reason: reason.to_string(),
-            note,
-            expected_version: None,
-            account: None,
-        };
-        let mut out = Vec::new();
-        let mut after = 0;
-        loop {
-            let ids = self.store.author_waiting(forum, author, after, 500).await?;
-            let Some(&last) = ids.last() else { break };
-            after = last;
-            out.extend(self.decide_many(key, &ids, &input).await?);
-        }
-        Ok(out)
     }
 }

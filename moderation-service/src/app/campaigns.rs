@@ -110,7 +110,7 @@ impl App {
         check_text("reason", &d.reason, MAX_ID_BYTES)?;
         check_text("note", &d.note, MAX_NOTE_BYTES)?;
         if let Some(account) = &d.account {
-            super::authors::check_account(account, "account.duration_hours")?;
+            super::moderation::check_account(account, "account.duration_hours")?;
         }
         let status = match d.action {
             Action::Remove => campaigns::REMOVED,

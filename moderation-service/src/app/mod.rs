@@ -10,7 +10,10 @@
 //! |---|---|
 //! | `intake` | score, submit, report: what forum software sends |
 //! | `moderation` | the queue, claims, decisions, the audit log, the export |
-//! | `admin` | rule layers (read, validate, replace, delete) and API keys |
+//! | `admin` | rule layers (read, validate, replace, delete) and API keys (create, name, revoke) |
+//! | `campaigns` | waves of near-duplicate posts: list, read, decide as one (with their accounts) |
+//! | `authors` | one author of a forum, and account actions on them |
+//! | `names` | moderators' display names where key ids are shown |
 //! | `models` | forum models (list, shadow verdicts, promote, roll back, learn now) and imported labels |
 //! | [`error`] | [`AppError`] and the stable [`Code`]s |
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{App, AppError, MAX_ID_BYTES, MAX_NOTE_BYTES, Named, check_forum, check_text, in_scope, within};
 use crate::keys::KeyRecord;
-use crate::review::{DecisionInput, Status, mask_secrets};
+use crate::review::{Action, DecisionInput, Status, mask_secrets};
 use crate::store::{
     AuditEntry, AuditFilter, ClaimError, DecideError, Decided, Decider, Item, ListFilter, Report, decode_cursor,
 };
@@ -253,7 +253,7 @@ impl App {
         check_text("reason", &d.reason, MAX_ID_BYTES)?;
         check_text("note", &d.note, MAX_NOTE_BYTES)?;
         if let Some(account) = &d.account {
-            super::authors::check_account(account, "account.duration_hours")?;
+            check_account(account, "account.duration_hours")?;
         }
         let engine = self.engine.get();
         Ok(DecisionInput {
@@ -317,6 +317,35 @@ impl App {
             }
         }
         Ok(results)
+    }
+
+    /// Removes every post of an author still waiting in the queue (pending
+    /// or escalated), each as its own decision.
+    pub(super) async fn remove_waiting(
+        &self,
+        key: &KeyRecord,
+        forum: &str,
+        author: &str,
+        reason: &str,
+        note: &str,
+    ) -> Result<Vec<BulkResult>, AppError> {
+        let note = if note.is_empty() { "account action".to_string() } else { format!("{note} (account action)") };
+        let input = DecisionInput {
+            action: Action::Remove,
+            reason: reason.to_string(),
+            note,
+            expected_version: None,
+            account: None,
+        };
+        let mut out = Vec::new();
+        let mut after = 0;
+        loop {
+            let ids = self.store.author_waiting(forum, author, after, 500).await?;
+            let Some(&last) = ids.last() else { break };
+            after = last;
+            out.extend(self.decide_many(key, &ids, &input).await?);
+        }
+        Ok(out)
     }
 
     /// The audit log, newest first, within the key's forums.
@@ -386,6 +415,12 @@ impl App {
         };
         Ok((out, next))
     }
+}
+
+/// Checks an account action; `field` names where it was given
+/// (`account.duration_hours` beside a decision, `duration_hours` alone).
+pub(super) fn check_account(input: &crate::accounts::AccountInput, field: &str) -> Result<(), AppError> {
+    input.validate().map_err(|e| AppError::invalid(field, e.to_string()))
 }
 
 /// One exported example, or `None` for a removal without a category:
