@@ -240,14 +240,18 @@ fn memory(c: &mut Criterion) {
         let post = Post::new("probe", probe_text.clone());
         g.bench_with_input(BenchmarkId::new("near-duplicate lookup", size), &probe, |b, probe| {
             b.iter(|| {
-                let recall = index.recall("main", "someone", black_box(probe), 0, 0);
+                let recall = index.recall("main", "someone", black_box(probe), 0, 0, settings.near_threshold);
                 black_box(wave(&post, probe, &recall, &settings).map(|w| w.copies.len()))
             })
         });
         // And a probe with no near-duplicate at all.
         let fresh = remembered(&synthetic(u64::MAX - size));
         g.bench_with_input(BenchmarkId::new("lookup, no near-duplicate", size), &fresh, |b, fresh| {
-            b.iter(|| black_box(index.recall("main", "someone", black_box(fresh), 0, 0).similar.len()))
+            b.iter(|| {
+                black_box(
+                    index.recall("main", "someone", black_box(fresh), 0, 0, settings.near_threshold).similar.len(),
+                )
+            })
         });
     }
     g.finish();

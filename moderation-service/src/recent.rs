@@ -20,16 +20,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use moderation_core::memory::{Index, Recall, Traces};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use crate::config::MemoryConfig;
 use crate::store::{Remember, Store, StoreError};
 
-use crate::writer::MAX_BATCH;
+use crate::writer::{MAX_BATCH, MemoryBuffer};
 
-/// Posts waiting for the submission writer before new ones are dropped from
-/// the database (they stay in this instance's index).
-const MAX_WAITING: usize = 16 * MAX_BATCH;
 /// Rows re-read behind the newest id seen: a row committed after a row with
 /// a higher id (PostgreSQL, concurrent writers) is still found.
 const REREAD: i64 = 4 * MAX_BATCH as i64;
@@ -41,7 +38,7 @@ const READ_PAGE: i64 = 5_000;
 pub struct Recent {
     index: Mutex<Index>,
     instance: String,
-    queue: mpsc::Sender<Remember>,
+    waiting: Arc<MemoryBuffer>,
     sync: tokio::sync::Mutex<SyncState>,
     window_ms: i64,
 }
@@ -62,8 +59,8 @@ impl Recent {
     /// An empty memory for this instance, and the receiving end of what it
     /// remembers, for the submission writer to store. It is filled from the
     /// database by [`Recent::sync`].
-    pub fn new(config: &MemoryConfig) -> (Arc<Recent>, mpsc::Receiver<Remember>) {
-        let (queue, rx) = mpsc::channel(MAX_WAITING);
+    pub fn new(config: &MemoryConfig) -> (Arc<Recent>, Arc<MemoryBuffer>) {
+        let waiting = Arc::new(MemoryBuffer::default());
         let mut id = [0u8; 8];
         // A random instance id; should the system have no randomness, the
         // process id and time still tell instances apart.
@@ -75,11 +72,11 @@ impl Recent {
         let recent = Arc::new(Recent {
             index: Mutex::new(Index::new(config.max_posts)),
             instance,
-            queue,
+            waiting: waiting.clone(),
             sync: tokio::sync::Mutex::new(SyncState::default()),
             window_ms: i64::try_from(config.window_minutes.saturating_mul(60_000)).unwrap_or(i64::MAX),
         });
-        (recent, rx)
+        (recent, waiting)
     }
 
     /// This instance's id in memory rows.
@@ -104,31 +101,42 @@ impl Recent {
     }
 
     /// What memory holds about a new post (see [`Index::recall`]).
-    pub fn recall(&self, forum: &str, author: &str, traces: &Traces, since: i64, burst_since: i64) -> Recall {
-        self.lock().recall(forum, author, traces, since, burst_since)
+    pub fn recall(
+        &self,
+        forum: &str,
+        author: &str,
+        traces: &Traces,
+        since: i64,
+        burst_since: i64,
+        near: f64,
+    ) -> Recall {
+        self.lock().recall(forum, author, traces, since, burst_since, near)
     }
 
-    /// A post's traces, what memory says about it (signals and flags) and
-    /// the earlier posts of its wave, if it is in one (CPU work: call it on
-    /// the blocking pool, with the scoring).
-    pub fn read(
+    /// Scores a post with memory: its traces (read from the analysis the
+    /// score uses), what memory says about it (the context it is scored
+    /// with) and the earlier posts of its wave, if it is in one. CPU work:
+    /// call it on the blocking pool.
+    pub fn score(
         &self,
         engine: &moderation_core::Engine,
         post: &moderation_core::Post,
         key: &[u8],
-        since: i64,
-        burst_since: i64,
+        (since, burst_since): (i64, i64),
         settings: &moderation_core::memory::MemorySettings,
-    ) -> (Traces, moderation_core::Context, Vec<(String, String, i64)>) {
-        let traces = moderation_core::memory::traces(engine, post, key);
+    ) -> (moderation_core::Verdict, Traces, moderation_core::Context, Vec<(String, String, i64)>) {
+        use moderation_core::memory::{context, score_remembering, wave};
         let forum = post.forum.as_deref().unwrap_or("");
         let author = post.author.as_ref().map_or("", |a| a.id.as_str());
-        let recall = self.recall(forum, author, &traces, since, burst_since);
-        let ctx = moderation_core::memory::context(post, &traces, &recall, settings);
-        let wave = moderation_core::memory::wave(post, &traces, &recall, settings)
-            .map(|w| w.copies.iter().map(|c| (c.post.clone(), c.author.clone(), c.at)).collect())
-            .unwrap_or_default();
-        (traces, ctx, wave)
+        let (verdict, traces, (ctx, wave)) = score_remembering(engine, post, key, |traces| {
+            let recall = self.recall(forum, author, traces, since, burst_since, settings.near_threshold);
+            let ctx = context(post, traces, &recall, settings);
+            let wave = wave(post, traces, &recall, settings)
+                .map(|w| w.copies.iter().map(|c| (c.post.clone(), c.author.clone(), c.at)).collect())
+                .unwrap_or_default();
+            (ctx.clone(), (ctx, wave))
+        });
+        (verdict, traces, ctx, wave)
     }
 
     /// Remembers a submitted post: in this index at once, in the database
@@ -136,8 +144,8 @@ impl Recent {
     /// database is slow or gone) the post is kept here only, and logged.
     pub fn remember(&self, post: Remember) {
         self.lock().insert(&post.forum, &post.post_id, &post.author, post.at, post.new_account, &post.traces);
-        if let Err(e) = self.queue.try_send(post) {
-            tracing::warn!(error = %e, "the submission writer is behind on memory; a post is remembered by this instance only");
+        if let Err(post) = self.waiting.push(post) {
+            tracing::warn!(post = %post.post_id, "the submission writer is behind on memory; a post is remembered by this instance only");
         }
     }
 

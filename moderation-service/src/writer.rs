@@ -34,10 +34,46 @@ use crate::review::{Policy, Scored};
 use crate::store::{Remember, Store, StoreError, SubmitOutcome};
 
 /// Memory rows waiting for the writer, and the instance that wrote them.
-pub type MemoryQueue = (mpsc::Receiver<Remember>, String);
+pub type MemoryQueue = (Arc<MemoryBuffer>, String);
+
+/// Memory rows waiting for the submission writer. [`MemoryBuffer::push`]
+/// wakes nobody (a channel would wake the writer once per post): the
+/// writer takes what waits with each batch of submissions, and every
+/// `MEMORY_WAIT` when none comes.
+#[derive(Debug, Default)]
+pub struct MemoryBuffer {
+    rows: std::sync::Mutex<Vec<Remember>>,
+}
+
+impl MemoryBuffer {
+    /// Rows waiting at most; past it, new rows are refused (the writer is
+    /// far behind: the database is slow or gone).
+    pub const CAPACITY: usize = 16 * MAX_BATCH;
+
+    /// Adds a row; gives it back when the buffer is full.
+    pub fn push(&self, row: Remember) -> Result<(), Box<Remember>> {
+        let mut rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
+        if rows.len() >= Self::CAPACITY {
+            return Err(Box::new(row));
+        }
+        rows.push(row);
+        Ok(())
+    }
+
+    /// Takes up to `max` rows, oldest first.
+    pub fn take(&self, max: usize) -> Vec<Remember> {
+        let mut rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
+        let n = rows.len().min(max);
+        rows.drain(..n).collect()
+    }
+}
 
 /// Most posts per transaction.
 pub const MAX_BATCH: usize = 256;
+
+/// How long memory rows wait for a submission batch to ride on before they
+/// are written on their own.
+const MEMORY_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
 
 struct Job {
     scored: Scored,
@@ -111,21 +147,29 @@ async fn run(
     store: Store,
     policy: Policy,
     clock: Arc<dyn Clock>,
-    mut memory: Option<MemoryQueue>,
+    memory: Option<MemoryQueue>,
 ) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     let mut remembered: Vec<Remember> = Vec::new();
+    let mut tick = tokio::time::interval(MEMORY_WAIT);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         // The lock is held only while taking jobs, not while writing them.
-        // Submissions come first; memory alone when there is none.
-        let taken = match &mut memory {
-            Some((queue, instance)) => {
+        // Submissions come first, and memory rides on their commits: a
+        // post's memory row arrives just after its own submission was
+        // answered, while the next submissions are still being scored. It
+        // waits in the buffer (which wakes nobody) for the next batch, or
+        // at most MEMORY_WAIT when none comes.
+        let taken = match &memory {
+            Some((buffer, instance)) => {
                 tokio::select! {
                     biased;
                     n = async { rx.lock().await.recv_many(&mut jobs, MAX_BATCH).await } => n,
-                    n = queue.recv_many(&mut remembered, MAX_BATCH) => {
-                        if n > 0 {
-                            write_memory(&store, instance, &mut remembered).await;
+                    _ = tick.tick() => {
+                        // No submissions for a while: what waits goes on its own.
+                        let mut rows = buffer.take(MAX_BATCH);
+                        if !rows.is_empty() {
+                            write_memory(&store, instance, &mut rows).await;
                         }
                         continue;
                     }
@@ -134,15 +178,20 @@ async fn run(
             None => rx.lock().await.recv_many(&mut jobs, MAX_BATCH).await,
         };
         if taken == 0 {
-            return;
-        }
-        if let Some((queue, _)) = &mut memory {
-            while remembered.len() < MAX_BATCH {
-                match queue.try_recv() {
-                    Ok(r) => remembered.push(r),
-                    Err(_) => break,
+            // Shutdown: memory rows still waiting go on their own.
+            if let Some((buffer, instance)) = &memory {
+                loop {
+                    let mut rows = buffer.take(MAX_BATCH);
+                    if rows.is_empty() {
+                        break;
+                    }
+                    write_memory(&store, instance, &mut rows).await;
                 }
             }
+            return;
+        }
+        if let Some((buffer, _)) = &memory {
+            remembered = buffer.take(MAX_BATCH);
         }
         // Requests that stopped waiting (past the timeout) are not written:
         // they were answered 503 and may come again.

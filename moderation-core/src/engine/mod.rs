@@ -265,7 +265,26 @@ impl Engine {
     pub fn score_with(&self, post: &Post, ctx: &Context) -> Verdict {
         let compiled = self.compiled(post.forum.as_deref());
         let analysis = Analysis::with_feeds(post, &compiled.settings, &self.feeds);
-        let scan = compiled.scan(&analysis);
+        self.score_analyzed(post, compiled, &analysis, ctx)
+    }
+
+    /// Scores one post whose context depends on what the engine reads in
+    /// it: `context` gets the post's link facts (see [`Engine::link_facts`])
+    /// from the analysis the score then uses, so the post is analyzed once.
+    pub(crate) fn score_with_facts<R>(
+        &self,
+        post: &Post,
+        context: impl FnOnce(LinkFacts) -> (Context, R),
+    ) -> (Verdict, R) {
+        let compiled = self.compiled(post.forum.as_deref());
+        let analysis = Analysis::with_feeds(post, &compiled.settings, &self.feeds);
+        let (ctx, r) = context(facts_of(post, &analysis));
+        (self.score_analyzed(post, compiled, &analysis, &ctx), r)
+    }
+
+    fn score_analyzed(&self, post: &Post, compiled: &Compiled, analysis: &Analysis<'_>, ctx: &Context) -> Verdict {
+        let analysis = analysis;
+        let scan = compiled.scan(analysis);
         let flags = Flags(&ctx.flags);
 
         let mut signals = Vec::new();
@@ -478,18 +497,10 @@ impl Engine {
     /// A post's links (registrable domain, and whether official or
     /// allow-listed) and the text of its addresses, messenger contacts and
     /// phone numbers: what [`crate::memory::traces`] remembers.
-    pub(crate) fn link_facts(&self, post: &Post) -> (Vec<(Option<String>, bool)>, Vec<(SignalKind, String)>) {
+    pub(crate) fn link_facts(&self, post: &Post) -> LinkFacts {
         let compiled = self.compiled(post.forum.as_deref());
         let analysis = Analysis::with_feeds(post, &compiled.settings, &self.feeds);
-        let links =
-            analysis.urls.iter().map(|u| (crate::signals::urls::registrable_domain(&u.hit.host), u.allowed)).collect();
-        let mut texts = Vec::new();
-        for kind in [SignalKind::CryptoAddress, SignalKind::MessengerContact, SignalKind::Phone] {
-            for s in spans(post, Category::Spam, analysis.signal(kind)) {
-                texts.push((kind, s.text));
-            }
-        }
-        (links, texts)
+        facts_of(post, &analysis)
     }
 
     /// A post's normalized title and body, as the model reads them.
@@ -626,6 +637,23 @@ fn spans(post: &Post, category: Category, evidence: &[Evidence]) -> Vec<Span> {
             Some(Span { field: e.field, start: e.range.start, end: e.range.end, text })
         })
         .collect()
+}
+
+/// A post's links (registrable domain, and whether official or
+/// allow-listed) and the text of its addresses, messenger contacts and
+/// phone numbers.
+pub(crate) type LinkFacts = (Vec<(Option<String>, bool)>, Vec<(SignalKind, String)>);
+
+fn facts_of(post: &Post, analysis: &Analysis<'_>) -> LinkFacts {
+    let links =
+        analysis.urls.iter().map(|u| (crate::signals::urls::registrable_domain(&u.hit.host), u.allowed)).collect();
+    let mut texts = Vec::new();
+    for kind in [SignalKind::CryptoAddress, SignalKind::MessengerContact, SignalKind::Phone] {
+        for s in spans(post, Category::Spam, analysis.signal(kind)) {
+            texts.push((kind, s.text));
+        }
+    }
+    (links, texts)
 }
 
 /// What a verdict shows instead of a secret: its shape, never its content.

@@ -22,7 +22,7 @@
 //! }
 //! let post = lure(9);
 //! let traces = memory::traces(&engine, &post, b"key");
-//! let recall = index.recall("main", "acct9", &traces, 0, 0);
+//! let recall = index.recall("main", "acct9", &traces, 0, 0, MemorySettings::default().near_threshold);
 //! assert_eq!(recall.similar.len(), 3);
 //! let ctx = memory::context(&post, &traces, &recall, &MemorySettings::default());
 //! assert!(ctx.flags.contains(&"near_duplicate".to_string()));
@@ -201,9 +201,19 @@ impl Index {
     }
 
     /// What the index holds about a new post of `forum`: posts sharing a
-    /// band of its fingerprint and new accounts' posts carrying its traces
-    /// since `since`, and the author's posts since `burst_since`.
-    pub fn recall(&self, forum: &str, author: &str, traces: &Traces, since: i64, burst_since: i64) -> Recall {
+    /// band of its fingerprint whose similarity to it is at least `near`
+    /// (read: the newest [`PER_BAND`] of each band; copied out: only those
+    /// similar enough), new accounts' posts carrying its traces since
+    /// `since`, and the author's posts since `burst_since`.
+    pub fn recall(
+        &self,
+        forum: &str,
+        author: &str,
+        traces: &Traces,
+        since: i64,
+        burst_since: i64,
+        near: f64,
+    ) -> Recall {
         let mut recall = Recall::default();
         let Some(f) = self.find_forum(forum) else { return recall };
         let mut seen = FxHashSet::default();
@@ -214,7 +224,8 @@ impl Index {
                 .filter(|(_, e)| e.at >= since)
                 .take(PER_BAND)
             {
-                if seen.insert(e.0) {
+                let similar = |p: &Fingerprint| traces.print.is_some_and(|q| q.similarity(p) >= near);
+                if seen.insert(e.0) && e.1.print.as_ref().is_some_and(similar) {
                     let e = e.1;
                     recall.similar.push(Remembered {
                         post: e.post.clone(),
@@ -315,19 +326,21 @@ mod tests {
             index.insert("main", &format!("p{n}"), &format!("a{}", n % 700), n, n % 2 == 0, &t);
         }
         index.insert("other", "o1", "a1", 5, true, &t);
-        let r = index.recall("main", "a1", &t, 0, 1_990);
+        let r = index.recall("main", "a1", &t, 0, 1_990, 0.0);
         assert_eq!(r.similar.len(), PER_BAND, "every band holds the same posts: the newest {PER_BAND}");
         assert_eq!(r.similar[0].post, "p1999");
         assert!(r.similar.iter().all(|s| s.at >= 1_999 - PER_BAND as i64));
         assert_eq!(r.shared.len(), PER_TRACE * t.traces.len());
         assert!(r.shared.iter().all(|s| s.new_account), "only new accounts' posts are read for traces");
         assert_eq!(r.author_recent, 0, "a1 posted at 1, 701 and 1401");
-        assert_eq!(index.recall("main", "a1", &t, 0, 0).author_recent, 3);
-        assert!(index.recall("main", "a1", &t, 5_000, 0).similar.is_empty(), "since is respected");
-        assert_eq!(index.recall("nowhere", "a1", &t, 0, 0), Recall::default());
+        assert_eq!(index.recall("main", "a1", &t, 0, 0, 0.0).author_recent, 3);
+        assert!(index.recall("main", "a1", &t, 5_000, 0, 0.0).similar.is_empty(), "since is respected");
+        assert!(index.recall("main", "a1", &t, 0, 0, 1.01).similar.is_empty(), "only posts similar enough are copied");
+        assert_eq!(index.recall("main", "a1", &t, 0, 0, 1.0).similar.len(), PER_BAND, "identical posts are");
+        assert_eq!(index.recall("nowhere", "a1", &t, 0, 0, 0.0), Recall::default());
 
         assert_eq!(index.forget_author("main", "a1"), 3);
-        assert_eq!(index.recall("main", "a1", &t, 0, 0).author_recent, 0);
+        assert_eq!(index.recall("main", "a1", &t, 0, 0, 0.0).author_recent, 0);
         assert_eq!(index.len(), 1_998);
         assert_eq!(index.evict(1_000), 998, "p0..p999 less a1's two");
         assert_eq!(index.len(), 1_000, "other's post (at 5) is behind newer ones in the order: it stays");
@@ -337,7 +350,7 @@ mod tests {
             small.insert("main", &format!("p{n}"), "a", n, false, &t);
         }
         assert_eq!(small.len(), 10);
-        assert_eq!(small.recall("main", "a", &t, 0, 0).author_recent, 10);
+        assert_eq!(small.recall("main", "a", &t, 0, 0, 0.0).author_recent, 10);
         assert_eq!(small.bands.values().map(Ids::len).max(), Some(10), "no list keeps evicted ids");
         assert!(small.traces.values().all(|q| q.len() == 10));
         // Distinct posts: one post per list, every list gone with its post.

@@ -56,7 +56,7 @@ pub use index::{Index, PER_BAND, PER_TRACE};
 use crate::engine::Engine;
 use crate::fingerprint::Fingerprint;
 use crate::post::{Context, Post};
-use crate::verdict::Signal;
+use crate::verdict::{Signal, Verdict};
 use crate::vocab::{Category, SignalKind};
 
 /// What kind of thing a trace is.
@@ -123,11 +123,51 @@ pub struct Traces {
 /// which domains are official or allow-listed). `key` keys the hashes of
 /// handles and phone numbers: keep it secret and the same across instances.
 pub fn traces(engine: &Engine, post: &Post, key: &[u8]) -> Traces {
+    traces_of(post, key, engine.link_facts(post))
+}
+
+/// Scores a post with memory in one pass: its [`traces`] are read from the
+/// analysis the score then uses (the post is analyzed once, not once for
+/// memory and once for the score), `recall` turns them into the context
+/// to score with (what memory holds about them: [`context`]) and anything
+/// else it wants to keep, and the post is scored with that context.
+///
+/// ```
+/// use moderation_core::memory::{self, Index, MemorySettings};
+/// use moderation_core::{Engine, Post};
+///
+/// let engine = Engine::new()?;
+/// let index = Index::new(1_000);
+/// let settings = MemorySettings::default();
+/// let post = Post::new("p1", "Send 100 USDT to the wallet below and get double back within the hour");
+/// let (verdict, traces, ctx) = memory::score_remembering(&engine, &post, b"key", |traces| {
+///     let recall = index.recall("main", "acct1", traces, 0, 0, settings.near_threshold);
+///     let ctx = memory::context(&post, traces, &recall, &settings);
+///     (ctx.clone(), ctx)
+/// });
+/// assert!(traces.print.is_some() && ctx.flags.is_empty());
+/// assert_eq!(verdict, engine.score_with(&post, &ctx));
+/// # Ok::<(), moderation_core::Error>(())
+/// ```
+pub fn score_remembering<R>(
+    engine: &Engine,
+    post: &Post,
+    key: &[u8],
+    recall: impl FnOnce(&Traces) -> (Context, R),
+) -> (Verdict, Traces, R) {
+    let (verdict, (traces, r)) = engine.score_with_facts(post, |facts| {
+        let traces = traces_of(post, key, facts);
+        let (ctx, r) = recall(&traces);
+        (ctx, (traces, r))
+    });
+    (verdict, traces, r)
+}
+
+fn traces_of(post: &Post, key: &[u8], (facts, texts): crate::engine::LinkFacts) -> Traces {
     let own = crate::fingerprint::own_words(post);
     let words = crate::fingerprint::content_words(&own);
     let print = Fingerprint::of(&own);
     let bands = print.map(|p| p.band_keys().iter().map(|&k| k as i64).collect()).unwrap_or_default();
-    let (facts, texts) = engine.link_facts(post);
     let mut traces = Vec::new();
     for (domain, allowed) in &facts {
         // Messenger links are handles (below), not a domain a wave shares.

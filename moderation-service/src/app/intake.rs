@@ -224,15 +224,16 @@ impl App {
             None => None,
         };
         let scoring = tokio::task::spawn_blocking(move || {
-            let (traces, ctx, wave) = match memory {
-                Some((recent, key, (since, burst_since), settings)) => {
-                    let (traces, ctx, wave) =
-                        recent.read(&engine, &post, key.as_bytes(), since, burst_since, &settings);
-                    (Some(traces), ctx, wave)
+            let (verdict, traces, ctx, wave) = match memory {
+                Some((recent, key, window, settings)) => {
+                    let (verdict, traces, ctx, wave) = recent.score(&engine, &post, key.as_bytes(), window, &settings);
+                    (verdict, Some(traces), ctx, wave)
                 }
-                None => (None, moderation_core::Context::default(), Vec::new()),
+                None => {
+                    let ctx = moderation_core::Context::default();
+                    (engine.score_with(&post, &ctx), None, ctx, Vec::new())
+                }
             };
-            let verdict = engine.score_with(&post, &ctx);
             let shadow = candidate.map(|c| (c.id, c.engine.score_with(&post, &ctx)));
             Scoring { post, verdict, shadow, traces, wave }
         })

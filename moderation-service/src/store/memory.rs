@@ -200,6 +200,10 @@ impl Store {
     }
 }
 
+/// Rows per multi-row `INSERT` (7 values each: far below SQLite's 32,766
+/// and PostgreSQL's 65,535 bound parameters).
+const MEMORY_ROWS_PER_STATEMENT: usize = 256;
+
 /// Remembers posts inside the open write transaction `tx` (the submission
 /// writer's: memory rides on its group commit instead of contending with
 /// it for SQLite's one write lock).
@@ -218,30 +222,69 @@ where
     for<'q> Option<Vec<u8>>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'r> (i64,): sqlx::FromRow<'r, DB::Row>,
     for<'r> (i64, String): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (i64, String, String): sqlx::FromRow<'r, DB::Row>,
 {
-    const INSERT: &str = "INSERT INTO memory_posts (forum, post_id, author, new_account, at, print, instance) \
-                          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
-    for r in posts {
-        let (id,): (i64,) = sqlx::query_as(INSERT)
-            .bind(r.forum.as_str())
-            .bind(r.post_id.as_str())
-            .bind(r.author.as_str())
-            .bind(r.new_account)
-            .bind(r.at)
-            .bind(r.traces.print.map(|p| p.to_bytes().to_vec()))
-            .bind(instance)
-            .fetch_one(&mut **tx)
-            .await?;
-        for t in &r.traces.traces {
-            sqlx::query("INSERT INTO memory_traces (forum, kind, value, post, at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(r.forum.as_str())
-                .bind(t.kind.as_str())
-                .bind(t.value.as_str())
-                .bind(id)
-                .bind(r.at)
-                .execute(&mut **tx)
-                .await?;
+    // One statement for the posts and one for their traces per chunk, not
+    // one per row: each statement is a round trip to the database (on
+    // SQLite, to its connection's thread) while the writer holds the lock.
+    for chunk in posts.chunks(MEMORY_ROWS_PER_STATEMENT) {
+        let mut sql =
+            String::from("INSERT INTO memory_posts (forum, post_id, author, new_account, at, print, instance) VALUES ");
+        for n in 0..chunk.len() {
+            let b = n * 7;
+            if n > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7
+            ));
         }
+        sql.push_str(" RETURNING id, forum, post_id");
+        // Only placeholders are formatted into the text: the values are bound.
+        let mut q = sqlx::query_as::<DB, (i64, String, String)>(sqlx::AssertSqlSafe(sql));
+        for r in chunk {
+            q = q
+                .bind(r.forum.as_str())
+                .bind(r.post_id.as_str())
+                .bind(r.author.as_str())
+                .bind(r.new_account)
+                .bind(r.at)
+                .bind(r.traces.print.map(|p| p.to_bytes().to_vec()))
+                .bind(instance);
+        }
+        // RETURNING does not promise the order of VALUES: rows are matched
+        // back to their posts by (forum, post id).
+        let ids: std::collections::HashMap<(String, String), i64> =
+            q.fetch_all(&mut **tx).await?.into_iter().map(|(id, forum, post)| ((forum, post), id)).collect();
+        let traces: Vec<(&Remember, &moderation_core::memory::Trace, i64)> = chunk
+            .iter()
+            .filter_map(|r| ids.get(&(r.forum.clone(), r.post_id.clone())).map(|&id| (r, id)))
+            .flat_map(|(r, id)| r.traces.traces.iter().map(move |t| (r, t, id)))
+            .collect();
+        for part in traces.chunks(MEMORY_ROWS_PER_STATEMENT) {
+            let mut sql = String::from("INSERT INTO memory_traces (forum, kind, value, post, at) VALUES ");
+            for n in 0..part.len() {
+                let b = n * 5;
+                if n > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("(${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5));
+            }
+            let mut q = sqlx::query::<DB>(sqlx::AssertSqlSafe(sql));
+            for (r, t, id) in part {
+                q = q.bind(r.forum.as_str()).bind(t.kind.as_str()).bind(t.value.as_str()).bind(*id).bind(r.at);
+            }
+            q.execute(&mut **tx).await?;
+        }
+    }
+    for r in posts {
         if r.campaign.is_some() || !r.wave.is_empty() {
             let mut joining = Vec::with_capacity(r.wave.len() + 1);
             joining.push(super::Joining {
