@@ -39,6 +39,8 @@ pub struct Recent {
     index: Mutex<Index>,
     instance: String,
     waiting: Arc<MemoryBuffer>,
+    /// Posts whose memory row was dropped because the writer was behind.
+    dropped: std::sync::atomic::AtomicU64,
     sync: tokio::sync::Mutex<SyncState>,
     window_ms: i64,
 }
@@ -73,6 +75,7 @@ impl Recent {
             index: Mutex::new(Index::new(config.max_posts)),
             instance,
             waiting: waiting.clone(),
+            dropped: Default::default(),
             sync: tokio::sync::Mutex::new(SyncState::default()),
             window_ms: i64::try_from(config.window_minutes.saturating_mul(60_000)).unwrap_or(i64::MAX),
         });
@@ -144,8 +147,31 @@ impl Recent {
     /// database is slow or gone) the post is kept here only, and logged.
     pub fn remember(&self, post: Remember) {
         self.lock().insert(&post.forum, &post.post_id, &post.author, post.at, post.new_account, &post.traces);
-        if let Err(post) = self.waiting.push(post) {
-            tracing::warn!(post = %post.post_id, "the submission writer is behind on memory; a post is remembered by this instance only");
+        if self.waiting.push(post).is_err() {
+            // Logged at the 1st, 2nd, 4th, 8th, … drop, not per post.
+            let dropped = self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            metrics::counter!("moderation_memory_dropped_total").increment(1);
+            if dropped.is_power_of_two() {
+                tracing::warn!(
+                    dropped,
+                    "the submission writer is behind on memory; posts are remembered by this instance only"
+                );
+            }
+        }
+    }
+
+    /// Writes the memory rows still waiting for the submission writer (at
+    /// shutdown, before the database is closed).
+    pub async fn flush(&self, store: &Store) {
+        loop {
+            let rows = self.waiting.take(MAX_BATCH);
+            if rows.is_empty() {
+                return;
+            }
+            if let Err(e) = store.remember_many(&self.instance, &rows).await {
+                tracing::warn!(error = %e, posts = rows.len(), "cannot write memory at shutdown; other instances will not see these posts");
+                return;
+            }
         }
     }
 

@@ -73,6 +73,8 @@ pub async fn run(
     );
     let learner = tokio::spawn(learner.run(stopped.clone()));
     let worker = tokio::spawn(worker.run(stopped));
+    let recent = app.recent.clone();
+    let store = app.store.clone();
     let served = axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await;
     let _ = stop.send(true);
     let _ = worker.await;
@@ -87,6 +89,11 @@ pub async fn run(
     }
     if let Some(p) = memory_poller {
         let _ = p.await;
+    }
+    // Memory rows still waiting for a batch are written before the caller
+    // closes the database.
+    if let Some(recent) = recent {
+        recent.flush(&store).await;
     }
     served
 }

@@ -112,8 +112,15 @@ impl SubmitWriter {
         let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
         let rx = Arc::new(Mutex::new(rx));
         let writers = if matches!(store, Store::Sqlite(_)) { 1 } else { writers.max(1) };
-        // The first writer also writes memory.
+        // On SQLite memory rides on the one writer's commits (one write lock
+        // for all); on PostgreSQL, where writers run side by side, it has a
+        // task of its own, so no submission waits for a batch of memory.
         let mut memory = memory;
+        if !matches!(store, Store::Sqlite(_))
+            && let Some(queue) = memory.take()
+        {
+            tokio::spawn(run_memory(store.clone(), queue));
+        }
         for _ in 0..writers {
             tokio::spawn(run(rx.clone(), store.clone(), policy.clone(), clock.clone(), memory.take()));
         }
@@ -190,8 +197,11 @@ async fn run(
             }
             return;
         }
+        // Everything waiting goes with the batch (multi-row inserts keep it
+        // cheap): on PostgreSQL only this writer writes memory, while the
+        // others take submissions too.
         if let Some((buffer, _)) = &memory {
-            remembered = buffer.take(MAX_BATCH);
+            remembered = buffer.take(MemoryBuffer::CAPACITY);
         }
         // Requests that stopped waiting (past the timeout) are not written:
         // they were answered 503 and may come again.
@@ -240,6 +250,25 @@ async fn run(
                     }
                 }
             }
+        }
+    }
+}
+
+/// PostgreSQL's memory writer: every `MEMORY_WAIT`, whatever waits goes in
+/// one transaction. Ends when the buffer has no other owner (the
+/// instance's memory is gone), after writing what is left.
+async fn run_memory(store: Store, (buffer, instance): MemoryQueue) {
+    let mut tick = tokio::time::interval(MEMORY_WAIT);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let last = Arc::strong_count(&buffer) == 1;
+        let mut rows = buffer.take(MemoryBuffer::CAPACITY);
+        if !rows.is_empty() {
+            write_memory(&store, &instance, &mut rows).await;
+        }
+        if last {
+            return;
         }
     }
 }

@@ -152,3 +152,60 @@ async fn postgres_memory_is_shared_by_two_instances() {
     b.shutdown().await;
     db.remove().await;
 }
+
+/// A burst of 1,200 submissions from 48 concurrent clients, a tenth of them
+/// one wave: every post's memory row reaches the database (none is dropped
+/// because the writer fell behind), the wave's posts are one campaign, and
+/// a shutdown right after the burst loses no row still waiting.
+async fn a_burst_loses_no_memory_row(db: Db) {
+    let server = TestServer::start(&db, harness::config(), Arc::new(ManualClock::new(T0))).await;
+    let (_, key) = server.key(Role::Forum, &["main"]).await;
+    let server = Arc::new(server);
+    let mut tasks = Vec::new();
+    for client in 0..48usize {
+        let (server, key) = (server.clone(), key.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..25usize {
+                let n = client * 25 + i;
+                let body = if n % 10 == 0 {
+                    lure(n)
+                } else {
+                    format!("Question {n}: how long does a withdrawal to a hardware wallet take on network {}?", n % 13)
+                };
+                submit(&server, &key, &format!("b{n}"), &format!("u{n}"), 1, &body).await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(held(&server), 1_200);
+    assert_eq!(flushed(&server).await, 1_200, "every memory row reached the database");
+    let (_, moderator) = server.key(Role::Moderator, &[]).await;
+    let (_, campaigns) = server.call("GET", "/v1/campaigns", Some(&moderator), None).await;
+    let members: i64 = campaigns.as_array().unwrap().iter().map(|c| c["members"].as_i64().unwrap()).sum();
+    assert!(members >= 100, "the wave's 120 posts are in campaigns: {campaigns}");
+    // Rows submitted just before a shutdown are written by it.
+    for n in 0..20 {
+        submit(&server, &key, &format!("late{n}"), &format!("l{n}"), 1, &lure(5_000 + n)).await;
+    }
+    let store = server.store.clone();
+    let server = Arc::into_inner(server).expect("the only owner");
+    server.shutdown().await;
+    let store2 = db.open().await;
+    assert_eq!(store2.memory_size().await.unwrap(), 1_220, "the rows waiting at shutdown were written");
+    store2.close().await;
+    drop(store);
+    db.remove().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_loses_no_memory_row_on_sqlite() {
+    a_burst_loses_no_memory_row(Db::sqlite("memory-burst")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_a_burst_loses_no_memory_row() {
+    let Some(db) = Db::postgres("memory_burst").await else { return };
+    a_burst_loses_no_memory_row(db).await;
+}

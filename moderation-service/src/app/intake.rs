@@ -86,10 +86,9 @@ impl App {
         // moderators removed is held for them, saying why.
         let campaign = match wave.is_empty() {
             true => None,
-            // Its newest copies are enough to find the campaign.
-            false => {
-                self.store.campaign_of(&forum, &wave.iter().take(8).map(|w| w.0.clone()).collect::<Vec<_>>()).await?
-            }
+            // Every copy is looked up: the newest ones may still be on their
+            // way to the database (memory is written after submissions).
+            false => self.store.campaign_of(&forum, &wave.iter().map(|w| w.0.clone()).collect::<Vec<_>>()).await?,
         };
         let held = match &campaign {
             Some((id, status))

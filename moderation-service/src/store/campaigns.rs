@@ -57,22 +57,23 @@ where
             id
         }
     };
-    let mut joined = 0;
-    for m in posts {
-        let inserted: Option<(i64,)> = sqlx::query_as(
-            "INSERT INTO campaign_members (forum, post_id, campaign, author, at, held) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (forum, post_id) DO NOTHING RETURNING campaign",
-        )
-        .bind(forum)
-        .bind(m.post_id.as_str())
-        .bind(id)
-        .bind(m.author.as_str())
-        .bind(m.at)
-        .bind(m.held)
-        .fetch_optional(&mut **tx)
-        .await?;
-        joined += usize::from(inserted.is_some());
+    // One statement for every joining post (a wave's post brings up to a
+    // few dozen copies), not one per post.
+    let mut sql = String::from("INSERT INTO campaign_members (forum, post_id, campaign, author, at, held) VALUES ");
+    for n in 0..posts.len() {
+        let b = n * 6;
+        if n > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
     }
+    sql.push_str(" ON CONFLICT (forum, post_id) DO NOTHING RETURNING campaign");
+    // Only placeholders are formatted into the text: the values are bound.
+    let mut q = sqlx::query_as::<DB, (i64,)>(sqlx::AssertSqlSafe(sql));
+    for m in posts {
+        q = q.bind(forum).bind(m.post_id.as_str()).bind(id).bind(m.author.as_str()).bind(m.at).bind(m.held);
+    }
+    let joined = if posts.is_empty() { 0 } else { q.fetch_all(&mut **tx).await?.len() };
     if joined > 0 {
         sqlx::query(
             "UPDATE campaigns SET version = version + 1, \

@@ -284,19 +284,27 @@ where
             q.execute(&mut **tx).await?;
         }
     }
+    // Posts joining a known campaign join it together: one insert of
+    // members and one update of the campaign per campaign, not per post (a
+    // wave is hundreds of posts a minute, all updating one row). A post
+    // whose campaign is not known yet finds it, or forms it, with its copies.
+    let mut known: std::collections::BTreeMap<(&str, i64), Vec<super::Joining>> = Default::default();
     for r in posts {
-        if r.campaign.is_some() || !r.wave.is_empty() {
-            let mut joining = Vec::with_capacity(r.wave.len() + 1);
-            joining.push(super::Joining {
-                post_id: r.post_id.clone(),
-                author: r.author.clone(),
-                at: r.at,
-                held: r.held,
-            });
-            if r.campaign.is_none() {
+        let me = super::Joining { post_id: r.post_id.clone(), author: r.author.clone(), at: r.at, held: r.held };
+        match r.campaign {
+            Some(c) => known.entry((r.forum.as_str(), c)).or_default().push(me),
+            None if !r.wave.is_empty() => {
+                let mut joining = Vec::with_capacity(r.wave.len() + 1);
+                joining.push(me);
                 joining.extend(r.wave.iter().cloned());
+                super::campaigns::join_in(tx, &r.forum, None, &joining).await?;
             }
-            super::campaigns::join_in(tx, &r.forum, r.campaign, &joining).await?;
+            None => {}
+        }
+    }
+    for ((forum, campaign), joining) in known {
+        for part in joining.chunks(MEMORY_ROWS_PER_STATEMENT) {
+            super::campaigns::join_in(tx, forum, Some(campaign), part).await?;
         }
     }
     Ok(())
