@@ -4,11 +4,11 @@
 //!
 //! The database stays the shared, durable record (`store::memory`):
 //! a submission goes into this instance's index at once and to the
-//! database with the submission writer's next transaction (`crate::writer`:
-//! memory rides on its group commit instead of contending with it for
-//! SQLite's one write lock; off the request path: memory is derived data,
-//! and a post lost from it in a crash costs later posts one comparison,
-//! never a submission). Every
+//! database off the request path (`crate::writer`: on SQLite with the
+//! submission writer's next transaction, instead of contending with it
+//! for the one write lock; on PostgreSQL by a memory writer of its own).
+//! Memory is derived data: a post lost from it in a crash costs later
+//! posts one comparison, never a submission. Every
 //! `memory.poll_ms` the instance reads the rows other instances wrote
 //! since its last read (re-reading a margin of recent ids, since
 //! PostgreSQL can commit ids out of order) and the authors they erased,

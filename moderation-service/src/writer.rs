@@ -20,9 +20,12 @@
 //! transaction committed, and the writer keeps taking jobs, so it goes on
 //! as soon as the database is back.
 //!
-//! Memory of submitted posts (`crate::recent`) rides on the same
-//! transactions: what was remembered since the last batch is written with
-//! the next one, or alone when no submission comes.
+//! Memory of submitted posts (`crate::recent`) waits in a
+//! [`MemoryBuffer`]. On SQLite it rides on the same transactions: what was
+//! remembered since the last batch is written with the next one, or alone
+//! when no submission comes for `MEMORY_WAIT`. On PostgreSQL, where
+//! writers run side by side, a memory writer of its own writes it every
+//! `MEMORY_WAIT`.
 
 use std::sync::Arc;
 use std::time::Duration;
