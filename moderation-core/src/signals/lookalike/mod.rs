@@ -271,8 +271,11 @@ pub struct BrandList {
 struct Inner {
     brands: Vec<Brand>,
     /// Official registrable domains and exact hosts: a host equal to one, or
-    /// under one, is never flagged.
+    /// under one, is never flagged. The value indexes `owners`.
     official: HashMap<String, u32>,
+    /// The brand names official hosts belong to (a registry brand whose
+    /// labels are too short to match as names still owns its domains).
+    owners: Vec<String>,
     /// Brands with a composite name (`coin` + `z`): always candidates.
     composite: Vec<u32>,
     index: BrandIndex,
@@ -769,17 +772,20 @@ impl BrandList {
     pub fn with_registry<S: AsRef<str>>(protected_domains: &[S], registry: &[BrandEntry]) -> BrandList {
         let mut brands = Vec::new();
         let mut official: HashMap<String, u32> = HashMap::new();
+        let mut owners: Vec<String> = Vec::new();
         for entry in registry {
             let Some(main) = entry.domains.first().or(entry.hosts.first()) else { continue };
+            // Its domains are official whether or not it has names to match.
+            let owner = u32::try_from(owners.len()).unwrap_or(u32::MAX);
+            owners.push(entry.name.clone());
+            for d in entry.domains.iter().chain(&entry.hosts) {
+                official.entry(d.clone()).or_insert(owner);
+            }
             let main_suffix = registrable_domain(main)
                 .and_then(|r| r.split_once('.').map(|(_, s)| s.to_string()))
                 .unwrap_or_default();
             let embedded: Vec<String> = entry.domains.iter().chain(&entry.hosts).map(|d| format!(".{d}.")).collect();
             for token in &entry.tokens {
-                let id = u32::try_from(brands.len()).unwrap_or(u32::MAX);
-                for d in entry.domains.iter().chain(&entry.hosts) {
-                    official.entry(d.clone()).or_insert(id);
-                }
                 let chars = token.chars().count();
                 let distinctive = chars > SHORT_NAME;
                 let folded: Vec<char> = fold(token).chars().collect();
@@ -820,9 +826,10 @@ impl BrandList {
             if name.is_empty() {
                 continue;
             }
-            let id = u32::try_from(brands.len()).unwrap_or(u32::MAX);
-            official.entry(domain.clone()).or_insert(id);
-            official.entry(registrable.clone()).or_insert(id);
+            let owner = u32::try_from(owners.len()).unwrap_or(u32::MAX);
+            owners.push(name.clone());
+            official.entry(domain.clone()).or_insert(owner);
+            official.entry(registrable.clone()).or_insert(owner);
             // A registry brand of the same name already protects it.
             if brands.iter().any(|b| b.parts.len() == 1 && parts.len() == 1 && b.name == name) {
                 continue;
@@ -867,7 +874,7 @@ impl BrandList {
                 1
             },
         }));
-        BrandList { inner: Arc::new(Inner { brands, official, composite, index }) }
+        BrandList { inner: Arc::new(Inner { brands, official, owners, composite, index }) }
     }
 
     /// How many brand names are matched.
@@ -888,11 +895,11 @@ impl BrandList {
     }
 
     /// The brand whose official host `host` (normalized) is or is under.
-    fn official_brand(&self, host: &str) -> Option<&Brand> {
+    fn official_brand(&self, host: &str) -> Option<&str> {
         let mut rest = host;
         loop {
             if let Some(&id) = self.inner.official.get(rest) {
-                return self.inner.brands.get(id as usize);
+                return self.inner.owners.get(id as usize).map(String::as_str);
             }
             rest = rest.split_once('.')?.1;
         }
@@ -928,8 +935,8 @@ impl BrandList {
         if is_ip_literal(&host) {
             return HostJudgement::Clean;
         }
-        if let Some(b) = self.official_brand(&host) {
-            return HostJudgement::Official(b.display.clone());
+        if let Some(owner) = self.official_brand(&host) {
+            return HostJudgement::Official(owner.to_string());
         }
         let suffix = psl::suffix(host.as_bytes()).filter(|s| s.is_known());
         if suffix.is_some_and(|s| s.as_bytes().len() >= host.len()) {
@@ -1204,6 +1211,20 @@ mod tests {
             "mexc.com",
             "coin.z.com",
         ])
+    }
+
+    #[test]
+    fn a_registry_brand_without_names_to_match_still_owns_its_domains() {
+        // Found by the `feeds` fuzz target: `er.jp` has a two-letter label, so
+        // the brand gets no token; its domain was then not official at all.
+        let toml =
+            "[[brand]]\nname = \"Binance\"\nkind = \"exchange\"\ndomains = [\"er.jp\"]\nsources = [\"curated\"]\n";
+        let registry = crate::rules::Registry::from_toml("short.toml", toml).unwrap();
+        assert!(registry.brands[0].tokens.is_empty());
+        let brands = BrandList::with_registry(&["binance.com"], &registry.brands);
+        assert_eq!(brands.judge("er.jp"), HostJudgement::Official("Binance".into()));
+        assert_eq!(brands.judge("www.er.jp"), HostJudgement::Official("Binance".into()));
+        assert_eq!(brands.judge("binance.com"), HostJudgement::Official("binance".into()));
     }
 
     #[test]
