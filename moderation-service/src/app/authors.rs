@@ -201,7 +201,7 @@ impl App {
         let note = crate::review::mask_secrets(&engine, input.note.clone());
         drop(engine);
         let names = self.names().await?;
-        let webhook_name = names.get(&key.id).map(String::as_str).filter(|_| self.config.webhook.moderator_name);
+        let webhook_name = self.webhook_name(&names, key);
         let change = AccountChange {
             forum,
             author,

@@ -150,7 +150,7 @@ impl App {
             authors.sort_unstable();
             authors.dedup();
             let names = self.names().await?;
-            let webhook_name = names.get(&key.id).map(String::as_str).filter(|_| self.config.webhook.moderator_name);
+            let webhook_name = self.webhook_name(&names, key);
             let engine = self.engine.get();
             let (reason, note) = (mask_secrets(&engine, d.reason.clone()), mask_secrets(&engine, input.note.clone()));
             drop(engine);

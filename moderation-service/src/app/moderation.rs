@@ -268,7 +268,7 @@ impl App {
         let webhooks = &self.config.webhook;
         let webhook_for = |forum: &str| webhooks.url_for(forum).is_some();
         let names = self.names().await?;
-        let webhook_name = names.get(&key.id).map(String::as_str).filter(|_| webhooks.moderator_name);
+        let webhook_name = self.webhook_name(&names, key);
         let by = Decider { key: &key.id, forums: &key.forums, webhook_name };
         let decided = self.store.decide(id, by, d, &webhook_for, self.now()).await;
         let mut item = decided.map_err(|e| match e {

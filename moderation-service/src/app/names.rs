@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use super::{App, AppError};
+use crate::keys::KeyRecord;
 use crate::review::Claim;
 use crate::store::{AuditEntry, Campaign, CampaignDetail, Item};
 
@@ -97,6 +98,12 @@ impl App {
         let names = Arc::new(self.store.key_names().await?);
         *self.names.entry.write().unwrap_or_else(|e| e.into_inner()) = Some((now, names.clone()));
         Ok(names)
+    }
+
+    /// The name webhooks carry for `key`: its display name when the service
+    /// sends names (`webhook.moderator_name`), else none.
+    pub fn webhook_name<'a>(&self, names: &'a Names, key: &KeyRecord) -> Option<&'a str> {
+        names.get(&key.id).map(String::as_str).filter(|_| self.config.webhook.moderator_name)
     }
 
     /// `value` with the display names of the keys it mentions.

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{Store, StoreError, WriteTx, on_pool};
+use super::{Store, StoreError, WriteTx, on_pool, placeholders, value_rows};
 
 /// Adds posts of `forum` to campaign `known`, or else to the campaign the
 /// first of them (the new post) or any of the others (its wave) belongs
@@ -59,15 +59,11 @@ where
     };
     // One statement for every joining post (a wave's post brings up to a
     // few dozen copies), not one per post.
-    let mut sql = String::from("INSERT INTO campaign_members (forum, post_id, campaign, author, at, held) VALUES ");
-    for n in 0..posts.len() {
-        let b = n * 6;
-        if n > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
-    }
-    sql.push_str(" ON CONFLICT (forum, post_id) DO NOTHING RETURNING campaign");
+    let sql = format!(
+        "INSERT INTO campaign_members (forum, post_id, campaign, author, at, held) VALUES {} \
+         ON CONFLICT (forum, post_id) DO NOTHING RETURNING campaign",
+        value_rows(posts.len(), 6)
+    );
     // Only placeholders are formatted into the text: the values are bound.
     let mut q = sqlx::query_as::<DB, (i64,)>(sqlx::AssertSqlSafe(sql));
     for m in posts {
@@ -383,9 +379,4 @@ impl Store {
             Ok(())
         })
     }
-}
-
-/// `$first, $first+1, …` (`n` of them): the placeholders of an `IN` list.
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }

@@ -7,7 +7,7 @@
 use moderation_core::fingerprint::Fingerprint;
 use moderation_core::memory::{Trace, TraceKind, Traces};
 
-use super::{Store, StoreError, WriteTx, on_pool};
+use super::{Store, StoreError, WriteTx, on_pool, value_rows};
 
 /// What a submission leaves in memory.
 #[derive(Debug, Clone, PartialEq)]
@@ -228,25 +228,11 @@ where
     // one per row: each statement is a round trip to the database (on
     // SQLite, to its connection's thread) while the writer holds the lock.
     for chunk in posts.chunks(MEMORY_ROWS_PER_STATEMENT) {
-        let mut sql =
-            String::from("INSERT INTO memory_posts (forum, post_id, author, new_account, at, print, instance) VALUES ");
-        for n in 0..chunk.len() {
-            let b = n * 7;
-            if n > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7
-            ));
-        }
-        sql.push_str(" RETURNING id, forum, post_id");
+        let sql = format!(
+            "INSERT INTO memory_posts (forum, post_id, author, new_account, at, print, instance) VALUES {} \
+             RETURNING id, forum, post_id",
+            value_rows(chunk.len(), 7)
+        );
         // Only placeholders are formatted into the text: the values are bound.
         let mut q = sqlx::query_as::<DB, (i64, String, String)>(sqlx::AssertSqlSafe(sql));
         for r in chunk {
@@ -269,14 +255,10 @@ where
             .flat_map(|(r, id)| r.traces.traces.iter().map(move |t| (r, t, id)))
             .collect();
         for part in traces.chunks(MEMORY_ROWS_PER_STATEMENT) {
-            let mut sql = String::from("INSERT INTO memory_traces (forum, kind, value, post, at) VALUES ");
-            for n in 0..part.len() {
-                let b = n * 5;
-                if n > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!("(${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5));
-            }
+            let sql = format!(
+                "INSERT INTO memory_traces (forum, kind, value, post, at) VALUES {}",
+                value_rows(part.len(), 5)
+            );
             let mut q = sqlx::query::<DB>(sqlx::AssertSqlSafe(sql));
             for (r, t, id) in part {
                 q = q.bind(r.forum.as_str()).bind(t.kind.as_str()).bind(t.value.as_str()).bind(*id).bind(r.at);

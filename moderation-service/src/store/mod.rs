@@ -218,6 +218,18 @@ pub(crate) fn parse_name<T: serde::de::DeserializeOwned>(table: &'static str, s:
         .map_err(|e| StoreError::Corrupt { table, message: format!("`{s}`: {e}") })
 }
 
+/// `$first, $first+1, …`: `n` placeholders for an `IN` list (only
+/// placeholders are ever formatted into SQL text; values are bound).
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// `($1, …, $cols), ($cols+1, …), …`: the `VALUES` rows of a multi-row
+/// `INSERT` of `rows` rows of `cols` columns.
+pub(crate) fn value_rows(rows: usize, cols: usize) -> String {
+    (0..rows).map(|r| format!("({})", placeholders(r * cols + 1, cols))).collect::<Vec<_>>().join(", ")
+}
+
 /// `forum IN ($first, …)` for a scope, or `None` for every forum.
 fn forum_in(forums: &[String], first: usize) -> Option<String> {
     (!forums.is_empty()).then(|| {
@@ -330,4 +342,17 @@ pub fn redact_url(raw: &str) -> String {
         url.query_pairs_mut().clear().extend_pairs(pairs);
     }
     url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{placeholders, value_rows};
+
+    #[test]
+    fn placeholder_lists_and_value_rows_number_every_value_once() {
+        assert_eq!(placeholders(3, 2), "$3, $4");
+        assert_eq!(placeholders(1, 0), "");
+        assert_eq!(value_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(value_rows(1, 1), "($1)");
+    }
 }
