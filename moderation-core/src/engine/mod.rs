@@ -283,7 +283,6 @@ impl Engine {
     }
 
     fn score_analyzed(&self, post: &Post, compiled: &Compiled, analysis: &Analysis<'_>, ctx: &Context) -> Verdict {
-        let analysis = analysis;
         let scan = compiled.scan(analysis);
         let flags = Flags(&ctx.flags);
 
@@ -293,13 +292,13 @@ impl Engine {
         // highest of their caps.
         let mut capped = [(0.0f64, Decision::Allow); Category::ALL.len()];
         for r in compiled.candidates(&scan) {
-            let Some(evidence) = compiled.evaluate(r, &analysis, &scan, &flags) else { continue };
+            let Some(evidence) = compiled.evaluate(r, analysis, &scan, &flags) else { continue };
             let rule = &compiled.rules[r as usize];
             if let Some(action) = rule.action {
                 floor = floor.max(action);
             }
             let (weight, mut description) = self.rule_weight(rule);
-            append_host_details(&mut description, &analysis, &evidence);
+            append_host_details(&mut description, analysis, &evidence);
             if let Some(cap) = rule.at_most
                 && weight > 0.0
             {
@@ -314,7 +313,7 @@ impl Engine {
                 spans: spans(post, rule.category, &evidence),
             });
         }
-        floor = floor.max(builtin_signals(post, &analysis, &mut signals));
+        floor = floor.max(builtin_signals(post, analysis, &mut signals));
         // Memory of earlier posts (a wave, a burst) raises a post at most to
         // review: it says "this looks like a campaign", a moderator decides.
         for m in ctx.signals.iter().filter(|s| s.weight > 0.0 && s.id.starts_with("memory.")) {
@@ -329,7 +328,7 @@ impl Engine {
 
         if let Some(model) = &self.model {
             let before = signals.len();
-            model.signals(&analysis, &mut signals);
+            model.signals(analysis, &mut signals);
             // A forum's adaptation raises a post at most to hold: learned
             // from a few hundred decisions, it never rejects on its own.
             for s in signals[before..].iter().filter(|s| s.weight > 0.0 && s.id.starts_with("adapted.")) {
@@ -361,7 +360,7 @@ impl Engine {
         if decision > Decision::Allow
             && let Some(model) = &self.model
         {
-            model.explain(&analysis, &mut signals);
+            model.explain(analysis, &mut signals);
         }
         sort_signals(&mut signals, decision > Decision::Allow);
         Verdict {
