@@ -253,13 +253,7 @@ impl App {
     /// since their audit entries still name them.
     pub async fn name_key(&self, key: &KeyRecord, id: &str, input: NameKeyInput) -> Result<KeyView, AppError> {
         require(key, ADMIN)?;
-        let current = self
-            .store
-            .list_keys()
-            .await?
-            .into_iter()
-            .find(|k| k.id == id)
-            .ok_or_else(|| AppError::NotFound(format!("no key `{id}`")))?;
+        let current = self.store.key(id).await?.ok_or_else(|| AppError::NotFound(format!("no key `{id}`")))?;
         let name = input.name.unwrap_or(current.name);
         let contact = input.contact.unwrap_or(current.contact);
         crate::keys::check_person(&name, &contact).map_err(key_error)?;
@@ -281,13 +275,7 @@ impl App {
             return Err(AppError::NotFound(format!("no live key `{id}`")));
         }
         self.keys.clear();
-        let revoked = self
-            .store
-            .list_keys()
-            .await?
-            .into_iter()
-            .find(|k| k.id == id)
-            .ok_or_else(|| AppError::NotFound(format!("no key `{id}`")))?;
+        let revoked = self.store.key(id).await?.ok_or_else(|| AppError::NotFound(format!("no key `{id}`")))?;
         Ok(KeyView::new(revoked, None))
     }
 }

@@ -200,33 +200,63 @@ impl App {
         let reason = crate::review::mask_secrets(&engine, input.reason.clone());
         let note = crate::review::mask_secrets(&engine, input.note.clone());
         drop(engine);
+        let at = AccountAt { forum, author, campaign: None, expected_version: input.expected_version };
+        let (account, removed) = self.account_action(key, at, &account_input, &reason, &note).await?;
+        tracing::info!(forum, author, action = input.action.as_str(), removed = removed.len(), key = %key.id, "account action");
+        Ok(AuthorActed { account, removed })
+    }
+
+    /// Takes a checked account action, its reason and note already masked
+    /// (alone or for a campaign): recorded with its audit entry and webhook,
+    /// counted, the webhook worker woken, and with `remove_pending` the
+    /// author's waiting posts removed. Returns the account as of now and
+    /// the removals.
+    pub(super) async fn account_action(
+        &self,
+        key: &KeyRecord,
+        at: AccountAt<'_>,
+        input: &AccountInput,
+        reason: &str,
+        note: &str,
+    ) -> Result<(Account, Vec<BulkResult>), AppError> {
         let names = self.names().await?;
-        let webhook_name = self.webhook_name(&names, key);
         let change = AccountChange {
-            forum,
-            author,
-            input: &account_input,
-            reason: &reason,
-            note: &note,
+            forum: at.forum,
+            author: at.author,
+            input,
+            reason,
+            note,
             actor: &key.id,
-            webhook_name,
+            webhook_name: self.webhook_name(&names, key),
             item_id: None,
-            campaign: None,
-            webhook: self.config.webhook.url_for(forum).is_some(),
-            expected_version: input.expected_version,
+            campaign: at.campaign,
+            webhook: self.config.webhook.url_for(at.forum).is_some(),
+            expected_version: at.expected_version,
         };
         let account = self.store.act_on_account(&change, self.now()).await.map_err(|e| match e {
             ActError::Stale { current } => AppError::AccountChanged { current },
             ActError::Store(e) => e.into(),
         })?;
-        let account = account.at(self.now());
         metrics::counter!("moderation_account_actions_total", "action" => input.action.as_str()).increment(1);
         self.webhook_wake.notify_one();
         let removed = match input.remove_pending {
-            true => self.remove_waiting(key, forum, author, &reason, &note).await?,
+            true => self.remove_waiting(key, at.forum, at.author, reason, note).await?,
             false => Vec::new(),
         };
-        tracing::info!(forum, author, action = input.action.as_str(), removed = removed.len(), key = %key.id, "account action");
-        Ok(AuthorActed { account, removed })
+        Ok((account.at(self.now()), removed))
     }
+}
+
+/// Whose account an action is on, for which campaign (if any), and the
+/// version the moderator saw (if checked).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct AccountAt<'a> {
+    /// The forum.
+    pub forum: &'a str,
+    /// The forum's id for the author.
+    pub author: &'a str,
+    /// The campaign whose decision takes it.
+    pub campaign: Option<i64>,
+    /// Refuse unless the account's version is this.
+    pub expected_version: Option<i64>,
 }

@@ -3,11 +3,12 @@
 
 use serde::Deserialize;
 
+use super::authors::AccountAt;
 use super::{App, AppError, BulkResult, MAX_ID_BYTES, MAX_NOTE_BYTES, check_forum, check_text, in_scope, require};
 use crate::accounts::{Account, AccountInput};
 use crate::keys::{KeyRecord, Role};
 use crate::review::{Action, DecisionInput, Status, mask_secrets};
-use crate::store::{AccountChange, ActError, Campaign, CampaignChangeError, CampaignDetail, campaigns};
+use crate::store::{Campaign, CampaignChangeError, CampaignDetail, campaigns};
 
 /// Which campaigns to list.
 #[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
@@ -149,36 +150,15 @@ impl App {
             let mut authors: Vec<&str> = detail.posts.iter().map(|m| m.author.as_str()).collect();
             authors.sort_unstable();
             authors.dedup();
-            let names = self.names().await?;
-            let webhook_name = self.webhook_name(&names, key);
             let engine = self.engine.get();
             let (reason, note) = (mask_secrets(&engine, d.reason.clone()), mask_secrets(&engine, input.note.clone()));
             drop(engine);
             for author in authors {
-                let change = AccountChange {
-                    forum,
-                    author,
-                    input: account,
-                    reason: &reason,
-                    note: &note,
-                    actor: &key.id,
-                    webhook_name,
-                    item_id: None,
-                    campaign: Some(id),
-                    webhook: self.config.webhook.url_for(forum).is_some(),
-                    expected_version: None,
-                };
-                let acted = self.store.act_on_account(&change, self.now()).await.map_err(|e| match e {
-                    ActError::Stale { current } => AppError::AccountChanged { current },
-                    ActError::Store(e) => AppError::from(e),
-                })?;
-                metrics::counter!("moderation_account_actions_total", "action" => account.action.as_str()).increment(1);
-                accounts.push(acted.at(self.now()));
-                if account.remove_pending {
-                    items.extend(self.remove_waiting(key, forum, author, &reason, &note).await?);
-                }
+                let at = AccountAt { forum, author, campaign: Some(id), expected_version: None };
+                let (acted, removed) = self.account_action(key, at, account, &reason, &note).await?;
+                accounts.push(acted);
+                items.extend(removed);
             }
-            self.webhook_wake.notify_one();
         }
         let campaign = self.campaign(key, id).await?.campaign;
         tracing::info!(campaign = id, action = d.action.as_str(), items = items.len(), accounts = accounts.len(), key = %key.id, "campaign decided");

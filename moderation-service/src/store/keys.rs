@@ -68,7 +68,7 @@ impl Store {
         if affected == 0 {
             return Ok(None);
         }
-        Ok(self.list_keys().await?.into_iter().find(|k| k.id == id))
+        self.key(id).await
     }
 
     /// Display names by key id (keys that have one, revoked ones included).
@@ -76,6 +76,14 @@ impl Store {
         const SQL: &str = "SELECT id, name FROM api_keys WHERE name <> ''";
         let rows: Vec<(String, String)> = on_pool!(self, p => sqlx::query_as(SQL).fetch_all(p).await?);
         Ok(rows.into_iter().collect())
+    }
+
+    /// The key with this id, revoked or not.
+    pub async fn key(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
+        const SQL: &str =
+            "SELECT id, role, forums, label, name, contact, created_at, revoked_at FROM api_keys WHERE id = $1";
+        let row: Option<Row> = on_pool!(self, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await?);
+        row.map(record).transpose()
     }
 
     /// Every key, newest first, revoked ones included.
