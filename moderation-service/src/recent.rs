@@ -43,6 +43,33 @@ pub struct Recent {
     dropped: std::sync::atomic::AtomicU64,
     sync: tokio::sync::Mutex<SyncState>,
     window_ms: i64,
+    joined: Mutex<Joined>,
+}
+
+/// The campaign of posts this instance saw join one, in two generations
+/// (bounded: when the newer is full it becomes the older, and the older
+/// goes), so finding a wave's campaign at submit does not ask the
+/// database about each of its copies while the wave goes on.
+#[derive(Debug, Default)]
+struct Joined {
+    newer: std::collections::HashMap<(String, String), i64>,
+    older: std::collections::HashMap<(String, String), i64>,
+}
+
+impl Joined {
+    /// Entries per generation.
+    const GENERATION: usize = 50_000;
+
+    fn get(&self, key: &(String, String)) -> Option<i64> {
+        self.newer.get(key).or_else(|| self.older.get(key)).copied()
+    }
+
+    fn insert(&mut self, key: (String, String), campaign: i64) {
+        if self.newer.len() >= Self::GENERATION {
+            self.older = std::mem::take(&mut self.newer);
+        }
+        self.newer.insert(key, campaign);
+    }
 }
 
 #[derive(Debug, Default)]
@@ -78,6 +105,7 @@ impl Recent {
             dropped: Default::default(),
             sync: tokio::sync::Mutex::new(SyncState::default()),
             window_ms: i64::try_from(config.window_minutes.saturating_mul(60_000)).unwrap_or(i64::MAX),
+            joined: Mutex::default(),
         });
         (recent, waiting)
     }
@@ -142,6 +170,19 @@ impl Recent {
         (verdict, traces, ctx, wave)
     }
 
+    /// The newest campaign this instance saw any of `posts` (of `forum`)
+    /// join, if it saw one.
+    pub fn campaign_seen(&self, forum: &str, posts: &[String]) -> Option<i64> {
+        let joined = self.joined.lock().unwrap_or_else(|e| e.into_inner());
+        posts.iter().filter_map(|p| joined.get(&(forum.to_string(), p.clone()))).max()
+    }
+
+    /// Notes that `post` of `forum` joins `campaign`.
+    pub fn saw_join(&self, forum: &str, post: &str, campaign: i64) {
+        let mut joined = self.joined.lock().unwrap_or_else(|e| e.into_inner());
+        joined.insert((forum.to_string(), post.to_string()), campaign);
+    }
+
     /// Remembers a submitted post: in this index at once, in the database
     /// with the next batch. When the batch writer is far behind (the
     /// database is slow or gone) the post is kept here only, and logged.
@@ -193,7 +234,15 @@ impl Recent {
         let mut added = 0;
         loop {
             let after = if state.loaded { state.last_post.saturating_sub(REREAD).max(0) } else { state.last_post };
-            let rows = store.memory_since(after, since, READ_PAGE).await?;
+            // Once loaded, this instance's own rows are in its index already
+            // and are not read back; the head read first lets the read
+            // position move past them.
+            let except = state.loaded.then_some(self.instance.as_str());
+            let head = match except {
+                Some(_) => store.memory_heads().await?.0,
+                None => 0,
+            };
+            let rows = store.memory_since(after, since, READ_PAGE, except).await?;
             let n = rows.len();
             let mut fresh = 0;
             {
@@ -205,14 +254,20 @@ impl Recent {
                     state.seen.insert(row.id);
                     state.last_post = state.last_post.max(row.id);
                     fresh += 1;
-                    // Own rows are in the index since they were submitted,
-                    // except when loading at start.
+                    // Own rows (read only when loading at start) are in the
+                    // index since they were submitted.
                     if row.instance != self.instance || !state.loaded {
                         let p = &row.post;
                         index.insert(&p.forum, &p.post_id, &p.author, p.at, p.new_account, &p.traces);
                         added += 1;
                     }
                 }
+            }
+            if n < READ_PAGE as usize {
+                // Every other instance's row up to the head was read: later
+                // reads start there (less the re-read margin), not at the
+                // last row another instance wrote.
+                state.last_post = state.last_post.max(head);
             }
             let floor = state.last_post.saturating_sub(REREAD);
             state.seen = state.seen.split_off(&floor);

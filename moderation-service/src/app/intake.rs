@@ -86,9 +86,18 @@ impl App {
         // moderators removed is held for them, saying why.
         let campaign = match wave.is_empty() {
             true => None,
-            // Every copy is looked up: the newest ones may still be on their
-            // way to the database (memory is written after submissions).
-            false => self.store.campaign_of(&forum, &wave.iter().map(|w| w.0.clone()).collect::<Vec<_>>()).await?,
+            false => {
+                let copies: Vec<String> = wave.iter().map(|w| w.0.clone()).collect();
+                match self.recent.as_ref().and_then(|r| r.campaign_seen(&forum, &copies)) {
+                    // A copy this instance saw join a campaign: only its
+                    // status is read (a moderator may have removed it since).
+                    Some(id) => self.store.campaign_status(id).await?.map(|status| (id, status)),
+                    // Every copy is looked up: the newest ones may still be on
+                    // their way to the database (memory is written after
+                    // submissions).
+                    None => self.store.campaign_of(&forum, &copies).await?,
+                }
+            }
         };
         let held = match &campaign {
             Some((id, status))
@@ -124,6 +133,9 @@ impl App {
                 .map(|(post_id, author, at)| crate::store::Joining { post_id, author, at, held: false })
                 .collect();
             let campaign = campaign.map(|c| c.0);
+            if let Some(id) = campaign {
+                recent.saw_join(&forum, &post_id, id);
+            }
             recent.remember(crate::store::Remember {
                 forum,
                 post_id,

@@ -246,6 +246,13 @@ impl Store {
         Ok(row)
     }
 
+    /// A campaign's status, if it exists.
+    pub async fn campaign_status(&self, id: i64) -> Result<Option<String>, StoreError> {
+        const SQL: &str = "SELECT status FROM campaigns WHERE id = $1";
+        let row: Option<(String,)> = on_pool!(self, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await?);
+        Ok(row.map(|r| r.0))
+    }
+
     /// Campaigns of `forums` (every forum when empty), most recently active
     /// first, optionally of one status; at most `limit`.
     pub async fn campaigns(

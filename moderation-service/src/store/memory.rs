@@ -81,17 +81,37 @@ impl Store {
         if posts.is_empty() {
             return Ok(());
         }
-        on_pool!(self, p => {
-            let mut tx = p.write_tx().await?;
-            remember_in(&mut tx, instance, posts).await?;
-            tx.commit().await?;
-            Ok(())
-        })
+        match self {
+            Store::Sqlite(p) => {
+                let mut tx = p.write_tx().await?;
+                remember_in(&mut tx, instance, posts).await?;
+                tx.commit().await?;
+            }
+            Store::Postgres(p) => {
+                let mut tx = p.write_tx().await?;
+                // Memory is derived data (a row lost in a crash costs a later
+                // post one comparison, never a submission, which has its own
+                // durable commit): its commits need not wait for the WAL flush.
+                sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await?;
+                remember_in(&mut tx, instance, posts).await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(())
     }
 
     /// Up to `limit` remembered posts after row `after` (in id order) that
-    /// are at least as recent as `since`, with their traces.
-    pub async fn memory_since(&self, after: i64, since: i64, limit: i64) -> Result<Vec<MemoryRow>, StoreError> {
+    /// are at least as recent as `since`, with their traces; those written
+    /// by instance `except` are left out (an instance's own posts are in
+    /// its index already: reading them back would double the database's
+    /// work for every post).
+    pub async fn memory_since(
+        &self,
+        after: i64,
+        since: i64,
+        limit: i64,
+        except: Option<&str>,
+    ) -> Result<Vec<MemoryRow>, StoreError> {
         // The first read of a large memory starts at the window, not at row 0.
         let after = if after == 0 {
             const FIRST: &str = "SELECT MIN(id) FROM memory_posts WHERE at >= $1";
@@ -100,17 +120,20 @@ impl Store {
         } else {
             after
         };
+        // `$4` is '' (no instance's id) when every row is wanted.
         const POSTS: &str = "SELECT id, instance, forum, post_id, author, new_account, at, print FROM memory_posts \
-                             WHERE id > $1 AND at >= $2 ORDER BY id LIMIT $3";
+                             WHERE id > $1 AND at >= $2 AND instance <> $4 ORDER BY id LIMIT $3";
+        let except = except.unwrap_or("");
         type Row = (i64, String, String, String, String, bool, i64, Option<Vec<u8>>);
-        let rows: Vec<Row> =
-            on_pool!(self, p => sqlx::query_as(POSTS).bind(after).bind(since).bind(limit).fetch_all(p).await?);
+        let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(POSTS)
+            .bind(after).bind(since).bind(limit).bind(except).fetch_all(p).await?);
         let (Some(first), Some(last)) = (rows.first().map(|r| r.0), rows.last().map(|r| r.0)) else {
             return Ok(Vec::new());
         };
-        const TRACES: &str = "SELECT post, kind, value FROM memory_traces WHERE post >= $1 AND post <= $2";
+        const TRACES: &str = "SELECT t.post, t.kind, t.value FROM memory_traces t JOIN memory_posts p ON p.id = t.post \
+                              WHERE t.post >= $1 AND t.post <= $2 AND p.instance <> $3";
         let traces: Vec<(i64, String, String)> =
-            on_pool!(self, p => sqlx::query_as(TRACES).bind(first).bind(last).fetch_all(p).await?);
+            on_pool!(self, p => sqlx::query_as(TRACES).bind(first).bind(last).bind(except).fetch_all(p).await?);
         let mut by_post: std::collections::HashMap<i64, Vec<Trace>> = std::collections::HashMap::new();
         for (post, kind, value) in traces {
             if let Some(kind) = TraceKind::parse(&kind) {
