@@ -7,7 +7,7 @@
 use moderation_core::fingerprint::Fingerprint;
 use moderation_core::memory::{Trace, TraceKind, Traces};
 
-use super::{Store, StoreError, WriteTx, on_pool, value_rows};
+use super::{Store, StoreError, WriteTx, on_pool, runs, value_rows};
 
 /// What a submission leaves in memory.
 #[derive(Debug, Clone, PartialEq)]
@@ -223,9 +223,8 @@ impl Store {
     }
 }
 
-/// Rows per multi-row `INSERT` (7 values each: far below SQLite's 32,766
-/// and PostgreSQL's 65,535 bound parameters).
-const MEMORY_ROWS_PER_STATEMENT: usize = 256;
+/// Most rows per multi-row `INSERT` (a power of two: see [`runs`]).
+const MEMORY_ROWS_PER_STATEMENT: usize = 32;
 
 /// Remembers posts inside the open write transaction `tx` (the submission
 /// writer's: memory rides on its group commit instead of contending with
@@ -250,7 +249,7 @@ where
     // One statement for the posts and one for their traces per chunk, not
     // one per row: each statement is a round trip to the database (on
     // SQLite, to its connection's thread) while the writer holds the lock.
-    for chunk in posts.chunks(MEMORY_ROWS_PER_STATEMENT) {
+    for chunk in runs(posts, MEMORY_ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO memory_posts (forum, post_id, author, new_account, at, print, instance) VALUES {} \
              RETURNING id, forum, post_id",
@@ -277,7 +276,7 @@ where
             .filter_map(|r| ids.get(&(r.forum.clone(), r.post_id.clone())).map(|&id| (r, id)))
             .flat_map(|(r, id)| r.traces.traces.iter().map(move |t| (r, t, id)))
             .collect();
-        for part in traces.chunks(MEMORY_ROWS_PER_STATEMENT) {
+        for part in runs(&traces, MEMORY_ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO memory_traces (forum, kind, value, post, at) VALUES {}",
                 value_rows(part.len(), 5)
@@ -308,7 +307,7 @@ where
         }
     }
     for ((forum, campaign), joining) in known {
-        for part in joining.chunks(MEMORY_ROWS_PER_STATEMENT) {
+        for part in runs(&joining, MEMORY_ROWS_PER_STATEMENT) {
             super::campaigns::join_in(tx, forum, Some(campaign), part).await?;
         }
     }
