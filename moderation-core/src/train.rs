@@ -104,6 +104,20 @@ pub enum TextLearner {
         /// AdaGrad base learning rate.
         rate: f64,
     },
+    /// fastText-style: a `dim`-dimensional embedding per column, the post's
+    /// vector their sum over √n, a linear output, trained by plain SGD with
+    /// a linearly decaying learning rate and no penalty (fastText's recipe).
+    /// With one output per head the result is linear in the columns, so
+    /// it is collapsed to one weight per column (embedding · output) and
+    /// scores on the same hot path as the others.
+    Embedding {
+        /// Embedding dimensions.
+        dim: u32,
+        /// Passes over the data (each in a seeded order).
+        epochs: u32,
+        /// Starting learning rate (falls linearly to 0).
+        rate: f64,
+    },
 }
 
 impl Default for TrainConfig {
@@ -296,6 +310,12 @@ pub fn train(
                     .filter(|&i| labels[h][i].is_some() && Some(rows[i].fold as usize) != skip)
                     .collect();
                 sgd_logistic(&sparse, &members, &labels[h], examples, k, epochs, l2, rate, config.seed)
+            }
+            TextLearner::Embedding { dim, epochs, rate } => {
+                let members: Vec<usize> = (0..rows.len())
+                    .filter(|&i| labels[h][i].is_some() && Some(rows[i].fold as usize) != skip)
+                    .collect();
+                sgd_embedding(&sparse, &members, &labels[h], examples, k, (dim, epochs, rate), config.seed)
             }
         }
     };
@@ -514,6 +534,13 @@ fn validate(examples: &[Example], config: &TrainConfig) -> Result<(), Error> {
     {
         return fail(format!("logistic text learner: epochs ≥ 1, l2 ≥ 0, rate > 0 (got {epochs}, {l2}, {rate})"));
     }
+    if let TextLearner::Embedding { dim, epochs, rate } = config.learner
+        && !((1..=256).contains(&dim) && epochs >= 1 && rate.is_finite() && rate > 0.0)
+    {
+        return fail(format!(
+            "embedding text learner: 1 ≤ dim ≤ 256, epochs ≥ 1, rate > 0 (got {dim}, {epochs}, {rate})"
+        ));
+    }
     if examples.len() >= u32::MAX as usize {
         return Err(TrainingError::TooManyExamples.into());
     }
@@ -645,6 +672,66 @@ fn sgd_logistic(
         }
     }
     w
+}
+
+/// The fastText-style text model of [`TextLearner::Embedding`], collapsed
+/// to one weight per column. Deterministic: seeded initialization and
+/// order, one thread.
+fn sgd_embedding(
+    rows: &SparseRows<'_>,
+    members: &[usize],
+    labels: &[Option<bool>],
+    examples: &[Example],
+    k: usize,
+    (dim, epochs, rate): (u32, u32, f64),
+    seed: u64,
+) -> Vec<f64> {
+    let d = dim as usize;
+    // Input vectors uniform in ±1/dim, the output at zero (as fastText).
+    let mut e: Vec<f64> =
+        (0..k * d).map(|i| (unit_draw(seed ^ 0xE4B3_D1A7, i as u64) * 2.0 - 1.0) / d as f64).collect();
+    let mut out = vec![0f64; d];
+    let mut bias = 0f64;
+    let mean = members.iter().map(|&i| examples[i].weight).sum::<f64>() / members.len().max(1) as f64;
+    let total = (u64::from(epochs) * members.len() as u64).max(1) as f64;
+    let mut step = 0u64;
+    let (mut hidden, mut back) = (vec![0f64; d], vec![0f64; d]);
+    let mut order = members.to_vec();
+    for epoch in 0..epochs {
+        let mut state = seed ^ (u64::from(epoch) + 1).wrapping_mul(GOLDEN);
+        for j in (1..order.len()).rev() {
+            state = state.wrapping_add(GOLDEN);
+            order.swap(j, (splitmix(state) % (j as u64 + 1)) as usize);
+        }
+        for &i in &order {
+            let lr = rate * (1.0 - step as f64 / total);
+            step += 1;
+            let cols = rows.row(i);
+            let v = 1.0 / (cols.len().max(1) as f64).sqrt();
+            hidden.iter_mut().for_each(|x| *x = 0.0);
+            for &c in cols {
+                for (x, w) in hidden.iter_mut().zip(&e[c as usize * d..c as usize * d + d]) {
+                    *x += w;
+                }
+            }
+            hidden.iter_mut().for_each(|x| *x *= v);
+            let z = bias + hidden.iter().zip(&out).map(|(a, b)| a * b).sum::<f64>();
+            let p = 1.0 / (1.0 + (-z).exp());
+            let y = if labels[i] == Some(true) { 1.0 } else { 0.0 };
+            let g = (p - y) * examples[i].weight / mean;
+            for ((b, o), x) in back.iter_mut().zip(out.iter_mut()).zip(&hidden) {
+                *b = g * *o * v;
+                *o -= lr * g * x;
+            }
+            bias -= lr * g;
+            for &c in cols {
+                for (w, b) in e[c as usize * d..c as usize * d + d].iter_mut().zip(&back) {
+                    *w -= lr * b;
+                }
+            }
+        }
+    }
+    (0..k).map(|c| e[c * d..c * d + d].iter().zip(&out).map(|(a, b)| a * b).sum()).collect()
 }
 
 /// The value a fired rule puts in its own stacker column. Below 1 so the L2
@@ -831,6 +918,32 @@ mod tests {
             v.iter().sum::<f64>() / v.len() as f64
         };
         assert!(mean(true) > mean(false) + 0.3, "{} vs {}", mean(true), mean(false));
+    }
+
+    #[test]
+    fn the_embedding_learner_separates_classes_and_is_deterministic() {
+        // Columns 0–2 mark positives, 3–5 negatives, 6–7 occur in both.
+        let mut offsets = vec![0usize];
+        let mut cols: Vec<u16> = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..60u16 {
+            let pos = i % 2 == 0;
+            let own = if pos { i % 3 } else { 3 + i % 3 };
+            cols.extend([own, 6 + (i / 2) % 2]);
+            offsets.push(cols.len());
+            labels.push(Some(pos));
+        }
+        let rows = SparseRows { offsets: &offsets, cols: &cols };
+        let examples: Vec<Example> =
+            (0..60).map(|i| Example::new(crate::Post::new(format!("p{i}"), "x"), Vec::new())).collect();
+        let members: Vec<usize> = (0..60).collect();
+        let fit = |seed| sgd_embedding(&rows, &members, &labels, &examples, 8, (8, 20, 0.5), seed);
+        let w = fit(7);
+        assert!(w[..3].iter().all(|&x| x > 0.2), "positive columns weigh up: {w:?}");
+        assert!(w[3..6].iter().all(|&x| x < -0.2), "negative columns weigh down: {w:?}");
+        assert!(w[6].abs() < w[0].abs() && w[7].abs() < w[3].abs(), "shared columns weigh less: {w:?}");
+        assert_eq!(w, fit(7), "same seed, same weights");
+        assert_ne!(w, fit(8), "the seed matters");
     }
 
     #[test]

@@ -64,6 +64,9 @@ pub struct ModelArgs {
     /// Logistic text model: AdaGrad learning rate.
     #[arg(long, default_value_t = 0.2)]
     pub rate: f64,
+    /// Embedding text model: dimensions.
+    #[arg(long, default_value_t = 16)]
+    pub dim: u32,
     /// Source balance: each source weighs (largest source / its size)^b
     /// (0: as many texts as it has; 1: every source the same in all).
     #[arg(long, default_value_t = 0.5)]
@@ -85,6 +88,9 @@ pub enum Learner {
     Logistic,
     /// Binarized multinomial naive Bayes.
     Nb,
+    /// fastText-style: hashed n-gram embeddings summed, a linear output,
+    /// SGD (uses `--epochs`, `--rate` and `--dim`).
+    Embedding,
 }
 
 impl ModelArgs {
@@ -93,6 +99,7 @@ impl ModelArgs {
         let learner = match self.learner {
             Learner::Logistic => format!("hashed LR e{} l2 {} r {}", self.epochs, self.text_l2, self.rate),
             Learner::Nb => "NB".to_string(),
+            Learner::Embedding => format!("fastText-style d{} e{} r {}", self.dim, self.epochs, self.rate),
         };
         let floor = if self.text_floor < 0.0 { "unbounded".to_string() } else { format!("floor {}", self.text_floor) };
         let folds = if self.folds_by_source { "source folds" } else { "random folds" };
@@ -106,6 +113,9 @@ impl ModelArgs {
                     train::TextLearner::Logistic { epochs: self.epochs, l2: self.text_l2, rate: self.rate }
                 }
                 Learner::Nb => train::TextLearner::NaiveBayes,
+                Learner::Embedding => {
+                    train::TextLearner::Embedding { dim: self.dim, epochs: self.epochs, rate: self.rate }
+                }
             },
             text_floor: (self.text_floor >= 0.0).then_some(self.text_floor),
             folds_by_source: self.folds_by_source,
