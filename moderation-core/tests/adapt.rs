@@ -124,24 +124,46 @@ fn the_base_s_knowledge_of_crypto_scams_is_not_forgotten() {
 }
 
 #[test]
-fn adapting_is_deterministic_and_the_file_round_trips_as_format_4() {
+fn adapting_is_deterministic_and_the_file_round_trips_as_format_4_or_5() {
     let engine = Engine::builder().model(base()).build().unwrap();
     let data = labelled(15, 35, 3);
     let exact = AdaptConfig { near_duplicate: 2.0, ..AdaptConfig::default() };
     let a = adapt(&engine, &data, &exact).unwrap();
     let b = adapt(&engine, &data, &exact).unwrap();
     assert!(a.to_bytes() == b.to_bytes(), "two fits differ");
+    // The shipped model reads typed tokens: its adaptation is format 5.
+    assert!(base().data().features.typed);
     let bytes = a.to_bytes();
-    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 4);
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 5);
     let loaded = Model::from_bytes(&bytes).unwrap();
     assert_eq!(loaded.version(), a.version());
     assert_eq!(loaded.data(), a.data());
+    assert!(loaded.data().features.typed, "typed tokens survive the round trip");
     let adaptation = loaded.data().adaptation.as_ref().unwrap();
     assert_eq!(adaptation.base, base().version());
     assert_eq!(adaptation.labels, 50);
-    // A model without an adaptation keeps its format-2 bytes.
+    // Models re-encode to their own bytes.
     let shipped = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.model")).unwrap();
     assert!(base().to_bytes() == shipped, "the shipped model re-encodes differently");
+    assert_eq!(u32::from_le_bytes(shipped[8..12].try_into().unwrap()), 5);
+    // Adapting an adapted model starts again from its base.
+    let again = adapt(&engine.with_model(Some(Arc::new(loaded))), &data, &exact).unwrap();
+    assert!(again.to_bytes() == a.to_bytes(), "re-adapting {} differs from {}", again.version(), a.version());
+
+    // A base without typed tokens keeps the older formats: 2 plain, 4 adapted.
+    let mut plain = base().data().clone();
+    plain.features.typed = false;
+    let plain = Arc::new(Model::from_data(plain).unwrap());
+    assert_eq!(u32::from_le_bytes(plain.to_bytes()[8..12].try_into().unwrap()), 2);
+    let engine = Engine::builder().model(plain.clone()).build().unwrap();
+    let a = adapt(&engine, &data, &exact).unwrap();
+    let bytes = a.to_bytes();
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 4);
+    let loaded = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(loaded.data(), a.data());
+    assert!(!loaded.data().features.typed);
+    let adaptation = loaded.data().adaptation.as_ref().unwrap();
+    assert_eq!(adaptation.base, plain.version());
     // A format-3 file (the same adaptation without its slope, the last
     // eight bytes) still loads, with a slope of 1.
     let mut v3 = bytes[..bytes.len() - 8].to_vec();
@@ -154,9 +176,6 @@ fn adapting_is_deterministic_and_the_file_round_trips_as_format_4() {
     assert_eq!(old_adaptation.slope, 1.0);
     assert_eq!(old_adaptation.heads, adaptation.heads);
     assert_eq!(old_adaptation.offset, adaptation.offset);
-    // Adapting an adapted model starts again from its base.
-    let again = adapt(&engine.with_model(Some(Arc::new(loaded))), &data, &exact).unwrap();
-    assert!(again.to_bytes() == a.to_bytes(), "re-adapting {} differs from {}", again.version(), a.version());
     // A truncated or altered adaptation is refused, never a panic.
     let mut cut = bytes[..bytes.len() - 10].to_vec();
     assert!(Model::from_bytes(&cut).is_err());

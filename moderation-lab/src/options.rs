@@ -51,6 +51,10 @@ pub struct ModelArgs {
     /// Longest word n-gram (0, 1 or 2).
     #[arg(long, default_value_t = 2)]
     pub word_max: u8,
+    /// Typed tokens: links, handles, phone numbers and addresses read as
+    /// one token of their kind (`true` or `false`).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub typed_tokens: bool,
     /// The text model: `logistic` (hashed-n-gram logistic regression, SGD)
     /// or `nb` (naive Bayes).
     #[arg(long, value_enum, default_value_t = Learner::Logistic)]
@@ -103,7 +107,8 @@ impl ModelArgs {
         };
         let floor = if self.text_floor < 0.0 { "unbounded".to_string() } else { format!("floor {}", self.text_floor) };
         let folds = if self.folds_by_source { "source folds" } else { "random folds" };
-        format!("{learner}, balance {}, {floor}, {folds}", self.balance)
+        let typed = if self.typed_tokens { ", typed tokens" } else { "" };
+        format!("{learner}, balance {}, {floor}, {folds}{typed}", self.balance)
     }
 
     pub(crate) fn config(&self, name: String, heads: Vec<Category>) -> TrainConfig {
@@ -132,6 +137,7 @@ impl ModelArgs {
                 cjk_min: self.cjk_min,
                 cjk_max: self.cjk_max,
                 word_max: self.word_max,
+                typed: self.typed_tokens,
                 ..Default::default()
             },
             ..TrainConfig::default()

@@ -22,13 +22,16 @@
 //!
 //! ```text
 //! magic     8 bytes  "MODMODEL"
-//! version   u32 LE   format version (this build writes 2, or 4 for a model
-//!                    adapted to a forum; it reads 1 to 4)
+//! version   u32 LE   format version (this build writes 5 for a model with
+//!                    typed tokens, else 2, or 4 for a model adapted to a
+//!                    forum; it reads 1 to 5)
 //! length    u64 LE   payload length in bytes
 //! digest   32 bytes  SHA-256 of the payload
 //! payload            postcard-encoded `ModelData` (formats 3 and 4:
 //!                    followed by the postcard-encoded `Adaptation`; format
-//!                    3's has no slope, read as 1)
+//!                    3's has no slope, read as 1; format 5: followed by
+//!                    the postcard-encoded `Extensions`, then an optional
+//!                    `Adaptation`)
 //! ```
 //!
 //! Every way a file can be wrong — not a model, truncated, corrupt, from a
@@ -58,13 +61,25 @@ pub const SHIPPED_MODEL: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR
 
 /// The first bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"MODMODEL";
-/// The newest format version this build reads: 4, a model adapted to a
-/// forum ([`Adaptation`]). A model without an adaptation is still written as
-/// format 2, byte for byte as before; format 3 (an adaptation without a
-/// slope) and format 1 (no text floor) are still read.
-pub const FORMAT_VERSION: u32 = 4;
-/// The format of a model without an adaptation.
+/// The newest format version this build reads: 5, a model whose features
+/// read typed tokens ([`FeatureConfig::typed`]), adapted to a forum or not.
+/// A model without typed tokens is still written as format 2 (plain) or 4
+/// (adapted to a forum, [`Adaptation`]), byte for byte as before; format 3
+/// (an adaptation without a slope) and format 1 (no text floor) are still
+/// read.
+pub const FORMAT_VERSION: u32 = 5;
+/// The format of a model without an adaptation or typed tokens.
 const PLAIN_FORMAT: u32 = 2;
+/// The format of a model adapted to a forum, without typed tokens.
+const ADAPTED_FORMAT: u32 = 4;
+
+/// What format 5 stores after the model data: settings added since format
+/// 4, so the data before them keeps its layout.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct Extensions {
+    /// [`FeatureConfig::typed`].
+    typed_tokens: bool,
+}
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
 
 /// The largest payload a model file may claim (1 GiB; shipped models are a
@@ -556,13 +571,20 @@ impl Model {
                 data.adaptation = Some(postcard::from_bytes::<v3::Adaptation>(rest).map_err(corrupt)?.into());
                 data
             }
-            _ => {
+            4 => {
                 let (mut data, rest) = postcard::take_from_bytes::<ModelData>(payload).map_err(corrupt)?;
                 data.adaptation = Some(postcard::from_bytes(rest).map_err(corrupt)?);
                 data
             }
+            _ => {
+                let (mut data, rest) = postcard::take_from_bytes::<ModelData>(payload).map_err(corrupt)?;
+                let (ext, rest) = postcard::take_from_bytes::<Extensions>(rest).map_err(corrupt)?;
+                data.features.typed = ext.typed_tokens;
+                data.adaptation = postcard::from_bytes::<Option<Adaptation>>(rest).map_err(corrupt)?;
+                data
+            }
         };
-        if version >= 3 && data.adaptation.is_none() {
+        if (3..=4).contains(&version) && data.adaptation.is_none() {
             return Err(ModelError::Corrupt(format!("format {version} without an adaptation")));
         }
         Model::new(data, &hex(&digest[..6]))
@@ -1266,14 +1288,21 @@ pub(crate) fn encode(data: &ModelData) -> Vec<u8> {
 }
 
 /// The format version and payload of model data: format 2, or format 4
-/// with the adaptation after the rest.
+/// with the adaptation after the rest; with typed tokens, format 5 (the
+/// extensions, then the adaptation if there is one).
 fn payload(data: &ModelData) -> (u32, Vec<u8>) {
     // Encoding plain data into a Vec cannot fail.
     let mut payload = postcard::to_allocvec(data).expect("model data encodes");
+    if data.features.typed {
+        let ext = Extensions { typed_tokens: true };
+        payload.extend(postcard::to_allocvec(&ext).expect("extensions encode"));
+        payload.extend(postcard::to_allocvec(&data.adaptation).expect("adaptation encodes"));
+        return (FORMAT_VERSION, payload);
+    }
     match &data.adaptation {
         Some(a) => {
             payload.extend(postcard::to_allocvec(a).expect("adaptation encodes"));
-            (FORMAT_VERSION, payload)
+            (ADAPTED_FORMAT, payload)
         }
         None => (PLAIN_FORMAT, payload),
     }
@@ -1592,7 +1621,8 @@ mod tests {
         let data = ModelData {
             name: "old".into(),
             created_by: "test".into(),
-            features: FeatureConfig::default(),
+            // Format 1 predates typed tokens.
+            features: FeatureConfig { typed: false, ..FeatureConfig::default() },
             columns: vec![3, 17, 900],
             grams: vec!["a".into(), "b".into(), "c".into()],
             signal_features: vec![],
