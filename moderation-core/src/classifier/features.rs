@@ -109,7 +109,16 @@ impl FeatureConfig {
                 let mut spans = [(0usize, 0usize, ' '); MAX_TYPED];
                 let n = typed_spans(text, &mut spans);
                 let spans = &spans[..n];
-                self.walk_units::<GRAMS, _>(text, || Typed { chars: text.char_indices(), spans, next: 0 }, f)
+                if spans.is_empty() {
+                    // Most posts: the plain walk.
+                    return self.walk_units::<GRAMS, _>(
+                        text,
+                        || text.char_indices().map(|(i, c)| (c, i, i + c.len_utf8())),
+                        f,
+                    );
+                }
+                let first = spans[0].0;
+                self.walk_units::<GRAMS, _>(text, || Typed { chars: text.char_indices(), spans, next: 0, at: first }, f)
             }
             false => {
                 self.walk_units::<GRAMS, _>(text, || text.char_indices().map(|(i, c)| (c, i, i + c.len_utf8())), f)
@@ -294,6 +303,8 @@ struct Typed<'t, 's> {
     spans: &'s [(usize, usize, char)],
     /// The next span.
     next: usize,
+    /// Where it starts (`usize::MAX` after the last).
+    at: usize,
 }
 
 impl Iterator for Typed<'_, '_> {
@@ -302,10 +313,10 @@ impl Iterator for Typed<'_, '_> {
     #[inline(always)]
     fn next(&mut self) -> Option<(char, usize, usize)> {
         let (i, c) = self.chars.next()?;
-        if let Some(&(start, end, kind)) = self.spans.get(self.next)
-            && start == i
-        {
+        if i == self.at {
+            let (start, end, kind) = self.spans[self.next];
             self.next += 1;
+            self.at = self.spans.get(self.next).map_or(usize::MAX, |s| s.0);
             while self.chars.offset() < end {
                 self.chars.next();
             }
