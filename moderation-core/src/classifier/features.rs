@@ -109,20 +109,17 @@ impl FeatureConfig {
                 let mut spans = [(0usize, 0usize, ' '); MAX_TYPED];
                 let n = typed_spans(text, &mut spans);
                 let spans = &spans[..n];
-                if spans.is_empty() {
-                    // Most posts: the plain walk.
-                    return self.walk_units::<GRAMS, _>(
+                match spans.first() {
+                    Some(&(first, _, _)) => self.walk_units::<GRAMS, _>(
                         text,
-                        || text.char_indices().map(|(i, c)| (c, i, i + c.len_utf8())),
+                        || Typed { chars: text.char_indices(), spans, next: 0, at: first },
                         f,
-                    );
+                    ),
+                    // Most posts: the plain walk.
+                    None => self.walk_units::<GRAMS, _>(text, || plain(text), f),
                 }
-                let first = spans[0].0;
-                self.walk_units::<GRAMS, _>(text, || Typed { chars: text.char_indices(), spans, next: 0, at: first }, f)
             }
-            false => {
-                self.walk_units::<GRAMS, _>(text, || text.char_indices().map(|(i, c)| (c, i, i + c.len_utf8())), f)
-            }
+            false => self.walk_units::<GRAMS, _>(text, || plain(text), f),
         }
     }
 
@@ -203,6 +200,12 @@ impl FeatureConfig {
         }
         words.flush::<GRAMS>(text, text.len(), f);
     }
+}
+
+/// A text's characters with their byte ranges.
+#[inline(always)]
+fn plain(text: &str) -> impl Iterator<Item = (char, usize, usize)> + '_ {
+    text.char_indices().map(|(i, c)| (c, i, i + c.len_utf8()))
 }
 
 /// The kinds of typed tokens, as the private-use characters that stand for
