@@ -648,12 +648,7 @@ fn sgd_logistic(
     let mean = members.iter().map(|&i| examples[i].weight).sum::<f64>() / members.len().max(1) as f64;
     let mut order = members.to_vec();
     for epoch in 0..epochs {
-        // Fisher–Yates with SplitMix64 draws.
-        let mut state = seed ^ (u64::from(epoch) + 1).wrapping_mul(GOLDEN);
-        for j in (1..order.len()).rev() {
-            state = state.wrapping_add(GOLDEN);
-            order.swap(j, (splitmix(state) % (j as u64 + 1)) as usize);
-        }
+        shuffle(&mut order, seed, epoch);
         for &i in &order {
             let cols = rows.row(i);
             let v = 1.0 / (cols.len().max(1) as f64).sqrt();
@@ -672,6 +667,15 @@ fn sgd_logistic(
         }
     }
     w
+}
+
+/// The seeded order of an SGD epoch: Fisher–Yates with SplitMix64 draws.
+fn shuffle(order: &mut [usize], seed: u64, epoch: u32) {
+    let mut state = seed ^ (u64::from(epoch) + 1).wrapping_mul(GOLDEN);
+    for j in (1..order.len()).rev() {
+        state = state.wrapping_add(GOLDEN);
+        order.swap(j, (splitmix(state) % (j as u64 + 1)) as usize);
+    }
 }
 
 /// The fastText-style text model of [`TextLearner::Embedding`], collapsed
@@ -698,11 +702,7 @@ fn sgd_embedding(
     let (mut hidden, mut back) = (vec![0f64; d], vec![0f64; d]);
     let mut order = members.to_vec();
     for epoch in 0..epochs {
-        let mut state = seed ^ (u64::from(epoch) + 1).wrapping_mul(GOLDEN);
-        for j in (1..order.len()).rev() {
-            state = state.wrapping_add(GOLDEN);
-            order.swap(j, (splitmix(state) % (j as u64 + 1)) as usize);
-        }
+        shuffle(&mut order, seed, epoch);
         for &i in &order {
             let lr = rate * (1.0 - step as f64 / total);
             step += 1;
