@@ -15,7 +15,7 @@
 //! and forgets what fell out of the window. At start it loads the window
 //! from the database.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -52,23 +52,35 @@ pub struct Recent {
 /// database about each of its copies while the wave goes on.
 #[derive(Debug, Default)]
 struct Joined {
-    newer: std::collections::HashMap<(String, String), i64>,
-    older: std::collections::HashMap<(String, String), i64>,
+    /// Per forum, post id → campaign (two levels, so a lookup allocates no
+    /// key).
+    newer: HashMap<String, HashMap<String, i64>>,
+    older: HashMap<String, HashMap<String, i64>>,
+    /// Entries in `newer`.
+    len: usize,
 }
 
 impl Joined {
     /// Entries per generation.
     const GENERATION: usize = 50_000;
 
-    fn get(&self, key: &(String, String)) -> Option<i64> {
-        self.newer.get(key).or_else(|| self.older.get(key)).copied()
+    fn get(&self, forum: &str, post: &str) -> Option<i64> {
+        let look = |g: &HashMap<String, HashMap<String, i64>>| g.get(forum).and_then(|posts| posts.get(post)).copied();
+        look(&self.newer).or_else(|| look(&self.older))
     }
 
-    fn insert(&mut self, key: (String, String), campaign: i64) {
-        if self.newer.len() >= Self::GENERATION {
+    fn insert(&mut self, forum: &str, post: &str, campaign: i64) {
+        if self.len >= Self::GENERATION {
             self.older = std::mem::take(&mut self.newer);
+            self.len = 0;
         }
-        self.newer.insert(key, campaign);
+        let posts = match self.newer.get_mut(forum) {
+            Some(posts) => posts,
+            None => self.newer.entry(forum.to_string()).or_default(),
+        };
+        if posts.insert(post.to_string(), campaign).is_none() {
+            self.len += 1;
+        }
     }
 }
 
@@ -174,13 +186,13 @@ impl Recent {
     /// join, if it saw one.
     pub fn campaign_seen(&self, forum: &str, posts: &[String]) -> Option<i64> {
         let joined = self.joined.lock().unwrap_or_else(|e| e.into_inner());
-        posts.iter().filter_map(|p| joined.get(&(forum.to_string(), p.clone()))).max()
+        posts.iter().filter_map(|p| joined.get(forum, p)).max()
     }
 
     /// Notes that `post` of `forum` joins `campaign`.
     pub fn saw_join(&self, forum: &str, post: &str, campaign: i64) {
         let mut joined = self.joined.lock().unwrap_or_else(|e| e.into_inner());
-        joined.insert((forum.to_string(), post.to_string()), campaign);
+        joined.insert(forum, post, campaign);
     }
 
     /// Remembers a submitted post: in this index at once, in the database

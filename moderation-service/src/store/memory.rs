@@ -269,11 +269,19 @@ where
         }
         // RETURNING does not promise the order of VALUES: rows are matched
         // back to their posts by (forum, post id).
-        let ids: std::collections::HashMap<(String, String), i64> =
-            q.fetch_all(&mut **tx).await?.into_iter().map(|(id, forum, post)| ((forum, post), id)).collect();
+        let rows = q.fetch_all(&mut **tx).await?;
+        let position: std::collections::HashMap<(&str, &str), usize> =
+            chunk.iter().enumerate().map(|(i, r)| ((r.forum.as_str(), r.post_id.as_str()), i)).collect();
+        let mut ids = vec![None; chunk.len()];
+        for (id, forum, post) in &rows {
+            if let Some(&i) = position.get(&(forum.as_str(), post.as_str())) {
+                ids[i] = Some(*id);
+            }
+        }
         let traces: Vec<(&Remember, &moderation_core::memory::Trace, i64)> = chunk
             .iter()
-            .filter_map(|r| ids.get(&(r.forum.clone(), r.post_id.clone())).map(|&id| (r, id)))
+            .zip(&ids)
+            .filter_map(|(r, id)| id.map(|id| (r, id)))
             .flat_map(|(r, id)| r.traces.traces.iter().map(move |t| (r, t, id)))
             .collect();
         for part in runs(&traces, MEMORY_ROWS_PER_STATEMENT) {
