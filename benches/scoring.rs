@@ -219,6 +219,11 @@ fn memory(c: &mut Criterion) {
     let settings = MemorySettings::default();
     let mut g = c.benchmark_group("memory");
     g.sample_size(50);
+    // What every submission pays with memory on: its fingerprint.
+    let text = typical(1024);
+    g.bench_function("fingerprint, 1 KB post", |b| {
+        b.iter(|| moderation_core::fingerprint::Fingerprint::of(black_box(&text)))
+    });
     let mut index = Index::new(1_000_000);
     let mut filled = 0u64;
     for size in [10_000u64, 100_000, 1_000_000] {
