@@ -7,14 +7,16 @@
 # 1. creates a virtualenv at target/compare/venv (if missing; shared with benches/compare.sh) and
 #    installs benches/baselines/requirements.txt into it;
 # 2. runs our classifier (cargo, moderation-service transfer): it writes the pooled, deduplicated
-#    corpus -> target/transfer/corpus.jsonl and its own LOSO figures -> target/transfer/ours.jsonl;
+#    corpus -> target/transfer/corpus.jsonl, its own LOSO figures -> target/transfer/ours.jsonl and
+#    every text's held-out scores -> target/transfer/ours-scores.jsonl;
 #    if it fails after writing the corpus, the baselines still run and the table has no "ours" column;
 # 3. runs the baselines on the same corpus, one core (benches/baselines/loso.py)
 #    -> target/transfer/baselines.jsonl, and every per-text score behind it
 #    -> target/transfer/baselines-scores.jsonl;
 # 4. writes target/transfer/table.md (benches/baselines/loso_table.py) and prints it: the baselines
-#    at their default thresholds, and at the same 5% review budget as ours (each baseline's
-#    threshold chosen on its own scores of the other sources, from baselines-scores.jsonl).
+#    at their default thresholds, at the same 5% review budget as ours (each baseline's
+#    threshold chosen on its own scores of the other sources, from baselines-scores.jsonl), and
+#    the best F1 any threshold could reach within that budget on each held-out source.
 #
 # Environment:
 #   MODERATION_DATASETS  datasets root (default: <repo>/../shared/datasets); if it does not exist
@@ -44,9 +46,9 @@ if [ "${SKIP_OURS:-0}" = "1" ]; then
         "$([ -f "$OUT/ours.jsonl" ] && echo "and $OUT/ours.jsonl" || echo "(no ours.jsonl)")" >&2
 else
     echo "==> our classifier (cargo run --release -p moderation-service -- transfer)" >&2
-    rm -f "$OUT/corpus.jsonl" "$OUT/ours.jsonl"
+    rm -f "$OUT/corpus.jsonl" "$OUT/ours.jsonl" "$OUT/ours-scores.jsonl"
     if ! cargo run --release -p moderation-service -- transfer --datasets "$DATASETS" \
-        --corpus-out "$OUT/corpus.jsonl" --out "$OUT/ours.jsonl"; then
+        --corpus-out "$OUT/corpus.jsonl" --out "$OUT/ours.jsonl" --scores-out "$OUT/ours-scores.jsonl"; then
         echo "warning: our classifier's transfer evaluation failed; the table will have the baselines only" >&2
         rm -f "$OUT/ours.jsonl"
     fi

@@ -25,7 +25,12 @@ one of "ours", there may be several), and writes / prints:
      sits just above the first benign score that must not be flagged). Cells: F1 on S
      at that threshold / S's benign texts reaching review; ours' cells are its own
      figures (already at its budget thresholds); then the thresholds themselves;
-  4. cost: per model, total training CPU seconds and median prediction throughput.
+  4. the best F1 any review threshold reaches on each held-out source within the same budget,
+     the threshold chosen with that source's own labels: an upper bound on what any way of
+     setting thresholds (per forum, calibrated on its own traffic, ...) could give each model's
+     ranking; for ours from `moderation transfer --scores-out` (--ours-scores), for the baselines
+     from their per-text scores;
+  5. cost: per model, total training CPU seconds and median prediction throughput.
 """
 
 import argparse
@@ -129,6 +134,12 @@ def main(argv=None):
         "next to --baselines); without them there is no table at the 5%% budget",
     )
     ap.add_argument(
+        "--ours-scores",
+        default=None,
+        help="our per-text scores (`moderation transfer --scores-out`; default: ours-scores.jsonl next to "
+        "--ours); without them ours has no column in the best-threshold table",
+    )
+    ap.add_argument(
         "--review-fpr",
         type=float,
         default=0.05,
@@ -139,6 +150,8 @@ def main(argv=None):
     if args.scores is None:
         b = Path(args.baselines)
         args.scores = str(b.with_name(b.stem + "-scores.jsonl"))
+    if args.ours_scores is None:
+        args.ours_scores = str(Path(args.ours).with_name("ours-scores.jsonl"))
 
     records, ours_models, base_seen = [], [], []
     notes = []
@@ -302,6 +315,7 @@ def main(argv=None):
     out.append("")
 
     out += budget_section(args, sources, models, ours_models, base_seen, index, facts, kind, label, size, choosing)
+    out += oracle_section(args, sources, models, ours_models, base_seen, facts, label, size, choosing)
 
     scam_sources = [s for s in sources if any(isinstance(r.get("scam"), dict) for r in index[s].values())]
     if scam_sources:
@@ -529,6 +543,85 @@ def budget_section(args, sources, models, ours_models, base_seen, index, facts, 
                 r.append("—")
         rows.append(r)
     out.append(md_table(["held-out source"] + models, rows))
+    out.append("")
+    return out
+
+
+def best_within_budget(scores, labels, max_fpr):
+    """-> (f1, recall, benign review rate) of the best-F1 threshold that sends at most max_fpr of
+    the benign texts to review (score >= threshold; tied scores flagged together), chosen with
+    these labels; (0, 0, 0) when none flags anything within the budget."""
+    pairs = sorted(zip(scores, labels), key=lambda p: p[0], reverse=True)
+    pos = sum(1 for y in labels if y)
+    neg = len(labels) - pos
+    best = (0.0, 0.0, 0.0)
+    tp = fp = 0
+    i = 0
+    while i < len(pairs):
+        t = pairs[i][0]
+        while i < len(pairs) and pairs[i][0] == t:
+            tp += pairs[i][1]
+            fp += not pairs[i][1]
+            i += 1
+        if neg and fp / neg > max_fpr:
+            break
+        f1 = 2 * tp / (tp + fp + pos) if tp + fp + pos else 0.0
+        if f1 > best[0]:
+            best = (f1, tp / pos if pos else 0.0, fp / neg if neg else 0.0)
+    return best
+
+
+def oracle_section(args, sources, models, ours_models, base_seen, facts, label, size, choosing):
+    """Markdown lines of the best-threshold table (see the module doc, part 4)."""
+    pct = f"{100 * args.review_fpr:g}%"
+    scored = {}  # (model, source) -> (scores, labels)
+    if Path(args.scores).is_file():
+        for r in load_scores(args.scores):
+            m, s, sc, y = r.get("model"), r.get("held_out"), r.get("score"), r.get("unwanted")
+            if m in base_seen and s in facts and isinstance(sc, list) and isinstance(y, list) and len(sc) == len(y):
+                scored[m, s] = (sc, [bool(v) for v in y])
+    ours_name = None
+    if Path(args.ours_scores).is_file() and len(ours_models) == 1:
+        ours_name = ours_models[0]
+        per = {}
+        for r in load_jsonl(args.ours_scores):
+            if r.get("source") in facts:
+                sc, y = per.setdefault(r["source"], ([], []))
+                sc.append(max(float(r["spam"]), float(r["scam"])))
+                y.append(bool(r["unwanted"]))
+        for s, (sc, y) in per.items():
+            if len(y) == facts[s]["texts"] and sum(y) == facts[s]["positives"]:
+                scored[ours_name, s] = (sc, y)
+            else:
+                print(f"warning: {args.ours_scores}: {s}: {len(y)} texts, not {facts[s]['texts']}; skipped", file=sys.stderr)
+    shown = [m for m in models if any((m, s) in scored for s in choosing)]
+    if not shown:
+        return []
+    best = {k: best_within_budget(sc, y, args.review_fpr) for k, (sc, y) in scored.items()}
+    rows = []
+    for s in choosing:
+        cells = []
+        for m in shown:
+            v = best.get((m, s))
+            cells.append("—" if v is None else f"{fmt(v[0])} (recall {fmt(v[1])})")
+        rows.append([label(s), size(s)] + cells)
+    macro = []
+    for m in shown:
+        got = [best[m, s][0] for s in choosing if (m, s) in best]
+        cell = fmt(statistics.fmean(got)) if got else "—"
+        macro.append(cell + (f" ({len(got)} of {len(choosing)})" if got and len(got) < len(choosing) else ""))
+    rows.append([f"**macro (choose=true sources, {len(choosing)})**", ""] + macro)
+    out = [f"## The best any threshold could do within the {pct} budget: F1 (recall) on the held-out source", ""]
+    out.append(
+        f"For each held-out source, the threshold with the best F1 among those that send at most {pct} of "
+        f"*that source's* benign texts to review, chosen with its own labels: no deployed threshold can know "
+        f"them, so this is an upper bound on what any way of setting thresholds (per forum, calibrated on its "
+        f"own traffic, ...) gives each model's ranking. "
+        + (f"Ours: per-text scores from `{args.ours_scores}`. " if ours_name else "Ours: no per-text scores. ")
+        + f"Baselines: `{args.scores}`."
+    )
+    out.append("")
+    out.append(md_table(["held-out source", "texts / unwanted"] + shown, rows))
     out.append("")
     return out
 

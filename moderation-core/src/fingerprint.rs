@@ -159,6 +159,8 @@ fn strip_block(text: &str, open: &str, close: &str) -> String {
 pub fn content_words(text: &str) -> f64 {
     let (mut words, mut cjk, mut open) = (0usize, 0usize, false);
     for c in text.chars() {
+        // Look-alike letters read as the Latin ones they imitate (a copy
+        // spelled with Cyrillic `а` and `о` is still a copy).
         let c = if c.is_ascii() || is_cjk(c) { c } else { crate::text::normalize::fold_char(c).unwrap_or(c) };
         if is_cjk(c) {
             cjk += 1;
