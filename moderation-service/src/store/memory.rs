@@ -270,18 +270,11 @@ where
         // RETURNING does not promise the order of VALUES: rows are matched
         // back to their posts by (forum, post id).
         let rows = q.fetch_all(&mut **tx).await?;
-        let position: std::collections::HashMap<(&str, &str), usize> =
-            chunk.iter().enumerate().map(|(i, r)| ((r.forum.as_str(), r.post_id.as_str()), i)).collect();
-        let mut ids = vec![None; chunk.len()];
-        for (id, forum, post) in &rows {
-            if let Some(&i) = position.get(&(forum.as_str(), post.as_str())) {
-                ids[i] = Some(*id);
-            }
-        }
+        let ids: std::collections::HashMap<(&str, &str), i64> =
+            rows.iter().map(|(id, forum, post)| ((forum.as_str(), post.as_str()), *id)).collect();
         let traces: Vec<(&Remember, &moderation_core::memory::Trace, i64)> = chunk
             .iter()
-            .zip(&ids)
-            .filter_map(|(r, id)| id.map(|id| (r, id)))
+            .filter_map(|r| ids.get(&(r.forum.as_str(), r.post_id.as_str())).map(|&id| (r, id)))
             .flat_map(|(r, id)| r.traces.traces.iter().map(move |t| (r, t, id)))
             .collect();
         for part in runs(&traces, MEMORY_ROWS_PER_STATEMENT) {
