@@ -314,8 +314,9 @@ def main(argv=None):
     out.append(md_table(["held-out source"] + models, rows))
     out.append("")
 
-    out += budget_section(args, sources, models, ours_models, base_seen, index, facts, kind, label, size, choosing)
-    out += oracle_section(args, sources, models, ours_models, base_seen, facts, label, size, choosing)
+    scored = load_baseline_scores(args, base_seen, facts)
+    out += budget_section(args, scored, sources, models, ours_models, base_seen, index, facts, kind, label, size, choosing)
+    out += oracle_section(args, scored, sources, models, ours_models, facts, label, size, choosing)
 
     scam_sources = [s for s in sources if any(isinstance(r.get("scam"), dict) for r in index[s].values())]
     if scam_sources:
@@ -379,18 +380,12 @@ def main(argv=None):
     return 0
 
 
-def budget_section(args, sources, models, ours_models, base_seen, index, facts, kind, label, size, choosing):
-    """Markdown lines of the table "at the same budget as ours" (see the module doc): none without
-    baseline records, only a note when the baselines' per-text scores are missing."""
-    pct = f"{100 * args.review_fpr:g}%"
-    title = f"## At the same {pct} budget as ours: F1 / benign texts reaching review on the held-out source"
-    if not base_seen:
-        return []
-    if not Path(args.scores).is_file():
-        print(f"warning: {args.scores} not found: no table at the {pct} budget", file=sys.stderr)
-        return [title, "", f"`{args.scores}` not found (written by loso.py --scores-out): not computed.", ""]
-
-    # (model, held-out source) -> (scores, labels), checked against the baselines' records.
+def load_baseline_scores(args, base_seen, facts):
+    """The baselines' per-text scores: (model, held-out source) -> (scores, labels), each checked
+    against the baselines' records (read once, for the budget and the best-threshold tables);
+    None when the file is missing."""
+    if not base_seen or not Path(args.scores).is_file():
+        return None
     scored, rounded_to = {}, set()
     for r in load_scores(args.scores):
         m, s = r.get("model"), r.get("held_out")
@@ -417,6 +412,19 @@ def budget_section(args, sources, models, ours_models, base_seen, index, facts, 
             "ties made by the rounding can move the thresholds (loso.py --score-digits -1 keeps them whole)",
             file=sys.stderr,
         )
+    return scored
+
+
+def budget_section(args, scored, sources, models, ours_models, base_seen, index, facts, kind, label, size, choosing):
+    """Markdown lines of the table "at the same budget as ours" (see the module doc): none without
+    baseline records, only a note when the baselines' per-text scores are missing."""
+    pct = f"{100 * args.review_fpr:g}%"
+    title = f"## At the same {pct} budget as ours: F1 / benign texts reaching review on the held-out source"
+    if not base_seen:
+        return []
+    if scored is None:
+        print(f"warning: {args.scores} not found: no table at the {pct} budget", file=sys.stderr)
+        return [title, "", f"`{args.scores}` not found (written by loso.py --scores-out): not computed.", ""]
 
     # transfer.rs's `choosers`: trainable sources with choose=true (>= 100 texts of each class).
     chooser_set = [s for s in sources if facts[s]["trainable"] is True and facts[s]["choose"] is True]
@@ -571,15 +579,10 @@ def best_within_budget(scores, labels, max_fpr):
     return best
 
 
-def oracle_section(args, sources, models, ours_models, base_seen, facts, label, size, choosing):
+def oracle_section(args, baseline_scored, sources, models, ours_models, facts, label, size, choosing):
     """Markdown lines of the best-threshold table (see the module doc, part 4)."""
     pct = f"{100 * args.review_fpr:g}%"
-    scored = {}  # (model, source) -> (scores, labels)
-    if Path(args.scores).is_file():
-        for r in load_scores(args.scores):
-            m, s, sc, y = r.get("model"), r.get("held_out"), r.get("score"), r.get("unwanted")
-            if m in base_seen and s in facts and isinstance(sc, list) and isinstance(y, list) and len(sc) == len(y):
-                scored[m, s] = (sc, [bool(v) for v in y])
+    scored = dict(baseline_scored or {})  # (model, source) -> (scores, labels)
     ours_name = None
     if Path(args.ours_scores).is_file() and len(ours_models) == 1:
         ours_name = ours_models[0]

@@ -277,7 +277,7 @@ fn tokens(text: &str) -> Vec<u64> {
             if b.is_ascii_alphanumeric() {
                 open = true;
                 if !b.is_ascii_digit() {
-                    h = (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(FNV_PRIME);
+                    h = fnv_byte(h, b.to_ascii_lowercase());
                 }
             } else {
                 push(&mut h, &mut open, &mut out);
@@ -305,15 +305,15 @@ fn tokens(text: &str) -> Vec<u64> {
     out
 }
 
-/// FNV-1a's 64-bit prime.
-const FNV_PRIME: u64 = 0x0100_0000_01b3;
+/// One FNV-1a step.
+#[inline(always)]
+fn fnv_byte(h: u64, b: u8) -> u64 {
+    (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+}
 
-fn fnv(mut h: u64, c: char) -> u64 {
+fn fnv(h: u64, c: char) -> u64 {
     let mut buf = [0u8; 4];
-    for &b in c.encode_utf8(&mut buf).as_bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(FNV_PRIME);
-    }
-    h
+    c.encode_utf8(&mut buf).bytes().fold(h, fnv_byte)
 }
 
 /// Scripts written without spaces between words.
