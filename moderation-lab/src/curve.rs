@@ -74,6 +74,10 @@ pub struct CurveArgs {
     /// Confidence that the re-chosen thresholds keep the budgets.
     #[arg(long)]
     pub confidence: Option<f64>,
+    /// Fewest negative labels of a category for how much of the base to
+    /// keep to be chosen out of fold.
+    #[arg(long)]
+    pub min_negatives_to_choose: Option<usize>,
     /// Keep the installed (leave-one-source-out) models in this folder, one
     /// `<source>.model` each, and reuse them when every one needed is there
     /// (for trying adaptation settings without retraining; delete the folder
@@ -97,6 +101,7 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
     config.min_negatives = args.min_negatives.unwrap_or(config.min_negatives);
     config.l2_scale = args.l2_scale.unwrap_or(config.l2_scale);
     config.confidence = args.confidence.unwrap_or(config.confidence);
+    config.min_negatives_to_choose = args.min_negatives_to_choose.unwrap_or(config.min_negatives_to_choose);
     let wanted: Vec<usize> = (0..corpus.sources.len())
         .filter(|&s| {
             let source = &corpus.sources[s];
