@@ -255,9 +255,10 @@ async fn campaigns_form_and_are_decided(a: &TestServer, b: &TestServer) {
     let (_, audit) = a.call("GET", &format!("/v1/audit?item_id={first}"), Some(&moderator), None).await;
     assert!(audit.as_array().unwrap().iter().any(|e| e["action"] == "remove"), "{audit}");
 
-    // A new copy is held and says why; a warning quoting it and staff are not.
+    // A new copy is held (at least: its own score may reject it) and says
+    // why; a warning quoting it and staff are not.
     let v = submit(b, &key_b, "lure-late", new_account("late-acct"), &variant(301)).await;
-    assert_eq!(v["verdict"]["decision"], "hold", "{v}");
+    assert!(["hold", "reject"].contains(&v["verdict"]["decision"].as_str().unwrap_or("")), "{v}");
     assert_eq!(signal_ids(&v)[0], "campaign.removed", "{v}");
     let warning = format!("> {}\n\nThis is a scam. Do not send anything, staff never ask for deposits.", variant(302));
     let v = submit(b, &key_b, "warn-1", json!({"id": "regular", "account_age_days": 900}), &warning).await;
