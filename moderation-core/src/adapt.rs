@@ -492,7 +492,9 @@ fn calibration(review: f64, hold: f64) -> (f64, f64) {
     let slope = if hold > review { (to_hold - to_review) / (hold - review) } else { MAX_SLOPE };
     let slope = round6(slope.clamp(MIN_SLOPE, MAX_SLOPE));
     let offset = (to_review - slope * review).min(to_hold - slope * hold);
-    (slope, round6(offset))
+    // Rounded down: stored to six digits, the offset may make the forum's
+    // thresholds stricter by 1e-6, never more lenient than chosen.
+    (slope, (offset * 1e6).floor() / 1e6)
 }
 
 /// The log-odds threshold at which at most `fpr` of `scores` (log-odds of

@@ -125,7 +125,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         });
     }
     let (examples, sources) = training_data(args)?;
-    let config = args.model.config(args.name.clone(), TrainConfig::default().heads);
+    let config = args.model.config(args.name.clone(), TrainConfig::default().heads, examples.len());
     let engine = Engine::new()?;
     let bar = Bar::new();
     let start = Instant::now();
@@ -483,8 +483,10 @@ pub fn eval_splits(args: &EvalSplitsArgs) -> anyhow::Result<()> {
             .map(|r| Example::new(r.post.clone(), vec![(category, r.columns[train_col])]))
             .collect();
         // One thread, timed in process CPU time, as the baselines are.
-        let config =
-            TrainConfig { threads: 1, ..args.model.config(format!("{train_set}-{train_col}"), vec![category]) };
+        let config = TrainConfig {
+            threads: 1,
+            ..args.model.config(format!("{train_set}-{train_col}"), vec![category], examples.len())
+        };
         let start = ProcessTime::now();
         let model = train::train(&engine, &examples, &[], &config, &())?;
         let train_seconds = start.elapsed().as_secs_f64();

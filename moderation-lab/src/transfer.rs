@@ -446,7 +446,7 @@ fn fit(
     name: &str,
 ) -> anyhow::Result<(Arc<Model>, f64)> {
     let examples = corpus.examples(held_out, model.balance);
-    let config = model.config(name.to_string(), vec![Category::Spam, Category::Scam]);
+    let config = model.config(name.to_string(), vec![Category::Spam, Category::Scam], examples.len());
     let start = ProcessTime::now();
     let model = train::train(engine, &examples, &corpus.provenance(held_out), &config, &())?;
     Ok((Arc::new(model), start.elapsed().as_secs_f64()))
