@@ -160,3 +160,30 @@ impl ModelArgs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        model: ModelArgs,
+    }
+
+    #[test]
+    fn the_column_floor_scales_with_the_training_posts() {
+        let args = Cli::parse_from(["t"]).model;
+        // The pooled shared datasets (about 25,000 posts): 25 or 26.
+        assert_eq!(args.min_df(25_242), 26);
+        assert_eq!(args.min_df(19_138), 20);
+        // One forum's few hundred posts keep the floor of 2.
+        assert_eq!(args.min_df(700), 2);
+        assert_eq!(args.min_df(0), 2);
+        let config = args.config("t".into(), vec![Category::Spam], 25_000);
+        assert_eq!(config.min_df, 25);
+        let off = Cli::parse_from(["t", "--min-df-share", "0"]).model;
+        assert_eq!(off.min_df(25_000), 2);
+    }
+}
