@@ -127,7 +127,7 @@ async fn a_moderator_works_the_queue_with_the_keyboard_and_nothing_executes() {
     // The queue: an XSS-laden scam, a Japanese scam, an Arabic post.
     let posts = [
         json!({"id": "p1", "title": XSS_TITLE, "body": XSS_BODY, "author": {"id": "u1", "name": XSS_AUTHOR, "account_age_days": 1}}),
-        json!({"id": "p2", "body": "出金が止まっている方はDMで相談してください。対応します。", "author": {"id": "u2", "name": "田中", "account_age_days": 400}}),
+        json!({"id": "p2", "body": "出金が止まっている方は相談してください。対応します。", "author": {"id": "u2", "name": "田中", "account_age_days": 400}}),
         json!({"id": "p3", "body": "تواصل معي لاسترداد أموالك، هل يعرف أحد متى يبدأ التصويت على الإدراج القادم؟", "author": {"id": "u3", "account_age_days": 300}}),
         json!({"id": "p4", "format": "html", "body": "<p>Withdrawal stuck? DM me on Telegram <img src=\"http://tracker.example/p.png\" onerror=\"window.__xss='html'\"><script>window.__xss='html'</script></p>", "author": {"id": "u1", "account_age_days": 1}}),
     ];
