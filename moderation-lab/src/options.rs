@@ -121,8 +121,7 @@ impl ModelArgs {
         let floor = if self.text_floor < 0.0 { "unbounded".to_string() } else { format!("floor {}", self.text_floor) };
         let folds = if self.folds_by_source { "source folds" } else { "random folds" };
         let typed = if self.typed_tokens { ", typed tokens" } else { "" };
-        let df = format!(", min df share {}", self.min_df_share);
-        format!("{learner}, balance {}, {floor}, {folds}{typed}{df}", self.balance)
+        format!("{learner}, balance {}, {floor}, {folds}{typed}, min df share {}", self.balance, self.min_df_share)
     }
 
     /// The training settings for `posts` training posts.

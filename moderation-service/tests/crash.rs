@@ -24,8 +24,7 @@ const SUBMITTERS: usize = 4;
 const MODERATORS: usize = 2;
 const SECRET: &str = "crash-test-secret";
 /// Queued (held) by the shipped model, so there are items to decide.
-// Held (scam ≈ 0.94 with the shipped model): between the hold and reject thresholds.
-const SCAM: &str = "Write to me on Telegram if your withdrawal is stuck, I can help";
+const SCAM: &str = harness::HELD_SCAM;
 
 /// `moderation keys create`; returns the token.
 fn create_key(database: &str, args: &[&str]) -> String {

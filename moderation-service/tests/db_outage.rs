@@ -32,8 +32,7 @@ const SLACK_MS: u64 = 2_500;
 const SUBMITTERS: usize = 4;
 const MODERATORS: usize = 2;
 /// Queued (held) by the shipped model, so there are items to decide.
-// Held (scam ≈ 0.94 with the shipped model): between the hold and reject thresholds.
-const SCAM: &str = "Write to me on Telegram if your withdrawal is stuck, I can help";
+const SCAM: &str = harness::HELD_SCAM;
 
 const BEFORE: u8 = 0;
 const CUT: u8 = 1;

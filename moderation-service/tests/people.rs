@@ -13,8 +13,7 @@ use moderation_service::keys::Role;
 use serde_json::{Value, json};
 
 /// Scored `hold` by the shipped model (team-written).
-// Held (scam ≈ 0.94 with the shipped model): between the hold and reject thresholds.
-const SCAM: &str = "Write to me on Telegram if your withdrawal is stuck, I can help";
+const SCAM: &str = harness::HELD_SCAM;
 
 fn post(id: &str, author: &str, body: &str) -> String {
     json!({"id": id, "body": body, "author": {"id": author, "account_age_days": 2}}).to_string()

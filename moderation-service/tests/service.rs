@@ -13,8 +13,7 @@ use moderation_service::{app, webhook};
 use serde_json::{Value, json};
 
 /// Scored `hold` by the shipped model (a reject would skip the queue).
-// Held (scam ≈ 0.94 with the shipped model): between the hold and reject thresholds.
-const SCAM: &str = "Write to me on Telegram if your withdrawal is stuck, I can help";
+const SCAM: &str = harness::HELD_SCAM;
 const BENIGN: &str = "Does anyone know when the next listing vote starts? Thanks!";
 /// A BIP-39 phrase (the first twelve words of the list, not anyone's wallet).
 const SEED: &str = "abandon ability able about above absent absorb abstract absurd abuse access accident";

@@ -25,6 +25,10 @@ use serde_json::Value;
 /// A start time for manual clocks (2025-11-24).
 pub const T0: i64 = 1_764_000_000_000;
 
+/// A scam the shipped model holds (scam ≈ 0.94): between the hold and
+/// reject thresholds, so it is queued for a moderator.
+pub const HELD_SCAM: &str = "Write to me on Telegram if your withdrawal is stuck, I can help";
+
 /// A test database.
 pub struct Db {
     /// Its URL.
