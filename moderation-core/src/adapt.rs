@@ -1,8 +1,8 @@
 //! Adapting a model to one forum from its moderators' decisions.
 //!
 //! A shipped model is trained on other platforms; a forum's moderators label
-//! its own posts every day. [`adapt`] fits, per head, a *residual* logistic
-//! model on those labels with the base model's log-odds as a fixed offset:
+//! its own posts every day. [`adapt`] fits, per head, a logistic model of
+//! those labels on top of the base model's log-odds:
 //!
 //! ```text
 //! log-odds = (1 + δ) × base (rules + model) + bias
@@ -10,21 +10,41 @@
 //! ```
 //!
 //! * δ lets a forum's data trust the base less (or more) where the base
-//!   transfers badly, within [−0.75, +0.5];
+//!   transfers badly, within [−1, +0.5] (−1: the base's log-odds dropped
+//!   where no rule of the category fired);
 //! * the n-grams are the forum's own hashed buckets (the base's
 //!   [`FeatureConfig`](crate::FeatureConfig)), so vocabulary the base never
 //!   selected still counts;
 //! * *evidence* is each rule and built-in signal of the head's category that
 //!   fired on a labelled post: a forum whose moderators keep approving what
 //!   one rule flags teaches the engine to weigh that rule less;
-//! * every weight is L2-penalised towards 0, i.e. towards the base: with 20
-//!   labels the base barely moves, with thousands the forum's data leads.
-//!   What the base knows about crypto scams and never saw contradicted stays.
+//! * the weights are L2-penalised, and the base's factor is pulled
+//!   towards 1: the fewer the labels, the less the forum's data can move.
+//!   Where a rule or signal of a category fired, the adaptation may raise
+//!   a post but not lower it (only the weight the forum's decisions gave
+//!   that very evidence may): what the base knows about crypto scams and
+//!   the forum never contradicted stays.
 //!
-//! The fit is deterministic (full-batch L-BFGS, no random order), needs no
-//! linfa, and runs in the default build. With enough negative labels, how
-//! much of the base to keep (δ fitted, or fixed at −0.5 or −1) is chosen by
-//! out-of-fold log-loss on the forum's labels. Then, when the labels
+//! **Stacking** ([`AdaptConfig::stacked`], the default). A model of the
+//! forum's labels alone (its n-grams, evidence and a bias; the base left
+//! out) is scored out of fold, and a three-parameter logistic combiner
+//! `a × base + b × forum + c`, fitted on those out-of-fold scores, decides
+//! how much of each to keep; the forum model fitted on all the labels,
+//! times `b`, becomes the n-gram and evidence weights above, `δ = a − 1`
+//! and `c` joins the bias. Fitting the base's factor jointly with the
+//! n-grams (the *joint* fit, `stacked = false`, and what a head gets when
+//! its labels are too few for every fold to hold both classes) cannot
+//! learn it: with more n-grams than labels the n-grams fit every labelled
+//! post, and the base keeps its full weight however badly it transfers to
+//! the forum.
+//! Measured by the learning curve (`moderation curve`): macro PR-AUC at 50
+//! labels 0.737 → 0.761, F1 at 200 labels 0.756 → 0.771 (one run each).
+//!
+//! The fit is deterministic (full-batch L-BFGS and Newton steps, no random
+//! order), needs no linfa, and runs in the default build. In the residual
+//! fit with enough negative labels, how much of the base to keep (δ fitted,
+//! or fixed at −0.5 or −1) is chosen by out-of-fold log-loss on the
+//! forum's labels. Then, when the labels
 //! include enough approved posts, a slope and an offset on the adapted
 //! log-odds move the default review and hold thresholds, each to where the
 //! forum's approved posts (scored out of fold) keep within its budget with
@@ -109,9 +129,10 @@ pub struct AdaptConfig {
     pub l2_text: f64,
     /// L2 penalty of the evidence weights.
     pub l2_evidence: f64,
-    /// L2 penalty of the bias.
+    /// L2 penalty of the bias (of the forum model, when stacked).
     pub l2_bias: f64,
-    /// L2 penalty of δ, the change of the base's scale.
+    /// L2 penalty of δ, the change of the base's scale (the joint fit;
+    /// stacked, the combiner's penalty pulls the factor towards 1).
     pub l2_scale: f64,
     /// Most L-BFGS iterations per fit.
     pub iterations: u32,
@@ -128,13 +149,14 @@ pub struct AdaptConfig {
     /// the base's, never more lenient.
     pub confidence: f64,
     /// Fewest negative labels of a category for how much of the base to
-    /// keep to be chosen out of fold (see `scale_choices`).
+    /// keep to be chosen out of fold (see `scale_choices`; the residual fit).
     pub min_negatives_to_choose: usize,
     /// Share of approved posts that may reach review.
     pub review_fpr: f64,
     /// Share of approved posts that may reach hold.
     pub hold_fpr: f64,
-    /// Folds for out-of-fold scores (thresholds and figures).
+    /// Folds for out-of-fold scores (the stacking combiner, thresholds and
+    /// figures).
     pub folds: u32,
     /// Seed of the fold assignment.
     pub seed: u64,
@@ -147,6 +169,18 @@ pub struct AdaptConfig {
     /// log-odds where no rule fired), when the head has at least
     /// `min_negatives_to_choose` negative labels.
     pub scale_choices: Vec<f64>,
+    /// Combine the base and the forum's own words by stacking rather than
+    /// by one joint fit: a model of the forum's labels alone (its n-grams,
+    /// evidence and a bias, the base left out) is scored out of fold, and
+    /// a logistic combiner of the base's log-odds and that score, fitted
+    /// on those out-of-fold scores, sets how much of each to keep. In a
+    /// joint fit with more n-grams than labels, the n-grams fit every
+    /// labelled post and the base keeps its full weight, however badly it
+    /// transfers to this forum; out of fold they cannot.
+    pub stacked: bool,
+    /// L2 penalty of the stacking combiner, pulling the base's factor
+    /// towards 1 and the forum model's towards 0 (the base alone).
+    pub l2_combiner: f64,
 }
 
 impl Default for AdaptConfig {
@@ -168,6 +202,8 @@ impl Default for AdaptConfig {
             seed: 1,
             near_duplicate: 0.7,
             scale_choices: vec![-1.0, -0.5],
+            stacked: true,
+            l2_combiner: 0.1,
         }
     }
 }
@@ -205,6 +241,7 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
         ("l2_evidence", config.l2_evidence),
         ("l2_bias", config.l2_bias),
         ("l2_scale", config.l2_scale),
+        ("l2_combiner", config.l2_combiner),
     ] {
         if !(v.is_finite() && v > 0.0) {
             return Err(cfg_err(format!("{name} must be a positive number, not {v}")));
@@ -336,7 +373,29 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
             let pos = train.iter().filter(|&&j| rows[j].labels[i] == Some(true)).count();
             pos > 0 && pos < train.len()
         });
-        if foldable && members.len() >= 2 * config.folds as usize {
+        let mut combiner = None;
+        if foldable && members.len() >= 2 * config.folds as usize && config.stacked {
+            // The forum's model alone (the base's log-odds left out),
+            // scored out of fold, then combined with the base.
+            problem.fixed_scale = Some(-1.0);
+            let mut forum = vec![0.0; rows.len()];
+            for f in 0..config.folds {
+                let train: Vec<usize> = members.iter().copied().filter(|&j| rows[j].fold != f).collect();
+                let w = problem.fit(&train, config.iterations);
+                for j in (0..rows.len()).filter(|&j| rows[j].fold == f) {
+                    forum[j] = problem.margin_of(&w, j);
+                }
+            }
+            let points: Vec<(f64, f64, bool)> =
+                members.iter().map(|&j| (rows[j].base[i], forum[j], rows[j].labels[i] == Some(true))).collect();
+            let (a, b, c) = fit_combiner(&points, config.l2_combiner);
+            // Every row: a post without this head's label still counts
+            // among the approved or removed posts the thresholds are set on.
+            for (j, t) in forum.iter().enumerate() {
+                oof[j][i] = a * rows[j].base[i] + b * t + c;
+            }
+            combiner = Some((a, b, c));
+        } else if foldable && members.len() >= 2 * config.folds as usize {
             // How much of the base to keep is chosen on the forum's own
             // labels, out of fold: fitted freely, or fixed (the base
             // dropped, or halved) where that predicts the held-out folds
@@ -366,6 +425,15 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
             for (j, m) in margins.into_iter().enumerate() {
                 oof[j][i] = m;
             }
+        }
+        // Scored as the model will score them: where evidence of this head
+        // fired, the adaptation may raise the post, never lower it.
+        for (r, z) in rows.iter().zip(oof.iter_mut()) {
+            if !r.evidence[i].is_empty() {
+                z[i] = z[i].max(r.base[i]);
+            }
+        }
+        if foldable && members.len() >= 2 * config.folds as usize {
             let probs: Vec<f64> = members.iter().map(|&j| sigmoid(oof[j][i])).collect();
             let y: Vec<bool> = members.iter().map(|&j| rows[j].labels[i] == Some(true)).collect();
             let c = Confusion::at(&probs, &y, REVIEW);
@@ -379,11 +447,21 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
                 brier: evaluation::brier(&probs, &y),
             });
         }
-        let w = problem.fit(&members, config.iterations);
+        let mut w = problem.fit(&members, config.iterations);
+        let scale = match combiner {
+            // The combiner's factors applied to the forum model's weights:
+            // a × base + b × forum + c.
+            Some((a, b, c)) => {
+                w[0] = b * w[0] + c;
+                w[TEXT..].iter_mut().for_each(|x| *x *= b);
+                a - 1.0
+            }
+            None => problem.scale(&w),
+        };
         adapted_heads.push(AdaptedHead {
             category,
             bias: round6(w[0]),
-            scale: round6(problem.scale(&w)),
+            scale: round6(scale),
             text_weights: w[TEXT..TEXT + k].iter().map(|&x| x as f32).collect(),
             evidence: evidence_ids.iter().zip(&w[TEXT + k..]).map(|(id, &x)| (id.clone(), round6(x))).collect(),
             examples: members.len() as u32,
@@ -558,7 +636,8 @@ fn tightest(cut: f64, approved: &[f64], removed: &[f64]) -> f64 {
     }
 }
 
-/// One head's penalised logistic loss with the base log-odds as offset.
+/// One head's penalised logistic loss with the base log-odds × (1 + δ) as
+/// offset (δ = −1 when stacked: the forum model alone).
 /// Parameters: `[bias, δ, text weights (k), evidence weights]`.
 struct Problem<'a> {
     rows: &'a [Row],
@@ -640,7 +719,8 @@ impl<'a> Problem<'a> {
         loss
     }
 
-    /// Minimises the loss over `members` by L-BFGS from zero (the base).
+    /// Minimises the loss over `members` by L-BFGS from zero (the base,
+    /// or nothing when δ is fixed at −1).
     fn fit(&self, members: &[usize], iterations: u32) -> Vec<f64> {
         const MEMORY: usize = 8;
         let n = self.width;
@@ -720,6 +800,110 @@ impl<'a> Problem<'a> {
     }
 }
 
+/// The stacking combiner: `a × base + b × forum + c` fitted to the labels
+/// of `points` (base log-odds, the forum model's out-of-fold log-odds,
+/// label) by projected Newton steps on the penalised log-loss, with `a`
+/// pulled towards 1 and `b` towards 0 (the base alone, which is where it
+/// starts) and kept within `a ∈ [0, 1 + SCALE.1]` (the base dropped where
+/// no rule fired, up to the free fit's largest factor) and `b ∈ [0, 3]`:
+/// the forum's model, fitted under an L2 penalty, may be trusted more
+/// than its own scale says, never turned against its own evidence.
+fn fit_combiner(points: &[(f64, f64, bool)], l2: f64) -> (f64, f64, f64) {
+    const L2_BIAS: f64 = 1e-3;
+    let bounds = [(0.0, 1.0 + SCALE.1), (0.0, 3.0), (f64::NEG_INFINITY, f64::INFINITY)];
+    let loss = |x: [f64; 3]| {
+        let penalty = 0.5 * l2 * ((x[0] - 1.0).powi(2) + x[1] * x[1]) + 0.5 * L2_BIAS * x[2] * x[2];
+        penalty + points.iter().map(|&(z, t, y)| log_loss(x[0] * z + x[1] * t + x[2], y)).sum::<f64>()
+    };
+    let mut x = [1.0, 0.0, 0.0];
+    let mut f = loss(x);
+    for _ in 0..100 {
+        // Gradient and Hessian of the penalised log-loss.
+        let mut g = [l2 * (x[0] - 1.0), l2 * x[1], L2_BIAS * x[2]];
+        let mut h = [[l2, 0.0, 0.0], [0.0, l2, 0.0], [0.0, 0.0, L2_BIAS]];
+        for &(z, t, y) in points {
+            let p = sigmoid(x[0] * z + x[1] * t + x[2]);
+            let r = p - f64::from(u8::from(y));
+            let v = p * (1.0 - p);
+            let row = [z, t, 1.0];
+            for m in 0..3 {
+                g[m] += r * row[m];
+                for n in 0..3 {
+                    h[m][n] += v * row[m] * row[n];
+                }
+            }
+        }
+        // A variable at a bound that the gradient pushes outwards stays
+        // there: its row and column drop out of the Newton system.
+        let mut free = [true; 3];
+        for m in 0..2 {
+            let (lo, hi) = bounds[m];
+            if (x[m] <= lo && g[m] > 0.0) || (x[m] >= hi && g[m] < 0.0) {
+                free[m] = false;
+                g[m] = 0.0;
+                for n in 0..3 {
+                    h[m][n] = f64::from(u8::from(m == n));
+                    h[n][m] = f64::from(u8::from(m == n));
+                }
+            }
+        }
+        if g.iter().all(|v| v.abs() < 1e-9) {
+            break;
+        }
+        // The projected Newton step, halved until the loss falls; where the
+        // bounds cut it so that it does not, a projected gradient step.
+        let scale = 1.0 / h.iter().enumerate().map(|(m, row)| row[m]).fold(1.0, f64::max);
+        let mut moved = false;
+        for d in [solve3(h, g), Some(g.map(|v| v * scale))].into_iter().flatten() {
+            let mut step = 1.0;
+            while step > 1e-10 {
+                let mut next = x;
+                for m in 0..3 {
+                    if free[m] {
+                        next[m] = (x[m] - step * d[m]).clamp(bounds[m].0, bounds[m].1);
+                    }
+                }
+                let fn_ = loss(next);
+                if fn_ < f - 1e-12 {
+                    moved = f - fn_ > 1e-10;
+                    x = next;
+                    f = fn_;
+                    break;
+                }
+                step *= 0.5;
+            }
+            if moved {
+                break;
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
+    (x[0], x[1], x[2])
+}
+
+/// Solves the 3×3 system `h x = g` (Cramer's rule); `None` when singular.
+fn solve3(h: [[f64; 3]; 3], g: [f64; 3]) -> Option<[f64; 3]> {
+    let det = |m: [[f64; 3]; 3]| {
+        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+    };
+    let d = det(h);
+    if !(d.is_finite() && d.abs() > 1e-12) {
+        return None;
+    }
+    let mut x = [0.0; 3];
+    for (col, out) in x.iter_mut().enumerate() {
+        let mut m = h;
+        for row in 0..3 {
+            m[row][col] = g[row];
+        }
+        *out = det(m) / d;
+    }
+    Some(x)
+}
+
 /// Where the text weights start in the parameters.
 const TEXT: usize = 2;
 /// The bounds of δ.
@@ -781,6 +965,43 @@ mod tests {
         assert!(slope + offset <= to_review + 1e-9);
         // No finite cut: unchanged.
         assert_eq!(calibration(f64::NEG_INFINITY, 1.0), (1.0, 0.0));
+    }
+
+    /// Points whose label one of the two scores predicts and the other
+    /// does not (the other is label-independent noise).
+    fn points(base_knows: bool) -> Vec<(f64, f64, bool)> {
+        (0..200)
+            .map(|i| {
+                let y = i % 3 == 0;
+                let signal = if y { 2.0 } else { -2.0 } + f64::from((i * 7) % 5) - 2.0;
+                let noise = f64::from((i * 13) % 11) - 5.0;
+                if base_knows { (signal, noise, y) } else { (noise, signal, y) }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_combiner_keeps_whichever_score_predicts_the_forum_s_labels() {
+        // The base transfers badly, the forum's own model predicts: the
+        // base is dropped (its factor at the bound 0) and the forum's
+        // model trusted.
+        let (a, b, _) = fit_combiner(&points(false), 0.1);
+        assert!(a < 0.05, "base factor {a}");
+        assert!(b > 0.5, "forum factor {b}");
+        // The base predicts, the forum's model (too few labels) does not:
+        // the base is kept and the forum's model counts for little.
+        let (a, b, _) = fit_combiner(&points(true), 0.1);
+        assert!(a > 0.5, "base factor {a}");
+        assert!(b < 0.05, "forum factor {b}");
+        // Within the bounds however separable the labels, and the same
+        // numbers every time.
+        let separable: Vec<(f64, f64, bool)> =
+            (0..40).map(|i| (0.0, if i % 2 == 0 { 50.0 } else { -50.0 }, i % 2 == 0)).collect();
+        let (a, b, c) = fit_combiner(&separable, 0.1);
+        assert!((0.0..=1.0 + SCALE.1).contains(&a) && (0.0..=3.0).contains(&b) && c.is_finite(), "{a} {b} {c}");
+        assert_eq!(fit_combiner(&points(false), 0.1), fit_combiner(&points(false), 0.1));
+        // No labels: the base alone, as it starts.
+        assert_eq!(fit_combiner(&[], 0.1), (1.0, 0.0, 0.0));
     }
 
     #[test]

@@ -178,7 +178,7 @@
 //! | `redact` | masking exposure spans in a post ([`redact()`]) |
 //! | `train` (feature `train`) | naive Bayes + linfa-logistic stacking, cross-validated |
 //! | [`fingerprint`] | MinHash fingerprints of normalized text and an LSH index of near-duplicates |
-//! | [`adapt`] | a model adapted to one forum's moderator decisions (residual logistic, L-BFGS) |
+//! | [`adapt`] | a model adapted to one forum's moderator decisions (the base and a forum model stacked out of fold; L-BFGS) |
 //! | [`labels`] | decision lines as labels, the moderator-share cap, an engine judged on held-out labels |
 //!
 //! No async runtime, no database, no network: the crate is a pure function

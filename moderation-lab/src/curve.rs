@@ -78,6 +78,13 @@ pub struct CurveArgs {
     /// keep to be chosen out of fold.
     #[arg(long)]
     pub min_negatives_to_choose: Option<usize>,
+    /// Combine the base and the forum's words by stacking (true) or by one
+    /// joint fit (false) (default: the library's).
+    #[arg(long)]
+    pub stacked: Option<bool>,
+    /// L2 penalty of the stacking combiner.
+    #[arg(long)]
+    pub l2_combiner: Option<f64>,
     /// Keep the installed (leave-one-source-out) models in this folder, one
     /// `<source>.model` each, and reuse them when every one needed is there
     /// (for trying adaptation settings without retraining; delete the folder
@@ -102,6 +109,8 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
     config.l2_scale = args.l2_scale.unwrap_or(config.l2_scale);
     config.confidence = args.confidence.unwrap_or(config.confidence);
     config.min_negatives_to_choose = args.min_negatives_to_choose.unwrap_or(config.min_negatives_to_choose);
+    config.stacked = args.stacked.unwrap_or(config.stacked);
+    config.l2_combiner = args.l2_combiner.unwrap_or(config.l2_combiner);
     let wanted: Vec<usize> = (0..corpus.sources.len())
         .filter(|&s| {
             let source = &corpus.sources[s];

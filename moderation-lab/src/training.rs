@@ -30,8 +30,8 @@ pub struct TrainArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "datasets")]
     pub input: Option<PathBuf>,
     /// Adapt this model to the forum `--input` comes from instead of
-    /// training from scratch: a residual model fitted on the forum's labels
-    /// on top of the base, thresholds re-chosen on its approved posts. Works
+    /// training from scratch: a model of the forum's labels stacked with
+    /// the base (how much of each to keep is fitted out of fold), thresholds re-chosen on its approved posts. Works
     /// from 20 labelled posts; a category without both classes among them
     /// keeps the base's weights. The output loads like any model.
     #[arg(long, value_name = "MODEL", requires = "input")]

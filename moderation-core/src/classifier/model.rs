@@ -212,11 +212,11 @@ pub struct ModelData {
     pub adaptation: Option<Adaptation>,
 }
 
-/// A forum's adaptation of a base model: a residual logistic model fitted
-/// on the forum's labelled posts with the base model's log-odds as a fixed
-/// offset (see [`crate::adapt`]). It adds, per head, a bias, a weight per
-/// hashed n-gram of the forum's own posts and a weight per piece of
-/// evidence (rule or built-in signal) that fired on them.
+/// A forum's adaptation of a base model: a logistic model of the forum's
+/// labelled posts on top of the base model's log-odds (see
+/// [`crate::adapt`]). It adds, per head, a factor on the base's log-odds,
+/// a bias, a weight per hashed n-gram of the forum's own posts and a weight
+/// per piece of evidence (rule or built-in signal) that fired on them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Adaptation {
     /// The base model's version (`name@digest`).
@@ -251,7 +251,7 @@ pub struct Adaptation {
     pub slope: f64,
 }
 
-/// One head's residual.
+/// What one head adds to the base.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdaptedHead {
     /// The category (a head of the base model).
