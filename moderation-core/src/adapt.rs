@@ -373,19 +373,13 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
             let pos = train.iter().filter(|&&j| rows[j].labels[i] == Some(true)).count();
             pos > 0 && pos < train.len()
         });
+        let enough = foldable && members.len() >= 2 * config.folds as usize;
         let mut combiner = None;
-        if foldable && members.len() >= 2 * config.folds as usize && config.stacked {
+        if enough && config.stacked {
             // The forum's model alone (the base's log-odds left out),
             // scored out of fold, then combined with the base.
             problem.fixed_scale = Some(-1.0);
-            let mut forum = vec![0.0; rows.len()];
-            for f in 0..config.folds {
-                let train: Vec<usize> = members.iter().copied().filter(|&j| rows[j].fold != f).collect();
-                let w = problem.fit(&train, config.iterations);
-                for j in (0..rows.len()).filter(|&j| rows[j].fold == f) {
-                    forum[j] = problem.margin_of(&w, j);
-                }
-            }
+            let forum = problem.out_of_fold(&members, config.folds, config.iterations);
             let points: Vec<(f64, f64, bool)> =
                 members.iter().map(|&j| (rows[j].base[i], forum[j], rows[j].labels[i] == Some(true))).collect();
             let (a, b, c) = fit_combiner(&points, config.l2_combiner);
@@ -395,7 +389,7 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
                 oof[j][i] = a * rows[j].base[i] + b * t + c;
             }
             combiner = Some((a, b, c));
-        } else if foldable && members.len() >= 2 * config.folds as usize {
+        } else if enough {
             // How much of the base to keep is chosen on the forum's own
             // labels, out of fold: fitted freely, or fixed (the base
             // dropped, or halved) where that predicts the held-out folds
@@ -406,14 +400,7 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
             let mut best: Option<(f64, Option<f64>, Vec<f64>)> = None;
             for fixed in std::iter::once(None).chain(choices.iter().copied().map(Some)) {
                 problem.fixed_scale = fixed;
-                let mut margins = vec![0.0; rows.len()];
-                for f in 0..config.folds {
-                    let train: Vec<usize> = members.iter().copied().filter(|&j| rows[j].fold != f).collect();
-                    let w = problem.fit(&train, config.iterations);
-                    for j in (0..rows.len()).filter(|&j| rows[j].fold == f) {
-                        margins[j] = problem.margin_of(&w, j);
-                    }
-                }
+                let margins = problem.out_of_fold(&members, config.folds, config.iterations);
                 let loss = members.iter().map(|&j| log_loss(margins[j], rows[j].labels[i] == Some(true))).sum::<f64>()
                     / members.len() as f64;
                 if best.as_ref().is_none_or(|b| loss < b.0 - 1e-9) {
@@ -433,7 +420,7 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
                 z[i] = z[i].max(r.base[i]);
             }
         }
-        if foldable && members.len() >= 2 * config.folds as usize {
+        if enough {
             let probs: Vec<f64> = members.iter().map(|&j| sigmoid(oof[j][i])).collect();
             let y: Vec<bool> = members.iter().map(|&j| rows[j].labels[i] == Some(true)).collect();
             let c = Confusion::at(&probs, &y, REVIEW);
@@ -682,6 +669,19 @@ impl<'a> Problem<'a> {
         let ev: f64 = self.evidence[j].iter().map(|&e| w[TEXT + self.k + e]).sum();
         let z = r.base[self.head];
         z + self.scale(w) * z + w[0] + text + ev
+    }
+
+    /// Every row's margin from a fit on the `members` outside its fold.
+    fn out_of_fold(&self, members: &[usize], folds: u32, iterations: u32) -> Vec<f64> {
+        let mut margins = vec![0.0; self.rows.len()];
+        for f in 0..folds {
+            let train: Vec<usize> = members.iter().copied().filter(|&j| self.rows[j].fold != f).collect();
+            let w = self.fit(&train, iterations);
+            for j in (0..self.rows.len()).filter(|&j| self.rows[j].fold == f) {
+                margins[j] = self.margin_of(&w, j);
+            }
+        }
+        margins
     }
 
     /// Loss and gradient over `members`.
