@@ -31,9 +31,10 @@ pub struct TrainArgs {
     pub input: Option<PathBuf>,
     /// Adapt this model to the forum `--input` comes from instead of
     /// training from scratch: a model of the forum's labels stacked with
-    /// the base (how much of each to keep is fitted out of fold), thresholds re-chosen on its approved posts. Works
-    /// from 20 labelled posts; a category without both classes among them
-    /// keeps the base's weights. The output loads like any model.
+    /// the base (how much of each to keep is fitted out of fold),
+    /// thresholds re-chosen on its approved posts. Works from 20 labelled
+    /// posts; a category without both classes among them keeps the base's
+    /// weights. The output loads like any model.
     #[arg(long, value_name = "MODEL", requires = "input")]
     pub base: Option<PathBuf>,
     /// With `--base`: the largest share of the labels one moderator's
