@@ -124,17 +124,17 @@ fn the_base_s_knowledge_of_crypto_scams_is_not_forgotten() {
 }
 
 #[test]
-fn adapting_is_deterministic_and_the_file_round_trips_as_format_4_or_5() {
+fn adapting_is_deterministic_and_the_file_round_trips_as_format_6() {
     let engine = Engine::builder().model(base()).build().unwrap();
     let data = labelled(15, 35, 3);
     let exact = AdaptConfig { near_duplicate: 2.0, ..AdaptConfig::default() };
     let a = adapt(&engine, &data, &exact).unwrap();
     let b = adapt(&engine, &data, &exact).unwrap();
     assert!(a.to_bytes() == b.to_bytes(), "two fits differ");
-    // The shipped model reads typed tokens: its adaptation is format 5.
+    // Thresholds per head: format 6.
     assert!(base().data().features.typed);
     let bytes = a.to_bytes();
-    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 5);
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 6);
     let loaded = Model::from_bytes(&bytes).unwrap();
     assert_eq!(loaded.version(), a.version());
     assert_eq!(loaded.data(), a.data());
@@ -150,15 +150,39 @@ fn adapting_is_deterministic_and_the_file_round_trips_as_format_4_or_5() {
     let again = adapt(&engine.with_model(Some(Arc::new(loaded))), &data, &exact).unwrap();
     assert!(again.to_bytes() == a.to_bytes(), "re-adapting {} differs from {}", again.version(), a.version());
 
-    // A base without typed tokens keeps the older formats: 2 plain, 4 adapted.
+    // Files of earlier builds: one calibration shared by every head,
+    // format 5 with typed tokens …
+    let version = |bytes: &[u8]| u32::from_le_bytes(bytes[8..12].try_into().unwrap());
+    let shared = |model: &Model| {
+        let mut data = model.data().clone();
+        let adaptation = data.adaptation.as_mut().unwrap();
+        adaptation.calibrations.clear();
+        (adaptation.slope, adaptation.offset) = (1.5, -0.25);
+        Model::from_data(data).unwrap()
+    };
+    let old = shared(&a);
+    assert_eq!(version(&old.to_bytes()), 5);
+    let loaded = Model::from_bytes(&old.to_bytes()).unwrap();
+    assert_eq!(loaded.data(), old.data());
+    for c in loaded.categories() {
+        assert_eq!(loaded.data().adaptation.as_ref().unwrap().calibration(c), (1.5, -0.25));
+    }
+
+    // … and a base without typed tokens: 2 plain, 4 adapted (6 with
+    // thresholds per head).
     let mut plain = base().data().clone();
     plain.features.typed = false;
     let plain = Arc::new(Model::from_data(plain).unwrap());
-    assert_eq!(u32::from_le_bytes(plain.to_bytes()[8..12].try_into().unwrap()), 2);
+    assert_eq!(version(&plain.to_bytes()), 2);
     let engine = Engine::builder().model(plain.clone()).build().unwrap();
-    let a = adapt(&engine, &data, &exact).unwrap();
+    let per_head = adapt(&engine, &data, &exact).unwrap();
+    assert_eq!(version(&per_head.to_bytes()), 6);
+    let loaded = Model::from_bytes(&per_head.to_bytes()).unwrap();
+    assert_eq!(loaded.data(), per_head.data());
+    assert!(!loaded.data().features.typed);
+    let a = shared(&per_head);
     let bytes = a.to_bytes();
-    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 4);
+    assert_eq!(version(&bytes), 4);
     let loaded = Model::from_bytes(&bytes).unwrap();
     assert_eq!(loaded.data(), a.data());
     assert!(!loaded.data().features.typed);
@@ -198,6 +222,36 @@ fn a_category_without_positives_keeps_the_base_s_head() {
     let adapted = adapt(&engine, &data, &AdaptConfig::default()).unwrap();
     let heads: Vec<Category> = adapted.data().adaptation.as_ref().unwrap().heads.iter().map(|h| h.category).collect();
     assert_eq!(heads, vec![Category::Spam]);
+}
+
+#[test]
+fn a_forum_that_only_removes_spam_keeps_the_scam_head_s_thresholds() {
+    // Sneaker adverts removed as spam, gardening talk approved: nothing
+    // about scams among the labels.
+    let engine = Engine::builder().model(base()).build().unwrap();
+    let adapted = adapt(&engine, &labelled(20, 40, 7), &AdaptConfig::default()).unwrap();
+    let a = adapted.data().adaptation.as_ref().unwrap();
+    assert!(!a.lower_only && a.thresholds.contains("per head"), "{}", a.thresholds);
+    // Spam's thresholds moved to where the forum's labels put them; scam's
+    // are the base's.
+    assert_ne!(a.calibration(Category::Spam), (1.0, 0.0), "{}", a.thresholds);
+    assert_eq!(a.calibration(Category::Scam), (1.0, 0.0), "{}", a.thresholds);
+    // So every scam score is the base's: the pack's scam examples and a
+    // scam post no rule of the pack knows.
+    let after = engine.with_model(Some(Arc::new(adapted)));
+    let mut posts = pack_fire_posts();
+    posts.push(Post::new(
+        "unknown-scam",
+        "Kindly send your account details to our verification officer to unlock the pending reward balance",
+    ));
+    for post in &posts {
+        let (before, now) = (engine.score(post), after.score(post));
+        let (b, n) = (before.scores.get(Category::Scam), now.scores.get(Category::Scam));
+        assert!((b - n).abs() < 1e-9, "{}: scam {b} with the base, {n} adapted", post.id);
+    }
+    let v = after.score(&posts[0]);
+    let s = v.signals.iter().find(|s| s.id == "adapted.scam").expect("adapted.scam signal");
+    assert!(s.description.contains("none for scam): the base's thresholds"), "{s:?}");
 }
 
 #[test]
@@ -281,7 +335,10 @@ fn without_twenty_approved_posts_the_adaptation_only_lowers() {
     let engine = Engine::builder().model(base()).build().unwrap();
     let adapted = adapt(&engine, &labelled(30, 10, 21), &AdaptConfig::default()).unwrap();
     let a = adapted.data().adaptation.as_ref().unwrap();
-    assert!(a.lower_only && a.offset == 0.0, "{}", a.thresholds);
+    assert!(a.lower_only, "{}", a.thresholds);
+    for c in [Category::Spam, Category::Scam] {
+        assert_eq!(a.calibration(c), (1.0, 0.0), "{}", a.thresholds);
+    }
     let after = engine.with_model(Some(Arc::new(adapted)));
     for post in forum(30, true, 31).iter().chain(&forum(30, false, 32)) {
         let v = after.score(post);
@@ -301,11 +358,12 @@ fn without_twenty_approved_posts_the_adaptation_only_lowers() {
         assert!(!a.lower_only, "{}", a.thresholds);
         // Where the base holds (logit 0.85) the forum's calibration is at
         // or below it: stricter, never more lenient.
-        assert!(a.slope * hold + a.offset <= hold + 1e-9, "{} ×{} {:+}", a.thresholds, a.slope, a.offset);
+        let (slope, offset) = a.calibration(Category::Spam);
+        assert!(slope * hold + offset <= hold + 1e-9, "{} ×{slope} {offset:+}", a.thresholds);
         assert!(a.thresholds.contains("not lowered"), "{}", a.thresholds);
         assert_eq!(a.thresholds.contains("review and hold not lowered"), review_floored, "{}", a.thresholds);
         if review_floored {
-            assert!(a.offset <= 1e-9, "{} ×{} {:+}", a.thresholds, a.slope, a.offset);
+            assert!(offset <= 1e-9, "{} ×{slope} {offset:+}", a.thresholds);
         }
     }
 }
@@ -325,4 +383,86 @@ fn the_adaptation_alone_holds_at_most_never_rejects() {
         held += usize::from(raised && v.decision == Decision::Hold);
     }
     assert!(held > 0, "the adapted spam reaches hold");
+}
+
+/// Posts of a marketplace forum (team-written), all alike but for the two
+/// shops they name: adverts name two of forty made-up spam shops — few
+/// repeat among a handful of adverts —, members two of forty others.
+fn market(n: usize, advert: bool, seed: u64) -> Vec<Post> {
+    const SPAM_SHOPS: &[&str] = &[
+        "zorvex", "quilmar", "trendapo", "velkin", "brixo", "dalmuno", "fexoria", "gravik", "hulmo", "jandrel",
+        "kestova", "lumbrix", "mervano", "nolqua", "opravo", "pelzin", "qormani", "rastelo", "sivrano", "tolmex",
+        "ulvaro", "vantrel", "wexolo", "yarmino", "zeltavo", "abrino", "belquo", "cormavi", "dextrolo", "elvanto",
+        "fornaxo", "gelmiro", "harvolo", "istrano", "jolvexa", "kormino", "lexvaro", "mondrilo", "nervaxo", "orlimo",
+    ];
+    const SHOPS: &[&str] = &[
+        "pardeno", "quistel", "ravoni", "selbrik", "tarvino", "umbrelo", "vostani", "wimbrel", "xandero", "yorlith",
+        "zambeli", "arveno", "bostrel", "calvini", "dorvane", "emberlo", "falsteno", "gorvini", "holbrani", "ilvano",
+        "jesmaro", "kalvori", "lindaro", "morveni", "nestrilo", "ostravo", "pinvalo", "quorlen", "rimbaldo",
+        "sostreni", "tivaldo", "ursani", "velmaro", "wistrano", "yelvori", "zornaldi", "amberlo", "brevani",
+        "cistrelo", "delvaro",
+    ];
+    const PRODUCTS: &[&str] =
+        &["handbags", "perfume", "headphones", "watches", "sunglasses", "sneakers", "jackets", "wallets", "earbuds"];
+    let shops = if advert { SPAM_SHOPS } else { SHOPS };
+    let mut p = Picks(seed);
+    (0..n)
+        .map(|i| {
+            let body = format!(
+                "{} {} {} {} and {}",
+                p.pick(PRODUCTS),
+                p.pick(&["from", "bought at", "seen at", "cheaper at"]),
+                p.pick(shops),
+                p.pick(&["or", "better than", "like"]),
+                p.pick(shops),
+            );
+            Post::new(format!("{}-{seed}-{i}", if advert { "m" } else { "q" }), body)
+        })
+        .collect()
+}
+
+#[test]
+fn removals_split_between_categories_are_learned_together() {
+    // Adverts that moderators removed, some as spam and some as scams:
+    // each category has a handful of positives, all of them together more.
+    let engine = Engine::builder().model(base()).build().unwrap();
+    let mut data: Vec<Example> = market(8, true, 51)
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let scam = i % 2 == 0;
+            Example::new(p, vec![(Category::Spam, !scam), (Category::Scam, scam)])
+        })
+        .collect();
+    data.extend(
+        market(40, false, 52)
+            .into_iter()
+            .map(|p| Example::new(p, vec![(Category::Spam, false), (Category::Scam, false)])),
+    );
+    let ranked_with = |shared_unwanted: bool| {
+        let config = AdaptConfig { shared_unwanted, ..AdaptConfig::default() };
+        let adapted = adapt(&engine, &data, &config).unwrap();
+        let after = engine.with_model(Some(Arc::new(adapted)));
+        let unwanted = |p: &Post| {
+            let v = after.score(p);
+            v.scores.get(Category::Spam).max(v.scores.get(Category::Scam))
+        };
+        // How many new adverts score above every new question.
+        let questions = market(60, false, 54);
+        let top = questions.iter().map(unwanted).fold(0.0, f64::max);
+        let adverts = market(60, true, 53);
+        (adverts.iter().filter(|p| unwanted(p) > top).count(), flagged(&after, &adverts), flagged(&after, &questions))
+    };
+    let alone = ranked_with(false);
+    let together = ranked_with(true);
+    eprintln!(
+        "adverts above every question, flagged, questions flagged: {alone:?} each category alone, {together:?} together"
+    );
+    // Measured: 1 → 11 adverts above every question, 6 → 14 flagged.
+    assert!(
+        together.0 >= alone.0 + 5 && together.1 >= alone.1 + 5,
+        "{alone:?} each category alone, {together:?} together"
+    );
+    // The review budget on approved posts is 5%: 3 of 60.
+    assert!(together.2 <= 3, "{together:?}");
 }

@@ -25,6 +25,7 @@ use anyhow::Context as _;
 use cpu_time::ProcessTime;
 use moderation_core::adapt::{AdaptConfig, adapt};
 use moderation_core::evaluation::{self, Confusion};
+use moderation_core::model::Adaptation;
 use moderation_core::{Category, Decision, Engine, Example, Model, Post, RuleSet};
 
 use crate::options::{DataArgs, ModelArgs};
@@ -85,6 +86,11 @@ pub struct CurveArgs {
     /// L2 penalty of the stacking combiner.
     #[arg(long)]
     pub l2_combiner: Option<f64>,
+    /// When stacking, give each category's combiner a model of every
+    /// removed post against the approved ones (true) or only the
+    /// category's own model (false) (default: the library's).
+    #[arg(long)]
+    pub shared_unwanted: Option<bool>,
     /// Keep the installed (leave-one-source-out) models in this folder, one
     /// `<source>.model` each, and reuse them when every one needed is there
     /// (for trying adaptation settings without retraining; delete the folder
@@ -111,6 +117,7 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
     config.min_negatives_to_choose = args.min_negatives_to_choose.unwrap_or(config.min_negatives_to_choose);
     config.stacked = args.stacked.unwrap_or(config.stacked);
     config.l2_combiner = args.l2_combiner.unwrap_or(config.l2_combiner);
+    config.shared_unwanted = args.shared_unwanted.unwrap_or(config.shared_unwanted);
     let wanted: Vec<usize> = (0..corpus.sources.len())
         .filter(|&s| {
             let source = &corpus.sources[s];
@@ -216,14 +223,13 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
             let row = measure(&corpus, &engine, test);
             let pack_adapted = flagged(&engine, &pack);
             eprintln!(
-                "{:<20} k={k:<5} F1 {:.3} PR-AUC {:.3} benign→review {:.3} ({positives} positive; adapted in {seconds:.2} s CPU; {} columns; thresholds ×{:.2} {:+.2}; pack fire examples flagged {pack_base} → {pack_adapted} of {})",
+                "{:<20} k={k:<5} F1 {:.3} PR-AUC {:.3} benign→review {:.3} ({positives} positive; adapted in {seconds:.2} s CPU; {} columns; thresholds {}; pack fire examples flagged {pack_base} → {pack_adapted} of {})",
                 source.name,
                 row.f1,
                 row.pr_auc,
                 row.benign_flagged,
                 a.columns.len(),
-                a.slope,
-                a.offset,
+                calibrations(&model, &a),
                 pack.len()
             );
             write_row(
@@ -232,7 +238,9 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
                 k,
                 &row,
                 serde_json::json!({"model": "ours (adapted)", "train_positives": positives,
-                    "adapt_seconds": seconds, "columns": a.columns.len(), "offset": a.offset, "slope": a.slope,
+                    "adapt_seconds": seconds, "columns": a.columns.len(), "calibrations": a.calibrations.iter()
+                        .map(|c| serde_json::json!({"category": c.category.as_str(), "slope": c.slope, "offset": c.offset}))
+                        .collect::<Vec<_>>(),
                     "thresholds": a.thresholds, "model_bytes": model.to_bytes().len(),
                     "pack_fire_flagged": pack_adapted, "pack_fire_flagged_installed": pack_base,
                     "pack_fire_examples": pack.len()}),
@@ -343,4 +351,16 @@ fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Each head's threshold calibration, for the log: `spam ×1.20 -0.40, scam ×1.00 +0.00`.
+fn calibrations(model: &Model, a: &Adaptation) -> String {
+    model
+        .categories()
+        .map(|c| {
+            let (slope, offset) = a.calibration(c);
+            format!("{} ×{slope:.2} {offset:+.2}", c.as_str())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

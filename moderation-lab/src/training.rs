@@ -225,7 +225,14 @@ fn adapt(base: &Path, input: &Path, out: &Path, name: Option<String>, share: f64
             None => eprintln!("  {:<6} kept the base's: no label of both classes", category.as_str()),
         }
     }
-    eprintln!("  thresholds: {} (log-odds × {:.3} {:+.3})", a.thresholds, a.slope, a.offset);
+    let per_head: Vec<String> = adapted
+        .categories()
+        .map(|c| {
+            let (slope, offset) = a.calibration(c);
+            format!("{} × {slope:.3} {offset:+.3}", c.as_str())
+        })
+        .collect();
+    eprintln!("  thresholds: {} (log-odds {})", a.thresholds, per_head.join(", "));
     Ok(())
 }
 

@@ -22,16 +22,18 @@
 //!
 //! ```text
 //! magic     8 bytes  "MODMODEL"
-//! version   u32 LE   format version (this build writes 5 for a model with
-//!                    typed tokens, else 2, or 4 for a model adapted to a
-//!                    forum; it reads 1 to 5)
+//! version   u32 LE   format version (this build writes 6 for a model
+//!                    adapted to a forum with thresholds per head, 5 for a
+//!                    model with typed tokens, else 2, or 4 for a model
+//!                    adapted to a forum; it reads 1 to 6)
 //! length    u64 LE   payload length in bytes
 //! digest   32 bytes  SHA-256 of the payload
 //! payload            postcard-encoded `ModelData` (formats 3 and 4:
 //!                    followed by the postcard-encoded `Adaptation`; format
 //!                    3's has no slope, read as 1; format 5: followed by
 //!                    the postcard-encoded `Extensions`, then an optional
-//!                    `Adaptation`)
+//!                    `Adaptation`; format 6: as 5, then the adaptation's
+//!                    per-head thresholds, `Vec<HeadCalibration>`)
 //! ```
 //!
 //! Every way a file can be wrong — not a model, truncated, corrupt, from a
@@ -61,13 +63,18 @@ pub const SHIPPED_MODEL: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR
 
 /// The first bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"MODMODEL";
-/// The newest format version this build reads: 5, a model whose features
-/// read typed tokens ([`FeatureConfig::typed`]), adapted to a forum or not.
-/// A model without typed tokens is still written as format 2 (plain) or 4
+/// The newest format version this build reads: 6, a model adapted to a
+/// forum whose thresholds were re-chosen per head
+/// ([`Adaptation::calibrations`]). Format 5 is a model whose features read
+/// typed tokens ([`FeatureConfig::typed`]), adapted to a forum with one
+/// calibration for every head, or not adapted. A model without typed
+/// tokens or per-head thresholds is still written as format 2 (plain) or 4
 /// (adapted to a forum, [`Adaptation`]), byte for byte as before; format 3
 /// (an adaptation without a slope) and format 1 (no text floor) are still
 /// read.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
+/// The format of a model with typed tokens and no per-head thresholds.
+const TYPED_FORMAT: u32 = 5;
 /// The format of a model without an adaptation or typed tokens.
 const PLAIN_FORMAT: u32 = 2;
 /// The format of a model adapted to a forum, without typed tokens.
@@ -230,11 +237,12 @@ pub struct Adaptation {
     pub columns: Vec<u32>,
     /// One n-gram that hashed to each column, to explain scores.
     pub grams: Vec<String>,
-    /// Log-odds shift of every head, base or adapted: with [`slope`],
-    /// where the forum's labels put the review and hold thresholds (0 when
-    /// too few labels).
+    /// Log-odds shift of every head without its own entry in
+    /// [`calibrations`]: with [`slope`], where the forum's labels put the
+    /// review and hold thresholds (0 when too few labels).
     ///
     /// [`slope`]: Adaptation::slope
+    /// [`calibrations`]: Adaptation::calibrations
     pub offset: f64,
     /// How the offset was chosen, for people.
     pub thresholds: String,
@@ -244,11 +252,44 @@ pub struct Adaptation {
     /// One per head that had both classes among the labels; the other
     /// heads keep the base's.
     pub heads: Vec<AdaptedHead>,
-    /// Every head's adapted log-odds are multiplied by the slope before the
-    /// offset is added: the review and hold thresholds each land where the
-    /// forum's labels put them, not only the stricter of the two (1 when
-    /// too few labels; format 3 files read as 1).
+    /// The adapted log-odds of every head without its own entry in
+    /// [`calibrations`](Adaptation::calibrations) are multiplied by the
+    /// slope before the offset is added: the review and hold thresholds
+    /// each land where the forum's labels put them, not only the stricter
+    /// of the two (1 when too few labels; format 3 files read as 1).
     pub slope: f64,
+    /// Thresholds per head (format 6; empty in older files, whose heads
+    /// all share [`slope`](Adaptation::slope) and
+    /// [`offset`](Adaptation::offset)). A head the forum's labels never
+    /// marked positive keeps the base's thresholds unless its approved
+    /// posts show them too lenient: a forum that only removes spam does
+    /// not weaken the scam head's.
+    #[serde(skip)]
+    pub calibrations: Vec<HeadCalibration>,
+}
+
+impl Adaptation {
+    /// The slope and offset that map `category`'s adapted log-odds onto the
+    /// default thresholds: its own entry, or the shared one.
+    pub fn calibration(&self, category: Category) -> (f64, f64) {
+        self.calibrations
+            .iter()
+            .find(|c| c.category == category)
+            .map_or((self.slope, self.offset), |c| (c.slope, c.offset))
+    }
+}
+
+/// Where one head's review and hold thresholds land on a forum: its
+/// adapted log-odds × `slope` + `offset` are compared with the default
+/// thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HeadCalibration {
+    /// The category (a head of the base model).
+    pub category: Category,
+    /// Within [`MIN_SLOPE`]..=[`MAX_SLOPE`].
+    pub slope: f64,
+    /// Log-odds added after the slope.
+    pub offset: f64,
 }
 
 /// What one head adds to the base.
@@ -318,9 +359,9 @@ struct Adapted {
     weights: Vec<f32>,
     /// Per base head: the head's bias (0 for a head not adapted).
     bias: [f64; 4],
-    /// The calibration: adapted log-odds × slope + offset.
-    slope: f64,
-    offset: f64,
+    /// Per base head, the calibration: adapted log-odds × slope + offset.
+    slope: [f64; 4],
+    offset: [f64; 4],
     /// Per base head: δ.
     scale: [f64; 4],
     /// Per base head: evidence id → weight.
@@ -434,8 +475,8 @@ impl Adapted {
             base_end: 0,
             weights: vec![0.0; k * h],
             bias: [0.0; 4],
-            slope: a.slope,
-            offset: a.offset,
+            slope: [a.slope; 4],
+            offset: [a.offset; 4],
             scale: [0.0; 4],
             evidence: vec![HashMap::new(); h],
             adapted: [false; 4],
@@ -470,6 +511,24 @@ impl Adapted {
                 out.weights[c * h + i] = *w;
             }
             out.evidence[i] = head.evidence.iter().cloned().collect();
+        }
+        let mut calibrated = [false; 4];
+        for c in &a.calibrations {
+            let name = c.category.as_str();
+            let Some(i) = data.heads.iter().position(|b| b.category == c.category) else {
+                return invalid(format!("thresholds for {name}, which the base model does not have"));
+            };
+            if std::mem::replace(&mut calibrated[i], true) {
+                return invalid(format!("two thresholds for {name}"));
+            }
+            if !c.offset.is_finite() {
+                return invalid(format!("the offset of {name} is not a finite number"));
+            }
+            if !(c.slope.is_finite() && (MIN_SLOPE..=MAX_SLOPE).contains(&c.slope)) {
+                return invalid(format!("the slope {} of {name} is outside {MIN_SLOPE}..={MAX_SLOPE}", c.slope));
+            }
+            out.slope[i] = c.slope;
+            out.offset[i] = c.offset;
         }
         Ok(out)
     }
@@ -576,11 +635,20 @@ impl Model {
                 data.adaptation = Some(postcard::from_bytes(rest).map_err(corrupt)?);
                 data
             }
-            _ => {
+            5 => {
                 let (mut data, rest) = postcard::take_from_bytes::<ModelData>(payload).map_err(corrupt)?;
                 let (ext, rest) = postcard::take_from_bytes::<Extensions>(rest).map_err(corrupt)?;
                 data.features.typed = ext.typed_tokens;
                 data.adaptation = postcard::from_bytes::<Option<Adaptation>>(rest).map_err(corrupt)?;
+                data
+            }
+            _ => {
+                let (mut data, rest) = postcard::take_from_bytes::<ModelData>(payload).map_err(corrupt)?;
+                let (ext, rest) = postcard::take_from_bytes::<Extensions>(rest).map_err(corrupt)?;
+                data.features.typed = ext.typed_tokens;
+                let (mut adaptation, rest) = postcard::take_from_bytes::<Adaptation>(rest).map_err(corrupt)?;
+                adaptation.calibrations = postcard::from_bytes(rest).map_err(corrupt)?;
+                data.adaptation = Some(adaptation);
                 data
             }
         };
@@ -915,8 +983,9 @@ impl Model {
                 // evidence may (the base's knowledge is not forgotten).
                 // The forum's thresholds: the adapted log-odds (the base's
                 // and this signal's) × slope + offset.
-                let raw_weight = a.slope * (z + forum + scaled + a.bias[i]) + a.offset - z;
-                let e = a.slope * e;
+                let (slope, offset) = (a.slope[i], a.offset[i]);
+                let raw_weight = slope * (z + forum + scaled + a.bias[i]) + offset - z;
+                let e = slope * e;
                 let weight = if raised[head.category.index()] { raw_weight.max(0.0) } else { raw_weight };
                 let kept = weight > raw_weight;
                 let (weight, lower_only) = if a.lower_only && weight + e > 0.0 { (-e, true) } else { (weight, false) };
@@ -933,11 +1002,11 @@ impl Model {
                     push_fixed2(d, scaled, true);
                     d.push_str("), baseline ");
                     push_fixed2(d, a.bias[i], true);
-                    if a.slope != 1.0 || a.offset != 0.0 {
+                    if slope != 1.0 || offset != 0.0 {
                         d.push_str(", forum thresholds ×");
-                        push_fixed2(d, a.slope, false);
+                        push_fixed2(d, slope, false);
                         d.push(' ');
-                        push_fixed2(d, a.offset, true);
+                        push_fixed2(d, offset, true);
                     }
                     if kept {
                         d.push_str(" (kept at 0: evidence fired; ");
@@ -961,10 +1030,14 @@ impl Model {
                 } else {
                     d.push_str(" moderator labels, none for ");
                     d.push_str(head.category.as_str());
-                    d.push_str("): thresholds ×");
-                    push_fixed2(d, a.slope, false);
-                    d.push(' ');
-                    push_fixed2(d, a.offset, true);
+                    if slope == 1.0 && offset == 0.0 {
+                        d.push_str("): the base's thresholds");
+                    } else {
+                        d.push_str("): thresholds ×");
+                        push_fixed2(d, slope, false);
+                        d.push(' ');
+                        push_fixed2(d, offset, true);
+                    }
                 }
                 let description = std::mem::take(d);
                 Signal {
@@ -1289,15 +1362,23 @@ pub(crate) fn encode(data: &ModelData) -> Vec<u8> {
 
 /// The format version and payload of model data: format 2, or format 4
 /// with the adaptation after the rest; with typed tokens, format 5 (the
-/// extensions, then the adaptation if there is one).
+/// extensions, then the adaptation if there is one); with an adaptation
+/// whose thresholds are per head, format 6 (the extensions, the
+/// adaptation, then its per-head thresholds).
 fn payload(data: &ModelData) -> (u32, Vec<u8>) {
     // Encoding plain data into a Vec cannot fail.
     let mut payload = postcard::to_allocvec(data).expect("model data encodes");
+    let ext = Extensions { typed_tokens: data.features.typed };
+    if let Some(a) = data.adaptation.as_ref().filter(|a| !a.calibrations.is_empty()) {
+        payload.extend(postcard::to_allocvec(&ext).expect("extensions encode"));
+        payload.extend(postcard::to_allocvec(a).expect("adaptation encodes"));
+        payload.extend(postcard::to_allocvec(&a.calibrations).expect("thresholds encode"));
+        return (FORMAT_VERSION, payload);
+    }
     if data.features.typed {
-        let ext = Extensions { typed_tokens: true };
         payload.extend(postcard::to_allocvec(&ext).expect("extensions encode"));
         payload.extend(postcard::to_allocvec(&data.adaptation).expect("adaptation encodes"));
-        return (FORMAT_VERSION, payload);
+        return (TYPED_FORMAT, payload);
     }
     match &data.adaptation {
         Some(a) => {
@@ -1461,6 +1542,7 @@ mod v3 {
                 lower_only: a.lower_only,
                 heads: a.heads,
                 slope: 1.0,
+                calibrations: Vec::new(),
             }
         }
     }
