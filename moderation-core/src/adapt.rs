@@ -27,7 +27,7 @@
 //!
 //! **Stacking** ([`AdaptConfig::stacked`], the default). A model of the
 //! forum's labels alone (its n-grams, evidence and a bias; the base left
-//! out) is scored out of fold, and a three-parameter logistic combiner
+//! out) is scored out of fold, and a logistic combiner
 //! `a × base + b × forum + c`, fitted on those out-of-fold scores, decides
 //! how much of each to keep; the forum model fitted on all the labels,
 //! times `b`, becomes the n-gram and evidence weights above, `δ = a − 1`
@@ -44,8 +44,8 @@
 //! ([`AdaptConfig::shared_unwanted`]), each category's positives are a
 //! share of the forum's removals; a model of them all (removed for any
 //! category against approved: n-grams and a bias), scored out of fold, is
-//! a fourth input of every combiner, `a × base + b × forum + u × unwanted +
-//! c`; `u` times its weights joins the stored n-gram weights and bias.
+//! one more score in every combiner (`a × base + b × forum + u × unwanted
+//! + c`); `u` times its weights joins the stored n-gram weights and bias.
 //! Measured: macro F1 / PR-AUC at 50 labels from 0.473 / 0.754 to 0.531 /
 //! 0.766 (SMS, whose removals split into spam and smishing, from 0.465 /
 //! 0.722 to 0.697 / 0.809).
@@ -63,13 +63,16 @@
 //! would flag. The budget is the union's (the share of approved posts any
 //! head flags). The heads the labels taught share one cut on the highest
 //! of their probabilities (each is a logistic model of this forum's
-//! labels). A head with no positive label keeps the base's thresholds — a
-//! forum that removes spam and never a scam does not make the scam head
-//! harder to trigger — unless raising them lets the heads together flag
-//! more removed posts within the budget, or the budget needs it. Where
-//! the approved posts are too few to show a budget with that confidence,
-//! that threshold may be stricter than the base's, not more lenient.
-//! Heads without both classes among the labels keep the base's weights. Without 20 approved posts to check the review rate against,
+//! labels). A head the labels did not teach (not both classes among them)
+//! keeps the base's weights and thresholds — a forum that removes spam
+//! and never a scam does not make the scam head harder to trigger —
+//! unless raising its thresholds lets the heads together flag more removed
+//! posts within the budget, or the budget needs it. Where evidence of a
+//! head fired, the post keeps the base's log-odds as a floor whatever the
+//! calibration, and the budget counts it so. Where the approved posts are
+//! too few to show a budget with that confidence, that threshold may be
+//! stricter than the base's, not more lenient. Without 20 approved posts
+//! to check the review rate against,
 //! the adaptation may lower a post's log-odds but not raise them
 //! (moderators mostly decide reported posts, so the labels' class balance
 //! and vocabulary are not the forum's).
@@ -145,7 +148,7 @@ pub struct AdaptConfig {
     pub name: Option<String>,
     /// L2 penalty of the n-gram weights. 0.08, chosen by the learning
     /// curve among 0.005 to 1 (macro F1 / PR-AUC at 50 labels 0.543 /
-    /// 0.770, at 200 0.782 / 0.895; 0.02 before: 0.531 / 0.766 and 0.775 /
+    /// 0.770, at 200 0.782 / 0.894; 0.02 before: 0.531 / 0.766 and 0.775 /
     /// 0.888).
     pub l2_text: f64,
     /// L2 penalty of the evidence weights.
@@ -204,7 +207,7 @@ pub struct AdaptConfig {
     pub l2_combiner: f64,
     /// When stacking and the labels teach two categories or more: a model
     /// of *unwanted* (posts removed for any category against approved
-    /// ones), scored out of fold, is a third input of every category's
+    /// ones), scored out of fold, is one more score in every category's
     /// combiner. A forum's removals split among categories leave each a
     /// share of the positives; at 50 labels that share is a handful.
     /// Measured by the learning curve: macro F1 / PR-AUC at 50 labels
@@ -387,18 +390,13 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
     // Where the labels split what is unwanted among categories, each
     // category's positives are a share of the removed posts: a model of
     // them all (removed for any reason against approved), scored out of
-    // fold, is a third input of each category's combiner.
-    let taught = (0..h)
-        .filter(|&i| {
-            let (mut pos, mut neg) = (false, false);
-            for r in &rows {
-                pos |= r.labels[i] == Some(true);
-                neg |= r.labels[i] == Some(false);
-            }
-            pos && neg
-        })
-        .count();
-    let unwanted: Option<(Vec<f64>, Vec<f64>)> = if config.stacked && config.shared_unwanted && taught >= 2 {
+    // fold, is one more score in each category's combiner.
+    // The categories the labels teach: both classes among them.
+    let taught: [bool; 4] = std::array::from_fn(|i| {
+        i < h && rows.iter().any(|r| r.labels[i] == Some(true)) && rows.iter().any(|r| r.labels[i] == Some(false))
+    });
+    let two_taught = taught.iter().filter(|&&t| t).count() >= 2;
+    let unwanted: Option<(Vec<f64>, Vec<f64>)> = if config.stacked && config.shared_unwanted && two_taught {
         let problem = Problem::unwanted(&rows, h, k, config);
         let members: Vec<usize> = (0..rows.len()).filter(|&j| problem.labels[j].is_some()).collect();
         (problem.foldable(&members, config.folds) && members.len() >= 2 * config.folds as usize).then(|| {
@@ -409,11 +407,11 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
         None
     };
     for (i, &category) in categories.iter().enumerate() {
-        let members: Vec<usize> = (0..rows.len()).filter(|&j| rows[j].labels[i].is_some()).collect();
-        let positives = members.iter().filter(|&&j| rows[j].labels[i] == Some(true)).count();
-        if positives == 0 || positives == members.len() {
+        if !taught[i] {
             continue;
         }
+        let members: Vec<usize> = (0..rows.len()).filter(|&j| rows[j].labels[i].is_some()).collect();
+        let positives = members.iter().filter(|&&j| rows[j].labels[i] == Some(true)).count();
         let evidence_ids: Vec<String> = {
             let mut ids: Vec<String> = members.iter().flat_map(|&j| rows[j].evidence[i].iter().cloned()).collect();
             ids.sort();
@@ -465,15 +463,12 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
                 oof[j][i] = m;
             }
         }
-        // Scored as the model will score them: where evidence of this head
-        // fired, the adaptation may raise the post, never lower it.
-        for (r, z) in rows.iter().zip(oof.iter_mut()) {
-            if !r.evidence[i].is_empty() {
-                z[i] = z[i].max(r.base[i]);
-            }
-        }
         if enough {
-            let probs: Vec<f64> = members.iter().map(|&j| sigmoid(oof[j][i])).collect();
+            // Scored as the model will score them: where evidence of this
+            // head fired, the adaptation may raise the post, never lower it.
+            let floored =
+                |j: usize| if rows[j].evidence[i].is_empty() { oof[j][i] } else { oof[j][i].max(rows[j].base[i]) };
+            let probs: Vec<f64> = members.iter().map(|&j| sigmoid(floored(j))).collect();
             let y: Vec<bool> = members.iter().map(|&j| rows[j].labels[i] == Some(true)).collect();
             let c = Confusion::at(&probs, &y, REVIEW);
             metrics = Some(HeadMetrics {
@@ -522,34 +517,31 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
 
     // Thresholds, per head: where the approved posts' out-of-fold scores
     // put them, the union of the heads keeping each budget.
-    let approved: Vec<[f64; 4]> = rows
-        .iter()
-        .zip(&oof)
-        .filter(|(r, _)| r.labels[..h].iter().all(|l| *l != Some(true)))
-        .map(|(_, z)| *z)
-        .collect();
-    let mut learnt = [false; 4];
-    for a in &adapted_heads {
-        if let Some(i) = categories.iter().position(|&c| c == a.category) {
-            learnt[i] = true;
-        }
-    }
+    // Each post as the model will score it: its adapted log-odds, and,
+    // where evidence of a category fired, the base's log-odds as a floor
+    // that the calibration does not move.
+    let scored = |(r, z): (&Row, &[f64; 4])| Scored {
+        adapted: *z,
+        floor: std::array::from_fn(|i| if r.evidence[i].is_empty() { f64::NEG_INFINITY } else { r.base[i] }),
+    };
+    let approved: Vec<Scored> =
+        rows.iter().zip(&oof).filter(|(r, _)| r.labels[..h].iter().all(|l| *l != Some(true))).map(scored).collect();
     let folded = adapted_heads.iter().all(|a| a.metrics.is_some());
-    let identity =
-        || categories.iter().map(|&category| HeadCalibration { category, slope: 1.0, offset: 0.0 }).collect();
+    // Thresholds kept: no per-head entries, so the file stays readable by
+    // builds before per-head thresholds (one calibration, the identity).
     let (calibrations, thresholds): (Vec<HeadCalibration>, String) = if !folded {
-        (identity(), format!("kept the base's: {} labels are too few for {} folds", rows.len(), config.folds))
+        (Vec::new(), format!("kept the base's: {} labels are too few for {} folds", rows.len(), config.folds))
     } else if approved.len() < config.min_negatives {
         (
-            identity(),
+            Vec::new(),
             format!("kept the base's: {} approved posts (at least {} needed)", approved.len(), config.min_negatives),
         )
     } else {
-        let removed: Vec<[f64; 4]> =
-            rows.iter().zip(&oof).filter(|(r, _)| r.labels[..h].contains(&Some(true))).map(|(_, z)| *z).collect();
+        let removed: Vec<Scored> =
+            rows.iter().zip(&oof).filter(|(r, _)| r.labels[..h].contains(&Some(true))).map(scored).collect();
         let mut floored = Vec::new();
         let mut cuts = |fpr: f64, default: f64, name: &'static str| {
-            let (cuts, sure) = head_cuts(&approved, &removed, h, &learnt, fpr, default, config.confidence);
+            let (cuts, sure) = head_cuts(&approved, &removed, h, &taught, fpr, default, config.confidence);
             if !sure {
                 floored.push(name);
             }
@@ -597,7 +589,8 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
         data_digest: hex(&digest.finalize()),
         grams: columns.iter().map(|b| grams.get(b).cloned().unwrap_or_default()).collect(),
         columns,
-        // Every head has its own entry in `calibrations`.
+        // Every head has its own entry in `calibrations`, or none has and
+        // the thresholds are the base's.
         offset: 0.0,
         thresholds,
         lower_only,
@@ -645,13 +638,25 @@ fn certified_count(n: usize, p: f64, alpha: f64) -> Option<usize> {
     best
 }
 
-/// Each head's threshold (log-odds) for one budget: the posts any head
-/// flags may be at most `fpr` of the approved posts, with `confidence`: the
-/// most approved posts `x` that may reach a threshold is the largest for
-/// which a share of `fpr` would give `x` or fewer with probability at most
-/// 1 − `confidence` (the one-sided Clopper–Pearson bound).
+/// A labelled post as the adapted model scores it, per head: its adapted
+/// log-odds (before the forum's calibration), and where a rule or signal of
+/// that category fired, the base's log-odds, which the post keeps whatever
+/// the calibration (`-∞` where none fired).
+struct Scored {
+    adapted: [f64; 4],
+    floor: [f64; 4],
+}
+
+/// Each head's threshold (log-odds, on the adapted scale) for one budget:
+/// the posts any head flags may be at most `fpr` of the approved posts,
+/// with `confidence`: the most approved posts `x` that may be flagged is
+/// the largest for which a share of `fpr` would give `x` or fewer with
+/// probability at most 1 − `confidence` (the one-sided Clopper–Pearson
+/// bound). A post is flagged by head `i` where its adapted log-odds reach
+/// the head's cut, or where evidence of the head fired and its base
+/// log-odds reach `default`: no calibration lowers that.
 ///
-/// The heads the forum's labels taught (`learnt`) are each a logistic
+/// The heads the forum's labels taught (`taught`) are each a logistic
 /// model of this forum's labels, so their probabilities share a scale: one
 /// cut, on the highest of them, as low as the budget allows (then the
 /// tightest towards the removed posts, see [`tightest`]). A head the labels
@@ -664,10 +669,10 @@ fn certified_count(n: usize, p: f64, alpha: f64) -> Option<usize> {
 /// budget with that confidence: every cut is then kept at or above
 /// `default` (only stricter).
 fn head_cuts(
-    approved: &[[f64; 4]],
-    removed: &[[f64; 4]],
+    approved: &[Scored],
+    removed: &[Scored],
     h: usize,
-    learnt: &[bool; 4],
+    taught: &[bool; 4],
     fpr: f64,
     default: f64,
     confidence: f64,
@@ -677,47 +682,50 @@ fn head_cuts(
         Some(x) => (x, true),
         None => ((fpr * n as f64).floor() as usize, false),
     };
-    let top = |z: &[f64; 4]| (0..h).filter(|&i| learnt[i]).map(|i| z[i]).fold(f64::NEG_INFINITY, f64::max);
-    let (tops, removed_tops): (Vec<f64>, Vec<f64>) =
-        (approved.iter().map(top).collect(), removed.iter().map(top).collect());
+    let top = |p: &Scored| (0..h).filter(|&i| taught[i]).map(|i| p.adapted[i]).fold(f64::NEG_INFINITY, f64::max);
+    let tops: Vec<f64> = approved.iter().map(top).collect();
+    let removed_tops: Vec<f64> = removed.iter().map(top).collect();
+    // Flagged whatever the taught heads' cut: by an untaught head at its
+    // cut, or by evidence whose base log-odds reach the default.
+    let fixed =
+        |p: &Scored, cuts: &[f64]| (0..h).any(|i| p.floor[i] >= default || (!taught[i] && p.adapted[i] >= cuts[i]));
     // With the untaught heads at `cuts`: the taught heads' cut, and how many
-    // removed posts the heads together flag (`None`: the untaught heads
-    // alone break the budget).
+    // removed posts the heads together flag (`None`: what is flagged
+    // whatever the taught heads' cut already breaks the budget).
     let plan = |cuts: &[f64]| -> Option<(f64, usize)> {
-        let untaught = |z: &[f64; 4]| (0..h).any(|i| !learnt[i] && z[i] >= cuts[i]);
-        let mut rest: Vec<f64> = approved.iter().filter(|z| !untaught(z)).map(top).collect();
+        let mut rest: Vec<f64> = approved.iter().zip(&tops).filter(|(p, _)| !fixed(p, cuts)).map(|(_, &t)| t).collect();
         let room = allowed.checked_sub(n - rest.len())?;
         rest.sort_by(|a, b| b.total_cmp(a));
         let cut = rest.get(room).map_or(f64::NEG_INFINITY, |&x| x + 1e-9);
         let cut = tightest(if sure { cut } else { cut.max(default) }, &tops, &removed_tops);
-        Some((cut, removed.iter().filter(|z| untaught(z) || top(z) >= cut).count()))
+        Some((cut, removed.iter().zip(&removed_tops).filter(|(p, t)| fixed(p, cuts) || **t >= cut).count()))
     };
     let mut cuts = vec![default; h];
     // Each untaught head in turn: the base's threshold, raised only to a
-    // strictly better plan (or, where none keeps the budget, above every
-    // approved post).
-    for _pass in 0..h {
-        for i in (0..h).filter(|&i| !learnt[i]) {
-            let mut candidates: Vec<f64> = approved.iter().map(|z| z[i] + 1e-9).filter(|&c| c > default).collect();
-            candidates.sort_by(f64::total_cmp);
-            candidates.dedup();
-            let mut best: Option<(f64, usize)> = None;
-            for c in std::iter::once(default).chain(candidates.iter().copied()) {
-                cuts[i] = c;
-                if let Some((_, flagged)) = plan(&cuts)
-                    && best.is_none_or(|(_, most)| flagged > most)
-                {
-                    best = Some((c, flagged));
-                }
+    // strictly better plan; where none keeps the budget, above every
+    // approved post.
+    for i in (0..h).filter(|&i| !taught[i]) {
+        let mut candidates: Vec<f64> = approved.iter().map(|p| p.adapted[i] + 1e-9).filter(|&c| c > default).collect();
+        candidates.sort_by(f64::total_cmp);
+        candidates.dedup();
+        let mut best: Option<(f64, usize)> = None;
+        for c in std::iter::once(default).chain(candidates.iter().copied()) {
+            cuts[i] = c;
+            if let Some((_, flagged)) = plan(&cuts)
+                && best.is_none_or(|(_, most)| flagged > most)
+            {
+                best = Some((c, flagged));
             }
-            cuts[i] = best.map_or_else(|| candidates.last().copied().unwrap_or(default), |(c, _)| c);
         }
-        if plan(&cuts).is_some() {
-            break;
-        }
+        cuts[i] = best.map_or_else(|| candidates.last().copied().unwrap_or(default), |(c, _)| c);
     }
-    let (cut, _) = plan(&cuts).unwrap_or((f64::INFINITY, 0));
-    for i in (0..h).filter(|&i| learnt[i]) {
+    // Where even that breaks the budget (the evidence that fired on
+    // approved posts alone does), the taught heads flag no approved post.
+    let cut = match plan(&cuts) {
+        Some((cut, _)) => cut,
+        None => tops.iter().copied().fold(default, f64::max) + 1e-9,
+    };
+    for i in (0..h).filter(|&i| taught[i]) {
         cuts[i] = cut;
     }
     (cuts, sure)
@@ -1189,48 +1197,64 @@ mod tests {
         // Many posts: close to the budget itself, never above it.
         let x = certified_count(20_000, 0.05, 0.1).unwrap();
         assert!((930..1000).contains(&x), "{x}");
+        // Posts no rule fired on, scored `z` per head.
+        let scored = |z: [f64; 4]| Scored { adapted: z, floor: [f64::NEG_INFINITY; 4] };
+        let all = |zs: &[[f64; 4]]| zs.iter().copied().map(scored).collect::<Vec<Scored>>();
         // One head: the cut is above the allowed count of approved posts.
         let one: Vec<[f64; 4]> = (0..100).map(|i| [f64::from(i), 0.0, 0.0, 0.0]).collect();
-        let (cuts, sure) = head_cuts(&one, &[], 1, &[true; 4], 0.05, 0.0, 0.9);
+        let (cuts, sure) = head_cuts(&all(&one), &[], 1, &[true; 4], 0.05, 0.0, 0.9);
         assert!(sure);
         assert_eq!(one.iter().filter(|z| z[0] >= cuts[0]).count(), 1);
         // Too few to be sure: never below the default (here 200).
-        let (cuts, sure) = head_cuts(&one[..30], &[], 1, &[true; 4], 0.05, 200.0, 0.9);
+        let (cuts, sure) = head_cuts(&all(&one[..30]), &[], 1, &[true; 4], 0.05, 200.0, 0.9);
         assert!(!sure && cuts[0] == 200.0, "{cuts:?}");
-        // Two taught heads share one cut, on the higher of their scores.
+        // Two taught heads share one cut, on the higher of their scores:
+        // the union lets the allowed count through.
         let two: Vec<[f64; 4]> = (0..1000).map(|i| [f64::from(i), f64::from((i * 7919) % 1000), 0.0, 0.0]).collect();
         let allowed = certified_count(1000, 0.05, 0.1).unwrap();
         let through = |cuts: &[f64]| two.iter().filter(|z| z[0] >= cuts[0] || z[1] >= cuts[1]).count();
-        let (cuts, _) = head_cuts(&two, &[], 2, &[true; 4], 0.05, 0.0, 0.9);
-        assert_eq!(cuts[0], cuts[1]);
+        let (cuts, _) = head_cuts(&all(&two), &[], 2, &[true; 4], 0.05, 0.0, 0.9);
         assert_eq!(through(&cuts), allowed);
         // A head the labels did not teach keeps the base's threshold (2000,
         // above every approved post): the budget all goes to the other …
-        let (cuts, _) = head_cuts(&two, &[], 2, &[true, false, false, false], 0.05, 2000.0, 0.9);
+        let untaught = [true, false, false, false];
+        let (cuts, _) = head_cuts(&all(&two), &[], 2, &untaught, 0.05, 2000.0, 0.9);
         assert_eq!(cuts[1], 2000.0);
         assert_eq!(through(&cuts), allowed);
         // … or a stricter one where its approved posts alone would break
         // the budget (default 0: every approved post); what it flags then
         // counts against the taught head's share.
-        let (cuts, _) = head_cuts(&two, &[], 2, &[true, false, false, false], 0.05, 0.0, 0.9);
+        let (cuts, _) = head_cuts(&all(&two), &[], 2, &untaught, 0.05, 0.0, 0.9);
         assert!(cuts[1] > 0.0 && two.iter().filter(|z| z[1] >= cuts[1]).count() == allowed, "{cuts:?}");
         assert_eq!(through(&cuts), allowed);
         // Raised, too, where its flags on approved posts crowd out a taught
         // head that would flag the removed posts: 30 approved posts over
-        // the base's threshold (within the budget of 41), removed posts
+        // the base's threshold (within the budget of 40), removed posts
         // only the taught head sees.
         let crowded: Vec<[f64; 4]> =
             (0..1000).map(|i| [f64::from(i) / 1000.0, if i < 30 { 1.0 } else { -5.0 }, 0.0, 0.0]).collect();
         let removed: Vec<[f64; 4]> = (0..50).map(|i| [0.99 - f64::from(i) / 1000.0, -5.0, 0.0, 0.0]).collect();
-        let (cuts, _) = head_cuts(&crowded, &removed, 2, &[true, false, false, false], 0.05, 0.0, 0.9);
+        let (cuts, _) = head_cuts(&all(&crowded), &all(&removed), 2, &untaught, 0.05, 0.0, 0.9);
         assert!(cuts[1] > 1.0, "{cuts:?}");
-        // 31 removed posts flagged, against 2 with the base's threshold kept
-        // (11 approved posts of room left for the taught head).
+        // 31 removed posts flagged, against 1 with the base's threshold kept
+        // (10 approved posts of room left for the taught head).
         assert_eq!(removed.iter().filter(|z| z[0] >= cuts[0]).count(), 31, "{cuts:?}");
+        // Not where a rule of that head fired on those 30 approved posts:
+        // the calibration cannot lower them, so raising frees nothing and
+        // only 10 approved posts of room are left to the taught head.
+        let no = f64::NEG_INFINITY;
+        let fired: Vec<Scored> = crowded
+            .iter()
+            .map(|&z| Scored { adapted: z, floor: [no, if z[1] > 0.0 { z[1] } else { no }, no, no] })
+            .collect();
+        let (cuts, _) = head_cuts(&fired, &all(&removed), 2, &untaught, 0.05, 0.0, 0.9);
+        let flagged = crowded.iter().filter(|z| z[0] >= cuts[0] || z[1] >= 0.0).count();
+        assert_eq!(flagged, allowed, "{cuts:?}");
+        assert_eq!(removed.iter().filter(|z| z[0] >= cuts[0]).count(), 1, "{cuts:?}");
         // Where it flags removed posts the taught head cannot, it keeps the
         // base's threshold.
         let removed: Vec<[f64; 4]> = (0..50).map(|_| [-9.0, 3.0, 0.0, 0.0]).collect();
-        let (cuts, _) = head_cuts(&crowded, &removed, 2, &[true, false, false, false], 0.05, 0.0, 0.9);
+        let (cuts, _) = head_cuts(&all(&crowded), &all(&removed), 2, &untaught, 0.05, 0.0, 0.9);
         assert_eq!(cuts[1], 0.0, "{cuts:?}");
     }
 }

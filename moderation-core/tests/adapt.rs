@@ -150,6 +150,25 @@ fn adapting_is_deterministic_and_the_file_round_trips_as_format_6() {
     let again = adapt(&engine.with_model(Some(Arc::new(loaded))), &data, &exact).unwrap();
     assert!(again.to_bytes() == a.to_bytes(), "re-adapting {} differs from {}", again.version(), a.version());
 
+    // A damaged format-6 file, or per-head thresholds out of bounds, are
+    // refused, never a panic.
+    assert!(Model::from_bytes(&bytes[..bytes.len() - 3]).is_err());
+    let mut flipped = bytes.clone();
+    let n = flipped.len();
+    flipped[n - 2] ^= 0x40;
+    assert!(Model::from_bytes(&flipped).is_err());
+    for (slope, offset, why) in [(9.0, 0.0, "outside"), (1.0, f64::NAN, "not a finite"), (f64::NAN, 0.0, "outside")] {
+        let mut broken = a.data().clone();
+        let calibration = &mut broken.adaptation.as_mut().unwrap().calibrations[0];
+        (calibration.slope, calibration.offset) = (slope, offset);
+        let err = Model::from_data(broken).unwrap_err().to_string();
+        assert!(err.contains(why), "{err}");
+    }
+    let mut broken = a.data().clone();
+    let calibrations = &mut broken.adaptation.as_mut().unwrap().calibrations;
+    calibrations.push(calibrations[0]);
+    assert!(Model::from_data(broken).unwrap_err().to_string().contains("two thresholds"));
+
     // Files of earlier builds: one calibration shared by every head,
     // format 5 with typed tokens …
     let version = |bytes: &[u8]| u32::from_le_bytes(bytes[8..12].try_into().unwrap());

@@ -32,8 +32,9 @@
 //!                    followed by the postcard-encoded `Adaptation`; format
 //!                    3's has no slope, read as 1; format 5: followed by
 //!                    the postcard-encoded `Extensions`, then an optional
-//!                    `Adaptation`; format 6: as 5, then the adaptation's
-//!                    per-head thresholds, `Vec<HeadCalibration>`)
+//!                    `Adaptation`; format 6: the `ModelData`, the
+//!                    `Extensions`, the `Adaptation` (always present),
+//!                    then its per-head thresholds, `Vec<HeadCalibration>`)
 //! ```
 //!
 //! Every way a file can be wrong — not a model, truncated, corrupt, from a
@@ -258,12 +259,13 @@ pub struct Adaptation {
     /// each land where the forum's labels put them, not only the stricter
     /// of the two (1 when too few labels; format 3 files read as 1).
     pub slope: f64,
-    /// Thresholds per head (format 6; empty in older files, whose heads
-    /// all share [`slope`](Adaptation::slope) and
-    /// [`offset`](Adaptation::offset)). A head the forum's labels never
-    /// marked positive keeps the base's thresholds unless its approved
-    /// posts show them too lenient: a forum that only removes spam does
-    /// not weaken the scam head's.
+    /// Thresholds per head (format 6; empty in older files and where the
+    /// thresholds were kept as the base's, whose heads all share
+    /// [`slope`](Adaptation::slope) and [`offset`](Adaptation::offset)).
+    /// A head the forum's labels did not teach keeps the base's thresholds
+    /// unless raising them lets the heads together flag more removed posts
+    /// within the review or hold budget, or the budget needs it: a forum
+    /// that only removes spam does not weaken the scam head's.
     #[serde(skip)]
     pub calibrations: Vec<HeadCalibration>,
 }
