@@ -44,8 +44,9 @@
 //! ([`AdaptConfig::shared_unwanted`]), each category's positives are a
 //! share of the forum's removals; a model of them all (removed for any
 //! category against approved: n-grams and a bias), scored out of fold, is
-//! one more score in every combiner (`a × base + b × forum + u × unwanted
-//! + c`); `u` times its weights joins the stored n-gram weights and bias.
+//! one more score in every combiner:
+//! `a × base + b × forum + u × unwanted + c`, and `u` times its weights
+//! joins the stored n-gram weights and bias.
 //! Measured: macro F1 / PR-AUC at 50 labels from 0.473 / 0.754 to 0.531 /
 //! 0.766 (SMS, whose removals split into spam and smishing, from 0.465 /
 //! 0.722 to 0.697 / 0.809).
@@ -387,15 +388,15 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
     // cannot be adapted), for the thresholds and the figures.
     let mut oof: Vec<[f64; 4]> = rows.iter().map(|r| r.base).collect();
     let mut adapted_heads = Vec::new();
-    // Where the labels split what is unwanted among categories, each
-    // category's positives are a share of the removed posts: a model of
-    // them all (removed for any reason against approved), scored out of
-    // fold, is one more score in each category's combiner.
     // The categories the labels teach: both classes among them.
     let taught: [bool; 4] = std::array::from_fn(|i| {
         i < h && rows.iter().any(|r| r.labels[i] == Some(true)) && rows.iter().any(|r| r.labels[i] == Some(false))
     });
     let two_taught = taught.iter().filter(|&&t| t).count() >= 2;
+    // Where the labels split what is unwanted among categories, each
+    // category's positives are a share of the removed posts: a model of
+    // them all (removed for any reason against approved), scored out of
+    // fold, is one more score in each category's combiner.
     let unwanted: Option<(Vec<f64>, Vec<f64>)> = if config.stacked && config.shared_unwanted && two_taught {
         let problem = Problem::unwanted(&rows, h, k, config);
         let members: Vec<usize> = (0..rows.len()).filter(|&j| problem.labels[j].is_some()).collect();
@@ -483,8 +484,8 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
         }
         let mut w = problem.fit(&members, config.iterations);
         let scale = match combiner {
-            // The combiner's factors applied to the forum model's weights:
-            // a × base + b × forum + c.
+            // The combiner's factors applied to the forum models' weights:
+            // a × base + b × forum + u × unwanted + c.
             Some((a, b, u, c)) => {
                 w[0] = b * w[0] + c;
                 w[TEXT..].iter_mut().for_each(|x| *x *= b);

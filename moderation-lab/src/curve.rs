@@ -25,7 +25,6 @@ use anyhow::Context as _;
 use cpu_time::ProcessTime;
 use moderation_core::adapt::{AdaptConfig, adapt};
 use moderation_core::evaluation::{self, Confusion};
-use moderation_core::model::Adaptation;
 use moderation_core::{Category, Decision, Engine, Example, Model, Post, RuleSet};
 
 use crate::options::{DataArgs, ModelArgs};
@@ -229,7 +228,7 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
                 row.pr_auc,
                 row.benign_flagged,
                 a.columns.len(),
-                calibrations(&model, &a),
+                crate::training::calibrations(&model, &a),
                 pack.len()
             );
             write_row(
@@ -351,16 +350,4 @@ fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// Each head's threshold calibration, for the log: `spam ×1.20 -0.40, scam ×1.00 +0.00`.
-fn calibrations(model: &Model, a: &Adaptation) -> String {
-    model
-        .categories()
-        .map(|c| {
-            let (slope, offset) = a.calibration(c);
-            format!("{} ×{slope:.2} {offset:+.2}", c.as_str())
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -461,12 +461,8 @@ impl Adapted {
         if a.columns.last().is_some_and(|&c| c as usize >= data.features.buckets()) {
             return invalid("a column is outside the hash space".into());
         }
-        if !a.offset.is_finite() {
-            return invalid("the offset is not a finite number".into());
-        }
-        if !(a.slope.is_finite() && (MIN_SLOPE..=MAX_SLOPE).contains(&a.slope)) {
-            return invalid(format!("the slope {} is outside {MIN_SLOPE}..={MAX_SLOPE}", a.slope));
-        }
+        let checked = |r: Result<(), String>| r.map_err(|m| ModelError::Invalid(format!("adaptation: {m}")));
+        checked(check_calibration(a.slope, a.offset, ""))?;
         let h = data.heads.len();
         let mut out = Adapted {
             column_of: vec![NO_COLUMN; data.features.buckets()],
@@ -523,17 +519,24 @@ impl Adapted {
             if std::mem::replace(&mut calibrated[i], true) {
                 return invalid(format!("two thresholds for {name}"));
             }
-            if !c.offset.is_finite() {
-                return invalid(format!("the offset of {name} is not a finite number"));
-            }
-            if !(c.slope.is_finite() && (MIN_SLOPE..=MAX_SLOPE).contains(&c.slope)) {
-                return invalid(format!("the slope {} of {name} is outside {MIN_SLOPE}..={MAX_SLOPE}", c.slope));
-            }
+            checked(check_calibration(c.slope, c.offset, &format!(" of {name}")))?;
             out.slope[i] = c.slope;
             out.offset[i] = c.offset;
         }
         Ok(out)
     }
+}
+
+/// Checks a calibration of an adaptation (`of`: which head's, for the
+/// message, or empty for the shared one).
+fn check_calibration(slope: f64, offset: f64, of: &str) -> Result<(), String> {
+    if !offset.is_finite() {
+        return Err(format!("the offset{of} is not a finite number"));
+    }
+    if !(slope.is_finite() && (MIN_SLOPE..=MAX_SLOPE).contains(&slope)) {
+        return Err(format!("the slope {slope}{of} is outside {MIN_SLOPE}..={MAX_SLOPE}"));
+    }
+    Ok(())
 }
 
 thread_local! {
