@@ -90,6 +90,15 @@ pub struct CurveArgs {
     /// category's own model (false) (default: the library's).
     #[arg(long)]
     pub shared_unwanted: Option<bool>,
+    /// Folds for out-of-fold scores from `--few-labels` labels up (default: the library's).
+    #[arg(long)]
+    pub folds: Option<u32>,
+    /// Below this many labels, more folds (default: the library's).
+    #[arg(long)]
+    pub few_labels: Option<usize>,
+    /// Most folds below `--few-labels` labels (default: the library's).
+    #[arg(long)]
+    pub few_labels_folds: Option<u32>,
     /// Keep the installed (leave-one-source-out) models in this folder, one
     /// `<source>.model` each, and reuse them when every one needed is there
     /// (for trying adaptation settings without retraining; delete the folder
@@ -117,6 +126,9 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
     config.stacked = args.stacked.unwrap_or(config.stacked);
     config.l2_combiner = args.l2_combiner.unwrap_or(config.l2_combiner);
     config.shared_unwanted = args.shared_unwanted.unwrap_or(config.shared_unwanted);
+    config.folds = args.folds.unwrap_or(config.folds);
+    config.few_labels = args.few_labels.unwrap_or(config.few_labels);
+    config.few_labels_folds = args.few_labels_folds.unwrap_or(config.few_labels_folds);
     let wanted: Vec<usize> = (0..corpus.sources.len())
         .filter(|&s| {
             let source = &corpus.sources[s];
@@ -222,10 +234,12 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
             let row = measure(&corpus, &engine, test);
             let pack_adapted = flagged(&engine, &pack);
             eprintln!(
-                "{:<20} k={k:<5} F1 {:.3} PR-AUC {:.3} benign→review {:.3} ({positives} positive; adapted in {seconds:.2} s CPU; {} columns; thresholds {}; pack fire examples flagged {pack_base} → {pack_adapted} of {})",
+                "{:<20} k={k:<5} F1 {:.3} PR-AUC {:.3} (spam {:.3}, scam {:.3}) benign→review {:.3} ({positives} positive; adapted in {seconds:.2} s CPU; {} columns; thresholds {}; pack fire examples flagged {pack_base} → {pack_adapted} of {})",
                 source.name,
                 row.f1,
                 row.pr_auc,
+                row.pr_auc_heads[0],
+                row.pr_auc_heads[1],
                 row.benign_flagged,
                 a.columns.len(),
                 crate::training::calibrations(&model, &a),
@@ -275,6 +289,8 @@ struct Figures {
     precision: f64,
     recall: f64,
     pr_auc: f64,
+    /// PR-AUC of the spam head's score alone, then the scam head's.
+    pr_auc_heads: [f64; 2],
     benign_flagged: f64,
     positives: usize,
     texts: usize,
@@ -294,6 +310,10 @@ fn measure(corpus: &Corpus, engine: &Engine, test: &[usize]) -> Figures {
         precision: c.precision(),
         recall: c.recall(),
         pr_auc: evaluation::average_precision(&scores, &y),
+        pr_auc_heads: [Category::Spam, Category::Scam].map(|c| {
+            let head: Vec<f64> = verdicts.iter().map(|v| v.scores.get(c)).collect();
+            evaluation::average_precision(&head, &y)
+        }),
         benign_flagged: flagged.iter().zip(&y).filter(|(f, l)| **f > 0.5 && !**l).count() as f64
             / negatives.max(1) as f64,
         positives: y.len() - negatives,
@@ -309,7 +329,8 @@ fn write_row(
     extra: serde_json::Value,
 ) -> anyhow::Result<()> {
     let mut row = serde_json::json!({"source": source, "k": k, "f1": f.f1, "precision": f.precision,
-        "recall": f.recall, "pr_auc": f.pr_auc, "benign_flagged": f.benign_flagged,
+        "recall": f.recall, "pr_auc": f.pr_auc, "pr_auc_spam": f.pr_auc_heads[0], "pr_auc_scam": f.pr_auc_heads[1],
+        "benign_flagged": f.benign_flagged,
         "test_texts": f.texts, "test_positives": f.positives});
     if let (Some(row), serde_json::Value::Object(extra)) = (row.as_object_mut(), extra) {
         row.extend(extra);

@@ -561,7 +561,7 @@ mod tests {
     fn the_threshold_keeps_every_set_within_its_budget() {
         // Set A: 100 benign scores 0.00..0.99; 5% → the 6th highest (0.94) must not flag.
         let a: Vec<f64> = (0..100).map(|i| f64::from(i) / 100.0).collect();
-        let ya = vec![false; 100];
+        let ya = [false; 100];
         // Set B: benign scores all low, positives high: does not bind.
         let b = [0.1, 0.2, 0.9, 0.95];
         let yb = [false, false, true, true];
