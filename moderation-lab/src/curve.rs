@@ -234,7 +234,7 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
             let row = measure(&corpus, &engine, test);
             let pack_adapted = flagged(&engine, &pack);
             eprintln!(
-                "{:<20} k={k:<5} F1 {:.3} PR-AUC {:.3} (spam {:.3}, scam {:.3}) benign→review {:.3} ({positives} positive; adapted in {seconds:.2} s CPU; {} columns; thresholds {}; pack fire examples flagged {pack_base} → {pack_adapted} of {})",
+                "{:<20} k={k:<5} F1 {:.3} PR-AUC {:.3} (spam head {:.3}, scam head {:.3}) benign→review {:.3} ({positives} positive; adapted in {seconds:.2} s CPU; {} columns; thresholds {}; pack fire examples flagged {pack_base} → {pack_adapted} of {})",
                 source.name,
                 row.f1,
                 row.pr_auc,
@@ -289,7 +289,8 @@ struct Figures {
     precision: f64,
     recall: f64,
     pr_auc: f64,
-    /// PR-AUC of the spam head's score alone, then the scam head's.
+    /// PR-AUC of the spam head's score alone, then the scam head's, each
+    /// against the unwanted label (spam or scam), as `pr_auc` is.
     pr_auc_heads: [f64; 2],
     benign_flagged: f64,
     positives: usize,
@@ -329,7 +330,7 @@ fn write_row(
     extra: serde_json::Value,
 ) -> anyhow::Result<()> {
     let mut row = serde_json::json!({"source": source, "k": k, "f1": f.f1, "precision": f.precision,
-        "recall": f.recall, "pr_auc": f.pr_auc, "pr_auc_spam": f.pr_auc_heads[0], "pr_auc_scam": f.pr_auc_heads[1],
+        "recall": f.recall, "pr_auc": f.pr_auc, "pr_auc_spam_head": f.pr_auc_heads[0], "pr_auc_scam_head": f.pr_auc_heads[1],
         "benign_flagged": f.benign_flagged,
         "test_texts": f.texts, "test_positives": f.positives});
     if let (Some(row), serde_json::Value::Object(extra)) = (row.as_object_mut(), extra) {
