@@ -39,7 +39,7 @@
 //! the forum.
 //! Measured by the learning curve (`moderation curve`): macro PR-AUC at 50
 //! labels 0.737 → 0.761, F1 at 200 labels 0.756 → 0.771 (one run each).
-//! The folds are 5, and below 150 labels one per five posts up to 10
+//! The folds are 5, and below 150 labels one per five posts, at least 5 and at most 10
 //! ([`AdaptConfig::few_labels`]): macro F1 / PR-AUC at 50 labels 0.543 /
 //! 0.770 → 0.561 / 0.779.
 //!
