@@ -286,6 +286,15 @@ struct Row {
     fold: u32,
 }
 
+impl Row {
+    /// Head `i`'s floor: where evidence of the head fired, the base's
+    /// log-odds, which the adapted model never goes below (`-∞` where
+    /// none fired).
+    fn floor(&self, i: usize) -> f64 {
+        if self.evidence[i].is_empty() { f64::NEG_INFINITY } else { self.base[i] }
+    }
+}
+
 /// Adapts the model of `engine` to the forum `examples` come from (see the
 /// [module docs](self)). `engine` scores with the base: its rules and
 /// model, as the forum runs them. A base that was itself adapted is adapted
@@ -497,9 +506,7 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
         if enough {
             // Scored as the model will score them: where evidence of this
             // head fired, the adaptation may raise the post, never lower it.
-            let floored =
-                |j: usize| if rows[j].evidence[i].is_empty() { oof[j][i] } else { oof[j][i].max(rows[j].base[i]) };
-            let probs: Vec<f64> = members.iter().map(|&j| sigmoid(floored(j))).collect();
+            let probs: Vec<f64> = members.iter().map(|&j| sigmoid(oof[j][i].max(rows[j].floor(i)))).collect();
             let y: Vec<bool> = members.iter().map(|&j| rows[j].labels[i] == Some(true)).collect();
             let c = Confusion::at(&probs, &y, REVIEW);
             metrics = Some(HeadMetrics {
@@ -551,10 +558,7 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
     // Each post as the model will score it: its adapted log-odds, and,
     // where evidence of a category fired, the base's log-odds as a floor
     // that the calibration does not move.
-    let scored = |(r, z): (&Row, &[f64; 4])| Scored {
-        adapted: *z,
-        floor: std::array::from_fn(|i| if r.evidence[i].is_empty() { f64::NEG_INFINITY } else { r.base[i] }),
-    };
+    let scored = |(r, z): (&Row, &[f64; 4])| Scored { adapted: *z, floor: std::array::from_fn(|i| r.floor(i)) };
     let approved: Vec<Scored> =
         rows.iter().zip(&oof).filter(|(r, _)| r.labels[..h].iter().all(|l| *l != Some(true))).map(scored).collect();
     let folded = adapted_heads.iter().all(|a| a.metrics.is_some());
