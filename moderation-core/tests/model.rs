@@ -392,3 +392,32 @@ fn a_fitted_weight_never_weakens_a_rule_below_its_hand_set_weight() {
     }
     assert!(checked >= 30, "only {checked} rules checked");
 }
+
+#[test]
+fn a_naive_bayes_share_blends_only_the_heads_it_names() {
+    let logistic = TrainConfig { learner: train::TextLearner::Logistic { epochs: 3, l2: 1e-3, rate: 0.2 }, ..config() };
+    let plain = train_on(|e| !e.1, &logistic);
+    let blended = train_on(|e| !e.1, &TrainConfig { naive_bayes_share: vec![(Category::Spam, 0.5)], ..logistic });
+    let nb = train_on(|e| !e.1, &TrainConfig { learner: train::TextLearner::NaiveBayes, ..config() });
+    let head = |m: &Model, c: Category| -> Vec<f64> {
+        let h = m.data().heads.iter().find(|h| h.category == c).expect("head");
+        h.text_weights.iter().map(|&w| f64::from(w)).collect()
+    };
+    // The same columns whatever the learner (chi² chooses them).
+    assert_eq!(plain.data().columns, nb.data().columns);
+    // The scam head is the logistic one, untouched.
+    assert_eq!(head(&plain, Category::Scam), head(&blended, Category::Scam));
+    // The spam head moved by half of naive Bayes' ratios, scaled to the
+    // logistic weights' root mean square.
+    let (p, b, r) = (head(&plain, Category::Spam), head(&blended, Category::Spam), head(&nb, Category::Spam));
+    let rms = |v: &[f64]| (v.iter().map(|x| x * x).sum::<f64>() / v.len() as f64).sqrt();
+    let factor = 0.5 * rms(&p) / rms(&r);
+    assert!(factor > 0.0);
+    let mut moved = 0;
+    for ((p, b), r) in p.iter().zip(&b).zip(&r) {
+        let want = p + factor * r;
+        assert!((b - want).abs() <= 1e-4 * (1.0 + want.abs()), "weight {b} against {want}");
+        moved += usize::from((b - p).abs() > 1e-6);
+    }
+    assert!(moved > p.len() / 2, "{moved} of {} weights moved", p.len());
+}
