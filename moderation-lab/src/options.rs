@@ -228,4 +228,22 @@ mod tests {
         let off = Cli::parse_from(["t", "--min-df-share", "0"]).model;
         assert_eq!(off.min_df(25_000), 2);
     }
+
+    #[test]
+    fn naive_bayes_shares_parse_per_category_and_bad_ones_say_why() {
+        // The default is the shipped model's: the spam head only.
+        let config = Cli::parse_from(["t"]).model.config("t".into(), vec![Category::Spam], 100);
+        assert_eq!(config.naive_bayes_share, vec![(Category::Spam, 0.5)]);
+        let both = Cli::parse_from(["t", "--naive-bayes-share", "spam=0.3, scam = 1"]).model;
+        assert_eq!(both.naive_bayes_share.0, vec![(Category::Spam, 0.3), (Category::Scam, 1.0)]);
+        assert!(both.describe().contains("NB share 0.3 on spam, NB share 1 on scam"), "{}", both.describe());
+        let none = Cli::parse_from(["t", "--naive-bayes-share", "none"]).model;
+        assert!(none.naive_bayes_share.0.is_empty() && !none.describe().contains("NB share"));
+        for (bad, why) in
+            [("spam", "CATEGORY=SHARE"), ("ham=0.5", "not a category"), ("spam=x", "not a number"), ("spam=-1", "≥ 0")]
+        {
+            let err = parse_shares(bad).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+    }
 }
