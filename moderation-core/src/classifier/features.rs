@@ -115,28 +115,24 @@ impl FeatureConfig {
     /// assert!(grams.contains(&"m me".to_string())); // character 4-gram
     /// ```
     pub fn for_each<'t>(&self, text: &'t str, mut f: impl FnMut(u32, &'t str)) {
-        self.walk::<true>(text, &mut f);
-    }
-
-    #[inline]
-    fn walk<'t, const GRAMS: bool>(&self, text: &'t str, f: &mut impl FnMut(u32, &'t str)) {
+        let f = &mut f;
         match self.typed {
             true => {
-                // The typed tokens are found once, for both passes.
+                // The typed tokens are found once, for both passes, with
+                // their byte ranges (the hot path reads units without them).
                 let mut spans = [(0usize, 0usize, ' '); MAX_TYPED];
                 let n = typed_spans(text, &mut spans);
                 let spans = &spans[..n];
                 match spans.first() {
-                    Some(&(first, _, _)) => self.walk_units::<GRAMS, _>(
+                    Some(&(first, _, _)) => self.walk_units::<true, _>(
                         text,
                         || Typed { chars: text.char_indices(), spans, next: 0, at: first },
                         f,
                     ),
-                    // Most posts: the plain walk.
-                    None => self.walk_units::<GRAMS, _>(text, || plain(text), f),
+                    None => self.walk_units::<true, _>(text, || plain(text), f),
                 }
             }
-            false => self.walk_units::<GRAMS, _>(text, || plain(text), f),
+            false => self.walk_units::<true, _>(text, || plain(text), f),
         }
     }
 
