@@ -81,9 +81,8 @@ impl FeatureConfig {
     ///
     /// The text is decoded once into a per-thread buffer of units (its
     /// characters, a typed token as the one character of its kind), which
-    /// both passes then read: the same features as
-    /// [`FeatureConfig::for_each`], without decoding the text twice or
-    /// splitting it on whitespace a third time for the typed tokens.
+    /// both passes then read: the decoder and the walk
+    /// [`FeatureConfig::for_each`] uses, without the byte ranges.
     #[inline]
     pub fn for_each_bucket(&self, text: &str, mut f: impl FnMut(u32)) {
         UNITS.with(|units| match units.try_borrow_mut() {
@@ -95,6 +94,7 @@ impl FeatureConfig {
 
     #[inline(always)]
     fn walk_decoded(&self, text: &str, units: &mut Vec<char>, f: &mut impl FnMut(u32)) {
+        units.reserve(text.len());
         decode_units(text, self.typed, units);
         let units = &units[..];
         self.walk_units::<false, _>(text, || units.iter().map(|&c| (c, 0, 0)), &mut |b, _| f(b));
@@ -115,25 +115,10 @@ impl FeatureConfig {
     /// assert!(grams.contains(&"m me".to_string())); // character 4-gram
     /// ```
     pub fn for_each<'t>(&self, text: &'t str, mut f: impl FnMut(u32, &'t str)) {
-        let f = &mut f;
-        match self.typed {
-            true => {
-                // The typed tokens are found once, for both passes, with
-                // their byte ranges (the hot path reads units without them).
-                let mut spans = [(0usize, 0usize, ' '); MAX_TYPED];
-                let n = typed_spans(text, &mut spans);
-                let spans = &spans[..n];
-                match spans.first() {
-                    Some(&(first, _, _)) => self.walk_units::<true, _>(
-                        text,
-                        || Typed { chars: text.char_indices(), spans, next: 0, at: first },
-                        f,
-                    ),
-                    None => self.walk_units::<true, _>(text, || plain(text), f),
-                }
-            }
-            false => self.walk_units::<true, _>(text, || plain(text), f),
-        }
+        // The same units as the hot path, with their byte ranges.
+        let mut units: Vec<(char, usize, usize)> = Vec::new();
+        decode_units(text, self.typed, &mut units);
+        self.walk_units::<true, _>(text, || units.iter().copied(), &mut f);
     }
 
     /// The features of `text` read as the units `units()` yields: its
@@ -215,12 +200,6 @@ impl FeatureConfig {
     }
 }
 
-/// A text's characters with their byte ranges.
-#[inline(always)]
-fn plain(text: &str) -> impl Iterator<Item = (char, usize, usize)> + '_ {
-    text.char_indices().map(|(i, c)| (c, i, i + c.len_utf8()))
-}
-
 /// The kinds of typed tokens, as the private-use characters that stand for
 /// them in n-grams.
 const KIND_LINK: char = '\u{E001}';
@@ -241,20 +220,8 @@ const BARE_TLDS: &[&str] = &[
     "tk", "top", "tv", "uk", "us", "vip", "ws", "xyz",
 ];
 
-/// The kind of a whitespace-delimited token, if it is a typed one.
-fn kind_of(token: &str) -> Option<char> {
-    let mut look = TokenLook::default();
-    for (i, &b) in token.as_bytes().iter().enumerate() {
-        look.byte(i, b);
-    }
-    if look.rules_out(token.len()) {
-        return None;
-    }
-    kind_of_candidate(token)
-}
-
 /// What one pass over a token's bytes learns: enough to rule out most
-/// words before [`kind_of_candidate`] looks closer. A typed token has a
+/// words before [`kind_of`] looks closer. A typed token has a
 /// dot, an `@` or a colon before its last byte, seven digits, or 25 bytes.
 #[derive(Default)]
 struct TokenLook {
@@ -280,8 +247,9 @@ impl TokenLook {
     }
 }
 
-/// [`kind_of`] for a token [`TokenLook`] did not rule out.
-fn kind_of_candidate(token: &str) -> Option<char> {
+/// The kind of a whitespace-delimited token [`TokenLook`] did not rule
+/// out, if it is a typed one.
+fn kind_of(token: &str) -> Option<char> {
     let t = token.trim_matches(|c: char| {
         matches!(c, '(' | ')' | '[' | ']' | ',' | '.' | '!' | '?' | '"' | '\'' | ':' | ';' | '<' | '>')
     });
@@ -321,49 +289,69 @@ fn kind_of_candidate(token: &str) -> Option<char> {
 /// their characters (a post of hundreds of links gains nothing from more).
 const MAX_TYPED: usize = 64;
 
-/// Fills `spans` with the typed tokens of `text` (start, end, kind), in
-/// order; returns how many.
-fn typed_spans(text: &str, spans: &mut [(usize, usize, char); MAX_TYPED]) -> usize {
-    let mut n = 0;
-    let base = text.as_ptr() as usize;
-    for token in text.split_whitespace() {
-        if n == MAX_TYPED {
-            break;
-        }
-        if let Some(kind) = kind_of(token) {
-            let start = token.as_ptr() as usize - base;
-            spans[n] = (start, start + token.len(), kind);
-            n += 1;
-        }
-    }
-    n
-}
-
 thread_local! {
     /// The units of the text being walked by [`FeatureConfig::for_each_bucket`].
     static UNITS: std::cell::RefCell<Vec<char>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Fills `out` with the units of `text` in one pass: its characters, and
-/// with `typed` each of the first [`MAX_TYPED`] typed tokens as the one
-/// character of its kind (what [`Typed`] yields, without the byte ranges).
+/// Where [`decode_units`] puts units: the hot path keeps the characters
+/// only, the explaining path their byte ranges in the text too.
+trait UnitBuf {
+    fn push_unit(&mut self, c: char, start: usize, end: usize);
+    fn units(&self) -> usize;
+    fn cut(&mut self, units: usize);
+}
+
+impl UnitBuf for Vec<char> {
+    #[inline(always)]
+    fn push_unit(&mut self, c: char, _: usize, _: usize) {
+        self.push(c);
+    }
+    #[inline(always)]
+    fn units(&self) -> usize {
+        self.len()
+    }
+    #[inline(always)]
+    fn cut(&mut self, units: usize) {
+        self.truncate(units);
+    }
+}
+
+impl UnitBuf for Vec<(char, usize, usize)> {
+    #[inline(always)]
+    fn push_unit(&mut self, c: char, start: usize, end: usize) {
+        self.push((c, start, end));
+    }
+    #[inline(always)]
+    fn units(&self) -> usize {
+        self.len()
+    }
+    #[inline(always)]
+    fn cut(&mut self, units: usize) {
+        self.truncate(units);
+    }
+}
+
+/// Fills `out` with the units of `text` in one pass: its characters (any
+/// whitespace as a space), and with `typed` each of the first
+/// [`MAX_TYPED`] typed tokens (whitespace-delimited) as the one character
+/// of its kind over the token's range.
 #[inline(always)]
-fn decode_units(text: &str, typed: bool, out: &mut Vec<char>) {
-    out.clear();
-    out.reserve(text.len());
+fn decode_units<B: UnitBuf>(text: &str, typed: bool, out: &mut B) {
+    out.cut(0);
     let mut typed_left = if typed { MAX_TYPED } else { 0 };
     // The whitespace-delimited token being read: its first byte and unit,
     // and what its bytes so far say about it.
     let mut token: Option<(usize, usize)> = None;
     let mut look = TokenLook::default();
-    let mut end_token = |token: &mut Option<(usize, usize)>, look: &mut TokenLook, end: usize, out: &mut Vec<char>| {
+    let mut end_token = |token: &mut Option<(usize, usize)>, look: &mut TokenLook, end: usize, out: &mut B| {
         if let Some((start, first)) = token.take()
             && typed_left > 0
             && !look.rules_out(end - start)
-            && let Some(kind) = kind_of_candidate(&text[start..end])
+            && let Some(kind) = kind_of(&text[start..end])
         {
-            out.truncate(first);
-            out.push(kind);
+            out.cut(first);
+            out.push_unit(kind, start, end);
             typed_left -= 1;
         }
         *look = TokenLook::default();
@@ -381,45 +369,15 @@ fn decode_units(text: &str, typed: bool, out: &mut Vec<char>) {
         if c.is_whitespace() {
             end_token(&mut token, &mut look, i, out);
             // Both passes read any whitespace as a space.
-            out.push(' ');
+            out.push_unit(' ', i, i + len);
         } else {
-            let start = *token.get_or_insert((i, out.len()));
+            let start = *token.get_or_insert((i, out.units()));
             look.byte(i - start.0, b);
-            out.push(c);
+            out.push_unit(c, i, i + len);
         }
         i += len;
     }
     end_token(&mut token, &mut look, bytes.len(), out);
-}
-
-/// A text's characters with their byte ranges, a typed token as one
-/// character of its kind over the token's range.
-struct Typed<'t, 's> {
-    chars: std::str::CharIndices<'t>,
-    spans: &'s [(usize, usize, char)],
-    /// The next span.
-    next: usize,
-    /// Where it starts (`usize::MAX` after the last).
-    at: usize,
-}
-
-impl Iterator for Typed<'_, '_> {
-    type Item = (char, usize, usize);
-
-    #[inline(always)]
-    fn next(&mut self) -> Option<(char, usize, usize)> {
-        let (i, c) = self.chars.next()?;
-        if i == self.at {
-            let (start, end, kind) = self.spans[self.next];
-            self.next += 1;
-            self.at = self.spans.get(self.next).map_or(usize::MAX, |s| s.0);
-            while self.chars.offset() < end {
-                self.chars.next();
-            }
-            return Some((kind, start, end));
-        }
-        Some((c, i, i + c.len_utf8()))
-    }
 }
 
 /// The word being read and the one before it.
