@@ -421,3 +421,43 @@ fn a_naive_bayes_share_blends_only_the_heads_it_names() {
     }
     assert!(moved > p.len() / 2, "{moved} of {} weights moved", p.len());
 }
+
+#[test]
+fn an_ngram_of_one_source_alone_is_not_a_column_when_sources_are_required() {
+    // Two sources (team-written for this test): each has a word of its own
+    // in every post; both share the spam and benign vocabulary.
+    let mut examples = Vec::new();
+    for i in 0..60 {
+        for (group, own) in [(0u32, "zebraquux"), (1, "yakfrobnik")] {
+            let spam = i % 2 == 0;
+            let body = if spam {
+                format!("{own} cheap followers offer number {i}, buy now")
+            } else {
+                format!("{own} thanks for the help with my garden, photo {i}")
+            };
+            let mut e = Example::new(Post::new(format!("{group}-{i}"), body), vec![(Category::Spam, spam)]);
+            e.group = group;
+            examples.push(e);
+        }
+    }
+    let train = |min_sources| {
+        let config = TrainConfig { heads: vec![Category::Spam], min_sources, ..config() };
+        train::train(&Engine::new().unwrap(), &examples, &[("two".into(), examples.len() as u32)], &config, &())
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let own = |m: &Model| m.data().grams.iter().filter(|g| g.contains("zebr") || g.contains("frob")).count();
+    let shared = |m: &Model| m.data().grams.iter().filter(|g| g.contains("follow") || g.contains("garden")).count();
+    let (any, both) = (train(1), train(2));
+    assert!(own(&any) > 0, "without the requirement, a source's own word is a column");
+    assert_eq!(own(&both), 0, "{:?}", both.data().grams);
+    assert!(shared(&both) > 0, "the shared vocabulary stays");
+    // Three sources asked of data from two: both are needed, no more.
+    let three = train(3);
+    assert_eq!(three.data().columns, both.data().columns);
+    // One source only (a forum's own posts): the requirement cannot apply.
+    let mut single = examples.clone();
+    single.iter_mut().for_each(|e| e.group = 7);
+    let config = TrainConfig { heads: vec![Category::Spam], min_sources: 2, ..config() };
+    let alone = train::train(&Engine::new().unwrap(), &single, &[("one".into(), 120)], &config, &()).unwrap();
+    assert_eq!(alone.data().columns, any.data().columns);
+}
