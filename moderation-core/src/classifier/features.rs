@@ -294,41 +294,23 @@ thread_local! {
     static UNITS: std::cell::RefCell<Vec<char>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Where [`decode_units`] puts units: the hot path keeps the characters
-/// only, the explaining path their byte ranges in the text too.
-trait UnitBuf {
-    fn push_unit(&mut self, c: char, start: usize, end: usize);
-    fn units(&self) -> usize;
-    fn cut(&mut self, units: usize);
+/// A unit as [`decode_units`] keeps it: the hot path the character only,
+/// the explaining path its byte range in the text too.
+trait Unit {
+    fn unit(c: char, start: usize, end: usize) -> Self;
 }
 
-impl UnitBuf for Vec<char> {
+impl Unit for char {
     #[inline(always)]
-    fn push_unit(&mut self, c: char, _: usize, _: usize) {
-        self.push(c);
-    }
-    #[inline(always)]
-    fn units(&self) -> usize {
-        self.len()
-    }
-    #[inline(always)]
-    fn cut(&mut self, units: usize) {
-        self.truncate(units);
+    fn unit(c: char, _: usize, _: usize) -> char {
+        c
     }
 }
 
-impl UnitBuf for Vec<(char, usize, usize)> {
+impl Unit for (char, usize, usize) {
     #[inline(always)]
-    fn push_unit(&mut self, c: char, start: usize, end: usize) {
-        self.push((c, start, end));
-    }
-    #[inline(always)]
-    fn units(&self) -> usize {
-        self.len()
-    }
-    #[inline(always)]
-    fn cut(&mut self, units: usize) {
-        self.truncate(units);
+    fn unit(c: char, start: usize, end: usize) -> Self {
+        (c, start, end)
     }
 }
 
@@ -337,21 +319,21 @@ impl UnitBuf for Vec<(char, usize, usize)> {
 /// [`MAX_TYPED`] typed tokens (whitespace-delimited) as the one character
 /// of its kind over the token's range.
 #[inline(always)]
-fn decode_units<B: UnitBuf>(text: &str, typed: bool, out: &mut B) {
-    out.cut(0);
+fn decode_units<U: Unit>(text: &str, typed: bool, out: &mut Vec<U>) {
+    out.clear();
     let mut typed_left = if typed { MAX_TYPED } else { 0 };
     // The whitespace-delimited token being read: its first byte and unit,
     // and what its bytes so far say about it.
     let mut token: Option<(usize, usize)> = None;
     let mut look = TokenLook::default();
-    let mut end_token = |token: &mut Option<(usize, usize)>, look: &mut TokenLook, end: usize, out: &mut B| {
+    let mut end_token = |token: &mut Option<(usize, usize)>, look: &mut TokenLook, end: usize, out: &mut Vec<U>| {
         if let Some((start, first)) = token.take()
             && typed_left > 0
             && !look.rules_out(end - start)
             && let Some(kind) = kind_of(&text[start..end])
         {
-            out.cut(first);
-            out.push_unit(kind, start, end);
+            out.truncate(first);
+            out.push(U::unit(kind, start, end));
             typed_left -= 1;
         }
         *look = TokenLook::default();
@@ -369,11 +351,11 @@ fn decode_units<B: UnitBuf>(text: &str, typed: bool, out: &mut B) {
         if c.is_whitespace() {
             end_token(&mut token, &mut look, i, out);
             // Both passes read any whitespace as a space.
-            out.push_unit(' ', i, i + len);
+            out.push(U::unit(' ', i, i + len));
         } else {
-            let start = *token.get_or_insert((i, out.units()));
+            let start = *token.get_or_insert((i, out.len()));
             look.byte(i - start.0, b);
-            out.push_unit(c, i, i + len);
+            out.push(U::unit(c, i, i + len));
         }
         i += len;
     }
