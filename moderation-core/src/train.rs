@@ -194,16 +194,15 @@ pub fn train(
     progress: &dyn Progress,
 ) -> Result<Model, Error> {
     validate(examples, config)?;
-    // Source folds: groups numbered in order of first appearance.
+    // The sources, numbered in order of first appearance (source folds,
+    // and how many sources a column may be asked to occur in).
     let mut groups: Vec<u32> = Vec::new();
-    if config.folds_by_source {
-        for e in examples {
-            if !groups.contains(&e.group) {
-                groups.push(e.group);
-            }
+    for e in examples {
+        if !groups.contains(&e.group) {
+            groups.push(e.group);
         }
     }
-    let by_source = groups.len() >= 2;
+    let by_source = config.folds_by_source && groups.len() >= 2;
     let config = &TrainConfig { folds: if by_source { groups.len() as u32 } else { config.folds }, ..config.clone() };
     let heads = &config.heads;
     let features = SignalFeature::all();
@@ -252,13 +251,7 @@ pub fn train(
     let mut seen = vec![u32::MAX; buckets];
     // Per bucket, the sources of the posts containing it (one bit per
     // source, modulo 64), when more than one is asked for and there are.
-    let groups_present = {
-        let mut ids: Vec<u32> = examples.iter().map(|e| e.group).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        ids.len().min(64) as u32
-    };
-    let min_sources = config.min_sources.min(groups_present);
+    let min_sources = config.min_sources.min(groups.len().min(64) as u32);
     let mut sources_of = if min_sources > 1 { vec![0u64; buckets] } else { Vec::new() };
     for (i, row) in rows.iter().enumerate() {
         for text in &row.texts {
