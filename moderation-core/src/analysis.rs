@@ -49,10 +49,8 @@ impl FieldText {
     fn new(field: Field, text: &str, format: Format) -> FieldText {
         let (text, truncated) = scanned_prefix(text);
         let doc = markup::parse_markup(text, format);
-        let (units, cut) = normalize::words_units(&doc.raw);
+        let (words, norm, cut) = normalize::views(&doc.raw);
         let truncated = truncated || cut;
-        let words = View::from_units(&units);
-        let norm = normalize::normalize_units(&units, &words);
         FieldText { field, raw: doc.raw, links: doc.links, words, norm, truncated }
     }
 

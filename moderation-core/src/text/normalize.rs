@@ -33,7 +33,7 @@ use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::{compose, is_combining_mark};
 use unicode_script::{Script, UnicodeScript};
 
-use crate::text::view::{Unit, View};
+use crate::text::view::{Run, Unit, View, ViewBuilder};
 
 /// The `normalized` view and what normalizing it revealed.
 #[derive(Debug, Clone, Default)]
@@ -50,7 +50,7 @@ pub struct Normalized {
 /// Builds the `words` view: NFKC, lowercase, default-ignorables removed,
 /// katakana folded to hiragana. Separators are kept.
 pub fn words_view(raw: &View) -> View {
-    View::from_units(&words_units(raw).0)
+    words_direct(raw).unwrap_or_else(|| View::from_units(&words_units(raw).0))
 }
 
 /// Views stop growing at this many characters. NFKC can expand one
@@ -61,7 +61,7 @@ pub const MAX_VIEW_CHARS: usize = 64 * 1024;
 /// The characters of the `words` view with their original ranges (at most
 /// [`MAX_VIEW_CHARS`]), and whether any character of `raw` was left out for
 /// the cap (a view of exactly [`MAX_VIEW_CHARS`] characters lost nothing).
-pub(crate) fn words_units(raw: &View) -> (Vec<Unit>, bool) {
+fn words_units(raw: &View) -> (Vec<Unit>, bool) {
     let mut out: Vec<Unit> = Vec::with_capacity(raw.as_str().len());
     let mut cut = false;
     raw.for_each_unit(|u| {
@@ -102,18 +102,104 @@ pub(crate) fn words_units(raw: &View) -> (Vec<Unit>, bool) {
     (out, cut)
 }
 
-/// Builds the `normalized` view from the `words` view.
+/// The `words` and `normalized` views of `raw`, and whether the `words`
+/// view was cut at [`MAX_VIEW_CHARS`]: what [`words_view`] and
+/// [`normalized_view`] give, built the cheap way where it gives the same.
+pub(crate) fn views(raw: &View) -> (View, Normalized, bool) {
+    let (words, cut) = match words_direct(raw) {
+        Some(words) => (words, false),
+        None => {
+            let (units, cut) = words_units(raw);
+            (View::from_units(&units), cut)
+        }
+    };
+    let norm = normalized_view(&words);
+    (words, norm, cut)
+}
+
+/// The `words` view built from `raw`'s runs straight into the view: runs
+/// of ASCII are lowercased and mapped with one segment test, other
+/// characters take [`words_units`]'s per-character steps. `None` where that
+/// would compose a combining mark with the character before it, or reach
+/// [`MAX_VIEW_CHARS`]; [`words_units`] then builds it.
+fn words_direct(raw: &View) -> Option<View> {
+    let mut b = ViewBuilder::with_capacity(raw.as_str().len());
+    let mut chars = 0usize;
+    let mut ok = true;
+    raw.for_each_run(|run, origin| {
+        if !ok {
+            return;
+        }
+        match origin {
+            Run::Identity(orig) => {
+                let bytes = run.as_bytes();
+                let mut i = 0;
+                while i < bytes.len() {
+                    let ascii = bytes[i..].iter().position(|b| !b.is_ascii()).map_or(bytes.len(), |n| i + n);
+                    b.push_ascii_lowercase(&run[i..ascii], orig + i as u32);
+                    chars += ascii - i;
+                    i = ascii;
+                    if let Some(c) = run[i..].chars().next() {
+                        let start = orig + i as u32;
+                        i += c.len_utf8();
+                        ok &= push_words_char(&mut b, c, start..orig + i as u32, &mut chars);
+                    }
+                    if !ok {
+                        return;
+                    }
+                }
+            }
+            Run::Opaque(start, end) => {
+                for c in run.chars() {
+                    ok &= push_words_char(&mut b, c, start..end, &mut chars);
+                }
+            }
+        }
+    });
+    (ok && chars < MAX_VIEW_CHARS).then(|| b.finish())
+}
+
+/// [`words_units`]'s steps for one character, pushed to `b`; false where
+/// a combining mark would compose with the character before it.
+#[inline]
+fn push_words_char(b: &mut ViewBuilder, c: char, origin: Range<u32>, chars: &mut usize) -> bool {
+    if c.is_ascii() {
+        b.push(c.to_ascii_lowercase(), origin);
+        *chars += 1;
+        return true;
+    }
+    if is_nfkc_stable_cjk(c) {
+        b.push(kana_fold(c), origin);
+        *chars += 1;
+        return true;
+    }
+    if is_default_ignorable(c) {
+        return true;
+    }
+    for d in std::iter::once(c).nfkc() {
+        if is_combining_mark(d) && b.last_char().is_some_and(|prev| compose(prev, d).is_some()) {
+            return false;
+        }
+        for l in d.to_lowercase() {
+            b.push(kana_fold(l), origin.clone());
+            *chars += 1;
+        }
+    }
+    true
+}
+
+/// Builds the `normalized` view from the `words` view (reused as is when
+/// normalization would change nothing, the common case for honest posts).
 pub fn normalized_view(words: &View) -> Normalized {
+    if !needs_normalizing(words.as_str()) {
+        return Normalized { text: words.clone(), mixed_script: Vec::new(), evasion_undone: false };
+    }
     normalize_units(&words.units(), words)
 }
 
 /// The `normalized` view from the characters of the `words` view (`words`
-/// is that view, reused as is when normalization changed nothing, the
-/// common case for honest posts).
-pub(crate) fn normalize_units(units: &[Unit], words: &View) -> Normalized {
-    if !needs_normalizing(units) {
-        return Normalized { text: words.clone(), mixed_script: Vec::new(), evasion_undone: false };
-    }
+/// is that view, reused as is when normalization changed nothing).
+fn normalize_units(units: &[Unit], words: &View) -> Normalized {
     let mut result = Normalized::default();
     let mut folded: Vec<Unit> = Vec::with_capacity(units.len());
 
@@ -404,50 +490,69 @@ fn is_nfkc_stable_cjk(c: char) -> bool {
         | 0x4E00..=0x9FFF | 0xAC00..=0xD7A3)
 }
 
-/// Whether any step of the `normalized` view could change these units:
-/// a non-ASCII letter of a foldable script, three single characters in a
-/// row, a leet character touching a letter, or a letter tripled. Honest posts
-/// usually have none, and then the `words` view is reused as is.
-fn needs_normalizing(units: &[Unit]) -> bool {
+/// Whether any step of the `normalized` view could change this text (the
+/// `words` view's): a non-ASCII letter of a foldable script, three single
+/// characters in a row, a leet character touching a letter, or a letter
+/// tripled. Honest posts usually have none, and then the `words` view is
+/// reused as is. Tokens are ASCII, so the text is read as bytes; distances
+/// between tokens count characters, as the normalizing passes do.
+fn needs_normalizing(text: &str) -> bool {
+    let b = text.as_bytes();
     let mut singles = 0; // one-character tokens in a row
-    let mut last_end = 0;
+    let mut last_end = 0; // character index one past the last token
+    let mut at = 0; // character index of b[i]
     let mut i = 0;
-    while i < units.len() {
-        let c = units[i].ch;
-        if !c.is_ascii() && is_foldable_word_char(c) {
-            return true;
+    while i < b.len() {
+        let c = b[i];
+        if !c.is_ascii() {
+            let ch = text[i..].chars().next().unwrap_or(' ');
+            if is_foldable_word_char(ch) {
+                return true;
+            }
+            i += ch.len_utf8();
+            at += 1;
+            continue;
         }
         if !c.is_ascii_alphanumeric() {
             i += 1;
+            at += 1;
             continue;
         }
         let start = i;
-        while i < units.len() && (units[i].ch.is_ascii_alphanumeric() || matches!(units[i].ch, '$' | '@')) {
+        let start_at = at;
+        // `$` and `@` between letters are leet inside a token, as the
+        // normalizing pass reads them (`p@ypal`); elsewhere they part tokens.
+        while i < b.len()
+            && (b[i].is_ascii_alphanumeric()
+                || (matches!(b[i], b'$' | b'@')
+                    && b[i - 1].is_ascii_alphabetic()
+                    && b.get(i + 1).is_some_and(u8::is_ascii_alphabetic)))
+        {
             i += 1;
         }
-        let token = &units[start..i];
+        at += i - start;
+        let token = &b[start..i];
         if token.len() == 1 {
-            singles = if singles > 0 && start - last_end <= 3 { singles + 1 } else { 1 };
+            singles = if singles > 0 && start_at - last_end <= 3 { singles + 1 } else { 1 };
             if singles >= 3 {
                 return true;
             }
         } else {
             singles = 0;
-            if token.len() <= MAX_CLEAN_TOKEN && !is_www(token) {
-                let has_letter = token.iter().any(|u| u.ch.is_ascii_alphabetic());
-                let has_leet = token.iter().any(|u| leet(u.ch).is_some());
-                let leet_next_to_letter = has_leet
+            if token.len() <= MAX_CLEAN_TOKEN && token != b"www" {
+                let leet = |b: u8| leet(char::from(b)).is_some();
+                let has_letter = token.iter().any(u8::is_ascii_alphabetic);
+                let leet_next_to_letter = token.iter().copied().any(leet)
                     && token.windows(2).any(|w| {
-                        (leet(w[0].ch).is_some() && w[1].ch.is_ascii_alphabetic())
-                            || (w[0].ch.is_ascii_alphabetic() && leet(w[1].ch).is_some())
+                        (leet(w[0]) && w[1].is_ascii_alphabetic()) || (w[0].is_ascii_alphabetic() && leet(w[1]))
                     });
-                let tripled = token.windows(3).any(|w| w[0].ch == w[1].ch && w[1].ch == w[2].ch);
+                let tripled = token.windows(3).any(|w| w[0] == w[1] && w[1] == w[2]);
                 if has_letter && (leet_next_to_letter || tripled) {
                     return true;
                 }
             }
         }
-        last_end = i;
+        last_end = at;
     }
     false
 }
@@ -469,4 +574,128 @@ pub fn is_default_ignorable(c: char) -> bool {
         | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F
         | 0xFEFF | 0xFFA0 | 0xFFF0..=0xFFF8 | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A
         | 0xE0000..=0xE0FFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::markup::parse_markup;
+    use crate::vocab::Format;
+
+    /// The `words` view one character at a time, as every view was built
+    /// before the direct path: the reference the direct path must equal.
+    fn words_by_units(raw: &View) -> (View, bool) {
+        let (units, cut) = words_units(raw);
+        (View::from_units(&units), cut)
+    }
+
+    fn assert_same_views(raw: &View, what: &str) {
+        let (words, norm, cut) = views(raw);
+        let (want, want_cut) = words_by_units(raw);
+        assert_eq!(words.as_str(), want.as_str(), "words text of {what:?}");
+        assert_eq!(words.units(), want.units(), "words origins of {what:?}");
+        assert_eq!(cut, want_cut, "cut of {what:?}");
+        // Skipping the normalizing passes must never change the result.
+        let full = normalize_units(&words.units(), &words);
+        assert_eq!(norm.text.as_str(), full.text.as_str(), "normalized text of {what:?}");
+        assert_eq!(norm.text.units(), full.text.units(), "normalized origins of {what:?}");
+        assert_eq!(norm.mixed_script, full.mixed_script, "mixed scripts of {what:?}");
+        assert_eq!(norm.evasion_undone, full.evasion_undone, "evasion of {what:?}");
+    }
+
+    /// Pieces that take every branch of both paths: ASCII, kana and kanji,
+    /// NFKC expansions and contractions, combining marks that compose (and
+    /// send the direct path back to the per-character one) and ones that do
+    /// not, ignorables, casing that changes length, entities and tags (runs
+    /// of the raw view that stand for more than themselves), evasions.
+    const PIECES: &[&str] = &[
+        "Hello",
+        "WORLD",
+        " ",
+        "  ",
+        "\n",
+        "\t",
+        "サポート",
+        "出金",
+        "。",
+        "、",
+        "\u{3000}",
+        "\u{a0}",
+        "Ｆｕｌｌ",
+        "！",
+        "ｶﾞ",
+        "e\u{301}",
+        "\u{301}",
+        "\u{200b}",
+        "ß",
+        "İ",
+        "\u{fdfa}",
+        "ﬁ",
+        "①",
+        "x²",
+        "ǅ",
+        "Ω",
+        "한국",
+        "สวัสดี",
+        "бинанс",
+        "раураl",
+        "pаypal",
+        "b i n a n c e",
+        "f.r.e.e",
+        "fr33",
+        "freeee",
+        "www",
+        "1 2 3",
+        "$",
+        "@",
+        "a",
+        "&amp;",
+        "&lt;b&gt;",
+        "<b>x</b>",
+        "<a href=\"http://x.io\">y</a>",
+        "é",
+        "Ä",
+        "—",
+        "😀",
+        "0x52908400098527886E0F",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+        #[test]
+        fn the_direct_views_equal_the_views_built_by_units(
+            picks in proptest::collection::vec(0..PIECES.len(), 0..16),
+            html in proptest::bool::ANY,
+        ) {
+            let text: String = picks.iter().map(|&i| PIECES[i]).collect();
+            let format = if html { Format::Html } else { Format::Text };
+            assert_same_views(&parse_markup(&text, format).raw, &text);
+        }
+    }
+
+    #[test]
+    fn views_at_the_cap_are_cut_as_before() {
+        for text in [
+            "a".repeat(MAX_VIEW_CHARS),
+            "a".repeat(MAX_VIEW_CHARS - 1),
+            format!("{}\u{200b}", "a".repeat(MAX_VIEW_CHARS)),
+            "\u{fdfa}".repeat(4000),
+            "サ".repeat(MAX_VIEW_CHARS / 3),
+        ] {
+            assert_same_views(&View::identity(&text), &text.chars().take(8).collect::<String>());
+        }
+        // Over the cap the view is cut and says so (the character that
+        // reaches the cap is kept whole: U+FDFA is 18 characters).
+        let (words, _, cut) = views(&View::identity(&"\u{fdfa}".repeat(4000)));
+        let n = words.as_str().chars().count();
+        assert!(cut && (MAX_VIEW_CHARS..MAX_VIEW_CHARS + 18).contains(&n), "{n}");
+    }
+
+    #[test]
+    fn honest_text_reuses_the_words_view_and_evasion_does_not() {
+        assert!(!needs_normalizing("my withdrawal is pending, see https://www.example.com — 出金が保留"));
+        for evasive in ["b i n a n c e", "fr33 btc", "freeee", "pаypal"] {
+            assert!(needs_normalizing(evasive), "{evasive}");
+        }
+    }
 }

@@ -117,6 +117,21 @@ impl View {
         }
     }
 
+    /// Calls `f` with each run of the view's text and where it came from,
+    /// in order: the pieces [`View::for_each_unit`] walks one character at
+    /// a time, for callers that copy long runs whole.
+    pub(crate) fn for_each_run(&self, mut f: impl FnMut(&str, Run)) {
+        match &self.map {
+            None => f(&self.text, Run::Identity(0)),
+            Some(segs) => {
+                for s in segs {
+                    let text = &self.text[s.view as usize..(s.view + s.len) as usize];
+                    f(text, if s.identity { Run::Identity(s.orig) } else { Run::Opaque(s.orig, s.orig_end) });
+                }
+            }
+        }
+    }
+
     /// Builds a view from units (each char with its original range).
     pub(crate) fn from_units(units: &[Unit]) -> View {
         // Fast path: every character covers exactly its own bytes of one
@@ -152,6 +167,15 @@ impl View {
     }
 }
 
+/// Where a run of a view's text came from (see [`View::for_each_run`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Run {
+    /// Byte `k` of the run is original byte `start + k`.
+    Identity(u32),
+    /// Every character of the run stands for the whole original range.
+    Opaque(u32, u32),
+}
+
 /// Builds a [`View`] one character at a time.
 #[derive(Debug, Default)]
 pub(crate) struct ViewBuilder {
@@ -184,6 +208,35 @@ impl ViewBuilder {
             }
         }
         self.segs.push(Segment { view, len: n, orig: origin.start, orig_end: origin.end, identity });
+    }
+
+    /// Pushes ASCII bytes, each mapped to its own byte of the original
+    /// from `origin` on, lowercased: what `push` would do one character at
+    /// a time, with one segment test for the whole run.
+    pub fn push_ascii_lowercase(&mut self, ascii: &str, origin: u32) {
+        debug_assert!(ascii.is_ascii());
+        if ascii.is_empty() {
+            return;
+        }
+        let view = self.text.len() as u32;
+        let n = ascii.len() as u32;
+        self.text.push_str(ascii);
+        self.text[view as usize..].make_ascii_lowercase();
+        if let Some(last) = self.segs.last_mut()
+            && last.identity
+            && last.view + last.len == view
+            && last.orig + last.len == origin
+        {
+            last.len += n;
+            last.orig_end = origin + n;
+            return;
+        }
+        self.segs.push(Segment { view, len: n, orig: origin, orig_end: origin + n, identity: true });
+    }
+
+    /// The last character pushed.
+    pub fn last_char(&self) -> Option<char> {
+        self.text.chars().next_back()
     }
 
     pub fn len(&self) -> usize {
