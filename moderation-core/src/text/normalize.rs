@@ -29,8 +29,8 @@
 
 use std::ops::Range;
 
-use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::{compose, is_combining_mark};
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 use unicode_script::{Script, UnicodeScript};
 
 use crate::text::view::{Run, Unit, View, ViewBuilder};
@@ -132,13 +132,12 @@ fn words_direct(raw: &View) -> Option<View> {
         }
         match origin {
             Run::Identity(orig) => {
-                let bytes = run.as_bytes();
                 let mut i = 0;
-                while i < bytes.len() {
-                    let ascii = bytes[i..].iter().position(|b| !b.is_ascii()).map_or(bytes.len(), |n| i + n);
-                    b.push_ascii_lowercase(&run[i..ascii], orig + i as u32);
-                    chars += ascii - i;
-                    i = ascii;
+                while i < run.len() {
+                    // The stretch from `i` that maps to itself, byte for byte.
+                    let stretch = b.push_identity_run(orig + i as u32, |text| same_length_stretch(&run[i..], text));
+                    i += stretch.bytes;
+                    chars += stretch.chars;
                     if let Some(c) = run[i..].chars().next() {
                         let start = orig + i as u32;
                         i += c.len_utf8();
@@ -159,6 +158,40 @@ fn words_direct(raw: &View) -> Option<View> {
     (ok && chars < MAX_VIEW_CHARS).then(|| b.finish())
 }
 
+/// How much of a text [`same_length_stretch`] took.
+struct Stretch {
+    bytes: usize,
+    chars: usize,
+}
+
+/// Appends to `out` the longest prefix of `text` whose characters
+/// [`words_units`] maps to characters of the same UTF-8 length — ASCII
+/// (lowercased) and NFKC-stable kana, kanji and Hangul (katakana folded to
+/// hiragana) — and says how long it was.
+#[inline]
+fn same_length_stretch(text: &str, out: &mut String) -> Stretch {
+    let bytes = text.as_bytes();
+    let (mut i, mut chars) = (0, 0);
+    loop {
+        let ascii = bytes[i..].iter().position(|b| !b.is_ascii()).map_or(bytes.len(), |n| i + n);
+        if ascii > i {
+            let at = out.len();
+            out.push_str(&text[i..ascii]);
+            out[at..].make_ascii_lowercase();
+            chars += ascii - i;
+            i = ascii;
+        }
+        match text[i..].chars().next() {
+            Some(c) if is_nfkc_stable_cjk(c) => {
+                out.push(kana_fold(c));
+                chars += 1;
+                i += c.len_utf8();
+            }
+            _ => return Stretch { bytes: i, chars },
+        }
+    }
+}
+
 /// [`words_units`]'s steps for one character, pushed to `b`; false where
 /// a combining mark would compose with the character before it.
 #[inline]
@@ -174,6 +207,17 @@ fn push_words_char(b: &mut ViewBuilder, c: char, origin: Range<u32>, chars: &mut
         return true;
     }
     if is_default_ignorable(c) {
+        return true;
+    }
+    // Most other characters (accented letters, Cyrillic, Thai, dashes) are
+    // their own NFKC form, and none of those composes with the character
+    // before it (that is what "Maybe" marks): one table lookup instead of
+    // the normalizer.
+    if is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes {
+        for l in c.to_lowercase() {
+            b.push(kana_fold(l), origin.clone());
+            *chars += 1;
+        }
         return true;
     }
     for d in std::iter::once(c).nfkc() {

@@ -210,28 +210,26 @@ impl ViewBuilder {
         self.segs.push(Segment { view, len: n, orig: origin.start, orig_end: origin.end, identity });
     }
 
-    /// Pushes ASCII bytes, each mapped to its own byte of the original
-    /// from `origin` on, lowercased: what `push` would do one character at
-    /// a time, with one segment test for the whole run.
-    pub fn push_ascii_lowercase(&mut self, ascii: &str, origin: u32) {
-        debug_assert!(ascii.is_ascii());
-        if ascii.is_empty() {
-            return;
-        }
+    /// Appends what `fill` writes, every byte mapped to its own byte of the
+    /// original from `origin` on (characters of the same UTF-8 length as
+    /// the ones they stand for): what `push` would do one character at a
+    /// time, with one segment test for the whole run. Returns what `fill`
+    /// returned.
+    pub fn push_identity_run<T>(&mut self, origin: u32, fill: impl FnOnce(&mut String) -> T) -> T {
         let view = self.text.len() as u32;
-        let n = ascii.len() as u32;
-        self.text.push_str(ascii);
-        self.text[view as usize..].make_ascii_lowercase();
-        if let Some(last) = self.segs.last_mut()
-            && last.identity
-            && last.view + last.len == view
-            && last.orig + last.len == origin
-        {
-            last.len += n;
-            last.orig_end = origin + n;
-            return;
+        let result = fill(&mut self.text);
+        let n = self.text.len() as u32 - view;
+        if n == 0 {
+            return result;
         }
-        self.segs.push(Segment { view, len: n, orig: origin, orig_end: origin + n, identity: true });
+        match self.segs.last_mut() {
+            Some(last) if last.identity && last.view + last.len == view && last.orig + last.len == origin => {
+                last.len += n;
+                last.orig_end = origin + n;
+            }
+            _ => self.segs.push(Segment { view, len: n, orig: origin, orig_end: origin + n, identity: true }),
+        }
+        result
     }
 
     /// The last character pushed.
