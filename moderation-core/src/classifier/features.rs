@@ -149,8 +149,9 @@ impl FeatureConfig {
             w.push::<GRAMS>(text, u32::from(b' '), 0, 0, f);
             let mut last_space = true;
             let mut pos = 0usize;
+            // The decoder wrote every whitespace character as a space.
             for (c, i, end) in units() {
-                if c.is_whitespace() {
+                if c == ' ' {
                     if !last_space {
                         w.push::<GRAMS>(text, u32::from(b' '), i, end, f);
                     }
@@ -182,17 +183,18 @@ impl FeatureConfig {
             }
             // The cheap range test first: `is_alphanumeric` is a table
             // search for non-ASCII characters.
-            if !unspaced(c) && c.is_alphanumeric() {
+            let word_char = if c.is_ascii() { c.is_ascii_alphanumeric() } else { !unspaced(c) && c.is_alphanumeric() };
+            if word_char {
                 let c = if c.is_ascii_digit() { '0' } else { c };
                 words.start.get_or_insert(i);
                 words.h = mix(words.h, c as u64);
             } else if words.start.is_some() {
                 words.flush::<GRAMS>(text, i, f);
                 // Only whitespace and light punctuation keep a bigram going.
-                if !(c.is_whitespace() || matches!(c, '\'' | '-')) {
+                if !matches!(c, ' ' | '\'' | '-') {
                     words.prev = None;
                 }
-            } else if !c.is_whitespace() {
+            } else if c != ' ' {
                 words.prev = None;
             }
         }
