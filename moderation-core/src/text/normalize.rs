@@ -69,35 +69,7 @@ fn words_units(raw: &View) -> (Vec<Unit>, bool) {
             cut = true;
             return;
         }
-        let c = u.ch;
-        if c.is_ascii() {
-            // ASCII fast path: NFKC is the identity, lowercase is one byte.
-            out.push(Unit { ch: c.to_ascii_lowercase(), ..u });
-            return;
-        }
-        if is_nfkc_stable_cjk(c) {
-            out.push(Unit { ch: kana_fold(c), ..u });
-            return;
-        }
-        if is_default_ignorable(c) {
-            return;
-        }
-        for d in std::iter::once(c).nfkc() {
-            // A combining mark that arrived on its own (halfwidth ﾞ becomes
-            // U+3099) composes with the character before it, as NFKC over the
-            // whole string would do.
-            if is_combining_mark(d)
-                && let Some(prev) = out.last_mut()
-                && let Some(composed) = compose(prev.ch, d)
-            {
-                prev.ch = composed;
-                prev.end = prev.end.max(u.end);
-                continue;
-            }
-            for l in d.to_lowercase() {
-                out.push(Unit { ch: kana_fold(l), start: u.start, end: u.end });
-            }
-        }
+        words_char(u.ch, &mut UnitSink { out: &mut out, origin: u });
     });
     (out, cut)
 }
@@ -119,7 +91,7 @@ pub(crate) fn views(raw: &View) -> (View, Normalized, bool) {
 
 /// The `words` view built from `raw`'s runs straight into the view: runs
 /// of ASCII are lowercased and mapped with one segment test, other
-/// characters take [`words_units`]'s per-character steps. `None` where that
+/// characters take the per-character step ([`words_char`]). `None` where that
 /// would compose a combining mark with the character before it, or reach
 /// [`MAX_VIEW_CHARS`]; [`words_units`] then builds it.
 fn words_direct(raw: &View) -> Option<View> {
@@ -141,7 +113,10 @@ fn words_direct(raw: &View) -> Option<View> {
                     if let Some(c) = run[i..].chars().next() {
                         let start = orig + i as u32;
                         i += c.len_utf8();
-                        ok &= push_words_char(&mut b, c, start..orig + i as u32, &mut chars);
+                        ok &= words_char(
+                            c,
+                            &mut BuilderSink { b: &mut b, origin: start..orig + i as u32, chars: &mut chars },
+                        );
                     }
                     if !ok {
                         return;
@@ -150,7 +125,7 @@ fn words_direct(raw: &View) -> Option<View> {
             }
             Run::Opaque(start, end) => {
                 for c in run.chars() {
-                    ok &= push_words_char(&mut b, c, start..end, &mut chars);
+                    ok &= words_char(c, &mut BuilderSink { b: &mut b, origin: start..end, chars: &mut chars });
                 }
             }
         }
@@ -165,7 +140,7 @@ struct Stretch {
 }
 
 /// Appends to `out` the longest prefix of `text` whose characters
-/// [`words_units`] maps to characters of the same UTF-8 length — ASCII
+/// [`words_char`] maps to characters of the same UTF-8 length — ASCII
 /// (lowercased) and NFKC-stable kana, kanji and Hangul (katakana folded to
 /// hiragana) — and says how long it was.
 #[inline]
@@ -192,18 +167,30 @@ fn same_length_stretch(text: &str, out: &mut String) -> Stretch {
     }
 }
 
-/// [`words_units`]'s steps for one character, pushed to `b`; false where
-/// a combining mark would compose with the character before it.
+/// Where [`words_char`] writes the characters one character of `raw`
+/// becomes.
+trait WordsSink {
+    /// The last character written.
+    fn last(&self) -> Option<char>;
+    fn push(&mut self, ch: char);
+    /// Replaces the last character written by `composed` (it and a
+    /// combining mark after it); false where this sink cannot.
+    fn compose_last(&mut self, composed: char) -> bool;
+}
+
+/// The `words` view's step for one character of `raw`: NFKC, lowercase,
+/// default-ignorables dropped, katakana folded to hiragana. False where
+/// the sink could not compose a combining mark with the character before
+/// it.
 #[inline]
-fn push_words_char(b: &mut ViewBuilder, c: char, origin: Range<u32>, chars: &mut usize) -> bool {
+fn words_char(c: char, sink: &mut impl WordsSink) -> bool {
     if c.is_ascii() {
-        b.push(c.to_ascii_lowercase(), origin);
-        *chars += 1;
+        // NFKC is the identity, lowercase is one byte.
+        sink.push(c.to_ascii_lowercase());
         return true;
     }
     if is_nfkc_stable_cjk(c) {
-        b.push(kana_fold(c), origin);
-        *chars += 1;
+        sink.push(kana_fold(c));
         return true;
     }
     if is_default_ignorable(c) {
@@ -215,21 +202,75 @@ fn push_words_char(b: &mut ViewBuilder, c: char, origin: Range<u32>, chars: &mut
     // the normalizer.
     if is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes {
         for l in c.to_lowercase() {
-            b.push(kana_fold(l), origin.clone());
-            *chars += 1;
+            sink.push(kana_fold(l));
         }
         return true;
     }
     for d in std::iter::once(c).nfkc() {
-        if is_combining_mark(d) && b.last_char().is_some_and(|prev| compose(prev, d).is_some()) {
-            return false;
+        // A combining mark that arrived on its own (halfwidth ﾞ becomes
+        // U+3099) composes with the character before it, as NFKC over the
+        // whole string would do.
+        if is_combining_mark(d)
+            && let Some(composed) = sink.last().and_then(|prev| compose(prev, d))
+        {
+            if !sink.compose_last(composed) {
+                return false;
+            }
+            continue;
         }
         for l in d.to_lowercase() {
-            b.push(kana_fold(l), origin.clone());
-            *chars += 1;
+            sink.push(kana_fold(l));
         }
     }
     true
+}
+
+/// Units with the original range of the character they came from; a
+/// composed character's range grows to cover the mark.
+struct UnitSink<'a> {
+    out: &'a mut Vec<Unit>,
+    origin: Unit,
+}
+
+impl WordsSink for UnitSink<'_> {
+    fn last(&self) -> Option<char> {
+        self.out.last().map(|u| u.ch)
+    }
+
+    fn push(&mut self, ch: char) {
+        self.out.push(Unit { ch, ..self.origin });
+    }
+
+    fn compose_last(&mut self, composed: char) -> bool {
+        if let Some(prev) = self.out.last_mut() {
+            prev.ch = composed;
+            prev.end = prev.end.max(self.origin.end);
+        }
+        true
+    }
+}
+
+/// Straight into a view; it does not compose (its segments would have to
+/// be split), so [`words_direct`] leaves that rare case to [`words_units`].
+struct BuilderSink<'a> {
+    b: &'a mut ViewBuilder,
+    origin: Range<u32>,
+    chars: &'a mut usize,
+}
+
+impl WordsSink for BuilderSink<'_> {
+    fn last(&self) -> Option<char> {
+        self.b.last_char()
+    }
+
+    fn push(&mut self, ch: char) {
+        self.b.push(ch, self.origin.clone());
+        *self.chars += 1;
+    }
+
+    fn compose_last(&mut self, _: char) -> bool {
+        false
+    }
 }
 
 /// Builds the `normalized` view from the `words` view (reused as is when
@@ -719,6 +760,39 @@ mod tests {
             let format = if html { Format::Html } else { Format::Text };
             assert_same_views(&parse_markup(&text, format).raw, &text);
         }
+    }
+
+    /// The step's quick path (a character that is its own NFKC form takes
+    /// no normalizer) gives what the normalizer gives, for every character:
+    /// the same character, and never a mark that could compose with the
+    /// one before it (every second half of a canonical composition is
+    /// "Maybe", not "Yes").
+    #[test]
+    fn the_quick_check_path_agrees_with_the_normalizer() {
+        let quick = |c: char| is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes;
+        let (mut yes, mut composites) = (0, 0);
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            if quick(c) {
+                yes += 1;
+                assert!(std::iter::once(c).nfkc().eq(std::iter::once(c)), "{c:?} is not its own NFKC form");
+            }
+            let mut parts = Vec::new();
+            unicode_normalization::char::decompose_canonical(c, |p| parts.push(p));
+            // A primary composite (not excluded from composition): its
+            // last mark composes with the rest, recomposed.
+            if let [.., last] = parts[..]
+                && parts.len() >= 2
+            {
+                let mut head = parts[..parts.len() - 1].iter().copied().nfc();
+                if let (Some(h), None) = (head.next(), head.next())
+                    && compose(h, last) == Some(c)
+                {
+                    assert!(!quick(last), "{last:?} composes into {c:?} yet passes the quick check");
+                    composites += 1;
+                }
+            }
+        }
+        assert!(yes > 1_000_000 && composites > 900, "{yes} {composites}");
     }
 
     #[test]
