@@ -50,7 +50,7 @@ pub struct Normalized {
 /// Builds the `words` view: NFKC, lowercase, default-ignorables removed,
 /// katakana folded to hiragana. Separators are kept.
 pub fn words_view(raw: &View) -> View {
-    words_direct(raw).unwrap_or_else(|| View::from_units(&words_units(raw).0))
+    words_direct(raw).map_or_else(|| View::from_units(&words_units(raw).0), |(words, _)| words)
 }
 
 /// Views stop growing at this many characters. NFKC can expand one
@@ -79,7 +79,7 @@ fn words_units(raw: &View) -> (Vec<Unit>, bool) {
 /// [`normalized_view`] give, built the cheap way where it gives the same.
 pub(crate) fn views(raw: &View) -> (View, Normalized, bool) {
     let (words, cut) = match words_direct(raw) {
-        Some(words) => (words, false),
+        Some(direct) => direct,
         None => {
             let (units, cut) = words_units(raw);
             (View::from_units(&units), cut)
@@ -89,48 +89,61 @@ pub(crate) fn views(raw: &View) -> (View, Normalized, bool) {
     (words, norm, cut)
 }
 
-/// The `words` view built from `raw`'s runs straight into the view: runs
-/// of ASCII are lowercased and mapped with one segment test, other
-/// characters take the per-character step ([`words_char`]). `None` where that
-/// would compose a combining mark with the character before it, or reach
-/// [`MAX_VIEW_CHARS`]; [`words_units`] then builds it.
-fn words_direct(raw: &View) -> Option<View> {
+/// The `words` view built from `raw`'s runs straight into the view, and
+/// whether it was cut at [`MAX_VIEW_CHARS`] (exactly where [`words_units`]
+/// cuts: a character of `raw` is read while the view is shorter than the
+/// cap). Stretches of ASCII and of NFKC-stable kana and kanji are copied
+/// with one segment test; other characters take the per-character step
+/// ([`words_char`]). `None` where that step would compose a combining mark
+/// with the character before it: [`words_units`] then builds the view.
+fn words_direct(raw: &View) -> Option<(View, bool)> {
     let mut b = ViewBuilder::with_capacity(raw.as_str().len());
     let mut chars = 0usize;
-    let mut ok = true;
+    let (mut ok, mut cut) = (true, false);
     raw.for_each_run(|run, origin| {
-        if !ok {
+        if !ok || cut {
             return;
         }
         match origin {
             Run::Identity(orig) => {
                 let mut i = 0;
                 while i < run.len() {
-                    // The stretch from `i` that maps to itself, byte for byte.
-                    let stretch = b.push_identity_run(orig + i as u32, |text| same_length_stretch(&run[i..], text));
+                    // The stretch from `i` that maps to itself, byte for
+                    // byte, up to the cap.
+                    let room = MAX_VIEW_CHARS.saturating_sub(chars);
+                    let stretch =
+                        b.push_identity_run(orig + i as u32, |text| same_length_stretch(&run[i..], room, text));
                     i += stretch.bytes;
                     chars += stretch.chars;
-                    if let Some(c) = run[i..].chars().next() {
-                        let start = orig + i as u32;
-                        i += c.len_utf8();
-                        ok &= words_char(
-                            c,
-                            &mut BuilderSink { b: &mut b, origin: start..orig + i as u32, chars: &mut chars },
-                        );
+                    let Some(c) = run[i..].chars().next() else { break };
+                    if chars >= MAX_VIEW_CHARS {
+                        cut = true;
+                        return;
                     }
-                    if !ok {
+                    let start = orig + i as u32;
+                    i += c.len_utf8();
+                    let sink = &mut BuilderSink { b: &mut b, origin: start..orig + i as u32, chars: &mut chars };
+                    if !words_char(c, sink) {
+                        ok = false;
                         return;
                     }
                 }
             }
             Run::Opaque(start, end) => {
                 for c in run.chars() {
-                    ok &= words_char(c, &mut BuilderSink { b: &mut b, origin: start..end, chars: &mut chars });
+                    if chars >= MAX_VIEW_CHARS {
+                        cut = true;
+                        return;
+                    }
+                    if !words_char(c, &mut BuilderSink { b: &mut b, origin: start..end, chars: &mut chars }) {
+                        ok = false;
+                        return;
+                    }
                 }
             }
         }
     });
-    (ok && chars < MAX_VIEW_CHARS).then(|| b.finish())
+    ok.then(|| (b.finish(), cut))
 }
 
 /// How much of a text [`same_length_stretch`] took.
@@ -139,16 +152,17 @@ struct Stretch {
     chars: usize,
 }
 
-/// Appends to `out` the longest prefix of `text` whose characters
-/// [`words_char`] maps to characters of the same UTF-8 length — ASCII
-/// (lowercased) and NFKC-stable kana, kanji and Hangul (katakana folded to
-/// hiragana) — and says how long it was.
+/// Appends to `out` the longest prefix of `text`, of at most `room`
+/// characters, whose characters [`words_char`] maps to characters of the
+/// same UTF-8 length — ASCII (lowercased) and NFKC-stable kana, kanji and
+/// Hangul (katakana folded to hiragana) — and says how long it was.
 #[inline]
-fn same_length_stretch(text: &str, out: &mut String) -> Stretch {
+fn same_length_stretch(text: &str, room: usize, out: &mut String) -> Stretch {
     let bytes = text.as_bytes();
     let (mut i, mut chars) = (0, 0);
     loop {
         let ascii = bytes[i..].iter().position(|b| !b.is_ascii()).map_or(bytes.len(), |n| i + n);
+        let ascii = ascii.min(i + (room - chars));
         if ascii > i {
             let at = out.len();
             out.push_str(&text[i..ascii]);
@@ -157,7 +171,7 @@ fn same_length_stretch(text: &str, out: &mut String) -> Stretch {
             i = ascii;
         }
         match text[i..].chars().next() {
-            Some(c) if is_nfkc_stable_cjk(c) => {
+            Some(c) if chars < room && is_nfkc_stable_cjk(c) => {
                 out.push(kana_fold(c));
                 chars += 1;
                 i += c.len_utf8();
@@ -803,8 +817,17 @@ mod tests {
             format!("{}\u{200b}", "a".repeat(MAX_VIEW_CHARS)),
             "\u{fdfa}".repeat(4000),
             "サ".repeat(MAX_VIEW_CHARS / 3),
+            "a".repeat(MAX_VIEW_CHARS + 10),
+            "サ".repeat(MAX_VIEW_CHARS + 3),
+            "é".repeat(MAX_VIEW_CHARS + 2),
+            format!("{}\u{fdfa}b", "a".repeat(MAX_VIEW_CHARS - 1)),
+            format!("{}\u{200b}\u{200b}", "a".repeat(MAX_VIEW_CHARS - 1)),
         ] {
-            assert_same_views(&View::identity(&text), &text.chars().take(8).collect::<String>());
+            let raw = View::identity(&text);
+            assert_same_views(&raw, &text.chars().take(8).collect::<String>());
+            // The direct path cuts at the cap itself: an over-long post
+            // is not read twice.
+            assert!(words_direct(&raw).is_some(), "{}", text.len());
         }
         // Over the cap the view is cut and says so (the character that
         // reaches the cap is kept whole: U+FDFA is 18 characters).
