@@ -50,7 +50,17 @@ pub struct Normalized {
 /// Builds the `words` view: NFKC, lowercase, default-ignorables removed,
 /// katakana folded to hiragana. Separators are kept.
 pub fn words_view(raw: &View) -> View {
-    words_direct(raw).map_or_else(|| View::from_units(&words_units(raw).0), |(words, _)| words)
+    words(raw).0
+}
+
+/// The `words` view and whether it was cut at [`MAX_VIEW_CHARS`]: built
+/// straight from `raw`'s runs, or unit by unit where a combining mark
+/// composes with the character before it.
+fn words(raw: &View) -> (View, bool) {
+    words_direct(raw).unwrap_or_else(|| {
+        let (units, cut) = words_units(raw);
+        (View::from_units(&units), cut)
+    })
 }
 
 /// Views stop growing at this many characters. NFKC can expand one
@@ -78,13 +88,7 @@ fn words_units(raw: &View) -> (Vec<Unit>, bool) {
 /// view was cut at [`MAX_VIEW_CHARS`]: what [`words_view`] and
 /// [`normalized_view`] give, built the cheap way where it gives the same.
 pub(crate) fn views(raw: &View) -> (View, Normalized, bool) {
-    let (words, cut) = match words_direct(raw) {
-        Some(direct) => direct,
-        None => {
-            let (units, cut) = words_units(raw);
-            (View::from_units(&units), cut)
-        }
-    };
+    let (words, cut) = words(raw);
     let norm = normalized_view(&words);
     (words, norm, cut)
 }
@@ -97,11 +101,9 @@ pub(crate) fn views(raw: &View) -> (View, Normalized, bool) {
 /// ([`words_char`]). `None` where that step would compose a combining mark
 /// with the character before it: [`words_units`] then builds the view.
 fn words_direct(raw: &View) -> Option<(View, bool)> {
-    let mut b = ViewBuilder::with_capacity(raw.as_str().len());
-    let mut chars = 0usize;
-    let (mut ok, mut cut) = (true, false);
+    let mut d = Direct { b: ViewBuilder::with_capacity(raw.as_str().len()), chars: 0, cut: false, composes: false };
     raw.for_each_run(|run, origin| {
-        if !ok || cut {
+        if d.cut || d.composes {
             return;
         }
         match origin {
@@ -110,40 +112,55 @@ fn words_direct(raw: &View) -> Option<(View, bool)> {
                 while i < run.len() {
                     // The stretch from `i` that maps to itself, byte for
                     // byte, up to the cap.
-                    let room = MAX_VIEW_CHARS.saturating_sub(chars);
+                    let room = MAX_VIEW_CHARS.saturating_sub(d.chars);
                     let stretch =
-                        b.push_identity_run(orig + i as u32, |text| same_length_stretch(&run[i..], room, text));
+                        d.b.push_identity_run(orig + i as u32, |text| same_length_stretch(&run[i..], room, text));
                     i += stretch.bytes;
-                    chars += stretch.chars;
+                    d.chars += stretch.chars;
                     let Some(c) = run[i..].chars().next() else { break };
-                    if chars >= MAX_VIEW_CHARS {
-                        cut = true;
-                        return;
-                    }
                     let start = orig + i as u32;
                     i += c.len_utf8();
-                    let sink = &mut BuilderSink { b: &mut b, origin: start..orig + i as u32, chars: &mut chars };
-                    if !words_char(c, sink) {
-                        ok = false;
+                    if !d.read(c, start..orig + i as u32) {
                         return;
                     }
                 }
             }
             Run::Opaque(start, end) => {
                 for c in run.chars() {
-                    if chars >= MAX_VIEW_CHARS {
-                        cut = true;
-                        return;
-                    }
-                    if !words_char(c, &mut BuilderSink { b: &mut b, origin: start..end, chars: &mut chars }) {
-                        ok = false;
+                    if !d.read(c, start..end) {
                         return;
                     }
                 }
             }
         }
     });
-    ok.then(|| (b.finish(), cut))
+    (!d.composes).then(|| (d.b.finish(), d.cut))
+}
+
+/// The direct `words` view being built.
+struct Direct {
+    b: ViewBuilder,
+    chars: usize,
+    /// A character of `raw` was left out for the cap.
+    cut: bool,
+    /// A combining mark composes with the character before it.
+    composes: bool,
+}
+
+impl Direct {
+    /// Reads one character of `raw` standing for `origin`; false once the
+    /// view is cut or the character needs composing.
+    fn read(&mut self, c: char, origin: Range<u32>) -> bool {
+        if self.chars >= MAX_VIEW_CHARS {
+            self.cut = true;
+            return false;
+        }
+        if !words_char(c, &mut BuilderSink { b: &mut self.b, origin, chars: &mut self.chars }) {
+            self.composes = true;
+            return false;
+        }
+        true
+    }
 }
 
 /// How much of a text [`same_length_stretch`] took.
@@ -435,20 +452,20 @@ fn is_foldable_word_char(c: char) -> bool {
         )
 }
 
+/// Whether `c`, between `before` and `after`, belongs to a token of pass 2:
+/// an ASCII letter or digit, or a leet `$` or `@` between letters
+/// (`p@ypal`); elsewhere they part tokens.
+fn in_token(c: char, before: Option<char>, after: Option<char>) -> bool {
+    let letter = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphabetic());
+    c.is_ascii_alphanumeric() || (matches!(c, '$' | '@') && letter(before) && letter(after))
+}
+
 /// Tokens for pass 2: maximal runs of ASCII letters and digits plus the leet
 /// symbols `$` and `@` when they sit between letters.
 fn tokens(units: &[Unit]) -> Vec<Range<usize>> {
-    let is_tok = |i: usize| -> bool {
-        let c = units[i].ch;
-        if c.is_ascii_alphanumeric() {
-            return true;
-        }
-        if c == '$' || c == '@' {
-            let before = i > 0 && units[i - 1].ch.is_ascii_alphabetic();
-            let after = units.get(i + 1).is_some_and(|u| u.ch.is_ascii_alphabetic());
-            return before && after;
-        }
-        false
+    let is_tok = |i: usize| {
+        let before = i.checked_sub(1).map(|p| units[p].ch);
+        in_token(units[i].ch, before, units.get(i + 1).map(|u| u.ch))
     };
     let mut out = Vec::new();
     let mut i = 0;
@@ -619,13 +636,12 @@ fn needs_normalizing(text: &str) -> bool {
         }
         let start = i;
         let start_at = at;
-        // `$` and `@` between letters are leet inside a token, as the
-        // normalizing pass reads them (`p@ypal`); elsewhere they part tokens.
+        // Tokens as the normalizing pass reads them (a byte of a
+        // non-ASCII character is no letter, as the character is not).
+        let byte = |at: Option<usize>| at.and_then(|at| b.get(at)).map(|&x| char::from(x));
+        // Letters and digits first: the common case, without the lookaround.
         while i < b.len()
-            && (b[i].is_ascii_alphanumeric()
-                || (matches!(b[i], b'$' | b'@')
-                    && b[i - 1].is_ascii_alphabetic()
-                    && b.get(i + 1).is_some_and(u8::is_ascii_alphabetic)))
+            && (b[i].is_ascii_alphanumeric() || in_token(char::from(b[i]), byte(i.checked_sub(1)), byte(Some(i + 1))))
         {
             i += 1;
         }
