@@ -283,11 +283,28 @@ impl Engine {
     }
 
     fn score_analyzed(&self, post: &Post, compiled: &Compiled, analysis: &Analysis<'_>, ctx: &Context) -> Verdict {
+        self.score_levels(post, compiled, analysis, ctx, true).0
+    }
+
+    /// Scores a post; also returns the level each category alone brings it
+    /// to (its score against its thresholds, with its rules' `action`s).
+    /// `reports`: whether a quoted report may be capped (see
+    /// [`crate::signals::report`]); off when scoring a report's own words.
+    fn score_levels(
+        &self,
+        post: &Post,
+        compiled: &Compiled,
+        analysis: &Analysis<'_>,
+        ctx: &Context,
+        reports: bool,
+    ) -> (Verdict, [Decision; 4]) {
         let scan = compiled.scan(analysis);
         let flags = Flags(&ctx.flags);
 
         let mut signals = Vec::new();
         let mut floor = Decision::Allow;
+        // Per category: the highest `action` of its fired rules.
+        let mut rule_floor = [Decision::Allow; Category::ALL.len()];
         // Per category: the weight of fired rules with `at_most`, and the
         // highest of their caps.
         let mut capped = [(0.0f64, Decision::Allow); Category::ALL.len()];
@@ -295,7 +312,8 @@ impl Engine {
             let Some(evidence) = compiled.evaluate(r, analysis, &scan, &flags) else { continue };
             let rule = &compiled.rules[r as usize];
             if let Some(action) = rule.action {
-                floor = floor.max(action);
+                let f = &mut rule_floor[rule.category.index()];
+                *f = (*f).max(action);
             }
             let (weight, mut description) = self.rule_weight(rule);
             append_host_details(&mut description, analysis, &evidence);
@@ -343,7 +361,7 @@ impl Engine {
             logits[s.category.index()] += s.weight;
         }
         let mut scores = Scores::default();
-        let mut decision = floor;
+        let mut levels = [Decision::Allow; Category::ALL.len()];
         for c in Category::ALL {
             let p = sigmoid(logits[c.index()]);
             scores.set(c, p);
@@ -355,15 +373,19 @@ impl Engine {
             if weight > 0.0 && level > cap {
                 level = level_of(sigmoid(logits[c.index()] - weight), t).max(cap);
             }
-            decision = decision.max(level);
+            levels[c.index()] = level.max(rule_floor[c.index()]);
         }
+        if reports && settings.quoted_reports {
+            self.cap_quoted_report(post, compiled, ctx, &mut levels, &mut signals);
+        }
+        let decision = levels.iter().fold(floor, |d, l| d.max(*l));
         if decision > Decision::Allow
             && let Some(model) = &self.model
         {
             model.explain(analysis, &mut signals);
         }
         sort_signals(&mut signals, decision > Decision::Allow);
-        Verdict {
+        let verdict = Verdict {
             id: post.id.clone(),
             decision,
             scores,
@@ -373,9 +395,89 @@ impl Engine {
                 model: self.model.as_ref().map(|m| m.version().to_string()),
                 feeds: self.feed_versions.clone(),
             },
+        };
+        (verdict, levels)
+    }
+
+    /// A report of a scam is capped at review: where spam or scam would
+    /// take the post above review, its author calls something a scam
+    /// outside what it quotes, and the post's own words (the quotations
+    /// left out) would take that category no higher than review, the
+    /// category is capped at review and a `context.quoted-report` signal
+    /// says why. Everything that would have held the post lies in what it
+    /// quotes; a moderator still sees it.
+    fn cap_quoted_report(
+        &self,
+        post: &Post,
+        compiled: &Compiled,
+        ctx: &Context,
+        levels: &mut [Decision; 4],
+        signals: &mut Vec<Signal>,
+    ) {
+        let before = *levels;
+        let over = |c: Category| before[c.index()] > Decision::Review;
+        if !over(Category::Spam) && !over(Category::Scam) {
+            return;
         }
+        let body = crate::analysis::scanned_prefix(&post.body).0;
+        let doc = crate::text::markup::parse_markup(body, post.format);
+        let quoted = crate::text::quotes::quoted_ranges(body, &doc.raw);
+        if quoted.is_empty() {
+            return;
+        }
+        let Some(word) = crate::signals::report::warning_word(&doc.raw, &quoted) else { return };
+        let own = Post { body: crate::text::quotes::without(body, &quoted), ..post.clone() };
+        let analysis = Analysis::with_feeds(&own, &compiled.settings, &self.feeds);
+        let (_, own_levels) = self.score_levels(&own, compiled, &analysis, ctx, false);
+        let mut capped = Vec::new();
+        for c in [Category::Spam, Category::Scam] {
+            if over(c) && own_levels[c.index()] <= Decision::Review {
+                levels[c.index()] = Decision::Review;
+                capped.push(c.as_str());
+            }
+        }
+        if capped.is_empty() {
+            return;
+        }
+        let mut spans =
+            vec![Span { field: Field::Body, start: word.start, end: word.end, text: body[word.clone()].to_string() }];
+        // A quotation that holds a leaked secret is shown by its shape only,
+        // like the exposure signal's own span.
+        let secret = |q: &std::ops::Range<usize>| {
+            signals
+                .iter()
+                .filter(|s| s.category == Category::Exposure)
+                .flat_map(|s| &s.spans)
+                .any(|e| e.field == Field::Body && e.start < q.end && q.start < e.end)
+        };
+        let quotes: Vec<Span> = quoted
+            .iter()
+            .take(MAX_REPORT_QUOTES)
+            .map(|q| Span {
+                field: Field::Body,
+                start: q.start,
+                end: q.end,
+                text: if secret(q) { mask(&body[q.clone()]) } else { body[q.clone()].to_string() },
+            })
+            .collect();
+        spans.extend(quotes);
+        signals.push(Signal {
+            id: "context.quoted-report".into(),
+            category: if capped.contains(&"scam") { Category::Scam } else { Category::Spam },
+            weight: 0.0,
+            description: format!(
+                "Reports what it quotes: the author calls it {:?} outside the quotation, and without the quotation the post would not go past review; {} capped at review",
+                &body[word],
+                capped.join(" and ")
+            ),
+            spans,
+        });
     }
 }
+
+/// How many of a report's quotations its `context.quoted-report` signal
+/// shows as spans (the first ones).
+const MAX_REPORT_QUOTES: usize = 16;
 
 /// Orders a verdict's signals, strongest first; ties keep a stable,
 /// readable order (by id). A flagged post's reasons for flagging come

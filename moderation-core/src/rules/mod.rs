@@ -189,6 +189,9 @@ pub struct LayerSettings {
     /// Whether the shipped brand registry ([`Registry::default_registry`]) is
     /// protected; the default pack turns it on.
     pub brand_registry: Option<bool>,
+    /// Whether a post that quotes a scam to warn about it is capped at
+    /// review (see [`crate::signals::report`]); on unless a layer turns it off.
+    pub quoted_reports: Option<bool>,
     /// Domains whose look-alikes are scams (`binance.com`).
     pub protected_brands: Option<Vec<String>>,
     /// Domains that official announcements link to; a link here is `official_link`.

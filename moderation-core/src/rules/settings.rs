@@ -50,6 +50,9 @@ pub struct Settings {
     pub priors: [f64; 4],
     /// Decision thresholds per category.
     pub thresholds: [Thresholds; 4],
+    /// Whether reports of a scam that quote it are capped at review
+    /// (`[settings] quoted_reports`, on by default).
+    pub quoted_reports: bool,
     pub(crate) brands: BrandList,
     official_domains: Vec<String>,
     official_accounts: Vec<String>,
@@ -74,11 +77,15 @@ impl Settings {
         let mut thresholds = Category::ALL.map(default_thresholds);
         let (mut brands, mut official, mut accounts, mut allow) = (vec![], vec![], vec![], vec![]);
         let mut use_registry = false;
+        let mut quoted_reports = true;
         let mut layer_brands: Vec<BrandEntry> = Vec::new();
         for layer in layers {
             let s = &layer.settings;
             if let Some(on) = s.brand_registry {
                 use_registry = on;
+            }
+            if let Some(on) = s.quoted_reports {
+                quoted_reports = on;
             }
             layer_brands.extend(layer.brands.iter().cloned());
             if let Some(p) = &s.priors {
@@ -124,6 +131,7 @@ impl Settings {
         Settings {
             priors,
             thresholds,
+            quoted_reports,
             brands: BrandList::with_registry(&brands, &registry),
             official_domains: official,
             official_accounts: accounts,

@@ -11,6 +11,7 @@ pub mod contacts;
 pub mod crypto;
 pub mod feeds;
 pub mod lookalike;
+pub mod report;
 mod scan;
 pub mod seed;
 pub mod urls;

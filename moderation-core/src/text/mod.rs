@@ -5,6 +5,7 @@
 
 pub mod markup;
 pub mod normalize;
+pub mod quotes;
 pub mod view;
 
 use unicode_script::{Script, UnicodeScript};

@@ -1,0 +1,243 @@
+//! What a post quotes: the passages its author reproduces from someone else
+//! rather than says. A warning that quotes a lure ("'Send 0.1 get 0.2 back'
+//! is always a scam") carries the lure's words; [`quoted_ranges`] finds
+//! where they sit so that the engine can tell the two apart.
+//!
+//! Quoted passages are, in the original text's byte offsets:
+//! - blocks, found in the original text: HTML `<blockquote>…</blockquote>`
+//!   and BBCode/Discourse `[quote…]…[/quote]` (nested ones count with the
+//!   outer one), and Markdown quote lines (`> …`);
+//! - passages between quotation marks in the visible text: `"…"`, `“…”`,
+//!   `„…“`, `'…'`, `‘…’`, `«…»`, `‹…›`, `「…」`, `『…』`, `〝…〟`. A
+//!   passage ends at its closing mark, at a blank line or after
+//!   [`MAX_QUOTE_CHARS`] characters (then it is not a quotation: an
+//!   unbalanced mark does not turn the rest of a post into a quote). An
+//!   apostrophe between letters (`didn't`, `it’s`) neither opens nor closes
+//!   one.
+
+use std::ops::Range;
+
+use crate::text::view::View;
+
+/// The longest passage between quotation marks that counts as a quotation.
+pub const MAX_QUOTE_CHARS: usize = 1000;
+
+/// The quoted passages of a field: `original` is the field as submitted,
+/// `raw` its visible text (with offsets back to `original`). Ranges are
+/// byte ranges of `original`, sorted by start; they may overlap.
+pub fn quoted_ranges(original: &str, raw: &View) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    blocks(original, "<blockquote", "</blockquote>", &mut out);
+    blocks(original, "[quote", "[/quote]", &mut out);
+    let mut line_start = 0;
+    for line in original.split_inclusive('\n') {
+        if line.trim_start().starts_with('>') {
+            out.push(line_start..line_start + line.trim_end_matches(['\n', '\r']).len());
+        }
+        line_start += line.len();
+    }
+    for r in marked(raw.as_str()) {
+        out.push(raw.origin(r));
+    }
+    out.sort_by_key(|r| (r.start, r.end));
+    out
+}
+
+/// Whether `range` lies wholly inside one of `quoted`.
+pub fn is_quoted(range: &Range<usize>, quoted: &[Range<usize>]) -> bool {
+    quoted.iter().any(|q| q.start <= range.start && range.end <= q.end)
+}
+
+/// `text` without the `quoted` passages (each replaced by a space): what
+/// its author says in their own words.
+pub fn without(text: &str, quoted: &[Range<usize>]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for q in quoted {
+        if q.start > at {
+            out.push_str(&text[at..q.start]);
+            out.push(' ');
+        }
+        at = at.max(q.end);
+    }
+    out.push_str(&text[at.min(text.len())..]);
+    out
+}
+
+/// Blocks from `open` to the matching `close` (ASCII case-insensitive;
+/// nested blocks count with the outer one; an unclosed block runs to the
+/// end), tags included.
+fn blocks(text: &str, open: &str, close: &str, out: &mut Vec<Range<usize>>) {
+    let bytes = text.as_bytes();
+    let at = |i: usize, s: &str| bytes.len() >= i + s.len() && bytes[i..i + s.len()].eq_ignore_ascii_case(s.as_bytes());
+    let (mut depth, mut start, mut i) = (0usize, 0usize, 0usize);
+    // Open and close tags both begin with an ASCII byte (`<` or `[`), so
+    // stepping by bytes never lands inside a character that matters.
+    while i < bytes.len() {
+        if at(i, open) {
+            if depth == 0 {
+                start = i;
+            }
+            depth += 1;
+            i += open.len();
+        } else if depth > 0 && at(i, close) {
+            depth -= 1;
+            i += close.len();
+            if depth == 0 {
+                out.push(start..i);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    if depth > 0 {
+        out.push(start..text.len());
+    }
+}
+
+/// The closing mark a character opens a quotation with, if it is an opening mark.
+fn closer_of(c: char) -> Option<&'static [char]> {
+    Some(match c {
+        '"' => &['"'],
+        '\'' => &['\''],
+        '“' => &['”'],
+        '„' => &['“', '”'],
+        '‘' => &['’'],
+        '‚' => &['‘', '’'],
+        '«' => &['»'],
+        '‹' => &['›'],
+        '「' => &['」'],
+        '『' => &['』'],
+        '〝' => &['〟', '〞'],
+        _ => return None,
+    })
+}
+
+/// A mark that is also an apostrophe opens or closes only off a word:
+/// `'` and `’` between two letters or digits are an apostrophe.
+fn is_apostrophe_like(c: char) -> bool {
+    matches!(c, '\'' | '’' | '‘')
+}
+
+/// Passages between quotation marks (outermost only), marks included.
+fn marked(text: &str) -> Vec<Range<usize>> {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let word = |i: Option<usize>| i.and_then(|i| chars.get(i)).is_some_and(|&(_, c)| c.is_alphanumeric());
+    let space = |i: Option<usize>| i.and_then(|i| chars.get(i)).is_none_or(|&(_, c)| c.is_whitespace());
+    let mut out = Vec::new();
+    // The open quotation: where it starts (index into `chars`) and what closes it.
+    let mut open: Option<(usize, &'static [char])> = None;
+    // An unbalanced mark sends the scan back to just after it, so marks that
+    // never close could cost MAX_QUOTE_CHARS steps each; past this budget
+    // the scan stops with what it found (fewer quotations: a post is then
+    // capped less often, never more).
+    let mut budget = 4 * chars.len() + 4 * MAX_QUOTE_CHARS;
+    let mut i = 0;
+    while i < chars.len() {
+        budget = match budget.checked_sub(1) {
+            Some(b) => b,
+            None => break,
+        };
+        let (at, c) = chars[i];
+        let prev = i.checked_sub(1);
+        let next = Some(i + 1);
+        match open {
+            Some((start, closers)) => {
+                let blank_line = c == '\n' && text[at + 1..].trim_start_matches([' ', '\t', '\r']).starts_with('\n');
+                if blank_line || i - start > MAX_QUOTE_CHARS {
+                    // Unbalanced: not a quotation; look again just after its mark.
+                    open = None;
+                    i = start + 1;
+                    continue;
+                }
+                let closes = closers.contains(&c) && !(is_apostrophe_like(c) && (word(next) || space(prev)));
+                if closes {
+                    out.push(chars[start].0..at + c.len_utf8());
+                    open = None;
+                }
+            }
+            None => {
+                if let Some(closers) = closer_of(c)
+                    && !(is_apostrophe_like(c) && (word(prev) || space(next)))
+                    && !(c == '"' && space(next) && !space(prev))
+                {
+                    open = Some((i, closers));
+                }
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quoted(text: &str) -> Vec<&str> {
+        quoted_ranges(text, &View::identity(text)).into_iter().map(|r| &text[r]).collect()
+    }
+
+    #[test]
+    fn quotation_marks_of_several_languages() {
+        assert_eq!(quoted(r#"he said "send 0.1 get 0.2" lol"#), [r#""send 0.1 get 0.2""#]);
+        assert_eq!(quoted("“claim now” and «réclamez» and „jetzt“"), ["“claim now”", "«réclamez»", "„jetzt“"]);
+        assert_eq!(quoted("「LINEで連絡して」って返信がきた"), ["「LINEで連絡して」"]);
+        assert_eq!(quoted("a 『b「c」d』 e"), ["『b「c」d』"]);
+    }
+
+    #[test]
+    fn apostrophes_are_not_quotation_marks() {
+        assert_eq!(quoted("I didn't message them, it's fine"), Vec::<&str>::new());
+        assert_eq!(quoted("someone replied 'contact admin' and I didn't"), ["'contact admin'"]);
+        assert_eq!(quoted("it’s ‘free’ they said, don’t"), ["‘free’"]);
+        assert_eq!(quoted("the 90's were 'great'"), ["'great'"]);
+    }
+
+    #[test]
+    fn an_unbalanced_mark_quotes_nothing() {
+        assert_eq!(quoted("a \"lonely mark and then\n\na new paragraph"), Vec::<&str>::new());
+        let long = format!("\"{}\" x", "a".repeat(MAX_QUOTE_CHARS + 10));
+        assert_eq!(quoted(&long), Vec::<&str>::new());
+        // After an unbalanced mark, a later quotation is still found.
+        assert_eq!(quoted("5\" screen\n\nand \"this\""), ["\"this\""]);
+    }
+
+    #[test]
+    fn marks_that_never_close_cost_a_bounded_scan() {
+        // 60,000 opening brackets and no closing one: each would scan a
+        // thousand characters ahead; the budget stops the scan instead.
+        let text = "「".repeat(60_000);
+        assert_eq!(quoted(&text), Vec::<&str>::new());
+        // Within the budget, a quotation after unbalanced marks is found.
+        let text = format!("{}\n\n“this”", "「".repeat(50));
+        assert_eq!(quoted(&text), ["“this”"]);
+    }
+
+    #[test]
+    fn blocks_and_quote_lines() {
+        assert_eq!(quoted("> quoted line\nmine"), ["> quoted line"]);
+        assert_eq!(
+            quoted("a [QUOTE=\"x\"]q [quote]in[/quote] q[/quote] b"),
+            ["[QUOTE=\"x\"]q [quote]in[/quote] q[/quote]", "\"x\""]
+        );
+        assert_eq!(quoted("<blockquote>lure</BLOCKQUOTE> mine"), ["<blockquote>lure</BLOCKQUOTE>"]);
+        assert_eq!(quoted("keep [quote]never closed"), ["[quote]never closed"]);
+    }
+
+    #[test]
+    fn own_words_leave_every_quotation_out() {
+        let text = "a \"b\" c [quote]d \"e\"[/quote] f";
+        let q = quoted_ranges(text, &View::identity(text));
+        assert_eq!(without(text, &q), "a   c   f");
+        assert_eq!(without("nothing quoted", &[]), "nothing quoted");
+    }
+
+    #[test]
+    fn ranges_are_in_the_original_text() {
+        let html = "<p>Scam: <q>x</q> &quot;send 1 get 2&quot; end</p>";
+        let doc = crate::text::markup::parse_markup(html, crate::vocab::Format::Html);
+        let got: Vec<&str> = quoted_ranges(html, &doc.raw).into_iter().map(|r| &html[r]).collect();
+        assert_eq!(got, ["&quot;send 1 get 2&quot;"]);
+    }
+}

@@ -1,0 +1,101 @@
+//! Reports that quote a scam (`tests/data/quoted_reports.toml`): capped at
+//! review, never allowed; lures dressed up as reports are not capped.
+
+use moderation_core::{Decision, Engine, Format, Post, RuleSet};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Table {
+    case: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    name: String,
+    capped: bool,
+    #[serde(default)]
+    word: String,
+    body: String,
+    #[serde(default)]
+    format: Format,
+}
+
+fn off() -> RuleSet {
+    RuleSet::from_toml("off.toml", "[settings]\nquoted_reports = false\n").unwrap()
+}
+
+#[test]
+fn quoted_reports_go_to_review_and_lures_do_not() {
+    let table: Table = toml::from_str(include_str!("data/quoted_reports.toml")).expect("table parses");
+    let on = Engine::with_default_model().unwrap();
+    let off = Engine::builder().default_model().rules(off()).build().unwrap();
+    let mut failures = Vec::new();
+    for case in &table.case {
+        let post = Post { format: case.format, ..Post::new(case.name.clone(), case.body.clone()) };
+        let (with, without) = (on.score(&post), off.score(&post));
+        let report = with.signals.iter().find(|s| s.id == "context.quoted-report");
+        if case.capped {
+            if without.decision <= Decision::Review {
+                failures
+                    .push(format!("{}: {:?} without the cap, so the case tests nothing", case.name, without.decision));
+            }
+            if with.decision != Decision::Review {
+                failures.push(format!("{}: {:?}, expected review", case.name, with.decision));
+            }
+            match report.and_then(|s| s.spans.first()) {
+                Some(span) if span.text == case.word && post.body[span.start..span.end] == case.word => {}
+                other => failures.push(format!("{}: report span {:?}, expected {:?}", case.name, other, case.word)),
+            }
+        } else {
+            if with.decision <= Decision::Review || report.is_some() {
+                failures
+                    .push(format!("{}: {:?} {:?}, expected held and not a report", case.name, with.decision, report));
+            }
+            if with.decision != without.decision {
+                failures
+                    .push(format!("{}: {:?} with the cap, {:?} without", case.name, with.decision, without.decision));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_report_keeps_its_scores_and_reasons() {
+    let body = "Reminder that no legitimate giveaway asks you to send crypto first. 'Send 0.1 get 0.2 back' is always, always a scam.";
+    let post = Post::new("r", body);
+    let on = Engine::with_default_model().unwrap().score(&post);
+    let off = Engine::builder().default_model().rules(off()).build().unwrap().score(&post);
+    // The cap changes the decision only: the scores and every other signal stay.
+    assert_eq!(on.scores, off.scores);
+    let ids = |v: &moderation_core::Verdict| {
+        let mut ids: Vec<String> =
+            v.signals.iter().map(|s| s.id.clone()).filter(|id| id != "context.quoted-report").collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&on), ids(&off));
+    assert!(on.has_signal("scam.giveaway.doubling"));
+    let report = on.signals.iter().find(|s| s.id == "context.quoted-report").unwrap();
+    assert_eq!(report.weight, 0.0);
+    assert!(report.description.contains("scam capped at review"), "{}", report.description);
+    assert_eq!(report.spans[1].text, "'Send 0.1 get 0.2 back'");
+}
+
+#[test]
+fn a_quoted_secret_is_masked_in_the_reports_spans() {
+    let body = "someone replied \"Elon giveaway! Send 0.1 ETH to 0x52908400098527886E0F7030069857D2E4169EE7 and get 0.2 ETH back. verify: jungle visual sure load desert stay fortune hover pudding maple cannon typical\" Fraud. Mods please remove";
+    let v = Engine::with_default_model().unwrap().score(&Post::new("s", body));
+    // The leaked phrase still holds the post (exposure is never capped) …
+    assert_eq!(v.decision, Decision::Hold);
+    assert!(v.has_signal("exposure.seed-phrase"));
+    // … the scam it quotes is capped, and no span shows the phrase.
+    let report = v.signals.iter().find(|s| s.id == "context.quoted-report").expect("a report");
+    assert_eq!(report.spans[0].text, "Fraud");
+    assert!(report.spans[1].text.starts_with("[masked"), "{:?}", report.spans[1]);
+    for s in &v.signals {
+        for span in &s.spans {
+            assert!(!span.text.contains("jungle") && !span.text.contains("typical"), "{}: {:?}", s.id, span.text);
+        }
+    }
+}
