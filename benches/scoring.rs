@@ -122,6 +122,10 @@ fn baseline(c: &mut Criterion) {
 }
 
 /// Inputs an attacker controls, each bounded by the engine's caps.
+/// A lure the rules alone reject (doubling and a giveaway address), quoted.
+const QUOTED_LURE: &str =
+    "\"Elon giveaway! Send 0.1 ETH to 0x52908400098527886E0F7030069857D2E4169EE7 and get 0.2 ETH back\" ";
+
 fn worst_cases(c: &mut Criterion) {
     let engine = Engine::new().unwrap();
     let cases = [
@@ -132,18 +136,16 @@ fn worst_cases(c: &mut Criterion) {
         ("seed words x 8000", "abandon ability able about above ".repeat(1_600)),
         ("zero-width every other char", "b\u{200B}".repeat(20_000)),
         ("spaced letters", "b i n a n c e ".repeat(4_000)),
-        // A held lure with a scam word outside its quotations: the quoted-report
-        // check runs, scores the post's own words again and reads every quotation.
+        // A rejected lure with a scam word outside its quotations: the
+        // quoted-report check runs, scores the post's own words again and reads
+        // every quotation (both end at review, capped).
         (
-            "quoted report, 800 quotations",
-            format!("Scam: {}", "\"Send 0.1 ETH to 0x52908400098527886E0F7030069857D2E4169EE7 get 0.2 back\" ".repeat(800)),
+            "quoted report, 600 quotations",
+            format!("Scam: {}", QUOTED_LURE.repeat(600)),
         ),
         (
             "quoted report, 20000 unclosed marks",
-            format!(
-                "Scam: \"Send 0.1 ETH to 0x52908400098527886E0F7030069857D2E4169EE7 get 0.2 back\" {}",
-                "「".repeat(20_000)
-            ),
+            format!("Scam: {QUOTED_LURE}{}", "「".repeat(20_000)),
         ),
     ];
     let mut g = c.benchmark_group("worst-case");
