@@ -139,14 +139,8 @@ fn worst_cases(c: &mut Criterion) {
         // A rejected lure with a scam word outside its quotations: the
         // quoted-report check runs, scores the post's own words again and reads
         // every quotation (both end at review, capped).
-        (
-            "quoted report, 600 quotations",
-            format!("Scam: {}", QUOTED_LURE.repeat(600)),
-        ),
-        (
-            "quoted report, 20000 unclosed marks",
-            format!("Scam: {QUOTED_LURE}{}", "「".repeat(20_000)),
-        ),
+        ("quoted report, 600 quotations", format!("Scam: {}", QUOTED_LURE.repeat(600))),
+        ("quoted report, 20000 unclosed marks", format!("Scam: {QUOTED_LURE}{}", "「".repeat(20_000))),
     ];
     let mut g = c.benchmark_group("worst-case");
     g.sample_size(10);

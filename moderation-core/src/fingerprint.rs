@@ -30,6 +30,7 @@
 use std::collections::HashMap;
 
 use crate::post::Post;
+use crate::text::quotes;
 
 /// MinHash positions in a fingerprint.
 pub const POSITIONS: usize = 32;
@@ -111,7 +112,7 @@ impl Fingerprint {
 /// (`> …`), HTML `<blockquote>…</blockquote>` and BBCode/Discourse
 /// `[quote…]…[/quote]` blocks (nested ones too).
 pub fn own_words(post: &Post) -> String {
-    let body = strip_block(&strip_block(&post.body, "<blockquote", "</blockquote>"), "[quote", "[/quote]");
+    let body = quotes::without(&post.body, &quotes::block_ranges(&post.body), "");
     let mut out = String::with_capacity(body.len() + 64);
     out.push_str(post.title.as_deref().unwrap_or(""));
     out.push('\n');
@@ -119,34 +120,6 @@ pub fn own_words(post: &Post) -> String {
         if !line.trim_start().starts_with('>') {
             out.push_str(line);
             out.push('\n');
-        }
-    }
-    out
-}
-
-/// `text` without the blocks from `open` to the matching `close` (ASCII
-/// case-insensitive; nested blocks nest; an unclosed block runs to the end).
-fn strip_block(text: &str, open: &str, close: &str) -> String {
-    let lower = text.to_ascii_lowercase();
-    if !lower.contains(open) {
-        return text.to_string();
-    }
-    let (mut out, mut depth, mut i) = (String::with_capacity(text.len()), 0usize, 0usize);
-    while i < text.len() {
-        let rest = &lower[i..];
-        if rest.starts_with(open) {
-            depth += 1;
-            i += open.len();
-        } else if depth > 0 && rest.starts_with(close) {
-            depth -= 1;
-            i += close.len();
-        } else {
-            // Step one character (the lowercased text keeps byte offsets: ASCII only changes).
-            let c = text[i..].chars().next().unwrap_or(' ');
-            if depth == 0 {
-                out.push(c);
-            }
-            i += c.len_utf8();
         }
     }
     out

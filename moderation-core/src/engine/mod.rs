@@ -426,7 +426,7 @@ impl Engine {
             return;
         }
         let Some(word) = crate::signals::report::warning_word(&doc.raw, &quoted) else { return };
-        let own = Post { body: crate::text::quotes::without(body, &quoted), ..post.clone() };
+        let own = Post { body: crate::text::quotes::without(body, &quoted, " "), ..post.clone() };
         let analysis = Analysis::with_feeds(&own, &compiled.settings, &self.feeds);
         let (_, own_levels) = self.score_levels(&own, compiled, &analysis, ctx, false);
         let mut capped = Vec::new();

@@ -26,9 +26,7 @@ pub const MAX_QUOTE_CHARS: usize = 1000;
 /// `raw` its visible text (with offsets back to `original`). Ranges are
 /// byte ranges of `original`, sorted by start; they may overlap.
 pub fn quoted_ranges(original: &str, raw: &View) -> Vec<Range<usize>> {
-    let mut out = Vec::new();
-    blocks(original, "<blockquote", "</blockquote>", &mut out);
-    blocks(original, "[quote", "[/quote]", &mut out);
+    let mut out = block_ranges(original);
     let mut line_start = 0;
     for line in original.split_inclusive('\n') {
         if line.trim_start().starts_with('>') {
@@ -48,15 +46,25 @@ pub fn is_quoted(range: &Range<usize>, quoted: &[Range<usize>]) -> bool {
     quoted.iter().any(|q| q.start <= range.start && range.end <= q.end)
 }
 
-/// `text` without the `quoted` passages (each replaced by a space): what
-/// its author says in their own words.
-pub fn without(text: &str, quoted: &[Range<usize>]) -> String {
+/// The quotation blocks of `text`: HTML `<blockquote>…</blockquote>` and
+/// BBCode/Discourse `[quote…]…[/quote]`, tags included, sorted by start.
+pub fn block_ranges(text: &str) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    blocks(text, "<blockquote", "</blockquote>", &mut out);
+    blocks(text, "[quote", "[/quote]", &mut out);
+    out.sort_by_key(|r| (r.start, r.end));
+    out
+}
+
+/// `text` without the `quoted` passages (sorted by start; each replaced by
+/// `separator`): what its author says in their own words.
+pub fn without(text: &str, quoted: &[Range<usize>], separator: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
     for q in quoted {
         if q.start > at {
             out.push_str(&text[at..q.start]);
-            out.push(' ');
+            out.push_str(separator);
         }
         at = at.max(q.end);
     }
@@ -229,8 +237,8 @@ mod tests {
     fn own_words_leave_every_quotation_out() {
         let text = "a \"b\" c [quote]d \"e\"[/quote] f";
         let q = quoted_ranges(text, &View::identity(text));
-        assert_eq!(without(text, &q), "a   c   f");
-        assert_eq!(without("nothing quoted", &[]), "nothing quoted");
+        assert_eq!(without(text, &q, " "), "a   c   f");
+        assert_eq!(without("nothing quoted", &[], " "), "nothing quoted");
     }
 
     #[test]
