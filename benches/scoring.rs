@@ -136,9 +136,10 @@ fn worst_cases(c: &mut Criterion) {
         ("seed words x 8000", "abandon ability able about above ".repeat(1_600)),
         ("zero-width every other char", "b\u{200B}".repeat(20_000)),
         ("spaced letters", "b i n a n c e ".repeat(4_000)),
-        // A rejected lure with a scam word outside its quotations: the
-        // quoted-report check runs, scores the post's own words again and reads
-        // every quotation (both end at review, capped).
+        // A rejected lure with a verdict outside its quotations. The first is
+        // capped at review: the check reads every quotation and scores the
+        // post's own words again. In the second the quotation-mark scan runs
+        // out of its budget and the post stays rejected.
         ("quoted report, 600 quotations", format!("Scam: {}", QUOTED_LURE.repeat(600))),
         ("quoted report, 20000 unclosed marks", format!("Scam: {QUOTED_LURE}{}", "「".repeat(20_000))),
     ];

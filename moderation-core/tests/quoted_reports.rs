@@ -79,23 +79,33 @@ fn a_report_keeps_its_scores_and_reasons() {
     let report = on.signals.iter().find(|s| s.id == "context.quoted-report").unwrap();
     assert_eq!(report.weight, 0.0);
     assert!(report.description.contains("scam capped at review"), "{}", report.description);
-    assert_eq!(report.spans[1].text, "'Send 0.1 get 0.2 back'");
+    assert_eq!(report.spans[0].text, "is always, always a scam");
+    // The quotation by position, not by its text.
+    assert_eq!(&body[report.spans[1].start..report.spans[1].end], "'Send 0.1 get 0.2 back'");
+    assert_eq!(report.spans[1].text, "[quotation: 23 characters]");
 }
 
 #[test]
-fn a_quoted_secret_is_masked_in_the_reports_spans() {
-    let body = "someone replied \"Elon giveaway! Send 0.1 ETH to 0x52908400098527886E0F7030069857D2E4169EE7 and get 0.2 ETH back. verify: jungle visual sure load desert stay fortune hover pudding maple cannon typical\" Fraud. Mods please remove";
-    let v = Engine::with_default_model().unwrap().score(&Post::new("s", body));
-    // The leaked phrase still holds the post (exposure is never capped) …
-    assert_eq!(v.decision, Decision::Hold);
-    assert!(v.has_signal("exposure.seed-phrase"));
-    // … the scam it quotes is capped, and no span shows the phrase.
-    let report = v.signals.iter().find(|s| s.id == "context.quoted-report").expect("a report");
-    assert_eq!(report.spans[0].text, "Fraud");
-    assert!(report.spans[1].text.starts_with("[masked"), "{:?}", report.spans[1]);
-    for s in &v.signals {
-        for span in &s.spans {
-            assert!(!span.text.contains("jungle") && !span.text.contains("typical"), "{}: {:?}", s.id, span.text);
+fn a_quoted_secret_never_shows_in_the_reports_spans() {
+    // One seed phrase the detector recognises (12 words, valid checksum) and
+    // one it does not (9 words).
+    let lure = "\"Elon giveaway! Send 0.1 ETH to 0x52908400098527886E0F7030069857D2E4169EE7 and get 0.2 ETH back.\"";
+    let recognised = format!(
+        "someone replied {lure} and \"verify: jungle visual sure load desert stay fortune hover pudding maple cannon typical\" This is fraud. Mods please remove"
+    );
+    let split = format!(
+        "someone replied {lure} and asked \"jungle visual sure load desert stay fortune hover pudding\" This is fraud. Mods please remove"
+    );
+    let engine = Engine::with_default_model().unwrap();
+    for (body, exposure) in [(recognised, true), (split, false)] {
+        let v = engine.score(&Post::new("s", body.clone()));
+        assert_eq!(v.has_signal("exposure.seed-phrase"), exposure, "{body}");
+        let report = v.signals.iter().find(|s| s.id == "context.quoted-report").expect("a report");
+        assert_eq!(report.spans[0].text, "is fraud");
+        for s in &v.signals {
+            for span in &s.spans {
+                assert!(!span.text.contains("jungle") && !span.text.contains("pudding"), "{}: {:?}", s.id, span.text);
+            }
         }
     }
 }

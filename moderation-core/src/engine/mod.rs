@@ -376,7 +376,7 @@ impl Engine {
             levels[c.index()] = level.max(rule_floor[c.index()]);
         }
         if reports && settings.quoted_reports {
-            self.cap_quoted_report(post, compiled, ctx, &mut levels, &mut signals);
+            self.cap_quoted_report(post, compiled, analysis, ctx, &mut levels, &mut signals);
         }
         let decision = levels.iter().fold(floor, |d, l| d.max(*l));
         if decision > Decision::Allow
@@ -400,16 +400,20 @@ impl Engine {
     }
 
     /// A report of a scam is capped at review: where spam or scam would
-    /// take the post above review, its author calls something a scam
-    /// outside what it quotes, and the post's own words (the quotations
-    /// left out) would take that category no higher than review, the
-    /// category is capped at review and a `context.quoted-report` signal
-    /// says why. Everything that would have held the post lies in what it
-    /// quotes; a moderator still sees it.
+    /// take the post above review, its author says outside what it quotes
+    /// that something is a scam, and the post's own words (the quotations
+    /// left out) carry no link, contact, phone number or address and would
+    /// take that category no higher than review, the category is capped at
+    /// review and a `context.quoted-report` signal says why. Everything
+    /// that would have held the post lies in what it quotes; a moderator
+    /// still sees it. An HTML or Markdown body that hides text from its
+    /// readers (comments, `display:none`, …) is never capped: what they see
+    /// is not what the engine reads.
     fn cap_quoted_report(
         &self,
         post: &Post,
         compiled: &Compiled,
+        analysis: &Analysis<'_>,
         ctx: &Context,
         levels: &mut [Decision; 4],
         signals: &mut Vec<Signal>,
@@ -420,15 +424,22 @@ impl Engine {
             return;
         }
         let body = crate::analysis::scanned_prefix(&post.body).0;
-        let doc = crate::text::markup::parse_markup(body, post.format);
-        let quoted = crate::text::quotes::quoted_ranges(body, &doc.raw);
+        if crate::signals::report::hides_text(body, post.format) {
+            return;
+        }
+        let field = analysis.body();
+        let Some(quoted) = crate::text::quotes::quoted_ranges(body, &field.raw, post.format) else { return };
         if quoted.is_empty() {
             return;
         }
-        let Some(word) = crate::signals::report::warning_word(&doc.raw, &quoted) else { return };
+        let Some(word) = crate::signals::report::warning_word(&field.norm.text, &quoted) else { return };
         let own = Post { body: crate::text::quotes::without(body, &quoted, " "), ..post.clone() };
-        let analysis = Analysis::with_feeds(&own, &compiled.settings, &self.feeds);
-        let (_, own_levels) = self.score_levels(&own, compiled, &analysis, ctx, false);
+        let own_analysis = Analysis::with_feeds(&own, &compiled.settings, &self.feeds);
+        let payload = [SignalKind::CryptoAddress, SignalKind::MessengerContact, SignalKind::Phone, SignalKind::Email];
+        if !own_analysis.urls.is_empty() || payload.iter().any(|k| !own_analysis.signal(*k).is_empty()) {
+            return;
+        }
+        let (_, own_levels) = self.score_levels(&own, compiled, &own_analysis, ctx, false);
         let mut capped = Vec::new();
         for c in [Category::Spam, Category::Scam] {
             if over(c) && own_levels[c.index()] <= Decision::Review {
@@ -441,32 +452,20 @@ impl Engine {
         }
         let mut spans =
             vec![Span { field: Field::Body, start: word.start, end: word.end, text: body[word.clone()].to_string() }];
-        // A quotation that holds a leaked secret is shown by its shape only,
-        // like the exposure signal's own span.
-        let secret = |q: &std::ops::Range<usize>| {
-            signals
-                .iter()
-                .filter(|s| s.category == Category::Exposure)
-                .flat_map(|s| &s.spans)
-                .any(|e| e.field == Field::Body && e.start < q.end && q.start < e.end)
-        };
-        let quotes: Vec<Span> = quoted
-            .iter()
-            .take(MAX_REPORT_QUOTES)
-            .map(|q| Span {
-                field: Field::Body,
-                start: q.start,
-                end: q.end,
-                text: if secret(q) { mask(&body[q.clone()]) } else { body[q.clone()].to_string() },
-            })
-            .collect();
-        spans.extend(quotes);
+        // The quotations by position and length only: one may hold a
+        // secret that no exposure detector recognised.
+        spans.extend(quoted.iter().take(MAX_REPORT_QUOTES).map(|q| Span {
+            field: Field::Body,
+            start: q.start,
+            end: q.end,
+            text: format!("[quotation: {} characters]", body[q.clone()].chars().count()),
+        }));
         signals.push(Signal {
             id: "context.quoted-report".into(),
             category: if capped.contains(&"scam") { Category::Scam } else { Category::Spam },
             weight: 0.0,
             description: format!(
-                "Reports what it quotes: the author calls it {:?} outside the quotation, and without the quotation the post would not go past review; {} capped at review",
+                "Reports what it quotes: the author says {:?} outside the quotation, whose own words carry no link or contact and would not go past review; {} capped at review",
                 &body[word],
                 capped.join(" and ")
             ),

@@ -3,14 +3,20 @@
 //!
 //! The lure's words are in the post, so the rules fire on them; what tells
 //! a report from the lure is the author's own words, outside the quotation,
-//! calling it a scam. [`warning_word`] finds such a word. A negated one ("not
-//! a scam", 「詐欺じゃない」, "scam-free") does not count: that is what a
-//! lure says of itself.
+//! saying that something *is* a scam. [`warning_word`] finds such a verdict:
+//! a predicate ("is a scam", "that's phishing", "no such airdrop",
+//! 「詐欺だ」, 「詐欺ですか」, "es una estafa", 是骗局), never a bare word —
+//! "lost money to scammers", "anti-scam verified" and "haters call it a
+//! scam" are what lures say. A denied or doubted one ("not a scam", "I
+//! thought it was a scam, but…", "scam? nah", 「詐欺じゃない」, "scam-free",
+//! "bukan penipuan") does not count either.
+//!
+//! It reads the `normalized` view, so a negation disguised with zero-width
+//! characters, full-width letters or Cyrillic look-alikes reads as one.
 //!
 //! The engine uses it only to *cap* a post at review (see
-//! `Engine::score`), never to allow it: a scammer who dresses a lure up as
-//! a report still reaches the review queue, and the post is only capped when
-//! everything of the category that fired lies inside the quotation.
+//! `Engine::score`), never to allow it, and only when the post's own words
+//! carry no link, contact or address and would not go past review alone.
 
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -19,47 +25,100 @@ use regex::Regex;
 
 use crate::text::quotes::is_quoted;
 use crate::text::view::View;
+use crate::vocab::Format;
 
-/// Words that call something a scam. Latin and Cyrillic words match whole
-/// words (case-insensitive); words of scripts without spaces match anywhere.
-const WARNING: &str = r"(?i)\b(?:scam(?:s|mer|mers|my)?|phishing|phish|fraud(?:s|ulent|ster|sters)?|fake|no such|beware|impersonat(?:or|ors|ing|ion)|drainer|estafa|golpe|arnaque|betrug|мошенни\w*|развод|скам\w*|dolandırıcı\w*|penipuan|lừa đảo)\b|詐欺|フィッシング|偽物|偽サイト|偽アカ|偽の|ニセ|なりすまし|騙|骗|詐騙|사기|มิจฉาชีพ|หลอกลวง";
+/// A verdict that something is a scam, on the normalized view (lowercase,
+/// katakana read as hiragana). Latin and Cyrillic match whole words.
+const VERDICT: &str = concat!(
+    r"\b(?:is|are|was|were|its|thats|whats|s)\s+(?:(?:all|always|just|obviously|clearly|definitely|100%|totally|a|an|the|another|classic|typical|this|still)[\s,]+){0,4}",
+    r"(?:scam|scams|phishing|fake|fraud|fraudulent|drainer|drainers|ponzi|impersonation|impersonators?)\b",
+    r"|\bno such (?:thing|airdrop|giveaway|event|promotion|program|offer|support)\b",
+    r"|\b(?:scam|phishing|fraud) (?:alert|warning|attempt)\b",
+    r"|\b(?:es|son) (?:una |un )?(?:estafa|estafadores|fraude)\b|\b(?:é|são) (?:um )?(?:golpe|golpistas|fraude)\b",
+    r"|\b(?:ist|sind) (?:ein )?betrug\b|\bc'?est une arnaque\b",
+    r"|\bэто (?:мошенники|мошенничество|развод|скам|фишинг)\b",
+    r"|\b(?:bu )?dolandırıcılık(?:tır)?\b|\blà lừa đảo\b|\bini penipuan\b",
+    r"|詐欺(?:だ|です|でした|じゃん|っぽい|ですか|かな|の手口)|偽物(?:だ|です)|ふぃっしんぐ(?:だ|です|詐欺)",
+    r"|是(?:骗局|骗子|诈骗)|사기(?:입니다|예요|네요|다|인가요)",
+);
 
-/// A negation before the warning word, in the same sentence and at most a
-/// few words back ("not a scam", "no scam", "bukan penipuan", 不是骗子).
-const NEGATION_BEFORE: &str = r"(?i)(?:\b(?:not|no|isn'?t|isn’t|aren'?t|aren’t|wasn'?t|ain'?t|never|non|zero|nothing|without|nicht|kein\w*|pas|não|nao|nem|не|нет|ни|bukan|tidak|không|khong|chẳng)\b|不是|不|没|沒|非|안)";
+/// A denial or doubt before the verdict, in the same sentence: "not",
+/// "never", "without", "I thought it was", "they call it", and their
+/// counterparts (sin, sem, ohne, tanpa, без, bukan, 不, 无, 안, ไม่ …).
+const DOUBT_BEFORE: &str = concat!(
+    r"\b(?:not|no|isnt|isn't|arent|aren't|wasnt|wasn't|aint|ain't|never|non|zero|nothing|without|nah|nope",
+    r"|thought|call|calls|called|calling|say|says|said|claim|claims|accuse|accused|fud|haters?|if|whether|until",
+    r"|nicht|kein\w*|ohne|pas|sans|sin|sem|não|nao|nem|не|нет|ни|без|bukan|tidak|tanpa|không|khong|chẳng|değil)\b",
+    r"|不|没|沒|非|无|無|안|ไม่",
+);
 
-/// A negation or denial after it ("scam-free", "scam? no, legit", 「詐欺じゃない」, "dolandırıcı değil").
-const NEGATION_AFTER: &str = r"(?i)(?:\b(?:free|proof|not|no|nope|never|legit|legitimate|real|genuine|değil|degil|yok)\b|ではな|じゃな|でな|なし|ません|아니|없|本物|本当)";
+/// A denial or contrast after it: "scam-free", "scam? nah, paid out", "a
+/// scam, but it paid", 「詐欺じゃない」, "dolandırıcı değil".
+const DOUBT_AFTER: &str = concat!(
+    r"\b(?:free|proof|not|no|nope|nah|never|legit|legitimate|real|genuine|but|however|though|yet|until|paid|pays|works|worked",
+    r"|değil|degil|yok|아님)\b",
+    r"|ではな|じゃな|でな|なし|ません|ぜろ|아니|없|本物|本当",
+);
 
-/// How far a negation may stand from the warning word, in bytes of the
-/// visible text (about three words either side).
-const WINDOW: usize = 30;
+/// How far a denial may stand from the verdict, in characters of the
+/// normalized text.
+const WINDOW: usize = 40;
 
-/// How many warning words of a post are read at most.
+/// How many verdicts of a post are read at most.
 const MAX_CANDIDATES: usize = 64;
+
+/// Whether an HTML or Markdown body may hide text from its readers:
+/// comments, `display:none`, `visibility:hidden`, a `hidden` attribute, a
+/// zero font size or opacity. The engine reads such text; a reader does
+/// not, so a "quotation" or a verdict there proves nothing.
+pub fn hides_text(body: &str, format: Format) -> bool {
+    if format == Format::Text {
+        return false;
+    }
+    let squeezed: String = body
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .take(crate::analysis::MAX_SCAN_BYTES)
+        .collect();
+    [
+        "<!--",
+        "display:none",
+        "visibility:hidden",
+        "hidden>",
+        "hidden=",
+        "hidden/",
+        "font-size:0",
+        "opacity:0",
+        "<details",
+    ]
+    .iter()
+    .any(|marker| squeezed.contains(marker))
+}
 
 fn regex(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
     cell.get_or_init(|| Regex::new(pattern).expect("a fixed, tested pattern"))
 }
 
-/// The first word of `raw` (a field's visible text) outside the `quoted`
-/// passages (byte ranges of the original field) that calls something a
-/// scam, not negated; its range in the original field.
-pub fn warning_word(raw: &View, quoted: &[Range<usize>]) -> Option<Range<usize>> {
-    static WARN: OnceLock<Regex> = OnceLock::new();
+/// The first verdict in `norm` (a field's normalized view) outside the
+/// `quoted` passages (byte ranges of the original field) that calls
+/// something a scam, not denied or doubted; its range in the original
+/// field.
+pub fn warning_word(norm: &View, quoted: &[Range<usize>]) -> Option<Range<usize>> {
+    static VERDICTS: OnceLock<Regex> = OnceLock::new();
     static BEFORE: OnceLock<Regex> = OnceLock::new();
     static AFTER: OnceLock<Regex> = OnceLock::new();
-    let text = raw.as_str();
-    // A report names the scam early; a post repeating "scam" thousands of
-    // times gets no more reading than its first words of the kind.
-    for m in regex(&WARN, WARNING).find_iter(text).take(MAX_CANDIDATES) {
-        let original = raw.origin(m.range());
+    let text = norm.as_str();
+    // A report says it early; a post repeating "is a scam" thousands of
+    // times gets no more reading than its first verdicts.
+    for m in regex(&VERDICTS, VERDICT).find_iter(text).take(MAX_CANDIDATES) {
+        let original = norm.origin(m.range());
         if is_quoted(&original, quoted) {
             continue;
         }
-        let before = sentence_tail(&text[floor_char(text, m.start().saturating_sub(WINDOW))..m.start()]);
-        let after = sentence_head(&text[m.end()..ceil_char(text, (m.end() + WINDOW).min(text.len()))]);
-        if regex(&BEFORE, NEGATION_BEFORE).is_match(before) || regex(&AFTER, NEGATION_AFTER).is_match(after) {
+        let before = sentence_tail(own_before(norm, m.start(), quoted));
+        let after = sentence_head(own_after(norm, m.end(), quoted));
+        if regex(&BEFORE, DOUBT_BEFORE).is_match(before) || regex(&AFTER, DOUBT_AFTER).is_match(after) {
             continue;
         }
         return Some(original);
@@ -67,14 +126,43 @@ pub fn warning_word(raw: &View, quoted: &[Range<usize>]) -> Option<Range<usize>>
     None
 }
 
-/// The part of `before` (the text just before a word) in the word's
-/// sentence: after the last `.`, `!` or `?` followed by a space, a line
-/// break, or a full-width stop.
+/// At most [`WINDOW`] characters of the view before byte `at`, stopping
+/// at a quotation: a denial must be the author's own.
+fn own_before<'a>(norm: &'a View, at: usize, quoted: &[Range<usize>]) -> &'a str {
+    let text = norm.as_str();
+    let mut start = at;
+    for (i, c) in text[..at].char_indices().rev().take(WINDOW) {
+        if is_quoted(&norm.origin(i..i + c.len_utf8()), quoted) {
+            break;
+        }
+        start = i;
+    }
+    &text[start..at]
+}
+
+/// At most [`WINDOW`] characters of the view from byte `at`, stopping at
+/// a quotation.
+fn own_after<'a>(norm: &'a View, at: usize, quoted: &[Range<usize>]) -> &'a str {
+    let text = norm.as_str();
+    let mut end = at;
+    for (i, c) in text[at..].char_indices().take(WINDOW) {
+        if is_quoted(&norm.origin(at + i..at + i + c.len_utf8()), quoted) {
+            break;
+        }
+        end = at + i + c.len_utf8();
+    }
+    &text[at..end]
+}
+
+/// The part of `before` (the text just before a verdict) in the verdict's
+/// sentence: after the last `.`, `!` or `?` followed by a space, or a
+/// full-width stop. A line break does not end a sentence here ("This is
+/// NOT⏎a scam").
 fn sentence_tail(before: &str) -> &str {
     let mut start = 0;
     for (i, c) in before.char_indices() {
         let ends = match c {
-            '\n' | '。' | '！' | '？' => true,
+            '。' | '！' | '？' => true,
             '.' | '!' | '?' => before[i + 1..].starts_with(char::is_whitespace),
             _ => false,
         };
@@ -85,13 +173,13 @@ fn sentence_tail(before: &str) -> &str {
     &before[start..]
 }
 
-/// The part of `after` (the text just after a word) in the word's
-/// sentence. A question mark does not end it here, so that "Scam? No,
-/// it's real" reads as a denial.
+/// The part of `after` (the text just after a verdict) in its sentence. A
+/// question mark does not end it here, so that "Scam? No, it's real"
+/// reads as a denial.
 fn sentence_head(after: &str) -> &str {
     for (i, c) in after.char_indices() {
         let ends = match c {
-            '\n' | '。' | '！' => true,
+            '。' | '！' => true,
             '.' | '!' => after[i + 1..].is_empty() || after[i + 1..].starts_with(char::is_whitespace),
             _ => false,
         };
@@ -102,63 +190,73 @@ fn sentence_head(after: &str) -> &str {
     after
 }
 
-fn floor_char(text: &str, mut i: usize) -> usize {
-    while !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn ceil_char(text: &str, mut i: usize) -> usize {
-    while !text.is_char_boundary(i) {
-        i += 1;
-    }
-    i
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::normalize;
     use crate::text::quotes::quoted_ranges;
 
     fn warning(text: &str) -> Option<&str> {
         let raw = View::identity(text);
-        warning_word(&raw, &quoted_ranges(text, &raw)).map(|r| &text[r])
+        let (_, norm, _) = normalize::views(&raw);
+        let quoted = quoted_ranges(text, &raw, Format::Text)?;
+        warning_word(&norm.text, &quoted).map(|r| &text[r])
     }
 
     #[test]
-    fn the_authors_own_word_outside_the_quotation() {
-        assert_eq!(warning("'Send 0.1 get 0.2 back' is always, always a scam."), Some("scam"));
-        assert_eq!(warning("「LINEで連絡して」って返信がきた。これ詐欺だよね？？"), Some("詐欺"));
-        assert_eq!(warning("Quoting it:\n\"Airdrop is live!\"\nThere's no such airdrop."), Some("no such"));
-        assert_eq!(warning("Beware: \"DM me for support\""), Some("Beware"));
+    fn the_authors_own_verdict_outside_the_quotation() {
+        assert_eq!(warning("'Send 0.1 get 0.2 back' is always, always a scam."), Some("is always, always a scam"));
+        assert_eq!(warning("「LINEで連絡して」って返信がきた。これ詐欺だよね？？"), Some("詐欺だ"));
+        assert_eq!(warning("Quoting it:\n\"Airdrop is live!\"\nThere's no such airdrop."), Some("no such airdrop"));
+        assert_eq!(warning("\"DM me for support\" thats a scam right??"), Some("thats a scam"));
+        assert_eq!(warning("「出金はこちら」フィッシング詐欺です"), Some("フィッシング詐欺"));
+        assert_eq!(warning("\"Kirim 1 dapat 2\" ini penipuan"), Some("ini penipuan"));
     }
 
     #[test]
-    fn a_word_inside_the_quotation_does_not_count() {
-        assert_eq!(warning("\"This is not a scam, send 0.1 get 0.2\" they wrote"), None);
-        assert_eq!(warning("> phishing warning\nclaim at eth-claim.org"), None);
+    fn a_verdict_inside_the_quotation_does_not_count() {
+        assert_eq!(warning("\"This is a scam-free giveaway, send 0.1 get 0.2\" they wrote"), None);
+        assert_eq!(warning("> this is phishing\nclaim at eth-claim.org"), None);
     }
 
     #[test]
-    fn what_a_lure_says_of_itself_does_not_count() {
+    fn a_bare_word_is_not_a_verdict() {
         for lure in [
-            "\"Send 0.1 get 0.2 back\" not a scam, 100% paid",
-            "\"Send 0.1 get 0.2\" this is no scam",
-            "'Double your BTC' - scam-free and verified",
-            "\"Send 1 ETH get 2 ETH\" Scam? No, real payouts",
-            "「LINE追加で10万円」詐欺じゃないです",
-            "\"Kirim 1 dapat 2\" bukan penipuan",
-            "\"1 gönder 2 al\" dolandırıcı değil",
-            "「加LINE领红包」不是骗子",
+            "Lost money to scammers? I did too. \"contact admin on whatsapp\"",
+            "Beware of impersonators. Official support desk: \"contact admin on whatsapp\"",
+            "\"Claim 3 ETH\" Anti-scam verified by CertiK",
+            "\"Claim 3 ETH\" Fraud protection included.",
+            "詐欺に遭った方へ「LINEで管理者に連絡して」",
         ] {
             assert_eq!(warning(lure), None, "{lure}");
         }
     }
 
     #[test]
-    fn a_negation_in_another_sentence_does_not_cancel() {
-        assert_eq!(warning("I didn't message them. thats a scam right??"), Some("scam"));
-        assert_eq!(warning("No. 'Send 0.1 get 0.2' is a scam"), Some("scam"));
+    fn what_a_lure_says_of_itself_does_not_count() {
+        for lure in [
+            "\"Send 0.1 get 0.2 back\" this is not a scam, 100% paid",
+            "\"Send 1 ETH get 2 ETH\" is it a scam? No, real payouts",
+            "\"Send 1 ETH get 2 ETH\" This is NOT\na scam",
+            "\"Send 1 ETH get 2 ETH\" this is n\u{200B}ot a scam",
+            "\"Send 1 ETH get 2 ETH\" this is ｎｏｔ a scam",
+            "\"Send 1 ETH get 2 ETH\" this is n\u{043E}t a scam",
+            "I thought it was a scam too, but \"Send 1 ETH get 2 ETH\" paid me twice",
+            "\"Send 1 ETH get 2 ETH\" Haters say it's a scam but I got paid",
+            "\"Send 1 ETH get 2 ETH\" it's a scam, but it paid me",
+            "「LINE追加で10万円」詐欺じゃないです",
+            "\"Kirim 1 dapat 2\" ini bukan penipuan",
+            "\"Envía 1 recibe 2\" no es una estafa",
+            "「加LINE领红包」不是骗局",
+            "「加LINE领红包」绝无诈骗，是骗局吗？不",
+        ] {
+            assert_eq!(warning(lure), None, "{lure}");
+        }
+    }
+
+    #[test]
+    fn a_denial_in_another_sentence_does_not_cancel() {
+        assert_eq!(warning("I didn't message them. thats a scam right??"), Some("thats a scam"));
+        assert_eq!(warning("No. 'Send 0.1 get 0.2' is a scam"), Some("is a scam"));
     }
 }

@@ -18,27 +18,36 @@
 use std::ops::Range;
 
 use crate::text::view::View;
+use crate::vocab::Format;
 
 /// The longest passage between quotation marks that counts as a quotation.
 pub const MAX_QUOTE_CHARS: usize = 1000;
 
 /// The quoted passages of a field: `original` is the field as submitted,
 /// `raw` its visible text (with offsets back to `original`). Ranges are
-/// byte ranges of `original`, sorted by start; they may overlap.
-pub fn quoted_ranges(original: &str, raw: &View) -> Vec<Range<usize>> {
-    let mut out = block_ranges(original);
-    let mut line_start = 0;
-    for line in original.split_inclusive('\n') {
-        if line.trim_start().starts_with('>') {
-            out.push(line_start..line_start + line.trim_end_matches(['\n', '\r']).len());
+/// byte ranges of `original`, sorted by start; they may overlap. Markdown
+/// quote lines count in plain text and Markdown, not in HTML; a block
+/// whose closing tag never comes quotes nothing. `None` when the scan of
+/// quotation marks ran out of its step budget: the quotations are then
+/// unknown, and nothing may be taken as said outside them.
+pub fn quoted_ranges(original: &str, raw: &View, format: Format) -> Option<Vec<Range<usize>>> {
+    let mut out = Vec::new();
+    blocks(original, &BLOCKQUOTE, false, &mut out);
+    blocks(original, &BBCODE_QUOTE, false, &mut out);
+    if format != Format::Html {
+        let mut line_start = 0;
+        for line in original.split_inclusive('\n') {
+            if line.trim_start().starts_with('>') {
+                out.push(line_start..line_start + line.trim_end_matches(['\n', '\r']).len());
+            }
+            line_start += line.len();
         }
-        line_start += line.len();
     }
-    for r in marked(raw.as_str()) {
+    for r in marked(raw.as_str())? {
         out.push(raw.origin(r));
     }
     out.sort_by_key(|r| (r.start, r.end));
-    out
+    Some(out)
 }
 
 /// Whether `range` lies wholly inside one of `quoted`.
@@ -47,11 +56,13 @@ pub fn is_quoted(range: &Range<usize>, quoted: &[Range<usize>]) -> bool {
 }
 
 /// The quotation blocks of `text`: HTML `<blockquote>…</blockquote>` and
-/// BBCode/Discourse `[quote…]…[/quote]`, tags included, sorted by start.
+/// BBCode/Discourse `[quote…]…[/quote]`, tags included, sorted by start;
+/// an unclosed block runs to the end (what a near-duplicate check should
+/// leave out).
 pub fn block_ranges(text: &str) -> Vec<Range<usize>> {
     let mut out = Vec::new();
-    blocks(text, "<blockquote", "</blockquote>", &mut out);
-    blocks(text, "[quote", "[/quote]", &mut out);
+    blocks(text, &BLOCKQUOTE, true, &mut out);
+    blocks(text, &BBCODE_QUOTE, true, &mut out);
     out.sort_by_key(|r| (r.start, r.end));
     out
 }
@@ -72,25 +83,39 @@ pub fn without(text: &str, quoted: &[Range<usize>], separator: &str) -> String {
     out
 }
 
-/// Blocks from `open` to the matching `close` (ASCII case-insensitive;
-/// nested blocks count with the outer one; an unclosed block runs to the
-/// end), tags included.
-fn blocks(text: &str, open: &str, close: &str, out: &mut Vec<Range<usize>>) {
+/// A kind of quotation block: its opening tag's start, the bytes that may
+/// follow it (so `[quotes]` and `<blockquoted>` are not blocks), and its
+/// closing tag.
+struct Block {
+    open: &'static str,
+    after_open: &'static [u8],
+    close: &'static str,
+}
+
+const BLOCKQUOTE: Block = Block { open: "<blockquote", after_open: b"> \t\r\n/", close: "</blockquote>" };
+const BBCODE_QUOTE: Block = Block { open: "[quote", after_open: b"]= \t", close: "[/quote]" };
+
+/// Blocks of one kind (tags ASCII case-insensitive; nested blocks count
+/// with the outer one), tags included. An unclosed block runs to the end
+/// if `unclosed_to_end`, else is not a block.
+fn blocks(text: &str, kind: &Block, unclosed_to_end: bool, out: &mut Vec<Range<usize>>) {
     let bytes = text.as_bytes();
     let at = |i: usize, s: &str| bytes.len() >= i + s.len() && bytes[i..i + s.len()].eq_ignore_ascii_case(s.as_bytes());
+    let opens =
+        |i: usize| at(i, kind.open) && bytes.get(i + kind.open.len()).is_none_or(|b| kind.after_open.contains(b));
     let (mut depth, mut start, mut i) = (0usize, 0usize, 0usize);
     // Open and close tags both begin with an ASCII byte (`<` or `[`), so
     // stepping by bytes never lands inside a character that matters.
     while i < bytes.len() {
-        if at(i, open) {
+        if opens(i) {
             if depth == 0 {
                 start = i;
             }
             depth += 1;
-            i += open.len();
-        } else if depth > 0 && at(i, close) {
+            i += kind.open.len();
+        } else if depth > 0 && at(i, kind.close) {
             depth -= 1;
-            i += close.len();
+            i += kind.close.len();
             if depth == 0 {
                 out.push(start..i);
             }
@@ -98,7 +123,7 @@ fn blocks(text: &str, open: &str, close: &str, out: &mut Vec<Range<usize>>) {
             i += 1;
         }
     }
-    if depth > 0 {
+    if depth > 0 && unclosed_to_end {
         out.push(start..text.len());
     }
 }
@@ -111,7 +136,6 @@ fn closer_of(c: char) -> Option<&'static [char]> {
         '“' => &['”'],
         '„' => &['“', '”'],
         '‘' => &['’'],
-        '‚' => &['‘', '’'],
         '«' => &['»'],
         '‹' => &['›'],
         '「' => &['」'],
@@ -127,32 +151,34 @@ fn is_apostrophe_like(c: char) -> bool {
     matches!(c, '\'' | '’' | '‘')
 }
 
-/// Passages between quotation marks (outermost only), marks included.
-fn marked(text: &str) -> Vec<Range<usize>> {
+/// Passages between quotation marks (outermost only), marks included;
+/// `None` when the scan ran out of its step budget.
+fn marked(text: &str) -> Option<Vec<Range<usize>>> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
+    // Whether the line break at each character begins a blank line: found
+    // once (each scan stops at the next line break or letter, so all of
+    // them read the text once), so that a mark left open is not re-scanned
+    // across whitespace.
+    let blank_after: Vec<bool> =
+        (0..chars.len()).map(|k| chars[k].1 == '\n' && next_is_blank_line(&chars, k)).collect();
     let word = |i: Option<usize>| i.and_then(|i| chars.get(i)).is_some_and(|&(_, c)| c.is_alphanumeric());
     let space = |i: Option<usize>| i.and_then(|i| chars.get(i)).is_none_or(|&(_, c)| c.is_whitespace());
     let mut out = Vec::new();
     // The open quotation: where it starts (index into `chars`) and what closes it.
     let mut open: Option<(usize, &'static [char])> = None;
     // An unbalanced mark sends the scan back to just after it, so marks that
-    // never close could cost MAX_QUOTE_CHARS steps each; past this budget
-    // the scan stops with what it found (fewer quotations: a post is then
-    // capped less often, never more).
+    // never close could cost MAX_QUOTE_CHARS steps each. Past this budget
+    // the quotations are unknown, and the caller must not guess them.
     let mut budget = 4 * chars.len() + 4 * MAX_QUOTE_CHARS;
     let mut i = 0;
     while i < chars.len() {
-        budget = match budget.checked_sub(1) {
-            Some(b) => b,
-            None => break,
-        };
+        budget = budget.checked_sub(1)?;
         let (at, c) = chars[i];
         let prev = i.checked_sub(1);
         let next = Some(i + 1);
         match open {
             Some((start, closers)) => {
-                let blank_line = c == '\n' && text[at + 1..].trim_start_matches([' ', '\t', '\r']).starts_with('\n');
-                if blank_line || i - start > MAX_QUOTE_CHARS {
+                if blank_after[i] || i - start > MAX_QUOTE_CHARS {
                     // Unbalanced: not a quotation; look again just after its mark.
                     open = None;
                     i = start + 1;
@@ -175,15 +201,26 @@ fn marked(text: &str) -> Vec<Range<usize>> {
         }
         i += 1;
     }
-    out
+    Some(out)
+}
+
+/// Whether the line break at `chars[k]` is followed, after spaces and
+/// tabs only, by another line break.
+fn next_is_blank_line(chars: &[(usize, char)], k: usize) -> bool {
+    chars[k + 1..].iter().map(|&(_, c)| c).find(|c| !matches!(c, ' ' | '\t' | '\r')) == Some('\n')
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn quoted_in(text: &str, format: Format) -> Option<Vec<&str>> {
+        let doc = crate::text::markup::parse_markup(text, format);
+        Some(quoted_ranges(text, &doc.raw, format)?.into_iter().map(|r| &text[r]).collect())
+    }
+
     fn quoted(text: &str) -> Vec<&str> {
-        quoted_ranges(text, &View::identity(text)).into_iter().map(|r| &text[r]).collect()
+        quoted_in(text, Format::Text).expect("within the scan budget")
     }
 
     #[test]
@@ -192,6 +229,8 @@ mod tests {
         assert_eq!(quoted("“claim now” and «réclamez» and „jetzt“"), ["“claim now”", "«réclamez»", "„jetzt“"]);
         assert_eq!(quoted("「LINEで連絡して」って返信がきた"), ["「LINEで連絡して」"]);
         assert_eq!(quoted("a 『b「c」d』 e"), ["『b「c」d』"]);
+        // U+201A looks like a comma: it opens nothing.
+        assert_eq!(quoted("scam\u{201A} send 1 get 2’ works"), Vec::<&str>::new());
     }
 
     #[test]
@@ -205,6 +244,7 @@ mod tests {
     #[test]
     fn an_unbalanced_mark_quotes_nothing() {
         assert_eq!(quoted("a \"lonely mark and then\n\na new paragraph"), Vec::<&str>::new());
+        assert_eq!(quoted("a \"lonely mark and then\n  \t \na new paragraph"), Vec::<&str>::new());
         let long = format!("\"{}\" x", "a".repeat(MAX_QUOTE_CHARS + 10));
         assert_eq!(quoted(&long), Vec::<&str>::new());
         // After an unbalanced mark, a later quotation is still found.
@@ -212,11 +252,12 @@ mod tests {
     }
 
     #[test]
-    fn marks_that_never_close_cost_a_bounded_scan() {
+    fn past_the_scan_budget_the_quotations_are_unknown() {
         // 60,000 opening brackets and no closing one: each would scan a
-        // thousand characters ahead; the budget stops the scan instead.
+        // thousand characters ahead; the budget stops the scan, and the
+        // caller learns that it did.
         let text = "「".repeat(60_000);
-        assert_eq!(quoted(&text), Vec::<&str>::new());
+        assert_eq!(quoted_in(&text, Format::Text), None);
         // Within the budget, a quotation after unbalanced marks is found.
         let text = format!("{}\n\n“this”", "「".repeat(50));
         assert_eq!(quoted(&text), ["“this”"]);
@@ -230,13 +271,27 @@ mod tests {
             ["[QUOTE=\"x\"]q [quote]in[/quote] q[/quote]", "\"x\""]
         );
         assert_eq!(quoted("<blockquote>lure</BLOCKQUOTE> mine"), ["<blockquote>lure</BLOCKQUOTE>"]);
-        assert_eq!(quoted("keep [quote]never closed"), ["[quote]never closed"]);
+        // An unclosed block, or a tag that only starts like one, quotes nothing.
+        assert_eq!(quoted("keep [quote]never closed"), Vec::<&str>::new());
+        assert_eq!(quoted("[quoted from the news]: lure [/quote]"), Vec::<&str>::new());
+        assert_eq!(quoted("<blockquoted>lure</blockquote>"), Vec::<&str>::new());
+        // For the near-duplicate check an unclosed block runs to the end.
+        let text = "keep [quote]never closed";
+        assert_eq!(block_ranges(text).into_iter().map(|r| &text[r]).collect::<Vec<_>>(), ["[quote]never closed"]);
+    }
+
+    #[test]
+    fn quote_lines_are_not_read_in_html() {
+        // A tag split over two lines puts `>` at a line's start.
+        let html = "<p><b\n>Send 0.1 get 0.2</b></p>";
+        assert_eq!(quoted_in(html, Format::Html), Some(vec![]));
+        assert_eq!(quoted_in("> quoted\n\nmine", Format::Markdown), Some(vec!["> quoted"]));
     }
 
     #[test]
     fn own_words_leave_every_quotation_out() {
         let text = "a \"b\" c [quote]d \"e\"[/quote] f";
-        let q = quoted_ranges(text, &View::identity(text));
+        let q = quoted_ranges(text, &View::identity(text), Format::Text).unwrap();
         assert_eq!(without(text, &q, " "), "a   c   f");
         assert_eq!(without("nothing quoted", &[], " "), "nothing quoted");
     }
@@ -244,8 +299,6 @@ mod tests {
     #[test]
     fn ranges_are_in_the_original_text() {
         let html = "<p>Scam: <q>x</q> &quot;send 1 get 2&quot; end</p>";
-        let doc = crate::text::markup::parse_markup(html, crate::vocab::Format::Html);
-        let got: Vec<&str> = quoted_ranges(html, &doc.raw).into_iter().map(|r| &html[r]).collect();
-        assert_eq!(got, ["&quot;send 1 get 2&quot;"]);
+        assert_eq!(quoted_in(html, Format::Html), Some(vec!["&quot;send 1 get 2&quot;"]));
     }
 }
