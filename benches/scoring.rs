@@ -11,7 +11,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use moderation_core::rules::{Condition, compiled_pattern};
 use moderation_core::signals::{contacts, crypto, seed, urls};
-use moderation_core::{Engine, Format, Model, Post, RuleSet, normalized_view, parse_markup, words_view};
+use moderation_core::{Author, Engine, Format, Model, Post, RuleSet, normalized_view, parse_markup, words_view};
 use regex::RegexSetBuilder;
 
 /// A typical forum post of about `size` bytes: a withdrawal question in
@@ -121,11 +121,11 @@ fn baseline(c: &mut Criterion) {
     g.finish();
 }
 
-/// Inputs an attacker controls, each bounded by the engine's caps.
 /// A lure the rules alone reject (doubling and a giveaway address), quoted.
 const QUOTED_LURE: &str =
     "\"Elon giveaway! Send 0.1 ETH to 0x52908400098527886E0F7030069857D2E4169EE7 and get 0.2 ETH back\" ";
 
+/// Inputs an attacker controls, each bounded by the engine's caps.
 fn worst_cases(c: &mut Criterion) {
     let engine = Engine::new().unwrap();
     let cases = [
@@ -136,12 +136,6 @@ fn worst_cases(c: &mut Criterion) {
         ("seed words x 8000", "abandon ability able about above ".repeat(1_600)),
         ("zero-width every other char", "b\u{200B}".repeat(20_000)),
         ("spaced letters", "b i n a n c e ".repeat(4_000)),
-        // A rejected lure with a verdict outside its quotations. The first is
-        // capped at review: the check reads every quotation and scores the
-        // post's own words again. In the second the quotation-mark scan runs
-        // out of its budget and the post stays rejected.
-        ("quoted report, 600 quotations", format!("Scam: {}", QUOTED_LURE.repeat(600))),
-        ("quoted report, 20000 unclosed marks", format!("Scam: {QUOTED_LURE}{}", "「".repeat(20_000))),
     ];
     let mut g = c.benchmark_group("worst-case");
     g.sample_size(10);
@@ -155,6 +149,25 @@ fn worst_cases(c: &mut Criterion) {
         ..Post::new("h", "<p><a href=\"https://a.example/x\">a&amp;b</a></p>".repeat(1_200))
     };
     g.bench_function("html 1200 anchors", |b| b.iter(|| engine.score(black_box(&html))));
+    // The quoted-report check (a forum's opt-in), on the longest body it
+    // reads (8 KiB), by an established member: a rejected lure quoted 80
+    // times, then the author's verdict, is capped at review after every
+    // quotation is read and the own words are scored again; with 2,600
+    // unclosed marks the quotation scan runs out of its budget and the post
+    // stays rejected.
+    let reports = Engine::builder()
+        .rules(RuleSet::from_toml("on", "[settings]\nquoted_reports = true\n").unwrap())
+        .build()
+        .unwrap();
+    let member = Author { id: "m".into(), account_age_days: Some(400), post_count: Some(120), ..Author::default() };
+    for (name, body) in [
+        ("quoted report 8KB, 80 quotations (capped)", format!("{}This is fraud.", QUOTED_LURE.repeat(80))),
+        ("quoted report 8KB, 2600 unclosed marks", format!("{QUOTED_LURE}{} This is fraud.", "「".repeat(2_600))),
+    ] {
+        let post = Post { author: Some(member.clone()), ..Post::new("r", body) };
+        g.throughput(Throughput::Bytes(post.body.len() as u64));
+        g.bench_with_input(BenchmarkId::from_parameter(name), &post, |b, p| b.iter(|| reports.score(black_box(p))));
+    }
     g.finish();
 }
 

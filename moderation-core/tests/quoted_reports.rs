@@ -1,7 +1,9 @@
-//! Reports that quote a scam (`tests/data/quoted_reports.toml`): capped at
-//! review, never allowed; lures dressed up as reports are not capped.
+//! Reports that quote a scam (`tests/data/quoted_reports.toml`): with
+//! `[settings] quoted_reports = true`, an established member's report is
+//! capped at review, never allowed; lures dressed up as reports are not
+//! capped. The setting is off by default.
 
-use moderation_core::{Decision, Engine, Format, Post, RuleSet};
+use moderation_core::{Author, Decision, Engine, Format, Post, RuleSet};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -18,20 +20,54 @@ struct Case {
     body: String,
     #[serde(default)]
     format: Format,
+    #[serde(default)]
+    new_account: bool,
 }
 
-fn off() -> RuleSet {
-    RuleSet::from_toml("off.toml", "[settings]\nquoted_reports = false\n").unwrap()
+/// A member of a year's standing: only their reports are capped.
+fn member() -> Author {
+    Author {
+        id: "u-member".into(),
+        account_age_days: Some(400),
+        post_count: Some(120),
+        trust_level: Some(2),
+        ..Author::default()
+    }
+}
+
+fn new_account() -> Author {
+    Author {
+        id: "u-new".into(),
+        account_age_days: Some(2),
+        post_count: Some(1),
+        trust_level: Some(0),
+        ..Author::default()
+    }
+}
+
+fn by_member(id: &str, body: &str) -> Post {
+    Post { author: Some(member()), ..Post::new(id, body) }
+}
+
+/// The setting turned on (it is off by default).
+fn on() -> RuleSet {
+    RuleSet::from_toml("on.toml", "[settings]\nquoted_reports = true\n").unwrap()
+}
+
+fn engine_on() -> Engine {
+    Engine::builder().default_model().rules(on()).build().unwrap()
 }
 
 #[test]
 fn quoted_reports_go_to_review_and_lures_do_not() {
     let table: Table = toml::from_str(include_str!("data/quoted_reports.toml")).expect("table parses");
-    let on = Engine::with_default_model().unwrap();
-    let off = Engine::builder().default_model().rules(off()).build().unwrap();
+    // The default engine is the one without the cap.
+    let (on, off) = (engine_on(), Engine::with_default_model().unwrap());
     let mut failures = Vec::new();
     for case in &table.case {
-        let post = Post { format: case.format, ..Post::new(case.name.clone(), case.body.clone()) };
+        let author = if case.new_account { new_account() } else { member() };
+        let post =
+            Post { format: case.format, author: Some(author), ..Post::new(case.name.clone(), case.body.clone()) };
         let (with, without) = (on.score(&post), off.score(&post));
         let report = with.signals.iter().find(|s| s.id == "context.quoted-report");
         if case.capped {
@@ -63,9 +99,9 @@ fn quoted_reports_go_to_review_and_lures_do_not() {
 #[test]
 fn a_report_keeps_its_scores_and_reasons() {
     let body = "Reminder that no legitimate giveaway asks you to send crypto first. 'Send 0.1 get 0.2 back' is always, always a scam.";
-    let post = Post::new("r", body);
-    let on = Engine::with_default_model().unwrap().score(&post);
-    let off = Engine::builder().default_model().rules(off()).build().unwrap().score(&post);
+    let post = by_member("r", body);
+    let on = engine_on().score(&post);
+    let off = Engine::with_default_model().unwrap().score(&post);
     // The cap changes the decision only: the scores and every other signal stay.
     assert_eq!(on.scores, off.scores);
     let ids = |v: &moderation_core::Verdict| {
@@ -96,9 +132,9 @@ fn a_quoted_secret_never_shows_in_the_reports_spans() {
     let split = format!(
         "someone replied {lure} and asked \"jungle visual sure load desert stay fortune hover pudding\" This is fraud. Mods please remove"
     );
-    let engine = Engine::with_default_model().unwrap();
+    let engine = engine_on();
     for (body, exposure) in [(recognised, true), (split, false)] {
-        let v = engine.score(&Post::new("s", body.clone()));
+        let v = engine.score(&by_member("s", &body));
         assert_eq!(v.has_signal("exposure.seed-phrase"), exposure, "{body}");
         let report = v.signals.iter().find(|s| s.id == "context.quoted-report").expect("a report");
         assert_eq!(report.spans[0].text, "is fraud");

@@ -8,10 +8,11 @@ mod compile;
 use crate::analysis::{Analysis, Evidence};
 use crate::classifier::model::Model;
 use crate::error::Error;
-use crate::post::{Context, Post};
+use crate::post::{Author, Context, Post};
 use crate::rules::RuleSet;
 use crate::rules::settings::Settings;
 use crate::signals::feeds::Feeds;
+use crate::signals::report;
 use crate::signals::seed::SeedLanguage;
 use crate::verdict::{Scores, Signal, Verdict, Versions};
 use crate::vocab::{Category, Decision, Field, SignalKind, Span};
@@ -399,16 +400,15 @@ impl Engine {
         (verdict, levels)
     }
 
-    /// A report of a scam is capped at review: where spam or scam would
-    /// take the post above review, its author says outside what it quotes
-    /// that something is a scam, and the post's own words (the quotations
-    /// left out) carry no link, contact, phone number or address and would
+    /// With `[settings] quoted_reports = true`, an established member's
+    /// report of a scam is capped at review: where spam or scam would take
+    /// the post above review, the author says after what they quote that it
+    /// is a scam, and the post's own words (the quotations left out) carry
+    /// no link, contact, phone number, address or vouching words and would
     /// take that category no higher than review, the category is capped at
-    /// review and a `context.quoted-report` signal says why. Everything
-    /// that would have held the post lies in what it quotes; a moderator
-    /// still sees it. An HTML or Markdown body that hides text from its
-    /// readers (comments, `display:none`, …) is never capped: what they see
-    /// is not what the engine reads.
+    /// review and a `context.quoted-report` signal says why. A body over
+    /// 8 KiB, or an HTML or Markdown body that may hide text from its
+    /// readers, is never capped. See [`report`].
     fn cap_quoted_report(
         &self,
         post: &Post,
@@ -424,7 +424,10 @@ impl Engine {
             return;
         }
         let body = crate::analysis::scanned_prefix(&post.body).0;
-        if crate::signals::report::hides_text(body, post.format) {
+        if body.len() > report::MAX_REPORT_BYTES
+            || !established(post.author.as_ref())
+            || report::hides_text(body, post.format)
+        {
             return;
         }
         let field = analysis.body();
@@ -432,11 +435,17 @@ impl Engine {
         if quoted.is_empty() {
             return;
         }
-        let Some(word) = crate::signals::report::warning_word(&field.norm.text, &quoted) else { return };
+        let Some(word) = report::warning_word(&field.norm.text, &quoted) else { return };
         let own = Post { body: crate::text::quotes::without(body, &quoted, " "), ..post.clone() };
         let own_analysis = Analysis::with_feeds(&own, &compiled.settings, &self.feeds);
         let payload = [SignalKind::CryptoAddress, SignalKind::MessengerContact, SignalKind::Phone, SignalKind::Email];
-        if !own_analysis.urls.is_empty() || payload.iter().any(|k| !own_analysis.signal(*k).is_empty()) {
+        if !own_analysis.urls.is_empty()
+            || payload.iter().any(|k| !own_analysis.signal(*k).is_empty())
+            || report::vouches(
+                own_analysis.body().norm.text.as_str(),
+                post.author.as_ref().and_then(|a| a.name.as_deref()),
+            )
+        {
             return;
         }
         let (_, own_levels) = self.score_levels(&own, compiled, &own_analysis, ctx, false);
@@ -472,6 +481,19 @@ impl Engine {
             spans,
         });
     }
+}
+
+/// Whether the author is established on the forum: a month old with ten
+/// posts, or trust level 2 or more, and nothing of theirs removed before.
+/// Unknown facts count as not established. Most scams come from new
+/// accounts; only established members' reports are capped.
+fn established(author: Option<&Author>) -> bool {
+    let Some(a) = author else { return false };
+    if a.prior_removals.unwrap_or(0) > 0 {
+        return false;
+    }
+    let seasoned = a.account_age_days.is_some_and(|d| d >= 30) && a.post_count.is_some_and(|n| n >= 10);
+    seasoned || a.trust_level.is_some_and(|t| t >= 2)
 }
 
 /// How many of a report's quotations its `context.quoted-report` signal

@@ -189,8 +189,9 @@ pub struct LayerSettings {
     /// Whether the shipped brand registry ([`Registry::default_registry`]) is
     /// protected; the default pack turns it on.
     pub brand_registry: Option<bool>,
-    /// Whether a post that quotes a scam to warn about it is capped at
-    /// review (see [`crate::signals::report`]); on unless a layer turns it off.
+    /// Whether an established member's post that quotes a scam to warn
+    /// about it is capped at review (see [`crate::signals::report`]); off
+    /// unless a layer turns it on.
     pub quoted_reports: Option<bool>,
     /// Domains whose look-alikes are scams (`binance.com`).
     pub protected_brands: Option<Vec<String>>,

@@ -50,8 +50,8 @@ pub struct Settings {
     pub priors: [f64; 4],
     /// Decision thresholds per category.
     pub thresholds: [Thresholds; 4],
-    /// Whether reports of a scam that quote it are capped at review
-    /// (`[settings] quoted_reports`, on by default).
+    /// Whether established members' reports of a scam that quote it are
+    /// capped at review (`[settings] quoted_reports`, off by default).
     pub quoted_reports: bool,
     pub(crate) brands: BrandList,
     official_domains: Vec<String>,
@@ -77,7 +77,7 @@ impl Settings {
         let mut thresholds = Category::ALL.map(default_thresholds);
         let (mut brands, mut official, mut accounts, mut allow) = (vec![], vec![], vec![], vec![]);
         let mut use_registry = false;
-        let mut quoted_reports = true;
+        let mut quoted_reports = false;
         let mut layer_brands: Vec<BrandEntry> = Vec::new();
         for layer in layers {
             let s = &layer.settings;
