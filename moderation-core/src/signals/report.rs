@@ -85,7 +85,8 @@ pub const MAX_REPORT_BYTES: usize = 8 * 1024;
 
 /// Whether a report's own words (the normalized view of the post without
 /// its quotations) or its author's name vouch for something or give a way
-/// to reach someone (see [`VOUCHES`]).
+/// to reach someone: claims to be official or to have paid, a recommendation,
+/// a handle, a messenger, "DM", "(at)", "(dot)", an ENS name, a run of digits.
 pub fn vouches(own_words: &str, author_name: Option<&str>) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = regex(&RE, VOUCHES);
