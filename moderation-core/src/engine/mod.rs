@@ -435,7 +435,7 @@ impl Engine {
         if quoted.is_empty() {
             return;
         }
-        let Some(word) = report::warning_word(&field.norm.text, &quoted) else { return };
+        let Some(word) = report::verdict(&field.norm.text, &quoted) else { return };
         let own = Post { body: crate::text::quotes::without(body, &quoted, " "), ..post.clone() };
         let own_analysis = Analysis::with_feeds(&own, &compiled.settings, &self.feeds);
         let payload = [SignalKind::CryptoAddress, SignalKind::MessengerContact, SignalKind::Phone, SignalKind::Email];

@@ -3,7 +3,7 @@
 //!
 //! The lure's words are in the post, so the rules fire on them; what tells
 //! a report from the lure is the author's own words, outside the quotation,
-//! saying that something *is* a scam. [`warning_word`] finds such a verdict:
+//! saying that something *is* a scam. [`verdict`] finds such a verdict:
 //! a predicate ("is a scam", "that's phishing", "no such airdrop",
 //! 「詐欺だ」, 「詐欺ですか」, "es una estafa", 是骗局), never a bare word —
 //! "lost money to scammers", "anti-scam verified" and "haters call it a
@@ -127,7 +127,7 @@ fn regex(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
 /// `quoted` passages (byte ranges of the original field) that calls
 /// something a scam, not denied or doubted; its range in the original
 /// field.
-pub fn warning_word(norm: &View, quoted: &[Range<usize>]) -> Option<Range<usize>> {
+pub fn verdict(norm: &View, quoted: &[Range<usize>]) -> Option<Range<usize>> {
     static VERDICTS: OnceLock<Regex> = OnceLock::new();
     static BEFORE: OnceLock<Regex> = OnceLock::new();
     static AFTER: OnceLock<Regex> = OnceLock::new();
@@ -227,7 +227,7 @@ mod tests {
         let raw = View::identity(text);
         let (_, norm, _) = normalize::views(&raw);
         let quoted = quoted_ranges(text, &raw, Format::Text)?;
-        warning_word(&norm.text, &quoted).map(|r| &text[r])
+        verdict(&norm.text, &quoted).map(|r| &text[r])
     }
 
     #[test]
