@@ -228,6 +228,14 @@ async fn crash_and_restart(db: Db, name: &str) {
         for (m, key) in moderators.iter().enumerate() {
             tasks.push(tokio::spawn(moderator(server.base.clone(), key.clone(), m, ack.clone())));
         }
+        // Kill mid-load: after this round's first acknowledged submission
+        // (a loaded machine can take longer than the random delay to start
+        // the server and land one), then a random 200–600 ms later.
+        let landed = ack.posts.lock().unwrap().len();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while ack.posts.lock().unwrap().len() == landed && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         tokio::time::sleep(Duration::from_millis(random_ms(round))).await;
         server.kill();
         for t in tasks {

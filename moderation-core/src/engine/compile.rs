@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::analysis::{Analysis, Evidence};
 use crate::error::{Error, RuleError};
-use crate::rules::settings::{Settings, host_in, normalize_literal};
+use crate::rules::settings::{Settings, host_in, normalize_literal_forms};
 use crate::rules::{AuthorCondition, Condition, REGEX_SIZE_LIMIT, Range, Rule, RuleSet};
 use crate::text::{boundary_after, boundary_before, needs_boundary};
 use crate::vocab::{Category, Decision, SignalKind, ViewName};
@@ -650,7 +650,8 @@ impl Builder {
     fn node(&mut self, c: &Condition, depth: usize) -> Result<Node, String> {
         Ok(match c {
             Condition::Phrases(list) => {
-                let mut ids: Vec<u32> = list.iter().filter_map(|p| self.literal(p)).collect();
+                let mut ids: Vec<u32> =
+                    list.iter().flat_map(|p| normalize_literal_forms(p)).filter_map(|p| self.literal(&p)).collect();
                 ids.sort_unstable();
                 ids.dedup();
                 Node::Lits(ids)
@@ -695,8 +696,8 @@ impl Builder {
         })
     }
 
-    fn literal(&mut self, phrase: &str) -> Option<u32> {
-        let norm = normalize_literal(phrase);
+    /// The id of one normalized spelling of a phrase.
+    fn literal(&mut self, norm: &str) -> Option<u32> {
         let norm = norm.trim();
         if norm.is_empty() {
             return None;

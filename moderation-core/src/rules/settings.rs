@@ -181,3 +181,17 @@ pub(crate) fn normalize_literal(s: &str) -> String {
     let words = normalize::words_view(&View::identity(s));
     normalize::normalized_view(&words).text.as_str().to_string()
 }
+
+/// Every spelling a rule phrase can take in a post's `normalized` view: as
+/// it reads in a post written mostly in Cyrillic and in any other (they
+/// differ where a Cyrillic word is made of Latin look-alikes only: `на`
+/// stays in a Russian post and reads `ha` in an English one).
+pub(crate) fn normalize_literal_forms(s: &str) -> Vec<String> {
+    let words = normalize::words_view(&View::identity(s));
+    let mut forms = vec![normalize::normalized_view_in(&words, false).text.as_str().to_string()];
+    let cyrillic = normalize::normalized_view_in(&words, true).text.as_str().to_string();
+    if cyrillic != forms[0] {
+        forms.push(cyrillic);
+    }
+    forms
+}

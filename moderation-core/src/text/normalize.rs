@@ -310,16 +310,30 @@ pub fn normalized_view(words: &View) -> Normalized {
     if !needs_normalizing(words.as_str()) {
         return Normalized { text: words.clone(), mixed_script: Vec::new(), evasion_undone: false };
     }
-    normalize_units(&words.units(), words)
+    normalize_units(&words.units(), words, None)
+}
+
+/// The `normalized` view as it reads inside a post written mostly in
+/// Cyrillic (`true`) or not (`false`), whatever the text itself is: a rule
+/// phrase is matched in both kinds of post, and its all-look-alike Cyrillic
+/// words (`на`, `работа`) read differently in each.
+pub(crate) fn normalized_view_in(words: &View, mostly_cyrillic: bool) -> Normalized {
+    if !needs_normalizing(words.as_str()) {
+        return Normalized { text: words.clone(), mixed_script: Vec::new(), evasion_undone: false };
+    }
+    normalize_units(&words.units(), words, Some(mostly_cyrillic))
 }
 
 /// The `normalized` view from the characters of the `words` view (`words`
-/// is that view, reused as is when normalization changed nothing).
-fn normalize_units(units: &[Unit], words: &View) -> Normalized {
+/// is that view, reused as is when normalization changed nothing); `context`
+/// says whether the field counts as mostly Cyrillic, `None` to count.
+fn normalize_units(units: &[Unit], words: &View, context: Option<bool>) -> Normalized {
     let mut result = Normalized::default();
     let mut folded: Vec<Unit> = Vec::with_capacity(units.len());
 
-    // Pass 1: confusable folding, word by word.
+    // Pass 1: confusable folding, word by word. Whether the field is written
+    // mostly in Cyrillic is counted once, and only if a word needs it.
+    let mut cyrillic_field: Option<bool> = context;
     let mut i = 0;
     while i < units.len() {
         if !is_foldable_word_char(units[i].ch) {
@@ -331,7 +345,9 @@ fn normalize_units(units: &[Unit], words: &View) -> Normalized {
         while i < units.len() && is_foldable_word_char(units[i].ch) {
             i += 1;
         }
-        fold_word(&units[start..i], &mut folded, &mut result);
+        fold_word(&units[start..i], &mut folded, &mut result, &mut || {
+            *cyrillic_field.get_or_insert_with(|| mostly_cyrillic(units))
+        });
     }
 
     // Pass 2: de-spacing, leetspeak and squeezing over tokens.
@@ -370,9 +386,22 @@ fn normalize_units(units: &[Unit], words: &View) -> Normalized {
 ///
 /// Non-Latin letters are folded to their Latin look-alike only when the word
 /// mixes scripts, or when every letter of the word has a Latin look-alike
-/// (an all-Cyrillic `раураl` spelling "paypal"): a genuine Russian or Greek
-/// word keeps its letters, so rules written in those languages still match.
-fn fold_word(word: &[Unit], out: &mut Vec<Unit>, result: &mut Normalized) {
+/// (an all-Cyrillic `раураl` spelling "paypal") and the field is not written
+/// mostly in Cyrillic: a genuine Russian or Greek word keeps its letters, so
+/// rules written in those languages still match (`работа` and `5к` in a
+/// Russian post stay as they are; in an English post they would read
+/// `pa6ota`, `sk`).
+///
+/// A Russian word with Latin look-alikes swapped in (`нyжны`, `oплaтa`,
+/// `Пpивет`) goes the other way: its Latin letters become the Cyrillic ones
+/// they imitate, so it reads `нужны`, `оплата`, `привет`, as the pack's
+/// Russian phrases are written (and then folded as that word written
+/// honestly would be). That is when every Latin letter of the word
+/// has a Cyrillic look-alike and either a letter of the word is Cyrillic with
+/// no Latin look-alike (`ж`, `и`, `л` …: no English word is spelled with
+/// them) or the field is mostly Cyrillic (`cyтoк` in a Russian post).
+/// `mostly_cyrillic` is asked only for such words.
+fn fold_word(word: &[Unit], out: &mut Vec<Unit>, result: &mut Normalized, mostly_cyrillic: &mut dyn FnMut() -> bool) {
     if word.iter().all(|u| u.ch.is_ascii()) {
         out.extend_from_slice(word);
         return;
@@ -389,7 +418,31 @@ fn fold_word(word: &[Unit], out: &mut Vec<Unit>, result: &mut Normalized) {
         result.mixed_script.push(first..last);
     }
     let folds: Vec<Option<char>> = word.iter().map(|u| fold_char(u.ch)).collect();
-    let fold_foreign = latin || word.iter().zip(&folds).all(|(u, f)| u.ch.is_ascii() || f.is_some());
+    if latin && other && reads_as_cyrillic(word, &scripts, &folds, mostly_cyrillic) {
+        // The word as its author's alphabet spells it, then folded as that
+        // word written honestly would be.
+        result.evasion_undone = true;
+        let cyrillic: Vec<Unit> = word
+            .iter()
+            .zip(&folds)
+            .zip(&scripts)
+            .map(|((u, f), s)| {
+                let ch = match s {
+                    Script::Latin if u.ch.is_ascii() => latin_to_cyrillic(u.ch),
+                    Script::Latin => f.and_then(latin_to_cyrillic),
+                    _ => None,
+                };
+                Unit { ch: ch.unwrap_or(u.ch), ..*u }
+            })
+            .collect();
+        return fold_word(&cyrillic, out, result, mostly_cyrillic);
+    }
+    // A word of look-alikes only is folded (`раураl`), unless it is Cyrillic
+    // in a post written mostly in Cyrillic: there it is a Russian word
+    // (`работа`, `на`, `смену`), not a spoof of a Latin one.
+    let fold_foreign = latin
+        || (word.iter().zip(&folds).all(|(u, f)| u.ch.is_ascii() || f.is_some())
+            && !(scripts.contains(&Script::Cyrillic) && mostly_cyrillic()));
     for ((u, f), script) in word.iter().zip(folds).zip(scripts) {
         let foreign = !matches!(script, Script::Latin | Script::Common | Script::Inherited);
         match f {
@@ -400,6 +453,80 @@ fn fold_word(word: &[Unit], out: &mut Vec<Unit>, result: &mut Normalized) {
             _ => out.push(*u),
         }
     }
+}
+
+/// Whether a word mixing Latin and other letters is a Cyrillic word with
+/// Latin look-alikes swapped in (see [`fold_word`]).
+fn reads_as_cyrillic(
+    word: &[Unit],
+    scripts: &[Script],
+    folds: &[Option<char>],
+    mostly_cyrillic: &mut dyn FnMut() -> bool,
+) -> bool {
+    let mut cyrillic = 0;
+    let mut latin = 0;
+    let mut unlike_latin = false;
+    for ((u, s), f) in word.iter().zip(scripts).zip(folds) {
+        match s {
+            Script::Cyrillic => {
+                cyrillic += 1;
+                unlike_latin |= f.is_none();
+            }
+            Script::Latin if u.ch.is_alphabetic() => {
+                // `o`, and `ᴏ` (small capital) by its fold.
+                let ascii = if u.ch.is_ascii() { Some(u.ch) } else { *f };
+                if ascii.and_then(latin_to_cyrillic).is_none() {
+                    return false;
+                }
+                latin += 1;
+            }
+            Script::Greek | Script::Armenian | Script::Cherokee => return false,
+            _ => {}
+        }
+    }
+    latin > 0 && cyrillic > 0 && (unlike_latin || mostly_cyrillic())
+}
+
+/// The Cyrillic letter a lowercase ASCII letter imitates in a Russian word
+/// (`words` is lower case, so `B`, `H`, `M`, `T` for `В`, `Н`, `М`, `Т` arrive
+/// as `b`, `h`, `m`, `t`; `n`, `r`, `u` imitate `п`, `г`, `и`). Digits are
+/// never folded: `5к` is an amount.
+fn latin_to_cyrillic(c: char) -> Option<char> {
+    Some(match c {
+        'a' => 'а',
+        'b' => 'в',
+        'c' => 'с',
+        'e' => 'е',
+        'h' => 'н',
+        'k' => 'к',
+        'm' => 'м',
+        'n' => 'п',
+        'o' => 'о',
+        'p' => 'р',
+        'r' => 'г',
+        't' => 'т',
+        'u' => 'и',
+        'x' => 'х',
+        'y' => 'у',
+        _ => return None,
+    })
+}
+
+/// Whether more of the field's letters are Cyrillic than Latin.
+fn mostly_cyrillic(units: &[Unit]) -> bool {
+    let (mut cyrillic, mut latin) = (0usize, 0usize);
+    for u in units {
+        if u.ch.is_ascii_alphabetic() {
+            latin += 1;
+        } else if !u.ch.is_ascii() && u.ch.is_alphabetic() {
+            match u.ch.script() {
+                Script::Cyrillic => cyrillic += 1,
+                Script::Latin => latin += 1,
+                _ => {}
+            }
+        }
+    }
+    cyrillic > latin
 }
 
 /// The ASCII letter or digit a character looks like, if any.
@@ -711,7 +838,7 @@ mod tests {
         assert_eq!(words.units(), want.units(), "words origins of {what:?}");
         assert_eq!(cut, want_cut, "cut of {what:?}");
         // Skipping the normalizing passes must never change the result.
-        let full = normalize_units(&words.units(), &words);
+        let full = normalize_units(&words.units(), &words, None);
         assert_eq!(norm.text.as_str(), full.text.as_str(), "normalized text of {what:?}");
         assert_eq!(norm.text.units(), full.text.units(), "normalized origins of {what:?}");
         assert_eq!(norm.mixed_script, full.mixed_script, "mixed scripts of {what:?}");
@@ -755,6 +882,8 @@ mod tests {
         "бинанс",
         "раураl",
         "pаypal",
+        "Пpивет",
+        "cyтoк",
         "b i n a n c e",
         "f.r.e.e",
         "fr33",
@@ -858,5 +987,34 @@ mod tests {
         for evasive in ["b i n a n c e", "fr33 btc", "freeee", "pаypal"] {
             assert!(needs_normalizing(evasive), "{evasive}");
         }
+    }
+
+    fn normalized(text: &str) -> (String, usize) {
+        let (_, norm, _) = views(&View::identity(text));
+        (norm.text.as_str().to_string(), norm.mixed_script.len())
+    }
+
+    #[test]
+    fn latin_look_alikes_in_a_russian_word_read_as_cyrillic() {
+        // Each word with a Cyrillic letter no English word has goes to
+        // Cyrillic; `cyтoк` (only look-alikes) because the post is Russian.
+        let (text, mixed) = normalized("Дoбpoгo вpeмeни cyтoк! Нyжны люди, oплaтa 5к в дeнь, пишитe в лc");
+        assert_eq!(text, "доброго времени суток! нужны люди, оплата 5к в день, пишите в лс");
+        assert_eq!(mixed, 8, "every mixed word is still reported");
+        assert_eq!(normalized("Bсем пpивет, paбoтa зa cмeнy").0, "всем привет, работа за смену");
+        // A small capital is a Latin look-alike too.
+        assert_eq!(normalized("Пᴏмᴏгу деньгами").0, "помогу деньгами");
+        // Latin words keep going to Latin, in English and in Russian posts.
+        assert_eq!(normalized("claim your tеther airdrop").0, "claim your tether airdrop");
+        assert_eq!(normalized("send to раураl").0, "send to paypal");
+        assert_eq!(normalized("pаypal").0, "paypal");
+        assert_eq!(normalized("заходите на Вinance сегодня").0, "заходите на binance сегодня");
+        // Only look-alikes, in a post that is not mostly Cyrillic: Latin.
+        assert_eq!(normalized("my cyтoк").0, "my cytok");
+        assert_eq!(normalized("double your ВТС now").0, "double your btc now");
+        // Genuine Russian words keep their letters in a Russian post, and
+        // amounts stay digits.
+        assert_eq!(normalized("работа на дому, оплата 5000 рублей").0, "работа на дому, оплата 5000 рублей");
+        assert_eq!(normalized("плaчу 3к").0, "плачу 3к");
     }
 }
