@@ -210,3 +210,41 @@ fn a_cap_must_be_review_or_hold_and_not_below_the_rules_action() {
         }
     }
 }
+
+#[test]
+fn a_russian_phrase_matches_in_russian_and_in_english_posts_and_through_latin_look_alikes() {
+    // `работа на дому` is made of words whose letters all have Latin
+    // look-alikes but `д`: in a Russian post they keep their letters, in an
+    // English one `работа` and `на` read `pa6ota` and `ha`. The phrase
+    // matches both, and the Russian words with Latin letters swapped in.
+    let layer = set(
+        "ru.toml",
+        "[[rule]]\nid = \"spam.home\"\ncategory = \"spam\"\nweight = 3\ndescription = \"d\"\nwhen = { phrases = [\"работа на дому\"] }\n",
+    );
+    let engine = Engine::builder().without_default_rules().rules(layer).build().unwrap();
+    for body in [
+        "Работа на дому, пишите в личку",
+        "Best offer today: работа на дому, pay daily, write me on this site",
+        "Paбoтa нa дoмy, пишитe в личкy",
+    ] {
+        let v = engine.score(&Post::new("1", body));
+        assert!(v.signals.iter().any(|s| s.id == "spam.home"), "{body}: {:?}", v.signals);
+    }
+}
+
+#[test]
+fn a_members_report_of_a_look_alike_domain_goes_to_review_not_hold() {
+    // Team-written: a trusted member thanks others for reporting a look-alike
+    // (a homoglyph of binance.com). `scam.link.lookalike-reported` keeps the
+    // link for review so it can be defanged; it must not hold the report,
+    // whatever the model adds.
+    let engine = Engine::new().unwrap();
+    let mut post = Post::new(
+        "r",
+        "bịnance.com（iの下に点）の偽サイトについて通報ありがとうございました。レジストラとブラウザのフィッシングリストに報告済みです。",
+    );
+    post.author = Some(Author { account_age_days: Some(1364), trust_level: Some(4), post_count: Some(5594), ..Author::default() });
+    let v = engine.score(&post);
+    assert!(v.signals.iter().any(|s| s.id == "scam.link.lookalike-reported"), "{:?}", v.signals);
+    assert_eq!(v.decision, Decision::Review, "{:?}", v.scores);
+}
