@@ -243,7 +243,12 @@ fn a_members_report_of_a_look_alike_domain_goes_to_review_not_hold() {
         "r",
         "bịnance.com（iの下に点）の偽サイトについて通報ありがとうございました。レジストラとブラウザのフィッシングリストに報告済みです。",
     );
-    post.author = Some(Author { account_age_days: Some(1364), trust_level: Some(4), post_count: Some(5594), ..Author::default() });
+    post.author = Some(Author {
+        account_age_days: Some(1364),
+        trust_level: Some(4),
+        post_count: Some(5594),
+        ..Author::default()
+    });
     let v = engine.score(&post);
     assert!(v.signals.iter().any(|s| s.id == "scam.link.lookalike-reported"), "{:?}", v.signals);
     assert_eq!(v.decision, Decision::Review, "{:?}", v.scores);
