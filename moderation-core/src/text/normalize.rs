@@ -307,10 +307,7 @@ impl WordsSink for BuilderSink<'_> {
 /// Builds the `normalized` view from the `words` view (reused as is when
 /// normalization would change nothing, the common case for honest posts).
 pub fn normalized_view(words: &View) -> Normalized {
-    if !needs_normalizing(words.as_str()) {
-        return Normalized { text: words.clone(), mixed_script: Vec::new(), evasion_undone: false };
-    }
-    normalize_units(&words.units(), words, None)
+    normalized_in_context(words, None)
 }
 
 /// The `normalized` view as it reads inside a post written mostly in
@@ -318,10 +315,15 @@ pub fn normalized_view(words: &View) -> Normalized {
 /// phrase is matched in both kinds of post, and its all-look-alike Cyrillic
 /// words (`на`, `работа`) read differently in each.
 pub(crate) fn normalized_view_in(words: &View, mostly_cyrillic: bool) -> Normalized {
+    normalized_in_context(words, Some(mostly_cyrillic))
+}
+
+/// Both entry points: `words` reused as is when there is nothing to undo.
+fn normalized_in_context(words: &View, context: Option<bool>) -> Normalized {
     if !needs_normalizing(words.as_str()) {
         return Normalized { text: words.clone(), mixed_script: Vec::new(), evasion_undone: false };
     }
-    normalize_units(&words.units(), words, Some(mostly_cyrillic))
+    normalize_units(&words.units(), words, context)
 }
 
 /// The `normalized` view from the characters of the `words` view (`words`
@@ -455,36 +457,31 @@ fn fold_word(word: &[Unit], out: &mut Vec<Unit>, result: &mut Normalized, mostly
     }
 }
 
-/// Whether a word mixing Latin and other letters is a Cyrillic word with
-/// Latin look-alikes swapped in (see [`fold_word`]).
+/// Whether a word mixing Latin and Cyrillic letters (the caller checked both
+/// are there) is a Cyrillic word with Latin look-alikes swapped in (see
+/// [`fold_word`]).
 fn reads_as_cyrillic(
     word: &[Unit],
     scripts: &[Script],
     folds: &[Option<char>],
     mostly_cyrillic: &mut dyn FnMut() -> bool,
 ) -> bool {
-    let mut cyrillic = 0;
-    let mut latin = 0;
     let mut unlike_latin = false;
     for ((u, s), f) in word.iter().zip(scripts).zip(folds) {
         match s {
-            Script::Cyrillic => {
-                cyrillic += 1;
-                unlike_latin |= f.is_none();
-            }
+            Script::Cyrillic => unlike_latin |= f.is_none(),
             Script::Latin if u.ch.is_alphabetic() => {
                 // `o`, and `ᴏ` (small capital) by its fold.
                 let ascii = if u.ch.is_ascii() { Some(u.ch) } else { *f };
                 if ascii.and_then(latin_to_cyrillic).is_none() {
                     return false;
                 }
-                latin += 1;
             }
             Script::Greek | Script::Armenian | Script::Cherokee => return false,
             _ => {}
         }
     }
-    latin > 0 && cyrillic > 0 && (unlike_latin || mostly_cyrillic())
+    unlike_latin || mostly_cyrillic()
 }
 
 /// The Cyrillic letter a lowercase ASCII letter imitates in a Russian word
