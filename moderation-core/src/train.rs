@@ -515,6 +515,7 @@ pub fn train(
             l2: config.l2,
         },
         adaptation: None,
+        slopes: Vec::new(),
     };
     Model::from_data(data)
 }

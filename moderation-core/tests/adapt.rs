@@ -124,17 +124,18 @@ fn the_base_s_knowledge_of_crypto_scams_is_not_forgotten() {
 }
 
 #[test]
-fn adapting_is_deterministic_and_the_file_round_trips_as_format_6() {
+fn adapting_is_deterministic_and_the_file_round_trips_as_format_7() {
     let engine = Engine::builder().model(base()).build().unwrap();
     let data = labelled(15, 35, 3);
     let exact = AdaptConfig { near_duplicate: 2.0, ..AdaptConfig::default() };
     let a = adapt(&engine, &data, &exact).unwrap();
     let b = adapt(&engine, &data, &exact).unwrap();
     assert!(a.to_bytes() == b.to_bytes(), "two fits differ");
-    // Thresholds per head: format 6.
-    assert!(base().data().features.typed);
+    // Thresholds per head on a base calibrated by a slope: format 7.
+    assert!(base().data().features.typed && !base().data().slopes.is_empty());
     let bytes = a.to_bytes();
-    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 6);
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 7);
+    assert_eq!(a.data().slopes, base().data().slopes);
     let loaded = Model::from_bytes(&bytes).unwrap();
     assert_eq!(loaded.version(), a.version());
     assert_eq!(loaded.data(), a.data());
@@ -145,7 +146,7 @@ fn adapting_is_deterministic_and_the_file_round_trips_as_format_6() {
     // Models re-encode to their own bytes.
     let shipped = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.model")).unwrap();
     assert!(base().to_bytes() == shipped, "the shipped model re-encodes differently");
-    assert_eq!(u32::from_le_bytes(shipped[8..12].try_into().unwrap()), 5);
+    assert_eq!(u32::from_le_bytes(shipped[8..12].try_into().unwrap()), 7);
     // Adapting an adapted model starts again from its base.
     let again = adapt(&engine.with_model(Some(Arc::new(loaded))), &data, &exact).unwrap();
     assert!(again.to_bytes() == a.to_bytes(), "re-adapting {} differs from {}", again.version(), a.version());
@@ -177,6 +178,8 @@ fn adapting_is_deterministic_and_the_file_round_trips_as_format_6() {
         let adaptation = data.adaptation.as_mut().unwrap();
         adaptation.calibrations.clear();
         (adaptation.slope, adaptation.offset) = (1.5, -0.25);
+        // A base without a calibration slope, as before format 7.
+        data.slopes.clear();
         Model::from_data(data).unwrap()
     };
     let old = shared(&a);
@@ -191,6 +194,7 @@ fn adapting_is_deterministic_and_the_file_round_trips_as_format_6() {
     // thresholds per head).
     let mut plain = base().data().clone();
     plain.features.typed = false;
+    plain.slopes.clear();
     let plain = Arc::new(Model::from_data(plain).unwrap());
     assert_eq!(version(&plain.to_bytes()), 2);
     let engine = Engine::builder().model(plain.clone()).build().unwrap();

@@ -339,6 +339,7 @@ fn hand_model(benign: &str, weight: f32, text_floor: Option<f64>) -> Model {
         unwanted: None,
         training: TrainingInfo::default(),
         adaptation: None,
+        slopes: Vec::new(),
     })
     .unwrap()
 }
@@ -460,4 +461,42 @@ fn an_ngram_of_one_source_alone_is_not_a_column_when_sources_are_required() {
     let config = TrainConfig { heads: vec![Category::Spam], min_sources: 2, ..config() };
     let alone = train::train(&Engine::new().unwrap(), &single, &[("one".into(), 120)], &config, &()).unwrap();
     assert_eq!(alone.data().columns, any.data().columns);
+}
+
+/// The shipped model with every head's calibration slope set to `slope`.
+fn with_slope(slope: f64) -> Model {
+    let shipped = Model::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.model")).unwrap();
+    let mut data = shipped.data().clone();
+    data.slopes = vec![slope; data.heads.len()];
+    Model::from_data(data).unwrap()
+}
+
+#[test]
+fn a_calibration_slope_multiplies_the_whole_log_odds_and_survives_the_file() {
+    let logit = |p: f64| (p / (1.0 - p)).ln();
+    let (one, half) = (with_slope(1.0), with_slope(0.5));
+    let engine =
+        |m: &Model| Engine::builder().model(Arc::new(Model::from_data(m.data().clone()).unwrap())).build().unwrap();
+    let (e1, e2) = (engine(&one), engine(&half));
+    // A post that a rule raises and one no rule touches: the slope scales
+    // the prior, the rules and the model alike.
+    for body in [
+        "Binance 10th anniversary giveaway: send 0.5 BTC and receive 1 BTC back instantly!",
+        "What time does the meetup start?",
+    ] {
+        let (a, b) = (e1.score(&Post::new("p", body)), e2.score(&Post::new("p", body)));
+        for c in [Category::Spam, Category::Scam] {
+            let (za, zb) = (logit(a.scores.get(c)), logit(b.scores.get(c)));
+            assert!((zb - 0.5 * za).abs() < 1e-6, "{c:?} on {body:?}: {za} → {zb}");
+        }
+        let s = b.signals.iter().find(|s| s.id == "classifier.scam").unwrap();
+        assert!(s.description.contains("calibration ×0.50"), "{}", s.description);
+    }
+    // Format 7 round-trips the slopes; a slope out of range is refused.
+    let bytes = half.to_bytes();
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 7);
+    assert_eq!(Model::from_bytes(&bytes).unwrap().data().slopes, half.data().slopes);
+    let mut data = half.data().clone();
+    data.slopes = vec![9.0; data.heads.len()];
+    assert!(matches!(Model::from_data(data), Err(Error::Model(ModelError::Invalid(m))) if m.contains("slope")));
 }

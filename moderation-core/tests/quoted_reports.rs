@@ -98,7 +98,7 @@ fn quoted_reports_go_to_review_and_lures_do_not() {
 
 #[test]
 fn a_report_keeps_its_scores_and_reasons() {
-    let body = "Reminder that no legitimate giveaway asks you to send crypto first. 'Send 0.1 get 0.2 back' is always, always a scam.";
+    let body = "Reminder that no legitimate giveaway asks you to send crypto first. 'Send 0.1 get 0.2 back' is a scam, every single time.";
     let post = by_member("r", body);
     let on = engine_on().score(&post);
     let off = Engine::with_default_model().unwrap().score(&post);
@@ -115,7 +115,7 @@ fn a_report_keeps_its_scores_and_reasons() {
     let report = on.signals.iter().find(|s| s.id == "context.quoted-report").unwrap();
     assert_eq!(report.weight, 0.0);
     assert!(report.description.contains("scam capped at review"), "{}", report.description);
-    assert_eq!(report.spans[0].text, "is always, always a scam");
+    assert_eq!(report.spans[0].text, "is a scam");
     // The quotation by position, not by its text.
     assert_eq!(&body[report.spans[1].start..report.spans[1].end], "'Send 0.1 get 0.2 back'");
     assert_eq!(report.spans[1].text, "[quotation: 23 characters]");

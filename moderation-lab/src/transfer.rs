@@ -201,14 +201,14 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<()> {
     let (review, hold, alpha) = (cal.review, cal.hold, TEXT_SCALES[cal.scale]);
     // The shift of every head's log-odds that puts the engine's default
     // review and hold thresholds where these are (the stricter of the two).
-    let offset = shift(review, hold);
+    let (slope, offset) = calibration_map(review, hold);
     eprintln!(
-        "text scale {alpha}; thresholds over all trainable sources: review {review:.4}, hold {hold:.4} → log-odds offset {offset:+.3} for the defaults {REVIEW}/{HOLD}"
+        "text scale {alpha}; thresholds over all trainable sources: review {review:.4}, hold {hold:.4} → log-odds ×{slope:.4} {offset:+.3} for the defaults {REVIEW}/{HOLD}"
     );
     if let Some(path) = &args.ship {
         let engine = Engine::new()?;
         let (model, seconds) = fit(&engine, &corpus, None, &args.model, &args.name)?;
-        let model = calibrated(&model, alpha, offset)?;
+        let model = calibrated(&model, alpha, slope, offset)?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
@@ -279,10 +279,10 @@ impl Calibration {
         TEXT_SCALES[self.scale]
     }
 
-    /// The log-odds shift of every head that puts the default thresholds
-    /// at or above the chosen ones.
-    pub fn offset(&self) -> f64 {
-        shift(self.review, self.hold)
+    /// The slope and offset of every head's log-odds that put the default
+    /// thresholds on the chosen ones (see [`calibration_map`]).
+    pub fn map(&self) -> (f64, f64) {
+        calibration_map(self.review, self.hold)
     }
 }
 
@@ -362,7 +362,8 @@ impl Loso {
     /// would install it: text scale and log-odds shift chosen without `s`.
     pub fn installed(&self, s: usize) -> anyhow::Result<Arc<Model>> {
         let c = &self.calibrations[s];
-        Ok(Arc::new(calibrated(&self.models[s], c.alpha(), c.offset())?))
+        let (slope, offset) = c.map();
+        Ok(Arc::new(calibrated(&self.models[s], c.alpha(), slope, offset)?))
     }
 
     /// Writes every text's held-out verdict at its source's calibration.
@@ -374,11 +375,16 @@ impl Loso {
 }
 
 /// A model with its text part scaled by `alpha` and every head's log-odds
-/// shifted by `offset`: how the shipped model is calibrated.
-pub fn calibrated(model: &Model, alpha: f64, offset: f64) -> anyhow::Result<Model> {
+/// (the category's prior, rules, signals and model) multiplied by `slope`
+/// and shifted by `offset`: how the shipped model is calibrated. The
+/// offset goes into each head's intercept, divided by the slope, which
+/// multiplies it too.
+pub fn calibrated(model: &Model, alpha: f64, slope: f64, offset: f64) -> anyhow::Result<Model> {
     let mut data = model.data().clone();
+    let slope = round6(slope);
+    data.slopes = if slope == 1.0 { Vec::new() } else { vec![slope; data.heads.len()] };
     for head in &mut data.heads {
-        head.intercept = round6(head.intercept + offset);
+        head.intercept = round6(head.intercept + offset / slope);
         for c in &mut head.text_coefs {
             *c = round6(*c * alpha);
         }
@@ -495,17 +501,35 @@ fn next_up(x: f64) -> f64 {
     if x >= 1.0 { 1.0 } else { f64::from_bits(x.to_bits() + 1).max(x + 1e-12) }
 }
 
-/// The log-odds shift that brings the default review and hold thresholds
-/// at or above `review` and `hold` (the stricter of the two).
-fn shift(review: f64, hold: f64) -> f64 {
-    (logit(REVIEW) - logit(review)).min(logit(HOLD) - logit(hold))
+/// The range of the calibration slope: the shipped model's log-odds are
+/// stretched or compressed at most twofold, so that a rule's weight keeps
+/// roughly the meaning its author gave it.
+pub const CALIBRATION_SLOPES: std::ops::RangeInclusive<f64> = 0.5..=2.0;
+
+/// The map `slope × log-odds + offset` that puts the engine's default
+/// review threshold on `review` and its hold threshold on `hold` (each
+/// chosen on its own budget), so neither budget is spent for the other.
+/// Until 2026-12-07 one shift served both, set by the stricter of the two,
+/// and the other threshold landed above its budget's. A slope outside
+/// [`CALIBRATION_SLOPES`] is clamped, and the offset then keeps both
+/// thresholds at or above the chosen ones.
+pub fn calibration_map(review: f64, hold: f64) -> (f64, f64) {
+    let (r, h) = (logit(review), logit(hold));
+    let (dr, dh) = (logit(REVIEW), logit(HOLD));
+    let slope = if h - r > 1e-9 {
+        ((dh - dr) / (h - r)).clamp(*CALIBRATION_SLOPES.start(), *CALIBRATION_SLOPES.end())
+    } else {
+        1.0
+    };
+    let slope = round6(slope);
+    (slope, (dr - slope * r).min(dh - slope * h))
 }
 
-/// Where the default thresholds land, in unshifted probabilities, after
-/// [`shift`].
+/// Where the default thresholds land, in uncalibrated probabilities, after
+/// [`calibration_map`].
 fn shipped_thresholds(review: f64, hold: f64) -> (f64, f64) {
-    let offset = shift(review, hold);
-    (sigmoid(logit(REVIEW) - offset), sigmoid(logit(HOLD) - offset))
+    let (slope, offset) = calibration_map(review, hold);
+    (sigmoid((logit(REVIEW) - offset) / slope), sigmoid((logit(HOLD) - offset) / slope))
 }
 
 fn sigmoid(z: f64) -> f64 {
@@ -575,11 +599,22 @@ mod tests {
     }
 
     #[test]
-    fn the_offset_moves_a_threshold_onto_the_default() {
-        let review = 0.8;
-        let offset = logit(REVIEW) - logit(review);
-        // A post exactly at the chosen threshold lands on the default one.
-        let shifted = 1.0 / (1.0 + (-(logit(review) + offset)).exp());
-        assert!((shifted - REVIEW).abs() < 1e-9);
+    fn the_calibration_puts_each_default_threshold_on_its_own_budget() {
+        // Hold's cut sits further from review's than the defaults do: one
+        // shift would have served the stricter; the slope serves both.
+        let (review, hold) = (0.4422, 0.8433);
+        let (slope, offset) = calibration_map(review, hold);
+        assert!(slope < 1.0 && CALIBRATION_SLOPES.contains(&slope), "{slope}");
+        let at = |p: f64| sigmoid(slope * logit(p) + offset);
+        assert!((at(review) - REVIEW).abs() < 1e-6, "{}", at(review));
+        assert!((at(hold) - HOLD).abs() < 1e-6, "{}", at(hold));
+        let (r, h) = shipped_thresholds(review, hold);
+        assert!((r - review).abs() < 1e-6 && (h - hold).abs() < 1e-6, "{r} {h}");
+        // Cuts too close together for the slope's range: clamped, and both
+        // default thresholds still at or above the chosen ones.
+        let (r, h) = shipped_thresholds(0.5, 0.52);
+        assert!(r >= 0.5 - 1e-9 && h >= 0.52 - 1e-9, "{r} {h}");
+        let (slope, _) = calibration_map(0.5, 0.52);
+        assert_eq!(slope, *CALIBRATION_SLOPES.end());
     }
 }

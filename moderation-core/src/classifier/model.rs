@@ -22,10 +22,11 @@
 //!
 //! ```text
 //! magic     8 bytes  "MODMODEL"
-//! version   u32 LE   format version (this build writes 6 for a model
-//!                    adapted to a forum with thresholds per head, 5 for a
-//!                    model with typed tokens, else 2, or 4 for a model
-//!                    adapted to a forum; it reads 1 to 6)
+//! version   u32 LE   format version (this build writes 7 for a model
+//!                    whose log-odds are calibrated by a slope, 6 for a
+//!                    model adapted to a forum with thresholds per head, 5
+//!                    for a model with typed tokens, else 2, or 4 for a
+//!                    model adapted to a forum; it reads 1 to 7)
 //! length    u64 LE   payload length in bytes
 //! digest   32 bytes  SHA-256 of the payload
 //! payload            postcard-encoded `ModelData` (formats 3 and 4:
@@ -34,7 +35,10 @@
 //!                    the postcard-encoded `Extensions`, then an optional
 //!                    `Adaptation`; format 6: the `ModelData`, the
 //!                    `Extensions`, the `Adaptation` (always present),
-//!                    then its per-head thresholds, `Vec<HeadCalibration>`)
+//!                    then its per-head thresholds, `Vec<HeadCalibration>`;
+//!                    format 7: the `ModelData`, the `Extensions`, the
+//!                    per-head calibration slopes, `Vec<f64>`, an optional
+//!                    `Adaptation`, then its per-head thresholds)
 //! ```
 //!
 //! Every way a file can be wrong — not a model, truncated, corrupt, from a
@@ -64,8 +68,9 @@ pub const SHIPPED_MODEL: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR
 
 /// The first bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"MODMODEL";
-/// The newest format version this build reads: 6, a model adapted to a
-/// forum whose thresholds were re-chosen per head
+/// The newest format version this build reads: 7, a model whose log-odds
+/// are calibrated by a slope per head ([`ModelData::slopes`]). Format 6 is
+/// a model adapted to a forum whose thresholds were re-chosen per head
 /// ([`Adaptation::calibrations`]). Format 5 is a model whose features read
 /// typed tokens ([`FeatureConfig::typed`]), adapted to a forum with one
 /// calibration for every head, or not adapted. A model without typed
@@ -73,7 +78,10 @@ pub const MAGIC: &[u8; 8] = b"MODMODEL";
 /// (adapted to a forum, [`Adaptation`]), byte for byte as before; format 3
 /// (an adaptation without a slope) and format 1 (no text floor) are still
 /// read.
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
+/// The format of an adapted model with per-head thresholds and no
+/// calibration slope.
+const HEAD_THRESHOLDS_FORMAT: u32 = 6;
 /// The format of a model with typed tokens and no per-head thresholds.
 const TYPED_FORMAT: u32 = 5;
 /// The format of a model without an adaptation or typed tokens.
@@ -218,6 +226,15 @@ pub struct ModelData {
     /// so a model without one keeps its format-2 bytes and version.
     #[serde(skip)]
     pub adaptation: Option<Adaptation>,
+    /// Per head, in head order: the slope of its calibration. The engine's
+    /// log-odds of the head's category (prior, rules, signals and this
+    /// model) are multiplied by it, the offset being in the head's
+    /// intercept, so that both the review and the hold threshold land where
+    /// their own budgets put them instead of one shift serving the stricter
+    /// of the two. Empty: 1 for every head (formats 1 to 6). Encoded after
+    /// the extensions (format 7).
+    #[serde(skip)]
+    pub slopes: Vec<f64>,
 }
 
 /// A forum's adaptation of a base model: a logistic model of the forum's
@@ -647,13 +664,30 @@ impl Model {
                 data.adaptation = postcard::from_bytes::<Option<Adaptation>>(rest).map_err(corrupt)?;
                 data
             }
-            _ => {
+            6 => {
                 let (mut data, rest) = postcard::take_from_bytes::<ModelData>(payload).map_err(corrupt)?;
                 let (ext, rest) = postcard::take_from_bytes::<Extensions>(rest).map_err(corrupt)?;
                 data.features.typed = ext.typed_tokens;
                 let (mut adaptation, rest) = postcard::take_from_bytes::<Adaptation>(rest).map_err(corrupt)?;
                 adaptation.calibrations = postcard::from_bytes(rest).map_err(corrupt)?;
                 data.adaptation = Some(adaptation);
+                data
+            }
+            _ => {
+                let (mut data, rest) = postcard::take_from_bytes::<ModelData>(payload).map_err(corrupt)?;
+                let (ext, rest) = postcard::take_from_bytes::<Extensions>(rest).map_err(corrupt)?;
+                data.features.typed = ext.typed_tokens;
+                let (slopes, rest) = postcard::take_from_bytes::<Vec<f64>>(rest).map_err(corrupt)?;
+                data.slopes = slopes;
+                let (adaptation, rest) = postcard::take_from_bytes::<Option<Adaptation>>(rest).map_err(corrupt)?;
+                let (calibrations, rest) = postcard::take_from_bytes(rest).map_err(corrupt)?;
+                if !rest.is_empty() {
+                    return Err(ModelError::Corrupt(format!("{} bytes after the calibration", rest.len())));
+                }
+                data.adaptation = adaptation.map(|mut a: Adaptation| {
+                    a.calibrations = calibrations;
+                    a
+                });
                 data
             }
         };
@@ -687,6 +721,12 @@ impl Model {
         }
         if data.heads.is_empty() || data.heads.len() > 4 {
             return invalid(format!("{} heads (1 to 4 expected)", data.heads.len()));
+        }
+        if !data.slopes.is_empty() && data.slopes.len() != data.heads.len() {
+            return invalid(format!("{} calibration slopes for {} heads", data.slopes.len(), data.heads.len()));
+        }
+        if let Some(bad) = data.slopes.iter().find(|v| !(MIN_SLOPE..=MAX_SLOPE).contains(*v)) {
+            return invalid(format!("calibration slope {bad} outside {MIN_SLOPE}..={MAX_SLOPE}"));
         }
         let mut signals = Vec::with_capacity(data.signal_features.len());
         for name in &data.signal_features {
@@ -951,6 +991,13 @@ impl Model {
             let t = floor.map_or(raw, |f| raw.max(-f));
             let f: f64 = head.signal_coefs.iter().zip(values.iter()).map(|(c, v)| c * v).sum();
             let base = head.intercept - DEFAULT_PRIOR;
+            // The calibration: the category's log-odds so far (prior, rules,
+            // signals) and this head's, times the slope; this signal
+            // carries the difference.
+            let slope = self.data.slopes.get(i).copied().unwrap_or(1.0);
+            let before =
+                DEFAULT_PRIOR + out.iter().filter(|s| s.category == head.category).map(|s| s.weight).sum::<f64>();
+            let own = if slope == 1.0 { t + f + base } else { slope * (before + t + f + base) - before };
             let mut description = String::with_capacity(96);
             description.push_str("Statistical model for ");
             description.push_str(head.category.as_str());
@@ -965,6 +1012,13 @@ impl Model {
             push_fixed2(&mut description, f, true);
             description.push_str(", baseline ");
             push_fixed2(&mut description, base, true);
+            if slope != 1.0 {
+                description.push_str(", calibration ×");
+                push_fixed2(&mut description, slope, false);
+                description.push_str(" (");
+                push_fixed2(&mut description, own - (t + f + base), true);
+                description.push(')');
+            }
             let adapted = self.adapted.as_ref().map(|a| {
                 // The forum's words may not cancel a fired rule either.
                 let forum_raw = text.adapted[i];
@@ -978,9 +1032,7 @@ impl Model {
                 let e: f64 = named.iter().map(|(_, w)| w).sum();
                 // The base's log-odds so far: the prior, rules, signals and
                 // this head's model signal.
-                let z = DEFAULT_PRIOR
-                    + out.iter().filter(|s| s.category == head.category).map(|s| s.weight).sum::<f64>()
-                    + (t + f + base);
+                let z = before + own;
                 let scaled = a.scale[i] * z;
                 // Where a rule or signal of this category fired, the forum's
                 // words, scale and baseline may raise the post but not lower
@@ -1056,7 +1108,7 @@ impl Model {
             out.push(Signal {
                 id: format!("classifier.{}", head.category.as_str()),
                 category: head.category,
-                weight: t + f + base,
+                weight: own,
                 description,
                 spans: Vec::new(),
             });
@@ -1369,16 +1421,26 @@ pub(crate) fn encode(data: &ModelData) -> Vec<u8> {
 /// with the adaptation after the rest; with typed tokens, format 5 (the
 /// extensions, then the adaptation if there is one); with an adaptation
 /// whose thresholds are per head, format 6 (the extensions, the
-/// adaptation, then its per-head thresholds).
+/// adaptation, then its per-head thresholds); with calibration slopes,
+/// format 7 (the extensions, the slopes, the optional adaptation, then its
+/// per-head thresholds).
 fn payload(data: &ModelData) -> (u32, Vec<u8>) {
     // Encoding plain data into a Vec cannot fail.
     let mut payload = postcard::to_allocvec(data).expect("model data encodes");
     let ext = Extensions { typed_tokens: data.features.typed };
+    if !data.slopes.is_empty() {
+        payload.extend(postcard::to_allocvec(&ext).expect("extensions encode"));
+        payload.extend(postcard::to_allocvec(&data.slopes).expect("slopes encode"));
+        payload.extend(postcard::to_allocvec(&data.adaptation).expect("adaptation encodes"));
+        let calibrations: &[HeadCalibration] = data.adaptation.as_ref().map_or(&[], |a| &a.calibrations);
+        payload.extend(postcard::to_allocvec(calibrations).expect("thresholds encode"));
+        return (FORMAT_VERSION, payload);
+    }
     if let Some(a) = data.adaptation.as_ref().filter(|a| !a.calibrations.is_empty()) {
         payload.extend(postcard::to_allocvec(&ext).expect("extensions encode"));
         payload.extend(postcard::to_allocvec(a).expect("adaptation encodes"));
         payload.extend(postcard::to_allocvec(&a.calibrations).expect("thresholds encode"));
-        return (FORMAT_VERSION, payload);
+        return (HEAD_THRESHOLDS_FORMAT, payload);
     }
     if data.features.typed {
         payload.extend(postcard::to_allocvec(&ext).expect("extensions encode"));
@@ -1612,6 +1674,7 @@ mod v1 {
                 unwanted: d.unwanted,
                 training: d.training,
                 adaptation: None,
+                slopes: Vec::new(),
             }
         }
     }
@@ -1727,6 +1790,7 @@ mod tests {
             unwanted: None,
             training: TrainingInfo::default(),
             adaptation: None,
+            slopes: Vec::new(),
         };
         let v1 = DataV1 {
             name: &data.name,
