@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use moderation_core::evaluation::Confusion;
 use moderation_core::model::{FORMAT_VERSION, MAGIC};
 use moderation_core::train::{self, Example, TrainConfig};
-use moderation_core::{Category, Engine, Error, Model, ModelError, Post, RuleSet};
+use moderation_core::{Category, Decision, Engine, Error, Model, ModelError, Post, RuleSet};
 use sha2::Digest;
 
 /// The team corpus (`datasets/forum-posts`), with its README's split.
@@ -499,4 +499,55 @@ fn a_calibration_slope_multiplies_the_whole_log_odds_and_survives_the_file() {
     let mut data = half.data().clone();
     data.slopes = vec![9.0; data.heads.len()];
     assert!(matches!(Model::from_data(data), Err(Error::Model(ModelError::Invalid(m))) if m.contains("slope")));
+}
+
+#[test]
+fn a_capped_rule_counts_at_its_calibrated_weight() {
+    // Two spam rules, one capped at review. Under a slope of 0.5 the capped
+    // rule stands in the final log-odds at 12 × 0.5 = 6: the rest of the
+    // evidence alone (the strong rule) must still decide above the cap.
+    let layer = RuleSet::from_toml(
+        "cap.toml",
+        r#"
+[[rule]]
+id = "spam.test.capped"
+category = "spam"
+weight = 12.0
+at_most = "review"
+description = "capped"
+when = { phrases = ["zebrawidget"] }
+
+[[rule]]
+id = "spam.test.strong"
+category = "spam"
+weight = 11.0
+description = "strong"
+when = { phrases = ["zebragadget"] }
+"#,
+    )
+    .unwrap();
+    let engine = Engine::builder().model(Arc::new(with_slope(0.5))).rules(layer).build().unwrap();
+    let v = engine.score(&Post::new("p", "zebrawidget zebragadget"));
+    assert!(v.has_signal("spam.test.capped") && v.has_signal("spam.test.strong"));
+    let z = {
+        let p = v.scores.get(Category::Spam);
+        (p / (1.0 - p)).ln()
+    };
+    let level = |z: f64| {
+        let p = 1.0 / (1.0 + (-z).exp());
+        let d = if p >= 0.97 {
+            Decision::Reject
+        } else if p >= 0.85 {
+            Decision::Hold
+        } else if p >= 0.5 {
+            Decision::Review
+        } else {
+            Decision::Allow
+        };
+        d.max(Decision::Review)
+    };
+    assert!(level(z - 6.0) >= Decision::Hold, "z {z}");
+    // Subtracting the uncalibrated 12 would have capped the post at review.
+    assert_eq!(level(z - 12.0), Decision::Review, "z {z}");
+    assert_eq!(v.decision, level(z - 6.0), "z {z}: {:?}", v.signals);
 }

@@ -806,6 +806,13 @@ impl Model {
         self.data.heads.iter().map(|h| h.category)
     }
 
+    /// The calibration slope of a category's log-odds (1 without a head
+    /// for it, or without slopes): see [`ModelData::slopes`].
+    pub fn slope(&self, category: Category) -> f64 {
+        let i = self.data.heads.iter().position(|h| h.category == category);
+        i.and_then(|i| self.data.slopes.get(i)).copied().unwrap_or(1.0)
+    }
+
     /// The head for a category.
     pub fn head(&self, category: Category) -> Option<&Head> {
         self.data.heads.iter().find(|h| h.category == category)

@@ -350,6 +350,13 @@ impl Engine {
             model.signals(analysis, &mut signals);
             // A forum's adaptation raises a post at most to hold: learned
             // from a few hundred decisions, it never rejects on its own.
+            // The model's calibration slope multiplies the log-odds of the
+            // rules and memory signals before it, so their weight in the
+            // final log-odds is weight × slope; an adaptation's signal comes
+            // after the slope and counts as it is.
+            for (i, c) in capped.iter_mut().enumerate() {
+                c.0 *= model.slope(Category::ALL[i]);
+            }
             for s in signals[before..].iter().filter(|s| s.weight > 0.0 && s.id.starts_with("adapted.")) {
                 let c = &mut capped[s.category.index()];
                 *c = (c.0 + s.weight, c.1.max(Decision::Hold));
@@ -369,7 +376,8 @@ impl Engine {
             let t = settings.thresholds[c.index()];
             let mut level = level_of(p, t);
             // Capped rules raise the decision at most to their cap: the rest
-            // of the evidence alone decides anything above it.
+            // of the evidence alone decides anything above it (their weight
+            // as it stands in the log-odds, after the model's calibration).
             let (weight, cap) = capped[c.index()];
             if weight > 0.0 && level > cap {
                 level = level_of(sigmoid(logits[c.index()] - weight), t).max(cap);
