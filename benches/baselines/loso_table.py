@@ -559,14 +559,12 @@ def budget_section(args, scored, sources, models, ours_models, base_seen, index,
     return out
 
 
-def best_within_budget(scores, labels, max_fpr):
-    """-> (f1, recall, benign review rate) of the best-F1 threshold that sends at most max_fpr of
-    the benign texts to review (score >= threshold; tied scores flagged together), chosen with
-    these labels; (0, 0, 0) when none flags anything within the budget."""
+def tie_cuts(scores, labels):
+    """Every threshold at which a text's score is flagged (score >= threshold; tied scores together),
+    highest first: yields (true positives, false positives, positives, benign) flagged at each."""
     pairs = sorted(zip(scores, labels), key=lambda p: p[0], reverse=True)
     pos = sum(1 for y in labels if y)
     neg = len(labels) - pos
-    best = (0.0, 0.0, 0.0)
     tp = fp = 0
     i = 0
     while i < len(pairs):
@@ -575,6 +573,15 @@ def best_within_budget(scores, labels, max_fpr):
             tp += pairs[i][1]
             fp += not pairs[i][1]
             i += 1
+        yield tp, fp, pos, neg
+
+
+def best_within_budget(scores, labels, max_fpr):
+    """-> (f1, recall, benign review rate) of the best-F1 threshold that sends at most max_fpr of
+    the benign texts to review (score >= threshold; tied scores flagged together), chosen with
+    these labels; (0, 0, 0) when none flags anything within the budget."""
+    best = (0.0, 0.0, 0.0)
+    for tp, fp, pos, neg in tie_cuts(scores, labels):
         if neg and fp / neg > max_fpr:
             break
         f1 = 2 * tp / (tp + fp + pos) if tp + fp + pos else 0.0
@@ -606,22 +613,10 @@ def at_rate(scores, labels, max_rate):
     """-> (f1, recall, benign review rate) at the lowest threshold that sends at most max_rate of the
     benign texts to review (score >= threshold; tied scores flagged together): the operating point
     of another model that flags that share, whatever F1 it gives (not the best F1 within it)."""
-    pairs = sorted(zip(scores, labels), key=lambda p: p[0], reverse=True)
-    pos = sum(1 for y in labels if y)
-    neg = len(labels) - pos
-    tp = fp = 0
     got = (0.0, 0.0, 0.0)
-    i = 0
-    while i < len(pairs):
-        t = pairs[i][0]
-        j, dtp, dfp = i, 0, 0
-        while j < len(pairs) and pairs[j][0] == t:
-            dtp += pairs[j][1]
-            dfp += not pairs[j][1]
-            j += 1
-        if neg and (fp + dfp) / neg > max_rate + 1e-12:
+    for tp, fp, pos, neg in tie_cuts(scores, labels):
+        if neg and fp / neg > max_rate + 1e-12:
             break
-        tp, fp, i = tp + dtp, fp + dfp, j
         got = (2 * tp / (tp + fp + pos) if tp + fp + pos else 0.0, tp / pos if pos else 0.0, fp / neg if neg else 0.0)
     return got
 
