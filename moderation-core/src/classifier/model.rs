@@ -1002,8 +1002,12 @@ impl Model {
             // signals) and this head's, times the slope; this signal
             // carries the difference.
             let slope = self.data.slopes.get(i).copied().unwrap_or(1.0);
-            let before =
-                DEFAULT_PRIOR + out.iter().filter(|s| s.category == head.category).map(|s| s.weight).sum::<f64>();
+            // Summed only for a slope or an adaptation, which need it.
+            let before = if slope != 1.0 || self.adapted.is_some() {
+                DEFAULT_PRIOR + out.iter().filter(|s| s.category == head.category).map(|s| s.weight).sum::<f64>()
+            } else {
+                0.0
+            };
             let own = if slope == 1.0 { t + f + base } else { slope * (before + t + f + base) - before };
             let mut description = String::with_capacity(96);
             description.push_str("Statistical model for ");

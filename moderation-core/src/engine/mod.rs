@@ -354,8 +354,11 @@ impl Engine {
             // rules and memory signals before it, so their weight in the
             // final log-odds is weight × slope; an adaptation's signal comes
             // after the slope and counts as it is.
-            for (i, c) in capped.iter_mut().enumerate() {
-                c.0 *= model.slope(Category::ALL[i]);
+            for c in Category::ALL {
+                let capped = &mut capped[c.index()];
+                if capped.0 > 0.0 {
+                    capped.0 *= model.slope(c);
+                }
             }
             for s in signals[before..].iter().filter(|s| s.weight > 0.0 && s.id.starts_with("adapted.")) {
                 let c = &mut capped[s.category.index()];
