@@ -43,6 +43,9 @@ pub(crate) struct FieldText {
     pub words: View,
     pub norm: Normalized,
     pub truncated: bool,
+    /// The quoted passages of the scanned text, found when a rule first asks
+    /// (`None` inside: they could not be told).
+    quoted: OnceCell<Option<Vec<Range<usize>>>>,
 }
 
 impl FieldText {
@@ -51,7 +54,7 @@ impl FieldText {
         let doc = markup::parse_markup(text, format);
         let (words, norm, cut) = normalize::views(&doc.raw);
         let truncated = truncated || cut;
-        FieldText { field, raw: doc.raw, links: doc.links, words, norm, truncated }
+        FieldText { field, raw: doc.raw, links: doc.links, words, norm, truncated, quoted: OnceCell::new() }
     }
 
     pub fn view(&self, name: ViewName) -> &View {
@@ -127,6 +130,22 @@ impl<'p> Analysis<'p> {
         };
         a.extract(settings, feeds);
         a
+    }
+
+    /// Whether `range` of `field` lies inside a quotation of the post (see
+    /// [`crate::text::quotes`]): words its author reproduces rather than
+    /// says. Where the quotations cannot be told, every range of the field
+    /// counts as quoted; the author's name is their own.
+    pub fn is_quoted(&self, field: Field, range: &Range<usize>) -> bool {
+        let (original, format) = match field {
+            Field::Body => (self.post.body.as_str(), self.post.format),
+            Field::Title => (self.post.title.as_deref().unwrap_or_default(), Format::Text),
+            _ => return false,
+        };
+        let Some(f) = self.fields.iter().find(|f| f.field == field) else { return false };
+        let quoted =
+            f.quoted.get_or_init(|| crate::text::quotes::quoted_ranges(scanned_prefix(original).0, &f.raw, format));
+        quoted.as_deref().is_none_or(|q| crate::text::quotes::is_quoted(range, q))
     }
 
     /// Evidence for a signal.

@@ -253,3 +253,61 @@ fn a_members_report_of_a_look_alike_domain_goes_to_review_not_hold() {
     assert!(v.signals.iter().any(|s| s.id == "scam.link.lookalike-reported"), "{:?}", v.signals);
     assert_eq!(v.decision, Decision::Review, "{:?}", v.scores);
 }
+
+#[test]
+fn an_unquoted_condition_holds_only_on_the_authors_own_words() {
+    let layer = set(
+        "unquoted.toml",
+        r#"
+[conditions]
+warning = { unquoted = { phrases = ["beware of scams", "is a scam"] } }
+
+[[rule]]
+id = "scam.connect"
+category = "scam"
+weight = 9
+description = "d"
+when = { all = [ { phrases = ["connect your wallet"] }, { not = { use = "warning" } } ] }
+
+[[rule]]
+id = "spam.own-pitch"
+category = "spam"
+weight = 9
+description = "d"
+when = { unquoted = { phrases = ["my channel"] } }
+"#,
+    );
+    let engine = Engine::builder().without_default_rules().rules(layer).build().unwrap();
+    let fires = |body: &str, format: moderation_core::Format| {
+        engine.score(&Post { format, ..Post::new("1", body) }).has_signal("scam.connect")
+    };
+    use moderation_core::Format::{Html, Markdown, Text};
+    // A warning the author gives switches the rule off …
+    assert!(!fires("Beware of scams: a DM said connect your wallet at claim-now.xyz", Text));
+    assert!(!fires("\"connect your wallet at claim-now.xyz\" is a scam", Text));
+    // … a warning they quote does not: in quotation marks, curly quotes,
+    // a Markdown quote line, a blockquote or Japanese brackets.
+    assert!(fires("'Beware of scams' they say, but connect your wallet at claim-now.xyz", Text));
+    assert!(fires("“Beware of scams” lol. Connect your wallet at claim-now.xyz", Text));
+    assert!(fires("> beware of scams\n\nconnect your wallet at claim-now.xyz", Markdown));
+    assert!(fires("<blockquote>beware of scams</blockquote><p>connect your wallet at claim-now.xyz</p>", Html));
+    assert!(fires("「beware of scams」 connect your wallet at claim-now.xyz", Text));
+    // An apostrophe is not a quotation mark.
+    assert!(!fires("don't connect your wallet, it's what they want: beware of scams", Text));
+
+    // The evidence kept is the unquoted match, with its span in the original.
+    let body = "\"my channel\" they wrote, so here is my channel";
+    let v = engine.score(&Post::new("2", body));
+    let s = v.signals.iter().find(|s| s.id == "spam.own-pitch").expect("fires on the own words");
+    let spans: Vec<&str> = s.spans.iter().map(|sp| &body[sp.start..sp.end]).collect();
+    assert_eq!(spans, ["my channel"]);
+    assert_eq!(s.spans[0].start, body.rfind("my channel").unwrap());
+    assert!(!engine.score(&Post::new("3", "they wrote \"my channel\" again")).has_signal("spam.own-pitch"));
+}
+
+#[test]
+fn an_unquoted_condition_over_author_facts_alone_is_refused() {
+    let only_author = "[[rule]]\nid = \"spam.x\"\ncategory = \"spam\"\nweight = 1\ndescription = \"d\"\nwhen = { unquoted = { author = { max_account_age_days = 1 } } }\n";
+    let err = RuleSet::from_toml("a.toml", only_author).err().expect("a condition with nothing to match is refused");
+    assert!(err.to_string().contains("spam.x"), "{err}");
+}

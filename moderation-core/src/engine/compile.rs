@@ -42,6 +42,8 @@ enum Node {
     All(Vec<Node>),
     Any(Vec<Node>),
     Not(Box<Node>),
+    /// Holds with the evidence of its child that lies outside quotations.
+    Unquoted(Box<Node>),
     /// A named condition, compiled once and shared by every `use` of it.
     Shared(Arc<Node>),
 }
@@ -359,6 +361,7 @@ impl Compiled {
                 children.iter().for_each(|c| self.leaves(c, a, scan, flags, out));
             }
             Node::Shared(inner) => self.leaves(inner, a, scan, flags, out),
+            Node::Unquoted(inner) => self.leaves(inner, a, scan, flags, out),
             Node::Not(_) | Node::Author(_) | Node::Language(_) => {}
             leaf => {
                 let what = match leaf {
@@ -462,6 +465,22 @@ impl Compiled {
                 let mut scratch = Vec::new();
                 !self.eval(inner, a, scan, flags, &mut scratch)
             }
+            Node::Unquoted(inner) => {
+                let mark = ev.len();
+                if !self.eval(inner, a, scan, flags, ev) {
+                    ev.truncate(mark);
+                    return false;
+                }
+                let mut at = mark;
+                for i in mark..ev.len() {
+                    if !a.is_quoted(ev[i].field, &ev[i].range) {
+                        ev.swap(at, i);
+                        at += 1;
+                    }
+                }
+                ev.truncate(at);
+                at > mark
+            }
             Node::Shared(inner) => self.eval(inner, a, scan, flags, ev),
         }
     }
@@ -559,7 +578,7 @@ impl<'a> Sizes<'a> {
                 }
                 n
             }
-            Condition::Not(inner) => self.size(named, inner, depth)?.saturating_add(1),
+            Condition::Not(inner) | Condition::Unquoted(inner) => self.size(named, inner, depth)?.saturating_add(1),
             Condition::Phrases(list) | Condition::LinkDomain(list) => list.len().max(1) as u64,
             _ => 1,
         })
@@ -573,7 +592,7 @@ impl<'a> Sizes<'a> {
             Condition::All(list) | Condition::Any(list) => {
                 list.iter().filter_map(|c| self.largest_use(c, depth)).max_by_key(|(_, n)| *n)
             }
-            Condition::Not(inner) => self.largest_use(inner, depth),
+            Condition::Not(inner) | Condition::Unquoted(inner) => self.largest_use(inner, depth),
             _ => None,
         }
     }
@@ -638,6 +657,7 @@ impl std::fmt::Debug for Expanded<'_> {
             Condition::All(v) => list(f, "All", v),
             Condition::Any(v) => list(f, "Any", v),
             Condition::Not(c) => f.debug_tuple("Not").field(&Expanded { c, named, depth }).finish(),
+            Condition::Unquoted(c) => f.debug_tuple("Unquoted").field(&Expanded { c, named, depth }).finish(),
             other => other.fmt(f),
         }
     }
@@ -693,6 +713,7 @@ impl Builder {
             Condition::All(list) => Node::All(list.iter().map(|c| self.node(c, depth)).collect::<Result<_, _>>()?),
             Condition::Any(list) => Node::Any(list.iter().map(|c| self.node(c, depth)).collect::<Result<_, _>>()?),
             Condition::Not(inner) => Node::Not(Box::new(self.node(inner, depth)?)),
+            Condition::Unquoted(inner) => Node::Unquoted(Box::new(self.node(inner, depth)?)),
         })
     }
 
@@ -734,6 +755,7 @@ impl Builder {
                 Some(all)
             }
             Node::Shared(inner) => self.triggers(inner),
+            Node::Unquoted(inner) => self.triggers(inner),
             _ => None,
         }
     }
@@ -766,6 +788,7 @@ mod tests {
                 Condition::All(v) => Condition::All(v.iter().map(|c| expand(c, named, depth)).collect()),
                 Condition::Any(v) => Condition::Any(v.iter().map(|c| expand(c, named, depth)).collect()),
                 Condition::Not(c) => Condition::Not(Box::new(expand(c, named, depth))),
+                Condition::Unquoted(c) => Condition::Unquoted(Box::new(expand(c, named, depth))),
                 other => other.clone(),
             }
         }

@@ -281,6 +281,15 @@ pub enum Condition {
     Any(Vec<Condition>),
     /// Not this.
     Not(Box<Condition>),
+    /// This, with a match in the author's own words: at least one of its
+    /// text matches lies outside every quotation of the post (see
+    /// [`crate::text::quotes`]). `unquoted = { use = "warning" }` is a
+    /// warning the author gives, not one they quote ("'Beware of scams'
+    /// they say, but connect your wallet at …"). A condition without text
+    /// matches (author, language) never holds here, and where the post's
+    /// quotations cannot be told (the scan ran out of its budget) no match
+    /// counts as the author's own.
+    Unquoted(Box<Condition>),
 }
 
 /// A regular expression condition. The view is required: a pattern written
@@ -643,7 +652,7 @@ fn validate_condition(c: &Condition, patterns: &mut HashSet<String>) -> Result<(
             }
             list.iter().try_for_each(|c| validate_condition(c, patterns))?;
         }
-        Condition::Not(inner) => validate_condition(inner, patterns)?,
+        Condition::Not(inner) | Condition::Unquoted(inner) => validate_condition(inner, patterns)?,
     }
     Ok(())
 }
@@ -660,6 +669,7 @@ fn has_positive_condition(c: &Condition) -> bool {
         | Condition::Use(_) => true,
         Condition::LinkCount(r) => r.min.is_some_and(|m| m > 0),
         Condition::Language(_) | Condition::Author(_) | Condition::Not(_) => false,
+        Condition::Unquoted(inner) => has_positive_condition(inner),
         Condition::All(list) => list.iter().any(has_positive_condition),
         Condition::Any(list) => list.iter().all(has_positive_condition),
     }
