@@ -185,7 +185,7 @@ fn patterns(c: &Condition, out: &mut Vec<String>) {
     match c {
         Condition::Regex(r) => out.push(r.pattern.clone()),
         Condition::All(list) | Condition::Any(list) => list.iter().for_each(|c| patterns(c, out)),
-        Condition::Not(inner) => patterns(inner, out),
+        Condition::Not(inner) | Condition::Unquoted(inner) => patterns(inner, out),
         _ => {}
     }
 }

@@ -73,6 +73,11 @@ pub struct Scored {
     pub spam: f64,
     /// Scam probability.
     pub scam: f64,
+    /// The higher of the two as it counts for holding: without the weight of
+    /// rules capped at review (`at_most = "review"`), which may queue a post
+    /// but never hold it. The hold threshold is chosen on it, so a broad
+    /// capped rule does not raise the hold cut of every other rule.
+    pub holdable: f64,
 }
 
 impl Scored {
@@ -141,6 +146,7 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<()> {
     for (s, source) in corpus.sources.iter().enumerate() {
         let cal = &loso.calibrations[s];
         let (scores, y) = &loso.per_alpha[cal.scale].1[s];
+        let holdable = &loso.holdable[cal.scale][s].0;
         // Thresholds (and the text scale) never chosen on the source they are
         // applied to. As shipped: one log-odds shift puts both default
         // thresholds at or above the budgets' thresholds; these are where
@@ -151,7 +157,7 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<()> {
         let negatives = y.iter().filter(|&&v| !v).count();
         let positives = y.len() - negatives;
         let defined = negatives > 0 && positives > 0;
-        let benign_at = |t: f64| {
+        let benign_at = |scores: &[f64], t: f64| {
             (negatives > 0)
                 .then(|| scores.iter().zip(y).filter(|(p, l)| !**l && **p >= t).count() as f64 / negatives as f64)
         };
@@ -164,7 +170,7 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<()> {
             "texts": y.len(), "positives": positives,
             "f1": defined.then(|| c.f1()), "precision": defined.then(|| c.precision()), "recall": c.recall(),
             "pr_auc": pr_auc, "recall_at_1pct_fpr": r1,
-            "benign_flagged": benign_at(review), "benign_held": benign_at(hold),
+            "benign_flagged": benign_at(scores, review), "benign_held": benign_at(holdable, hold),
             "review_threshold": review, "hold_threshold": hold,
             "scam": scam,
             "train_seconds": cost[s].0, "predict_per_sec": cost[s].1, "text_scale": alpha,
@@ -182,8 +188,8 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<()> {
             fmt(pr_auc),
             fmt(r1),
             c.recall(),
-            fmt(benign_at(review)),
-            fmt(benign_at(hold)),
+            fmt(benign_at(scores, review)),
+            fmt(benign_at(holdable, hold)),
         );
         serde_json::to_writer(&mut out, &row)?;
         writeln!(out)?;
@@ -235,12 +241,38 @@ fn choosers(corpus: &Corpus, except: Option<usize>) -> Vec<usize> {
 
 /// Per source: the unwanted score and label of each text.
 fn unwanted_by_source(corpus: &Corpus, held: &[Scored]) -> Vec<(Vec<f64>, Vec<bool>)> {
+    by_source(corpus, held, Scored::unwanted)
+}
+
+/// Per source, [`Scored::holdable`] and the labels: what the hold budget is
+/// kept on.
+fn holdable_by_source(corpus: &Corpus, held: &[Scored]) -> Vec<(Vec<f64>, Vec<bool>)> {
+    by_source(corpus, held, |h| h.holdable)
+}
+
+fn by_source(corpus: &Corpus, held: &[Scored], score: fn(Scored) -> f64) -> Vec<(Vec<f64>, Vec<bool>)> {
     (0..corpus.sources.len())
         .map(|s| {
             let rows = corpus.texts.iter().zip(held).filter(|(t, _)| t.source == s);
-            rows.map(|(t, h)| (h.unwanted(), t.unwanted)).unzip()
+            rows.map(|(t, h)| (score(*h), t.unwanted)).unzip()
         })
         .collect()
+}
+
+/// A verdict's scores, and the higher of them without the weight of the
+/// rules in `capped` (see [`Scored::holdable`]).
+fn scored(v: &moderation_core::Verdict, capped: &[String]) -> Scored {
+    let holdable = |c: Category| {
+        let p = v.scores.get(c);
+        let weight: f64 =
+            v.signals.iter().filter(|s| s.category == c && capped.contains(&s.id)).map(|s| s.weight).sum();
+        if weight > 0.0 { 1.0 / (1.0 + (-(logit(p) - weight)).exp()) } else { p }
+    };
+    Scored {
+        spam: v.scores.get(Category::Spam),
+        scam: v.scores.get(Category::Scam),
+        holdable: holdable(Category::Spam).max(holdable(Category::Scam)),
+    }
 }
 
 /// Leave-one-source-out models and their held-out scores, and per source
@@ -258,6 +290,8 @@ pub struct Loso {
     /// per source its unwanted scores and labels.
     #[allow(clippy::type_complexity)]
     pub per_alpha: Vec<(Vec<Scored>, Vec<(Vec<f64>, Vec<bool>)>)>,
+    /// Per text scale, per source: [`Scored::holdable`] and the labels.
+    pub holdable: Vec<Vec<(Vec<f64>, Vec<bool>)>>,
     /// Per source: the calibration chosen on the other trainable sources.
     pub calibrations: Vec<Calibration>,
 }
@@ -308,6 +342,7 @@ impl Loso {
             train_cost.push(train_seconds);
         }
         let mut per_alpha = Vec::with_capacity(TEXT_SCALES.len());
+        let mut holdable = Vec::with_capacity(TEXT_SCALES.len());
         let mut rates = Vec::new();
         for alpha in TEXT_SCALES {
             let (held, r) = score_held_out(corpus, &models, &vec![alpha; models.len()], None)?;
@@ -315,9 +350,10 @@ impl Loso {
                 rates = r;
             }
             let per_source = unwanted_by_source(corpus, &held);
+            holdable.push(holdable_by_source(corpus, &held));
             per_alpha.push((held, per_source));
         }
-        let mut loso = Loso { models, train_cost, rates, per_alpha, calibrations: Vec::new() };
+        let mut loso = Loso { models, train_cost, rates, per_alpha, holdable, calibrations: Vec::new() };
         loso.calibrations = (0..corpus.sources.len())
             .map(|s| loso.calibrate(corpus, corpus.sources[s].trainable().then_some(s), review_fpr, hold_fpr))
             .collect();
@@ -339,7 +375,9 @@ impl Loso {
         let mut best: Option<(Calibration, f64)> = None;
         for (scale, (_, per_source)) in self.per_alpha.iter().enumerate() {
             let sets = || choosers(corpus, except).into_iter().map(|s| (&per_source[s].0[..], &per_source[s].1[..]));
-            let (review, hold) = (choose_threshold(sets(), review_fpr), choose_threshold(sets(), hold_fpr));
+            let holdable = &self.holdable[scale];
+            let hold_sets = || choosers(corpus, except).into_iter().map(|s| (&holdable[s].0[..], &holdable[s].1[..]));
+            let (review, hold) = (choose_threshold(sets(), review_fpr), choose_threshold(hold_sets(), hold_fpr));
             let at = shipped_thresholds(review, hold).0;
             let f1s: Vec<f64> = choosers(corpus, except)
                 .iter()
@@ -410,6 +448,13 @@ fn score_held_out(
         )),
         None => None,
     };
+    // The rules capped at review, whose weight never holds a post.
+    let capped: Vec<String> = moderation_core::RuleSet::default_pack()
+        .rules
+        .into_iter()
+        .filter(|r| r.at_most == Some(moderation_core::Decision::Review))
+        .map(|r| r.id)
+        .collect();
     for (s, model) in models.iter().enumerate() {
         let mut data = model.data().clone();
         data.heads.iter_mut().flat_map(|h| h.text_coefs.iter_mut()).for_each(|c| *c *= alphas[s]);
@@ -420,7 +465,7 @@ fn score_held_out(
         let verdicts = scorer.score_batch(&posts);
         rates.push(posts.len() as f64 / start.elapsed().as_secs_f64().max(1e-9));
         for (&i, v) in idx.iter().zip(&verdicts) {
-            held[i] = Scored { spam: v.scores.get(Category::Spam), scam: v.scores.get(Category::Scam) };
+            held[i] = scored(v, &capped);
         }
         if let Some(dump) = dump.as_mut() {
             for (&i, v) in idx.iter().zip(&verdicts) {
@@ -580,6 +625,26 @@ pub fn write_corpus(corpus: &Corpus, path: &std::path::Path) -> anyhow::Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rule_capped_at_review_does_not_count_towards_holding() {
+        let engine = Engine::new().unwrap();
+        let capped: Vec<String> = vec!["scam.contact-money".into()];
+        let lure = moderation_core::Post::new(
+            "1",
+            "Thanks to the group I closed the month with 38% profit. Serious people only: Telegram @alpha_desk_vip",
+        );
+        let v = engine.score(&lure);
+        let weight = v.signals.iter().find(|s| s.id == "scam.contact-money").expect("the capped rule fires").weight;
+        let s = scored(&v, &capped);
+        assert!(s.holdable < s.unwanted(), "{s:?}");
+        let without = 1.0 / (1.0 + (-(logit(s.scam) - weight)).exp());
+        assert!((s.holdable - without.max(s.spam)).abs() < 1e-12, "{s:?}");
+        // Without a capped rule it is the score itself.
+        let plain = engine.score(&moderation_core::Post::new("2", "Selling my old GPU, 200 USD, pick up in Osaka"));
+        let s = scored(&plain, &capped);
+        assert_eq!(s.holdable, s.unwanted());
+    }
 
     #[test]
     fn the_threshold_keeps_every_set_within_its_budget() {
