@@ -308,6 +308,6 @@ when = { unquoted = { phrases = ["my channel"] } }
 #[test]
 fn an_unquoted_condition_over_author_facts_alone_is_refused() {
     let only_author = "[[rule]]\nid = \"spam.x\"\ncategory = \"spam\"\nweight = 1\ndescription = \"d\"\nwhen = { unquoted = { author = { max_account_age_days = 1 } } }\n";
-    let err = RuleSet::from_toml("a.toml", only_author).err().expect("a condition with nothing to match is refused");
+    let err = RuleSet::from_toml("a.toml", only_author).expect_err("a condition with nothing to match is refused");
     assert!(err.to_string().contains("spam.x"), "{err}");
 }

@@ -264,8 +264,12 @@ fn by_source(corpus: &Corpus, held: &[Scored], score: fn(Scored) -> f64) -> Vec<
 fn scored(v: &moderation_core::Verdict, capped: &[String]) -> Scored {
     let holdable = |c: Category| {
         let p = v.scores.get(c);
-        let weight: f64 =
-            v.signals.iter().filter(|s| s.category == c && capped.contains(&s.id)).map(|s| s.weight).sum();
+        let weight: f64 = v
+            .signals
+            .iter()
+            .filter(|s| s.category == c && s.weight > 0.0 && capped.contains(&s.id))
+            .map(|s| s.weight)
+            .sum();
         if weight > 0.0 { 1.0 / (1.0 + (-(logit(p) - weight)).exp()) } else { p }
     };
     Scored {
