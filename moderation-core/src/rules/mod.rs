@@ -283,7 +283,7 @@ pub enum Condition {
     Not(Box<Condition>),
     /// This, with a match in the author's own words: at least one of its
     /// text matches lies outside every quotation of the post (see
-    /// [`crate::text::quotes`]). `unquoted = { use = "warning" }` is a
+    /// the `text::quotes` module). `unquoted = { use = "warning" }` is a
     /// warning the author gives, not one they quote ("'Beware of scams'
     /// they say, but connect your wallet at …"). A condition without text
     /// matches (author, language) never holds here, and where the post's
