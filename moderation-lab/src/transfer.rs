@@ -146,7 +146,7 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<()> {
     for (s, source) in corpus.sources.iter().enumerate() {
         let cal = &loso.calibrations[s];
         let (scores, y) = &loso.per_alpha[cal.scale].1[s];
-        let holdable = &loso.holdable[cal.scale][s].0;
+        let holdable = &loso.holdable[cal.scale][s];
         // Thresholds (and the text scale) never chosen on the source they are
         // applied to. As shipped: one log-odds shift puts both default
         // thresholds at or above the budgets' thresholds; these are where
@@ -241,21 +241,20 @@ fn choosers(corpus: &Corpus, except: Option<usize>) -> Vec<usize> {
 
 /// Per source: the unwanted score and label of each text.
 fn unwanted_by_source(corpus: &Corpus, held: &[Scored]) -> Vec<(Vec<f64>, Vec<bool>)> {
-    by_source(corpus, held, Scored::unwanted)
-}
-
-/// Per source, [`Scored::holdable`] and the labels: what the hold budget is
-/// kept on.
-fn holdable_by_source(corpus: &Corpus, held: &[Scored]) -> Vec<(Vec<f64>, Vec<bool>)> {
-    by_source(corpus, held, |h| h.holdable)
-}
-
-fn by_source(corpus: &Corpus, held: &[Scored], score: fn(Scored) -> f64) -> Vec<(Vec<f64>, Vec<bool>)> {
     (0..corpus.sources.len())
         .map(|s| {
             let rows = corpus.texts.iter().zip(held).filter(|(t, _)| t.source == s);
-            rows.map(|(t, h)| (score(*h), t.unwanted)).unzip()
+            rows.map(|(t, h)| (h.unwanted(), t.unwanted)).unzip()
         })
+        .collect()
+}
+
+/// Per source, [`Scored::holdable`] of each text, in the order of
+/// [`unwanted_by_source`] (whose labels it shares): what the hold budget is
+/// kept on.
+fn holdable_by_source(corpus: &Corpus, held: &[Scored]) -> Vec<Vec<f64>> {
+    (0..corpus.sources.len())
+        .map(|s| corpus.texts.iter().zip(held).filter(|(t, _)| t.source == s).map(|(_, h)| h.holdable).collect())
         .collect()
 }
 
@@ -270,7 +269,7 @@ fn scored(v: &moderation_core::Verdict, capped: &[String]) -> Scored {
             .filter(|s| s.category == c && s.weight > 0.0 && capped.contains(&s.id))
             .map(|s| s.weight)
             .sum();
-        if weight > 0.0 { 1.0 / (1.0 + (-(logit(p) - weight)).exp()) } else { p }
+        if weight > 0.0 { sigmoid(logit(p) - weight) } else { p }
     };
     Scored {
         spam: v.scores.get(Category::Spam),
@@ -294,8 +293,9 @@ pub struct Loso {
     /// per source its unwanted scores and labels.
     #[allow(clippy::type_complexity)]
     pub per_alpha: Vec<(Vec<Scored>, Vec<(Vec<f64>, Vec<bool>)>)>,
-    /// Per text scale, per source: [`Scored::holdable`] and the labels.
-    pub holdable: Vec<Vec<(Vec<f64>, Vec<bool>)>>,
+    /// Per text scale, per source: [`Scored::holdable`] (the labels are
+    /// `per_alpha`'s).
+    pub holdable: Vec<Vec<Vec<f64>>>,
     /// Per source: the calibration chosen on the other trainable sources.
     pub calibrations: Vec<Calibration>,
 }
@@ -380,7 +380,7 @@ impl Loso {
         for (scale, (_, per_source)) in self.per_alpha.iter().enumerate() {
             let sets = || choosers(corpus, except).into_iter().map(|s| (&per_source[s].0[..], &per_source[s].1[..]));
             let holdable = &self.holdable[scale];
-            let hold_sets = || choosers(corpus, except).into_iter().map(|s| (&holdable[s].0[..], &holdable[s].1[..]));
+            let hold_sets = || choosers(corpus, except).into_iter().map(|s| (&holdable[s][..], &per_source[s].1[..]));
             let (review, hold) = (choose_threshold(sets(), review_fpr), choose_threshold(hold_sets(), hold_fpr));
             let at = shipped_thresholds(review, hold).0;
             let f1s: Vec<f64> = choosers(corpus, except)
@@ -642,7 +642,7 @@ mod tests {
         let weight = v.signals.iter().find(|s| s.id == "scam.contact-money").expect("the capped rule fires").weight;
         let s = scored(&v, &capped);
         assert!(s.holdable < s.unwanted(), "{s:?}");
-        let without = 1.0 / (1.0 + (-(logit(s.scam) - weight)).exp());
+        let without = sigmoid(logit(s.scam) - weight);
         assert!((s.holdable - without.max(s.spam)).abs() < 1e-12, "{s:?}");
         // Without a capped rule it is the score itself.
         let plain = engine.score(&moderation_core::Post::new("2", "Selling my old GPU, 200 USD, pick up in Osaka"));
