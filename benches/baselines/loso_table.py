@@ -316,6 +316,22 @@ def main(argv=None):
     rows.append([f"**macro (choose=true sources, {len(choosing)})**"] + cells)
     out.append(md_table(["held-out source"] + models, rows))
     out.append("")
+    audited = []
+    for s in sources:
+        for m in models:
+            a = index.get(s, {}).get(m, {}).get("audited")
+            if isinstance(a, dict):
+                audited.append(
+                    f"- {label(s)}, {m}: benign → review {fmt_pct(num(a.get('benign_flagged')))}, "
+                    f"benign → hold {fmt_pct(num(a.get('benign_held')))} once the "
+                    f"{a.get('negatives_audited_unwanted')} negatives a team audit read as unwanted are left out "
+                    "(`datasets/audits/`; team-labelled; an unaudited negative counts as benign)"
+                )
+    if audited:
+        out.append("Where the team audited a source's negatives:")
+        out.append("")
+        out += audited
+        out.append("")
 
     scored = load_baseline_scores(args, base_seen, facts)
     out += budget_section(args, scored, sources, models, ours_models, base_seen, index, facts, kind, label, size, choosing)

@@ -161,6 +161,22 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<()> {
             (negatives > 0)
                 .then(|| scores.iter().zip(y).filter(|(p, l)| !**l && **p >= t).count() as f64 / negatives as f64)
         };
+        // Where the team audited a source's negatives: the share reaching
+        // review or hold that a moderator would not remove (an unaudited
+        // negative counts as benign; same denominator).
+        let audited = audit_of(source.name).map(|unwanted| {
+            let ids: Vec<&str> = corpus.texts.iter().filter(|t| t.source == s).map(|t| t.id.as_str()).collect();
+            let at = |scores: &[f64], t: f64| {
+                let n = scores
+                    .iter()
+                    .zip(y)
+                    .zip(&ids)
+                    .filter(|((p, l), id)| !**l && **p >= t && !unwanted.contains(**id))
+                    .count();
+                n as f64 / negatives.max(1) as f64
+            };
+            (at(scores, review), at(holdable, hold), unwanted.len())
+        });
         let pr_auc = defined.then(|| evaluation::average_precision(scores, y));
         let r1 = defined.then(|| evaluation::recall_at_fpr(scores, y, 0.01).0);
         let scam = scam_figures(&corpus, &held, s, review);
@@ -171,6 +187,9 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<()> {
             "f1": defined.then(|| c.f1()), "precision": defined.then(|| c.precision()), "recall": c.recall(),
             "pr_auc": pr_auc, "recall_at_1pct_fpr": r1,
             "benign_flagged": benign_at(scores, review), "benign_held": benign_at(holdable, hold),
+            "audited": audited.map(|(r, h, n)| serde_json::json!({
+                "benign_flagged": r, "benign_held": h, "negatives_audited_unwanted": n,
+            })),
             "review_threshold": review, "hold_threshold": hold,
             "scam": scam,
             "train_seconds": cost[s].0, "predict_per_sec": cost[s].1, "text_scale": alpha,
@@ -191,6 +210,12 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<()> {
             fmt(benign_at(scores, review)),
             fmt(benign_at(holdable, hold)),
         );
+        if let Some((r, h, n)) = audited {
+            eprintln!(
+                "{:<20} team audit ({n} of its negatives read as unwanted): benign→review {r:.3} benign→hold {h:.3}",
+                ""
+            );
+        }
         serde_json::to_writer(&mut out, &row)?;
         writeln!(out)?;
     }
@@ -227,6 +252,23 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The team's audits of sources whose negatives are not all benign:
+/// per source, the file of ids read as unwanted (`datasets/audits/`).
+const AUDITS: &[(&str, &str)] = &[("crypto-pump", include_str!("../../datasets/audits/crypto-pump-label5.tsv"))];
+
+/// The ids of a source's negatives the team audit read as unwanted.
+fn audit_of(source: &str) -> Option<std::collections::HashSet<&'static str>> {
+    let (_, text) = AUDITS.iter().find(|(s, _)| *s == source)?;
+    Some(
+        text.lines()
+            .filter(|l| !l.starts_with('#') && !l.starts_with("id\t"))
+            .filter_map(|l| l.split_once('\t'))
+            .filter(|(_, label)| label.trim() == "unwanted")
+            .map(|(id, _)| id)
+            .collect(),
+    )
 }
 
 /// The text-model scales tried (1: as fitted).
@@ -648,6 +690,16 @@ mod tests {
         let plain = engine.score(&moderation_core::Post::new("2", "Selling my old GPU, 200 USD, pick up in Osaka"));
         let s = scored(&plain, &capped);
         assert_eq!(s.holdable, s.unwanted());
+    }
+
+    #[test]
+    fn the_crypto_pump_audit_reads_its_unwanted_ids() {
+        let unwanted = audit_of("crypto-pump").expect("an audit");
+        assert_eq!(unwanted.len(), 92);
+        assert!(unwanted.contains("crypto-pump-telegram-uzh/snn_pump_messages_combined.csv:1302"));
+        // Read as benign: a bare price.
+        assert!(!unwanted.contains("crypto-pump-telegram-uzh/snn_pump_messages_combined.csv:1466"));
+        assert!(audit_of("sms").is_none());
     }
 
     #[test]
