@@ -157,25 +157,22 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<()> {
         let negatives = y.iter().filter(|&&v| !v).count();
         let positives = y.len() - negatives;
         let defined = negatives > 0 && positives > 0;
-        let benign_at = |scores: &[f64], t: f64| {
-            (negatives > 0)
-                .then(|| scores.iter().zip(y).filter(|(p, l)| !**l && **p >= t).count() as f64 / negatives as f64)
+        // The share of benign texts at or above `t`, leaving out the
+        // negatives `skip` names.
+        let share_at = |scores: &[f64], t: f64, skip: &dyn Fn(usize) -> bool| {
+            (negatives > 0).then(|| {
+                let n = scores.iter().zip(y).enumerate().filter(|(i, (p, l))| !**l && **p >= t && !skip(*i)).count();
+                n as f64 / negatives as f64
+            })
         };
+        let benign_at = |scores: &[f64], t: f64| share_at(scores, t, &|_| false);
         // Where the team audited a source's negatives: the share reaching
         // review or hold that a moderator would not remove (an unaudited
         // negative counts as benign; same denominator).
         let audited = audit_of(source.name).map(|unwanted| {
             let ids: Vec<&str> = corpus.texts.iter().filter(|t| t.source == s).map(|t| t.id.as_str()).collect();
-            let at = |scores: &[f64], t: f64| {
-                let n = scores
-                    .iter()
-                    .zip(y)
-                    .zip(&ids)
-                    .filter(|((p, l), id)| !**l && **p >= t && !unwanted.contains(**id))
-                    .count();
-                n as f64 / negatives.max(1) as f64
-            };
-            (at(scores, review), at(holdable, hold), unwanted.len())
+            let skip = |i: usize| unwanted.contains(ids[i]);
+            (share_at(scores, review, &skip), share_at(holdable, hold, &skip), unwanted.len())
         });
         let pr_auc = defined.then(|| evaluation::average_precision(scores, y));
         let r1 = defined.then(|| evaluation::recall_at_fpr(scores, y, 0.01).0);
@@ -212,8 +209,10 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<()> {
         );
         if let Some((r, h, n)) = audited {
             eprintln!(
-                "{:<20} team audit ({n} of its negatives read as unwanted): benign→review {r:.3} benign→hold {h:.3}",
-                ""
+                "{:<20} team audit ({n} of its negatives read as unwanted): benign→review {} benign→hold {}",
+                "",
+                fmt(r),
+                fmt(h)
             );
         }
         serde_json::to_writer(&mut out, &row)?;
