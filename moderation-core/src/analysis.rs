@@ -43,7 +43,7 @@ pub(crate) struct FieldText {
     pub words: View,
     pub norm: Normalized,
     pub truncated: bool,
-    /// The quoted passages of the scanned text, found when a rule first asks
+    /// The quoted passages of the scanned text, merged, found when a rule first asks
     /// (`None` inside: they could not be told).
     quoted: OnceCell<Option<Vec<Range<usize>>>>,
 }
@@ -64,18 +64,6 @@ impl FieldText {
             ViewName::Normalized => &self.norm.text,
         }
     }
-}
-
-/// `ranges` (sorted by start) with overlapping and touching ones joined.
-fn merged(ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
-    let mut out: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
-    for r in ranges {
-        match out.last_mut() {
-            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
-            _ => out.push(r),
-        }
-    }
-    out
 }
 
 /// The part of a field the engine reads: its first [`MAX_SCAN_BYTES`],
@@ -155,15 +143,11 @@ impl<'p> Analysis<'p> {
             _ => return false,
         };
         let Some(f) = self.fields.iter().find(|f| f.field == field) else { return false };
-        let quoted = f
-            .quoted
-            .get_or_init(|| crate::text::quotes::quoted_ranges(scanned_prefix(original).0, &f.raw, format).map(merged));
-        // Merged and sorted: one binary search per span, however many
-        // quotations and matches a post repeats.
-        quoted.as_deref().is_none_or(|q| {
-            let i = q.partition_point(|r| r.start <= range.start);
-            i > 0 && range.end <= q[i - 1].end
-        })
+        let quoted = f.quoted.get_or_init(|| {
+            crate::text::quotes::quoted_ranges(scanned_prefix(original).0, &f.raw, format)
+                .map(crate::text::quotes::merged)
+        });
+        quoted.as_deref().is_none_or(|q| crate::text::quotes::is_quoted(range, q))
     }
 
     /// Evidence for a signal.

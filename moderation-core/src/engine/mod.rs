@@ -442,7 +442,11 @@ impl Engine {
             return;
         }
         let field = analysis.body();
-        let Some(quoted) = crate::text::quotes::quoted_ranges(body, &field.raw, post.format) else { return };
+        let Some(quoted) =
+            crate::text::quotes::quoted_ranges(body, &field.raw, post.format).map(crate::text::quotes::merged)
+        else {
+            return;
+        };
         if quoted.is_empty() {
             return;
         }

@@ -124,7 +124,8 @@ fn regex(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
 }
 
 /// The first verdict in `norm` (a field's normalized view) outside the
-/// `quoted` passages (byte ranges of the original field) that calls
+/// `quoted` passages (byte ranges of the original field,
+/// merged by the `text::quotes` module) that calls
 /// something a scam, not denied or doubted; its range in the original
 /// field.
 pub fn verdict(norm: &View, quoted: &[Range<usize>]) -> Option<Range<usize>> {
@@ -221,12 +222,12 @@ fn sentence_head(after: &str) -> &str {
 mod tests {
     use super::*;
     use crate::text::normalize;
-    use crate::text::quotes::quoted_ranges;
+    use crate::text::quotes::{merged, quoted_ranges};
 
     fn warning(text: &str) -> Option<&str> {
         let raw = View::identity(text);
         let (_, norm, _) = normalize::views(&raw);
-        let quoted = quoted_ranges(text, &raw, Format::Text)?;
+        let quoted = merged(quoted_ranges(text, &raw, Format::Text)?);
         verdict(&norm.text, &quoted).map(|r| &text[r])
     }
 

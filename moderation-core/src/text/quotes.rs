@@ -50,9 +50,25 @@ pub fn quoted_ranges(original: &str, raw: &View, format: Format) -> Option<Vec<R
     Some(out)
 }
 
-/// Whether `range` lies wholly inside one of `quoted`.
+/// `ranges` (sorted by start, as [`quoted_ranges`] gives them) with
+/// overlapping and touching ones joined: the form [`is_quoted`] searches.
+pub fn merged(ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match out.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+/// Whether `range` lies wholly inside the quoted text: `quoted` is
+/// [`merged`] (sorted and disjoint), so one binary search answers, however
+/// many quotations and matches a post repeats.
 pub fn is_quoted(range: &Range<usize>, quoted: &[Range<usize>]) -> bool {
-    quoted.iter().any(|q| q.start <= range.start && range.end <= q.end)
+    let i = quoted.partition_point(|q| q.start <= range.start);
+    i > 0 && range.end <= quoted[i - 1].end
 }
 
 /// The quotation blocks of `text`: HTML `<blockquote>…</blockquote>` and
@@ -294,6 +310,20 @@ mod tests {
         let q = quoted_ranges(text, &View::identity(text), Format::Text).unwrap();
         assert_eq!(without(text, &q, " "), "a   c   f");
         assert_eq!(without("nothing quoted", &[], " "), "nothing quoted");
+    }
+
+    #[test]
+    fn a_range_inside_nested_quotations_is_quoted() {
+        // The outer block, an attribute in quotation marks and an inner
+        // block overlap; merged, a range after the inner block is still
+        // inside the outer one.
+        let text = "a [QUOTE=\"x\"]q [quote]in[/quote] q[/quote] b";
+        let q = merged(quoted_ranges(text, &View::identity(text), Format::Text).unwrap());
+        assert_eq!(q.len(), 1);
+        let after_inner = text.find("[/quote] q").unwrap() + 9;
+        assert!(is_quoted(&(after_inner..after_inner + 1), &q));
+        assert!(!is_quoted(&(text.len() - 1..text.len()), &q));
+        assert!(!is_quoted(&(0..1), &q));
     }
 
     #[test]
