@@ -22,7 +22,7 @@ use moderation_core::train;
 use moderation_core::{Category, Engine, Model};
 
 use crate::options::{DataArgs, ModelArgs};
-use crate::sources::{self, Corpus};
+use crate::sources::{self, Corpus, Text};
 
 /// `moderation transfer` options.
 #[derive(Debug, clap::Args)]
@@ -282,20 +282,21 @@ fn choosers(corpus: &Corpus, except: Option<usize>) -> Vec<usize> {
 
 /// Per source: the unwanted score and label of each text.
 fn unwanted_by_source(corpus: &Corpus, held: &[Scored]) -> Vec<(Vec<f64>, Vec<bool>)> {
-    (0..corpus.sources.len())
-        .map(|s| {
-            let rows = corpus.texts.iter().zip(held).filter(|(t, _)| t.source == s);
-            rows.map(|(t, h)| (h.unwanted(), t.unwanted)).unzip()
-        })
-        .collect()
+    by_source(corpus, held, |t, h| (h.unwanted(), t.unwanted)).into_iter().map(|v| v.into_iter().unzip()).collect()
 }
 
 /// Per source, [`Scored::holdable`] of each text, in the order of
 /// [`unwanted_by_source`] (whose labels it shares): what the hold budget is
 /// kept on.
 fn holdable_by_source(corpus: &Corpus, held: &[Scored]) -> Vec<Vec<f64>> {
+    by_source(corpus, held, |_, h| h.holdable)
+}
+
+/// Per source, `f` of each of its texts and their held-out scores, in
+/// corpus order.
+fn by_source<T>(corpus: &Corpus, held: &[Scored], f: impl Fn(&Text, &Scored) -> T) -> Vec<Vec<T>> {
     (0..corpus.sources.len())
-        .map(|s| corpus.texts.iter().zip(held).filter(|(t, _)| t.source == s).map(|(_, h)| h.holdable).collect())
+        .map(|s| corpus.texts.iter().zip(held).filter(|(t, _)| t.source == s).map(|(t, h)| f(t, h)).collect())
         .collect()
 }
 
