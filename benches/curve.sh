@@ -8,14 +8,16 @@
 # 1. creates a virtualenv at target/compare/venv (if missing; shared with benches/compare.sh and
 #    benches/transfer.sh) and installs benches/baselines/requirements.txt into it;
 # 2. runs ours (cargo, moderation-service curve): it writes the pooled corpus
-#    -> target/transfer/corpus.jsonl, the splits (per source and k: the k training ids and the
-#    test ids) -> target/transfer/curve-splits.jsonl and its own figures -> target/transfer/curve.jsonl;
+#    -> target/transfer/corpus.jsonl, the splits (per source, draw and k: the k training ids and the
+#    test ids; three draws, shuffle seeds 1, 2 and 3, since one draw of 50 texts is noisy)
+#    -> target/transfer/curve-splits.jsonl and its own figures -> target/transfer/curve.jsonl;
 #    if it fails after writing the corpus and the splits, the baselines still run and the table has
 #    no "ours" column;
 # 3. runs the baselines on the same splits, one core (benches/baselines/curve.py)
-#    -> target/transfer/curve-baselines.jsonl (~2 min of CPU for 9 sources x 4 k x 3 models);
+#    -> target/transfer/curve-baselines.jsonl (~6 min of CPU for 9 sources x 3 draws x 4 k x 3 models);
 # 4. writes target/transfer/curve.md (benches/baselines/curve_table.py) and prints it: F1 / PR-AUC
-#    per source and k, the macro average per k, and the check "ours >= best baseline - 0.01" for k >= 50.
+#    per source and k (the mean of the draws), the macro average per k, and the check
+#    "ours >= best baseline - 0.01" for k >= 50.
 #
 # Environment:
 #   MODERATION_DATASETS  datasets root (default: <repo>/../shared/datasets); if it does not exist

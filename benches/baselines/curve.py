@@ -6,12 +6,13 @@ compared with classical baselines trained *in domain* on the same k labelled
 posts. Our Rust tool (`moderation curve --splits-out`, default
 target/transfer/curve-splits.jsonl) writes the splits, one JSON object per line:
 
-    {"source": "<source name>", "k": <int>, "train": ["<id>", ...], "test": ["<id>", ...]}
+    {"source": "<source name>", "k": <int>, "draw": <int>, "train": ["<id>", ...], "test": ["<id>", ...]}
 
 The ids are the `id` values of the pooled corpus (`--corpus`, default
 target/transfer/corpus.jsonl, the file loso.py reads; one JSON object per line
 with at least "source", "id", "text", "unwanted"). Labels are the corpus'
-`unwanted` (spam or scam = 1). For one source, `test` is the same for every k.
+`unwanted` (spam or scam = 1). For one source and draw (the seed of the shuffle
+that chose the texts; `draw` is optional), `test` is the same for every k.
 
 For every split row and every model, the model is trained on the `train` texts
 alone and scores the `test` texts. One JSON object per (split row, model) goes
@@ -150,9 +151,10 @@ def load_splits(path, corpus):
             raise SystemExit(f"{where}: empty test set")
         if len(train) != k:
             log(f"warning: {where}: k = {k} but {len(train)} training ids; reporting k = {k}")
-        if source in tests and tests[source] != set(test):
-            log(f"warning: {where}: the test set of {source} differs from its first row's")
-        tests.setdefault(source, set(test))
+        draw = (source, r.get("draw"))
+        if draw in tests and tests[draw] != set(test):
+            log(f"warning: {where}: the test set of {source} (draw {r.get('draw')}) differs from its first row's")
+        tests.setdefault(draw, set(test))
         rows.append(r)
     if not rows:
         raise SystemExit(f"{path}: no split rows")
@@ -293,7 +295,7 @@ def main(argv=None):
                 f.flush()
                 n_rows += 1
                 log(
-                    f"{row['source']:<20} k={row['k']:<5} {base:<14} train {row['train_texts']:>5} "
+                    f"{row['source']:<20} draw {row.get('draw', '-')} k={row['k']:<5} {base:<14} train {row['train_texts']:>5} "
                     f"({row['train_positives']:>4} unwanted)  "
                     + (
                         f"skipped: {row['skipped']}"
