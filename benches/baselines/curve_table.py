@@ -131,18 +131,19 @@ def main(argv=None):
         return rows, texts, pos
 
     for s in sources:
-        test_sizes = {
-            (r.get("test_texts"), r.get("test_positives"))
-            for k in ks_of[s]
-            for r in sizes(s, k, "test")[0]
-            if r.get("test_texts") is not None
-        }
-        if len(test_sizes) > 1:
-            print(
-                f"warning: {s}: the records disagree on the test set (texts, unwanted): {sorted(test_sizes)}; "
-                "were they made from the same split file?",
-                file=sys.stderr,
-            )
+        # One test set per draw (the seed of the shuffle; records without one are one draw).
+        test_sizes = {}
+        for k in ks_of[s]:
+            for r in sizes(s, k, "test")[0]:
+                if r.get("test_texts") is not None:
+                    test_sizes.setdefault(r.get("draw"), set()).add((r.get("test_texts"), r.get("test_positives")))
+        for draw, found in sorted(test_sizes.items(), key=lambda x: str(x[0])):
+            if len(found) > 1:
+                print(
+                    f"warning: {s} (draw {draw}): the records disagree on the test set (texts, unwanted): "
+                    f"{sorted(found)}; were they made from the same split file?",
+                    file=sys.stderr,
+                )
 
     reasons = {}  # skipped reason -> footnote number
 

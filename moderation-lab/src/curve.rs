@@ -38,7 +38,7 @@ pub struct CurveArgs {
     pub data: DataArgs,
     #[command(flatten)]
     pub model: ModelArgs,
-    /// One JSON line per held-out source and `k`.
+    /// One JSON line per held-out source, draw and `k`.
     #[arg(long, value_name = "FILE", default_value = "target/transfer/curve.jsonl")]
     pub out: PathBuf,
     /// The ids of every training and test set, for the baselines.
@@ -115,11 +115,11 @@ pub struct CurveArgs {
 const POOL: usize = 1000;
 
 pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
+    check_seeds(&args.shuffle_seeds)?;
     let Some(corpus) = crate::transfer::loso_corpus(&args.data, "the learning curve")? else { return Ok(()) };
     if let Some(path) = &args.corpus_out {
         crate::transfer::write_corpus(&corpus, path)?;
     }
-    check_seeds(&args.shuffle_seeds)?;
     let mut config = AdaptConfig::default();
     config.l2_text = args.l2_text.unwrap_or(config.l2_text);
     config.l2_evidence = args.l2_evidence.unwrap_or(config.l2_evidence);
