@@ -151,10 +151,10 @@ def load_splits(path, corpus):
             raise SystemExit(f"{where}: empty test set")
         if len(train) != k:
             log(f"warning: {where}: k = {k} but {len(train)} training ids; reporting k = {k}")
-        draw = (source, r.get("draw"))
-        if draw in tests and tests[draw] != set(test):
+        key = (source, r.get("draw"))
+        if key in tests and tests[key] != set(test):
             log(f"warning: {where}: the test set of {source} (draw {r.get('draw')}) differs from its first row's")
-        tests.setdefault(draw, set(test))
+        tests.setdefault(key, set(test))
         rows.append(r)
     if not rows:
         raise SystemExit(f"{path}: no split rows")
