@@ -237,6 +237,17 @@ pub struct AdaptConfig {
     /// Measured by the learning curve: macro F1 / PR-AUC at 50 labels
     /// 0.473 / 0.754 → 0.531 / 0.766 (with `l2_text` 0.02).
     pub shared_unwanted: bool,
+    /// Slopes tried below the review threshold of the heads the labels did
+    /// not teach ([`HeadCalibration::below_review`]), where at least one
+    /// head was taught and the thresholds were re-chosen: the one whose
+    /// unwanted score (the highest calibrated head) ranks the forum's
+    /// removed posts above its approved ones best (average precision on
+    /// the labels, the taught heads scored out of fold; the smaller on a
+    /// tie). Such a head keeps the base's scores, which may transfer
+    /// badly to this forum, and outrank the taught heads' on approved
+    /// posts; decisions at the default thresholds do not change. Empty or
+    /// `[1]`: never.
+    pub below_review_choices: Vec<f64>,
 }
 
 impl Default for AdaptConfig {
@@ -260,6 +271,7 @@ impl Default for AdaptConfig {
             seed: 1,
             near_duplicate: 0.7,
             scale_choices: vec![-1.0, -0.5],
+            below_review_choices: vec![1.0, 2.0, 5.0],
             stacked: true,
             l2_combiner: 0.1,
             shared_unwanted: true,
@@ -317,6 +329,9 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
     }
     if let Some(v) = config.scale_choices.iter().find(|v| !(-1.0..=SCALE.1).contains(*v)) {
         return Err(cfg_err(format!("a fixed δ must be within -1..={}, not {v}", SCALE.1)));
+    }
+    if let Some(v) = config.below_review_choices.iter().find(|v| !(1.0..=MAX_SLOPE).contains(*v)) {
+        return Err(cfg_err(format!("a slope below review must be within 1..={MAX_SLOPE}, not {v}")));
     }
     if !(config.confidence > 0.0 && config.confidence < 1.0) {
         return Err(cfg_err(format!("confidence must be within (0, 1), not {}", config.confidence)));
@@ -593,18 +608,19 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
                 config.confidence * 100.0
             )
         };
-        let calibrations = categories
+        let mut calibrations: Vec<HeadCalibration> = categories
             .iter()
             .enumerate()
             .map(|(i, &category)| {
                 let (slope, offset) = calibration(review[i], hold[i]);
-                HeadCalibration { category, slope, offset }
+                HeadCalibration { category, slope, offset, below_review: 1.0 }
             })
             .collect();
+        let compressed = compress_untaught(&rows, &oof, &taught, &mut calibrations, &config.below_review_choices);
         (
             calibrations,
             format!(
-                "re-chosen per head on {} approved posts (out of fold): at most {:.0}% reach review and {:.0}% hold{only_stricter}",
+                "re-chosen per head on {} approved posts (out of fold): at most {:.0}% reach review and {:.0}% hold{only_stricter}{compressed}",
                 approved.len(),
                 config.review_fpr * 100.0,
                 config.hold_fpr * 100.0
@@ -634,6 +650,71 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
         calibrations,
     });
     Model::from_data(data)
+}
+
+/// For the heads the labels did not teach, the slope below the review
+/// threshold (one of `choices`, the same for all of them) under which the
+/// highest calibrated head ranks the removed posts above the approved ones
+/// best (average precision over every labelled post; the taught heads
+/// scored out of fold, an untaught head as the base scores it; the
+/// smallest slope on a tie). Where evidence of a head fired, the post
+/// keeps the base's log-odds as a floor, as in the model. Returns what was
+/// chosen, for people (empty when nothing changed).
+fn compress_untaught(
+    rows: &[Row],
+    oof: &[[f64; 4]],
+    taught: &[bool; 4],
+    calibrations: &mut [HeadCalibration],
+    choices: &[f64],
+) -> String {
+    let h = calibrations.len();
+    if !(0..h).any(|i| taught[i]) || (0..h).all(|i| taught[i]) || choices.iter().all(|&c| c == 1.0) {
+        return String::new();
+    }
+    let knot = logit(REVIEW);
+    let y: Vec<bool> = rows.iter().map(|r| r.labels[..h].contains(&Some(true))).collect();
+    let score = |below: f64| -> Vec<f64> {
+        rows.iter()
+            .zip(oof)
+            .map(|(r, z)| {
+                (0..h)
+                    .map(|i| {
+                        let c = &calibrations[i];
+                        let mut v = c.slope * z[i] + c.offset;
+                        if !taught[i] && v < knot {
+                            v = knot + below * (v - knot);
+                        }
+                        v.max(r.floor(i))
+                    })
+                    .fold(f64::NEG_INFINITY, f64::max)
+            })
+            .collect()
+    };
+    let mut candidates: Vec<f64> = choices.to_vec();
+    candidates.sort_by(f64::total_cmp);
+    candidates.dedup();
+    let flat = evaluation::average_precision(&score(1.0), &y);
+    let (mut best, mut best_ap) = (1.0, flat);
+    for &below in candidates.iter().filter(|&&c| c > 1.0) {
+        let ap = evaluation::average_precision(&score(below), &y);
+        if ap > best_ap + 1e-9 {
+            (best, best_ap) = (below, ap);
+        }
+    }
+    if best == 1.0 {
+        return String::new();
+    }
+    let mut names = Vec::new();
+    for (i, c) in calibrations.iter_mut().enumerate() {
+        if !taught[i] {
+            c.below_review = best;
+            names.push(c.category.as_str());
+        }
+    }
+    format!(
+        "; {} (no label taught it) ×{best} further under its review threshold: average precision of the removed posts {flat:.3} → {best_ap:.3}",
+        names.join(" and ")
+    )
 }
 
 /// Folds for `labels` distinct labelled posts: `config.folds`, or below
@@ -1162,6 +1243,58 @@ fn round6(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_untaught_head_that_outranks_the_removals_is_compressed_under_review() {
+        // Spam taught (its out-of-fold log-odds), scam not (the base's).
+        // Two removed posts score under review; the approved posts' base
+        // scam scores, under review too, sit above them.
+        let row = |spam: f64, scam: f64, removed: bool, scam_rule: bool| Row {
+            cols: Vec::new(),
+            buckets: Vec::new(),
+            base: [spam, scam, 0.0, 0.0],
+            evidence: [
+                Vec::new(),
+                if scam_rule { vec!["scam.rule".into()] } else { Vec::new() },
+                Vec::new(),
+                Vec::new(),
+            ],
+            labels: [Some(removed), None, None, None],
+            fold: 0,
+        };
+        let rows = |scam_rule: bool| {
+            let mut rows = vec![row(-1.0, -6.0, true, false), row(-0.6, -6.0, true, false)];
+            rows.extend([2.0, 3.0, 4.0].map(|s| row(s, -6.0, true, false)));
+            rows.extend((0..6).map(|i| row(-4.0, -0.3 - 0.01 * f64::from(i), false, scam_rule)));
+            rows
+        };
+        let taught = [true, false, false, false];
+        let identity = |c| HeadCalibration { category: c, slope: 1.0, offset: 0.0, below_review: 1.0 };
+        let fresh = || vec![identity(Category::Spam), identity(Category::Scam)];
+        let oof = |rows: &[Row]| rows.iter().map(|r| r.base).collect::<Vec<_>>();
+
+        let plain = rows(false);
+        let mut calibrations = fresh();
+        let said = compress_untaught(&plain, &oof(&plain), &taught, &mut calibrations, &[1.0, 2.0, 5.0]);
+        // ×2 moves the approved posts to −0.6…−0.7, still above −1; ×5
+        // puts them all under both removed posts.
+        assert_eq!(calibrations[1].below_review, 5.0, "{said}");
+        assert_eq!(calibrations[0].below_review, 1.0, "the taught head is left alone");
+        assert!(said.contains("scam (no label taught it) ×5") && said.contains("→ 1.000"), "{said}");
+
+        // Where the untaught head's evidence fired on the approved posts,
+        // they keep the base's log-odds: nothing to gain, nothing changed.
+        let fired = rows(true);
+        let mut calibrations = fresh();
+        let said = compress_untaught(&fired, &oof(&fired), &taught, &mut calibrations, &[1.0, 2.0, 5.0]);
+        assert!(said.is_empty() && calibrations == fresh(), "{said}");
+        // Every head taught, or no slope but 1 to try: nothing changes.
+        let mut calibrations = fresh();
+        let all = [true, true, false, false];
+        assert!(compress_untaught(&plain, &oof(&plain), &all, &mut calibrations, &[5.0]).is_empty());
+        assert!(compress_untaught(&plain, &oof(&plain), &taught, &mut calibrations, &[1.0]).is_empty());
+        assert_eq!(calibrations, fresh());
+    }
 
     #[test]
     fn few_labels_get_a_fold_per_five_posts() {

@@ -232,6 +232,74 @@ fn adapting_is_deterministic_and_the_file_round_trips_as_format_7() {
 }
 
 #[test]
+fn a_head_compressed_under_review_decides_as_before_and_round_trips_as_format_8() {
+    let engine = Engine::builder().model(base()).build().unwrap();
+    let exact = AdaptConfig { near_duplicate: 2.0, ..AdaptConfig::default() };
+    let adapted = adapt(&engine, &labelled(15, 35, 3), &exact).unwrap();
+    let mut data = adapted.data().clone();
+    let scam = data.adaptation.as_mut().unwrap().calibrations.iter_mut().find(|c| c.category == Category::Scam);
+    let scam = scam.expect("per-head thresholds");
+    assert_eq!(scam.below_review, 1.0, "a model adapted on these labels compresses nothing");
+    scam.below_review = 5.0;
+    let compressed = Model::from_data(data.clone()).unwrap();
+    let bytes = compressed.to_bytes();
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 8);
+    let loaded = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(loaded.data(), compressed.data());
+    assert_ne!(loaded.version(), adapted.version());
+    // Without a compressed head the file is format 7, byte for byte as before.
+    assert_eq!(u32::from_le_bytes(adapted.to_bytes()[8..12].try_into().unwrap()), 7);
+    // A truncated slope list is refused.
+    let mut short = bytes[..bytes.len() - 8].to_vec();
+    let len = (short.len() - 52) as u64;
+    short[12..20].copy_from_slice(&len.to_le_bytes());
+    let digest = Sha256::digest(&short[52..]);
+    short[20..52].copy_from_slice(&digest);
+    assert!(Model::from_bytes(&short).is_err());
+
+    // Every decision is as before; a scam score under review is further
+    // under it, one at or above it is unchanged.
+    let (before, after) = (engine.with_model(Some(Arc::new(adapted))), engine.with_model(Some(Arc::new(loaded))));
+    let mut posts = pack_fire_posts();
+    posts.extend(forum(20, false, 11));
+    posts.extend(forum(20, true, 12));
+    let (mut lowered, mut kept) = (0, 0);
+    for post in &posts {
+        let (b, a) = (before.score(post), after.score(post));
+        assert_eq!(a.decision, b.decision, "{}", post.id);
+        let (sb, sa) = (b.scores.get(Category::Scam), a.scores.get(Category::Scam));
+        let fired = b.signals.iter().any(|s| {
+            s.category == Category::Scam
+                && s.weight > 0.0
+                && !s.id.starts_with("classifier.")
+                && !s.id.starts_with("adapted.")
+        });
+        if sb >= 0.5 || fired {
+            assert!((sa - sb).abs() < 1e-9 || sa > sb, "{}: scam {sb} → {sa}", post.id);
+            kept += 1;
+        } else if sa < sb - 1e-9 {
+            let (lb, la) = ((sb / (1.0 - sb)).ln(), (sa / (1.0 - sa)).ln());
+            // Fired evidence of scam keeps the base's log-odds as a floor.
+            assert!(la >= 5.0 * lb - 1e-6, "{}: {lb} → {la}", post.id);
+            lowered += 1;
+        }
+        assert!(a.scores.get(Category::Spam) == b.scores.get(Category::Spam), "{}", post.id);
+    }
+    assert!(lowered >= 20 && kept >= 100, "{lowered} lowered, {kept} kept");
+    let v = after.score(&forum(1, false, 13)[0]);
+    let s = v.signals.iter().find(|s| s.id == "adapted.scam").expect("adapted.scam signal");
+    assert!(s.description.contains("under the review threshold ×5.00"), "{s:?}");
+
+    // Out of bounds, it is refused with the reason.
+    for bad in [0.5, 9.0, f64::NAN] {
+        let mut broken = data.clone();
+        broken.adaptation.as_mut().unwrap().calibrations.iter_mut().for_each(|c| c.below_review = bad);
+        let err = Model::from_data(broken).unwrap_err().to_string();
+        assert!(err.contains("slope below review"), "{err}");
+    }
+}
+
+#[test]
 fn a_category_without_positives_keeps_the_base_s_head() {
     let engine = Engine::builder().model(base()).build().unwrap();
     // Only spam labels: the scam head is not adapted.

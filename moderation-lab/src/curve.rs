@@ -103,6 +103,11 @@ pub struct CurveArgs {
     /// Most folds below `--few-labels` labels (default: the library's).
     #[arg(long)]
     pub few_labels_folds: Option<u32>,
+    /// Slopes tried under the review threshold of a category the labels
+    /// did not teach, comma-separated (`1`: never compress; default: the
+    /// library's, 1,2,5).
+    #[arg(long, value_delimiter = ',')]
+    pub below_review: Vec<f64>,
     /// Keep the installed (leave-one-source-out) models in this folder, one
     /// `<source>.model` each, and reuse them when every one needed is there
     /// (for trying adaptation settings without retraining; delete the folder
@@ -134,6 +139,9 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
     config.folds = args.folds.unwrap_or(config.folds);
     config.few_labels = args.few_labels.unwrap_or(config.few_labels);
     config.few_labels_folds = args.few_labels_folds.unwrap_or(config.few_labels_folds);
+    if !args.below_review.is_empty() {
+        config.below_review_choices = args.below_review.clone();
+    }
     let wanted: Vec<usize> = (0..corpus.sources.len())
         .filter(|&s| {
             let source = &corpus.sources[s];
@@ -260,7 +268,8 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
                     &row,
                     serde_json::json!({"model": "ours (adapted)", "draw": draw, "train_positives": positives,
                     "adapt_seconds": seconds, "columns": a.columns.len(), "calibrations": a.calibrations.iter()
-                        .map(|c| serde_json::json!({"category": c.category.as_str(), "slope": c.slope, "offset": c.offset}))
+                        .map(|c| serde_json::json!({"category": c.category.as_str(), "slope": c.slope, "offset": c.offset,
+                            "below_review": c.below_review}))
                         .collect::<Vec<_>>(),
                     "thresholds": a.thresholds, "model_bytes": model.to_bytes().len(),
                     "pack_fire_flagged": pack_adapted, "pack_fire_flagged_installed": pack_base,

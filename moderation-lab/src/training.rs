@@ -237,7 +237,9 @@ pub(crate) fn calibrations(model: &Model, a: &Adaptation) -> String {
         .categories()
         .map(|c| {
             let (slope, offset) = a.calibration(c);
-            format!("{} ×{slope:.3} {offset:+.3}", c.as_str())
+            let below = a.calibrations.iter().find(|h| h.category == c).map_or(1.0, |h| h.below_review);
+            let below = if below == 1.0 { String::new() } else { format!(" (×{below} under review)") };
+            format!("{} ×{slope:.3} {offset:+.3}{below}", c.as_str())
         })
         .collect::<Vec<_>>()
         .join(", ")

@@ -22,11 +22,13 @@
 //!
 //! ```text
 //! magic     8 bytes  "MODMODEL"
-//! version   u32 LE   format version (this build writes 7 for a model
+//! version   u32 LE   format version (this build writes 8 for a model
+//!                    adapted to a forum with a head compressed below its
+//!                    review threshold, 7 for a model
 //!                    whose log-odds are calibrated by a slope, 6 for a
 //!                    model adapted to a forum with thresholds per head, 5
 //!                    for a model with typed tokens, else 2, or 4 for a
-//!                    model adapted to a forum; it reads 1 to 7)
+//!                    model adapted to a forum; it reads 1 to 8)
 //! length    u64 LE   payload length in bytes
 //! digest   32 bytes  SHA-256 of the payload
 //! payload            postcard-encoded `ModelData` (formats 3 and 4:
@@ -38,7 +40,9 @@
 //!                    then its per-head thresholds, `Vec<HeadCalibration>`;
 //!                    format 7: the `ModelData`, the `Extensions`, the
 //!                    per-head calibration slopes, `Vec<f64>`, an optional
-//!                    `Adaptation`, then its per-head thresholds)
+//!                    `Adaptation`, then its per-head thresholds; format
+//!                    8: format 7, then each per-head threshold's slope
+//!                    below review, `Vec<f64>`)
 //! ```
 //!
 //! Every way a file can be wrong — not a model, truncated, corrupt, from a
@@ -55,7 +59,7 @@ use sha2::{Digest, Sha256};
 use crate::analysis::Analysis;
 use crate::classifier::features::{FeatureConfig, unspaced};
 use crate::error::{Error, ModelError};
-use crate::rules::settings::DEFAULT_PRIOR;
+use crate::rules::settings::{DEFAULT_PRIOR, default_thresholds};
 use crate::text::{hex, push_fixed2, push_u64};
 use crate::verdict::Signal;
 use crate::vocab::{Category, Field, SignalKind, Span};
@@ -68,7 +72,9 @@ pub const SHIPPED_MODEL: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR
 
 /// The first bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"MODMODEL";
-/// The newest format version this build reads: 7, a model whose log-odds
+/// The newest format version this build reads: 8, a model adapted to a
+/// forum with a head's scores compressed below its review threshold
+/// ([`HeadCalibration::below_review`]). Format 7 is a model whose log-odds
 /// are calibrated by a slope per head ([`ModelData::slopes`]). Format 6 is
 /// a model adapted to a forum whose thresholds were re-chosen per head
 /// ([`Adaptation::calibrations`]). Format 5 is a model whose features read
@@ -78,7 +84,10 @@ pub const MAGIC: &[u8; 8] = b"MODMODEL";
 /// (adapted to a forum, [`Adaptation`]), byte for byte as before; format 3
 /// (an adaptation without a slope) and format 1 (no text floor) are still
 /// read.
-pub const FORMAT_VERSION: u32 = 7;
+pub const FORMAT_VERSION: u32 = 8;
+/// The format of a model calibrated by slopes, or adapted with per-head
+/// thresholds, none of them compressed below review.
+const SLOPES_FORMAT: u32 = 7;
 /// The format of an adapted model with per-head thresholds and no
 /// calibration slope.
 const HEAD_THRESHOLDS_FORMAT: u32 = 6;
@@ -309,6 +318,20 @@ pub struct HeadCalibration {
     pub slope: f64,
     /// Log-odds added after the slope.
     pub offset: f64,
+    /// Below the category's default review threshold, the calibrated
+    /// log-odds' distance from it is multiplied by this (1: the line above
+    /// carries on; at most [`MAX_SLOPE`]). Monotone and fixed at that
+    /// threshold, so it changes no decision at the default thresholds:
+    /// only how far under review a post scores. An adaptation sets it for
+    /// a head the forum's labels did not teach whose base scores, on this
+    /// forum, outrank its removed posts from under the review threshold
+    /// (format 8; older files read as 1).
+    #[serde(skip, default = "one")]
+    pub below_review: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// What one head adds to the base.
@@ -381,6 +404,10 @@ struct Adapted {
     /// Per base head, the calibration: adapted log-odds × slope + offset.
     slope: [f64; 4],
     offset: [f64; 4],
+    /// Per base head: below `knot` (the default review threshold's
+    /// log-odds), the calibrated log-odds' distance from it × this.
+    below: [f64; 4],
+    knot: [f64; 4],
     /// Per base head: δ.
     scale: [f64; 4],
     /// Per base head: evidence id → weight.
@@ -492,6 +519,11 @@ impl Adapted {
             bias: [0.0; 4],
             slope: [a.slope; 4],
             offset: [a.offset; 4],
+            below: [1.0; 4],
+            knot: std::array::from_fn(|i| {
+                let review = data.heads.get(i).and_then(|h| default_thresholds(h.category).review).unwrap_or(0.5);
+                (review / (1.0 - review)).ln()
+            }),
             scale: [0.0; 4],
             evidence: vec![HashMap::new(); h],
             adapted: [false; 4],
@@ -537,8 +569,15 @@ impl Adapted {
                 return invalid(format!("two thresholds for {name}"));
             }
             checked(check_calibration(c.slope, c.offset, &format!(" of {name}")))?;
+            if !(c.below_review.is_finite() && (1.0..=MAX_SLOPE).contains(&c.below_review)) {
+                return invalid(format!(
+                    "adaptation: the slope below review {} of {name} is outside 1..={MAX_SLOPE}",
+                    c.below_review
+                ));
+            }
             out.slope[i] = c.slope;
             out.offset[i] = c.offset;
+            out.below[i] = c.below_review;
         }
         Ok(out)
     }
@@ -680,7 +719,22 @@ impl Model {
                 let (slopes, rest) = postcard::take_from_bytes::<Vec<f64>>(rest).map_err(corrupt)?;
                 data.slopes = slopes;
                 let (adaptation, rest) = postcard::take_from_bytes::<Option<Adaptation>>(rest).map_err(corrupt)?;
-                let (calibrations, rest) = postcard::take_from_bytes(rest).map_err(corrupt)?;
+                let (mut calibrations, rest) =
+                    postcard::take_from_bytes::<Vec<HeadCalibration>>(rest).map_err(corrupt)?;
+                let rest = if version >= 8 {
+                    let (below, rest) = postcard::take_from_bytes::<Vec<f64>>(rest).map_err(corrupt)?;
+                    if below.len() != calibrations.len() {
+                        return Err(ModelError::Corrupt(format!(
+                            "{} slopes below review for {} per-head thresholds",
+                            below.len(),
+                            calibrations.len()
+                        )));
+                    }
+                    calibrations.iter_mut().zip(below).for_each(|(c, b)| c.below_review = b);
+                    rest
+                } else {
+                    rest
+                };
                 if !rest.is_empty() {
                     return Err(ModelError::Corrupt(format!("{} bytes after the calibration", rest.len())));
                 }
@@ -1053,6 +1107,14 @@ impl Model {
                 // and this signal's) × slope + offset.
                 let (slope, offset) = (a.slope[i], a.offset[i]);
                 let raw_weight = slope * (z + forum + scaled + a.bias[i]) + offset - z;
+                // Under the review threshold, a head the forum never taught
+                // may score further under it (never across it).
+                let (below, knot) = (a.below[i], a.knot[i]);
+                let raw_weight = if below != 1.0 && z + raw_weight < knot {
+                    knot + below * (z + raw_weight - knot) - z
+                } else {
+                    raw_weight
+                };
                 let e = slope * e;
                 let weight = if raised[head.category.index()] { raw_weight.max(0.0) } else { raw_weight };
                 let kept = weight > raw_weight;
@@ -1106,6 +1168,11 @@ impl Model {
                         d.push(' ');
                         push_fixed2(d, offset, true);
                     }
+                }
+                if below != 1.0 {
+                    d.push_str("; under the review threshold ×");
+                    push_fixed2(d, below, false);
+                    d.push_str(" further under (this forum's removals)");
                 }
                 let description = std::mem::take(d);
                 Signal {
@@ -1434,17 +1501,24 @@ pub(crate) fn encode(data: &ModelData) -> Vec<u8> {
 /// whose thresholds are per head, format 6 (the extensions, the
 /// adaptation, then its per-head thresholds); with calibration slopes,
 /// format 7 (the extensions, the slopes, the optional adaptation, then its
-/// per-head thresholds).
+/// per-head thresholds); with a head compressed below review, format 8
+/// (format 7, then each per-head threshold's slope below review).
 fn payload(data: &ModelData) -> (u32, Vec<u8>) {
     // Encoding plain data into a Vec cannot fail.
     let mut payload = postcard::to_allocvec(data).expect("model data encodes");
     let ext = Extensions { typed_tokens: data.features.typed };
-    if !data.slopes.is_empty() {
+    let calibrations: &[HeadCalibration] = data.adaptation.as_ref().map_or(&[], |a| &a.calibrations);
+    let compressed = calibrations.iter().any(|c| c.below_review != 1.0);
+    if !data.slopes.is_empty() || compressed {
         payload.extend(postcard::to_allocvec(&ext).expect("extensions encode"));
         payload.extend(postcard::to_allocvec(&data.slopes).expect("slopes encode"));
         payload.extend(postcard::to_allocvec(&data.adaptation).expect("adaptation encodes"));
-        let calibrations: &[HeadCalibration] = data.adaptation.as_ref().map_or(&[], |a| &a.calibrations);
         payload.extend(postcard::to_allocvec(calibrations).expect("thresholds encode"));
+        if !compressed {
+            return (SLOPES_FORMAT, payload);
+        }
+        let below: Vec<f64> = calibrations.iter().map(|c| c.below_review).collect();
+        payload.extend(postcard::to_allocvec(&below).expect("slopes below review encode"));
         return (FORMAT_VERSION, payload);
     }
     if let Some(a) = data.adaptation.as_ref().filter(|a| !a.calibrations.is_empty()) {
