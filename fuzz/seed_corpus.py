@@ -78,7 +78,7 @@ write("rules", "tiny", '[ruleset]\nname = "t"\nversion = "1"\n\n[[rule]]\nid = "
 
 # model: the shipped model's header and first bytes (as a file, failing the
 # checksum), and prefixes of its payload in the wrapped form that `model`
-# gives a valid header (selector byte: format version 1 + b % 4).
+# gives a valid header (selector byte: format version 1 + b % FORMAT_VERSION).
 model = open(os.path.join(root, "models/default.model"), "rb").read()
 version = struct.unpack("<I", model[8:12])[0]
 payload = model[52:]

@@ -71,7 +71,10 @@
 //! keeps the base's weights and thresholds — a forum that removes spam
 //! and never a scam does not make the scam head harder to trigger —
 //! unless raising its thresholds lets the heads together flag more removed
-//! posts within the budget, or the budget needs it. Where evidence of a
+//! posts within the budget, or the budget needs it. Its base scores may
+//! rank this forum's posts badly and outrank a taught head's on approved
+//! posts: under its first threshold it may score further under
+//! ([`AdaptConfig::below_review_choices`]), which changes no decision. Where evidence of a
 //! head fired, the post keeps the base's log-odds as a floor whatever the
 //! calibration, and the budget counts it so. Where the approved posts are
 //! too few to show a budget with that confidence, that threshold may be
@@ -135,7 +138,7 @@ use sha2::{Digest, Sha256};
 
 use crate::classifier::evaluation::{self, Confusion};
 use crate::classifier::model::{
-    Adaptation, AdaptedHead, HeadCalibration, HeadMetrics, MAX_SLOPE, MIN_SLOPE, Model, ModelData,
+    Adaptation, AdaptedHead, HeadCalibration, HeadMetrics, MAX_BELOW_REVIEW, MAX_SLOPE, MIN_SLOPE, Model, ModelData,
 };
 use crate::engine::Engine;
 use crate::error::{Error, TrainingError};
@@ -245,8 +248,11 @@ pub struct AdaptConfig {
     /// the labels, the taught heads scored out of fold; the smaller on a
     /// tie). Such a head keeps the base's scores, which may transfer
     /// badly to this forum, and outrank the taught heads' on approved
-    /// posts; decisions at the default thresholds do not change. Empty or
-    /// `[1]`: never.
+    /// posts. No decision changes: the scores are compressed only under
+    /// the forum's first threshold (the default review threshold, or lower
+    /// where the forum's prior or thresholds say so). What changes is the
+    /// score itself (what a moderator reads, and which category a review
+    /// item is filed under when two are close). Empty or `[1]`: never.
     pub below_review_choices: Vec<f64>,
 }
 
@@ -330,8 +336,8 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
     if let Some(v) = config.scale_choices.iter().find(|v| !(-1.0..=SCALE.1).contains(*v)) {
         return Err(cfg_err(format!("a fixed δ must be within -1..={}, not {v}", SCALE.1)));
     }
-    if let Some(v) = config.below_review_choices.iter().find(|v| !(1.0..=MAX_SLOPE).contains(*v)) {
-        return Err(cfg_err(format!("a slope below review must be within 1..={MAX_SLOPE}, not {v}")));
+    if let Some(v) = config.below_review_choices.iter().find(|v| !(1.0..=MAX_BELOW_REVIEW).contains(*v)) {
+        return Err(cfg_err(format!("a slope below review must be within 1..={MAX_BELOW_REVIEW}, not {v}")));
     }
     if !(config.confidence > 0.0 && config.confidence < 1.0) {
         return Err(cfg_err(format!("confidence must be within (0, 1), not {}", config.confidence)));

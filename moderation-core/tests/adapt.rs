@@ -256,17 +256,47 @@ fn a_head_compressed_under_review_decides_as_before_and_round_trips_as_format_8(
     let digest = Sha256::digest(&short[52..]);
     short[20..52].copy_from_slice(&digest);
     assert!(Model::from_bytes(&short).is_err());
+    // A format-8 file whose slopes are all 1 is not what this build writes.
+    let mut flat = bytes.clone();
+    let n = flat.len();
+    flat[n - 8..].copy_from_slice(&1.0f64.to_le_bytes());
+    let digest = Sha256::digest(&flat[52..]);
+    flat[20..52].copy_from_slice(&digest);
+    let err = Model::from_bytes(&flat).unwrap_err().to_string();
+    assert!(err.contains("without a slope below review"), "{err}");
+    // Read as format 7, the slopes are bytes after the calibration.
+    let mut seven = bytes.clone();
+    seven[8..12].copy_from_slice(&7u32.to_le_bytes());
+    let err = Model::from_bytes(&seven).unwrap_err().to_string();
+    assert!(err.contains("after the calibration"), "{err}");
 
-    // Every decision is as before; a scam score under review is further
-    // under it, one at or above it is unchanged.
-    let (before, after) = (engine.with_model(Some(Arc::new(adapted))), engine.with_model(Some(Arc::new(loaded))));
+    // Every decision is as before. Where no scam rule or signal fired, a
+    // scam score under review (default prior and thresholds: log-odds 0)
+    // is exactly five times as far under it; every other scam score, and
+    // every spam score, is unchanged.
+    let (adapted, loaded) = (Arc::new(adapted), Arc::new(loaded));
+    let (before, after) = (engine.with_model(Some(adapted.clone())), engine.with_model(Some(loaded.clone())));
     let mut posts = pack_fire_posts();
     posts.extend(forum(20, false, 11));
     posts.extend(forum(20, true, 12));
+    // Members reporting scams (team-written): the base's scam head scores
+    // them under review, not far.
+    for (i, body) in [
+        "reporting this phishing domain i got via sms: secure-binance-login.top . submitted to phishtank too",
+        "is 'binance-support.xyz' an official site? google shows it when I search for live chat",
+        "There is a trading bot being advertised in a youtube ad with a 'guaranteed 2% per day'. I assume it's fake, but is there any official bot product?",
+    ]
+    .iter()
+    .enumerate()
+    {
+        posts.push(Post::new(format!("report-{i}"), *body));
+    }
+    let logit = |p: f64| (p / (1.0 - p)).ln();
     let (mut lowered, mut kept) = (0, 0);
     for post in &posts {
         let (b, a) = (before.score(post), after.score(post));
         assert_eq!(a.decision, b.decision, "{}", post.id);
+        assert_eq!(a.scores.get(Category::Spam), b.scores.get(Category::Spam), "{}", post.id);
         let (sb, sa) = (b.scores.get(Category::Scam), a.scores.get(Category::Scam));
         let fired = b.signals.iter().any(|s| {
             s.category == Category::Scam
@@ -274,29 +304,61 @@ fn a_head_compressed_under_review_decides_as_before_and_round_trips_as_format_8(
                 && !s.id.starts_with("classifier.")
                 && !s.id.starts_with("adapted.")
         });
-        if sb >= 0.5 || fired {
-            assert!((sa - sb).abs() < 1e-9 || sa > sb, "{}: scam {sb} → {sa}", post.id);
-            kept += 1;
-        } else if sa < sb - 1e-9 {
-            let (lb, la) = ((sb / (1.0 - sb)).ln(), (sa / (1.0 - sa)).ln());
-            // Fired evidence of scam keeps the base's log-odds as a floor.
-            assert!(la >= 5.0 * lb - 1e-6, "{}: {lb} → {la}", post.id);
+        if sb < 0.5 && !fired {
+            assert!((logit(sa) - 5.0 * logit(sb)).abs() < 1e-6, "{}: scam {sb} → {sa}", post.id);
             lowered += 1;
+        } else {
+            assert!((sa - sb).abs() < 1e-12, "{}: scam {sb} → {sa}", post.id);
+            kept += 1;
         }
-        assert!(a.scores.get(Category::Spam) == b.scores.get(Category::Spam), "{}", post.id);
     }
     assert!(lowered >= 20 && kept >= 100, "{lowered} lowered, {kept} kept");
+    // A forum whose prior puts its first decision lower: nothing under it
+    // crosses it. With the scam prior at −2 (one more than the default),
+    // a post the model puts between −1 and 0 still reaches review.
+    let lenient = RuleSet::from_toml("forum.toml", "[settings.priors]\nscam = -2.0\n").unwrap();
+    let (b2, a2) = (
+        Engine::builder().model(adapted).rules(lenient.clone()).build().unwrap(),
+        Engine::builder().model(loaded).rules(lenient).build().unwrap(),
+    );
+    let mut banded = 0;
+    for post in &posts {
+        let (b, a) = (b2.score(post), a2.score(post));
+        // Under the default review threshold by the model's count, at or
+        // above it with this forum's prior: what a fixed knot would push
+        // back under.
+        let fired = b.signals.iter().any(|s| {
+            s.category == Category::Scam
+                && s.weight > 0.0
+                && !s.id.starts_with("classifier.")
+                && !s.id.starts_with("adapted.")
+        });
+        if !fired && (0.5..1.0 / (1.0 + (-1.0f64).exp())).contains(&b.scores.get(Category::Scam)) {
+            // At or above this forum's first threshold: not compressed.
+            assert_eq!(a.scores.get(Category::Scam), b.scores.get(Category::Scam), "{}", post.id);
+            banded += 1;
+        }
+        assert_eq!(a.decision, b.decision, "{} with the forum's prior", post.id);
+        assert!(a.scores.get(Category::Scam) <= b.scores.get(Category::Scam) + 1e-12, "{}", post.id);
+    }
+    assert!(banded > 0, "no post between the two thresholds: the check above proves nothing");
     let v = after.score(&forum(1, false, 13)[0]);
     let s = v.signals.iter().find(|s| s.id == "adapted.scam").expect("adapted.scam signal");
     assert!(s.description.contains("under the review threshold ×5.00"), "{s:?}");
 
-    // Out of bounds, it is refused with the reason.
+    // Out of bounds, or on a category the labels taught, it is refused
+    // with the reason.
     for bad in [0.5, 9.0, f64::NAN] {
         let mut broken = data.clone();
         broken.adaptation.as_mut().unwrap().calibrations.iter_mut().for_each(|c| c.below_review = bad);
         let err = Model::from_data(broken).unwrap_err().to_string();
-        assert!(err.contains("slope below review"), "{err}");
+        assert!(err.contains("the slope below review") && !err.contains("adaptation: adaptation"), "{err}");
     }
+    let mut taught = data.clone();
+    let spam = taught.adaptation.as_mut().unwrap().calibrations.iter_mut().find(|c| c.category == Category::Spam);
+    spam.unwrap().below_review = 2.0;
+    let err = Model::from_data(taught).unwrap_err().to_string();
+    assert!(err.contains("which the labels taught"), "{err}");
 }
 
 #[test]

@@ -59,7 +59,7 @@ use sha2::{Digest, Sha256};
 use crate::analysis::Analysis;
 use crate::classifier::features::{FeatureConfig, unspaced};
 use crate::error::{Error, ModelError};
-use crate::rules::settings::{DEFAULT_PRIOR, default_thresholds};
+use crate::rules::settings::DEFAULT_PRIOR;
 use crate::text::{hex, push_fixed2, push_u64};
 use crate::verdict::Signal;
 use crate::vocab::{Category, Field, SignalKind, Span};
@@ -85,8 +85,8 @@ pub const MAGIC: &[u8; 8] = b"MODMODEL";
 /// (an adaptation without a slope) and format 1 (no text floor) are still
 /// read.
 pub const FORMAT_VERSION: u32 = 8;
-/// The format of a model calibrated by slopes, or adapted with per-head
-/// thresholds, none of them compressed below review.
+/// The format of a model calibrated by slopes (adapted or not), none of
+/// its heads compressed below review.
 const SLOPES_FORMAT: u32 = 7;
 /// The format of an adapted model with per-head thresholds and no
 /// calibration slope.
@@ -117,6 +117,8 @@ const NO_COLUMN: u16 = u16::MAX;
 pub const MIN_SLOPE: f64 = 0.2;
 /// See [`MIN_SLOPE`].
 pub const MAX_SLOPE: f64 = 5.0;
+/// The largest [`HeadCalibration::below_review`] (the smallest is 1).
+pub const MAX_BELOW_REVIEW: f64 = 5.0;
 
 /// A rule weight fitted from data, valid only for the exact rule it was
 /// fitted on.
@@ -241,7 +243,7 @@ pub struct ModelData {
     /// intercept, so that both the review and the hold threshold land where
     /// their own budgets put them instead of one shift serving the stricter
     /// of the two. Empty: 1 for every head (formats 1 to 6). Encoded after
-    /// the extensions (format 7).
+    /// the extensions (formats 7 and 8).
     #[serde(skip)]
     pub slopes: Vec<f64>,
 }
@@ -291,7 +293,9 @@ pub struct Adaptation {
     /// A head the forum's labels did not teach keeps the base's thresholds
     /// unless raising them lets the heads together flag more removed posts
     /// within the review or hold budget, or the budget needs it: a forum
-    /// that only removes spam does not weaken the scam head's.
+    /// that only removes spam does not weaken the scam head's. Such a head
+    /// may score further under review
+    /// ([`below_review`](HeadCalibration::below_review), format 8).
     #[serde(skip)]
     pub calibrations: Vec<HeadCalibration>,
 }
@@ -318,14 +322,18 @@ pub struct HeadCalibration {
     pub slope: f64,
     /// Log-odds added after the slope.
     pub offset: f64,
-    /// Below the category's default review threshold, the calibrated
-    /// log-odds' distance from it is multiplied by this (1: the line above
-    /// carries on; at most [`MAX_SLOPE`]). Monotone and fixed at that
-    /// threshold, so it changes no decision at the default thresholds:
-    /// only how far under review a post scores. An adaptation sets it for
-    /// a head the forum's labels did not teach whose base scores, on this
-    /// forum, outrank its removed posts from under the review threshold
-    /// (format 8; older files read as 1).
+    /// Under the category's first threshold — the default review
+    /// threshold, or lower where the forum's own prior or thresholds put
+    /// its first decision lower — the calibrated log-odds' distance from it
+    /// is multiplied by this (1: the line carries on; at most
+    /// [`MAX_BELOW_REVIEW`]). Monotone and fixed at that threshold, so it
+    /// changes no decision: only how far under review a post scores (and
+    /// so the score a moderator sees and the "unwanted" ranking). An
+    /// adaptation sets it only for a head the forum's labels did not teach
+    /// (a model with it on a taught head is refused), where its base
+    /// scores, on this forum, outrank removed posts from under review.
+    /// Format 8; older files read as 1, and builds before format 8 refuse
+    /// a format-8 file as newer.
     #[serde(skip, default = "one")]
     pub below_review: f64,
 }
@@ -404,10 +412,10 @@ struct Adapted {
     /// Per base head, the calibration: adapted log-odds × slope + offset.
     slope: [f64; 4],
     offset: [f64; 4],
-    /// Per base head: below `knot` (the default review threshold's
-    /// log-odds), the calibrated log-odds' distance from it × this.
+    /// Per base head: under the forum's first threshold (at most the
+    /// default review threshold), the calibrated log-odds' distance from it
+    /// × this.
     below: [f64; 4],
-    knot: [f64; 4],
     /// Per base head: δ.
     scale: [f64; 4],
     /// Per base head: evidence id → weight.
@@ -520,10 +528,6 @@ impl Adapted {
             slope: [a.slope; 4],
             offset: [a.offset; 4],
             below: [1.0; 4],
-            knot: std::array::from_fn(|i| {
-                let review = data.heads.get(i).and_then(|h| default_thresholds(h.category).review).unwrap_or(0.5);
-                (review / (1.0 - review)).ln()
-            }),
             scale: [0.0; 4],
             evidence: vec![HashMap::new(); h],
             adapted: [false; 4],
@@ -569,10 +573,15 @@ impl Adapted {
                 return invalid(format!("two thresholds for {name}"));
             }
             checked(check_calibration(c.slope, c.offset, &format!(" of {name}")))?;
-            if !(c.below_review.is_finite() && (1.0..=MAX_SLOPE).contains(&c.below_review)) {
+            if !(c.below_review.is_finite() && (1.0..=MAX_BELOW_REVIEW).contains(&c.below_review)) {
                 return invalid(format!(
-                    "adaptation: the slope below review {} of {name} is outside 1..={MAX_SLOPE}",
+                    "the slope below review {} of {name} is outside 1..={MAX_BELOW_REVIEW}",
                     c.below_review
+                ));
+            }
+            if c.below_review != 1.0 && out.adapted[i] {
+                return invalid(format!(
+                    "a slope below review for {name}, which the labels taught: only a category they did not teach keeps the base's scores to compress"
                 ));
             }
             out.slope[i] = c.slope;
@@ -729,6 +738,11 @@ impl Model {
                             below.len(),
                             calibrations.len()
                         )));
+                    }
+                    if below.iter().all(|&b| b == 1.0) || adaptation.is_none() {
+                        return Err(ModelError::Corrupt(
+                            "format 8 without a slope below review (this build writes such a model as format 7)".into(),
+                        ));
                     }
                     calibrations.iter_mut().zip(below).for_each(|(c, b)| c.below_review = b);
                     rest
@@ -1035,7 +1049,10 @@ impl Model {
     /// The `classifier.<category>` signals: each head's stacked text and
     /// signal-feature contributions, relative to the default prior (so a
     /// forum's own prior still shifts the score).
-    pub(crate) fn signals(&self, analysis: &Analysis<'_>, out: &mut Vec<Signal>) {
+    /// `knots`: per category (by index), the log-odds from the default
+    /// prior under which the forum has no threshold (see
+    /// [`HeadCalibration::below_review`]).
+    pub(crate) fn signals(&self, analysis: &Analysis<'_>, knots: &[f64; 4], out: &mut Vec<Signal>) {
         let texts = model_texts(analysis);
         let text = self.text_scores(&texts);
         let mut values = [0.0; MAX_SIGNAL_FEATURES];
@@ -1109,7 +1126,7 @@ impl Model {
                 let raw_weight = slope * (z + forum + scaled + a.bias[i]) + offset - z;
                 // Under the review threshold, a head the forum never taught
                 // may score further under it (never across it).
-                let (below, knot) = (a.below[i], a.knot[i]);
+                let (below, knot) = (a.below[i], knots[head.category.index()]);
                 let raw_weight = if below != 1.0 && z + raw_weight < knot {
                     knot + below * (z + raw_weight - knot) - z
                 } else {
