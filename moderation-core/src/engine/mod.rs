@@ -347,7 +347,9 @@ impl Engine {
 
         if let Some(model) = &self.model {
             let before = signals.len();
-            model.signals(analysis, &review_knots(&compiled.settings), &mut signals);
+            // Only an adapted model reads them (a few logarithms per post).
+            let knots = if model.data().adaptation.is_some() { review_knots(&compiled.settings) } else { [0.0; 4] };
+            model.signals(analysis, &knots, &mut signals);
             // A forum's adaptation raises a post at most to hold: learned
             // from a few hundred decisions, it never rejects on its own.
             // The model's calibration slope multiplies the log-odds of the
