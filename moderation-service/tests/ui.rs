@@ -80,16 +80,18 @@ async fn press(c: &Client, keys: &str) {
     c.find(Locator::Css("body")).await.unwrap().send_keys(keys).await.unwrap();
 }
 
+/// How long a page may take to show what a step waits for: a liveness
+/// bound, not a speed check (a cold headless Chromium on a busy 2-core
+/// machine has taken over 10 s for the first page of a run).
+const PAGE_WAIT: Duration = Duration::from_secs(45);
+
 async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
+    c.wait().at_most(PAGE_WAIT).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"))
 }
 
 async fn wait_url(c: &Client, done: impl Fn(&url::Url) -> bool) {
-    for _ in 0..200 {
+    let start = std::time::Instant::now();
+    while start.elapsed() < PAGE_WAIT {
         if done(&c.current_url().await.unwrap()) {
             return;
         }
