@@ -347,9 +347,7 @@ impl Engine {
 
         if let Some(model) = &self.model {
             let before = signals.len();
-            // Only an adapted model reads them (a few logarithms per post).
-            let knots = if model.data().adaptation.is_some() { review_knots(&compiled.settings) } else { [0.0; 4] };
-            model.signals(analysis, &knots, &mut signals);
+            model.signals(analysis, &compiled.settings.review_knots, &mut signals);
             // A forum's adaptation raises a post at most to hold: learned
             // from a few hundred decisions, it never rejects on its own.
             // The model's calibration slope multiplies the log-odds of the
@@ -561,25 +559,6 @@ fn heads_of(model: Option<&Model>) -> [Option<usize>; 4] {
 }
 
 /// The decision a category's score reaches under its thresholds.
-/// Per category, the log-odds (counted from the default prior, as the
-/// model counts them) under which no threshold of this forum lies: the
-/// default review threshold's, or lower where the forum's own prior or
-/// lowest threshold puts its first decision lower. An adapted model may
-/// compress a category's scores only beneath it, so no decision changes
-/// (`-∞`: a threshold of 0, never compress).
-fn review_knots(settings: &Settings) -> [f64; 4] {
-    let logit = |p: f64| (p / (1.0 - p)).ln();
-    Category::ALL.map(|c| {
-        let i = c.index();
-        let default = crate::rules::settings::default_thresholds(c).review.map_or(0.0, logit);
-        let t = settings.thresholds[i];
-        let lowest = [t.review, t.hold, t.reject].into_iter().flatten().fold(f64::INFINITY, f64::min);
-        let own = if lowest.is_finite() { logit(lowest.clamp(0.0, 1.0)) } else { f64::INFINITY };
-        let own = own - (settings.priors[i] - crate::rules::settings::DEFAULT_PRIOR);
-        if own.is_nan() { f64::NEG_INFINITY } else { default.min(own) }
-    })
-}
-
 fn level_of(p: f64, t: crate::rules::Thresholds) -> Decision {
     if t.reject.is_some_and(|x| p >= x) {
         Decision::Reject

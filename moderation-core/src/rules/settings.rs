@@ -58,6 +58,14 @@ pub struct Settings {
     official_accounts: Vec<String>,
     allow_domains: Vec<String>,
     pub(crate) staff_words: AhoCorasick,
+    /// Per category, the log-odds (counted from the default prior, as the
+    /// model counts them) under which no threshold of this forum lies: the
+    /// default review threshold's, or lower where the forum's own prior or
+    /// lowest threshold puts its first decision lower. An adapted model may
+    /// compress a category's scores only beneath it, so no decision changes
+    /// (`-∞`: a threshold of 0, never compress). Derived once from `priors`
+    /// and `thresholds`, not per post.
+    pub(crate) review_knots: [f64; 4],
 }
 
 /// Thresholds when no layer sets them. Misinformation never goes past review
@@ -129,6 +137,7 @@ impl Settings {
             }
         }
         Settings {
+            review_knots: review_knots(&priors, &thresholds),
             priors,
             thresholds,
             quoted_reports,
@@ -194,4 +203,18 @@ pub(crate) fn normalize_literal_forms(s: &str) -> Vec<String> {
         forms.push(cyrillic);
     }
     forms
+}
+
+/// See [`Settings::review_knots`].
+fn review_knots(priors: &[f64; 4], thresholds: &[Thresholds; 4]) -> [f64; 4] {
+    let logit = |p: f64| (p / (1.0 - p)).ln();
+    Category::ALL.map(|c| {
+        let i = c.index();
+        let default = default_thresholds(c).review.map_or(0.0, logit);
+        let t = thresholds[i];
+        let lowest = [t.review, t.hold, t.reject].into_iter().flatten().fold(f64::INFINITY, f64::min);
+        let own = if lowest.is_finite() { logit(lowest.clamp(0.0, 1.0)) } else { f64::INFINITY };
+        let own = own - (priors[i] - DEFAULT_PRIOR);
+        if own.is_nan() { f64::NEG_INFINITY } else { default.min(own) }
+    })
 }
