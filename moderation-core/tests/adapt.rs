@@ -622,3 +622,28 @@ fn removals_split_between_categories_are_learned_together() {
     // (8 measured).
     assert!(together.2 <= 20, "{together:?}");
 }
+
+#[test]
+fn from_five_hundred_labels_the_forum_s_n_grams_are_scaled_by_naive_bayes() {
+    let engine = Engine::builder().model(base()).build().unwrap();
+    // Exact duplicates merged only, so 600 posts are well over 500 labels.
+    let data = labelled(250, 350, 5);
+    let exact = AdaptConfig { near_duplicate: 2.0, ..AdaptConfig::default() };
+    assert!(exact.nb_from_labels <= 500 && exact.nb_alpha > 0.0, "{exact:?}");
+    let scaled = adapt(&engine, &data, &exact).unwrap();
+    let plain = adapt(&engine, &data, &AdaptConfig { nb_alpha: 0.0, ..exact.clone() }).unwrap();
+    let gated = adapt(&engine, &data, &AdaptConfig { nb_from_labels: data.len() + 1, ..exact.clone() }).unwrap();
+    assert!(scaled.to_bytes() != plain.to_bytes(), "the scaling changed nothing: it is not in effect");
+    assert!(gated.to_bytes() == plain.to_bytes(), "below nb_from_labels the n-grams must not be scaled");
+    // Deterministic, and it still does its job: new spam of the wave is
+    // flagged and new gardening talk is not.
+    assert!(adapt(&engine, &data, &exact).unwrap().to_bytes() == scaled.to_bytes(), "two fits differ");
+    let after = engine.with_model(Some(Arc::new(scaled)));
+    let (spam, talk) = (forum(60, true, 303), forum(60, false, 404));
+    assert!(flagged(&after, &spam) >= 55, "{} of 60 new spam posts flagged", flagged(&after, &spam));
+    assert!(flagged(&after, &talk) <= 3, "{} of 60 gardening posts flagged", flagged(&after, &talk));
+    // A smoothing count that is not a count is refused.
+    let bad = AdaptConfig { nb_alpha: -1.0, ..exact };
+    let err = adapt(&engine, &data, &bad).unwrap_err().to_string();
+    assert!(err.contains("nb_alpha"), "{err}");
+}

@@ -103,6 +103,13 @@ pub struct CurveArgs {
     /// Most folds below `--few-labels` labels (default: the library's).
     #[arg(long)]
     pub few_labels_folds: Option<u32>,
+    /// Naive-Bayes scaling of the forum's n-grams: the smoothing count (`0`:
+    /// never scale; default: the library's).
+    #[arg(long)]
+    pub nb_alpha: Option<f64>,
+    /// Fewest labels for the naive-Bayes scaling (default: the library's).
+    #[arg(long)]
+    pub nb_from_labels: Option<usize>,
     /// Slopes tried under the review threshold of a category the labels
     /// did not teach, comma-separated (`1`: never compress; default: the
     /// library's, 1,2,5).
@@ -139,6 +146,8 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
     config.folds = args.folds.unwrap_or(config.folds);
     config.few_labels = args.few_labels.unwrap_or(config.few_labels);
     config.few_labels_folds = args.few_labels_folds.unwrap_or(config.few_labels_folds);
+    config.nb_alpha = args.nb_alpha.unwrap_or(config.nb_alpha);
+    config.nb_from_labels = args.nb_from_labels.unwrap_or(config.nb_from_labels);
     if !args.below_review.is_empty() {
         config.below_review_choices = args.below_review.clone();
     }
