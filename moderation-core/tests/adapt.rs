@@ -624,12 +624,12 @@ fn removals_split_between_categories_are_learned_together() {
 }
 
 #[test]
-fn from_five_hundred_labels_the_forum_s_n_grams_are_scaled_by_naive_bayes() {
+fn from_750_labels_the_forum_s_n_grams_are_scaled_by_naive_bayes() {
     let engine = Engine::builder().model(base()).build().unwrap();
-    // Exact duplicates merged only, so 600 posts are well over 500 labels.
-    let data = labelled(250, 350, 5);
+    // Exact duplicates merged only, so 900 posts are over 750 labels.
+    let data = labelled(350, 550, 5);
     let exact = AdaptConfig { near_duplicate: 2.0, ..AdaptConfig::default() };
-    assert!(exact.nb_from_labels <= 500 && exact.nb_alpha > 0.0, "{exact:?}");
+    assert!(exact.nb_from_labels <= 750 && exact.nb_alpha > 0.0, "{exact:?}");
     let scaled = adapt(&engine, &data, &exact).unwrap();
     let plain = adapt(&engine, &data, &AdaptConfig { nb_alpha: 0.0, ..exact.clone() }).unwrap();
     let gated = adapt(&engine, &data, &AdaptConfig { nb_from_labels: data.len() + 1, ..exact.clone() }).unwrap();
