@@ -644,8 +644,7 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
             .iter()
             .enumerate()
             .map(|(i, &category)| {
-                let hold = if taught[i] { hold[i] } else { keep_base_scale(review[i], hold[i]) };
-                let (slope, offset) = calibration(review[i], hold);
+                let (slope, offset) = calibration(review[i], hold[i]);
                 HeadCalibration { category, slope, offset, below_review: 1.0 }
             })
             .collect();
@@ -759,21 +758,6 @@ fn folds_for(labels: usize, config: &AdaptConfig) -> u32 {
     }
     let per_five = u32::try_from(labels / 5).unwrap_or(u32::MAX);
     per_five.clamp(config.folds.min(config.few_labels_folds), config.folds.max(config.few_labels_folds))
-}
-
-/// The hold cut of a category the labels did not teach, given its review
-/// and hold cuts: at least as far above the review cut as the default
-/// thresholds are apart, so that its calibration's slope is at most 1. The
-/// labels say nothing of such a category's scale on this forum; where its
-/// false alarms on approved posts raised its review threshold and its hold
-/// threshold stayed, a slope above 1 (×2.5 on SpamAssassin at 50 labels)
-/// stretched its scores above review, and the base's scam scores on
-/// approved mail outranked the forum's removals. Stricter only: the hold
-/// cut rises, never falls. Measured by the learning curve (thirteenth
-/// session): SpamAssassin PR-AUC 0.830 → 0.854 at 50 labels and 0.929 →
-/// 0.941 at 200, every F1 and every other source the same.
-fn keep_base_scale(review: f64, hold: f64) -> f64 {
-    hold.max(review + (logit(HOLD) - logit(REVIEW)))
 }
 
 /// The slope and offset that map the adapted log-odds `review` to the
@@ -1427,24 +1411,6 @@ mod tests {
             assert!((problem.margin_of(&w, j) - fitted).abs() < 1e-9, "row {j}");
         }
         assert!(problem.margin_of(&w, 0) > 1.0 && problem.margin_of(&w, 1) < -1.0);
-    }
-
-    #[test]
-    fn an_untaught_head_keeps_the_base_s_scale_when_its_review_threshold_rises() {
-        let (review, hold) = (logit(REVIEW), logit(HOLD));
-        // Nothing raised: the identity.
-        assert_eq!(calibration(review, keep_base_scale(review, hold)), (1.0, 0.0));
-        // Its review cut raised by 1, its hold cut where it was: a linear
-        // map through both would stretch by 2.37; the hold cut rises with
-        // the review cut instead, a shift by −1.
-        let raised = review + 1.0;
-        assert!(calibration(raised, hold).0 > 2.0, "{:?}", calibration(raised, hold));
-        let (slope, offset) = calibration(raised, keep_base_scale(raised, hold));
-        assert!((slope - 1.0).abs() < 1e-6 && (offset + 1.0).abs() < 1e-5, "{slope} {offset}");
-        // A hold cut raised further than that stays where it was (stricter
-        // only): the slope may fall below 1.
-        assert_eq!(keep_base_scale(raised, hold + 3.0), hold + 3.0);
-        assert!(calibration(raised, hold + 3.0).0 < 1.0);
     }
 
     #[test]
