@@ -316,6 +316,19 @@ impl Default for AdaptConfig {
 /// unpenalised.
 const MIN_NB_ALPHA: f64 = 0.01;
 
+/// The naive-Bayes smoothing of an adaptation on `rows`: the configured
+/// count from [`AdaptConfig::nb_from_labels`] distinct labelled posts up,
+/// else 0 (no scaling).
+fn nb_alpha_for(rows: &[Row], config: &AdaptConfig) -> f64 {
+    if rows.len() >= config.nb_from_labels { config.nb_alpha } else { 0.0 }
+}
+
+/// The value of n-gram column `c` in a post that has it (before the
+/// post's 1/√n): its naive-Bayes ratio while fitting scaled, else 1.
+fn column_scale(columns: Option<&[f64]>, c: u32) -> f64 {
+    columns.map_or(1.0, |s| s[c as usize])
+}
+
 /// The default review and hold thresholds of spam and scam.
 const REVIEW: f64 = 0.5;
 const HOLD: f64 = 0.85;
@@ -480,7 +493,6 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
         r.buckets = Vec::new();
     }
     let k = columns.len();
-    let nb_alpha = if rows.len() >= config.nb_from_labels { config.nb_alpha } else { 0.0 };
 
     // Out-of-fold adapted log-odds per head (base log-odds where a head
     // cannot be adapted), for the thresholds and the figures.
@@ -496,8 +508,7 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
     // them all (removed for any reason against approved), scored out of
     // fold, is one more score in each category's combiner.
     let unwanted: Option<(Vec<f64>, Vec<f64>)> = if config.stacked && config.shared_unwanted && two_taught {
-        let mut problem = Problem::unwanted(&rows, h, k, config);
-        problem.nb_alpha = nb_alpha;
+        let problem = Problem::unwanted(&rows, h, k, config);
         let members: Vec<usize> = (0..rows.len()).filter(|&j| problem.labels[j].is_some()).collect();
         (problem.foldable(&members, folds) && members.len() >= 2 * folds as usize).then(|| {
             let oof = problem.out_of_fold(&members, folds, config.iterations);
@@ -519,7 +530,6 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
             ids
         };
         let mut problem = Problem::new(&rows, i, k, &evidence_ids, config);
-        problem.nb_alpha = nb_alpha;
         let mut metrics = None;
         let enough = problem.foldable(&members, folds) && members.len() >= 2 * folds as usize;
         let mut combiner = None;
@@ -956,7 +966,7 @@ impl<'a> Problem<'a> {
             l2: (config.l2_bias, config.l2_scale, config.l2_text, config.l2_evidence),
             width: TEXT + k + ids.len(),
             fixed_scale: None,
-            nb_alpha: 0.0,
+            nb_alpha: nb_alpha_for(rows, config),
         }
     }
 
@@ -978,7 +988,7 @@ impl<'a> Problem<'a> {
             l2: (config.l2_bias, config.l2_scale, config.l2_text, config.l2_evidence),
             width: TEXT + k,
             fixed_scale: Some(-1.0),
-            nb_alpha: 0.0,
+            nb_alpha: nb_alpha_for(rows, config),
         }
     }
 
@@ -1006,10 +1016,7 @@ impl<'a> Problem<'a> {
     fn margin_scaled(&self, w: &[f64], j: usize, columns: Option<&[f64]>) -> f64 {
         let r = &self.rows[j];
         let norm = (r.cols.len().max(1) as f64).sqrt();
-        let text: f64 = match columns {
-            None => r.cols.iter().map(|&c| w[TEXT + c as usize]).sum::<f64>(),
-            Some(s) => r.cols.iter().map(|&c| w[TEXT + c as usize] * s[c as usize]).sum::<f64>(),
-        } / norm;
+        let text: f64 = r.cols.iter().map(|&c| w[TEXT + c as usize] * column_scale(columns, c)).sum::<f64>() / norm;
         let ev: f64 = self.evidence[j].iter().map(|&e| w[TEXT + self.k + e]).sum();
         let z = self.base[j];
         z + self.scale(w) * z + w[0] + text + ev
@@ -1053,9 +1060,8 @@ impl<'a> Problem<'a> {
                 grad[1] += g * self.base[j];
             }
             let gn = g / (r.cols.len().max(1) as f64).sqrt();
-            match columns {
-                None => r.cols.iter().for_each(|&c| grad[TEXT + c as usize] += gn),
-                Some(s) => r.cols.iter().for_each(|&c| grad[TEXT + c as usize] += gn * s[c as usize]),
+            for &c in &r.cols {
+                grad[TEXT + c as usize] += gn * column_scale(columns, c);
             }
             for &e in &self.evidence[j] {
                 grad[TEXT + self.k + e] += g;
