@@ -185,9 +185,13 @@ pub struct AdaptConfig {
     /// Fewest negative labels of a category for how much of the base to
     /// keep to be chosen out of fold (see `scale_choices`; the residual fit).
     pub min_negatives_to_choose: usize,
-    /// Share of approved posts that may reach review.
+    /// Share of approved posts that may reach review (the forum's review
+    /// budget): 0.05, the budget the shipped thresholds keep on a new
+    /// forum. A forum whose moderators would rather review more of its
+    /// posts to catch more raises it (at most [`MAX_REVIEW_FPR`]).
     pub review_fpr: f64,
-    /// Share of approved posts that may reach hold.
+    /// Share of approved posts that may reach hold: 0.01, at most
+    /// `review_fpr`.
     pub hold_fpr: f64,
     /// Folds for out-of-fold scores (the stacking combiner, thresholds and
     /// figures), with at least `few_labels` distinct labelled posts.
@@ -316,6 +320,15 @@ impl Default for AdaptConfig {
 /// unpenalised.
 const MIN_NB_ALPHA: f64 = 0.01;
 
+/// The largest review budget: half a forum's approved posts.
+pub const MAX_REVIEW_FPR: f64 = 0.5;
+
+/// A budget as a percentage for reports: `5%`, `2.5%`.
+fn percent(share: f64) -> String {
+    let p = format!("{:.1}", share * 100.0);
+    format!("{}%", p.strip_suffix(".0").unwrap_or(&p))
+}
+
 /// The naive-Bayes smoothing of an adaptation on `rows`: the configured
 /// count from [`AdaptConfig::nb_from_labels`] distinct labelled posts up,
 /// else 0 (no scaling).
@@ -387,6 +400,18 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
         return Err(cfg_err(format!(
             "nb_alpha must be 0 (off) or a smoothing count of at least {MIN_NB_ALPHA}, not {}",
             config.nb_alpha
+        )));
+    }
+    if !(0.0..=MAX_REVIEW_FPR).contains(&config.review_fpr) {
+        return Err(cfg_err(format!(
+            "the review budget (review_fpr) must be within 0..={MAX_REVIEW_FPR}, not {}",
+            config.review_fpr
+        )));
+    }
+    if !(0.0..=config.review_fpr).contains(&config.hold_fpr) {
+        return Err(cfg_err(format!(
+            "the hold budget (hold_fpr) must be within 0 and the review budget {}, not {}",
+            config.review_fpr, config.hold_fpr
         )));
     }
     if !(config.confidence > 0.0 && config.confidence < 1.0) {
@@ -676,10 +701,10 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
         (
             calibrations,
             format!(
-                "re-chosen per head on {} approved posts (out of fold): at most {:.0}% reach review and {:.0}% hold{only_stricter}{compressed}",
+                "re-chosen per head on {} approved posts (out of fold): at most {} reach review and {} hold{only_stricter}{compressed}",
                 approved.len(),
-                config.review_fpr * 100.0,
-                config.hold_fpr * 100.0
+                percent(config.review_fpr),
+                percent(config.hold_fpr)
             ),
         )
     };

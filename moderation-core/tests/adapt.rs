@@ -647,3 +647,48 @@ fn from_750_labels_the_forum_s_n_grams_are_scaled_by_naive_bayes() {
     let err = adapt(&engine, &data, &bad).unwrap_err().to_string();
     assert!(err.contains("nb_alpha"), "{err}");
 }
+
+#[test]
+fn a_forum_s_review_budget_sets_how_many_approved_posts_may_reach_review() {
+    // Moderators removed 100 adverts and approved 300 questions, and 60
+    // adverts too (a sixth of the approved posts read like the removed
+    // ones). At a 5% budget the review threshold must sit above most of
+    // the adverts; a forum that would rather review a quarter of its
+    // approved posts to catch them all says so, and gets it.
+    let engine = Engine::builder().model(base()).build().unwrap();
+    let mut data: Vec<Example> = market(100, true, 61)
+        .into_iter()
+        .map(|p| Example::new(p, vec![(Category::Spam, true), (Category::Scam, false)]))
+        .collect();
+    for p in market(300, false, 62).into_iter().chain(market(60, true, 63)) {
+        data.push(Example::new(p, vec![(Category::Spam, false), (Category::Scam, false)]));
+    }
+    let (adverts, questions) = (market(100, true, 64), market(100, false, 65));
+    let with_budget = |review_fpr: f64| {
+        let config = AdaptConfig { review_fpr, ..AdaptConfig::default() };
+        let adapted = adapt(&engine, &data, &config).unwrap();
+        let thresholds = adapted.data().adaptation.as_ref().unwrap().thresholds.clone();
+        let after = engine.with_model(Some(Arc::new(adapted)));
+        (flagged(&after, &adverts), flagged(&after, &questions), thresholds)
+    };
+    let (tight, wide) = (with_budget(0.05), with_budget(0.25));
+    eprintln!("adverts, questions flagged: {tight:?} at 5%, {wide:?} at 25%");
+    assert!(tight.2.contains("at most 5% reach review"), "{}", tight.2);
+    assert!(wide.2.contains("at most 25% reach review"), "{}", wide.2);
+    // 5%: about 17 of the 344 distinct approved posts, so most adverts stay
+    // under the threshold; 25%: about 86, room for every approved advert
+    // (measured: 17 and 94 of 100 new adverts flagged).
+    assert!(wide.0 >= tight.0 + 30, "adverts flagged: {} at 5%, {} at 25%", tight.0, wide.0);
+    assert!(wide.0 >= 90, "{} of 100 new adverts flagged at a 25% budget", wide.0);
+    // Questions were never removed: a wider budget is not a licence to
+    // flag them.
+    assert!(wide.1 <= 10, "{} of 100 new questions flagged at a 25% budget (4 measured)", wide.1);
+    // Budgets that are not shares of the approved posts are refused.
+    for (review_fpr, hold_fpr, says) in
+        [(0.6, 0.01, "review budget"), (0.05, 0.1, "hold budget"), (-0.1, 0.0, "review budget")]
+    {
+        let config = AdaptConfig { review_fpr, hold_fpr, ..AdaptConfig::default() };
+        let err = adapt(&engine, &data, &config).unwrap_err().to_string();
+        assert!(err.contains(says), "{review_fpr}/{hold_fpr}: {err}");
+    }
+}

@@ -110,6 +110,13 @@ pub struct CurveArgs {
     /// Fewest labels for the naive-Bayes scaling (default: the library's).
     #[arg(long)]
     pub nb_from_labels: Option<usize>,
+    /// The forum's review budget: the share of its approved posts the
+    /// adapted thresholds may send to review (default: the library's, 0.05).
+    #[arg(long)]
+    pub review_budget: Option<f64>,
+    /// The forum's hold budget (default: the library's, 0.01).
+    #[arg(long)]
+    pub hold_budget: Option<f64>,
     /// Slopes tried under the review threshold of a category the labels
     /// did not teach, comma-separated (`1`: never compress; default: the
     /// library's, 1,2,5).
@@ -148,6 +155,8 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
     config.few_labels_folds = args.few_labels_folds.unwrap_or(config.few_labels_folds);
     config.nb_alpha = args.nb_alpha.unwrap_or(config.nb_alpha);
     config.nb_from_labels = args.nb_from_labels.unwrap_or(config.nb_from_labels);
+    config.review_fpr = args.review_budget.unwrap_or(config.review_fpr);
+    config.hold_fpr = args.hold_budget.unwrap_or(config.hold_fpr);
     if !args.below_review.is_empty() {
         config.below_review_choices = args.below_review.clone();
     }

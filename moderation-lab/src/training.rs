@@ -43,6 +43,16 @@ pub struct TrainArgs {
     /// earliest of a larger share are left out.
     #[arg(long, value_name = "SHARE", default_value_t = 0.5, value_parser = share)]
     pub max_moderator_share: f64,
+    /// With `--base`: the share of the forum's approved posts the adapted
+    /// thresholds may send to review (the forum's review budget; 0–0.5).
+    /// 0.05 is the budget the shipped thresholds keep on a new forum; a
+    /// forum that would rather review more posts to catch more raises it.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.05, requires = "base")]
+    pub review_budget: f64,
+    /// With `--base`: the share of the forum's approved posts that may be
+    /// held (at most the review budget).
+    #[arg(long, value_name = "SHARE", default_value_t = 0.01, requires = "base")]
+    pub hold_budget: f64,
     /// Train on the team corpus only (no public sets).
     #[arg(long)]
     pub corpus_only: bool,
@@ -104,7 +114,9 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     if let Some(base) = &args.base {
         let input = args.input.as_ref().context("--base needs --input")?;
         let name = (args.name != "forum-default").then(|| args.name.clone());
-        return adapt(base, input, &args.out, name, args.max_moderator_share);
+        let config =
+            AdaptConfig { name, review_fpr: args.review_budget, hold_fpr: args.hold_budget, ..AdaptConfig::default() };
+        return adapt(base, input, &args.out, &config, args.max_moderator_share);
     }
     // The shipped model: every trainable source, its thresholds chosen by
     // leave-one-source-out (the protocol runs first).
@@ -165,7 +177,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
 }
 
 /// `moderation train --base MODEL --input FILE`: adapts `base` to a forum.
-fn adapt(base: &Path, input: &Path, out: &Path, name: Option<String>, share: f64) -> anyhow::Result<()> {
+fn adapt(base: &Path, input: &Path, out: &Path, config: &AdaptConfig, share: f64) -> anyhow::Result<()> {
     let model = Model::load(base).with_context(|| format!("cannot load the base model {}", base.display()))?;
     let mut decisions = datasets::load_decisions(input)?;
     let read = decisions.len();
@@ -185,8 +197,7 @@ fn adapt(base: &Path, input: &Path, out: &Path, name: Option<String>, share: f64
     let examples: Vec<Example> = decisions.into_iter().map(|d| d.example).collect();
     let engine = Engine::builder().model(Arc::new(model)).build()?;
     let start = ProcessTime::now();
-    let config = AdaptConfig { name, ..AdaptConfig::default() };
-    let adapted = moderation_core::adapt::adapt(&engine, &examples, &config)
+    let adapted = moderation_core::adapt::adapt(&engine, &examples, config)
         .with_context(|| format!("cannot adapt to {}", input.display()))?;
     let seconds = start.elapsed().as_secs_f64();
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {

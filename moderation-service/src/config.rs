@@ -233,10 +233,14 @@ pub struct LearningConfig {
     pub min_holdout_per_class: u32,
     /// Most of the labels one moderator's decisions may be.
     pub max_moderator_share: f64,
-    /// Share of held-out approved posts a candidate may send to review and
-    /// still count as "not worse" than a live model that sends fewer: the
-    /// review budget its thresholds were chosen for (5%).
+    /// The forum's review budget: the share of approved posts a
+    /// candidate's thresholds are chosen to send to review (5%), and the
+    /// share of held-out approved posts it may send to review and still
+    /// count as "not worse" than a live model that sends fewer.
     pub review_budget: f64,
+    /// The share of approved posts a candidate's thresholds are chosen to
+    /// hold (1%; at most `review_budget`).
+    pub hold_budget: f64,
 }
 
 impl Default for LearningConfig {
@@ -255,6 +259,7 @@ impl Default for LearningConfig {
             min_holdout_per_class: 20,
             max_moderator_share: 0.5,
             review_budget: 0.05,
+            hold_budget: 0.01,
         }
     }
 }
@@ -606,6 +611,9 @@ impl Config {
         }
         if !(0.0..=0.2).contains(&l.review_budget) {
             return invalid("learning.review_budget must be between 0 and 0.2");
+        }
+        if !(0.0..=l.review_budget).contains(&l.hold_budget) {
+            return invalid("learning.hold_budget must be between 0 and learning.review_budget");
         }
         if l.every_labels == 0 {
             return invalid("learning.every_labels must be at least 1");

@@ -12,13 +12,14 @@
 //!    `holdout_share` of them in time order (copies of posts trained on
 //!    are left out of the judgement);
 //! 2. adapts the base model ([`moderation_core::adapt`]) on the rest, off
-//!    the async workers, one training at a time per process;
+//!    the async workers, one training at a time per process, its
+//!    thresholds chosen for the forum's budgets (`review_budget`, 5% of
+//!    approved posts to review; `hold_budget`, 1% held);
 //! 3. scores the held-out labels with the candidate and with the forum's
 //!    live model and compares them ([`moderation_core::labels::evaluate`]):
 //!    the candidate is *better* when its PR-AUC is higher and its share of
 //!    approved posts sent to review is not higher than the live model's or
-//!    than the review budget (`review_budget`, 5%: what the adaptation's
-//!    thresholds are chosen for);
+//!    than the review budget;
 //! 4. stores it: `rejected` when it is not better; `live` when it is better
 //!    on at least `min_holdout` held-out labels with `min_holdout_per_class`
 //!    of each class and `auto_promote` is on; else `candidate`, scoring the
@@ -79,6 +80,9 @@ pub struct Judgement {
     pub live: Evaluation,
     /// The live model's version.
     pub live_model: Option<String>,
+    /// How the candidate's thresholds were chosen (for the forum's budgets,
+    /// or kept as the base's, and why).
+    pub thresholds: String,
     /// PR-AUC higher and review false-positive rate not higher (than the
     /// live model's or the review budget).
     pub better: bool,
@@ -295,7 +299,8 @@ fn train(
     let n = labelled.len();
     let held = ((n as f64) * config.holdout_share).ceil() as usize;
     let split = n.saturating_sub(held);
-    let adapt_config = AdaptConfig::default();
+    let adapt_config =
+        AdaptConfig { review_fpr: config.review_budget, hold_fpr: config.hold_budget, ..AdaptConfig::default() };
     if split < adapt_config.min_labels {
         return Err(format!(
             "too few labels: {n} (after the moderator share cap), of which {held} are held out to judge; \
@@ -331,6 +336,7 @@ fn train(
     let candidate_engine = base.with_model(Some(model.clone()));
     let candidate = evaluate(&candidate_engine, holdout);
     let live_eval = evaluate(live, holdout);
+    let thresholds = model.data().adaptation.as_ref().map(|a| a.thresholds.clone()).unwrap_or_default();
     let better = match (candidate.pr_auc, live_eval.pr_auc) {
         (Some(c), Some(l)) => {
             let allowed = live_eval.review_fpr.unwrap_or(0.0).max(config.review_budget);
@@ -350,6 +356,7 @@ fn train(
             candidate,
             live: live_eval,
             live_model: None,
+            thresholds,
             better,
             enough,
             moderators,

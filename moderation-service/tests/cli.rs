@@ -501,6 +501,7 @@ fn train_with_a_base_adapts_the_model_to_a_forum_s_decisions() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("adapted forum-default@") && err.contains(" labelled posts of "), "{err}");
     assert!(err.contains("scam   kept the base's"), "only spam has positives: {err}");
+    assert!(err.contains("at most 5% reach review and 1% hold"), "the default budgets: {err}");
     // Deterministic: a second run writes the same bytes.
     let first = std::fs::read(&out).unwrap();
     let (code, _, err) = moderation(&args, "");
@@ -531,6 +532,25 @@ fn train_with_a_base_adapts_the_model_to_a_forum_s_decisions() {
         let err = String::from_utf8_lossy(&failed.stderr);
         assert!(err.contains("cannot load model") && err.contains("missing.model"), "{err}");
     }
+
+    // A forum's own budgets; budgets that are not shares are refused, and
+    // the earlier file is left as it was.
+    let wider = dir.join("wider.model");
+    let mut budget = args.to_vec();
+    budget.extend(["--review-budget", "0.1", "--hold-budget", "0.025"]);
+    budget[6] = wider.to_str().unwrap();
+    let (code, _, err) = moderation(&budget, "");
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("at most 10% reach review and 2.5% hold"), "{err}");
+    let mut over = args.to_vec();
+    over.extend(["--review-budget", "0.05", "--hold-budget", "0.2"]);
+    let (code, _, err) = moderation(&over, "");
+    assert_ne!(code, 0);
+    assert!(err.contains("hold budget"), "{err}");
+    assert!(std::fs::read(&out).unwrap() == first);
+    let (code, _, err) = moderation(&["train", "--review-budget", "0.1"], "");
+    assert_ne!(code, 0);
+    assert!(err.contains("--base"), "a budget is for adapting: {err}");
 
     // Too few labels and bad lines are refused with the reason and the line.
     std::fs::write(&input, decisions(10)).unwrap();

@@ -167,6 +167,13 @@ const LIMITS: &[Limit] = &[
         CONFIG,
     ),
     l(
+        "`learning.hold_budget`",
+        "0 to `learning.review_budget` (default 0.01)",
+        "`learning.hold_budget`",
+        "start refused, naming the key",
+        CONFIG,
+    ),
+    l(
         "`learning.max_moderator_share`",
         "above 0, at most 1 (default 0.5)",
         "`learning.max_moderator_share`",
@@ -983,6 +990,11 @@ const CONFIG_CASES: &[ConfigCase] = &[
         limit: "`learning.review_budget`",
         says: "learning.review_budget must be between 0 and 0.2",
         set: |c, past| c.learning.review_budget = if past { 0.201 } else { 0.2 },
+    },
+    ConfigCase {
+        limit: "`learning.hold_budget`",
+        says: "learning.hold_budget must be between 0 and learning.review_budget",
+        set: |c, past| c.learning.hold_budget = if past { 0.051 } else { 0.05 },
     },
     ConfigCase {
         limit: "`learning.max_moderator_share`",

@@ -903,6 +903,7 @@ pub(super) async fn model(
         ("Live model judged against", figure(&e["live_model"])),
         ("Better than live", figure(&e["better"])),
         ("Enough held-out labels to promote on", figure(&e["enough"])),
+        ("Thresholds", figure(&e["thresholds"])),
     ];
     let mut page = m.page();
     page.notice = match q.done.as_str() {
