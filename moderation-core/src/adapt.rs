@@ -315,6 +315,58 @@ impl Default for AdaptConfig {
     }
 }
 
+impl AdaptConfig {
+    /// Checks every setting's range; `Err` names the setting and its value.
+    /// [`adapt`] checks it first; a tool can check it before loading
+    /// anything.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("l2_text", self.l2_text),
+            ("l2_evidence", self.l2_evidence),
+            ("l2_bias", self.l2_bias),
+            ("l2_scale", self.l2_scale),
+            ("l2_combiner", self.l2_combiner),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(format!("{name} must be a positive number, not {v}"));
+            }
+        }
+        if let Some(v) = self.scale_choices.iter().find(|v| !(-1.0..=SCALE.1).contains(*v)) {
+            return Err(format!("a fixed δ must be within -1..={}, not {v}", SCALE.1));
+        }
+        if let Some(v) = self.below_review_choices.iter().find(|v| !(1.0..=MAX_BELOW_REVIEW).contains(*v)) {
+            return Err(format!("a slope below review must be within 1..={MAX_BELOW_REVIEW}, not {v}"));
+        }
+        if !(self.nb_alpha == 0.0 || (self.nb_alpha.is_finite() && self.nb_alpha >= MIN_NB_ALPHA)) {
+            return Err(format!(
+                "nb_alpha must be 0 (off) or a smoothing count of at least {MIN_NB_ALPHA}, not {}",
+                self.nb_alpha
+            ));
+        }
+        if !(0.0..=MAX_REVIEW_FPR).contains(&self.review_fpr) {
+            return Err(format!(
+                "the review budget (review_fpr) must be within 0..={MAX_REVIEW_FPR}, not {}",
+                self.review_fpr
+            ));
+        }
+        if !(0.0..=self.review_fpr).contains(&self.hold_fpr) {
+            return Err(format!(
+                "the hold budget (hold_fpr) must be within 0 and the review budget {}, not {}",
+                self.review_fpr, self.hold_fpr
+            ));
+        }
+        if !(self.confidence > 0.0 && self.confidence < 1.0) {
+            return Err(format!("confidence must be within (0, 1), not {}", self.confidence));
+        }
+        for (name, v) in [("folds", self.folds), ("few_labels_folds", self.few_labels_folds)] {
+            if v < 2 {
+                return Err(format!("{name} must be at least 2, not {v}"));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The smallest naive-Bayes smoothing count: below it an n-gram seen in
 /// one class only gets a ratio so large that its weight is, in effect,
 /// unpenalised.
@@ -323,10 +375,11 @@ const MIN_NB_ALPHA: f64 = 0.01;
 /// The largest review budget: half a forum's approved posts.
 pub const MAX_REVIEW_FPR: f64 = 0.5;
 
-/// A budget as a percentage for reports: `5%`, `2.5%`.
+/// A budget as a percentage for reports, to a hundredth of a percent:
+/// `5%`, `2.5%`, `0.04%`.
 fn percent(share: f64) -> String {
-    let p = format!("{:.1}", share * 100.0);
-    format!("{}%", p.strip_suffix(".0").unwrap_or(&p))
+    let p = format!("{:.2}", share * 100.0);
+    format!("{}%", p.trim_end_matches('0').trim_end_matches('.'))
 }
 
 /// The naive-Bayes smoothing of an adaptation on `rows`: the configured
@@ -379,49 +432,7 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
     let Some(model) = engine.model() else {
         return Err(cfg_err("adapting needs a base model".into()));
     };
-    for (name, v) in [
-        ("l2_text", config.l2_text),
-        ("l2_evidence", config.l2_evidence),
-        ("l2_bias", config.l2_bias),
-        ("l2_scale", config.l2_scale),
-        ("l2_combiner", config.l2_combiner),
-    ] {
-        if !(v.is_finite() && v > 0.0) {
-            return Err(cfg_err(format!("{name} must be a positive number, not {v}")));
-        }
-    }
-    if let Some(v) = config.scale_choices.iter().find(|v| !(-1.0..=SCALE.1).contains(*v)) {
-        return Err(cfg_err(format!("a fixed δ must be within -1..={}, not {v}", SCALE.1)));
-    }
-    if let Some(v) = config.below_review_choices.iter().find(|v| !(1.0..=MAX_BELOW_REVIEW).contains(*v)) {
-        return Err(cfg_err(format!("a slope below review must be within 1..={MAX_BELOW_REVIEW}, not {v}")));
-    }
-    if !(config.nb_alpha == 0.0 || (config.nb_alpha.is_finite() && config.nb_alpha >= MIN_NB_ALPHA)) {
-        return Err(cfg_err(format!(
-            "nb_alpha must be 0 (off) or a smoothing count of at least {MIN_NB_ALPHA}, not {}",
-            config.nb_alpha
-        )));
-    }
-    if !(0.0..=MAX_REVIEW_FPR).contains(&config.review_fpr) {
-        return Err(cfg_err(format!(
-            "the review budget (review_fpr) must be within 0..={MAX_REVIEW_FPR}, not {}",
-            config.review_fpr
-        )));
-    }
-    if !(0.0..=config.review_fpr).contains(&config.hold_fpr) {
-        return Err(cfg_err(format!(
-            "the hold budget (hold_fpr) must be within 0 and the review budget {}, not {}",
-            config.review_fpr, config.hold_fpr
-        )));
-    }
-    if !(config.confidence > 0.0 && config.confidence < 1.0) {
-        return Err(cfg_err(format!("confidence must be within (0, 1), not {}", config.confidence)));
-    }
-    for (name, v) in [("folds", config.folds), ("few_labels_folds", config.few_labels_folds)] {
-        if v < 2 {
-            return Err(cfg_err(format!("{name} must be at least 2, not {v}")));
-        }
-    }
+    config.validate().map_err(cfg_err)?;
     let mut base_data = model.data().clone();
     if let Some(a) = base_data.adaptation.take() {
         base_data.name = a.base.rsplit_once('@').map_or(a.base.as_str(), |(name, _)| name).to_string();
@@ -671,16 +682,21 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
         let removed: Vec<Scored> =
             rows.iter().zip(&oof).filter(|(r, _)| r.labels[..h].contains(&Some(true))).map(scored).collect();
         let mut floored = Vec::new();
+        let mut zero = Vec::new();
         let mut cuts = |fpr: f64, default: f64, name: &'static str| {
             let (cuts, sure) = head_cuts(&approved, &removed, h, &taught, fpr, default, config.confidence);
-            if !sure {
-                floored.push(name);
+            // A budget of 0 can never be shown to hold: its thresholds may
+            // only be stricter than the base's, whatever the posts.
+            match (sure, fpr > 0.0) {
+                (true, _) => {}
+                (false, true) => floored.push(name),
+                (false, false) => zero.push(name),
             }
             cuts
         };
         let review = cuts(config.review_fpr, logit(REVIEW), "review");
         let hold = cuts(config.hold_fpr, logit(HOLD), "hold");
-        let only_stricter = if floored.is_empty() {
+        let mut only_stricter = if floored.is_empty() {
             String::new()
         } else {
             format!(
@@ -689,6 +705,9 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
                 config.confidence * 100.0
             )
         };
+        if !zero.is_empty() {
+            only_stricter.push_str(&format!(", {} not lowered: a budget of 0", zero.join(" and ")));
+        }
         let mut calibrations: Vec<HeadCalibration> = categories
             .iter()
             .enumerate()

@@ -684,11 +684,31 @@ fn a_forum_s_review_budget_sets_how_many_approved_posts_may_reach_review() {
     // flag them.
     assert!(wide.1 <= 10, "{} of 100 new questions flagged at a 25% budget (4 measured)", wide.1);
     // Budgets that are not shares of the approved posts are refused.
-    for (review_fpr, hold_fpr, says) in
-        [(0.6, 0.01, "review budget"), (0.05, 0.1, "hold budget"), (-0.1, 0.0, "review budget")]
-    {
+    for (review_fpr, hold_fpr, says) in [
+        (0.6, 0.01, "review budget"),
+        (0.05, 0.1, "hold budget"),
+        (-0.1, 0.0, "review budget"),
+        (f64::NAN, 0.0, "review budget"),
+        (0.05, f64::NAN, "hold budget"),
+    ] {
         let config = AdaptConfig { review_fpr, hold_fpr, ..AdaptConfig::default() };
         let err = adapt(&engine, &data, &config).unwrap_err().to_string();
         assert!(err.contains(says), "{review_fpr}/{hold_fpr}: {err}");
+        assert_eq!(format!("cannot train: {}", config.validate().unwrap_err()), err);
     }
+    // At the bounds: a budget of 0 flags no more than the base did (it can
+    // never be shown to hold, so nothing is lowered), and says so; a hold
+    // budget equal to the review budget is a budget.
+    let zero = AdaptConfig { review_fpr: 0.0, hold_fpr: 0.0, ..AdaptConfig::default() };
+    let adapted = adapt(&engine, &data, &zero).unwrap();
+    let thresholds = &adapted.data().adaptation.as_ref().unwrap().thresholds;
+    assert!(thresholds.contains("review and hold not lowered: a budget of 0"), "{thresholds}");
+    let after = engine.with_model(Some(Arc::new(adapted)));
+    assert!(
+        flagged(&after, &questions) <= wide.1,
+        "{} questions flagged at a budget of 0",
+        flagged(&after, &questions)
+    );
+    let equal = AdaptConfig { review_fpr: 0.1, hold_fpr: 0.1, ..AdaptConfig::default() };
+    assert!(adapt(&engine, &data, &equal).is_ok());
 }

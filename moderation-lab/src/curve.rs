@@ -140,6 +140,8 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
         crate::transfer::write_corpus(&corpus, path)?;
     }
     let mut config = AdaptConfig::default();
+    config.review_fpr = args.review_budget.unwrap_or(config.review_fpr);
+    config.hold_fpr = args.hold_budget.unwrap_or(config.hold_fpr.min(config.review_fpr));
     config.l2_text = args.l2_text.unwrap_or(config.l2_text);
     config.l2_evidence = args.l2_evidence.unwrap_or(config.l2_evidence);
     config.l2_bias = args.l2_bias.unwrap_or(config.l2_bias);
@@ -155,11 +157,10 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
     config.few_labels_folds = args.few_labels_folds.unwrap_or(config.few_labels_folds);
     config.nb_alpha = args.nb_alpha.unwrap_or(config.nb_alpha);
     config.nb_from_labels = args.nb_from_labels.unwrap_or(config.nb_from_labels);
-    config.review_fpr = args.review_budget.unwrap_or(config.review_fpr);
-    config.hold_fpr = args.hold_budget.unwrap_or(config.hold_fpr);
     if !args.below_review.is_empty() {
         config.below_review_choices = args.below_review.clone();
     }
+    config.validate().map_err(|e| anyhow::anyhow!("cannot adapt with these settings: {e}"))?;
     let wanted: Vec<usize> = (0..corpus.sources.len())
         .filter(|&s| {
             let source = &corpus.sources[s];

@@ -41,18 +41,19 @@ pub struct TrainArgs {
     /// With `--base`: the largest share of the labels one moderator's
     /// decisions may be (when the lines name at least two moderators); the
     /// earliest of a larger share are left out.
-    #[arg(long, value_name = "SHARE", default_value_t = 0.5, value_parser = share)]
+    #[arg(long, value_name = "SHARE", default_value_t = 0.5, value_parser = share, requires = "base")]
     pub max_moderator_share: f64,
     /// With `--base`: the share of the forum's approved posts the adapted
     /// thresholds may send to review (the forum's review budget; 0–0.5).
     /// 0.05 is the budget the shipped thresholds keep on a new forum; a
     /// forum that would rather review more posts to catch more raises it.
-    #[arg(long, value_name = "SHARE", default_value_t = 0.05, requires = "base")]
+    #[arg(long, value_name = "SHARE", default_value_t = 0.05, value_parser = budget, requires = "base")]
     pub review_budget: f64,
     /// With `--base`: the share of the forum's approved posts that may be
-    /// held (at most the review budget).
-    #[arg(long, value_name = "SHARE", default_value_t = 0.01, requires = "base")]
-    pub hold_budget: f64,
+    /// held, at most the review budget [default: 0.01, or the review
+    /// budget if that is smaller].
+    #[arg(long, value_name = "SHARE", value_parser = budget, requires = "base")]
+    pub hold_budget: Option<f64>,
     /// Train on the team corpus only (no public sets).
     #[arg(long)]
     pub corpus_only: bool,
@@ -114,8 +115,13 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     if let Some(base) = &args.base {
         let input = args.input.as_ref().context("--base needs --input")?;
         let name = (args.name != "forum-default").then(|| args.name.clone());
-        let config =
-            AdaptConfig { name, review_fpr: args.review_budget, hold_fpr: args.hold_budget, ..AdaptConfig::default() };
+        let review_fpr = args.review_budget;
+        let hold_fpr = args.hold_budget.unwrap_or(AdaptConfig::default().hold_fpr.min(review_fpr));
+        if hold_fpr > review_fpr {
+            bail!("--hold-budget {hold_fpr} is above --review-budget {review_fpr}: a held post is also one reviewed");
+        }
+        let config = AdaptConfig { name, review_fpr, hold_fpr, ..AdaptConfig::default() };
+        config.validate().map_err(|e| anyhow::anyhow!("cannot adapt: {e}"))?;
         return adapt(base, input, &args.out, &config, args.max_moderator_share);
     }
     // The shipped model: every trainable source, its thresholds chosen by
@@ -254,6 +260,15 @@ pub(crate) fn calibrations(model: &Model, a: &Adaptation) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A review or hold budget: a share of approved posts in 0..=0.5.
+fn budget(s: &str) -> Result<f64, String> {
+    use moderation_core::adapt::MAX_REVIEW_FPR;
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=MAX_REVIEW_FPR).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}` is not a share of approved posts in 0..={MAX_REVIEW_FPR}")),
+    }
 }
 
 fn share(s: &str) -> Result<f64, String> {

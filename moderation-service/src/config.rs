@@ -233,15 +233,28 @@ pub struct LearningConfig {
     pub min_holdout_per_class: u32,
     /// Most of the labels one moderator's decisions may be.
     pub max_moderator_share: f64,
-    /// The forum's review budget: the share of approved posts a
-    /// candidate's thresholds are chosen to send to review (5%), and the
-    /// share of held-out approved posts it may send to review and still
-    /// count as "not worse" than a live model that sends fewer.
+    /// The review budget of every forum this instance trains: the share of
+    /// approved posts a candidate's thresholds are chosen to send to
+    /// review (5%), and the share of held-out approved posts it may send to
+    /// review and still count as "not worse" than a live model that sends
+    /// fewer. Instances sharing a database should agree on it: whichever
+    /// trains a forum chooses its candidate's thresholds.
     pub review_budget: f64,
     /// The share of approved posts a candidate's thresholds are chosen to
-    /// hold (1%; at most `review_budget`).
-    pub hold_budget: f64,
+    /// hold: at most `review_budget` (unset: 1%, or `review_budget` if
+    /// that is smaller).
+    pub hold_budget: Option<f64>,
 }
+
+impl LearningConfig {
+    /// The hold budget a candidate's thresholds are chosen for.
+    pub fn hold_budget(&self) -> f64 {
+        self.hold_budget.unwrap_or(DEFAULT_HOLD_BUDGET.min(self.review_budget))
+    }
+}
+
+/// The hold budget when `learning.hold_budget` is unset.
+const DEFAULT_HOLD_BUDGET: f64 = 0.01;
 
 impl Default for LearningConfig {
     fn default() -> LearningConfig {
@@ -259,7 +272,7 @@ impl Default for LearningConfig {
             min_holdout_per_class: 20,
             max_moderator_share: 0.5,
             review_budget: 0.05,
-            hold_budget: 0.01,
+            hold_budget: None,
         }
     }
 }
@@ -612,7 +625,7 @@ impl Config {
         if !(0.0..=0.2).contains(&l.review_budget) {
             return invalid("learning.review_budget must be between 0 and 0.2");
         }
-        if !(0.0..=l.review_budget).contains(&l.hold_budget) {
+        if l.hold_budget.is_some_and(|h| !(0.0..=l.review_budget).contains(&h)) {
             return invalid("learning.hold_budget must be between 0 and learning.review_budget");
         }
         if l.every_labels == 0 {

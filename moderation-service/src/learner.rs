@@ -300,7 +300,7 @@ fn train(
     let held = ((n as f64) * config.holdout_share).ceil() as usize;
     let split = n.saturating_sub(held);
     let adapt_config =
-        AdaptConfig { review_fpr: config.review_budget, hold_fpr: config.hold_budget, ..AdaptConfig::default() };
+        AdaptConfig { review_fpr: config.review_budget, hold_fpr: config.hold_budget(), ..AdaptConfig::default() };
     if split < adapt_config.min_labels {
         return Err(format!(
             "too few labels: {n} (after the moderator share cap), of which {held} are held out to judge; \

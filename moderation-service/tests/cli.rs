@@ -546,11 +546,24 @@ fn train_with_a_base_adapts_the_model_to_a_forum_s_decisions() {
     over.extend(["--review-budget", "0.05", "--hold-budget", "0.2"]);
     let (code, _, err) = moderation(&over, "");
     assert_ne!(code, 0);
-    assert!(err.contains("hold budget"), "{err}");
+    assert!(err.contains("--hold-budget 0.2 is above --review-budget 0.05"), "{err}");
     assert!(std::fs::read(&out).unwrap() == first);
     let (code, _, err) = moderation(&["train", "--review-budget", "0.1"], "");
     assert_ne!(code, 0);
     assert!(err.contains("--base"), "a budget is for adapting: {err}");
+    let mut past = args.to_vec();
+    past.extend(["--review-budget", "0.6"]);
+    let (code, _, err) = moderation(&past, "");
+    assert_ne!(code, 0);
+    assert!(err.contains("--review-budget") && err.contains("0..=0.5"), "{err}");
+    // A review budget under the default hold budget of 1% takes the hold
+    // budget down with it.
+    let mut small = args.to_vec();
+    small.extend(["--review-budget", "0.005"]);
+    small[6] = wider.to_str().unwrap();
+    let (code, _, err) = moderation(&small, "");
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("at most 0.5% reach review and 0.5% hold"), "{err}");
 
     // Too few labels and bad lines are refused with the reason and the line.
     std::fs::write(&input, decisions(10)).unwrap();

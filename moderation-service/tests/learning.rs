@@ -131,7 +131,7 @@ both!(
         // Instance A's learner trains for a forum that reviews up to 8% of
         // its approved posts and holds up to 2%.
         let mut learning = config(true);
-        (learning.learning.review_budget, learning.learning.hold_budget) = (0.08, 0.02);
+        (learning.learning.review_budget, learning.learning.hold_budget) = (0.08, Some(0.02));
         let a = TestServer::start(&db, learning, clock.clone()).await;
         let b = TestServer::start(&db, config(false), clock.clone()).await;
         let (_, admin) = a.key(Role::Admin, &[]).await;

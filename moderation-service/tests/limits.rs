@@ -168,7 +168,7 @@ const LIMITS: &[Limit] = &[
     ),
     l(
         "`learning.hold_budget`",
-        "0 to `learning.review_budget` (default 0.01)",
+        "0 to `learning.review_budget` (unset: 0.01, or `learning.review_budget` if smaller)",
         "`learning.hold_budget`",
         "start refused, naming the key",
         CONFIG,
@@ -991,10 +991,16 @@ const CONFIG_CASES: &[ConfigCase] = &[
         says: "learning.review_budget must be between 0 and 0.2",
         set: |c, past| c.learning.review_budget = if past { 0.201 } else { 0.2 },
     },
+    // At 0 with the hold budget unset (it follows the review budget down).
+    ConfigCase {
+        limit: "`learning.review_budget`",
+        says: "learning.review_budget must be between 0 and 0.2",
+        set: |c, past| c.learning.review_budget = if past { -0.001 } else { 0.0 },
+    },
     ConfigCase {
         limit: "`learning.hold_budget`",
         says: "learning.hold_budget must be between 0 and learning.review_budget",
-        set: |c, past| c.learning.hold_budget = if past { 0.051 } else { 0.05 },
+        set: |c, past| c.learning.hold_budget = Some(if past { 0.051 } else { 0.05 }),
     },
     ConfigCase {
         limit: "`learning.max_moderator_share`",
