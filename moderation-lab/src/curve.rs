@@ -135,10 +135,6 @@ const POOL: usize = 1000;
 
 pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
     check_seeds(&args.shuffle_seeds)?;
-    let Some(corpus) = crate::transfer::loso_corpus(&args.data, "the learning curve")? else { return Ok(()) };
-    if let Some(path) = &args.corpus_out {
-        crate::transfer::write_corpus(&corpus, path)?;
-    }
     let mut config = AdaptConfig::default();
     config.review_fpr = args.review_budget.unwrap_or(config.review_fpr);
     config.hold_fpr = args.hold_budget.unwrap_or(config.hold_fpr.min(config.review_fpr));
@@ -161,6 +157,10 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
         config.below_review_choices = args.below_review.clone();
     }
     config.validate().map_err(|e| anyhow::anyhow!("cannot adapt with these settings: {e}"))?;
+    let Some(corpus) = crate::transfer::loso_corpus(&args.data, "the learning curve")? else { return Ok(()) };
+    if let Some(path) = &args.corpus_out {
+        crate::transfer::write_corpus(&corpus, path)?;
+    }
     let wanted: Vec<usize> = (0..corpus.sources.len())
         .filter(|&s| {
             let source = &corpus.sources[s];
