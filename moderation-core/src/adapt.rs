@@ -65,7 +65,9 @@
 //! include enough approved posts, a slope and an offset per head on its
 //! adapted log-odds move the default review and hold thresholds, each to
 //! where the forum's approved posts (scored out of fold) keep within its
-//! budget with the configured confidence (a one-sided Clopper–Pearson
+//! budget ([`AdaptConfig::review_fpr`] and [`AdaptConfig::hold_fpr`]: 5%
+//! and 1% of them by default, the forum's to set) with the configured
+//! confidence (a one-sided Clopper–Pearson
 //! bound) — and no lower than needed to flag the removed posts that budget
 //! would flag. The budget is the union's (the share of approved posts any
 //! head flags). The heads the labels taught share one cut on the highest
