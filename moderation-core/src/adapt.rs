@@ -318,6 +318,15 @@ impl Default for AdaptConfig {
 }
 
 impl AdaptConfig {
+    /// These settings with a forum's budgets: `review` of its approved
+    /// posts to review and `hold` held; without a hold budget, the default
+    /// one, or the review budget if that is smaller (a held post is also
+    /// one reviewed).
+    pub fn with_budgets(self, review: f64, hold: Option<f64>) -> AdaptConfig {
+        let hold = hold.unwrap_or(AdaptConfig::default().hold_fpr.min(review));
+        AdaptConfig { review_fpr: review, hold_fpr: hold, ..self }
+    }
+
     /// Checks every setting's range; `Err` names the setting and its value.
     /// [`adapt`] checks it first; a tool can check it before loading
     /// anything.

@@ -711,4 +711,12 @@ fn a_forum_s_review_budget_sets_how_many_approved_posts_may_reach_review() {
     );
     let equal = AdaptConfig { review_fpr: 0.1, hold_fpr: 0.1, ..AdaptConfig::default() };
     assert!(adapt(&engine, &data, &equal).is_ok());
+    // Without a hold budget, the default one, or a smaller review budget.
+    let budgets = |review, hold| {
+        let c = AdaptConfig::default().with_budgets(review, hold);
+        (c.review_fpr, c.hold_fpr)
+    };
+    assert_eq!(budgets(0.1, None), (0.1, 0.01));
+    assert_eq!(budgets(0.005, None), (0.005, 0.005));
+    assert_eq!(budgets(0.1, Some(0.03)), (0.1, 0.03));
 }

@@ -135,9 +135,9 @@ const POOL: usize = 1000;
 
 pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
     check_seeds(&args.shuffle_seeds)?;
-    let mut config = AdaptConfig::default();
-    config.review_fpr = args.review_budget.unwrap_or(config.review_fpr);
-    config.hold_fpr = args.hold_budget.unwrap_or(config.hold_fpr.min(config.review_fpr));
+    let defaults = AdaptConfig::default();
+    let review = args.review_budget.unwrap_or(defaults.review_fpr);
+    let mut config = defaults.with_budgets(review, args.hold_budget);
     config.l2_text = args.l2_text.unwrap_or(config.l2_text);
     config.l2_evidence = args.l2_evidence.unwrap_or(config.l2_evidence);
     config.l2_bias = args.l2_bias.unwrap_or(config.l2_bias);

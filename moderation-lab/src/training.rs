@@ -115,12 +115,14 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     if let Some(base) = &args.base {
         let input = args.input.as_ref().context("--base needs --input")?;
         let name = (args.name != "forum-default").then(|| args.name.clone());
-        let review_fpr = args.review_budget;
-        let hold_fpr = args.hold_budget.unwrap_or(AdaptConfig::default().hold_fpr.min(review_fpr));
-        if hold_fpr > review_fpr {
-            bail!("--hold-budget {hold_fpr} is above --review-budget {review_fpr}: a held post is also one reviewed");
+        let config = AdaptConfig { name, ..AdaptConfig::default() }.with_budgets(args.review_budget, args.hold_budget);
+        if config.hold_fpr > config.review_fpr {
+            bail!(
+                "--hold-budget {} is above --review-budget {}: a held post is also one reviewed",
+                config.hold_fpr,
+                config.review_fpr
+            );
         }
-        let config = AdaptConfig { name, review_fpr, hold_fpr, ..AdaptConfig::default() };
         config.validate().map_err(|e| anyhow::anyhow!("cannot adapt: {e}"))?;
         return adapt(base, input, &args.out, &config, args.max_moderator_share);
     }

@@ -246,16 +246,6 @@ pub struct LearningConfig {
     pub hold_budget: Option<f64>,
 }
 
-impl LearningConfig {
-    /// The hold budget a candidate's thresholds are chosen for.
-    pub fn hold_budget(&self) -> f64 {
-        self.hold_budget.unwrap_or(DEFAULT_HOLD_BUDGET.min(self.review_budget))
-    }
-}
-
-/// The hold budget when `learning.hold_budget` is unset.
-const DEFAULT_HOLD_BUDGET: f64 = 0.01;
-
 impl Default for LearningConfig {
     fn default() -> LearningConfig {
         LearningConfig {

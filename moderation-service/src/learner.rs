@@ -299,8 +299,7 @@ fn train(
     let n = labelled.len();
     let held = ((n as f64) * config.holdout_share).ceil() as usize;
     let split = n.saturating_sub(held);
-    let adapt_config =
-        AdaptConfig { review_fpr: config.review_budget, hold_fpr: config.hold_budget(), ..AdaptConfig::default() };
+    let adapt_config = AdaptConfig::default().with_budgets(config.review_budget, config.hold_budget);
     if split < adapt_config.min_labels {
         return Err(format!(
             "too few labels: {n} (after the moderator share cap), of which {held} are held out to judge; \
