@@ -319,12 +319,12 @@ impl Default for AdaptConfig {
 
 impl AdaptConfig {
     /// These settings with a forum's budgets: `review` of its approved
-    /// posts to review and `hold` held; without a hold budget, the default
-    /// one, or the review budget if that is smaller (a held post is also
-    /// one reviewed).
+    /// posts to review and `hold` held; without a hold budget, these
+    /// settings' own, or the review budget if that is smaller (a held post
+    /// is also one reviewed).
     pub fn with_budgets(self, review: f64, hold: Option<f64>) -> AdaptConfig {
-        let hold = hold.unwrap_or(AdaptConfig::default().hold_fpr.min(review));
-        AdaptConfig { review_fpr: review, hold_fpr: hold, ..self }
+        let hold_fpr = hold.unwrap_or(self.hold_fpr.min(review));
+        AdaptConfig { review_fpr: review, hold_fpr, ..self }
     }
 
     /// Checks every setting's range; `Err` names the setting and its value.
