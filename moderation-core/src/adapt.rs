@@ -143,7 +143,8 @@ use sha2::{Digest, Sha256};
 
 use crate::classifier::evaluation::{self, Confusion};
 use crate::classifier::model::{
-    Adaptation, AdaptedHead, HeadCalibration, HeadMetrics, MAX_BELOW_REVIEW, MAX_SLOPE, MIN_SLOPE, Model, ModelData,
+    Adaptation, AdaptedHead, HeadCalibration, HeadMetrics, MAX_ABOVE_HOLD, MAX_BELOW_REVIEW, MAX_SLOPE, MIN_SLOPE,
+    Model, ModelData,
 };
 use crate::engine::Engine;
 use crate::error::{Error, TrainingError};
@@ -263,6 +264,17 @@ pub struct AdaptConfig {
     /// score itself (what a moderator reads, and which category a review
     /// item is filed under when two are close). Empty or `[1]`: never.
     pub below_review_choices: Vec<f64>,
+    /// Above the forum's hold threshold, a taught head whose calibration
+    /// slope is under 1 goes on at the base's slope
+    /// ([`HeadCalibration::above_hold`] = 1 / slope). The slope lands the
+    /// review and hold thresholds where the forum's budgets put them; at a
+    /// 5% budget a forum's spam head often gets 0.3–0.35, which squeezes
+    /// its surest removals under an untaught head's base scores on
+    /// approved posts in the "unwanted" ranking. No decision changes.
+    /// Measured by the learning curve (three draws, 5% budget): every F1
+    /// and benign review rate the same; PR-AUC SpamAssassin 0.923 → 0.967
+    /// at k = 1,000, macro 0.915 → 0.923 (see the README for the table).
+    pub stretch_above_hold: bool,
     /// Naive-Bayes scaling of the forum's n-grams (NBSVM, Wang and Manning
     /// 2012), from `nb_from_labels` distinct labelled posts up: each
     /// column's value is multiplied by its log-count ratio between the
@@ -308,6 +320,7 @@ impl Default for AdaptConfig {
             near_duplicate: 0.7,
             scale_choices: vec![-1.0, -0.5],
             below_review_choices: vec![1.0, 2.0, 5.0],
+            stretch_above_hold: true,
             stacked: true,
             l2_combiner: 0.1,
             shared_unwanted: true,
@@ -724,10 +737,28 @@ pub fn adapt(engine: &Engine, examples: &[Example], config: &AdaptConfig) -> Res
             .enumerate()
             .map(|(i, &category)| {
                 let (slope, offset) = calibration(review[i], hold[i]);
-                HeadCalibration { category, slope, offset, below_review: 1.0 }
+                // Above hold no threshold is left to land: a taught head's
+                // line goes on at the base's slope.
+                let above_hold = if config.stretch_above_hold && taught[i] && slope < 1.0 {
+                    (1.0 / slope).min(MAX_ABOVE_HOLD)
+                } else {
+                    1.0
+                };
+                HeadCalibration { category, slope, offset, below_review: 1.0, above_hold }
             })
             .collect();
-        let compressed = compress_untaught(&rows, &oof, &taught, &mut calibrations, &config.below_review_choices);
+        let mut compressed = compress_untaught(&rows, &oof, &taught, &mut calibrations, &config.below_review_choices);
+        let stretched: Vec<String> = calibrations
+            .iter()
+            .filter(|c| c.above_hold != 1.0)
+            .map(|c| format!("{} ×{:.2}", c.category.as_str(), c.above_hold))
+            .collect();
+        if !stretched.is_empty() {
+            compressed.push_str(&format!(
+                "; {} further above the hold threshold (the base's spread; no decision changes)",
+                stretched.join(" and ")
+            ));
+        }
         (
             calibrations,
             format!(
@@ -1423,7 +1454,7 @@ mod tests {
             rows
         };
         let taught = [true, false, false, false];
-        let identity = |c| HeadCalibration { category: c, slope: 1.0, offset: 0.0, below_review: 1.0 };
+        let identity = |c| HeadCalibration { category: c, slope: 1.0, offset: 0.0, below_review: 1.0, above_hold: 1.0 };
         let fresh = || vec![identity(Category::Spam), identity(Category::Scam)];
         let oof = |rows: &[Row]| rows.iter().map(|r| r.base).collect::<Vec<_>>();
 

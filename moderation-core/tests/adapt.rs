@@ -127,7 +127,8 @@ fn the_base_s_knowledge_of_crypto_scams_is_not_forgotten() {
 fn adapting_is_deterministic_and_the_file_round_trips_as_format_7() {
     let engine = Engine::builder().model(base()).build().unwrap();
     let data = labelled(15, 35, 3);
-    let exact = AdaptConfig { near_duplicate: 2.0, ..AdaptConfig::default() };
+    // Not stretched above hold (format 9 has a test of its own).
+    let exact = AdaptConfig { near_duplicate: 2.0, stretch_above_hold: false, ..AdaptConfig::default() };
     let a = adapt(&engine, &data, &exact).unwrap();
     let b = adapt(&engine, &data, &exact).unwrap();
     assert!(a.to_bytes() == b.to_bytes(), "two fits differ");
@@ -234,7 +235,7 @@ fn adapting_is_deterministic_and_the_file_round_trips_as_format_7() {
 #[test]
 fn a_head_compressed_under_review_decides_as_before_and_round_trips_as_format_8() {
     let engine = Engine::builder().model(base()).build().unwrap();
-    let exact = AdaptConfig { near_duplicate: 2.0, ..AdaptConfig::default() };
+    let exact = AdaptConfig { near_duplicate: 2.0, stretch_above_hold: false, ..AdaptConfig::default() };
     let adapted = adapt(&engine, &labelled(15, 35, 3), &exact).unwrap();
     let mut data = adapted.data().clone();
     let scam = data.adaptation.as_mut().unwrap().calibrations.iter_mut().find(|c| c.category == Category::Scam);
@@ -359,6 +360,169 @@ fn a_head_compressed_under_review_decides_as_before_and_round_trips_as_format_8(
     spam.unwrap().below_review = 2.0;
     let err = Model::from_data(taught).unwrap_err().to_string();
     assert!(err.contains("which the labels taught"), "{err}");
+}
+
+#[test]
+fn a_taught_head_stretched_above_hold_decides_as_before_and_round_trips_as_format_9() {
+    let engine = Engine::builder().model(base()).build().unwrap();
+    let flat = AdaptConfig { near_duplicate: 2.0, stretch_above_hold: false, ..AdaptConfig::default() };
+    let adapted = adapt(&engine, &labelled(15, 35, 3), &flat).unwrap();
+    let mut data = adapted.data().clone();
+    let spam = data.adaptation.as_mut().unwrap().calibrations.iter_mut().find(|c| c.category == Category::Spam);
+    let spam = spam.expect("per-head thresholds");
+    assert_eq!(spam.above_hold, 1.0, "not stretched when the setting is off");
+    spam.above_hold = 5.0;
+    let stretched = Model::from_data(data.clone()).unwrap();
+    let bytes = stretched.to_bytes();
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 9);
+    let loaded = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(loaded.data(), stretched.data());
+    assert_ne!(loaded.version(), adapted.version());
+    // Without a stretched head the file is format 7, byte for byte as before.
+    assert_eq!(u32::from_le_bytes(adapted.to_bytes()[8..12].try_into().unwrap()), 7);
+    // A format-9 file whose stretches are all 1 is not what this build
+    // writes; one whose list is cut short is refused.
+    let reseal = |mut b: Vec<u8>| {
+        let len = (b.len() - 52) as u64;
+        b[12..20].copy_from_slice(&len.to_le_bytes());
+        let digest = Sha256::digest(&b[52..]);
+        b[20..52].copy_from_slice(&digest);
+        b
+    };
+    let mut ones = bytes.clone();
+    let n = ones.len();
+    // The list is spam's then scam's: spam's 5 is 16 bytes from the end.
+    assert_eq!(ones[n - 16..n - 8], 5.0f64.to_le_bytes());
+    ones[n - 16..n - 8].copy_from_slice(&1.0f64.to_le_bytes());
+    let err = Model::from_bytes(&reseal(ones)).map(|m| m.version().to_string()).unwrap_err().to_string();
+    assert!(err.contains("without a stretch above hold"), "{err}");
+    assert!(Model::from_bytes(&reseal(bytes[..bytes.len() - 8].to_vec())).is_err());
+    // Read as format 8 it is refused: its slopes under review are all 1.
+    let mut eight = bytes.clone();
+    eight[8..12].copy_from_slice(&8u32.to_le_bytes());
+    let err = Model::from_bytes(&eight).map(|m| m.version().to_string()).unwrap_err().to_string();
+    assert!(err.contains("format 8 without a slope below review"), "{err}");
+
+    // Every decision is as before, reject included, though a stretched
+    // score may pass the reject threshold. At or under the hold threshold
+    // (default prior: log-odds ln(0.85/0.15)) every spam score is
+    // unchanged; above it, where no spam rule or signal fired, its
+    // distance from the threshold is five times as far. Where one fired,
+    // the base's score is a floor that is not stretched: the score may
+    // rise, never past that. Scam scores never move.
+    let (flat, stretched) = (Arc::new(adapted), Arc::new(loaded));
+    let (before, after) = (engine.with_model(Some(flat.clone())), engine.with_model(Some(stretched.clone())));
+    let mut posts = pack_fire_posts();
+    posts.extend(forum(40, false, 11));
+    posts.extend(forum(60, true, 12));
+    let logit = |p: f64| (p / (1.0 - p)).ln();
+    let hold = logit(0.85);
+    let (mut moved, mut kept, mut floored, mut past_reject) = (0, 0, 0, 0);
+    for post in &posts {
+        let (b, a) = (before.score(post), after.score(post));
+        assert_eq!(a.decision, b.decision, "{}", post.id);
+        assert_eq!(a.scores.get(Category::Scam), b.scores.get(Category::Scam), "{}", post.id);
+        let (sb, sa) = (b.scores.get(Category::Spam), a.scores.get(Category::Spam));
+        let fired = b.signals.iter().any(|s| {
+            s.category == Category::Spam
+                && s.weight > 0.0
+                && !s.id.starts_with("classifier.")
+                && !s.id.starts_with("adapted.")
+        });
+        if logit(sb) > hold + 1e-9 && fired {
+            let want = hold + 5.0 * (logit(sb) - hold);
+            assert!(sa >= sb && logit(sa) <= want + 1e-6 + 1e-15 / (1.0 - sa), "{}: spam {sb} → {sa}", post.id);
+            floored += 1;
+            if sa >= 0.97 && b.decision < Decision::Reject {
+                past_reject += 1;
+            }
+        } else if logit(sb) > hold + 1e-9 {
+            let want = hold + 5.0 * (logit(sb) - hold);
+            // Near 1 a probability keeps few digits of its log-odds.
+            let tolerance = 1e-6 + 1e-15 / (1.0 - sa);
+            let saturated = sa == 1.0 && want > 30.0;
+            assert!(saturated || (logit(sa) - want).abs() < tolerance, "{}: spam {sb} → {sa}", post.id);
+            moved += 1;
+            if sa >= 0.97 && b.decision < Decision::Reject {
+                past_reject += 1;
+            }
+        } else {
+            assert_eq!(sa, sb, "{}: spam {sb} → {sa}", post.id);
+            kept += 1;
+        }
+    }
+    assert!(moved >= 20 && kept >= 40 && floored >= 20, "{moved} stretched, {kept} kept, {floored} floored");
+    assert!(past_reject > 0, "no stretched score passed reject: the decision check above proves nothing about it");
+    let v = after.score(&forum(1, true, 13)[0]);
+    let s = v.signals.iter().find(|s| s.id == "adapted.spam").expect("adapted.spam signal");
+    assert!(s.description.contains("above the hold threshold ×5.00"), "{s:?}");
+
+    // A forum that holds later: the knot is its own hold threshold, so
+    // scores between the two are not stretched.
+    let strict =
+        RuleSet::from_toml("forum.toml", "[settings.thresholds.spam]\nreview = 0.5\nhold = 0.95\nreject = 0.99\n")
+            .unwrap();
+    let (b2, a2) = (
+        Engine::builder().model(flat).rules(strict.clone()).build().unwrap(),
+        Engine::builder().model(stretched).rules(strict).build().unwrap(),
+    );
+    let (mut banded, mut above) = (0, 0);
+    for post in &posts {
+        let (b, a) = (b2.score(post), a2.score(post));
+        assert_eq!(a.decision, b.decision, "{} with the forum's thresholds", post.id);
+        let sb = b.scores.get(Category::Spam);
+        if sb > 0.85 && sb <= 0.95 {
+            assert_eq!(a.scores.get(Category::Spam), sb, "{}", post.id);
+            banded += 1;
+        } else if sb > 0.95 + 1e-9 {
+            assert!(a.scores.get(Category::Spam) >= sb, "{}", post.id);
+            above += usize::from(a.scores.get(Category::Spam) > sb);
+        }
+    }
+    assert!(banded > 0, "no post between the two hold thresholds: the check above proves nothing");
+    assert!(above > 0, "nothing above this forum's hold threshold was stretched");
+
+    // Out of bounds, or on a category the labels did not teach, it is
+    // refused with the reason.
+    for bad in [0.5, 9.0, f64::NAN] {
+        let mut broken = data.clone();
+        let c = broken.adaptation.as_mut().unwrap().calibrations.iter_mut().find(|c| c.category == Category::Spam);
+        c.unwrap().above_hold = bad;
+        let err = Model::from_data(broken).map(|m| m.version().to_string()).unwrap_err().to_string();
+        assert!(err.contains("the stretch above hold"), "{err}");
+    }
+    let mut untaught = data.clone();
+    let scam = untaught.adaptation.as_mut().unwrap().calibrations.iter_mut().find(|c| c.category == Category::Scam);
+    scam.unwrap().above_hold = 2.0;
+    let err = Model::from_data(untaught).map(|m| m.version().to_string()).unwrap_err().to_string();
+    assert!(err.contains("which the labels did not teach"), "{err}");
+}
+
+#[test]
+fn an_adaptation_stretches_a_taught_head_whose_slope_is_under_one() {
+    let engine = Engine::builder().model(base()).build().unwrap();
+    let data = labelled(15, 35, 3);
+    let exact = AdaptConfig { near_duplicate: 2.0, ..AdaptConfig::default() };
+    let on = adapt(&engine, &data, &exact).unwrap();
+    let off = adapt(&engine, &data, &AdaptConfig { stretch_above_hold: false, ..exact }).unwrap();
+    let (a_on, a_off) = (on.data().adaptation.as_ref().unwrap(), off.data().adaptation.as_ref().unwrap());
+    let spam = a_on.calibrations.iter().find(|c| c.category == Category::Spam).expect("per-head thresholds");
+    assert!(spam.slope < 1.0, "these labels need a spam slope under 1 for this test: {spam:?}");
+    assert_eq!(spam.above_hold, 1.0 / spam.slope, "{spam:?}");
+    for c in &a_on.calibrations {
+        let taught = a_on.heads.iter().any(|h| h.category == c.category);
+        if !taught || c.slope >= 1.0 {
+            assert_eq!(c.above_hold, 1.0, "{c:?}");
+        }
+    }
+    assert!(a_off.calibrations.iter().all(|c| c.above_hold == 1.0));
+    // The same model otherwise: weights and thresholds are equal.
+    assert_eq!(a_on.heads, a_off.heads);
+    for (x, y) in a_on.calibrations.iter().zip(&a_off.calibrations) {
+        assert_eq!((x.slope, x.offset, x.below_review), (y.slope, y.offset, y.below_review));
+    }
+    assert!(a_on.thresholds.contains("further above the hold threshold"), "{}", a_on.thresholds);
+    assert_eq!(u32::from_le_bytes(on.to_bytes()[8..12].try_into().unwrap()), 9);
 }
 
 #[test]

@@ -122,6 +122,11 @@ pub struct CurveArgs {
     /// library's, 1,2,5).
     #[arg(long, value_delimiter = ',')]
     pub below_review: Vec<f64>,
+    /// Keep taught categories' scores above hold on their calibration
+    /// slope instead of the base's (no stretch above hold; for measuring
+    /// what the stretch buys).
+    #[arg(long)]
+    pub no_stretch_above_hold: bool,
     /// Keep the installed (leave-one-source-out) models in this folder, one
     /// `<source>.model` each, and reuse them when every one needed is there
     /// (for trying adaptation settings without retraining; delete the folder
@@ -153,6 +158,7 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
     config.few_labels_folds = args.few_labels_folds.unwrap_or(config.few_labels_folds);
     config.nb_alpha = args.nb_alpha.unwrap_or(config.nb_alpha);
     config.nb_from_labels = args.nb_from_labels.unwrap_or(config.nb_from_labels);
+    config.stretch_above_hold = !args.no_stretch_above_hold;
     if !args.below_review.is_empty() {
         config.below_review_choices = args.below_review.clone();
     }
@@ -288,7 +294,7 @@ pub fn curve(args: &CurveArgs) -> anyhow::Result<()> {
                     serde_json::json!({"model": "ours (adapted)", "draw": draw, "train_positives": positives,
                     "adapt_seconds": seconds, "columns": a.columns.len(), "calibrations": a.calibrations.iter()
                         .map(|c| serde_json::json!({"category": c.category.as_str(), "slope": c.slope, "offset": c.offset,
-                            "below_review": c.below_review}))
+                            "below_review": c.below_review, "above_hold": c.above_hold}))
                         .collect::<Vec<_>>(),
                     "thresholds": a.thresholds, "model_bytes": model.to_bytes().len(),
                     "pack_fire_flagged": pack_adapted, "pack_fire_flagged_installed": pack_base,

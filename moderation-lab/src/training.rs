@@ -250,15 +250,18 @@ fn adapt(base: &Path, input: &Path, out: &Path, config: &AdaptConfig, share: f64
 }
 
 /// Each head's threshold calibration of an adapted model, for logs:
-/// `spam ×1.200 -0.400, scam ×1.000 +0.000`.
+/// `spam ×0.400 -0.400 (×2.500 above hold), scam ×1.000 +0.000`.
 pub(crate) fn calibrations(model: &Model, a: &Adaptation) -> String {
     model
         .categories()
         .map(|c| {
             let (slope, offset) = a.calibration(c);
-            let below = a.calibrations.iter().find(|h| h.category == c).map_or(1.0, |h| h.below_review);
+            let own = a.calibrations.iter().find(|h| h.category == c);
+            let below = own.map_or(1.0, |h| h.below_review);
             let below = if below == 1.0 { String::new() } else { format!(" (×{below} under review)") };
-            format!("{} ×{slope:.3} {offset:+.3}{below}", c.as_str())
+            let above = own.map_or(1.0, |h| h.above_hold);
+            let above = if above == 1.0 { String::new() } else { format!(" (×{above:.3} above hold)") };
+            format!("{} ×{slope:.3} {offset:+.3}{below}{above}", c.as_str())
         })
         .collect::<Vec<_>>()
         .join(", ")

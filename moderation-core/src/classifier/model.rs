@@ -72,7 +72,9 @@ pub const SHIPPED_MODEL: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR
 
 /// The first bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"MODMODEL";
-/// The newest format version this build reads: 8, a model adapted to a
+/// The newest format version this build reads: 9, a model adapted to a
+/// forum with a taught head's scores stretched above its hold threshold
+/// ([`HeadCalibration::above_hold`]). Format 8 is a model adapted to a
 /// forum with a head's scores compressed below its review threshold
 /// ([`HeadCalibration::below_review`]). Format 7 is a model whose log-odds
 /// are calibrated by a slope per head ([`ModelData::slopes`]). Format 6 is
@@ -84,7 +86,10 @@ pub const MAGIC: &[u8; 8] = b"MODMODEL";
 /// (adapted to a forum, [`Adaptation`]), byte for byte as before; format 3
 /// (an adaptation without a slope) and format 1 (no text floor) are still
 /// read.
-pub const FORMAT_VERSION: u32 = 8;
+pub const FORMAT_VERSION: u32 = 9;
+/// The format of an adapted model with a head compressed below review and
+/// none stretched above hold.
+const BELOW_REVIEW_FORMAT: u32 = 8;
 /// The format of a model calibrated by slopes (adapted or not), none of
 /// its heads compressed below review.
 const SLOPES_FORMAT: u32 = 7;
@@ -119,6 +124,9 @@ pub const MIN_SLOPE: f64 = 0.2;
 pub const MAX_SLOPE: f64 = 5.0;
 /// The largest [`HeadCalibration::below_review`] (the smallest is 1).
 pub const MAX_BELOW_REVIEW: f64 = 5.0;
+/// The largest [`HeadCalibration::above_hold`] (the smallest is 1): the
+/// reciprocal of [`MIN_SLOPE`].
+pub const MAX_ABOVE_HOLD: f64 = 5.0;
 
 /// A rule weight fitted from data, valid only for the exact rule it was
 /// fitted on.
@@ -336,6 +344,21 @@ pub struct HeadCalibration {
     /// a format-8 file as newer.
     #[serde(skip, default = "one")]
     pub below_review: f64,
+    /// Above the forum's hold threshold (its reject threshold where it
+    /// holds nothing), the adapted log-odds' distance from it is
+    /// multiplied by this (1: the line carries on; at most
+    /// [`MAX_ABOVE_HOLD`]). An adaptation sets it to 1 / `slope` for a head
+    /// the forum's labels taught whose slope is under 1: the slope that
+    /// lands the forum's review and hold thresholds compresses the base's
+    /// spread, and above hold there is no threshold left to land, so the
+    /// line continues at the base's own slope. That keeps the forum's
+    /// worst posts ranked above another head's merely doubtful ones in
+    /// the "unwanted" score. It moves only scores above hold: every
+    /// decision is taken on the log-odds without it (a model with it on
+    /// an untaught head is refused). Format 9; older files read as 1, and
+    /// builds before format 9 refuse a format-9 file as newer.
+    #[serde(skip, default = "one")]
+    pub above_hold: f64,
 }
 
 fn one() -> f64 {
@@ -416,6 +439,9 @@ struct Adapted {
     /// default review threshold), the calibrated log-odds' distance from it
     /// × this.
     below: [f64; 4],
+    /// Per base head: above the forum's hold threshold, the adapted
+    /// log-odds' distance from it × this (score only).
+    above: [f64; 4],
     /// Per base head: δ.
     scale: [f64; 4],
     /// Per base head: evidence id → weight.
@@ -528,6 +554,7 @@ impl Adapted {
             slope: [a.slope; 4],
             offset: [a.offset; 4],
             below: [1.0; 4],
+            above: [1.0; 4],
             scale: [0.0; 4],
             evidence: vec![HashMap::new(); h],
             adapted: [false; 4],
@@ -584,9 +611,21 @@ impl Adapted {
                     "a slope below review for {name}, which the labels taught: only a category they did not teach keeps the base's scores to compress"
                 ));
             }
+            if !(c.above_hold.is_finite() && (1.0..=MAX_ABOVE_HOLD).contains(&c.above_hold)) {
+                return invalid(format!(
+                    "the stretch above hold {} of {name} is outside 1..={MAX_ABOVE_HOLD}",
+                    c.above_hold
+                ));
+            }
+            if c.above_hold != 1.0 && !out.adapted[i] {
+                return invalid(format!(
+                    "a stretch above hold for {name}, which the labels did not teach: only a taught category's calibration compresses the base's spread"
+                ));
+            }
             out.slope[i] = c.slope;
             out.offset[i] = c.offset;
             out.below[i] = c.below_review;
+            out.above[i] = c.above_hold;
         }
         Ok(out)
     }
@@ -739,12 +778,32 @@ impl Model {
                             calibrations.len()
                         )));
                     }
-                    if below.iter().all(|&b| b == 1.0) || adaptation.is_none() {
+                    if version == 8 && (below.iter().all(|&b| b == 1.0) || adaptation.is_none()) {
                         return Err(ModelError::Corrupt(
                             "format 8 without a slope below review (this build writes such a model as format 7)".into(),
                         ));
                     }
                     calibrations.iter_mut().zip(below).for_each(|(c, b)| c.below_review = b);
+                    rest
+                } else {
+                    rest
+                };
+                let rest = if version >= 9 {
+                    let (above, rest) = postcard::take_from_bytes::<Vec<f64>>(rest).map_err(corrupt)?;
+                    if above.len() != calibrations.len() {
+                        return Err(ModelError::Corrupt(format!(
+                            "{} stretches above hold for {} per-head thresholds",
+                            above.len(),
+                            calibrations.len()
+                        )));
+                    }
+                    if above.iter().all(|&b| b == 1.0) || adaptation.is_none() {
+                        return Err(ModelError::Corrupt(
+                            "format 9 without a stretch above hold (this build writes such a model as format 7 or 8)"
+                                .into(),
+                        ));
+                    }
+                    calibrations.iter_mut().zip(above).for_each(|(c, a)| c.above_hold = a);
                     rest
                 } else {
                     rest
@@ -1051,8 +1110,20 @@ impl Model {
     /// forum's own prior still shifts the score).
     /// `knots`: per category (by index), the log-odds from the default
     /// prior under which the forum has no threshold (see
-    /// [`HeadCalibration::below_review`]).
-    pub(crate) fn signals(&self, analysis: &Analysis<'_>, knots: &[f64; 4], out: &mut Vec<Signal>) {
+    /// [`HeadCalibration::below_review`]); `hold_knots`: above which it has
+    /// none left but reject (see [`HeadCalibration::above_hold`]).
+    ///
+    /// Returns, per category, the log-odds the adapted signal carries only
+    /// for the score (its stretch above hold): decisions are taken without
+    /// it.
+    pub(crate) fn signals(
+        &self,
+        analysis: &Analysis<'_>,
+        knots: &[f64; 4],
+        hold_knots: &[f64; 4],
+        out: &mut Vec<Signal>,
+    ) -> [f64; 4] {
+        let mut stretches = [0.0; 4];
         let texts = model_texts(analysis);
         let text = self.text_scores(&texts);
         let mut values = [0.0; MAX_SIGNAL_FEATURES];
@@ -1133,9 +1204,25 @@ impl Model {
                     raw_weight
                 };
                 let e = slope * e;
-                let weight = if raised[head.category.index()] { raw_weight.max(0.0) } else { raw_weight };
-                let kept = weight > raw_weight;
+                // Above the forum's hold threshold, a taught head's
+                // calibrated line (evidence weights included) goes on at the
+                // base's slope: the score only, the engine decides without
+                // it. A floor where evidence fired is the base's own score,
+                // already at the base's spread: not stretched.
+                let (above, hold_knot) = (a.above[i], hold_knots[head.category.index()]);
+                let calibrated = z + raw_weight + e;
+                let lift = if above != 1.0 && !a.lower_only && calibrated > hold_knot {
+                    (calibrated - hold_knot) * (above - 1.0)
+                } else {
+                    0.0
+                };
+                let floored = raised[head.category.index()];
+                let unstretched = if floored { raw_weight.max(0.0) } else { raw_weight };
+                let weight = if floored { (raw_weight + lift).max(0.0) } else { raw_weight + lift };
+                let stretch = weight - unstretched;
+                let kept = weight > raw_weight + lift;
                 let (weight, lower_only) = if a.lower_only && weight + e > 0.0 { (-e, true) } else { (weight, false) };
+                stretches[head.category.index()] = stretch;
                 let labels = self.data.adaptation.as_ref().map_or(0, |d| d.labels);
                 let d = &mut String::with_capacity(160);
                 d.push_str("Adapted to this forum (");
@@ -1191,6 +1278,13 @@ impl Model {
                     push_fixed2(d, below, false);
                     d.push_str(" further under (this forum's removals)");
                 }
+                if stretch > 0.0 {
+                    d.push_str("; above the hold threshold ×");
+                    push_fixed2(d, above, false);
+                    d.push_str(" further above, the base's spread (");
+                    push_fixed2(d, stretch, true);
+                    d.push_str(", the score only: decided without it)");
+                }
                 let description = std::mem::take(d);
                 Signal {
                     id: format!("adapted.{}", head.category.as_str()),
@@ -1209,6 +1303,7 @@ impl Model {
             });
             out.extend(adapted);
         }
+        stretches
     }
 
     /// Names the words and phrases of the post behind a classifier signal
@@ -1519,23 +1614,31 @@ pub(crate) fn encode(data: &ModelData) -> Vec<u8> {
 /// adaptation, then its per-head thresholds); with calibration slopes,
 /// format 7 (the extensions, the slopes, the optional adaptation, then its
 /// per-head thresholds); with a head compressed below review, format 8
-/// (format 7, then each per-head threshold's slope below review).
+/// (format 7, then each per-head threshold's slope below review); with a
+/// head stretched above hold, format 9 (format 8's layout, then each
+/// per-head threshold's stretch above hold).
 fn payload(data: &ModelData) -> (u32, Vec<u8>) {
     // Encoding plain data into a Vec cannot fail.
     let mut payload = postcard::to_allocvec(data).expect("model data encodes");
     let ext = Extensions { typed_tokens: data.features.typed };
     let calibrations: &[HeadCalibration] = data.adaptation.as_ref().map_or(&[], |a| &a.calibrations);
     let compressed = calibrations.iter().any(|c| c.below_review != 1.0);
-    if !data.slopes.is_empty() || compressed {
+    let stretched = calibrations.iter().any(|c| c.above_hold != 1.0);
+    if !data.slopes.is_empty() || compressed || stretched {
         payload.extend(postcard::to_allocvec(&ext).expect("extensions encode"));
         payload.extend(postcard::to_allocvec(&data.slopes).expect("slopes encode"));
         payload.extend(postcard::to_allocvec(&data.adaptation).expect("adaptation encodes"));
         payload.extend(postcard::to_allocvec(calibrations).expect("thresholds encode"));
-        if !compressed {
+        if !compressed && !stretched {
             return (SLOPES_FORMAT, payload);
         }
         let below: Vec<f64> = calibrations.iter().map(|c| c.below_review).collect();
         payload.extend(postcard::to_allocvec(&below).expect("slopes below review encode"));
+        if !stretched {
+            return (BELOW_REVIEW_FORMAT, payload);
+        }
+        let above: Vec<f64> = calibrations.iter().map(|c| c.above_hold).collect();
+        payload.extend(postcard::to_allocvec(&above).expect("stretches above hold encode"));
         return (FORMAT_VERSION, payload);
     }
     if let Some(a) = data.adaptation.as_ref().filter(|a| !a.calibrations.is_empty()) {

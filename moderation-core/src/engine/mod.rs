@@ -345,9 +345,13 @@ impl Engine {
             signals.extend(ctx.decided.iter().cloned());
         }
 
+        // Per category, log-odds a model's signal carries for the score only
+        // (a forum's stretch above hold): every level is decided without it.
+        let mut stretches = [0.0f64; Category::ALL.len()];
         if let Some(model) = &self.model {
             let before = signals.len();
-            model.signals(analysis, &compiled.settings.review_knots, &mut signals);
+            let settings = &compiled.settings;
+            stretches = model.signals(analysis, &settings.review_knots, &settings.hold_knots, &mut signals);
             // A forum's adaptation raises a post at most to hold: learned
             // from a few hundred decisions, it never rejects on its own.
             // The model's calibration slope multiplies the log-odds of the
@@ -360,9 +364,12 @@ impl Engine {
                     capped.0 *= model.slope(c);
                 }
             }
-            for s in signals[before..].iter().filter(|s| s.weight > 0.0 && s.id.starts_with("adapted.")) {
-                let c = &mut capped[s.category.index()];
-                *c = (c.0 + s.weight, c.1.max(Decision::Hold));
+            for s in signals[before..].iter().filter(|s| s.id.starts_with("adapted.")) {
+                let weight = s.weight - stretches[s.category.index()];
+                if weight > 0.0 {
+                    let c = &mut capped[s.category.index()];
+                    *c = (c.0 + weight, c.1.max(Decision::Hold));
+                }
             }
         }
 
@@ -374,16 +381,16 @@ impl Engine {
         let mut scores = Scores::default();
         let mut levels = [Decision::Allow; Category::ALL.len()];
         for c in Category::ALL {
-            let p = sigmoid(logits[c.index()]);
-            scores.set(c, p);
+            scores.set(c, sigmoid(logits[c.index()]));
+            let decided = logits[c.index()] - stretches[c.index()];
             let t = settings.thresholds[c.index()];
-            let mut level = level_of(p, t);
+            let mut level = level_of(sigmoid(decided), t);
             // Capped rules raise the decision at most to their cap: the rest
             // of the evidence alone decides anything above it (their weight
             // as it stands in the log-odds, after the model's calibration).
             let (weight, cap) = capped[c.index()];
             if weight > 0.0 && level > cap {
-                level = level_of(sigmoid(logits[c.index()] - weight), t).max(cap);
+                level = level_of(sigmoid(decided - weight), t).max(cap);
             }
             levels[c.index()] = level.max(rule_floor[c.index()]);
         }

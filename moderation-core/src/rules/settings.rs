@@ -66,6 +66,14 @@ pub struct Settings {
     /// (`-∞`: a threshold of 0, never compress). Derived once from `priors`
     /// and `thresholds`, not per post.
     pub(crate) review_knots: [f64; 4],
+    /// Per category, in the same log-odds, this forum's hold threshold (or
+    /// its reject threshold where it holds nothing; `+∞`: neither). Above
+    /// it an adapted model may stretch a taught category's scores back to
+    /// the base's spread ([`HeadCalibration::above_hold`]); decisions are
+    /// taken as without the stretch, so none changes.
+    ///
+    /// [`HeadCalibration::above_hold`]: crate::model::HeadCalibration::above_hold
+    pub(crate) hold_knots: [f64; 4],
 }
 
 /// Thresholds when no layer sets them. Misinformation never goes past review
@@ -138,6 +146,7 @@ impl Settings {
         }
         Settings {
             review_knots: review_knots(&priors, &thresholds),
+            hold_knots: hold_knots(&priors, &thresholds),
             priors,
             thresholds,
             quoted_reports,
@@ -203,6 +212,22 @@ pub(crate) fn normalize_literal_forms(s: &str) -> Vec<String> {
         forms.push(cyrillic);
     }
     forms
+}
+
+/// See [`Settings::hold_knots`].
+fn hold_knots(priors: &[f64; 4], thresholds: &[Thresholds; 4]) -> [f64; 4] {
+    let logit = |p: f64| (p / (1.0 - p)).ln();
+    Category::ALL.map(|c| {
+        let i = c.index();
+        let t = thresholds[i];
+        match t.hold.or(t.reject) {
+            Some(p) => {
+                let knot = logit(p.clamp(0.0, 1.0)) - (priors[i] - DEFAULT_PRIOR);
+                if knot.is_finite() { knot } else { f64::INFINITY }
+            }
+            None => f64::INFINITY,
+        }
+    })
 }
 
 /// See [`Settings::review_knots`].
