@@ -363,7 +363,7 @@ fn a_head_compressed_under_review_decides_as_before_and_round_trips_as_format_8(
 }
 
 #[test]
-fn a_taught_head_stretched_above_hold_decides_as_before_and_round_trips_as_format_9() {
+fn scores_put_back_on_the_base_s_slope_above_hold_decide_as_before_and_round_trip_as_format_9() {
     let engine = Engine::builder().model(base()).build().unwrap();
     let flat = AdaptConfig { near_duplicate: 2.0, stretch_above_hold: false, ..AdaptConfig::default() };
     let adapted = adapt(&engine, &labelled(15, 35, 3), &flat).unwrap();
@@ -372,6 +372,11 @@ fn a_taught_head_stretched_above_hold_decides_as_before_and_round_trips_as_forma
     let spam = spam.expect("per-head thresholds");
     assert_eq!(spam.above_hold, 1.0, "not stretched when the setting is off");
     spam.above_hold = 5.0;
+    // The untaught scam head compressed above hold at the same time.
+    let scam = data.adaptation.as_mut().unwrap().calibrations.iter_mut().find(|c| c.category == Category::Scam);
+    let scam = scam.expect("per-head thresholds");
+    assert_eq!(scam.above_hold, 1.0, "not compressed when the setting is off");
+    scam.above_hold = 0.5;
     let stretched = Model::from_data(data.clone()).unwrap();
     let bytes = stretched.to_bytes();
     assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 9);
@@ -391,11 +396,13 @@ fn a_taught_head_stretched_above_hold_decides_as_before_and_round_trips_as_forma
     };
     let mut ones = bytes.clone();
     let n = ones.len();
-    // The list is spam's then scam's: spam's 5 is 16 bytes from the end.
+    // The list is spam's then scam's, the file's last 16 bytes.
     assert_eq!(ones[n - 16..n - 8], 5.0f64.to_le_bytes());
+    assert_eq!(ones[n - 8..], 0.5f64.to_le_bytes());
     ones[n - 16..n - 8].copy_from_slice(&1.0f64.to_le_bytes());
+    ones[n - 8..].copy_from_slice(&1.0f64.to_le_bytes());
     let err = Model::from_bytes(&reseal(ones)).map(|m| m.version().to_string()).unwrap_err().to_string();
-    assert!(err.contains("without a stretch above hold"), "{err}");
+    assert!(err.contains("without a slope above hold"), "{err}");
     assert!(Model::from_bytes(&reseal(bytes[..bytes.len() - 8].to_vec())).is_err());
     // Read as format 8 it is refused: its slopes under review are all 1.
     let mut eight = bytes.clone();
@@ -404,12 +411,13 @@ fn a_taught_head_stretched_above_hold_decides_as_before_and_round_trips_as_forma
     assert!(err.contains("format 8 without a slope below review"), "{err}");
 
     // Every decision is as before, reject included, though a stretched
-    // score may pass the reject threshold. At or under the hold threshold
-    // (default prior: log-odds ln(0.85/0.15)) every spam score is
-    // unchanged; above it, where no spam rule or signal fired, its
-    // distance from the threshold is five times as far. Where one fired,
-    // the base's score is a floor that is not stretched: the score may
-    // rise, never past that. Scam scores never move.
+    // score may pass the reject threshold (and a compressed one fall
+    // under it). At or under the hold threshold (default prior: log-odds
+    // ln(0.85/0.15)) every score is unchanged; above it, where no rule or
+    // signal of the category fired, its distance from the threshold is
+    // five times as far for spam and half as far for scam. Where one
+    // fired, the base's score is a floor that is not moved: the score
+    // moves towards that, never past it.
     let (flat, stretched) = (Arc::new(adapted), Arc::new(loaded));
     let (before, after) = (engine.with_model(Some(flat.clone())), engine.with_model(Some(stretched.clone())));
     let mut posts = pack_fire_posts();
@@ -417,11 +425,18 @@ fn a_taught_head_stretched_above_hold_decides_as_before_and_round_trips_as_forma
     posts.extend(forum(60, true, 12));
     let logit = |p: f64| (p / (1.0 - p)).ln();
     let hold = logit(0.85);
-    let (mut moved, mut kept, mut floored, mut past_reject) = (0, 0, 0, 0);
+    let (mut moved, mut kept, mut floored, mut past_reject, mut compressed) = (0, 0, 0, 0, 0);
     for post in &posts {
         let (b, a) = (before.score(post), after.score(post));
         assert_eq!(a.decision, b.decision, "{}", post.id);
-        assert_eq!(a.scores.get(Category::Scam), b.scores.get(Category::Scam), "{}", post.id);
+        let (cb, ca) = (b.scores.get(Category::Scam), a.scores.get(Category::Scam));
+        if logit(cb) > hold + 1e-9 {
+            let want = hold + 0.5 * (logit(cb) - hold);
+            assert!(ca <= cb && logit(ca) >= want - 1e-6 - 1e-15 / (1.0 - ca), "{}: scam {cb} → {ca}", post.id);
+            compressed += usize::from(ca < cb);
+        } else {
+            assert_eq!(ca, cb, "{}: scam {cb} → {ca}", post.id);
+        }
         let (sb, sa) = (b.scores.get(Category::Spam), a.scores.get(Category::Spam));
         let fired = b.signals.iter().any(|s| {
             s.category == Category::Spam
@@ -453,9 +468,10 @@ fn a_taught_head_stretched_above_hold_decides_as_before_and_round_trips_as_forma
     }
     assert!(moved >= 20 && kept >= 40 && floored >= 20, "{moved} stretched, {kept} kept, {floored} floored");
     assert!(past_reject > 0, "no stretched score passed reject: the decision check above proves nothing about it");
+    assert!(compressed > 0, "no scam score above hold was compressed");
     let v = after.score(&forum(1, true, 13)[0]);
     let s = v.signals.iter().find(|s| s.id == "adapted.spam").expect("adapted.spam signal");
-    assert!(s.description.contains("above the hold threshold ×5.00"), "{s:?}");
+    assert!(s.description.contains("above the hold threshold ×5.00 the distance"), "{s:?}");
 
     // A forum that holds later: the knot is its own hold threshold, so
     // scores between the two are not stretched.
@@ -482,24 +498,26 @@ fn a_taught_head_stretched_above_hold_decides_as_before_and_round_trips_as_forma
     assert!(banded > 0, "no post between the two hold thresholds: the check above proves nothing");
     assert!(above > 0, "nothing above this forum's hold threshold was stretched");
 
-    // Out of bounds, or on a category the labels did not teach, it is
-    // refused with the reason.
-    for bad in [0.5, 9.0, f64::NAN] {
+    // Out of bounds, a stretch on a category the labels did not teach or
+    // a compression on one they taught: refused with the reason.
+    let refused = |category: Category, value: f64| {
         let mut broken = data.clone();
-        let c = broken.adaptation.as_mut().unwrap().calibrations.iter_mut().find(|c| c.category == Category::Spam);
-        c.unwrap().above_hold = bad;
-        let err = Model::from_data(broken).map(|m| m.version().to_string()).unwrap_err().to_string();
-        assert!(err.contains("the stretch above hold"), "{err}");
+        let c = broken.adaptation.as_mut().unwrap().calibrations.iter_mut().find(|c| c.category == category);
+        c.unwrap().above_hold = value;
+        Model::from_data(broken).map(|m| m.version().to_string()).unwrap_err().to_string()
+    };
+    for bad in [0.1, 9.0, f64::NAN] {
+        let err = refused(Category::Spam, bad);
+        assert!(err.contains("the slope above hold") && err.contains("is outside 0.2..=5"), "{err}");
     }
-    let mut untaught = data.clone();
-    let scam = untaught.adaptation.as_mut().unwrap().calibrations.iter_mut().find(|c| c.category == Category::Scam);
-    scam.unwrap().above_hold = 2.0;
-    let err = Model::from_data(untaught).map(|m| m.version().to_string()).unwrap_err().to_string();
-    assert!(err.contains("which the labels did not teach"), "{err}");
+    let err = refused(Category::Scam, 2.0);
+    assert!(err.contains("over 1 for scam, which the labels did not teach"), "{err}");
+    let err = refused(Category::Spam, 0.5);
+    assert!(err.contains("under 1 for spam, which the labels taught"), "{err}");
 }
 
 #[test]
-fn an_adaptation_stretches_a_taught_head_whose_slope_is_under_one() {
+fn an_adaptation_puts_a_taught_head_under_slope_one_back_on_the_base_s_slope_above_hold() {
     let engine = Engine::builder().model(base()).build().unwrap();
     let data = labelled(15, 35, 3);
     let exact = AdaptConfig { near_duplicate: 2.0, ..AdaptConfig::default() };
@@ -511,9 +529,8 @@ fn an_adaptation_stretches_a_taught_head_whose_slope_is_under_one() {
     assert_eq!(spam.above_hold, 1.0 / spam.slope, "{spam:?}");
     for c in &a_on.calibrations {
         let taught = a_on.heads.iter().any(|h| h.category == c.category);
-        if !taught || c.slope >= 1.0 {
-            assert_eq!(c.above_hold, 1.0, "{c:?}");
-        }
+        let want = if taught && c.slope < 1.0 || !taught && c.slope > 1.0 { 1.0 / c.slope } else { 1.0 };
+        assert_eq!(c.above_hold, want, "{c:?}");
     }
     assert!(a_off.calibrations.iter().all(|c| c.above_hold == 1.0));
     // The same model otherwise: weights and thresholds are equal.
@@ -521,7 +538,7 @@ fn an_adaptation_stretches_a_taught_head_whose_slope_is_under_one() {
     for (x, y) in a_on.calibrations.iter().zip(&a_off.calibrations) {
         assert_eq!((x.slope, x.offset, x.below_review), (y.slope, y.offset, y.below_review));
     }
-    assert!(a_on.thresholds.contains("further above the hold threshold"), "{}", a_on.thresholds);
+    assert!(a_on.thresholds.contains("above the hold threshold spam ×"), "{}", a_on.thresholds);
     assert_eq!(u32::from_le_bytes(on.to_bytes()[8..12].try_into().unwrap()), 9);
 }
 

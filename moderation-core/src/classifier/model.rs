@@ -73,8 +73,8 @@ pub const SHIPPED_MODEL: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR
 /// The first bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"MODMODEL";
 /// The newest format version this build reads: 9, a model adapted to a
-/// forum with a taught head's scores stretched above its hold threshold
-/// ([`HeadCalibration::above_hold`]). Format 8 is a model adapted to a
+/// forum with a head's scores on the base's slope above its hold
+/// threshold ([`HeadCalibration::above_hold`]). Format 8 is a model adapted to a
 /// forum with a head's scores compressed below its review threshold
 /// ([`HeadCalibration::below_review`]). Format 7 is a model whose log-odds
 /// are calibrated by a slope per head ([`ModelData::slopes`]). Format 6 is
@@ -88,7 +88,7 @@ pub const MAGIC: &[u8; 8] = b"MODMODEL";
 /// read.
 pub const FORMAT_VERSION: u32 = 9;
 /// The format of an adapted model with a head compressed below review and
-/// none stretched above hold.
+/// none on the base's slope above hold.
 const BELOW_REVIEW_FORMAT: u32 = 8;
 /// The format of a model calibrated by slopes (adapted or not), none of
 /// its heads compressed below review.
@@ -124,9 +124,12 @@ pub const MIN_SLOPE: f64 = 0.2;
 pub const MAX_SLOPE: f64 = 5.0;
 /// The largest [`HeadCalibration::below_review`] (the smallest is 1).
 pub const MAX_BELOW_REVIEW: f64 = 5.0;
-/// The largest [`HeadCalibration::above_hold`] (the smallest is 1): the
-/// reciprocal of [`MIN_SLOPE`].
+/// The largest [`HeadCalibration::above_hold`]: the reciprocal of
+/// [`MIN_SLOPE`].
 pub const MAX_ABOVE_HOLD: f64 = 5.0;
+/// The smallest [`HeadCalibration::above_hold`]: the reciprocal of
+/// [`MAX_SLOPE`].
+pub const MIN_ABOVE_HOLD: f64 = 0.2;
 
 /// A rule weight fitted from data, valid only for the exact rule it was
 /// fitted on.
@@ -346,17 +349,20 @@ pub struct HeadCalibration {
     pub below_review: f64,
     /// Above the forum's hold threshold (its reject threshold where it
     /// holds nothing), the adapted log-odds' distance from it is
-    /// multiplied by this (1: the line carries on; at most
-    /// [`MAX_ABOVE_HOLD`]). An adaptation sets it to 1 / `slope` for a head
-    /// the forum's labels taught whose slope is under 1: the slope that
-    /// lands the forum's review and hold thresholds compresses the base's
-    /// spread, and above hold there is no threshold left to land, so the
-    /// line continues at the base's own slope. That keeps the forum's
-    /// worst posts ranked above another head's merely doubtful ones in
-    /// the "unwanted" score. It moves only scores above hold: every
-    /// decision is taken on the log-odds without it (a model with it on
-    /// an untaught head is refused). Format 9; older files read as 1, and
-    /// builds before format 9 refuse a format-9 file as newer.
+    /// multiplied by this (1: the line carries on; within
+    /// [`MIN_ABOVE_HOLD`]..=[`MAX_ABOVE_HOLD`]). An adaptation sets it to
+    /// 1 / `slope` for a head the forum's labels taught whose slope is
+    /// under 1, and for a head they did not teach whose slope is over 1:
+    /// the slope that lands the forum's review and hold thresholds
+    /// changes the base's spread, and above hold there is no threshold
+    /// left to land, so the line continues at the base's own slope. That
+    /// keeps the forum's surest removals ranked above an untaught head's
+    /// merely doubtful base scores in the "unwanted" score. Where a rule
+    /// or signal of the category fired, the base's score stays a floor.
+    /// It moves only scores above hold: every decision is taken on the
+    /// log-odds without it (a model with it over 1 on an untaught head,
+    /// or under 1 on a taught one, is refused). Format 9; older files read
+    /// as 1, and builds before format 9 refuse a format-9 file as newer.
     #[serde(skip, default = "one")]
     pub above_hold: f64,
 }
@@ -611,15 +617,20 @@ impl Adapted {
                     "a slope below review for {name}, which the labels taught: only a category they did not teach keeps the base's scores to compress"
                 ));
             }
-            if !(c.above_hold.is_finite() && (1.0..=MAX_ABOVE_HOLD).contains(&c.above_hold)) {
+            if !(c.above_hold.is_finite() && (MIN_ABOVE_HOLD..=MAX_ABOVE_HOLD).contains(&c.above_hold)) {
                 return invalid(format!(
-                    "the stretch above hold {} of {name} is outside 1..={MAX_ABOVE_HOLD}",
+                    "the slope above hold {} of {name} is outside {MIN_ABOVE_HOLD}..={MAX_ABOVE_HOLD}",
                     c.above_hold
                 ));
             }
-            if c.above_hold != 1.0 && !out.adapted[i] {
+            if c.above_hold > 1.0 && !out.adapted[i] {
                 return invalid(format!(
-                    "a stretch above hold for {name}, which the labels did not teach: only a taught category's calibration compresses the base's spread"
+                    "a slope above hold over 1 for {name}, which the labels did not teach: only a taught category's scores are stretched there"
+                ));
+            }
+            if c.above_hold < 1.0 && out.adapted[i] {
+                return invalid(format!(
+                    "a slope above hold under 1 for {name}, which the labels taught: only an untaught category's scores are compressed there"
                 ));
             }
             out.slope[i] = c.slope;
@@ -792,14 +803,14 @@ impl Model {
                     let (above, rest) = postcard::take_from_bytes::<Vec<f64>>(rest).map_err(corrupt)?;
                     if above.len() != calibrations.len() {
                         return Err(ModelError::Corrupt(format!(
-                            "{} stretches above hold for {} per-head thresholds",
+                            "{} slopes above hold for {} per-head thresholds",
                             above.len(),
                             calibrations.len()
                         )));
                     }
                     if above.iter().all(|&b| b == 1.0) || adaptation.is_none() {
                         return Err(ModelError::Corrupt(
-                            "format 9 without a stretch above hold (this build writes such a model as format 7 or 8)"
+                            "format 9 without a slope above hold (this build writes such a model as format 7 or 8)"
                                 .into(),
                         ));
                     }
@@ -1114,7 +1125,7 @@ impl Model {
     /// none left but reject (see [`HeadCalibration::above_hold`]).
     ///
     /// Returns, per category, the log-odds the adapted signal carries only
-    /// for the score (its stretch above hold): decisions are taken without
+    /// for the score (its slope above hold): decisions are taken without
     /// it.
     pub(crate) fn signals(
         &self,
@@ -1204,11 +1215,12 @@ impl Model {
                     raw_weight
                 };
                 let e = slope * e;
-                // Above the forum's hold threshold, a taught head's
-                // calibrated line (evidence weights included) goes on at the
-                // base's slope: the score only, the engine decides without
-                // it. A floor where evidence fired is the base's own score,
-                // already at the base's spread: not stretched.
+                // Above the forum's hold threshold, the calibrated line
+                // (evidence weights included) of a taught head with a slope
+                // under 1, or of an untaught one with a slope over 1, goes on
+                // at the base's slope: the score only, the engine decides
+                // without it. A floor where evidence fired is the base's own
+                // score, on the base's slope already: it stays a floor.
                 let (above, hold_knot) = (a.above[i], hold_knots[head.category.index()]);
                 let calibrated = z + raw_weight + e;
                 let lift = if above != 1.0 && !a.lower_only && calibrated > hold_knot {
@@ -1278,10 +1290,10 @@ impl Model {
                     push_fixed2(d, below, false);
                     d.push_str(" further under (this forum's removals)");
                 }
-                if stretch > 0.0 {
+                if stretch != 0.0 {
                     d.push_str("; above the hold threshold ×");
                     push_fixed2(d, above, false);
-                    d.push_str(" further above, the base's spread (");
+                    d.push_str(" the distance, the base's slope (");
                     push_fixed2(d, stretch, true);
                     d.push_str(", the score only: decided without it)");
                 }
@@ -1615,8 +1627,8 @@ pub(crate) fn encode(data: &ModelData) -> Vec<u8> {
 /// format 7 (the extensions, the slopes, the optional adaptation, then its
 /// per-head thresholds); with a head compressed below review, format 8
 /// (format 7, then each per-head threshold's slope below review); with a
-/// head stretched above hold, format 9 (format 8's layout, then each
-/// per-head threshold's stretch above hold).
+/// head on the base's slope above hold, format 9 (format 8's layout, then each
+/// per-head threshold's slope above hold).
 fn payload(data: &ModelData) -> (u32, Vec<u8>) {
     // Encoding plain data into a Vec cannot fail.
     let mut payload = postcard::to_allocvec(data).expect("model data encodes");
@@ -1638,7 +1650,7 @@ fn payload(data: &ModelData) -> (u32, Vec<u8>) {
             return (BELOW_REVIEW_FORMAT, payload);
         }
         let above: Vec<f64> = calibrations.iter().map(|c| c.above_hold).collect();
-        payload.extend(postcard::to_allocvec(&above).expect("stretches above hold encode"));
+        payload.extend(postcard::to_allocvec(&above).expect("slopes above hold encode"));
         return (FORMAT_VERSION, payload);
     }
     if let Some(a) = data.adaptation.as_ref().filter(|a| !a.calibrations.is_empty()) {

@@ -68,9 +68,9 @@ pub struct Settings {
     pub(crate) review_knots: [f64; 4],
     /// Per category, in the same log-odds, this forum's hold threshold (or
     /// its reject threshold where it holds nothing; `+∞`: neither). Above
-    /// it an adapted model may stretch a taught category's scores back to
-    /// the base's spread ([`HeadCalibration::above_hold`]); decisions are
-    /// taken as without the stretch, so none changes.
+    /// it an adapted model may put a category's scores back on the base's
+    /// slope ([`HeadCalibration::above_hold`]); decisions are taken as
+    /// without that, so none changes.
     ///
     /// [`HeadCalibration::above_hold`]: crate::model::HeadCalibration::above_hold
     pub(crate) hold_knots: [f64; 4],
