@@ -275,7 +275,7 @@ pub struct AdaptConfig {
     /// whose thresholds were raised may get 2 or more, which inflates
     /// those base scores. No decision changes. Measured by the learning
     /// curve (three draws, 5% budget): every F1 and benign review rate the
-    /// same; PR-AUC SpamAssassin 0.831 → 0.853 (k = 50), 0.929 → 0.949
+    /// same; PR-AUC SpamAssassin 0.830 → 0.853 (k = 50), 0.929 → 0.949
     /// (k = 200), 0.923 → 0.968 (k = 1,000); macro 0.915 → 0.923 at
     /// k = 1,000. Stretching a taught head's slope over 1 down as well,
     /// or an untaught one's under 1 up, lost (crypto-pump 0.916 → 0.902

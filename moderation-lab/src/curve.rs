@@ -122,9 +122,9 @@ pub struct CurveArgs {
     /// library's, 1,2,5).
     #[arg(long, value_delimiter = ',')]
     pub below_review: Vec<f64>,
-    /// Keep taught categories' scores above hold on their calibration
-    /// slope instead of the base's (no stretch above hold; for measuring
-    /// what the stretch buys).
+    /// Keep every category's scores above hold on its calibration slope
+    /// instead of putting a taught one under slope 1 or an untaught one
+    /// over 1 back on the base's slope (for measuring what that buys).
     #[arg(long)]
     pub no_stretch_above_hold: bool,
     /// Keep the installed (leave-one-source-out) models in this folder, one

@@ -1124,17 +1124,18 @@ impl Model {
     /// [`HeadCalibration::below_review`]); `hold_knots`: above which it has
     /// none left but reject (see [`HeadCalibration::above_hold`]).
     ///
-    /// Returns, per category, the log-odds the adapted signal carries only
-    /// for the score (its slope above hold): decisions are taken without
-    /// it.
+    /// Returns, per category whose adapted signal's weight includes its
+    /// slope above hold (the score only), the weight without it, which
+    /// decisions are taken on: bit for bit the weight the signal would have
+    /// without a slope above hold.
     pub(crate) fn signals(
         &self,
         analysis: &Analysis<'_>,
         knots: &[f64; 4],
         hold_knots: &[f64; 4],
         out: &mut Vec<Signal>,
-    ) -> [f64; 4] {
-        let mut stretches = [0.0; 4];
+    ) -> [Option<f64>; 4] {
+        let mut deciding = [None; 4];
         let texts = model_texts(analysis);
         let text = self.text_scores(&texts);
         let mut values = [0.0; MAX_SIGNAL_FEATURES];
@@ -1234,7 +1235,9 @@ impl Model {
                 let stretch = weight - unstretched;
                 let kept = weight > raw_weight + lift;
                 let (weight, lower_only) = if a.lower_only && weight + e > 0.0 { (-e, true) } else { (weight, false) };
-                stretches[head.category.index()] = stretch;
+                if stretch != 0.0 {
+                    deciding[head.category.index()] = Some(unstretched + e);
+                }
                 let labels = self.data.adaptation.as_ref().map_or(0, |d| d.labels);
                 let d = &mut String::with_capacity(160);
                 d.push_str("Adapted to this forum (");
@@ -1315,7 +1318,7 @@ impl Model {
             });
             out.extend(adapted);
         }
-        stretches
+        deciding
     }
 
     /// Names the words and phrases of the post behind a classifier signal

@@ -345,13 +345,15 @@ impl Engine {
             signals.extend(ctx.decided.iter().cloned());
         }
 
-        // Per category, log-odds a model's signal carries for the score only
-        // (a forum's stretch above hold): every level is decided without it.
-        let mut stretches = [0.0f64; Category::ALL.len()];
+        // Per category, the weight of a forum's adapted signal without its
+        // slope above hold (which moves the score only): every level is
+        // decided on it.
+        let mut deciding: [Option<f64>; Category::ALL.len()] = [None; Category::ALL.len()];
+        // Where the model's signals start (a caller's signals come before).
+        let before = signals.len();
         if let Some(model) = &self.model {
-            let before = signals.len();
             let settings = &compiled.settings;
-            stretches = model.signals(analysis, &settings.review_knots, &settings.hold_knots, &mut signals);
+            deciding = model.signals(analysis, &settings.review_knots, &settings.hold_knots, &mut signals);
             // A forum's adaptation raises a post at most to hold: learned
             // from a few hundred decisions, it never rejects on its own.
             // The model's calibration slope multiplies the log-odds of the
@@ -365,7 +367,7 @@ impl Engine {
                 }
             }
             for s in signals[before..].iter().filter(|s| s.id.starts_with("adapted.")) {
-                let weight = s.weight - stretches[s.category.index()];
+                let weight = deciding[s.category.index()].unwrap_or(s.weight);
                 if weight > 0.0 {
                     let c = &mut capped[s.category.index()];
                     *c = (c.0 + weight, c.1.max(Decision::Hold));
@@ -378,11 +380,27 @@ impl Engine {
         for s in &signals {
             logits[s.category.index()] += s.weight;
         }
+        // The log-odds decisions are taken on: the same sums, in the same
+        // order, with an adapted signal's weight without its slope above
+        // hold.
+        let decided = if deciding.iter().all(Option::is_none) {
+            logits
+        } else {
+            let mut decided = settings.priors;
+            for (i, s) in signals.iter().enumerate() {
+                let c = s.category.index();
+                decided[c] += match deciding[c] {
+                    Some(w) if i >= before && s.id.starts_with("adapted.") => w,
+                    _ => s.weight,
+                };
+            }
+            decided
+        };
         let mut scores = Scores::default();
         let mut levels = [Decision::Allow; Category::ALL.len()];
         for c in Category::ALL {
             scores.set(c, sigmoid(logits[c.index()]));
-            let decided = logits[c.index()] - stretches[c.index()];
+            let decided = decided[c.index()];
             let t = settings.thresholds[c.index()];
             let mut level = level_of(sigmoid(decided), t);
             // Capped rules raise the decision at most to their cap: the rest

@@ -67,7 +67,8 @@ pub struct Settings {
     /// and `thresholds`, not per post.
     pub(crate) review_knots: [f64; 4],
     /// Per category, in the same log-odds, this forum's hold threshold (or
-    /// its reject threshold where it holds nothing; `+∞`: neither). Above
+    /// its reject threshold where it holds nothing; `+∞`: neither, or a
+    /// threshold of 0 or 1, where no log-odds is finite). Above
     /// it an adapted model may put a category's scores back on the base's
     /// slope ([`HeadCalibration::above_hold`]); decisions are taken as
     /// without that, so none changes.
