@@ -780,45 +780,34 @@ impl Model {
                 let (adaptation, rest) = postcard::take_from_bytes::<Option<Adaptation>>(rest).map_err(corrupt)?;
                 let (mut calibrations, rest) =
                     postcard::take_from_bytes::<Vec<HeadCalibration>>(rest).map_err(corrupt)?;
-                let rest = if version >= 8 {
-                    let (below, rest) = postcard::take_from_bytes::<Vec<f64>>(rest).map_err(corrupt)?;
-                    if below.len() != calibrations.len() {
+                // One value per per-head threshold (formats 8 and 9).
+                let per_head = |rest, what: &str| -> Result<(Vec<f64>, &[u8]), ModelError> {
+                    let (values, rest) = postcard::take_from_bytes::<Vec<f64>>(rest).map_err(corrupt)?;
+                    if values.len() != calibrations.len() {
                         return Err(ModelError::Corrupt(format!(
-                            "{} slopes below review for {} per-head thresholds",
-                            below.len(),
+                            "{} {what} for {} per-head thresholds",
+                            values.len(),
                             calibrations.len()
                         )));
                     }
-                    if version == 8 && (below.iter().all(|&b| b == 1.0) || adaptation.is_none()) {
-                        return Err(ModelError::Corrupt(
-                            "format 8 without a slope below review (this build writes such a model as format 7)".into(),
-                        ));
-                    }
-                    calibrations.iter_mut().zip(below).for_each(|(c, b)| c.below_review = b);
-                    rest
-                } else {
-                    rest
+                    Ok((values, rest))
                 };
-                let rest = if version >= 9 {
-                    let (above, rest) = postcard::take_from_bytes::<Vec<f64>>(rest).map_err(corrupt)?;
-                    if above.len() != calibrations.len() {
-                        return Err(ModelError::Corrupt(format!(
-                            "{} slopes above hold for {} per-head thresholds",
-                            above.len(),
-                            calibrations.len()
-                        )));
-                    }
-                    if above.iter().all(|&b| b == 1.0) || adaptation.is_none() {
-                        return Err(ModelError::Corrupt(
-                            "format 9 without a slope above hold (this build writes such a model as format 7 or 8)"
-                                .into(),
-                        ));
-                    }
-                    calibrations.iter_mut().zip(above).for_each(|(c, a)| c.above_hold = a);
-                    rest
-                } else {
-                    rest
-                };
+                let (below, rest) =
+                    if version >= 8 { per_head(rest, "slopes below review")? } else { (Vec::new(), rest) };
+                let (above, rest) =
+                    if version >= 9 { per_head(rest, "slopes above hold")? } else { (Vec::new(), rest) };
+                if version == 8 && (below.iter().all(|&b| b == 1.0) || adaptation.is_none()) {
+                    return Err(ModelError::Corrupt(
+                        "format 8 without a slope below review (this build writes such a model as format 7)".into(),
+                    ));
+                }
+                if version >= 9 && (above.iter().all(|&a| a == 1.0) || adaptation.is_none()) {
+                    return Err(ModelError::Corrupt(
+                        "format 9 without a slope above hold (this build writes such a model as format 7 or 8)".into(),
+                    ));
+                }
+                calibrations.iter_mut().zip(below).for_each(|(c, b)| c.below_review = b);
+                calibrations.iter_mut().zip(above).for_each(|(c, a)| c.above_hold = a);
                 if !rest.is_empty() {
                     return Err(ModelError::Corrupt(format!("{} bytes after the calibration", rest.len())));
                 }
